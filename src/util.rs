@@ -1,0 +1,1 @@
+//! Helpers mirroring `autobahn.util`.

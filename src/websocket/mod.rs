@@ -1,0 +1,17 @@
+//! WebSocket (RFC 6455) client and server.
+//!
+//! Layers, bottom up: [`frame`], [`mask`], [`utf8`] and [`handshake`] are pure codecs;
+//! [`protocol`] is the sans-IO connection state machine; the channel, client and server
+//! modules drive it over tokio streams.
+
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+pub mod options;
+pub mod protocol;
+pub mod types;
+pub mod url;
+pub mod utf8;
+
+#[cfg(feature = "deflate")]
+pub mod deflate;
