@@ -1,1 +1,283 @@
-//! TODO
+//! Protocol options: Autobahn's `setProtocolOptions`, for servers and clients.
+//!
+//! Every option of the seed's `WebSocketServerFactory.setProtocolOptions` and
+//! `WebSocketClientFactory.setProtocolOptions` is a field here, snake-cased. Durations that
+//! Autobahn gives as float seconds with `0` meaning "off" are `Option<Duration>`; sizes
+//! keep `0` meaning "unlimited". Where our default differs from Autobahn's, the field says
+//! so and why.
+
+use std::time::Duration;
+
+use super::protocol::{ProtocolConfig, Role};
+
+/// The WebSocket protocol versions we speak (RFC 6455 is version 13; draft-10 was 8).
+pub const SUPPORTED_VERSIONS: [u8; 2] = [8, 13];
+
+/// Default `max_message_payload_size`: 64 MiB.
+pub const DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE: usize = 64 << 20;
+
+/// Options of a WebSocket server (`WebSocketServerFactory.setProtocolOptions`).
+#[derive(Clone)]
+pub struct ServerOptions {
+    /// Protocol versions accepted (default `[8, 13]`).
+    pub versions: Vec<u8>,
+    /// Answer a plain HTTP GET (no upgrade) with a small HTML status page (default `true`).
+    pub web_status: bool,
+    /// Validate incoming text as UTF-8 (default `true`).
+    pub utf8_validate_incoming: bool,
+    /// Mask server-to-client frames (default `false`; only for testing).
+    pub mask_server_frames: bool,
+    /// Require client-to-server frames to be masked (default `true`).
+    pub require_masked_client_frames: bool,
+    /// Actually XOR payloads with masks that are present (default `true`).
+    pub apply_mask: bool,
+    /// Largest frame payload accepted, `0` for unlimited (default `0`).
+    pub max_frame_payload_size: usize,
+    /// Largest (reassembled, inflated) message accepted, `0` for unlimited.
+    ///
+    /// Default 64 MiB where Autobahn's is unlimited: an unlimited default lets any peer
+    /// grow our memory without bound.
+    pub max_message_payload_size: usize,
+    /// Fragment outgoing messages into frames of at most this size, `0` for no
+    /// fragmentation (default `0`).
+    pub auto_fragment_size: usize,
+    /// Fail connections by dropping TCP without waiting for the closing handshake
+    /// (default `true`). We still send the close frame with the error code first.
+    pub fail_by_drop: bool,
+    /// Echo the peer's close code and reason in our close reply; otherwise reply 1000
+    /// (default `false`).
+    pub echo_close_code_reason: bool,
+    /// Time allowed for the opening handshake.
+    ///
+    /// Default 30 s where Autobahn's is none: without it, a client that never finishes
+    /// its handshake holds a connection forever (slowloris).
+    pub open_handshake_timeout: Option<Duration>,
+    /// Time to wait for the peer's reply to our close frame (default 1 s).
+    pub close_handshake_timeout: Option<Duration>,
+    /// Set TCP_NODELAY (default `true`).
+    pub tcp_no_delay: bool,
+    /// Send a ping every interval (default off).
+    pub auto_ping_interval: Option<Duration>,
+    /// Drop the connection if an automatic ping is not answered in time (default off).
+    pub auto_ping_timeout: Option<Duration>,
+    /// Payload size of automatic pings, 4..=125 (default 4).
+    pub auto_ping_size: usize,
+    /// Serve a Flash socket policy file to `<policy-file-request/>` (default `false`).
+    pub serve_flash_socket_policy: bool,
+    /// The Flash policy to serve (must end with a NUL byte); the default allows all.
+    pub flash_socket_policy: String,
+    /// Allowed `Origin`s, `*` as wildcard, matched anchored against `scheme://host:port`
+    /// (default `["*"]`: anything).
+    pub allowed_origins: Vec<String>,
+    /// Allow the origin `null` (default `false`).
+    pub allow_null_origin: bool,
+    /// Concurrent connections allowed, `0` for unlimited; beyond it we answer 503
+    /// (default `0`).
+    pub max_connections: usize,
+    /// Number of trusted reverse proxies whose `X-Forwarded-For` entries we believe
+    /// (default `0`).
+    pub trust_x_forwarded_for: usize,
+    /// Chooses among the client's permessage-deflate offers; `None` declines compression.
+    /// Default: accept the first acceptable offer.
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_accept: Option<super::deflate::PerMessageCompressionAccept>,
+    /// Largest opening handshake request accepted, in bytes (default 16 KiB; not an
+    /// Autobahn option: Autobahn has no limit).
+    pub max_handshake_size: usize,
+    /// Most header lines accepted in the opening handshake (default 64; not an Autobahn
+    /// option).
+    pub max_handshake_headers: usize,
+    /// Trace every byte sent and received (Autobahn's `logOctets`), at trace level.
+    pub log_octets: bool,
+    /// Trace every frame sent and received (Autobahn's `logFrames`), at trace level.
+    pub log_frames: bool,
+}
+
+/// Autobahn's default Flash policy: allow all domains to all ports.
+pub const DEFAULT_FLASH_SOCKET_POLICY: &str = "<cross-domain-policy>\n  <allow-access-from domain=\"*\" to-ports=\"*\" />\n</cross-domain-policy>\0";
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            versions: SUPPORTED_VERSIONS.to_vec(),
+            web_status: true,
+            utf8_validate_incoming: true,
+            mask_server_frames: false,
+            require_masked_client_frames: true,
+            apply_mask: true,
+            max_frame_payload_size: 0,
+            max_message_payload_size: DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE,
+            auto_fragment_size: 0,
+            fail_by_drop: true,
+            echo_close_code_reason: false,
+            open_handshake_timeout: Some(Duration::from_secs(30)),
+            close_handshake_timeout: Some(Duration::from_secs(1)),
+            tcp_no_delay: true,
+            auto_ping_interval: None,
+            auto_ping_timeout: None,
+            auto_ping_size: 4,
+            serve_flash_socket_policy: false,
+            flash_socket_policy: DEFAULT_FLASH_SOCKET_POLICY.to_string(),
+            allowed_origins: vec!["*".to_string()],
+            allow_null_origin: false,
+            max_connections: 0,
+            trust_x_forwarded_for: 0,
+            #[cfg(feature = "deflate")]
+            per_message_compression_accept: Some(super::deflate::default_server_accept()),
+            max_handshake_size: 16 * 1024,
+            max_handshake_headers: 64,
+            log_octets: false,
+            log_frames: false,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The sans-IO configuration these options give.
+    pub fn protocol_config(&self) -> ProtocolConfig {
+        ProtocolConfig {
+            role: Role::Server,
+            utf8_validate_incoming: self.utf8_validate_incoming,
+            mask_outgoing: self.mask_server_frames,
+            require_masked_incoming: self.require_masked_client_frames,
+            accept_masked_incoming: true,
+            apply_mask: self.apply_mask,
+            max_frame_payload_size: self.max_frame_payload_size,
+            max_message_payload_size: self.max_message_payload_size,
+            auto_fragment_size: self.auto_fragment_size,
+            echo_close_code_reason: self.echo_close_code_reason,
+            log_frames: self.log_frames,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("versions", &self.versions)
+            .field("max_frame_payload_size", &self.max_frame_payload_size)
+            .field("max_message_payload_size", &self.max_message_payload_size)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of a WebSocket client (`WebSocketClientFactory.setProtocolOptions`).
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Protocol version to speak: 13 (default) or 8.
+    ///
+    /// Autobahn 17.8 documents its default as "18" (a draft number); RFC 6455 is 13.
+    pub version: u8,
+    /// Validate incoming text as UTF-8 (default `true`).
+    pub utf8_validate_incoming: bool,
+    /// Accept masked server-to-client frames (default `false`).
+    pub accept_masked_server_frames: bool,
+    /// Mask client-to-server frames (default `true`; RFC 6455 requires it).
+    pub mask_client_frames: bool,
+    /// Actually XOR payloads with masks that are present (default `true`).
+    pub apply_mask: bool,
+    /// Largest frame payload accepted, `0` for unlimited (default `0`).
+    pub max_frame_payload_size: usize,
+    /// Largest (reassembled, inflated) message accepted, `0` for unlimited (default 64 MiB,
+    /// see [`ServerOptions::max_message_payload_size`]).
+    pub max_message_payload_size: usize,
+    /// Fragment outgoing messages into frames of at most this size, `0` for none.
+    pub auto_fragment_size: usize,
+    /// Fail connections by dropping TCP without a closing handshake (default `true`).
+    pub fail_by_drop: bool,
+    /// Echo the peer's close code and reason in our close reply (default `false`).
+    pub echo_close_code_reason: bool,
+    /// How long to wait for the server to drop TCP after the closing handshake
+    /// (default 1 s).
+    pub server_connection_drop_timeout: Option<Duration>,
+    /// Time allowed for the opening handshake (default 30 s; Autobahn: none).
+    pub open_handshake_timeout: Option<Duration>,
+    /// Time to wait for the peer's reply to our close frame (default 1 s).
+    pub close_handshake_timeout: Option<Duration>,
+    /// Set TCP_NODELAY (default `true`).
+    pub tcp_no_delay: bool,
+    /// The permessage-deflate offers to make, in order of preference. Default: one offer
+    /// accepting `client_no_context_takeover` and `client_max_window_bits`.
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_offers: Vec<super::deflate::PerMessageDeflateOffer>,
+    /// Accepts (or refuses) the server's permessage-deflate response.
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_accept: Option<super::deflate::PerMessageCompressionResponseAccept>,
+    /// Send a ping every interval (default off).
+    pub auto_ping_interval: Option<Duration>,
+    /// Drop the connection if an automatic ping is not answered in time (default off).
+    pub auto_ping_timeout: Option<Duration>,
+    /// Payload size of automatic pings, 4..=125 (default 4).
+    pub auto_ping_size: usize,
+    /// Largest opening handshake response accepted, in bytes (default 16 KiB).
+    pub max_handshake_size: usize,
+    /// Most header lines accepted in the handshake response (default 64).
+    pub max_handshake_headers: usize,
+    /// Trace every byte sent and received (Autobahn's `logOctets`), at trace level.
+    pub log_octets: bool,
+    /// Trace every frame sent and received (Autobahn's `logFrames`), at trace level.
+    pub log_frames: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            version: 13,
+            utf8_validate_incoming: true,
+            accept_masked_server_frames: false,
+            mask_client_frames: true,
+            apply_mask: true,
+            max_frame_payload_size: 0,
+            max_message_payload_size: DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE,
+            auto_fragment_size: 0,
+            fail_by_drop: true,
+            echo_close_code_reason: false,
+            server_connection_drop_timeout: Some(Duration::from_secs(1)),
+            open_handshake_timeout: Some(Duration::from_secs(30)),
+            close_handshake_timeout: Some(Duration::from_secs(1)),
+            tcp_no_delay: true,
+            #[cfg(feature = "deflate")]
+            per_message_compression_offers: super::deflate::default_client_offers(),
+            #[cfg(feature = "deflate")]
+            per_message_compression_accept: Some(super::deflate::default_client_accept()),
+            auto_ping_interval: None,
+            auto_ping_timeout: None,
+            auto_ping_size: 4,
+            max_handshake_size: 16 * 1024,
+            max_handshake_headers: 64,
+            log_octets: false,
+            log_frames: false,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The sans-IO configuration these options give.
+    pub fn protocol_config(&self) -> ProtocolConfig {
+        ProtocolConfig {
+            role: Role::Client,
+            utf8_validate_incoming: self.utf8_validate_incoming,
+            mask_outgoing: self.mask_client_frames,
+            require_masked_incoming: false,
+            accept_masked_incoming: self.accept_masked_server_frames,
+            apply_mask: self.apply_mask,
+            max_frame_payload_size: self.max_frame_payload_size,
+            max_message_payload_size: self.max_message_payload_size,
+            auto_fragment_size: self.auto_fragment_size,
+            echo_close_code_reason: self.echo_close_code_reason,
+            log_frames: self.log_frames,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("version", &self.version)
+            .field("max_frame_payload_size", &self.max_frame_payload_size)
+            .field("max_message_payload_size", &self.max_message_payload_size)
+            .finish_non_exhaustive()
+    }
+}

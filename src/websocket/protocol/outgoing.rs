@@ -1,0 +1,226 @@
+//! The queue of encoded bytes waiting to be written to the stream.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::websocket::frame::FrameHeader;
+use crate::websocket::mask::apply_mask;
+
+/// Payloads at least this large are queued by reference instead of copied, so a large
+/// unmasked message goes from the caller's `Bytes` to the socket without a copy
+/// (vectored write of header + payload).
+const ZERO_COPY_THRESHOLD: usize = 16 * 1024;
+
+/// Encoded frames waiting to be written: small pieces are coalesced into one buffer,
+/// large payloads are kept as their own chunks.
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    chunks: VecDeque<Bytes>,
+    tail: BytesMut,
+    len: usize,
+}
+
+impl Outgoing {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes waiting to be written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a frame: its header and `payload`, masked with the header's key unless
+    /// `apply_mask` is false (Autobahn's `applyMask` testing option).
+    pub fn put_frame(&mut self, header: &FrameHeader, payload: &[u8], apply_mask_bytes: bool) {
+        self.tail.reserve(header.encoded_len() + payload.len());
+        header.encode(&mut self.tail);
+        let start = self.tail.len();
+        self.tail.extend_from_slice(payload);
+        if let (Some(key), true) = (header.mask, apply_mask_bytes) {
+            apply_mask(&mut self.tail[start..], key);
+        }
+        self.len += header.encoded_len() + payload.len();
+    }
+
+    /// Appends an unmasked frame whose payload is shared, not copied, when large.
+    pub fn put_frame_shared(&mut self, header: &FrameHeader, payload: Bytes) {
+        debug_assert!(header.mask.is_none());
+        if payload.len() < ZERO_COPY_THRESHOLD {
+            self.put_frame(header, &payload, false);
+            return;
+        }
+        header.encode(&mut self.tail);
+        self.len += header.encoded_len() + payload.len();
+        self.seal_tail();
+        self.chunks.push_back(payload);
+    }
+
+    /// Appends raw bytes (e.g. a handshake).
+    pub fn put_raw(&mut self, data: &[u8]) {
+        self.tail.extend_from_slice(data);
+        self.len += data.len();
+    }
+
+    /// Masks the last `n` bytes appended, as payload starting at `offset`.
+    pub fn mask_tail(&mut self, n: usize, key: [u8; 4], offset: usize) {
+        let len = self.tail.len();
+        crate::websocket::mask::apply_mask_at(&mut self.tail[len - n..], key, offset);
+    }
+
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.chunks.push_back(self.tail.split().freeze());
+        }
+    }
+
+    /// Fills `dst` with the waiting bytes in order; returns how many slices were used.
+    pub fn as_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for c in self
+            .chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(std::iter::once(&self.tail[..]))
+        {
+            if n == dst.len() {
+                break;
+            }
+            if !c.is_empty() {
+                dst[n] = IoSlice::new(c);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The first contiguous piece of waiting bytes.
+    pub fn first_chunk(&self) -> &[u8] {
+        self.chunks
+            .iter()
+            .find(|c| !c.is_empty())
+            .map(|c| &c[..])
+            .unwrap_or(&self.tail[..])
+    }
+
+    /// Drops `n` written bytes from the front.
+    pub fn advance(&mut self, mut n: usize) {
+        self.len -= n.min(self.len);
+        while n > 0 {
+            match self.chunks.front_mut() {
+                Some(c) if c.len() <= n => {
+                    n -= c.len();
+                    self.chunks.pop_front();
+                }
+                Some(c) => {
+                    c.advance(n);
+                    n = 0;
+                }
+                None => {
+                    let k = n.min(self.tail.len());
+                    self.tail.advance(k);
+                    n -= k;
+                    if k == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        if self.len == 0 {
+            self.shrink_if_idle();
+        }
+    }
+
+    /// Takes everything out as one contiguous buffer (for sans-IO callers and tests).
+    pub fn take_all(&mut self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len);
+        for c in &self.chunks {
+            v.extend_from_slice(c);
+        }
+        v.extend_from_slice(&self.tail);
+        self.chunks.clear();
+        self.tail.clear();
+        self.len = 0;
+        self.shrink_if_idle();
+        v
+    }
+
+    /// Moves all waiting bytes into `other` (which must be empty), keeping allocations.
+    pub fn swap_into(&mut self, other: &mut Outgoing) {
+        debug_assert!(other.is_empty());
+        std::mem::swap(self, other);
+    }
+
+    /// An idle connection should not hold a large buffer.
+    fn shrink_if_idle(&mut self) {
+        if self.tail.capacity() > 8 * 1024 {
+            self.tail = BytesMut::new();
+        }
+        if self.chunks.capacity() > 16 {
+            self.chunks = VecDeque::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::websocket::frame::OpCode;
+
+    fn header(len: usize) -> FrameHeader {
+        FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode: OpCode::Binary,
+            mask: None,
+            payload_len: len as u64,
+        }
+    }
+
+    #[test]
+    fn large_payload_is_shared_and_order_kept() {
+        let mut o = Outgoing::new();
+        let big = Bytes::from(vec![7u8; 100_000]);
+        o.put_frame(&header(3), b"abc", true);
+        o.put_frame_shared(&header(big.len()), big.clone());
+        o.put_frame(&header(1), b"z", true);
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = o.as_io_slices(&mut slices);
+        assert_eq!(n, 3);
+        // The big payload slice points at the caller's buffer: no copy.
+        assert_eq!(slices[1].as_ptr(), big.as_ptr());
+        let total = o.len();
+        let all = o.take_all();
+        assert_eq!(all.len(), total);
+        assert_eq!(&all[..5], &[0x82, 3, b'a', b'b', b'c']);
+        assert_eq!(all[all.len() - 1], b'z');
+    }
+
+    #[test]
+    fn advance_across_chunks() {
+        let mut o = Outgoing::new();
+        o.put_frame(&header(2), b"ab", true);
+        o.put_frame_shared(&header(20_000), Bytes::from(vec![1u8; 20_000]));
+        o.put_frame(&header(2), b"cd", true);
+        let total = o.len();
+        let mut written = Vec::new();
+        while !o.is_empty() {
+            let c = o.first_chunk();
+            let k = c.len().min(777);
+            written.extend_from_slice(&c[..k]);
+            o.advance(k);
+        }
+        assert_eq!(written.len(), total);
+        assert_eq!(&written[written.len() - 2..], b"cd");
+    }
+}

@@ -1,0 +1,367 @@
+//! The receiving half: bytes from the peer in, [`Event`]s out.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{Event, ProtocolConfig, ProtocolViolation, Role};
+use crate::websocket::frame::{close_code, FrameHeader, HeaderError, OpCode};
+use crate::websocket::mask::apply_mask_at;
+use crate::websocket::utf8::Utf8Validator;
+
+/// A frame whose header has been decoded and whose payload is (partly) in the buffer.
+#[derive(Debug)]
+struct InFrame {
+    header: FrameHeader,
+    header_len: usize,
+    /// Payload bytes already unmasked (and validated, for text).
+    processed: usize,
+}
+
+/// A data message spanning several frames, or a compressed one.
+#[derive(Debug)]
+struct InMessage {
+    is_binary: bool,
+    compressed: bool,
+    /// Reassembled (and inflated) payload so far.
+    buf: Vec<u8>,
+    /// Bytes received on the wire for this message (before inflation).
+    wire_len: u64,
+}
+
+/// Decodes the peer's frames into events, enforcing RFC 6455 and the configured limits.
+///
+/// Payloads of single-frame messages are handed out as views into the read buffer
+/// (no copy); fragmented messages are reassembled.
+#[derive(Debug)]
+pub struct Receiver {
+    config: ProtocolConfig,
+    frame: Option<InFrame>,
+    message: Option<InMessage>,
+    utf8: Utf8Validator,
+    close_received: bool,
+    #[cfg(feature = "deflate")]
+    inflater: Option<Box<crate::websocket::deflate::PerMessageDeflate>>,
+}
+
+impl Receiver {
+    /// A receiver for a freshly opened connection.
+    pub fn new(config: ProtocolConfig) -> Self {
+        Self {
+            config,
+            frame: None,
+            message: None,
+            utf8: Utf8Validator::new(),
+            close_received: false,
+            #[cfg(feature = "deflate")]
+            inflater: None,
+        }
+    }
+
+    /// Enables permessage-deflate decompression (RSV1 becomes meaningful on data frames).
+    #[cfg(feature = "deflate")]
+    pub fn set_deflate(&mut self, codec: crate::websocket::deflate::PerMessageDeflate) {
+        self.inflater = Some(Box::new(codec));
+    }
+
+    /// True once a close frame was received; later bytes are ignored.
+    pub fn close_received(&self) -> bool {
+        self.close_received
+    }
+
+    /// How many more bytes the frame being received needs (0 if none is in progress),
+    /// so the caller can size its next read.
+    pub fn bytes_wanted(&self, buf: &BytesMut) -> usize {
+        match &self.frame {
+            Some(f) => {
+                let total = f.header_len as u64 + f.header.payload_len;
+                total
+                    .saturating_sub(buf.len() as u64)
+                    .try_into()
+                    .unwrap_or(usize::MAX)
+            }
+            None => 0,
+        }
+    }
+
+    /// Consumes as many complete frames from `buf` as possible, pushing events.
+    ///
+    /// On a violation, returns the close code and reason to fail the connection with;
+    /// the receiver must not be used afterwards.
+    pub fn receive(
+        &mut self,
+        buf: &mut BytesMut,
+        events: &mut impl Extend<Event>,
+    ) -> Result<(), ProtocolViolation> {
+        loop {
+            if self.close_received {
+                // RFC 6455 §5.5.1: nothing follows a close frame.
+                buf.clear();
+                return Ok(());
+            }
+            if self.frame.is_none() {
+                match FrameHeader::parse(buf) {
+                    Ok(Some((header, header_len))) => {
+                        self.check_header(&header)?;
+                        if self.config.log_frames {
+                            tracing::trace!(?header, "rx frame");
+                        }
+                        self.frame = Some(InFrame {
+                            header,
+                            header_len,
+                            processed: 0,
+                        });
+                    }
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(header_violation(e)),
+                }
+            }
+            let Some(frame) = self.frame.as_ref() else {
+                return Ok(());
+            };
+            let (header, header_len, processed) = (frame.header, frame.header_len, frame.processed);
+            let payload_len = header.payload_len as usize; // fits: checked in check_header
+            let available = (buf.len() - header_len).min(payload_len);
+            if available > processed {
+                let range = header_len + processed..header_len + available;
+                if let (Some(key), true) = (header.mask, self.config.apply_mask) {
+                    apply_mask_at(&mut buf[range.clone()], key, processed);
+                }
+                // Fail fast on bad UTF-8 even before the frame is complete.
+                let validate_now = self.config.utf8_validate_incoming
+                    && !header.opcode.is_control()
+                    && self.message_is_plain_text(header.opcode, header.rsv1);
+                if validate_now && self.utf8.feed(&buf[range]).is_err() {
+                    return Err(invalid_utf8());
+                }
+                if let Some(f) = self.frame.as_mut() {
+                    f.processed = available;
+                }
+            }
+            if available < payload_len {
+                return Ok(());
+            }
+            self.frame = None;
+            buf.advance(header_len);
+            let payload = buf.split_to(payload_len);
+            self.on_frame(header, payload, events)?;
+        }
+    }
+
+    /// Whether data of a frame with this opcode is uncompressed text, validated as it
+    /// arrives (compressed text is validated after inflating).
+    fn message_is_plain_text(&self, opcode: OpCode, rsv1: bool) -> bool {
+        match (&self.message, opcode) {
+            (Some(m), OpCode::Continuation) => !m.is_binary && !m.compressed,
+            (None, OpCode::Text) => !rsv1,
+            _ => false,
+        }
+    }
+
+    fn deflate_active(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        {
+            self.inflater.is_some()
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            false
+        }
+    }
+
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolViolation> {
+        if h.rsv2 || h.rsv3 {
+            return Err(protocol_error("reserved bits set"));
+        }
+        if h.rsv1 && !(self.deflate_active() && matches!(h.opcode, OpCode::Text | OpCode::Binary)) {
+            return Err(protocol_error("RSV1 set without a negotiated extension"));
+        }
+        match (h.mask.is_some(), self.config.role) {
+            (false, Role::Server) if self.config.require_masked_incoming => {
+                return Err(protocol_error("unmasked client frame"));
+            }
+            (true, Role::Client) if !self.config.accept_masked_incoming => {
+                return Err(protocol_error("masked server frame"));
+            }
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            if !h.fin {
+                return Err(protocol_error("fragmented control frame"));
+            }
+            if h.payload_len > 125 {
+                return Err(protocol_error("control frame payload over 125 bytes"));
+            }
+            return Ok(());
+        }
+        let max_frame = self.config.max_frame_payload_size as u64;
+        if max_frame != 0 && h.payload_len > max_frame {
+            return Err(too_big("frame payload exceeds the limit"));
+        }
+        let wire_so_far = match (h.opcode, &self.message) {
+            (OpCode::Continuation, None) => {
+                return Err(protocol_error("continuation frame without a message"));
+            }
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(protocol_error(
+                    "new message while a fragmented one is in progress",
+                ));
+            }
+            (OpCode::Continuation, Some(m)) => m.wire_len,
+            _ => 0,
+        };
+        let max_msg = self.config.max_message_payload_size as u64;
+        let limit = if max_msg == 0 {
+            usize::MAX as u64
+        } else {
+            max_msg
+        };
+        // Compressed messages are checked again on their inflated size.
+        if wire_so_far.saturating_add(h.payload_len) > limit {
+            return Err(too_big("message payload exceeds the limit"));
+        }
+        if matches!(h.opcode, OpCode::Text | OpCode::Binary) {
+            self.utf8.reset();
+        }
+        Ok(())
+    }
+
+    fn on_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: BytesMut,
+        events: &mut impl Extend<Event>,
+    ) -> Result<(), ProtocolViolation> {
+        match header.opcode {
+            OpCode::Ping => events.extend(Some(Event::Ping(payload.freeze()))),
+            OpCode::Pong => events.extend(Some(Event::Pong(payload.freeze()))),
+            OpCode::Close => {
+                let (code, reason) = parse_close_payload(&payload)?;
+                self.close_received = true;
+                events.extend(Some(Event::Close { code, reason }));
+            }
+            OpCode::Text | OpCode::Binary if header.fin && !header.rsv1 => {
+                let is_binary = header.opcode == OpCode::Binary;
+                if !is_binary && self.config.utf8_validate_incoming && !self.utf8.is_complete() {
+                    return Err(invalid_utf8());
+                }
+                events.extend(Some(Event::Message {
+                    payload: payload.freeze(),
+                    is_binary,
+                }));
+            }
+            OpCode::Text | OpCode::Binary => {
+                self.message = Some(InMessage {
+                    is_binary: header.opcode == OpCode::Binary,
+                    compressed: header.rsv1,
+                    buf: Vec::new(),
+                    wire_len: 0,
+                });
+                self.on_data(header.fin, &payload, events)?;
+            }
+            OpCode::Continuation => self.on_data(header.fin, &payload, events)?,
+        }
+        Ok(())
+    }
+
+    /// A frame of a fragmented or compressed message.
+    fn on_data(
+        &mut self,
+        fin: bool,
+        payload: &[u8],
+        events: &mut impl Extend<Event>,
+    ) -> Result<(), ProtocolViolation> {
+        let validate = self.config.utf8_validate_incoming;
+        let limit = self.config.max_message_payload_size;
+        let Some(msg) = self.message.as_mut() else {
+            return Err(protocol_error("continuation frame without a message"));
+        };
+        msg.wire_len += payload.len() as u64;
+        if msg.compressed {
+            #[cfg(feature = "deflate")]
+            {
+                let Some(inflater) = self.inflater.as_mut() else {
+                    return Err(protocol_error("compressed frame without deflate"));
+                };
+                let old = msg.buf.len();
+                inflater
+                    .decompress_chunk(payload, fin, &mut msg.buf, limit)
+                    .map_err(|e| match e {
+                        crate::websocket::deflate::DeflateError::TooBig => {
+                            too_big("inflated message exceeds the limit")
+                        }
+                        _ => protocol_error("invalid compressed data"),
+                    })?;
+                if !msg.is_binary && validate && self.utf8.feed(&msg.buf[old..]).is_err() {
+                    return Err(invalid_utf8());
+                }
+            }
+            #[cfg(not(feature = "deflate"))]
+            return Err(protocol_error("compressed frame without deflate"));
+        } else {
+            if limit != 0 && msg.buf.len() + payload.len() > limit {
+                return Err(too_big("message payload exceeds the limit"));
+            }
+            msg.buf.extend_from_slice(payload);
+        }
+        if fin {
+            let msg = self.message.take().expect("message in progress");
+            if !msg.is_binary && validate && !self.utf8.is_complete() {
+                return Err(invalid_utf8());
+            }
+            events.extend(Some(Event::Message {
+                payload: Bytes::from(msg.buf),
+                is_binary: msg.is_binary,
+            }));
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a close frame's payload: an optional code and an optional UTF-8 reason.
+pub fn parse_close_payload(
+    payload: &[u8],
+) -> Result<(Option<u16>, Option<String>), ProtocolViolation> {
+    match payload {
+        [] => Ok((None, None)),
+        [_] => Err(protocol_error("close payload of one byte")),
+        [hi, lo, reason @ ..] => {
+            let code = u16::from_be_bytes([*hi, *lo]);
+            if !close_code::is_sendable(code) {
+                return Err(protocol_error("invalid close code"));
+            }
+            let reason = std::str::from_utf8(reason).map_err(|_| invalid_utf8())?;
+            Ok((Some(code), (!reason.is_empty()).then(|| reason.to_string())))
+        }
+    }
+}
+
+fn header_violation(e: HeaderError) -> ProtocolViolation {
+    ProtocolViolation {
+        code: close_code::PROTOCOL_ERROR,
+        reason: match e {
+            HeaderError::ReservedOpcode(_) => "reserved opcode",
+            HeaderError::LengthMsbSet => "payload length with the high bit set",
+            HeaderError::NonMinimalLength => "payload length not minimally encoded",
+        },
+    }
+}
+
+fn protocol_error(reason: &'static str) -> ProtocolViolation {
+    ProtocolViolation {
+        code: close_code::PROTOCOL_ERROR,
+        reason,
+    }
+}
+
+fn too_big(reason: &'static str) -> ProtocolViolation {
+    ProtocolViolation {
+        code: close_code::MESSAGE_TOO_BIG,
+        reason,
+    }
+}
+
+fn invalid_utf8() -> ProtocolViolation {
+    ProtocolViolation {
+        code: close_code::INVALID_PAYLOAD,
+        reason: "invalid UTF-8 in text",
+    }
+}
