@@ -15,3 +15,14 @@ pub mod utf8;
 
 #[cfg(feature = "deflate")]
 pub mod deflate;
+
+pub mod channel;
+mod driver;
+pub mod error;
+pub mod handler;
+
+pub use channel::WebSocketChannel;
+pub use driver::CloseInfo;
+pub use error::Error;
+pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
+pub mod stream;

@@ -1,0 +1,176 @@
+//! The cloneable channel handle (Autobahn's `IWebSocketChannel` send side).
+//!
+//! Any task may send: the message is encoded (masked, compressed) in the caller's task
+//! into a shared queue, and the connection's task writes it. A sender waits while the
+//! queue holds more than the high-water mark, so a slow peer cannot grow our memory.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::error::{Error, Result};
+use super::protocol::{Outgoing, SendError, Sender};
+
+/// Queued bytes above which senders wait.
+pub(crate) const HIGH_WATER: usize = 1 << 20;
+
+/// Whether sends are possible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Opening handshake not finished.
+    Connecting,
+    /// Open.
+    Open,
+    /// The connection is gone.
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct SendSide {
+    pub(crate) sender: Sender,
+    pub(crate) out: Outgoing,
+    pub(crate) phase: Phase,
+    /// The connection task, to wake when output is queued.
+    pub(crate) driver: Option<Waker>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) side: Mutex<SendSide>,
+    pub(crate) drained: Notify,
+    pub(crate) peer: String,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SendSide> {
+        // A panic while holding the lock cannot leave the queue inconsistent in a way
+        // that matters more than losing the connection; keep going.
+        self.side.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A handle to one WebSocket connection: send messages, pings, and close.
+///
+/// Cheap to clone; every clone talks to the same connection. Methods wait (without
+/// blocking a thread) while too much output is queued for a slow peer.
+#[derive(Debug, Clone)]
+pub struct WebSocketChannel {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl WebSocketChannel {
+    pub(crate) fn new(sender: Sender, peer: String) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                side: Mutex::new(SendSide { sender, out: Outgoing::new(), phase: Phase::Connecting, driver: None }),
+                drained: Notify::new(),
+                peer,
+            }),
+        }
+    }
+
+    /// The peer: `ip:port` for TCP, the socket path for Unix sockets.
+    pub fn peer(&self) -> &str {
+        &self.shared.peer
+    }
+
+    /// True while the connection is open and we have not sent a close frame.
+    pub fn is_open(&self) -> bool {
+        let side = self.shared.lock();
+        side.phase == Phase::Open && !side.sender.close_sent()
+    }
+
+    /// Runs `f` on the send side once the queue is below the high-water mark.
+    async fn with_sender<T>(&self, f: impl FnOnce(&mut Sender, &mut Outgoing) -> Result<T, SendError>) -> Result<T> {
+        let mut f = Some(f);
+        loop {
+            let notified = self.shared.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut side = self.shared.lock();
+                match side.phase {
+                    Phase::Connecting => return Err(Error::NotOpen),
+                    Phase::Closed => return Err(Error::ConnectionClosed),
+                    Phase::Open => {}
+                }
+                if side.out.len() < HIGH_WATER {
+                    let side = &mut *side;
+                    let f = f.take().expect("called once");
+                    let r = f(&mut side.sender, &mut side.out);
+                    let waker = side.driver.take();
+                    drop(side);
+                    if let Some(w) = waker {
+                        w.wake();
+                    }
+                    return r.map_err(Error::from);
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Sends a message (Autobahn's `sendMessage`): text (`is_binary` false, the payload
+    /// must be UTF-8) or binary. Large unmasked payloads are written without a copy.
+    pub async fn send_message(&self, payload: impl Into<Bytes>, is_binary: bool) -> Result<()> {
+        let payload = payload.into();
+        self.with_sender(move |s, out| s.send_message(out, payload, is_binary)).await
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<()> {
+        self.send_message(Bytes::from(text.into()), false).await
+    }
+
+    /// Starts the closing handshake (Autobahn's `sendClose`). `code` is 1000 or
+    /// 3000–4999; a reason needs a code and is truncated to 123 bytes.
+    pub async fn send_close(&self, code: Option<u16>, reason: Option<&str>) -> Result<()> {
+        if let Some(c) = code {
+            if c != 1000 && !(3000..=4999).contains(&c) {
+                return Err(SendError::InvalidCloseCode(c).into());
+            }
+        }
+        let reason = reason.map(str::to_owned);
+        self.with_sender(move |s, out| s.send_close(out, code, reason.as_deref())).await
+    }
+
+    /// Sends a ping (payload up to 125 bytes).
+    pub async fn send_ping(&self, payload: impl AsRef<[u8]>) -> Result<()> {
+        self.with_sender(|s, out| s.send_ping(out, payload.as_ref())).await
+    }
+
+    /// Sends an unsolicited pong (payload up to 125 bytes).
+    pub async fn send_pong(&self, payload: impl AsRef<[u8]>) -> Result<()> {
+        self.with_sender(|s, out| s.send_pong(out, payload.as_ref())).await
+    }
+
+    /// Begins a message sent frame by frame (Autobahn's `beginMessage`); with
+    /// `do_not_compress`, it goes uncompressed on a deflate connection.
+    pub async fn begin_message(&self, is_binary: bool, do_not_compress: bool) -> Result<()> {
+        self.with_sender(|s, _| s.begin_message(is_binary, do_not_compress)).await
+    }
+
+    /// Sends one whole frame of the current message (Autobahn's `sendMessageFrame`).
+    pub async fn send_message_frame(&self, payload: impl AsRef<[u8]>) -> Result<()> {
+        self.with_sender(|s, out| s.send_message_frame(out, payload.as_ref())).await
+    }
+
+    /// Begins a frame of `length` bytes whose payload follows in pieces (Autobahn's
+    /// `beginMessageFrame`).
+    pub async fn begin_message_frame(&self, length: u64) -> Result<()> {
+        self.with_sender(|s, out| s.begin_message_frame(out, length)).await
+    }
+
+    /// Sends the next piece of the frame begun with [`Self::begin_message_frame`];
+    /// returns the bytes of that frame still to come (Autobahn's `sendMessageFrameData`).
+    pub async fn send_message_frame_data(&self, data: impl AsRef<[u8]>) -> Result<u64> {
+        self.with_sender(|s, out| s.send_message_frame_data(out, data.as_ref())).await
+    }
+
+    /// Ends the current message (Autobahn's `endMessage`).
+    pub async fn end_message(&self) -> Result<()> {
+        self.with_sender(|s, out| s.end_message(out)).await
+    }
+}

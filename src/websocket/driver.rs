@@ -1,0 +1,500 @@
+//! The connection task: moves bytes between the stream and the sans-IO core, runs the
+//! closing handshake and the timers, and calls the handler.
+//!
+//! One task per connection. The handler's hooks run one at a time; while one is
+//! pending, this task keeps reading (answering pings and closes, queueing a bounded
+//! number of messages), writing and timing.
+
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{sleep, Instant, Sleep};
+
+use super::channel::{Phase, WebSocketChannel, HIGH_WATER};
+use super::frame::close_code;
+use super::handler::WebSocketHandler;
+use super::protocol::{respond, Event, Outgoing, ProtocolViolation, Receiver, Role};
+
+/// Messages queued for a busy handler before we stop reading from the peer.
+const MAX_QUEUED_EVENTS: usize = 64;
+/// Reads per poll before yielding to other tasks.
+const READS_PER_POLL: usize = 16;
+/// Size of the on-stack buffer used when no partial frame is buffered.
+const STACK_READ: usize = 8 * 1024;
+/// Largest single reservation for a frame in progress.
+const MAX_READ_RESERVE: usize = 4 << 20;
+
+/// Timing and closing behaviour of a connection (from the options).
+#[derive(Debug, Clone)]
+pub(crate) struct DriverConfig {
+    pub role: Role,
+    pub fail_by_drop: bool,
+    pub echo_close_code_reason: bool,
+    pub close_handshake_timeout: Option<Duration>,
+    pub server_connection_drop_timeout: Option<Duration>,
+    pub auto_ping_interval: Option<Duration>,
+    pub auto_ping_timeout: Option<Duration>,
+    pub auto_ping_size: usize,
+    pub log_octets: bool,
+}
+
+/// How the connection ended, for `on_close`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The closing handshake completed.
+    pub was_clean: bool,
+    /// The peer's close code (1005 if its close frame had none), or 1006 if no close
+    /// frame arrived.
+    pub code: Option<u16>,
+    /// The peer's reason, or what happened.
+    pub reason: Option<String>,
+}
+
+struct Io<S> {
+    stream: S,
+    cfg: DriverConfig,
+    channel: WebSocketChannel,
+    receiver: Receiver,
+    read_buf: BytesMut,
+    writing: Outgoing,
+    events: VecDeque<Event>,
+    read_eof: bool,
+    /// Stop reading (after a violation): only wait for EOF or the timer.
+    discard_input: bool,
+    close_sent: bool,
+    peer_close: Option<(Option<u16>, Option<String>)>,
+    failure: Option<String>,
+    /// Close the TCP connection as soon as the output is written.
+    drop_after_flush: bool,
+    shutting_down: bool,
+    done: bool,
+    needs_flush: bool,
+    close_timer: Option<Pin<Box<Sleep>>>,
+    ping_timer: Option<Pin<Box<Sleep>>>,
+    ping_deadline: Option<Pin<Box<Sleep>>>,
+    ping_outstanding: Option<Bytes>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.poll_progress(cx);
+        if let Some(ev) = self.events.pop_front() {
+            return Poll::Ready(Some(ev));
+        }
+        if self.done {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+
+    /// Does all the IO that can be done now; registers wakers for the rest.
+    fn poll_progress(&mut self, cx: &mut Context<'_>) {
+        if self.done {
+            return;
+        }
+        self.poll_timers(cx);
+        let mut reads = 0;
+        while !self.done
+            && !self.read_eof
+            && !self.drop_after_flush
+            && self.events.len() < MAX_QUEUED_EVENTS
+            && reads < READS_PER_POLL
+        {
+            match self.poll_read(cx) {
+                Poll::Ready(Ok(0)) => self.on_eof(),
+                Poll::Ready(Ok(_)) => {
+                    reads += 1;
+                    self.process_input();
+                }
+                Poll::Ready(Err(e)) => self.lost(format!("read failed: {e}")),
+                Poll::Pending => break,
+            }
+        }
+        if reads == READS_PER_POLL {
+            cx.waker().wake_by_ref();
+        }
+        if !self.done {
+            self.poll_write(cx);
+        }
+        if self.drop_after_flush && !self.done && self.writing.is_empty() {
+            self.poll_shutdown(cx);
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let stream = Pin::new(&mut self.stream);
+        let n = if self.read_buf.is_empty() {
+            // Nothing buffered: read on the stack, so an idle connection holds no buffer.
+            let mut stack = [MaybeUninit::<u8>::uninit(); STACK_READ];
+            let mut rb = ReadBuf::uninit(&mut stack);
+            match stream.poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+            self.read_buf.extend_from_slice(rb.filled());
+            rb.filled().len()
+        } else {
+            let want = self.receiver.bytes_wanted(&self.read_buf).clamp(STACK_READ, MAX_READ_RESERVE);
+            match poll_read_into(stream, cx, &mut self.read_buf, want) {
+                Poll::Ready(Ok(n)) => n,
+                other => return other,
+            }
+        };
+        if self.cfg.log_octets && n > 0 {
+            let start = self.read_buf.len() - n;
+            tracing::trace!(octets = ?&self.read_buf[start..], "rx octets");
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn process_input(&mut self) {
+        if self.discard_input || self.peer_close.is_some() {
+            self.read_buf.clear();
+            self.read_buf = BytesMut::new();
+            return;
+        }
+        let before = self.events.len();
+        let result = self.receiver.receive(&mut self.read_buf, &mut self.events);
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
+        }
+        if self.events.len() > before {
+            self.react(before);
+        }
+        if let Err(v) = result {
+            self.fail(v);
+        }
+    }
+
+    /// The protocol's own answers (pongs, the close reply) to newly queued events.
+    fn react(&mut self, from: usize) {
+        let shared = self.channel.shared.clone();
+        let mut side = shared.lock();
+        let side = &mut *side;
+        for ev in self.events.range(from..) {
+            respond(&mut side.sender, &mut side.out, ev, self.cfg.echo_close_code_reason);
+            if let (Event::Pong(p), Some(expected)) = (ev, &self.ping_outstanding) {
+                if p == expected {
+                    self.ping_outstanding = None;
+                    self.ping_deadline = None;
+                }
+            }
+        }
+        if let Some(Event::Close { code, reason }) = self.events.back() {
+            self.peer_close = Some((*code, reason.clone()));
+            self.events.pop_back();
+            self.close_sent = true;
+            self.on_close_handshake_done();
+        }
+    }
+
+    fn on_close_handshake_done(&mut self) {
+        match self.cfg.role {
+            // RFC 6455 §7.1.1: the server closes the TCP connection first.
+            Role::Server => self.drop_after_flush = true,
+            Role::Client => {
+                self.close_timer = self.cfg.server_connection_drop_timeout.map(|d| Box::pin(sleep(d)));
+                self.discard_input = true;
+            }
+        }
+    }
+
+    fn fail(&mut self, v: ProtocolViolation) {
+        tracing::debug!(peer = %self.channel.peer(), "failing connection: {v}");
+        {
+            let mut side = self.channel.shared.lock();
+            let side = &mut *side;
+            if !side.sender.close_sent() {
+                let _ = side.sender.send_close(&mut side.out, Some(v.code), Some(v.reason));
+            }
+        }
+        self.close_sent = true;
+        self.failure = Some(format!("protocol violation: {v}"));
+        self.discard_input = true;
+        self.read_buf = BytesMut::new();
+        if self.cfg.fail_by_drop {
+            self.drop_after_flush = true;
+        } else {
+            self.start_close_timer();
+        }
+    }
+
+    fn start_close_timer(&mut self) {
+        if self.close_timer.is_none() {
+            self.close_timer = self.cfg.close_handshake_timeout.map(|d| Box::pin(sleep(d)));
+        }
+    }
+
+    fn on_eof(&mut self) {
+        self.read_eof = true;
+        if self.peer_close.is_none() && self.failure.is_none() {
+            self.failure = Some("connection closed by peer without a close frame".into());
+        }
+        // Nothing more can arrive; write what we can, then close.
+        self.drop_after_flush = true;
+    }
+
+    fn lost(&mut self, why: String) {
+        tracing::debug!(peer = %self.channel.peer(), "connection lost: {why}");
+        if self.failure.is_none() && self.peer_close.is_none() {
+            self.failure = Some(why);
+        }
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.read_buf = BytesMut::new();
+        self.writing = Outgoing::new();
+        let mut side = self.channel.shared.lock();
+        side.phase = Phase::Closed;
+        side.out = Outgoing::new();
+        drop(side);
+        self.channel.shared.drained.notify_waiters();
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>) {
+        loop {
+            if self.writing.is_empty() {
+                let shared = self.channel.shared.clone();
+                let mut side = shared.lock();
+                if side.sender.close_sent() && !self.close_sent {
+                    self.close_sent = true;
+                    self.start_close_timer();
+                }
+                if side.out.is_empty() {
+                    match &side.driver {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => side.driver = Some(cx.waker().clone()),
+                    }
+                    break;
+                }
+                let was_full = side.out.len() >= HIGH_WATER;
+                side.out.swap_into(&mut self.writing);
+                drop(side);
+                if was_full {
+                    self.channel.shared.drained.notify_waiters();
+                }
+            }
+            let stream = Pin::new(&mut self.stream);
+            let res = if stream.is_write_vectored() {
+                let mut slices = [IoSlice::new(&[]); 64];
+                let n = self.writing.as_io_slices(&mut slices);
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
+            } else {
+                Pin::new(&mut self.stream).poll_write(cx, self.writing.first_chunk())
+            };
+            match res {
+                Poll::Ready(Ok(0)) => return self.lost("write returned zero".into()),
+                Poll::Ready(Ok(n)) => {
+                    if self.cfg.log_octets {
+                        tracing::trace!(len = n, "tx octets");
+                    }
+                    self.writing.advance(n);
+                    self.needs_flush = true;
+                }
+                Poll::Ready(Err(e)) => return self.lost(format!("write failed: {e}")),
+                Poll::Pending => return,
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => self.lost(format!("flush failed: {e}")),
+                Poll::Pending => {}
+            }
+        }
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) {
+        {
+            let side = self.channel.shared.lock();
+            if !side.out.is_empty() {
+                return;
+            }
+        }
+        if !self.shutting_down {
+            self.shutting_down = true;
+            // Bound the shutdown (TLS close_notify) by the close timeout.
+            self.start_close_timer();
+        }
+        match Pin::new(&mut self.stream).poll_shutdown(cx) {
+            Poll::Ready(_) => self.finish(),
+            Poll::Pending => {}
+        }
+    }
+
+    fn poll_timers(&mut self, cx: &mut Context<'_>) {
+        if let Some(t) = self.close_timer.as_mut() {
+            if t.as_mut().poll(cx).is_ready() {
+                self.close_timer = None;
+                let why = if self.peer_close.is_some() {
+                    "server did not drop the connection in time"
+                } else {
+                    "closing handshake timed out"
+                };
+                return self.lost(why.into());
+            }
+        }
+        if let Some(t) = self.ping_deadline.as_mut() {
+            if t.as_mut().poll(cx).is_ready() {
+                self.ping_deadline = None;
+                return self.lost("auto-ping timed out".into());
+            }
+        }
+        if let Some(t) = self.ping_timer.as_mut() {
+            if t.as_mut().poll(cx).is_ready() {
+                let interval = self.cfg.auto_ping_interval.unwrap_or(Duration::from_secs(1));
+                t.as_mut().reset(Instant::now() + interval);
+                let _ = t.as_mut().poll(cx);
+                if self.ping_outstanding.is_none() && !self.close_sent {
+                    self.send_auto_ping(cx);
+                }
+            }
+        }
+    }
+
+    fn send_auto_ping(&mut self, cx: &mut Context<'_>) {
+        let size = self.cfg.auto_ping_size.clamp(4, 125);
+        let payload: Bytes = (0..size).map(|_| rand::random::<u8>()).collect::<Vec<u8>>().into();
+        {
+            let mut side = self.channel.shared.lock();
+            let side = &mut *side;
+            if side.sender.send_ping(&mut side.out, &payload).is_err() {
+                return;
+            }
+        }
+        self.ping_outstanding = Some(payload);
+        if let Some(d) = self.cfg.auto_ping_timeout {
+            let mut t = Box::pin(sleep(d));
+            let _ = t.as_mut().poll(cx);
+            self.ping_deadline = Some(t);
+        }
+    }
+
+    fn close_info(&self) -> CloseInfo {
+        match &self.peer_close {
+            Some((code, reason)) => CloseInfo {
+                was_clean: self.close_sent && self.failure.is_none(),
+                code: Some(code.unwrap_or(close_code::NULL)),
+                reason: reason.clone(),
+            },
+            None => CloseInfo {
+                was_clean: false,
+                code: Some(close_code::ABNORMAL_CLOSE),
+                reason: self.failure.clone(),
+            },
+        }
+    }
+}
+
+/// Reads into the spare capacity of `buf` without zeroing it first.
+fn poll_read_into<S: AsyncRead>(
+    stream: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    want: usize,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() - buf.len() < want {
+        buf.reserve(want);
+    }
+    let spare = buf.spare_capacity_mut();
+    let ptr = spare.as_ptr();
+    let mut rb = ReadBuf::uninit(spare);
+    match stream.poll_read(cx, &mut rb) {
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+        Poll::Pending => return Poll::Pending,
+    }
+    let n = rb.filled().len();
+    // The reader filled the buffer we gave it, not one of its own.
+    assert_eq!(rb.filled().as_ptr(), ptr.cast::<u8>());
+    // SAFETY: `ReadBuf` guarantees its first `n` bytes were initialised by the reader,
+    // and (checked above) they are the first `n` bytes of `buf`'s spare capacity, so
+    // growing the length by `n` exposes only initialised bytes.
+    unsafe { buf.set_len(buf.len() + n) };
+    Poll::Ready(Ok(n))
+}
+
+/// Runs an open connection to the end and calls the handler's hooks; returns how it
+/// ended. `leftover` holds bytes read past the opening handshake.
+pub(crate) async fn run<S, H>(
+    stream: S,
+    leftover: BytesMut,
+    channel: WebSocketChannel,
+    receiver: Receiver,
+    handler: &mut H,
+    cfg: DriverConfig,
+) -> CloseInfo
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+    H: WebSocketHandler,
+{
+    channel.shared.lock().phase = Phase::Open;
+    let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
+    let mut io = Io {
+        stream,
+        cfg,
+        channel,
+        receiver,
+        read_buf: leftover,
+        writing: Outgoing::new(),
+        events: VecDeque::new(),
+        read_eof: false,
+        discard_input: false,
+        close_sent: false,
+        peer_close: None,
+        failure: None,
+        drop_after_flush: false,
+        shutting_down: false,
+        done: false,
+        needs_flush: false,
+        close_timer: None,
+        ping_timer,
+        ping_deadline: None,
+        ping_outstanding: None,
+    };
+    if !io.read_buf.is_empty() {
+        io.process_input();
+    }
+    alongside(&mut io, handler.on_open()).await;
+    while let Some(ev) = poll_fn(|cx| io.poll_next(cx)).await {
+        match ev {
+            Event::Message { payload, is_binary } => alongside(&mut io, handler.on_message(payload, is_binary)).await,
+            Event::Ping(p) => alongside(&mut io, handler.on_ping(p)).await,
+            Event::Pong(p) => alongside(&mut io, handler.on_pong(p)).await,
+            Event::Close { .. } => {}
+        }
+    }
+    let info = io.close_info();
+    drop(io);
+    handler
+        .on_close(info.was_clean, info.code, info.reason.clone())
+        .await;
+    info
+}
+
+/// Polls a handler hook while keeping the connection's IO going.
+async fn alongside<S, F>(io: &mut Io<S>, hook: F)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: Future<Output = ()>,
+{
+    let mut hook = std::pin::pin!(hook);
+    poll_fn(|cx| {
+        if hook.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        io.poll_progress(cx);
+        Poll::Pending
+    })
+    .await;
+}
