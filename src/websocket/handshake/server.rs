@@ -431,10 +431,17 @@ fn html_response(code: u16, extra: &Headers, body: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + body.len());
     out.extend_from_slice(format!("HTTP/1.1 {code} {}\r\n", reason_phrase(code)).as_bytes());
     for (n, v) in extra {
-        let reserved = ["Content-Type", "Connection"]
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(n));
-        match check_extra(n, v) {
+        // These four are written below; anything else (e.g. Upgrade, or
+        // Sec-WebSocket-Version on a 426) may be set.
+        let reserved = [
+            "Content-Type",
+            "Content-Length",
+            "Transfer-Encoding",
+            "Connection",
+        ]
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(n));
+        match check_outgoing_header(n, v) {
             Ok(()) if !reserved => write_header(&mut out, n, v),
             _ => tracing::warn!(header = n, "dropping invalid or reserved header"),
         }
