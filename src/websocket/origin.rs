@@ -389,3 +389,31 @@ mod tests {
         assert!(!none.is_allowed(Some("https://a.com")));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reference matcher: plain recursive glob (exponential, fine for tiny inputs).
+    fn naive(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).any(|i| naive(rest, &t[i..])),
+            Some((c, rest)) => t.first() == Some(c) && naive(rest, &t[1..]),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn matches_reference(p in "[ab.*]{0,8}", t in "[ab.]{0,10}") {
+            prop_assert_eq!(WildcardPattern::new(&p).matches(&t), naive(p.as_bytes(), t.as_bytes()));
+        }
+
+        #[test]
+        fn origin_parse_never_panics(s in "\\PC{0,40}") {
+            let _ = Origin::parse(&s);
+            let _ = OriginPolicy::new(["https://*.a.com:*"], true).check(Some(&s));
+        }
+    }
+}

@@ -502,3 +502,43 @@ fn responses_parse_as_http() {
         assert!(resp.parse(&bytes).unwrap().is_complete());
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes never panic, and feeding them in pieces gives the same
+        /// outcome as feeding them at once.
+        #[test]
+        fn arbitrary_bytes_and_splits(
+            data in proptest::collection::vec(any::<u8>(), 0..600),
+            cut in 0usize..600,
+        ) {
+            let cfg = ServerHandshakeConfig { max_header_bytes: 512, max_headers: 8, ..Default::default() };
+            let whole = RequestParser::new("p", &cfg).parse(&data, &cfg);
+            let mut p = RequestParser::new("p", &cfg);
+            let cut = cut.min(data.len());
+            let first = p.parse(&data[..cut], &cfg);
+            let split = match first {
+                Ok(None) => p.parse(&data, &cfg),
+                done => done,
+            };
+            // The outcome depends only on the bytes up to the end of the head (or
+            // the limit), so a prefix that already decides must agree with the whole.
+            prop_assert_eq!(whole, split);
+        }
+
+        /// Mutating a valid request in one byte never panics.
+        #[test]
+        fn mutated_valid_request(pos in 0usize..400, byte in any::<u8>()) {
+            let mut data = rfc_request().into_bytes();
+            let pos = pos % data.len();
+            data[pos] = byte;
+            let cfg = ServerHandshakeConfig::default();
+            let _ = RequestParser::new("p", &cfg).parse(&data, &cfg);
+        }
+    }
+}
