@@ -618,3 +618,9 @@ fn params_are_normalised_and_levels_work() {
         }
     }
 }
+
+#[test]
+fn codec_can_move_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PerMessageDeflate>();
+}
