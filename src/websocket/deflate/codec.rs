@@ -1,0 +1,426 @@
+//! The negotiated permessage-deflate codec (RFC 7692 §7.2): compresses outgoing and inflates
+//! incoming message payloads, whole or frame by frame, with bounded memory.
+
+use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Status};
+
+use super::negotiation::{PerMessageDeflateOfferAccept, PerMessageDeflateResponseAccept};
+use super::{
+    valid_mem_level, valid_window_bits, DEFAULT_COMPRESSION_LEVEL, DEFAULT_MEM_LEVEL,
+    MAX_WINDOW_BITS,
+};
+
+/// What a sync flush ends with; stripped from sent messages and re-appended to received ones
+/// (RFC 7692 §7.2.1, §7.2.2).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Largest output step per inflate call: bounds the memory handed out ahead of the limit check.
+const INFLATE_STEP_MAX: usize = 64 * 1024;
+/// Smallest output step per inflate call.
+const INFLATE_STEP_MIN: usize = 256;
+/// Largest output step per deflate call.
+const DEFLATE_STEP_MAX: usize = 256 * 1024;
+
+/// Errors of the permessage-deflate codec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeflateError {
+    /// The inflated message would exceed the caller's limit (WebSocket close code 1009).
+    #[error("inflated message exceeds the limit of {limit} bytes")]
+    TooBig {
+        /// The limit that was exceeded.
+        limit: usize,
+    },
+    /// The compressed data is not valid DEFLATE (close code 1007 as Autobahn, or 1002).
+    #[error("invalid compressed data: {0}")]
+    Corrupt(&'static str),
+    /// The compressor failed; this does not happen with validated parameters.
+    #[error("compression failed: {0}")]
+    Compress(&'static str),
+}
+
+/// The agreed parameters of a permessage-deflate session, and our compressor's tuning.
+///
+/// The field names follow Autobahn's `PerMessageDeflate` constructor. Window bits 0 mean 15.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerMessageDeflateParams {
+    /// The server does not use context takeover.
+    pub server_no_context_takeover: bool,
+    /// The client does not use context takeover.
+    pub client_no_context_takeover: bool,
+    /// The server's window bits (8..=15, 0: 15).
+    pub server_max_window_bits: u8,
+    /// The client's window bits (8..=15, 0: 15).
+    pub client_max_window_bits: u8,
+    /// Our compressor's zlib memLevel (1..=9, 0: [`DEFAULT_MEM_LEVEL`]).
+    pub mem_level: u8,
+    /// Our DEFLATE level (0..=9, default [`DEFAULT_COMPRESSION_LEVEL`]); levels above 9 count
+    /// as 9.
+    pub compression_level: u8,
+}
+
+impl Default for PerMessageDeflateParams {
+    fn default() -> Self {
+        Self {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: MAX_WINDOW_BITS,
+            client_max_window_bits: MAX_WINDOW_BITS,
+            mem_level: DEFAULT_MEM_LEVEL,
+            compression_level: DEFAULT_COMPRESSION_LEVEL,
+        }
+    }
+}
+
+/// Normalises window bits: 0 (not negotiated) or anything invalid means 15.
+fn window_bits_or_max(bits: u8) -> u8 {
+    if valid_window_bits(bits) {
+        bits
+    } else {
+        MAX_WINDOW_BITS
+    }
+}
+
+/// A negotiated permessage-deflate codec for one connection, sans-IO.
+///
+/// Outgoing: [`compress_message`](Self::compress_message) for a whole message or
+/// [`compress_chunk`](Self::compress_chunk) per frame. Incoming:
+/// [`decompress_chunk`](Self::decompress_chunk) per frame, bounded by a size limit.
+///
+/// The compressor (134–483 KiB depending on window bits and mem level) and the decompressor
+/// (46 KiB) are created on first use; see the [module docs](super) for the measurements.
+pub struct PerMessageDeflate {
+    is_server: bool,
+    params: PerMessageDeflateParams,
+    compressor: Option<Deflate>,
+    decompressor: Option<Inflate>,
+}
+
+impl std::fmt::Debug for PerMessageDeflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerMessageDeflate")
+            .field("is_server", &self.is_server)
+            .field("params", &self.params)
+            .field("compressor_allocated", &self.compressor.is_some())
+            .field("decompressor_allocated", &self.decompressor.is_some())
+            .finish()
+    }
+}
+
+impl PerMessageDeflate {
+    /// A codec for the server (`is_server`) or client side of a connection that agreed on
+    /// `params`. Invalid window bits count as 15, an invalid mem level as 8.
+    pub fn new(is_server: bool, params: PerMessageDeflateParams) -> Self {
+        let mem_level = if valid_mem_level(params.mem_level) {
+            params.mem_level
+        } else {
+            DEFAULT_MEM_LEVEL
+        };
+        let params = PerMessageDeflateParams {
+            server_max_window_bits: window_bits_or_max(params.server_max_window_bits),
+            client_max_window_bits: window_bits_or_max(params.client_max_window_bits),
+            mem_level,
+            compression_level: params.compression_level.min(9),
+            ..params
+        };
+        Self {
+            is_server,
+            params,
+            compressor: None,
+            decompressor: None,
+        }
+    }
+
+    /// The server's codec after accepting an offer (Autobahn's `from_offer_accept`).
+    pub fn from_offer_accept(accept: &PerMessageDeflateOfferAccept) -> Self {
+        Self::new(
+            true,
+            PerMessageDeflateParams {
+                server_no_context_takeover: accept.server_no_context_takeover(),
+                client_no_context_takeover: accept.request_no_context_takeover,
+                server_max_window_bits: accept.server_max_window_bits(),
+                client_max_window_bits: accept.request_max_window_bits,
+                mem_level: accept.mem_level.unwrap_or(DEFAULT_MEM_LEVEL),
+                compression_level: DEFAULT_COMPRESSION_LEVEL,
+            },
+        )
+    }
+
+    /// The client's codec after accepting a response (Autobahn's `from_response_accept`).
+    pub fn from_response_accept(accept: &PerMessageDeflateResponseAccept) -> Self {
+        let response = &accept.response;
+        Self::new(
+            false,
+            PerMessageDeflateParams {
+                server_no_context_takeover: response.server_no_context_takeover,
+                client_no_context_takeover: accept
+                    .no_context_takeover
+                    .unwrap_or(response.client_no_context_takeover),
+                server_max_window_bits: response.server_max_window_bits,
+                client_max_window_bits: accept
+                    .window_bits
+                    .unwrap_or(response.client_max_window_bits),
+                mem_level: accept.mem_level.unwrap_or(DEFAULT_MEM_LEVEL),
+                compression_level: DEFAULT_COMPRESSION_LEVEL,
+            },
+        )
+    }
+
+    /// Sets our DEFLATE level (0..=9; above 9 counts as 9) for messages compressed from now on.
+    /// Call it before the first message: a compressor already created keeps its level.
+    pub fn with_compression_level(mut self, level: u8) -> Self {
+        self.params.compression_level = level.min(9);
+        self
+    }
+
+    /// Whether this is the server side.
+    pub fn is_server(&self) -> bool {
+        self.is_server
+    }
+
+    /// The agreed parameters (window bits normalised to 8..=15).
+    pub fn params(&self) -> &PerMessageDeflateParams {
+        &self.params
+    }
+
+    /// Our own (sending) direction: `(no_context_takeover, window_bits)`.
+    fn send_direction(&self) -> (bool, u8) {
+        if self.is_server {
+            (
+                self.params.server_no_context_takeover,
+                self.params.server_max_window_bits,
+            )
+        } else {
+            (
+                self.params.client_no_context_takeover,
+                self.params.client_max_window_bits,
+            )
+        }
+    }
+
+    /// Whether the peer resets its compressor after every message, so we may reset ours.
+    fn peer_no_context_takeover(&self) -> bool {
+        if self.is_server {
+            self.params.client_no_context_takeover
+        } else {
+            self.params.server_no_context_takeover
+        }
+    }
+
+    /// Compresses one whole message payload, appending the wire payload to `out`.
+    ///
+    /// The trailing `00 00 ff ff` is stripped (RFC 7692 §7.2.1); an empty payload becomes the
+    /// single byte `0x00`.
+    pub fn compress_message(
+        &mut self,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), DeflateError> {
+        self.compress_chunk(payload, true, out)
+    }
+
+    /// Compresses one fragment of a message, appending the bytes for this frame to `out`.
+    ///
+    /// Each chunk is sync-flushed, so the frame carries everything given so far and the peer
+    /// can inflate it at once. Only the last chunk (`fin`) has its `00 00 ff ff` tail stripped:
+    /// inside a message the empty stored block must stay, as the next frame's data follows it.
+    /// If a last chunk adds nothing to flush, it is the byte `0x00` (an empty stored block
+    /// whose length the receiver's appended tail supplies). After the last chunk the
+    /// compressor is reset when our direction has no context takeover.
+    pub fn compress_chunk(
+        &mut self,
+        data: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DeflateError> {
+        let (no_context_takeover, window_bits) = self.send_direction();
+        let (level, mem_level) = (self.params.compression_level, self.params.mem_level);
+        let compressor = self.compressor.get_or_insert_with(|| {
+            let mut config = DeflateConfig::new(i32::from(level));
+            // zlib cannot deflate with a 256-byte window; 9 bits stays within 8 (module docs).
+            config.window_bits = -i32::from(window_bits.max(9));
+            config.mem_level = i32::from(mem_level);
+            Deflate::new_with_config(config)
+        });
+        let start = out.len();
+        let result = deflate_sync(compressor, data, out);
+        if let Err(e) = result {
+            // A failed stream cannot go on; a fresh one keeps later messages decodable only
+            // with no context takeover, but the caller is expected to fail the connection.
+            compressor.reset();
+            out.truncate(start);
+            return Err(e);
+        }
+        if fin {
+            if out[start..].ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            } else if out.len() == start {
+                out.push(0x00);
+            } else {
+                compressor.reset();
+                out.truncate(start);
+                return Err(DeflateError::Compress(
+                    "sync flush did not end with 00 00 ff ff",
+                ));
+            }
+            if no_context_takeover {
+                compressor.reset();
+            }
+        }
+        Ok(())
+    }
+
+    /// Inflates one frame's payload of a compressed message, appending to `out`.
+    ///
+    /// `out` holds the message inflated so far (earlier frames); with `limit` > 0 this fails
+    /// with [`DeflateError::TooBig`] as soon as `out.len()` would exceed `limit`, having
+    /// inflated and allocated at most about `limit + 1` bytes (output grows in steps of at
+    /// most 64 KiB, capacity never beyond `limit + 1` unless `out` came bigger). `limit == 0`
+    /// means no limit. On `fin` the `00 00 ff ff` tail is fed, and the decompressor is reset
+    /// when the peer uses no context takeover.
+    ///
+    /// Output is only appended, so a caller validating UTF-8 incrementally checks
+    /// `out[len_before..]` after each call. Any error leaves the decompressor reset and the
+    /// message unusable; the connection should be failed.
+    ///
+    /// A DEFLATE block with BFINAL set (RFC 7692 §7.2.3.4) ends the stream: the decompressor is
+    /// reset and the rest of the input inflated as a new stream (its history is lost, so a peer
+    /// combining BFINAL with context takeover will fail as corrupt).
+    pub fn decompress_chunk(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), DeflateError> {
+        let peer_no_context_takeover = self.peer_no_context_takeover();
+        // A raw stream with the largest window inflates anything a conforming peer sends; its
+        // memory in zlib-rs does not depend on the window size.
+        let decompressor = self
+            .decompressor
+            .get_or_insert_with(|| Inflate::new(false, MAX_WINDOW_BITS));
+        let mut result = inflate_bounded(decompressor, input, out, limit);
+        if result.is_ok() && fin {
+            result = inflate_bounded(decompressor, &TAIL, out, limit);
+        }
+        if result.is_err() || (fin && peer_no_context_takeover) {
+            decompressor.reset(false);
+        }
+        result
+    }
+
+    /// Inflates one whole received message payload into `out` (see
+    /// [`decompress_chunk`](Self::decompress_chunk)).
+    pub fn decompress_message(
+        &mut self,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), DeflateError> {
+        self.decompress_chunk(payload, true, out, limit)
+    }
+}
+
+/// Deflates `input` with a sync flush, appending all output to `out`.
+fn deflate_sync(
+    compressor: &mut Deflate,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DeflateError> {
+    loop {
+        // Room for incompressible data plus block overhead, in bounded steps.
+        let step = (input.len() + input.len() / 8 + 64).min(DEFLATE_STEP_MAX);
+        let len = out.len();
+        out.resize(len + step, 0);
+        let (in_before, out_before) = (compressor.total_in(), compressor.total_out());
+        let status = compressor.compress(input, &mut out[len..], DeflateFlush::SyncFlush);
+        let consumed = usize::try_from(compressor.total_in() - in_before).unwrap_or(usize::MAX);
+        let produced = usize::try_from(compressor.total_out() - out_before).unwrap_or(usize::MAX);
+        out.truncate(len + produced.min(step));
+        input = input.get(consumed..).unwrap_or_default();
+        match status {
+            Err(e) => return Err(DeflateError::Compress(e.as_str())),
+            // Flush complete once all input is taken and output space was left over.
+            Ok(_) if input.is_empty() && produced < step => return Ok(()),
+            Ok(Status::BufError) if consumed == 0 && produced == 0 => {
+                return Err(DeflateError::Compress("no progress"));
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Grows `out` so it has `room` spare bytes, doubling the capacity but never past `cap_limit`
+/// (unless `len + room` itself needs it).
+fn reserve_bounded(out: &mut Vec<u8>, room: usize, cap_limit: usize) {
+    let needed = out.len().saturating_add(room);
+    if needed <= out.capacity() {
+        return;
+    }
+    let doubled = out.capacity().saturating_mul(2).min(cap_limit);
+    let target = needed.max(doubled);
+    out.reserve_exact(target - out.len());
+}
+
+/// Inflates `input` into `out` in bounded steps, stopping at `limit` (0: none).
+fn inflate_bounded(
+    decompressor: &mut Inflate,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), DeflateError> {
+    // One byte past the limit is enough to know it is exceeded.
+    let cap_limit = if limit == 0 {
+        usize::MAX
+    } else {
+        limit.saturating_add(1)
+    };
+    let mut step = input
+        .len()
+        .saturating_mul(4)
+        .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX);
+    loop {
+        let room = step.min(cap_limit.saturating_sub(out.len()));
+        if room == 0 {
+            return Err(DeflateError::TooBig { limit });
+        }
+        reserve_bounded(out, room, cap_limit);
+        let len = out.len();
+        out.resize(len + room, 0);
+        let (in_before, out_before) = (decompressor.total_in(), decompressor.total_out());
+        let status = decompressor.decompress(input, &mut out[len..], InflateFlush::NoFlush);
+        let consumed = usize::try_from(decompressor.total_in() - in_before).unwrap_or(usize::MAX);
+        let produced = usize::try_from(decompressor.total_out() - out_before).unwrap_or(usize::MAX);
+        out.truncate(len + produced.min(room));
+        input = input.get(consumed..).unwrap_or_default();
+        match status {
+            Err(e) => {
+                tracing::debug!(error = e.as_str(), "permessage-deflate: corrupt input");
+                return Err(DeflateError::Corrupt(match e {
+                    zlib_rs::InflateError::NeedDict { .. } => "dictionary required",
+                    other => other.as_str(),
+                }));
+            }
+            Ok(Status::StreamEnd) => {
+                // BFINAL block: start a new stream for whatever follows.
+                decompressor.reset(false);
+            }
+            Ok(_) => {}
+        }
+        if limit != 0 && out.len() > limit {
+            return Err(DeflateError::TooBig { limit });
+        }
+        if produced < room {
+            if input.is_empty() {
+                return Ok(());
+            }
+            if consumed == 0 && produced == 0 && status != Ok(Status::StreamEnd) {
+                return Err(DeflateError::Corrupt("no progress"));
+            }
+        } else {
+            // Output was the bottleneck: take bigger steps.
+            step = step.saturating_mul(2).min(INFLATE_STEP_MAX);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
