@@ -101,7 +101,6 @@ impl WebSocketChannel {
                     let f = f.take().expect("called once");
                     let r = f(&mut side.sender, &mut side.out);
                     let waker = side.driver.take();
-                    drop(side);
                     if let Some(w) = waker {
                         w.wake();
                     }

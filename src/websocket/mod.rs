@@ -28,3 +28,7 @@ pub use driver::CloseInfo;
 pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
 pub mod stream;
+pub mod server;
+pub use server::WebSocketServerFactory;
+pub mod client;
+pub use client::{Proxy, WebSocketClientFactory, WebSocketConnection};

@@ -81,6 +81,11 @@ pub struct ServerOptions {
     /// Default: accept the first acceptable offer.
     #[cfg(feature = "deflate")]
     pub per_message_compression_accept: Option<super::deflate::PerMessageCompressionAccept>,
+    /// On a deflate connection, messages shorter than this many bytes are sent
+    /// uncompressed (RFC 7692 allows it per message; default 0: compress all; not an
+    /// Autobahn option).
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_threshold: usize,
     /// Largest opening handshake request accepted, in bytes (default 16 KiB; not an
     /// Autobahn option: Autobahn has no limit).
     pub max_handshake_size: usize,
@@ -123,7 +128,9 @@ impl Default for ServerOptions {
             max_connections: 0,
             trust_x_forwarded_for: 0,
             #[cfg(feature = "deflate")]
-            per_message_compression_accept: Some(super::deflate::default_server_accept()),
+            per_message_compression_accept: Some(std::sync::Arc::new(super::deflate::accept_first_offer)),
+            #[cfg(feature = "deflate")]
+            per_message_compression_threshold: 0,
             max_handshake_size: 16 * 1024,
             max_handshake_headers: 64,
             log_octets: false,
@@ -205,6 +212,10 @@ pub struct ClientOptions {
     /// Accepts (or refuses) the server's permessage-deflate response.
     #[cfg(feature = "deflate")]
     pub per_message_compression_accept: Option<super::deflate::PerMessageCompressionResponseAccept>,
+    /// Messages shorter than this are sent uncompressed (see
+    /// [`ServerOptions::per_message_compression_threshold`]).
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_threshold: usize,
     /// Send a ping every interval (default off).
     pub auto_ping_interval: Option<Duration>,
     /// Drop the connection if an automatic ping is not answered in time (default off).
@@ -239,9 +250,11 @@ impl Default for ClientOptions {
             close_handshake_timeout: Some(Duration::from_secs(1)),
             tcp_no_delay: true,
             #[cfg(feature = "deflate")]
-            per_message_compression_offers: super::deflate::default_client_offers(),
+            per_message_compression_offers: super::deflate::default_offers(),
             #[cfg(feature = "deflate")]
-            per_message_compression_accept: Some(super::deflate::default_client_accept()),
+            per_message_compression_accept: Some(std::sync::Arc::new(super::deflate::accept_response)),
+            #[cfg(feature = "deflate")]
+            per_message_compression_threshold: 0,
             auto_ping_interval: None,
             auto_ping_timeout: None,
             auto_ping_size: 4,

@@ -134,6 +134,9 @@ pub enum SendError {
     /// More data than the frame's announced length.
     #[error("data beyond the frame's announced length")]
     FrameOverrun,
+    /// The compressor failed (an internal zlib error; nothing was sent).
+    #[error("compression failed")]
+    Compression,
     /// Frame-level streaming of a compressed message.
     #[error("frames of a compressed message cannot be streamed by length")]
     CompressedFrameStreaming,

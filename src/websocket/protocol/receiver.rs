@@ -285,7 +285,7 @@ impl Receiver {
                 inflater
                     .decompress_chunk(payload, fin, &mut msg.buf, limit)
                     .map_err(|e| match e {
-                        crate::websocket::deflate::DeflateError::TooBig => {
+                        crate::websocket::deflate::DeflateError::TooBig { .. } => {
                             too_big("inflated message exceeds the limit")
                         }
                         _ => protocol_error("invalid compressed data"),

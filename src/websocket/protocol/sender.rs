@@ -135,7 +135,8 @@ impl Sender {
             let mut compressed = std::mem::take(&mut self.scratch);
             compressed.clear();
             if let Some(d) = self.deflater.as_mut() {
-                d.compress_message(&payload, &mut compressed);
+                d.compress_message(&payload, &mut compressed)
+                    .map_err(|_| SendError::Compression)?;
             }
             self.put_fragments(out, opcode, true, &compressed);
             self.scratch = compressed;
@@ -295,7 +296,8 @@ impl Sender {
             let mut compressed = std::mem::take(&mut self.scratch);
             compressed.clear();
             if let Some(d) = self.deflater.as_mut() {
-                d.compress_chunk(payload, fin, &mut compressed);
+                d.compress_chunk(payload, fin, &mut compressed)
+                    .map_err(|_| SendError::Compression)?;
             }
             let h = self.header(fin, rsv1, opcode, compressed.len());
             self.put(out, h, &compressed);

@@ -1,0 +1,405 @@
+//! WebSocket clients: [`WebSocketClientFactory`] (Autobahn's factory of the same name)
+//! connects (TCP, TLS, HTTP CONNECT proxy, Unix socket), runs the opening handshake and
+//! hands back a [`WebSocketConnection`] to run.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+use super::channel::WebSocketChannel;
+use super::driver::{self, CloseInfo, DriverConfig};
+use super::error::{Error, Result};
+use super::handler::WebSocketClientHandler;
+use super::handshake::client::ClientHandshake;
+use super::handshake::HandshakeError;
+use super::options::ClientOptions;
+use super::protocol::{Receiver, Role, Sender};
+use super::proxy::{connect_request, ProxyResponseParser};
+use super::stream::MaybeTlsStream;
+use super::types::{ConnectionResponse, Headers};
+use super::url::{parse_url, ParsedUrl};
+
+/// An explicit HTTP proxy (Autobahn's `proxy={'host':…, 'port':…}`), reached with
+/// `CONNECT host:port`.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    /// Proxy host.
+    pub host: String,
+    /// Proxy port.
+    pub port: u16,
+    /// Extra headers for the CONNECT request (e.g. `Proxy-Authorization`).
+    pub headers: Headers,
+}
+
+impl Proxy {
+    /// A proxy at `host:port`.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self { host: host.into(), port, headers: Headers::new() }
+    }
+}
+
+/// Creates client connections (Autobahn's `WebSocketClientFactory`).
+#[derive(Clone)]
+pub struct WebSocketClientFactory {
+    url: ParsedUrl,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    useragent: Option<String>,
+    headers: Headers,
+    proxy: Option<Proxy>,
+    options: ClientOptions,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl std::fmt::Debug for WebSocketClientFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketClientFactory")
+            .field("url", &self.url)
+            .field("protocols", &self.protocols)
+            .field("proxy", &self.proxy)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocketClientFactory {
+    /// A factory connecting to `url` (`ws://host:port/path?query` or `wss://…`).
+    pub fn new(url: &str) -> Result<Self> {
+        let url = parse_url(url).map_err(|e| Error::Url(e.to_string()))?;
+        Ok(Self {
+            url,
+            origin: None,
+            protocols: Vec::new(),
+            useragent: None,
+            headers: Headers::new(),
+            proxy: None,
+            options: ClientOptions::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+        })
+    }
+
+    /// The `Origin` to send.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Subprotocols to announce, in order of preference.
+    pub fn protocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The `User-Agent` (default `AutobahnRust/<version>`).
+    pub fn useragent(mut self, useragent: impl Into<String>) -> Self {
+        self.useragent = Some(useragent.into());
+        self
+    }
+
+    /// Extra request headers (cookies, authorization, …).
+    pub fn headers(mut self, headers: Headers) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Connect through an HTTP proxy with `CONNECT`.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// The rustls configuration for `wss://` (default: Mozilla's roots via webpki-roots).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Sets all protocol options (Autobahn's `setProtocolOptions`).
+    pub fn set_protocol_options(&mut self, options: ClientOptions) {
+        self.options = options;
+    }
+
+    /// Builder form of [`Self::set_protocol_options`].
+    pub fn with_protocol_options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Resets all protocol options to their defaults.
+    pub fn reset_protocol_options(&mut self) {
+        self.options = ClientOptions::default();
+    }
+
+    /// The protocol options.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// The protocol options, to change some.
+    pub fn options_mut(&mut self) -> &mut ClientOptions {
+        &mut self.options
+    }
+
+    /// The parsed URL.
+    pub fn url(&self) -> &ParsedUrl {
+        &self.url
+    }
+
+    /// Connects over TCP (through the proxy, if set; with TLS for `wss://`) and runs
+    /// the opening handshake, bounded by `open_handshake_timeout`.
+    pub async fn connect<H, F>(&self, make: F) -> Result<WebSocketConnection<MaybeTlsStream, H>>
+    where
+        H: WebSocketClientHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let fut = async {
+            let stream = self.open_stream().await?;
+            self.handshake(stream, make).await
+        };
+        match self.options.open_handshake_timeout {
+            Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| Error::Timeout("opening handshake"))?,
+            None => fut.await,
+        }
+    }
+
+    /// Connects over a Unix domain socket at `path` (the URL still gives the `Host`
+    /// and resource).
+    #[cfg(unix)]
+    pub async fn connect_unix<H, F>(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        make: F,
+    ) -> Result<WebSocketConnection<MaybeTlsStream, H>>
+    where
+        H: WebSocketClientHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        self.connect_stream(MaybeTlsStream::Unix(stream), make).await
+    }
+
+    /// Runs the opening handshake over an already connected stream.
+    pub async fn connect_stream<S, H, F>(&self, stream: S, make: F) -> Result<WebSocketConnection<S, H>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketClientHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        match self.options.open_handshake_timeout {
+            Some(t) => tokio::time::timeout(t, self.handshake(stream, make))
+                .await
+                .map_err(|_| Error::Timeout("opening handshake"))?,
+            None => self.handshake(stream, make).await,
+        }
+    }
+
+    async fn open_stream(&self) -> Result<MaybeTlsStream> {
+        let (host, port) = match &self.proxy {
+            Some(p) => (p.host.as_str(), p.port),
+            None => (self.url.host.as_str(), self.url.port),
+        };
+        let mut tcp = TcpStream::connect((host, port)).await?;
+        let _ = tcp.set_nodelay(self.options.tcp_no_delay);
+        if let Some(proxy) = &self.proxy {
+            tunnel(&mut tcp, &self.url.host, self.url.port, &proxy.headers).await?;
+        }
+        if self.url.is_secure {
+            #[cfg(feature = "tls")]
+            {
+                let config = self.tls.clone().unwrap_or_else(super::stream::tls::client_config_webpki_roots);
+                let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
+                    .map_err(|e| Error::Tls(format!("invalid server name: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| Error::Tls(e.to_string()))?;
+                return Ok(MaybeTlsStream::TlsClient(Box::new(tls)));
+            }
+            #[cfg(not(feature = "tls"))]
+            return Err(Error::Tls("wss:// needs the `tls` feature".into()));
+        }
+        Ok(MaybeTlsStream::Tcp(tcp))
+    }
+
+    async fn handshake<S, H, F>(&self, mut stream: S, make: F) -> Result<WebSocketConnection<S, H>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketClientHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let mut hs = ClientHandshake::from_url(&self.url);
+        hs.origin = self.origin.clone();
+        hs.protocols = self.protocols.clone();
+        hs.useragent = self.useragent.clone();
+        hs.headers = self.headers.clone();
+        hs.version = self.options.version;
+        hs.max_header_bytes = self.options.max_handshake_size;
+        hs.max_headers = self.options.max_handshake_headers;
+        #[cfg(feature = "deflate")]
+        {
+            hs.extensions = self.options.per_message_compression_offers.iter().map(|o| o.to_extension_string()).collect();
+        }
+        let (request, key) = hs.build_request().map_err(|e| Error::Handshake(e.to_string()))?;
+        stream.write_all(&request).await?;
+        let peer = format!("{}:{}", self.url.host, self.url.port);
+        let mut parser = hs.response_parser(&key, peer.clone());
+        let mut buf = BytesMut::with_capacity(1024);
+        let (response, consumed) = loop {
+            match parser.parse(&buf) {
+                Ok(Some(r)) => break r,
+                Ok(None) => {}
+                Err(HandshakeError::UnexpectedStatus { status, reason, .. }) => {
+                    return Err(Error::HttpStatus { status, reason });
+                }
+                Err(e) => return Err(Error::Handshake(e.to_string())),
+            }
+            buf.reserve(1024);
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(Error::Handshake("connection closed during the opening handshake".into()));
+            }
+        };
+        let _ = buf.split_to(consumed);
+        let sender = Sender::new(self.options.protocol_config());
+        let channel = WebSocketChannel::new(sender, peer);
+        let mut receiver = Receiver::new(self.options.protocol_config());
+        self.negotiate_extensions(&response, &mut receiver, &channel)?;
+        let mut handler = make(channel.clone());
+        handler.on_connect(&response).await;
+        Ok(WebSocketConnection {
+            stream,
+            leftover: buf,
+            channel,
+            receiver,
+            handler,
+            response,
+            cfg: self.driver_config(),
+        })
+    }
+
+    #[allow(unused_variables)]
+    fn negotiate_extensions(
+        &self,
+        response: &ConnectionResponse,
+        receiver: &mut Receiver,
+        channel: &WebSocketChannel,
+    ) -> Result<()> {
+        let mut deflate_seen = false;
+        for ext in &response.extensions {
+            #[cfg(feature = "deflate")]
+            if ext.name.eq_ignore_ascii_case(super::deflate::EXTENSION_NAME) && !deflate_seen {
+                use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
+                deflate_seen = true;
+                let offers = &self.options.per_message_compression_offers;
+                let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
+                    .map_err(|e| Error::Handshake(format!("invalid permessage-deflate response: {e}")))?;
+                let accept = self
+                    .options
+                    .per_message_compression_accept
+                    .as_ref()
+                    .and_then(|f| f(&resp))
+                    .ok_or_else(|| Error::Handshake("permessage-deflate response refused".into()))?;
+                accept.validate().map_err(|e| Error::Handshake(format!("invalid permessage-deflate acceptance: {e}")))?;
+                receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
+                channel
+                    .shared
+                    .lock()
+                    .sender
+                    .set_deflate(PerMessageDeflate::from_response_accept(&accept), self.options.per_message_compression_threshold);
+                continue;
+            }
+            return Err(Error::Handshake(format!("server answered with extension {:?} we did not offer", ext.name)));
+        }
+        Ok(())
+    }
+
+    fn driver_config(&self) -> DriverConfig {
+        let o = &self.options;
+        DriverConfig {
+            role: Role::Client,
+            fail_by_drop: o.fail_by_drop,
+            echo_close_code_reason: o.echo_close_code_reason,
+            close_handshake_timeout: o.close_handshake_timeout,
+            server_connection_drop_timeout: o.server_connection_drop_timeout,
+            auto_ping_interval: o.auto_ping_interval,
+            auto_ping_timeout: o.auto_ping_timeout,
+            auto_ping_size: o.auto_ping_size,
+            log_octets: o.log_octets,
+        }
+    }
+}
+
+/// Opens a tunnel through an HTTP proxy with `CONNECT host:port`.
+async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, host: &str, port: u16, headers: &Headers) -> Result<()> {
+    let req = connect_request(host, port, headers).map_err(|e| Error::Proxy(e.to_string()))?;
+    stream.write_all(&req).await?;
+    let mut parser = ProxyResponseParser::new();
+    let mut buf = BytesMut::with_capacity(512);
+    loop {
+        match parser.parse(&buf) {
+            Ok(Some(consumed)) => {
+                if consumed != buf.len() {
+                    return Err(Error::Proxy("proxy sent data before the tunnel was used".into()));
+                }
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Error::Proxy(e.to_string())),
+        }
+        buf.reserve(512);
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Err(Error::Proxy("proxy closed the connection".into()));
+        }
+    }
+}
+
+/// An open client connection, after the opening handshake: run it with
+/// [`Self::run`] or [`Self::spawn`].
+#[derive(Debug)]
+pub struct WebSocketConnection<S, H> {
+    stream: S,
+    leftover: BytesMut,
+    channel: WebSocketChannel,
+    receiver: Receiver,
+    handler: H,
+    response: ConnectionResponse,
+    cfg: DriverConfig,
+}
+
+impl<S, H> WebSocketConnection<S, H>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: WebSocketClientHandler,
+{
+    /// The channel, to send from anywhere.
+    pub fn channel(&self) -> &WebSocketChannel {
+        &self.channel
+    }
+
+    /// The server's handshake response.
+    pub fn response(&self) -> &ConnectionResponse {
+        &self.response
+    }
+
+    /// The handler.
+    pub fn handler(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
+    /// Runs the connection until it closes (calling `on_open`, `on_message`, …,
+    /// `on_close`); returns the handler and how the connection ended.
+    pub async fn run(mut self) -> (H, CloseInfo) {
+        let info = driver::run(self.stream, self.leftover, self.channel, self.receiver, &mut self.handler, self.cfg).await;
+        (self.handler, info)
+    }
+
+    /// Runs the connection on its own task.
+    pub fn spawn(self) -> JoinHandle<(H, CloseInfo)> {
+        tokio::spawn(self.run())
+    }
+}

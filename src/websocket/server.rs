@@ -1,0 +1,451 @@
+//! WebSocket servers: [`WebSocketServerFactory`] (Autobahn's factory of the same name)
+//! accepts connections, runs the opening handshake and drives each connection.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::channel::WebSocketChannel;
+use super::driver::{self, CloseInfo, DriverConfig};
+use super::error::{Error, Result};
+use super::handler::WebSocketServerHandler;
+use super::handshake::server::{
+    accept_response, deny_response, error_response, flash_policy_response, status_page_response,
+    ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
+};
+use super::options::ServerOptions;
+use super::origin::OriginPolicy;
+use super::protocol::{Receiver, Sender};
+use super::stream::MaybeTlsStream;
+use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
+use super::url::parse_url;
+
+/// The `Server` header we send by default.
+pub const DEFAULT_SERVER: &str = concat!("AutobahnRust/", env!("CARGO_PKG_VERSION"));
+
+/// Creates server connections (Autobahn's `WebSocketServerFactory`): session parameters
+/// (URL, subprotocols, server name, extra headers, external port) plus protocol options.
+#[derive(Clone)]
+pub struct WebSocketServerFactory {
+    url: String,
+    protocols: Vec<String>,
+    server: Option<String>,
+    headers: Headers,
+    external_port: Option<u16>,
+    options: ServerOptions,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for WebSocketServerFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketServerFactory")
+            .field("url", &self.url)
+            .field("protocols", &self.protocols)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WebSocketServerFactory {
+    fn default() -> Self {
+        Self::new("ws://localhost")
+    }
+}
+
+impl WebSocketServerFactory {
+    /// A factory for `url` (e.g. `ws://localhost:9000`; for Unix sockets and other
+    /// non-TCP streams Autobahn uses `ws://localhost`). `wss://` URLs need
+    /// [`Self::tls`].
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            protocols: Vec::new(),
+            server: Some(DEFAULT_SERVER.to_string()),
+            headers: Headers::new(),
+            external_port: None,
+            options: ServerOptions::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            connections: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Subprotocols we speak; when `on_connect` does not choose, the first protocol the
+    /// client announced that is in this list is used.
+    pub fn protocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, protocols: I) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The `Server` header (`None` to send none).
+    pub fn server(mut self, server: Option<&str>) -> Self {
+        self.server = server.map(str::to_owned);
+        self
+    }
+
+    /// Extra headers sent with every handshake response.
+    pub fn headers(mut self, headers: Headers) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The port this server is reachable under from outside (behind NAT/forwarding).
+    pub fn external_port(mut self, port: u16) -> Self {
+        self.external_port = Some(port);
+        self
+    }
+
+    /// Serves `wss://` with this rustls configuration (see
+    /// [`stream::tls`](super::stream::tls) for PEM helpers).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(tokio_rustls::TlsAcceptor::from(config));
+        self
+    }
+
+    /// Sets all protocol options at once (Autobahn's `setProtocolOptions`; here the
+    /// options are a struct, so "set only some" is `options_mut`).
+    pub fn set_protocol_options(&mut self, options: ServerOptions) {
+        self.options = options;
+    }
+
+    /// Builder form of [`Self::set_protocol_options`].
+    pub fn with_protocol_options(mut self, options: ServerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Resets every protocol option to its default (Autobahn's `resetProtocolOptions`).
+    pub fn reset_protocol_options(&mut self) {
+        self.options = ServerOptions::default();
+    }
+
+    /// The protocol options.
+    pub fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    /// The protocol options, to change some.
+    pub fn options_mut(&mut self) -> &mut ServerOptions {
+        &mut self.options
+    }
+
+    /// The URL this factory serves.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connections currently open (counted for `max_connections`).
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    fn handshake_config(&self) -> ServerHandshakeConfig {
+        let o = &self.options;
+        ServerHandshakeConfig {
+            versions: o.versions.clone(),
+            web_status: o.web_status,
+            serve_flash_socket_policy: o.serve_flash_socket_policy,
+            origins: OriginPolicy::new(o.allowed_origins.iter(), o.allow_null_origin),
+            trust_x_forwarded_for: o.trust_x_forwarded_for,
+            max_header_bytes: o.max_handshake_size,
+            max_headers: o.max_handshake_headers,
+        }
+    }
+
+    fn driver_config(&self) -> DriverConfig {
+        let o = &self.options;
+        DriverConfig {
+            role: super::protocol::Role::Server,
+            fail_by_drop: o.fail_by_drop,
+            echo_close_code_reason: o.echo_close_code_reason,
+            close_handshake_timeout: o.close_handshake_timeout,
+            server_connection_drop_timeout: None,
+            auto_ping_interval: o.auto_ping_interval,
+            auto_ping_timeout: o.auto_ping_timeout,
+            auto_ping_size: o.auto_ping_size,
+            log_octets: o.log_octets,
+        }
+    }
+
+    /// Binds a TCP listener (see [`Self::serve`]).
+    pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> Result<TcpListener> {
+        Ok(TcpListener::bind(addr).await?)
+    }
+
+    /// Accepts connections on `listener` forever, one task per connection; `make`
+    /// creates each connection's handler from its channel.
+    pub async fn serve<H, F>(self, listener: TcpListener, make: F) -> Result<()>
+    where
+        H: WebSocketServerHandler,
+        F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
+    {
+        let factory = Arc::new(self);
+        let make = Arc::new(make);
+        loop {
+            let (tcp, addr) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: log and go on.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            };
+            let factory = factory.clone();
+            let make = make.clone();
+            tokio::spawn(async move {
+                if let Err(e) = factory.accept_tcp(tcp, addr, |ch| make(ch)).await {
+                    tracing::debug!(peer = %addr, "connection ended with error: {e}");
+                }
+            });
+        }
+    }
+
+    /// Accepts connections on a Unix domain socket listener forever.
+    #[cfg(unix)]
+    pub async fn serve_unix<H, F>(self, listener: tokio::net::UnixListener, make: F) -> Result<()>
+    where
+        H: WebSocketServerHandler,
+        F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
+    {
+        let factory = Arc::new(self);
+        let make = Arc::new(make);
+        loop {
+            let (stream, addr) = listener.accept().await?;
+            let peer = match addr.as_pathname() {
+                Some(p) => format!("unix:{}", p.display()),
+                None => "unix".to_string(),
+            };
+            let factory = factory.clone();
+            let make = make.clone();
+            tokio::spawn(async move {
+                let stream = MaybeTlsStream::Unix(stream);
+                if let Err(e) = factory.accept_stream(stream, peer.clone(), |ch| make(ch)).await {
+                    tracing::debug!(%peer, "connection ended with error: {e}");
+                }
+            });
+        }
+    }
+
+    /// Runs one accepted TCP connection to its end (TLS first, if configured).
+    pub async fn accept_tcp<H, F>(&self, tcp: TcpStream, addr: SocketAddr, make: F) -> Result<CloseInfo>
+    where
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let _ = tcp.set_nodelay(self.options.tcp_no_delay);
+        let peer = addr.to_string();
+        #[cfg(feature = "tls")]
+        if let Some(acceptor) = &self.tls {
+            let tls = match self.options.open_handshake_timeout {
+                Some(t) => tokio::time::timeout(t, acceptor.accept(tcp))
+                    .await
+                    .map_err(|_| Error::Timeout("TLS handshake"))?,
+                None => acceptor.accept(tcp).await,
+            }
+            .map_err(|e| Error::Tls(e.to_string()))?;
+            return self.accept_stream(MaybeTlsStream::TlsServer(Box::new(tls)), peer, make).await;
+        }
+        self.accept_stream(MaybeTlsStream::Tcp(tcp), peer, make).await
+    }
+
+    /// Runs one connection over any stream: opening handshake (bounded by
+    /// `open_handshake_timeout`), then messages until the connection closes.
+    pub async fn accept_stream<S, H, F>(&self, stream: S, peer: String, make: F) -> Result<CloseInfo>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let _slot = ConnectionSlot::take(&self.connections);
+        let max = self.options.max_connections;
+        let mut stream = stream;
+        if max != 0 && _slot.count > max {
+            let resp = deny_response(503, Some("too many connections"), &Headers::new());
+            let _ = stream.write_all(&resp).await;
+            let _ = stream.shutdown().await;
+            return Err(Error::Handshake("maximum number of connections reached".into()));
+        }
+        let sender = Sender::new(self.options.protocol_config());
+        let channel = WebSocketChannel::new(sender, peer.clone());
+        let mut handler = make(channel.clone());
+        let opened = match self.options.open_handshake_timeout {
+            Some(t) => tokio::time::timeout(t, self.open(&mut stream, &peer, &channel, &mut handler))
+                .await
+                .map_err(|_| Error::Timeout("opening handshake"))?,
+            None => self.open(&mut stream, &peer, &channel, &mut handler).await,
+        };
+        let (leftover, receiver) = match opened {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                // Status page or Flash policy served.
+                let _ = stream.shutdown().await;
+                return Ok(CloseInfo { was_clean: true, code: None, reason: None });
+            }
+            Err(e) => {
+                let _ = stream.shutdown().await;
+                return Err(e);
+            }
+        };
+        Ok(driver::run(stream, leftover, channel, receiver, &mut handler, self.driver_config()).await)
+    }
+
+    /// The opening handshake: `Ok(None)` if the request was not a WebSocket upgrade and
+    /// was answered (status page, policy file).
+    async fn open<S, H>(
+        &self,
+        stream: &mut S,
+        peer: &str,
+        channel: &WebSocketChannel,
+        handler: &mut H,
+    ) -> Result<Option<(BytesMut, Receiver)>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+    {
+        let config = self.handshake_config();
+        let mut parser = RequestParser::new(peer, &config);
+        let mut buf = BytesMut::with_capacity(1024);
+        let parsed = loop {
+            match parser.parse(&buf, &config) {
+                Ok(Some(p)) => break p,
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = stream.write_all(&error_response(&e, self.server.as_deref())).await;
+                    return Err(Error::Handshake(e.to_string()));
+                }
+            }
+            if buf.len() >= config.max_header_bytes + 1 {
+                return Err(Error::Handshake("request head too large".into()));
+            }
+            buf.reserve(1024);
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(Error::Handshake("connection closed during the opening handshake".into()));
+            }
+        };
+        let upgrade: UpgradeRequest = match parsed {
+            ParsedRequest::Upgrade(u) => *u,
+            ParsedRequest::StatusPage { .. } => {
+                let name = self.server.as_deref().unwrap_or(DEFAULT_SERVER);
+                stream.write_all(&status_page_response(name)).await?;
+                return Ok(None);
+            }
+            ParsedRequest::FlashPolicy { .. } => {
+                let port = self.external_port.unwrap_or_else(|| parse_url(&self.url).map(|u| u.port).unwrap_or(80));
+                stream
+                    .write_all(&flash_policy_response(Some(&self.options.flash_socket_policy), port))
+                    .await?;
+                return Ok(None);
+            }
+        };
+        let mut receiver = Receiver::new(self.options.protocol_config());
+        let extensions = match self.negotiate_extensions(&upgrade.request.extensions, &mut receiver, channel) {
+            Ok(x) => x,
+            Err(why) => {
+                let resp = deny_response(400, Some(&why), &Headers::new());
+                let _ = stream.write_all(&resp).await;
+                return Err(Error::Handshake(why));
+            }
+        };
+        let accept: ConnectionAccept = match handler.on_connect(&upgrade.request).await {
+            Ok(a) => a,
+            Err(ConnectionDeny { code, reason }) => {
+                let resp = deny_response(code, reason.as_deref(), &Headers::new());
+                let _ = stream.write_all(&resp).await;
+                return Err(Error::Handshake(format!("connection denied by on_connect: {code}")));
+            }
+        };
+        let offered = &upgrade.request.protocols;
+        let subprotocol = match accept.subprotocol {
+            Some(p) if offered.contains(&p) => Some(p),
+            Some(p) => {
+                let resp = deny_response(500, Some("server chose a subprotocol the client did not offer"), &Headers::new());
+                let _ = stream.write_all(&resp).await;
+                return Err(Error::Handshake(format!("on_connect chose subprotocol {p:?} not offered")));
+            }
+            None => offered.iter().find(|p| self.protocols.contains(p)).cloned(),
+        };
+        let mut headers = self.headers.clone();
+        for (k, v) in accept.headers.iter() {
+            headers.append(k, v);
+        }
+        let resp = match accept_response(&upgrade.key, subprotocol.as_deref(), &extensions, &headers, self.server.as_deref()) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = stream.write_all(&deny_response(500, Some(&e.to_string()), &Headers::new())).await;
+                return Err(Error::Handshake(e.to_string()));
+            }
+        };
+        stream.write_all(&resp).await?;
+        let _ = buf.split_to(upgrade.consumed);
+        Ok(Some((buf, receiver)))
+    }
+
+    /// Chooses extensions from the client's offers; sets up the codecs.
+    #[allow(unused_variables)]
+    fn negotiate_extensions(
+        &self,
+        offered: &[Extension],
+        receiver: &mut Receiver,
+        channel: &WebSocketChannel,
+    ) -> Result<Vec<Extension>, String> {
+        #[cfg(feature = "deflate")]
+        {
+            use super::deflate::{PerMessageDeflate, PerMessageDeflateOffer, EXTENSION_NAME};
+            let offers = offered
+                .iter()
+                .filter(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME))
+                .map(|e| PerMessageDeflateOffer::parse(&e.params))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("invalid permessage-deflate offer: {e}"))?;
+            if offers.is_empty() {
+                return Ok(Vec::new());
+            }
+            let Some(accept_fn) = &self.options.per_message_compression_accept else {
+                return Ok(Vec::new());
+            };
+            let Some(accept) = accept_fn(&offers) else {
+                return Ok(Vec::new());
+            };
+            accept.validate().map_err(|e| format!("invalid permessage-deflate acceptance: {e}"))?;
+            let header = accept.to_extension_string();
+            let ext = super::handshake::parse_extensions([header.as_str()])
+                .map_err(|e| e.to_string())?;
+            receiver.set_deflate(PerMessageDeflate::from_offer_accept(&accept));
+            channel
+                .shared
+                .lock()
+                .sender
+                .set_deflate(PerMessageDeflate::from_offer_accept(&accept), self.options.per_message_compression_threshold);
+            Ok(ext)
+        }
+        #[cfg(not(feature = "deflate"))]
+        Ok(Vec::new())
+    }
+}
+
+/// Counts a connection for `max_connections` while it lives.
+struct ConnectionSlot {
+    counter: Arc<AtomicUsize>,
+    count: usize,
+}
+
+impl ConnectionSlot {
+    fn take(counter: &Arc<AtomicUsize>) -> Self {
+        let count = counter.fetch_add(1, Ordering::AcqRel) + 1;
+        Self { counter: counter.clone(), count }
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::AcqRel);
+    }
+}
