@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::*;
 use crate::wamp::error::ProtocolError;
 use crate::wamp::uri::{validate_uri, UriCheck};
-use crate::wamp::value::wire::{ValueSeed, WireDict, WireList};
+use crate::wamp::value::wire::{serialize_text, ValueSeed, WireDict, WireList};
 
 /// One element of a message's list form.
 #[derive(Clone, Copy)]
@@ -524,12 +524,21 @@ impl<const JSON: bool> Serialize for WireMessage<'_, JSON> {
         for e in elems {
             match *e {
                 Elem::Int(n) => seq.serialize_element(&n)?,
-                Elem::Str(st) => seq.serialize_element(st)?,
+                Elem::Str(st) => seq.serialize_element(&WireStr::<JSON>(st))?,
                 Elem::Dict(d) => seq.serialize_element(&WireDict::<JSON>(d))?,
                 Elem::List(l) => seq.serialize_element(&WireList::<JSON>(l))?,
             }
         }
         seq.end()
+    }
+}
+
+/// A URI or string element, with the JSON NUL-prefix check.
+struct WireStr<'a, const JSON: bool>(&'a str);
+
+impl<const JSON: bool> Serialize for WireStr<'_, JSON> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_text::<JSON, S>(self.0, s)
     }
 }
 

@@ -37,6 +37,20 @@ pub(crate) fn json_string_to_bytes(s: &str) -> Result<Vec<u8>, base64::DecodeErr
     BASE64.decode(s.get(1..).unwrap_or(""))
 }
 
+/// Serialize a string. In JSON a string starting with `\0` would be read
+/// back as binary data, so it cannot be sent and is an error.
+pub(crate) fn serialize_text<const JSON: bool, S: Serializer>(
+    text: &str,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    if JSON && text.starts_with('\0') {
+        return Err(serde::ser::Error::custom(
+            "a string starting with NUL cannot be sent over JSON (it would be read as binary)",
+        ));
+    }
+    s.serialize_str(text)
+}
+
 /// Serializes a value; `JSON` selects the JSON binary convention.
 pub(crate) struct Wire<'a, const JSON: bool>(pub &'a Value);
 
@@ -54,7 +68,7 @@ impl<const JSON: bool> Serialize for Wire<'_, JSON> {
             Value::Integer(i) => s.serialize_i64(*i),
             Value::UInteger(u) => s.serialize_u64(*u),
             Value::Float(x) => s.serialize_f64(*x),
-            Value::String(st) => s.serialize_str(st),
+            Value::String(st) => serialize_text::<JSON, S>(st, s),
             Value::Bytes(b) if JSON => s.serialize_str(&bytes_to_json_string(b)),
             Value::Bytes(b) => s.serialize_bytes(b),
             Value::List(l) => WireList::<JSON>(l).serialize(s),
