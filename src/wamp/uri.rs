@@ -101,28 +101,26 @@ fn allowed(c: char, strict: bool) -> bool {
     }
 }
 
-/// Validate `uri` under the rules selected by `check`.
+/// Validate `uri` under the rules selected by `check` (one pass, no
+/// allocation: this runs for every URI in every received message).
 pub fn validate_uri(uri: &str, check: UriCheck) -> Result<(), UriError> {
-    let count = uri.split('.').count();
-    let mut offset = 0;
-    for (index, component) in uri.split('.').enumerate() {
-        if component.is_empty() {
-            let last = index + 1 == count;
-            if !(check.allow_empty || (last && check.allow_last_empty)) {
+    let mut index = 0;
+    let mut empty = true;
+    for (offset, ch) in uri.char_indices() {
+        if ch == '.' {
+            if empty && !check.allow_empty {
                 return Err(UriError::EmptyComponent { index });
             }
+            index += 1;
+            empty = true;
+        } else if allowed(ch, check.strict) {
+            empty = false;
+        } else {
+            return Err(UriError::InvalidChar { ch, offset });
         }
-        if let Some((i, ch)) = component
-            .char_indices()
-            .find(|&(_, c)| !allowed(c, check.strict))
-        {
-            return Err(UriError::InvalidChar {
-                ch,
-                offset: offset + i,
-            });
-        }
-        // +1 for the '.' separator.
-        offset += component.len() + 1;
+    }
+    if empty && !(check.allow_empty || check.allow_last_empty) {
+        return Err(UriError::EmptyComponent { index });
     }
     Ok(())
 }

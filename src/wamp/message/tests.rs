@@ -34,14 +34,18 @@ fn message_type_codes() {
 
 #[test]
 fn session_messages_from_spec() {
-    let m = ok(r#"[1, "somerealm", {"roles": {"publisher": {}, "subscriber": {}}, "authmethods": ["wampcra", 3, "ticket"], "authid": "joe"}]"#);
+    let m = ok(
+        r#"[1, "somerealm", {"roles": {"publisher": {}, "subscriber": {}}, "authmethods": ["wampcra", 3, "ticket"], "authid": "joe"}]"#,
+    );
     let Message::Hello(h) = m else { panic!() };
     assert_eq!(h.realm, "somerealm");
     assert!(h.roles().unwrap().contains_key("publisher"));
     assert_eq!(h.authmethods(), ["wampcra", "ticket"]);
     assert_eq!(h.authid(), Some("joe"));
 
-    let m = ok(r#"[2, 9129137332, {"roles": {"broker": {"features": {"publisher_exclusion": true}}}, "authid": "joe", "authrole": "user", "authmethod": "wampcra", "authprovider": "static", "authextra": {"x": 1}}]"#);
+    let m = ok(
+        r#"[2, 9129137332, {"roles": {"broker": {"features": {"publisher_exclusion": true}}}, "authid": "joe", "authrole": "user", "authmethod": "wampcra", "authprovider": "static", "authextra": {"x": 1}}]"#,
+    );
     let Message::Welcome(w) = m else { panic!() };
     assert_eq!(w.session, 9129137332);
     assert_eq!(w.authid(), Some("joe"));
@@ -58,7 +62,8 @@ fn session_messages_from_spec() {
     assert_eq!(a.reason, "wamp.error.no_such_realm");
     assert_eq!(a.message(), Some("The realm does not exist."));
 
-    let m = ok(r#"[6, {"message": "The host is shutting down now."}, "wamp.close.system_shutdown"]"#);
+    let m =
+        ok(r#"[6, {"message": "The host is shutting down now."}, "wamp.close.system_shutdown"]"#);
     let Message::Goodbye(g) = m else { panic!() };
     assert_eq!(g.reason, "wamp.close.system_shutdown");
     assert_eq!(g.message(), Some("The host is shutting down now."));
@@ -112,9 +117,9 @@ fn pubsub_messages_from_spec() {
             details: Dict::new()
         })
     );
-    let Message::Publish(p) =
-        ok(r#"[16, 239714735, {"acknowledge": true}, "com.myapp.mytopic1", [], {"color": "orange", "sizes": [23, 42, 7]}]"#)
-    else {
+    let Message::Publish(p) = ok(
+        r#"[16, 239714735, {"acknowledge": true}, "com.myapp.mytopic1", [], {"color": "orange", "sizes": [23, 42, 7]}]"#,
+    ) else {
         panic!()
     };
     assert!(p.acknowledge());
@@ -235,9 +240,9 @@ fn rpc_messages_from_spec() {
 
 #[test]
 fn revocation_with_request_id_zero() {
-    let Message::Unsubscribed(u) = ok(
-        r#"[35, 0, {"subscription": 5512315355, "reason": "wamp.authentication.lost"}]"#,
-    ) else {
+    let Message::Unsubscribed(u) =
+        ok(r#"[35, 0, {"subscription": 5512315355, "reason": "wamp.authentication.lost"}]"#)
+    else {
         panic!()
     };
     assert_eq!(u.request, 0);
@@ -305,11 +310,17 @@ fn ids_at_the_limits() {
     assert!(parse("[33, 0, 9007199254740992]").is_ok());
     assert!(matches!(
         parse("[33, 1, 9007199254740993]"),
-        Err(ProtocolError::InvalidField { field: "Subscription", .. })
+        Err(ProtocolError::InvalidField {
+            field: "Subscription",
+            ..
+        })
     ));
     assert!(matches!(
         parse("[33, -1, 1]"),
-        Err(ProtocolError::InvalidField { field: "SUBSCRIBE.Request", .. })
+        Err(ProtocolError::InvalidField {
+            field: "SUBSCRIBE.Request",
+            ..
+        })
     ));
     assert!(matches!(
         parse("[33, 18446744073709551615, 1]"),
@@ -332,7 +343,8 @@ fn ids_at_the_limits() {
 #[test]
 fn malformed_messages_are_errors() {
     use ProtocolError::*;
-    let cases: &[(&str, fn(&ProtocolError) -> bool)] = &[
+    type Check = fn(&ProtocolError) -> bool;
+    let cases: &[(&str, Check)] = &[
         (r#"{"a": 1}"#, |e| matches!(e, NotAList("dict"))),
         ("42", |e| matches!(e, NotAList("integer"))),
         ("[]", |e| matches!(e, Empty)),
@@ -340,15 +352,31 @@ fn malformed_messages_are_errors() {
             matches!(e, InvalidMessageType("string"))
         }),
         ("[-1, 2]", |e| matches!(e, InvalidMessageType(_))),
-        ("[1.0, \"realm\", {}]", |e| matches!(e, InvalidMessageType(_))),
+        ("[1.0, \"realm\", {}]", |e| {
+            matches!(e, InvalidMessageType(_))
+        }),
         ("[7, 1]", |e| matches!(e, UnknownMessageType(7))),
         ("[1000, 1]", |e| matches!(e, UnknownMessageType(1000))),
         (r#"[1, "realm"]"#, |e| {
-            matches!(e, InvalidLength { message: "HELLO", len: 2 })
+            matches!(
+                e,
+                InvalidLength {
+                    message: "HELLO",
+                    len: 2
+                }
+            )
         }),
-        (r#"[1, "realm", {}, {}]"#, |e| matches!(e, InvalidLength { .. })),
+        (r#"[1, "realm", {}, {}]"#, |e| {
+            matches!(e, InvalidLength { .. })
+        }),
         (r#"[48, 1, {}, "a.b", [], {}, 1]"#, |e| {
-            matches!(e, InvalidLength { message: "CALL", len: 7 })
+            matches!(
+                e,
+                InvalidLength {
+                    message: "CALL",
+                    len: 7
+                }
+            )
         }),
         ("[35]", |e| matches!(e, InvalidLength { .. })),
         (r#"[35, 1, {}, 1]"#, |e| matches!(e, InvalidLength { .. })),
@@ -356,19 +384,51 @@ fn malformed_messages_are_errors() {
             matches!(e, InvalidField { field: "Realm", .. })
         }),
         (r#"[1, "realm", []]"#, |e| {
-            matches!(e, InvalidField { field: "Details", .. })
+            matches!(
+                e,
+                InvalidField {
+                    field: "Details",
+                    ..
+                }
+            )
         }),
         (r#"[48, 1, {}, "a.b", {}]"#, |e| {
-            matches!(e, InvalidField { field: "Arguments", .. })
+            matches!(
+                e,
+                InvalidField {
+                    field: "Arguments",
+                    ..
+                }
+            )
         }),
         (r#"[48, 1, {}, "a.b", [], []]"#, |e| {
-            matches!(e, InvalidField { field: "ArgumentsKw", .. })
+            matches!(
+                e,
+                InvalidField {
+                    field: "ArgumentsKw",
+                    ..
+                }
+            )
         }),
         (r#"[48, 1, {}, "a..b"]"#, |e| {
-            matches!(e, InvalidUri { field: "Procedure", .. })
+            matches!(
+                e,
+                InvalidUri {
+                    field: "Procedure",
+                    ..
+                }
+            )
         }),
         (r#"[48, 1, {}, "a b"]"#, |e| matches!(e, InvalidUri { .. })),
-        (r#"[3, {}, ""]"#, |e| matches!(e, InvalidUri { field: "Reason", .. })),
+        (r#"[3, {}, ""]"#, |e| {
+            matches!(
+                e,
+                InvalidUri {
+                    field: "Reason",
+                    ..
+                }
+            )
+        }),
         (r#"[8, 1, 1, {}, "wamp.error.x"]"#, |e| {
             matches!(e, InvalidErrorRequestType(1))
         }),
@@ -376,13 +436,31 @@ fn malformed_messages_are_errors() {
             matches!(e, InvalidErrorRequestType(50))
         }),
         (r#"[8, "x", 1, {}, "wamp.error.x"]"#, |e| {
-            matches!(e, InvalidField { field: "REQUEST.Type", .. })
+            matches!(
+                e,
+                InvalidField {
+                    field: "REQUEST.Type",
+                    ..
+                }
+            )
         }),
         (r#"[35, 1, []]"#, |e| {
-            matches!(e, InvalidField { field: "Details", .. })
+            matches!(
+                e,
+                InvalidField {
+                    field: "Details",
+                    ..
+                }
+            )
         }),
         (r#"[4, 1, {}]"#, |e| {
-            matches!(e, InvalidField { field: "AuthMethod", .. })
+            matches!(
+                e,
+                InvalidField {
+                    field: "AuthMethod",
+                    ..
+                }
+            )
         }),
     ];
     for (json, check) in cases {

@@ -20,6 +20,7 @@
 mod cbor;
 mod json;
 mod msgpack;
+mod reader;
 
 pub use cbor::CborSerializer;
 pub use json::JsonSerializer;

@@ -141,11 +141,7 @@ impl ser::Serializer for ValueSerializer {
     fn serialize_tuple(self, len: usize) -> Result<SeqSer, ValueError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        len: usize,
-    ) -> Result<SeqSer, ValueError> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqSer, ValueError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -281,7 +277,10 @@ impl ser::SerializeTupleVariant for VariantSer<SeqSer> {
         ser::SerializeSeq::serialize_element(&mut self.inner, value)
     }
     fn end(self) -> Result<Value, ValueError> {
-        Ok(Self::wrap(self.variant, ser::SerializeSeq::end(self.inner)?))
+        Ok(Self::wrap(
+            self.variant,
+            ser::SerializeSeq::end(self.inner)?,
+        ))
     }
 }
 
@@ -296,7 +295,10 @@ impl ser::SerializeStructVariant for VariantSer<MapSer> {
         ser::SerializeStruct::serialize_field(&mut self.inner, key, value)
     }
     fn end(self) -> Result<Value, ValueError> {
-        Ok(Self::wrap(self.variant, ser::SerializeStruct::end(self.inner)?))
+        Ok(Self::wrap(
+            self.variant,
+            ser::SerializeStruct::end(self.inner)?,
+        ))
     }
 }
 

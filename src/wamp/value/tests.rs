@@ -167,8 +167,14 @@ fn from_value_type_errors() {
     assert!(from_value::<Kind>(Value::Integer(1)).is_err());
     assert_eq!(from_value::<u64>(Value::from(u64::MAX)).unwrap(), u64::MAX);
     assert_eq!(from_value::<Option<i32>>(Value::Null).unwrap(), None);
-    assert_eq!(from_value::<Option<i32>>(Value::Integer(2)).unwrap(), Some(2));
-    assert_eq!(from_value::<Value>(Value::bytes(*b"x")).unwrap(), Value::bytes(*b"x"));
+    assert_eq!(
+        from_value::<Option<i32>>(Value::Integer(2)).unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        from_value::<Value>(Value::bytes(*b"x")).unwrap(),
+        Value::bytes(*b"x")
+    );
 }
 
 #[test]
@@ -180,7 +186,10 @@ fn map_keys_must_be_stringish() {
     bad.insert(vec![1], 1);
     assert!(to_value(&bad).is_err());
     assert!(to_value(&u128::MAX).is_err());
-    assert_eq!(to_value(&(u64::MAX as u128)).unwrap(), Value::UInteger(u64::MAX));
+    assert_eq!(
+        to_value(&(u64::MAX as u128)).unwrap(),
+        Value::UInteger(u64::MAX)
+    );
     assert_eq!(to_value(&-5i128).unwrap(), Value::Integer(-5));
 }
 
