@@ -444,7 +444,7 @@ mod tests {
         /// on ciborium's encoding of arbitrary values, and ciborium reads
         /// what we decode back identically.
         #[test]
-        fn interop_with_ciborium(v in crate::wamp::serializer::tests::arb_value()) {
+        fn interop_with_ciborium(v in crate::wamp::serializer::strategies::arb_value()) {
             let mut bytes = Vec::new();
             ciborium::ser::into_writer(&v, &mut bytes).unwrap();
             proptest::prop_assert_eq!(decode_value_exact(&bytes), Ok(v.clone()));

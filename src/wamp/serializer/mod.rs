@@ -157,4 +157,6 @@ fn read_length_prefixed(
 }
 
 #[cfg(test)]
+pub(crate) mod strategies;
+#[cfg(test)]
 mod tests;

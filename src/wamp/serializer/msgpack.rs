@@ -271,7 +271,7 @@ mod tests {
         /// Our decoder agrees with rmp-serde (an independent implementation)
         /// on rmp-serde's encoding of arbitrary values, and vice versa.
         #[test]
-        fn interop_with_rmp_serde(v in crate::wamp::serializer::tests::arb_value()) {
+        fn interop_with_rmp_serde(v in crate::wamp::serializer::strategies::arb_value()) {
             let bytes = rmp_serde::to_vec(&v).unwrap();
             proptest::prop_assert_eq!(decode_value_exact(&bytes), Ok(v.clone()));
             let theirs: Value = rmp_serde::from_slice(&bytes).unwrap();
