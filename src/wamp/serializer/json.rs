@@ -1,0 +1,116 @@
+//! JSON serializer (`wamp.2.json`), with the WAMP convention for binary data:
+//! bytes travel as the string `"\u0000" + base64(bytes)`, and every received
+//! string starting with `\0` is decoded as such.
+//!
+//! Integers keep full 64-bit precision (serde_json reads them as `i64`/`u64`).
+//! Non-finite floats (NaN, infinities) have no JSON form and are sent as `null`.
+
+use serde::de::DeserializeSeed;
+use serde::Serialize;
+
+use super::{check_frame_type, Serializer};
+use crate::wamp::error::SerializationError;
+use crate::wamp::message::{Message, WireMessage};
+use crate::wamp::value::wire::ValueSeed;
+
+/// Separator (terminator) of messages in batched mode: ASCII record separator.
+const BATCH_SEPARATOR: u8 = 0x1e;
+
+/// The JSON serializer, unbatched or batched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsonSerializer {
+    batched: bool,
+}
+
+impl JsonSerializer {
+    /// Serializer id.
+    pub const SERIALIZER_ID: &'static str = "json";
+    /// RawSocket serializer id.
+    pub const RAWSOCKET_SERIALIZER_ID: u8 = 1;
+    /// MIME type.
+    pub const MIME_TYPE: &'static str = "application/json";
+
+    /// Unbatched mode (`wamp.2.json`).
+    pub fn new() -> Self {
+        JsonSerializer { batched: false }
+    }
+
+    /// Batched mode (`wamp.2.json.batched`).
+    pub fn batched() -> Self {
+        JsonSerializer { batched: true }
+    }
+
+    fn decode_error(e: serde_json::Error) -> SerializationError {
+        SerializationError::Decode {
+            format: Self::SERIALIZER_ID,
+            reason: e.to_string(),
+        }
+    }
+
+    fn decode_one(payload: &[u8]) -> Result<Message, SerializationError> {
+        let mut de = serde_json::Deserializer::from_slice(payload);
+        let value = ValueSeed::new(true)
+            .deserialize(&mut de)
+            .map_err(Self::decode_error)?;
+        de.end().map_err(Self::decode_error)?;
+        Ok(Message::from_value(value)?)
+    }
+}
+
+impl Serializer for JsonSerializer {
+    fn serializer_id(&self) -> &'static str {
+        Self::SERIALIZER_ID
+    }
+
+    fn subprotocol(&self) -> &'static str {
+        if self.batched {
+            "wamp.2.json.batched"
+        } else {
+            "wamp.2.json"
+        }
+    }
+
+    fn rawsocket_id(&self) -> u8 {
+        Self::RAWSOCKET_SERIALIZER_ID
+    }
+
+    fn is_binary(&self) -> bool {
+        false
+    }
+
+    fn is_batched(&self) -> bool {
+        self.batched
+    }
+
+    fn serialize_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), SerializationError> {
+        WireMessage::<true>(msg)
+            .serialize(&mut serde_json::Serializer::new(&mut *out))
+            .map_err(|e| SerializationError::Encode {
+                format: Self::SERIALIZER_ID,
+                reason: e.to_string(),
+            })?;
+        if self.batched {
+            out.push(BATCH_SEPARATOR);
+        }
+        Ok(())
+    }
+
+    fn unserialize(
+        &self,
+        payload: &[u8],
+        is_binary: bool,
+    ) -> Result<Vec<Message>, SerializationError> {
+        check_frame_type(Self::SERIALIZER_ID, false, is_binary)?;
+        if !self.batched {
+            return Ok(vec![Self::decode_one(payload)?]);
+        }
+        // 0x1E cannot occur inside JSON text (control characters in strings
+        // must be escaped), so splitting on it is safe. Each message is
+        // terminated by it; a missing final terminator is tolerated.
+        payload
+            .split(|&b| b == BATCH_SEPARATOR)
+            .filter(|chunk| !chunk.is_empty())
+            .map(Self::decode_one)
+            .collect()
+    }
+}

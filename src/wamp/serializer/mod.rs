@@ -1,0 +1,162 @@
+//! WAMP serializers (`autobahn.wamp.serializer`): [`Message`] <-> bytes.
+//!
+//! | serializer | id | WebSocket subprotocol | RawSocket id | frames |
+//! |---|---|---|---|---|
+//! | [`JsonSerializer`] | `json` | `wamp.2.json` | 1 | text |
+//! | [`MsgPackSerializer`] | `msgpack` | `wamp.2.msgpack` | 2 | binary |
+//! | [`CborSerializer`] | `cbor` | `wamp.2.cbor` | 3 | binary |
+//!
+//! Each also has a batched mode (subprotocol suffix `.batched`), where one
+//! transport message carries several WAMP messages: JSON terminates each
+//! message with the byte 0x1E; MessagePack and CBOR prefix each message with
+//! its length as a 4-byte big-endian integer.
+//!
+//! Messages are encoded straight from [`Message`] through serde, and decoded
+//! straight into [`Value`](crate::wamp::value::Value) and validated with
+//! [`Message::from_value`]. Decoding hostile input never panics: nesting is
+//! capped at [`MAX_DEPTH`](crate::wamp::value::MAX_DEPTH) and no memory is
+//! reserved on the word of a length header.
+
+mod cbor;
+mod json;
+mod msgpack;
+mod reader;
+
+pub use cbor::CborSerializer;
+pub use json::JsonSerializer;
+pub use msgpack::MsgPackSerializer;
+
+use crate::wamp::error::SerializationError;
+use crate::wamp::message::Message;
+
+/// Converts WAMP messages to and from transport payloads (`ISerializer`).
+///
+/// Object safe: sessions hold a `Box<dyn Serializer>` chosen at connect time.
+pub trait Serializer: Send + Sync + std::fmt::Debug {
+    /// Short serializer id: `"json"`, `"msgpack"` or `"cbor"`.
+    fn serializer_id(&self) -> &'static str;
+
+    /// The WebSocket subprotocol for this serializer and mode, e.g.
+    /// `"wamp.2.json"` or `"wamp.2.json.batched"`.
+    fn subprotocol(&self) -> &'static str;
+
+    /// The RawSocket serializer id (JSON 1, MessagePack 2, CBOR 3).
+    fn rawsocket_id(&self) -> u8;
+
+    /// `true` if payloads go in binary WebSocket messages, `false` for text.
+    fn is_binary(&self) -> bool;
+
+    /// `true` in batched mode.
+    fn is_batched(&self) -> bool;
+
+    /// Append the encoding of `msg` to `out` (in batched mode including the
+    /// framing, so several calls build one batch).
+    fn serialize_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), SerializationError>;
+
+    /// Encode one message into a new buffer.
+    fn serialize(&self, msg: &Message) -> Result<Vec<u8>, SerializationError> {
+        let mut out = Vec::with_capacity(128);
+        self.serialize_into(msg, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decode a transport payload into messages (one, or several in batched
+    /// mode). `is_binary` is the frame type the payload arrived in; it must
+    /// match [`Serializer::is_binary`] (transports without frame types, like
+    /// RawSocket, pass `self.is_binary()`).
+    fn unserialize(
+        &self,
+        payload: &[u8],
+        is_binary: bool,
+    ) -> Result<Vec<Message>, SerializationError>;
+}
+
+/// The serializer for a WAMP WebSocket subprotocol name (`wamp.2.json`,
+/// `wamp.2.msgpack.batched`, ...), if supported.
+pub fn for_subprotocol(subprotocol: &str) -> Option<Box<dyn Serializer>> {
+    Some(match subprotocol {
+        "wamp.2.json" => Box::new(JsonSerializer::new()),
+        "wamp.2.json.batched" => Box::new(JsonSerializer::batched()),
+        "wamp.2.msgpack" => Box::new(MsgPackSerializer::new()),
+        "wamp.2.msgpack.batched" => Box::new(MsgPackSerializer::batched()),
+        "wamp.2.cbor" => Box::new(CborSerializer::new()),
+        "wamp.2.cbor.batched" => Box::new(CborSerializer::batched()),
+        _ => return None,
+    })
+}
+
+/// The (unbatched) serializer for a RawSocket serializer id, if supported.
+pub fn for_rawsocket_id(id: u8) -> Option<Box<dyn Serializer>> {
+    Some(match id {
+        JsonSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(JsonSerializer::new()),
+        MsgPackSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(MsgPackSerializer::new()),
+        CborSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(CborSerializer::new()),
+        _ => return None,
+    })
+}
+
+/// Fail if a payload arrived in the wrong frame type.
+fn check_frame_type(
+    format: &'static str,
+    expected: bool,
+    is_binary: bool,
+) -> Result<(), SerializationError> {
+    if expected == is_binary {
+        Ok(())
+    } else {
+        Err(SerializationError::WrongFrameType { format, is_binary })
+    }
+}
+
+/// Batched framing of the binary serializers: each message is preceded by its
+/// length as a u32 big endian.
+fn write_length_prefixed(
+    format: &'static str,
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SerializationError>,
+) -> Result<(), SerializationError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    encode(out)?;
+    let len = u32::try_from(out.len() - start - 4).map_err(|_| SerializationError::Encode {
+        format,
+        reason: "message longer than 2^32-1 bytes in batched mode".into(),
+    })?;
+    if let Some(prefix) = out.get_mut(start..start + 4) {
+        prefix.copy_from_slice(&len.to_be_bytes());
+    }
+    Ok(())
+}
+
+/// Split a length-prefixed batch and decode each message.
+fn read_length_prefixed(
+    format: &'static str,
+    mut payload: &[u8],
+    mut decode: impl FnMut(&[u8]) -> Result<Message, SerializationError>,
+) -> Result<Vec<Message>, SerializationError> {
+    let mut out = Vec::new();
+    while !payload.is_empty() {
+        let Some((len, rest)) = payload.split_first_chunk::<4>() else {
+            return Err(SerializationError::Batch {
+                format,
+                reason: "truncated length prefix",
+            });
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > rest.len() {
+            return Err(SerializationError::Batch {
+                format,
+                reason: "length prefix exceeds payload",
+            });
+        }
+        let (chunk, rest) = rest.split_at(len);
+        out.push(decode(chunk)?);
+        payload = rest;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod strategies;
+#[cfg(test)]
+mod tests;
