@@ -4,7 +4,9 @@
 //! fuzzing server for the number of cases, runs each (echoing every message), and
 //! finally asks it to write its reports.
 
-use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler};
+use autobahn::websocket::{
+    WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
+};
 use bytes::Bytes;
 
 /// Echoes messages; remembers the last text message (for `/getCaseCount`).
@@ -29,7 +31,11 @@ impl WebSocketClientHandler for Echo {}
 async fn run(url: &str, echo: bool) -> Result<Option<String>, autobahn::websocket::Error> {
     let factory = WebSocketClientFactory::new(url)?;
     let conn = factory
-        .connect(|channel| Echo { channel, echo, last_text: None })
+        .connect(|channel| Echo {
+            channel,
+            echo,
+            last_text: None,
+        })
         .await?;
     let (handler, _info) = conn.run().await;
     Ok(handler.last_text)
@@ -37,8 +43,12 @@ async fn run(url: &str, echo: bool) -> Result<Option<String>, autobahn::websocke
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let base = std::env::args().nth(1).unwrap_or_else(|| "ws://127.0.0.1:9001".into());
-    let agent = std::env::args().nth(2).unwrap_or_else(|| "autobahn-rs".into());
+    let base = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
+    let agent = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "autobahn-rs".into());
     let count: usize = run(&format!("{base}/getCaseCount"), false)
         .await?
         .ok_or("no case count received")?

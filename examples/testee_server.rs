@@ -3,7 +3,9 @@
 //! `cargo run --release --example testee_server -- 127.0.0.1:9001`, then run the
 //! suite in fuzzingclient mode against it (see `wstest/`).
 
-use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
+use autobahn::websocket::{
+    WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
+};
 use bytes::Bytes;
 
 struct Echo {
@@ -20,7 +22,9 @@ impl WebSocketServerHandler for Echo {}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".into());
     let factory = WebSocketServerFactory::new(format!("ws://{addr}"));
     let listener = factory.listen(&addr).await?;
     eprintln!("testee_server listening on {}", listener.local_addr()?);

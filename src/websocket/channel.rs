@@ -64,7 +64,12 @@ impl WebSocketChannel {
     pub(crate) fn new(sender: Sender, peer: String) -> Self {
         Self {
             shared: Arc::new(Shared {
-                side: Mutex::new(SendSide { sender, out: Outgoing::new(), phase: Phase::Connecting, driver: None }),
+                side: Mutex::new(SendSide {
+                    sender,
+                    out: Outgoing::new(),
+                    phase: Phase::Connecting,
+                    driver: None,
+                }),
                 drained: Notify::new(),
                 peer,
             }),
@@ -83,7 +88,10 @@ impl WebSocketChannel {
     }
 
     /// Runs `f` on the send side once the queue is below the high-water mark.
-    async fn with_sender<T>(&self, f: impl FnOnce(&mut Sender, &mut Outgoing) -> Result<T, SendError>) -> Result<T> {
+    async fn with_sender<T>(
+        &self,
+        f: impl FnOnce(&mut Sender, &mut Outgoing) -> Result<T, SendError>,
+    ) -> Result<T> {
         let mut f = Some(f);
         loop {
             let notified = self.shared.drained.notified();
@@ -115,7 +123,8 @@ impl WebSocketChannel {
     /// must be UTF-8) or binary. Large unmasked payloads are written without a copy.
     pub async fn send_message(&self, payload: impl Into<Bytes>, is_binary: bool) -> Result<()> {
         let payload = payload.into();
-        self.with_sender(move |s, out| s.send_message(out, payload, is_binary)).await
+        self.with_sender(move |s, out| s.send_message(out, payload, is_binary))
+            .await
     }
 
     /// Sends a text message.
@@ -132,40 +141,47 @@ impl WebSocketChannel {
             }
         }
         let reason = reason.map(str::to_owned);
-        self.with_sender(move |s, out| s.send_close(out, code, reason.as_deref())).await
+        self.with_sender(move |s, out| s.send_close(out, code, reason.as_deref()))
+            .await
     }
 
     /// Sends a ping (payload up to 125 bytes).
     pub async fn send_ping(&self, payload: impl AsRef<[u8]>) -> Result<()> {
-        self.with_sender(|s, out| s.send_ping(out, payload.as_ref())).await
+        self.with_sender(|s, out| s.send_ping(out, payload.as_ref()))
+            .await
     }
 
     /// Sends an unsolicited pong (payload up to 125 bytes).
     pub async fn send_pong(&self, payload: impl AsRef<[u8]>) -> Result<()> {
-        self.with_sender(|s, out| s.send_pong(out, payload.as_ref())).await
+        self.with_sender(|s, out| s.send_pong(out, payload.as_ref()))
+            .await
     }
 
     /// Begins a message sent frame by frame (Autobahn's `beginMessage`); with
     /// `do_not_compress`, it goes uncompressed on a deflate connection.
     pub async fn begin_message(&self, is_binary: bool, do_not_compress: bool) -> Result<()> {
-        self.with_sender(|s, _| s.begin_message(is_binary, do_not_compress)).await
+        self.with_sender(|s, _| s.begin_message(is_binary, do_not_compress))
+            .await
     }
 
     /// Sends one whole frame of the current message (Autobahn's `sendMessageFrame`).
     pub async fn send_message_frame(&self, payload: impl AsRef<[u8]>) -> Result<()> {
-        self.with_sender(|s, out| s.send_message_frame(out, payload.as_ref())).await
+        self.with_sender(|s, out| s.send_message_frame(out, payload.as_ref()))
+            .await
     }
 
     /// Begins a frame of `length` bytes whose payload follows in pieces (Autobahn's
     /// `beginMessageFrame`).
     pub async fn begin_message_frame(&self, length: u64) -> Result<()> {
-        self.with_sender(|s, out| s.begin_message_frame(out, length)).await
+        self.with_sender(|s, out| s.begin_message_frame(out, length))
+            .await
     }
 
     /// Sends the next piece of the frame begun with [`Self::begin_message_frame`];
     /// returns the bytes of that frame still to come (Autobahn's `sendMessageFrameData`).
     pub async fn send_message_frame_data(&self, data: impl AsRef<[u8]>) -> Result<u64> {
-        self.with_sender(|s, out| s.send_message_frame_data(out, data.as_ref())).await
+        self.with_sender(|s, out| s.send_message_frame_data(out, data.as_ref()))
+            .await
     }
 
     /// Ends the current message (Autobahn's `endMessage`).

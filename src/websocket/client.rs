@@ -37,7 +37,11 @@ pub struct Proxy {
 impl Proxy {
     /// A proxy at `host:port`.
     pub fn new(host: impl Into<String>, port: u16) -> Self {
-        Self { host: host.into(), port, headers: Headers::new() }
+        Self {
+            host: host.into(),
+            port,
+            headers: Headers::new(),
+        }
     }
 }
 
@@ -163,7 +167,9 @@ impl WebSocketClientFactory {
             self.handshake(stream, make).await
         };
         match self.options.open_handshake_timeout {
-            Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| Error::Timeout("opening handshake"))?,
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .map_err(|_| Error::Timeout("opening handshake"))?,
             None => fut.await,
         }
     }
@@ -181,11 +187,16 @@ impl WebSocketClientFactory {
         F: FnOnce(WebSocketChannel) -> H,
     {
         let stream = tokio::net::UnixStream::connect(path).await?;
-        self.connect_stream(MaybeTlsStream::Unix(stream), make).await
+        self.connect_stream(MaybeTlsStream::Unix(stream), make)
+            .await
     }
 
     /// Runs the opening handshake over an already connected stream.
-    pub async fn connect_stream<S, H, F>(&self, stream: S, make: F) -> Result<WebSocketConnection<S, H>>
+    pub async fn connect_stream<S, H, F>(
+        &self,
+        stream: S,
+        make: F,
+    ) -> Result<WebSocketConnection<S, H>>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketClientHandler,
@@ -212,7 +223,10 @@ impl WebSocketClientFactory {
         if self.url.is_secure {
             #[cfg(feature = "tls")]
             {
-                let config = self.tls.clone().unwrap_or_else(super::stream::tls::client_config_webpki_roots);
+                let config = self
+                    .tls
+                    .clone()
+                    .unwrap_or_else(super::stream::tls::client_config_webpki_roots);
                 let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
                     .map_err(|e| Error::Tls(format!("invalid server name: {e}")))?;
                 let tls = tokio_rustls::TlsConnector::from(config)
@@ -243,9 +257,16 @@ impl WebSocketClientFactory {
         hs.max_headers = self.options.max_handshake_headers;
         #[cfg(feature = "deflate")]
         {
-            hs.extensions = self.options.per_message_compression_offers.iter().map(|o| o.to_extension_string()).collect();
+            hs.extensions = self
+                .options
+                .per_message_compression_offers
+                .iter()
+                .map(|o| o.to_extension_string())
+                .collect();
         }
-        let (request, key) = hs.build_request().map_err(|e| Error::Handshake(e.to_string()))?;
+        let (request, key) = hs
+            .build_request()
+            .map_err(|e| Error::Handshake(e.to_string()))?;
         stream.write_all(&request).await?;
         let peer = format!("{}:{}", self.url.host, self.url.port);
         let mut parser = hs.response_parser(&key, peer.clone());
@@ -261,7 +282,9 @@ impl WebSocketClientFactory {
             }
             buf.reserve(1024);
             if stream.read_buf(&mut buf).await? == 0 {
-                return Err(Error::Handshake("connection closed during the opening handshake".into()));
+                return Err(Error::Handshake(
+                    "connection closed during the opening handshake".into(),
+                ));
             }
         };
         let _ = buf.split_to(consumed);
@@ -292,28 +315,39 @@ impl WebSocketClientFactory {
         let mut deflate_seen = false;
         for ext in &response.extensions {
             #[cfg(feature = "deflate")]
-            if ext.name.eq_ignore_ascii_case(super::deflate::EXTENSION_NAME) && !deflate_seen {
+            if ext
+                .name
+                .eq_ignore_ascii_case(super::deflate::EXTENSION_NAME)
+                && !deflate_seen
+            {
                 use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
                 deflate_seen = true;
                 let offers = &self.options.per_message_compression_offers;
-                let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
-                    .map_err(|e| Error::Handshake(format!("invalid permessage-deflate response: {e}")))?;
+                let resp = PerMessageDeflateResponse::parse(&ext.params, offers).map_err(|e| {
+                    Error::Handshake(format!("invalid permessage-deflate response: {e}"))
+                })?;
                 let accept = self
                     .options
                     .per_message_compression_accept
                     .as_ref()
                     .and_then(|f| f(&resp))
-                    .ok_or_else(|| Error::Handshake("permessage-deflate response refused".into()))?;
-                accept.validate().map_err(|e| Error::Handshake(format!("invalid permessage-deflate acceptance: {e}")))?;
+                    .ok_or_else(|| {
+                        Error::Handshake("permessage-deflate response refused".into())
+                    })?;
+                accept.validate().map_err(|e| {
+                    Error::Handshake(format!("invalid permessage-deflate acceptance: {e}"))
+                })?;
                 receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
-                channel
-                    .shared
-                    .lock()
-                    .sender
-                    .set_deflate(PerMessageDeflate::from_response_accept(&accept), self.options.per_message_compression_threshold);
+                channel.shared.lock().sender.set_deflate(
+                    PerMessageDeflate::from_response_accept(&accept),
+                    self.options.per_message_compression_threshold,
+                );
                 continue;
             }
-            return Err(Error::Handshake(format!("server answered with extension {:?} we did not offer", ext.name)));
+            return Err(Error::Handshake(format!(
+                "server answered with extension {:?} we did not offer",
+                ext.name
+            )));
         }
         Ok(())
     }
@@ -335,7 +369,12 @@ impl WebSocketClientFactory {
 }
 
 /// Opens a tunnel through an HTTP proxy with `CONNECT host:port`.
-async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, host: &str, port: u16, headers: &Headers) -> Result<()> {
+async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    host: &str,
+    port: u16,
+    headers: &Headers,
+) -> Result<()> {
     let req = connect_request(host, port, headers).map_err(|e| Error::Proxy(e.to_string()))?;
     stream.write_all(&req).await?;
     let mut parser = ProxyResponseParser::new();
@@ -344,7 +383,9 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, host: &str, p
         match parser.parse(&buf) {
             Ok(Some(consumed)) => {
                 if consumed != buf.len() {
-                    return Err(Error::Proxy("proxy sent data before the tunnel was used".into()));
+                    return Err(Error::Proxy(
+                        "proxy sent data before the tunnel was used".into(),
+                    ));
                 }
                 return Ok(());
             }
@@ -394,7 +435,15 @@ where
     /// Runs the connection until it closes (calling `on_open`, `on_message`, …,
     /// `on_close`); returns the handler and how the connection ended.
     pub async fn run(mut self) -> (H, CloseInfo) {
-        let info = driver::run(self.stream, self.leftover, self.channel, self.receiver, &mut self.handler, self.cfg).await;
+        let info = driver::run(
+            self.stream,
+            self.leftover,
+            self.channel,
+            self.receiver,
+            &mut self.handler,
+            self.cfg,
+        )
+        .await;
         (self.handler, info)
     }
 

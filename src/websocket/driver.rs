@@ -142,7 +142,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             self.read_buf.extend_from_slice(rb.filled());
             rb.filled().len()
         } else {
-            let want = self.receiver.bytes_wanted(&self.read_buf).clamp(STACK_READ, MAX_READ_RESERVE);
+            let want = self
+                .receiver
+                .bytes_wanted(&self.read_buf)
+                .clamp(STACK_READ, MAX_READ_RESERVE);
             match poll_read_into(stream, cx, &mut self.read_buf, want) {
                 Poll::Ready(Ok(n)) => n,
                 other => return other,
@@ -180,7 +183,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let mut side = shared.lock();
         let side = &mut *side;
         for ev in self.events.range(from..) {
-            respond(&mut side.sender, &mut side.out, ev, self.cfg.echo_close_code_reason);
+            respond(
+                &mut side.sender,
+                &mut side.out,
+                ev,
+                self.cfg.echo_close_code_reason,
+            );
             if let (Event::Pong(p), Some(expected)) = (ev, &self.ping_outstanding) {
                 if p == expected {
                     self.ping_outstanding = None;
@@ -201,7 +209,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             // RFC 6455 §7.1.1: the server closes the TCP connection first.
             Role::Server => self.drop_after_flush = true,
             Role::Client => {
-                self.close_timer = self.cfg.server_connection_drop_timeout.map(|d| Box::pin(sleep(d)));
+                self.close_timer = self
+                    .cfg
+                    .server_connection_drop_timeout
+                    .map(|d| Box::pin(sleep(d)));
                 self.discard_input = true;
             }
         }
@@ -213,7 +224,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             let mut side = self.channel.shared.lock();
             let side = &mut *side;
             if !side.sender.close_sent() {
-                let _ = side.sender.send_close(&mut side.out, Some(v.code), Some(v.reason));
+                let _ = side
+                    .sender
+                    .send_close(&mut side.out, Some(v.code), Some(v.reason));
             }
         }
         self.close_sent = true;
@@ -352,7 +365,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
         if let Some(t) = self.ping_timer.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
-                let interval = self.cfg.auto_ping_interval.unwrap_or(Duration::from_secs(1));
+                let interval = self
+                    .cfg
+                    .auto_ping_interval
+                    .unwrap_or(Duration::from_secs(1));
                 t.as_mut().reset(Instant::now() + interval);
                 let _ = t.as_mut().poll(cx);
                 if self.ping_outstanding.is_none() && !self.close_sent {
@@ -364,7 +380,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     fn send_auto_ping(&mut self, cx: &mut Context<'_>) {
         let size = self.cfg.auto_ping_size.clamp(4, 125);
-        let payload: Bytes = (0..size).map(|_| rand::random::<u8>()).collect::<Vec<u8>>().into();
+        let payload: Bytes = (0..size)
+            .map(|_| rand::random::<u8>())
+            .collect::<Vec<u8>>()
+            .into();
         {
             let mut side = self.channel.shared.lock();
             let side = &mut *side;
@@ -468,7 +487,9 @@ where
     alongside(&mut io, handler.on_open()).await;
     while let Some(ev) = poll_fn(|cx| io.poll_next(cx)).await {
         match ev {
-            Event::Message { payload, is_binary } => alongside(&mut io, handler.on_message(payload, is_binary)).await,
+            Event::Message { payload, is_binary } => {
+                alongside(&mut io, handler.on_message(payload, is_binary)).await
+            }
             Event::Ping(p) => alongside(&mut io, handler.on_ping(p)).await,
             Event::Pong(p) => alongside(&mut io, handler.on_pong(p)).await,
             Event::Close { .. } => {}

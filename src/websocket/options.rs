@@ -128,7 +128,9 @@ impl Default for ServerOptions {
             max_connections: 0,
             trust_x_forwarded_for: 0,
             #[cfg(feature = "deflate")]
-            per_message_compression_accept: Some(std::sync::Arc::new(super::deflate::accept_first_offer)),
+            per_message_compression_accept: Some(std::sync::Arc::new(
+                super::deflate::accept_first_offer,
+            )),
             #[cfg(feature = "deflate")]
             per_message_compression_threshold: 0,
             max_handshake_size: 16 * 1024,
@@ -252,7 +254,9 @@ impl Default for ClientOptions {
             #[cfg(feature = "deflate")]
             per_message_compression_offers: super::deflate::default_offers(),
             #[cfg(feature = "deflate")]
-            per_message_compression_accept: Some(std::sync::Arc::new(super::deflate::accept_response)),
+            per_message_compression_accept: Some(std::sync::Arc::new(
+                super::deflate::accept_response,
+            )),
             #[cfg(feature = "deflate")]
             per_message_compression_threshold: 0,
             auto_ping_interval: None,

@@ -227,7 +227,10 @@ impl WebSocketServerFactory {
             let make = make.clone();
             tokio::spawn(async move {
                 let stream = MaybeTlsStream::Unix(stream);
-                if let Err(e) = factory.accept_stream(stream, peer.clone(), |ch| make(ch)).await {
+                if let Err(e) = factory
+                    .accept_stream(stream, peer.clone(), |ch| make(ch))
+                    .await
+                {
                     tracing::debug!(%peer, "connection ended with error: {e}");
                 }
             });
@@ -235,7 +238,12 @@ impl WebSocketServerFactory {
     }
 
     /// Runs one accepted TCP connection to its end (TLS first, if configured).
-    pub async fn accept_tcp<H, F>(&self, tcp: TcpStream, addr: SocketAddr, make: F) -> Result<CloseInfo>
+    pub async fn accept_tcp<H, F>(
+        &self,
+        tcp: TcpStream,
+        addr: SocketAddr,
+        make: F,
+    ) -> Result<CloseInfo>
     where
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
@@ -251,14 +259,22 @@ impl WebSocketServerFactory {
                 None => acceptor.accept(tcp).await,
             }
             .map_err(|e| Error::Tls(e.to_string()))?;
-            return self.accept_stream(MaybeTlsStream::TlsServer(Box::new(tls)), peer, make).await;
+            return self
+                .accept_stream(MaybeTlsStream::TlsServer(Box::new(tls)), peer, make)
+                .await;
         }
-        self.accept_stream(MaybeTlsStream::Tcp(tcp), peer, make).await
+        self.accept_stream(MaybeTlsStream::Tcp(tcp), peer, make)
+            .await
     }
 
     /// Runs one connection over any stream: opening handshake (bounded by
     /// `open_handshake_timeout`), then messages until the connection closes.
-    pub async fn accept_stream<S, H, F>(&self, stream: S, peer: String, make: F) -> Result<CloseInfo>
+    pub async fn accept_stream<S, H, F>(
+        &self,
+        stream: S,
+        peer: String,
+        make: F,
+    ) -> Result<CloseInfo>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketServerHandler,
@@ -271,15 +287,19 @@ impl WebSocketServerFactory {
             let resp = deny_response(503, Some("too many connections"), &Headers::new());
             let _ = stream.write_all(&resp).await;
             let _ = stream.shutdown().await;
-            return Err(Error::Handshake("maximum number of connections reached".into()));
+            return Err(Error::Handshake(
+                "maximum number of connections reached".into(),
+            ));
         }
         let sender = Sender::new(self.options.protocol_config());
         let channel = WebSocketChannel::new(sender, peer.clone());
         let mut handler = make(channel.clone());
         let opened = match self.options.open_handshake_timeout {
-            Some(t) => tokio::time::timeout(t, self.open(&mut stream, &peer, &channel, &mut handler))
-                .await
-                .map_err(|_| Error::Timeout("opening handshake"))?,
+            Some(t) => {
+                tokio::time::timeout(t, self.open(&mut stream, &peer, &channel, &mut handler))
+                    .await
+                    .map_err(|_| Error::Timeout("opening handshake"))?
+            }
             None => self.open(&mut stream, &peer, &channel, &mut handler).await,
         };
         let (leftover, receiver) = match opened {
@@ -287,14 +307,26 @@ impl WebSocketServerFactory {
             Ok(None) => {
                 // Status page or Flash policy served.
                 let _ = stream.shutdown().await;
-                return Ok(CloseInfo { was_clean: true, code: None, reason: None });
+                return Ok(CloseInfo {
+                    was_clean: true,
+                    code: None,
+                    reason: None,
+                });
             }
             Err(e) => {
                 let _ = stream.shutdown().await;
                 return Err(e);
             }
         };
-        Ok(driver::run(stream, leftover, channel, receiver, &mut handler, self.driver_config()).await)
+        Ok(driver::run(
+            stream,
+            leftover,
+            channel,
+            receiver,
+            &mut handler,
+            self.driver_config(),
+        )
+        .await)
     }
 
     /// The opening handshake: `Ok(None)` if the request was not a WebSocket upgrade and
@@ -318,16 +350,20 @@ impl WebSocketServerFactory {
                 Ok(Some(p)) => break p,
                 Ok(None) => {}
                 Err(e) => {
-                    let _ = stream.write_all(&error_response(&e, self.server.as_deref())).await;
+                    let _ = stream
+                        .write_all(&error_response(&e, self.server.as_deref()))
+                        .await;
                     return Err(Error::Handshake(e.to_string()));
                 }
             }
-            if buf.len() >= config.max_header_bytes + 1 {
+            if buf.len() > config.max_header_bytes {
                 return Err(Error::Handshake("request head too large".into()));
             }
             buf.reserve(1024);
             if stream.read_buf(&mut buf).await? == 0 {
-                return Err(Error::Handshake("connection closed during the opening handshake".into()));
+                return Err(Error::Handshake(
+                    "connection closed during the opening handshake".into(),
+                ));
             }
         };
         let upgrade: UpgradeRequest = match parsed {
@@ -338,37 +374,51 @@ impl WebSocketServerFactory {
                 return Ok(None);
             }
             ParsedRequest::FlashPolicy { .. } => {
-                let port = self.external_port.unwrap_or_else(|| parse_url(&self.url).map(|u| u.port).unwrap_or(80));
+                let port = self
+                    .external_port
+                    .unwrap_or_else(|| parse_url(&self.url).map(|u| u.port).unwrap_or(80));
                 stream
-                    .write_all(&flash_policy_response(Some(&self.options.flash_socket_policy), port))
+                    .write_all(&flash_policy_response(
+                        Some(&self.options.flash_socket_policy),
+                        port,
+                    ))
                     .await?;
                 return Ok(None);
             }
         };
         let mut receiver = Receiver::new(self.options.protocol_config());
-        let extensions = match self.negotiate_extensions(&upgrade.request.extensions, &mut receiver, channel) {
-            Ok(x) => x,
-            Err(why) => {
-                let resp = deny_response(400, Some(&why), &Headers::new());
-                let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(why));
-            }
-        };
+        let extensions =
+            match self.negotiate_extensions(&upgrade.request.extensions, &mut receiver, channel) {
+                Ok(x) => x,
+                Err(why) => {
+                    let resp = deny_response(400, Some(&why), &Headers::new());
+                    let _ = stream.write_all(&resp).await;
+                    return Err(Error::Handshake(why));
+                }
+            };
         let accept: ConnectionAccept = match handler.on_connect(&upgrade.request).await {
             Ok(a) => a,
             Err(ConnectionDeny { code, reason }) => {
                 let resp = deny_response(code, reason.as_deref(), &Headers::new());
                 let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(format!("connection denied by on_connect: {code}")));
+                return Err(Error::Handshake(format!(
+                    "connection denied by on_connect: {code}"
+                )));
             }
         };
         let offered = &upgrade.request.protocols;
         let subprotocol = match accept.subprotocol {
             Some(p) if offered.contains(&p) => Some(p),
             Some(p) => {
-                let resp = deny_response(500, Some("server chose a subprotocol the client did not offer"), &Headers::new());
+                let resp = deny_response(
+                    500,
+                    Some("server chose a subprotocol the client did not offer"),
+                    &Headers::new(),
+                );
                 let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(format!("on_connect chose subprotocol {p:?} not offered")));
+                return Err(Error::Handshake(format!(
+                    "on_connect chose subprotocol {p:?} not offered"
+                )));
             }
             None => offered.iter().find(|p| self.protocols.contains(p)).cloned(),
         };
@@ -376,10 +426,18 @@ impl WebSocketServerFactory {
         for (k, v) in accept.headers.iter() {
             headers.append(k, v);
         }
-        let resp = match accept_response(&upgrade.key, subprotocol.as_deref(), &extensions, &headers, self.server.as_deref()) {
+        let resp = match accept_response(
+            &upgrade.key,
+            subprotocol.as_deref(),
+            &extensions,
+            &headers,
+            self.server.as_deref(),
+        ) {
             Ok(r) => r,
             Err(e) => {
-                let _ = stream.write_all(&deny_response(500, Some(&e.to_string()), &Headers::new())).await;
+                let _ = stream
+                    .write_all(&deny_response(500, Some(&e.to_string()), &Headers::new()))
+                    .await;
                 return Err(Error::Handshake(e.to_string()));
             }
         };
@@ -414,16 +472,17 @@ impl WebSocketServerFactory {
             let Some(accept) = accept_fn(&offers) else {
                 return Ok(Vec::new());
             };
-            accept.validate().map_err(|e| format!("invalid permessage-deflate acceptance: {e}"))?;
+            accept
+                .validate()
+                .map_err(|e| format!("invalid permessage-deflate acceptance: {e}"))?;
             let header = accept.to_extension_string();
-            let ext = super::handshake::parse_extensions([header.as_str()])
-                .map_err(|e| e.to_string())?;
+            let ext =
+                super::handshake::parse_extensions([header.as_str()]).map_err(|e| e.to_string())?;
             receiver.set_deflate(PerMessageDeflate::from_offer_accept(&accept));
-            channel
-                .shared
-                .lock()
-                .sender
-                .set_deflate(PerMessageDeflate::from_offer_accept(&accept), self.options.per_message_compression_threshold);
+            channel.shared.lock().sender.set_deflate(
+                PerMessageDeflate::from_offer_accept(&accept),
+                self.options.per_message_compression_threshold,
+            );
             Ok(ext)
         }
         #[cfg(not(feature = "deflate"))]
@@ -440,7 +499,10 @@ struct ConnectionSlot {
 impl ConnectionSlot {
     fn take(counter: &Arc<AtomicUsize>) -> Self {
         let count = counter.fetch_add(1, Ordering::AcqRel) + 1;
-        Self { counter: counter.clone(), count }
+        Self {
+            counter: counter.clone(),
+            count,
+        }
     }
 }
 

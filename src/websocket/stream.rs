@@ -51,13 +51,21 @@ macro_rules! delegate {
 }
 
 impl AsyncRead for MaybeTlsStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         delegate!(self, s => s.poll_read(cx, buf))
     }
 }
 
 impl AsyncWrite for MaybeTlsStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         delegate!(self, s => s.poll_write(cx, buf))
     }
 
@@ -105,7 +113,11 @@ pub mod tls {
     pub fn client_config_webpki_roots() -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+        Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
     }
 
     /// A client configuration trusting the platform's certificate store.
@@ -118,7 +130,11 @@ pub mod tls {
         if roots.is_empty() {
             return Err(Error::Tls("no platform root certificates found".into()));
         }
-        Ok(Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth()))
+        Ok(Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        ))
     }
 
     /// A client configuration trusting exactly the PEM certificates in `pem` (e.g. a test
@@ -129,18 +145,26 @@ pub mod tls {
             let cert = cert.map_err(|e| Error::Tls(format!("bad certificate PEM: {e}")))?;
             roots.add(cert).map_err(|e| Error::Tls(e.to_string()))?;
         }
-        Ok(Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth()))
+        Ok(Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        ))
     }
 
     /// A server configuration from a PEM certificate chain and a PEM private key.
-    pub fn server_config_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<rustls::ServerConfig>, Error> {
+    pub fn server_config_from_pem(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
         let certs = CertificateDer::pem_slice_iter(cert_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::Tls(format!("bad certificate PEM: {e}")))?;
         if certs.is_empty() {
             return Err(Error::Tls("no certificate in PEM".into()));
         }
-        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| Error::Tls(format!("bad key PEM: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| Error::Tls(format!("bad key PEM: {e}")))?;
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(certs, key)
@@ -149,7 +173,10 @@ pub mod tls {
     }
 
     /// [`server_config_from_pem`] reading the two files.
-    pub fn server_config_from_pem_files(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Error> {
+    pub fn server_config_from_pem_files(
+        cert: &Path,
+        key: &Path,
+    ) -> Result<Arc<rustls::ServerConfig>, Error> {
         let c = std::fs::read(cert)?;
         let k = std::fs::read(key)?;
         server_config_from_pem(&c, &k)
