@@ -2,6 +2,7 @@
 //! connects (TCP, TLS, HTTP CONNECT proxy, Unix socket), runs the opening handshake and
 //! hands back a [`WebSocketConnection`] to run.
 
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -292,6 +293,8 @@ impl WebSocketClientFactory {
         let channel = WebSocketChannel::new(sender, peer);
         let mut receiver = Receiver::new(self.options.protocol_config());
         self.negotiate_extensions(&response, &mut receiver, &channel)?;
+        // Messages sent before `run` are queued and written once it starts.
+        channel.shared.lock().phase = super::channel::Phase::Open;
         let mut handler = make(channel.clone());
         handler.on_connect(&response).await;
         Ok(WebSocketConnection {
@@ -312,43 +315,51 @@ impl WebSocketClientFactory {
         receiver: &mut Receiver,
         channel: &WebSocketChannel,
     ) -> Result<()> {
-        let mut deflate_seen = false;
-        for ext in &response.extensions {
+        match &response.extensions[..] {
+            [] => Ok(()),
             #[cfg(feature = "deflate")]
-            if ext
-                .name
-                .eq_ignore_ascii_case(super::deflate::EXTENSION_NAME)
-                && !deflate_seen
+            [ext]
+                if ext
+                    .name
+                    .eq_ignore_ascii_case(super::deflate::EXTENSION_NAME) =>
             {
-                use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
-                deflate_seen = true;
-                let offers = &self.options.per_message_compression_offers;
-                let resp = PerMessageDeflateResponse::parse(&ext.params, offers).map_err(|e| {
-                    Error::Handshake(format!("invalid permessage-deflate response: {e}"))
-                })?;
-                let accept = self
-                    .options
-                    .per_message_compression_accept
-                    .as_ref()
-                    .and_then(|f| f(&resp))
-                    .ok_or_else(|| {
-                        Error::Handshake("permessage-deflate response refused".into())
-                    })?;
-                accept.validate().map_err(|e| {
-                    Error::Handshake(format!("invalid permessage-deflate acceptance: {e}"))
-                })?;
-                receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
-                channel.shared.lock().sender.set_deflate(
-                    PerMessageDeflate::from_response_accept(&accept),
-                    self.options.per_message_compression_threshold,
-                );
-                continue;
+                self.accept_deflate(ext, receiver, channel)
             }
-            return Err(Error::Handshake(format!(
-                "server answered with extension {:?} we did not offer",
-                ext.name
-            )));
+            exts => Err(Error::Handshake(format!(
+                "server answered with extensions we did not offer: {}",
+                exts.iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
         }
+    }
+
+    #[cfg(feature = "deflate")]
+    fn accept_deflate(
+        &self,
+        ext: &super::types::Extension,
+        receiver: &mut Receiver,
+        channel: &WebSocketChannel,
+    ) -> Result<()> {
+        use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
+        let offers = &self.options.per_message_compression_offers;
+        let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
+            .map_err(|e| Error::Handshake(format!("invalid permessage-deflate response: {e}")))?;
+        let accept = self
+            .options
+            .per_message_compression_accept
+            .as_ref()
+            .and_then(|f| f(&resp))
+            .ok_or_else(|| Error::Handshake("permessage-deflate response refused".into()))?;
+        accept
+            .validate()
+            .map_err(|e| Error::Handshake(format!("invalid permessage-deflate acceptance: {e}")))?;
+        receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
+        channel.shared.lock().sender.set_deflate(
+            PerMessageDeflate::from_response_accept(&accept),
+            self.options.per_message_compression_threshold,
+        );
         Ok(())
     }
 
