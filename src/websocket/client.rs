@@ -346,12 +346,19 @@ impl WebSocketClientFactory {
         let offers = &self.options.per_message_compression_offers;
         let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
             .map_err(|e| Error::Handshake(format!("invalid permessage-deflate response: {e}")))?;
-        let accept = self
+        let mut accept = self
             .options
             .per_message_compression_accept
             .as_ref()
             .and_then(|f| f(&resp))
             .ok_or_else(|| Error::Handshake("permessage-deflate response refused".into()))?;
+        // An offer with client_no_context_takeover promised no context takeover even if
+        // the server did not ask for it (RFC 7692 §7.1.1.2): keep the promise.
+        if accept.no_context_takeover.is_none()
+            && offers.iter().all(|o| o.accept_no_context_takeover)
+        {
+            accept.no_context_takeover = Some(true);
+        }
         accept
             .validate()
             .map_err(|e| Error::Handshake(format!("invalid permessage-deflate acceptance: {e}")))?;

@@ -233,13 +233,18 @@ impl PerMessageDeflateOffer {
     }
 
     /// The offer as a `Sec-WebSocket-Extensions` element, e.g.
-    /// `permessage-deflate; client_max_window_bits`.
+    /// `permessage-deflate; client_no_context_takeover; client_max_window_bits`.
     ///
-    /// Unlike Autobahn, `accept_no_context_takeover` does not add `client_no_context_takeover`:
-    /// in an offer that parameter is a promise never to use context takeover (RFC 7692
-    /// §7.1.1.2), which Autobahn does not keep either; a server may request it anyway.
+    /// As in Autobahn, `accept_no_context_takeover` adds `client_no_context_takeover`. In an
+    /// offer that parameter is also a promise not to use context takeover when compressing
+    /// (RFC 7692 §7.1.1.2), and the client keeps it (see
+    /// [`PerMessageDeflateResponseAccept`] as built by the client factory).
     pub fn to_extension_string(&self) -> String {
         let mut s = String::from(EXTENSION_NAME);
+        if self.accept_no_context_takeover {
+            s.push_str("; ");
+            s.push_str(CLIENT_NO_CONTEXT_TAKEOVER);
+        }
         if self.accept_max_window_bits {
             s.push_str("; ");
             s.push_str(CLIENT_MAX_WINDOW_BITS);

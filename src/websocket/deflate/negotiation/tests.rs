@@ -45,12 +45,12 @@ fn offer_defaults_and_string() {
     assert_eq!(o.request_max_window_bits, 0);
     assert_eq!(
         o.to_extension_string(),
-        "permessage-deflate; client_max_window_bits"
+        "permessage-deflate; client_no_context_takeover; client_max_window_bits"
     );
     let o = PerMessageDeflateOffer::new(true, false, true, 10).unwrap();
     assert_eq!(
         o.to_string(),
-        "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+        "permessage-deflate; client_no_context_takeover; server_no_context_takeover; server_max_window_bits=10"
     );
     assert_eq!(
         PerMessageDeflateOffer::new(true, true, false, 16),
