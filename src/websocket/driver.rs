@@ -519,3 +519,26 @@ where
     })
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_read_into_appends_exactly_what_was_read() {
+        let source: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader: &[u8] = &source;
+        let mut buf = BytesMut::from(&b"head"[..]);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        loop {
+            match poll_read_into(Pin::new(&mut reader), &mut cx, &mut buf, 1000) {
+                Poll::Ready(Ok(0)) => break,
+                Poll::Ready(Ok(n)) => assert!(n > 0),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(&buf[..4], b"head");
+        assert_eq!(&buf[4..], &source[..]);
+    }
+}
