@@ -71,6 +71,8 @@ struct Io<S> {
     close_sent: bool,
     peer_close: Option<(Option<u16>, Option<String>)>,
     failure: Option<String>,
+    /// A violation to fail the connection with once the queued events are handled.
+    pending_failure: Option<ProtocolViolation>,
     /// Close the TCP connection as soon as the output is written.
     drop_after_flush: bool,
     shutting_down: bool,
@@ -87,6 +89,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.poll_progress(cx);
         if let Some(ev) = self.events.pop_front() {
             return Poll::Ready(Some(ev));
+        }
+        if let Some(v) = self.pending_failure.take() {
+            // The messages that came before the violation have been handled.
+            self.fail(v);
+            self.poll_progress(cx);
         }
         if self.done {
             return Poll::Ready(None);
@@ -173,7 +180,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             self.react(before);
         }
         if let Err(v) = result {
-            self.fail(v);
+            if self.events.is_empty() {
+                self.fail(v);
+            } else {
+                // Let the handler see (and answer) the messages that preceded the
+                // violation before we fail the connection (Autobahn 3.x/4.x strictness).
+                self.pending_failure = Some(v);
+                self.discard_input = true;
+                self.read_buf = BytesMut::new();
+            }
         }
     }
 
@@ -472,6 +487,7 @@ where
         close_sent: false,
         peer_close: None,
         failure: None,
+        pending_failure: None,
         drop_after_flush: false,
         shutting_down: false,
         done: false,
