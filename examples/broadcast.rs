@@ -11,7 +11,7 @@
 //! all three hellos before closing.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
 use autobahn::websocket::{WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
@@ -26,22 +26,17 @@ const CLIENTS: usize = 3;
 struct Registry(Arc<Mutex<BTreeMap<String, WebSocketChannel>>>);
 
 impl Registry {
-    fn register(&self, channel: &WebSocketChannel) {
-        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        clients.insert(channel.peer().to_string(), channel.clone());
-        println!("[server] registered {} ({} online)", channel.peer(), clients.len());
-    }
-
-    fn unregister(&self, channel: &WebSocketChannel) {
-        let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        clients.remove(channel.peer());
-        println!("[server] unregistered {} ({} online)", channel.peer(), clients.len());
+    fn clients(&self) -> MutexGuard<'_, BTreeMap<String, WebSocketChannel>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sends `text` to every registered client.
     async fn broadcast(&self, text: &str) {
-        let channels: Vec<WebSocketChannel> = self.0.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        println!("[server] broadcasting {text:?} to {} clients", channels.len());
+        let channels: Vec<WebSocketChannel> = self.clients().values().cloned().collect();
+        println!(
+            "[server] broadcasting {text:?} to {} clients",
+            channels.len()
+        );
         for channel in channels {
             // A client that went away in the meantime is not an error for the others. A send
             // waits while that client's queue is full, so one very slow client slows the
@@ -60,19 +55,24 @@ impl WebSocketServerHandler for BroadcastServer {}
 
 impl WebSocketHandler for BroadcastServer {
     async fn on_open(&mut self) {
-        self.registry.register(&self.channel);
+        let peer = self.channel.peer().to_string();
+        self.registry.clients().insert(peer, self.channel.clone());
+        println!("[server] {} joined", self.channel.peer());
         let _ = self.channel.send_text("welcome").await;
     }
 
     async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
         if !is_binary {
             let text = String::from_utf8_lossy(&payload);
-            self.registry.broadcast(&format!("{} says {text:?}", self.channel.peer())).await;
+            self.registry
+                .broadcast(&format!("{} says {text:?}", self.channel.peer()))
+                .await;
         }
     }
 
     async fn on_close(&mut self, _was_clean: bool, _code: Option<u16>, _reason: Option<String>) {
-        self.registry.unregister(&self.channel);
+        self.registry.clients().remove(self.channel.peer());
+        println!("[server] {} left", self.channel.peer());
     }
 }
 
@@ -91,7 +91,10 @@ impl WebSocketHandler for Client {
         if text == "welcome" {
             // Wait until every client is registered, then say hello.
             self.all_welcomed.wait().await;
-            let _ = self.channel.send_text(format!("hello from {}", self.name)).await;
+            let _ = self
+                .channel
+                .send_text(format!("hello from {}", self.name))
+                .await;
             return;
         }
         println!("[{}] received: {text}", self.name);
@@ -104,12 +107,14 @@ impl WebSocketHandler for Client {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let registry = Registry::default();
     let factory = WebSocketServerFactory::new("ws://127.0.0.1");
     let listener = factory.listen("127.0.0.1:0").await?;
     let url = format!("ws://{}", listener.local_addr()?);
-    let reg = registry.clone();
-    let server = tokio::spawn(factory.serve(listener, move |channel| BroadcastServer { channel, registry: reg.clone() }));
+    let registry = Registry::default();
+    let server = tokio::spawn(factory.serve(listener, move |channel| BroadcastServer {
+        channel,
+        registry: registry.clone(),
+    }));
 
     let client = WebSocketClientFactory::new(&url)?;
     let all_welcomed = Arc::new(Barrier::new(CLIENTS));
@@ -117,15 +122,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 1..=CLIENTS {
         let name = format!("client {i}");
         let all_welcomed = all_welcomed.clone();
-        let conn = client.connect(|channel| Client { name, channel, all_welcomed, received: Vec::new() }).await?;
+        let conn = client
+            .connect(|channel| Client {
+                name,
+                channel,
+                all_welcomed,
+                received: Vec::new(),
+            })
+            .await?;
         runs.push(conn.spawn());
     }
 
     let mut ok = true;
     for run in runs {
         let (c, close) = run.await?;
-        let hellos = (1..=CLIENTS).filter(|i| c.received.iter().any(|m| m.contains(&format!("\"hello from client {i}\"")))).count();
-        println!("[{}] got {hellos}/{CLIENTS} hellos, clean close: {}", c.name, close.was_clean);
+        let heard = |i| {
+            c.received
+                .iter()
+                .any(|m| m.ends_with(&format!("\"hello from client {i}\"")))
+        };
+        let hellos = (1..=CLIENTS).filter(|&i| heard(i)).count();
+        println!(
+            "[{}] got {hellos}/{CLIENTS} hellos, clean close: {}",
+            c.name, close.was_clean
+        );
         ok &= hellos == CLIENTS && close.was_clean;
     }
     server.abort();

@@ -11,8 +11,8 @@
 //! text and binary messages, checks every echo, closes cleanly and exits 0 (non-zero on
 //! any mismatch).
 
-use autobahn::websocket::types::{ConnectionRequest, ConnectionResponse};
 use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny};
+use autobahn::websocket::types::{ConnectionRequest, ConnectionResponse};
 use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
 use autobahn::websocket::{WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
 use bytes::Bytes;
@@ -23,7 +23,10 @@ struct EchoServer {
 }
 
 impl WebSocketServerHandler for EchoServer {
-    async fn on_connect(&mut self, request: &ConnectionRequest) -> Result<ConnectionAccept, ConnectionDeny> {
+    async fn on_connect(
+        &mut self,
+        request: &ConnectionRequest,
+    ) -> Result<ConnectionAccept, ConnectionDeny> {
         println!("[server] client connecting: {}", request.peer);
         Ok(ConnectionAccept::default())
     }
@@ -72,7 +75,10 @@ impl WebSocketHandler for EchoClient {
         if is_binary {
             println!("[client] binary message received: {} bytes", payload.len());
         } else {
-            println!("[client] text message received: {}", String::from_utf8_lossy(&payload));
+            println!(
+                "[client] text message received: {}",
+                String::from_utf8_lossy(&payload)
+            );
         }
         self.received.push((payload, is_binary));
         if self.received.len() == self.to_send.len() {
@@ -91,7 +97,11 @@ async fn run_client(url: &str) -> Result<bool, Box<dyn std::error::Error>> {
     ];
     let factory = WebSocketClientFactory::new(url)?;
     let conn = factory
-        .connect(|channel| EchoClient { channel, to_send: to_send.clone(), received: Vec::new() })
+        .connect(|channel| EchoClient {
+            channel,
+            to_send: to_send.clone(),
+            received: Vec::new(),
+        })
         .await?;
     let (client, close) = conn.run().await;
     println!("[client] connection closed: {close:?}");
@@ -99,12 +109,14 @@ async fn run_client(url: &str) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(ok)
 }
 
-/// Runs the server on `listener`'s address until the process ends.
+/// Serves echo on `addr` until the process ends.
 async fn run_server(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     let factory = WebSocketServerFactory::new(format!("ws://{addr}"));
     let listener = factory.listen(addr).await?;
     println!("[server] listening on ws://{}", listener.local_addr()?);
-    factory.serve(listener, |channel| EchoServer { channel }).await?;
+    factory
+        .serve(listener, |channel| EchoServer { channel })
+        .await?;
     Ok(())
 }
 
@@ -128,10 +140,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             server.abort();
             check(ok)
         }
-        Some(other) => Err(format!("unknown mode {other:?}; use `server [addr]` or `client [url]`").into()),
+        Some(other) => {
+            Err(format!("unknown mode {other:?}; use `server [addr]` or `client [url]`").into())
+        }
     }
 }
 
+/// Turns the outcome into the exit status.
 fn check(ok: bool) -> Result<(), Box<dyn std::error::Error>> {
     if ok {
         println!("all echoes matched");

@@ -11,8 +11,12 @@
 //! header and a `Set-Cookie` to the `101` response (the factory adds one more header to
 //! every response). The client's `on_connect` prints the response headers.
 
-use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse, Headers};
-use autobahn::websocket::{Error, WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+use autobahn::websocket::types::{
+    ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse, Headers,
+};
+use autobahn::websocket::{
+    Error, WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler,
+};
 use autobahn::websocket::{WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
 use bytes::Bytes;
 
@@ -22,17 +26,28 @@ struct Server {
 }
 
 impl WebSocketServerHandler for Server {
-    async fn on_connect(&mut self, request: &ConnectionRequest) -> Result<ConnectionAccept, ConnectionDeny> {
-        println!("[server] request from {} for {} {:?}:", request.peer, request.path, request.params);
+    async fn on_connect(
+        &mut self,
+        request: &ConnectionRequest,
+    ) -> Result<ConnectionAccept, ConnectionDeny> {
+        println!(
+            "[server] request from {} for {} {:?}:",
+            request.peer, request.path, request.params
+        );
         for (name, value) in &request.headers {
             println!("[server]   {name}: {value}");
         }
         if request.headers.get("X-Api-Token") != Some("s3cret") {
-            return Err(ConnectionDeny::new(ConnectionDeny::FORBIDDEN, Some("missing or wrong X-Api-Token")));
+            return Err(ConnectionDeny::new(
+                ConnectionDeny::FORBIDDEN,
+                Some("missing or wrong X-Api-Token"),
+            ));
         }
         // Cookie: visits=N (one of possibly several cookies, `; `-separated).
         let cookies = request.headers.get("Cookie").unwrap_or("");
-        let visits = cookies.split(';').find_map(|c| c.trim().strip_prefix("visits=")?.parse::<u32>().ok());
+        let visits = cookies
+            .split(';')
+            .find_map(|c| c.trim().strip_prefix("visits=")?.parse::<u32>().ok());
         self.visits = visits.unwrap_or(0).saturating_add(1);
         Ok(ConnectionAccept::new()
             .header("MyCustomServerHeader", "Foobar")
@@ -42,7 +57,10 @@ impl WebSocketServerHandler for Server {
 
 impl WebSocketHandler for Server {
     async fn on_open(&mut self) {
-        let _ = self.channel.send_text(format!("welcome back, visit #{}", self.visits)).await;
+        let _ = self
+            .channel
+            .send_text(format!("welcome back, visit #{}", self.visits))
+            .await;
     }
 }
 
@@ -53,7 +71,10 @@ struct Client {
 
 impl WebSocketClientHandler for Client {
     async fn on_connect(&mut self, response: &ConnectionResponse) {
-        println!("[client] accepted by {}, subprotocol {:?}; response headers:", response.peer, response.protocol);
+        println!(
+            "[client] accepted by {}, subprotocol {:?}; response headers:",
+            response.peer, response.protocol
+        );
         for (name, value) in &response.headers {
             println!("[client]   {name}: {value}");
         }
@@ -81,8 +102,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = WebSocketClientFactory::new(&url)?
         .useragent("http_headers-example/1.0")
         .protocols(["chat.v2", "chat.v1"])
-        .headers(Headers::from_iter([("X-Api-Token", "s3cret"), ("Cookie", "theme=dark; visits=2")]));
-    let conn = client.connect(|channel| Client { channel, greeting: None }).await?;
+        .headers(Headers::from_iter([
+            ("X-Api-Token", "s3cret"),
+            ("Cookie", "theme=dark; visits=2"),
+        ]));
+    let conn = client
+        .connect(|channel| Client {
+            channel,
+            greeting: None,
+        })
+        .await?;
     let response = conn.response().clone();
     let (handler, close) = conn.run().await;
     let accepted_ok = response.protocol.as_deref() == Some("chat.v1")
@@ -94,7 +123,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Without the token, the server's on_connect refuses with HTTP 403.
     let anonymous = WebSocketClientFactory::new(&url)?;
-    let denied_ok = match anonymous.connect(|channel| Client { channel, greeting: None }).await {
+    let denied_ok = match anonymous
+        .connect(|channel| Client {
+            channel,
+            greeting: None,
+        })
+        .await
+    {
         Err(Error::HttpStatus { status, reason }) => {
             println!("[client] without the token: HTTP {status} {reason}");
             status == 403

@@ -19,7 +19,7 @@ use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketCli
 use autobahn::websocket::{WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// How a server-side connection ended: (pongs received, clean close, reason).
 type Report = (usize, bool, Option<String>);
@@ -34,22 +34,33 @@ impl WebSocketServerHandler for Server {}
 
 impl WebSocketHandler for Server {
     async fn on_ping(&mut self, payload: Bytes) {
-        println!("[server] ping from {}: {:?}", self.channel.peer(), String::from_utf8_lossy(&payload));
+        println!(
+            "[server] ping from {}: {:?}",
+            self.channel.peer(),
+            String::from_utf8_lossy(&payload)
+        );
     }
 
     async fn on_pong(&mut self, payload: Bytes) {
         self.pongs += 1;
-        println!("[server] pong from {} ({} bytes: our auto-ping answered)", self.channel.peer(), payload.len());
+        println!(
+            "[server] pong from {} ({} bytes: our auto-ping answered)",
+            self.channel.peer(),
+            payload.len()
+        );
     }
 
     async fn on_close(&mut self, was_clean: bool, code: Option<u16>, reason: Option<String>) {
-        println!("[server] {} closed: clean={was_clean} code={code:?} reason={reason:?}", self.channel.peer());
+        println!(
+            "[server] {} closed: clean={was_clean} code={code:?} reason={reason:?}",
+            self.channel.peer()
+        );
         let _ = self.report.send((self.pongs, was_clean, reason));
     }
 }
 
-#[derive(Default)]
 struct Client {
+    opened: Option<oneshot::Sender<()>>,
     pings: usize,
     pongs: usize,
 }
@@ -57,14 +68,26 @@ struct Client {
 impl WebSocketClientHandler for Client {}
 
 impl WebSocketHandler for Client {
+    async fn on_open(&mut self) {
+        if let Some(opened) = self.opened.take() {
+            let _ = opened.send(());
+        }
+    }
+
     async fn on_ping(&mut self, payload: Bytes) {
         self.pings += 1;
-        println!("[client] ping received ({} bytes), pong already sent", payload.len());
+        println!(
+            "[client] ping received ({} bytes), pong already sent",
+            payload.len()
+        );
     }
 
     async fn on_pong(&mut self, payload: Bytes) {
         self.pongs += 1;
-        println!("[client] pong received: {:?}", String::from_utf8_lossy(&payload));
+        println!(
+            "[client] pong received: {:?}",
+            String::from_utf8_lossy(&payload)
+        );
     }
 }
 
@@ -80,12 +103,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = factory.listen("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (report, mut reports) = mpsc::unbounded_channel();
-    let server = tokio::spawn(factory.serve(listener, move |channel| Server { channel, pongs: 0, report: report.clone() }));
+    let server = tokio::spawn(factory.serve(listener, move |channel| Server {
+        channel,
+        pongs: 0,
+        report: report.clone(),
+    }));
 
     // A live client: answers the server's pings and sends 4 pings of its own.
-    let conn = WebSocketClientFactory::new(&format!("ws://{addr}"))?.connect(|_| Client::default()).await?;
+    let (opened_tx, opened) = oneshot::channel();
+    let client = WebSocketClientFactory::new(&format!("ws://{addr}"))?;
+    let conn = client
+        .connect(|_| Client {
+            opened: Some(opened_tx),
+            pings: 0,
+            pongs: 0,
+        })
+        .await?;
     let channel = conn.channel().clone();
     let run = conn.spawn();
+    opened.await?; // sends work once the connection runs
     for i in 1..=4 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         channel.send_ping(format!("client ping {i}")).await?;
@@ -95,7 +131,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _) = run.await?;
     let (server_pongs, live_clean, _) = reports.recv().await.ok_or("no server report")?;
     let live_ok = client.pings >= 3 && client.pongs == 4 && server_pongs >= 3 && live_clean;
-    println!("[live] client saw {} pings, {} pongs; server saw {server_pongs} pongs", client.pings, client.pongs);
+    println!(
+        "[live] client saw {} pings, {} pongs; server saw {server_pongs} pongs",
+        client.pings, client.pongs
+    );
 
     // A dead peer: handshake by hand, then never answer anything.
     let mut tcp = tokio::net::TcpStream::connect(addr).await?;

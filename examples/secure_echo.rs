@@ -12,9 +12,9 @@
 //! your PEM files with `tls::server_config_from_pem_files`.
 
 use autobahn::websocket::stream::tls;
+use autobahn::websocket::Error;
 use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
 use autobahn::websocket::{WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
-use autobahn::websocket::Error;
 use bytes::Bytes;
 
 struct EchoServer {
@@ -67,7 +67,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let client_tls = tls::client_config_with_ca_pem(cert_pem.as_bytes())?;
     let client = WebSocketClientFactory::new(&url)?.tls(client_tls);
-    let conn = client.connect(|channel| EchoClient { channel, echoed: None }).await?;
+    let conn = client
+        .connect(|channel| EchoClient {
+            channel,
+            echoed: None,
+        })
+        .await?;
     println!("[client] TLS handshake and WebSocket handshake done");
     let (handler, close) = conn.run().await;
     println!("[client] closed: {close:?}");
@@ -75,9 +80,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Without trusting our certificate, the TLS handshake must fail.
     let untrusting = WebSocketClientFactory::new(&url)?;
-    let refused = match untrusting.connect(|channel| EchoClient { channel, echoed: None }).await {
+    let refused = match untrusting
+        .connect(|channel| EchoClient {
+            channel,
+            echoed: None,
+        })
+        .await
+    {
         Err(Error::Tls(why)) => {
-            println!("[client] as expected, a client not trusting the certificate is refused: {why}");
+            println!(
+                "[client] as expected, a client not trusting the certificate is refused: {why}"
+            );
             true
         }
         Err(e) => {

@@ -28,7 +28,9 @@ impl WebSocketServerHandler for SlowSquare {}
 
 impl WebSocketHandler for SlowSquare {
     async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
-        let number = std::str::from_utf8(&payload).ok().and_then(|s| s.trim().parse::<f64>().ok());
+        let number = std::str::from_utf8(&payload)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok());
         match number {
             Some(x) if !is_binary => {
                 // The slow part: other connections and this one's pings go on meanwhile.
@@ -37,7 +39,10 @@ impl WebSocketHandler for SlowSquare {
             }
             // Not a number: close with an application code (4000-4999 are private use).
             _ => {
-                let _ = self.channel.send_close(Some(4000), Some("expected a number")).await;
+                let _ = self
+                    .channel
+                    .send_close(Some(4000), Some("expected a number"))
+                    .await;
             }
         }
     }
@@ -63,7 +68,11 @@ impl WebSocketHandler for Client {
 
     async fn on_pong(&mut self, payload: Bytes) {
         let at = self.start.elapsed();
-        println!("[client {}] pong {:?} after {at:?}", self.x, String::from_utf8_lossy(&payload));
+        println!(
+            "[client {}] pong {:?} after {at:?}",
+            self.x,
+            String::from_utf8_lossy(&payload)
+        );
         self.pong_at = Some(at);
     }
 
@@ -88,7 +97,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut runs = Vec::new();
     for x in [3.0, 1.5] {
         let conn = client
-            .connect(|channel| Client { channel, x, start, pong_at: None, answer: None })
+            .connect(|channel| Client {
+                channel,
+                x,
+                start,
+                pong_at: None,
+                answer: None,
+            })
             .await?;
         runs.push(conn.spawn());
     }
