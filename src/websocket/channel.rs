@@ -34,6 +34,8 @@ pub(crate) struct SendSide {
     pub(crate) phase: Phase,
     /// The connection task, to wake when output is queued.
     pub(crate) driver: Option<Waker>,
+    /// The application asked to drop the connection now.
+    pub(crate) abort: bool,
 }
 
 #[derive(Debug)]
@@ -69,6 +71,7 @@ impl WebSocketChannel {
                     out: Outgoing::new(),
                     phase: Phase::Connecting,
                     driver: None,
+                    abort: false,
                 }),
                 drained: Notify::new(),
                 peer,
@@ -116,6 +119,19 @@ impl WebSocketChannel {
                 }
             }
             notified.await;
+        }
+    }
+
+    /// Drops the connection at once, without a closing handshake (Autobahn's
+    /// `dropConnection(abort=True)`); `on_close` then reports an unclean close.
+    pub fn drop_connection(&self) {
+        let waker = {
+            let mut side = self.shared.lock();
+            side.abort = true;
+            side.driver.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 

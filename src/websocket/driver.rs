@@ -294,6 +294,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             if self.writing.is_empty() {
                 let shared = self.channel.shared.clone();
                 let mut side = shared.lock();
+                if side.abort {
+                    drop(side);
+                    return self.lost("connection dropped by the application".into());
+                }
                 if side.sender.close_sent() && !self.close_sent {
                     self.close_sent = true;
                     self.start_close_timer();
