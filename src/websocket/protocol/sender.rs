@@ -29,6 +29,9 @@ pub struct Sender {
     config: ProtocolConfig,
     message: Option<OutMessage>,
     close_sent: bool,
+    /// Control frames that arrived while a frame begun with `begin_message_frame` was
+    /// open on the wire; sent as soon as that frame is complete.
+    deferred: Vec<(OpCode, Vec<u8>)>,
     #[cfg(feature = "deflate")]
     deflater: Option<Box<crate::websocket::deflate::PerMessageDeflate>>,
     #[cfg(feature = "deflate")]
@@ -45,6 +48,7 @@ impl Sender {
             config,
             message: None,
             close_sent: false,
+            deferred: Vec::new(),
             #[cfg(feature = "deflate")]
             deflater: None,
             #[cfg(feature = "deflate")]
@@ -196,9 +200,10 @@ impl Sender {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlPayloadTooLarge(payload.len()));
         }
-        if self.message.as_ref().is_some_and(|m| m.frame.is_some()) {
+        if self.frame_open() {
             // A frame begun with begin_message_frame is still open on the wire.
-            return Err(SendError::FrameInProgress);
+            self.deferred.push((op, payload.to_vec()));
+            return Ok(());
         }
         let h = self.header(true, false, op, payload.len());
         self.put(out, h, payload);
@@ -215,9 +220,6 @@ impl Sender {
         reason: Option<&str>,
     ) -> Result<(), SendError> {
         self.check_open()?;
-        if self.message.as_ref().is_some_and(|m| m.frame.is_some()) {
-            return Err(SendError::FrameInProgress);
-        }
         let mut payload = Vec::with_capacity(2 + 123);
         match code {
             Some(c) if close_code::is_sendable(c) => {
@@ -230,10 +232,25 @@ impl Sender {
             None if reason.is_some() => return Err(SendError::ReasonWithoutCode),
             None => {}
         }
+        self.close_sent = true;
+        if self.frame_open() {
+            self.deferred.push((OpCode::Close, payload));
+            return Ok(());
+        }
         let h = self.header(true, false, OpCode::Close, payload.len());
         self.put(out, h, &payload);
-        self.close_sent = true;
         Ok(())
+    }
+
+    fn frame_open(&self) -> bool {
+        self.message.as_ref().is_some_and(|m| m.frame.is_some())
+    }
+
+    fn flush_deferred(&mut self, out: &mut Outgoing) {
+        for (op, payload) in std::mem::take(&mut self.deferred) {
+            let h = self.header(true, false, op, payload.len());
+            self.put(out, h, &payload);
+        }
     }
 
     /// Begins a message to be sent frame by frame (Autobahn's `beginMessage`).
@@ -378,6 +395,7 @@ impl Sender {
             if let Some(m) = self.message.as_mut() {
                 m.frame = None;
             }
+            self.flush_deferred(out);
         }
         Ok(remaining)
     }
