@@ -3,5 +3,6 @@
 pub mod error;
 pub mod message;
 pub mod serializer;
+pub mod transport;
 pub mod uri;
 pub mod value;
