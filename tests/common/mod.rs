@@ -209,9 +209,9 @@ impl Events {
         .await
     }
 
-    /// True if no event is queued right now.
+    /// True if no event is queued right now (consumes one if there is).
     pub fn is_empty(&mut self) -> bool {
-        matches!(self.rx.try_recv(), Err(mpsc::error::TryRecvError::Empty))
+        self.rx.try_recv().is_err()
     }
 }
 
