@@ -322,7 +322,7 @@ impl WebSocketServerFactory {
                     return Err(Error::Handshake(e.to_string()));
                 }
             }
-            if buf.len() >= config.max_header_bytes + 1 {
+            if buf.len() > config.max_header_bytes {
                 return Err(Error::Handshake("request head too large".into()));
             }
             buf.reserve(1024);
