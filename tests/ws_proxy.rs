@@ -14,28 +14,44 @@ use tokio::sync::mpsc;
 
 /// A minimal CONNECT proxy on a loopback port. Each CONNECT target is reported on the
 /// returned receiver. With `refuse`, it answers `403 Forbidden` instead of tunnelling.
-async fn start_proxy(refuse: bool) -> (SocketAddr, mpsc::UnboundedReceiver<String>, tokio::task::JoinHandle<()>) {
+async fn start_proxy(
+    refuse: bool,
+) -> (
+    SocketAddr,
+    mpsc::UnboundedReceiver<String>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((mut client, _)) = listener.accept().await else { return };
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
             let tx = tx.clone();
             tokio::spawn(async move {
                 let (head, rest) = read_http_head(&mut client).await;
                 let mut words = head.split_whitespace();
-                let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or("").to_string());
+                let (method, target) = (
+                    words.next().unwrap_or(""),
+                    words.next().unwrap_or("").to_string(),
+                );
                 let _ = tx.send(head.clone());
                 if refuse || method != "CONNECT" {
-                    let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").await;
+                    let _ = client
+                        .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                        .await;
                     return;
                 }
                 let Ok(mut upstream) = TcpStream::connect(target.as_str()).await else {
                     let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
                     return;
                 };
-                client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
                 // A client must not send before the 200, but forward anything that came.
                 upstream.write_all(&rest).await.unwrap();
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
@@ -48,21 +64,35 @@ async fn start_proxy(refuse: bool) -> (SocketAddr, mpsc::UnboundedReceiver<Strin
 #[tokio::test]
 async fn echo_through_connect_proxy() {
     bounded(async {
-        let (server, mut sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
         let (proxy_addr, mut seen, proxy) = start_proxy(false).await;
         let mut proxy_cfg = Proxy::new("127.0.0.1", proxy_addr.port());
-        proxy_cfg.headers.append("Proxy-Authorization", "Basic dGVzdDp0ZXN0");
-        let factory = WebSocketClientFactory::new(&server.url("/via-proxy")).unwrap().proxy(proxy_cfg);
+        proxy_cfg
+            .headers
+            .append("Proxy-Authorization", "Basic dGVzdDp0ZXN0");
+        let factory = WebSocketClientFactory::new(&server.url("/via-proxy"))
+            .unwrap()
+            .proxy(proxy_cfg);
         let (tx, mut rx) = events();
-        let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.expect("connect via proxy");
+        let conn = factory
+            .connect(|ch| Recorder::new(ch, tx))
+            .await
+            .expect("connect via proxy");
         let task = conn.spawn();
         let ch = rx.open().await;
 
         let head = seen.recv().await.unwrap();
         let target = server.addr.to_string();
-        assert!(head.starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")), "{head}");
+        assert!(
+            head.starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")),
+            "{head}"
+        );
         assert_eq!(header_of(&head, "host"), Some(target.as_str()));
-        assert_eq!(header_of(&head, "proxy-authorization"), Some("Basic dGVzdDp0ZXN0"));
+        assert_eq!(
+            header_of(&head, "proxy-authorization"),
+            Some("Basic dGVzdDp0ZXN0")
+        );
         assert_eq!(sev.request().await.path, "/via-proxy");
 
         ch.send_text("through the tunnel").await.unwrap();
@@ -81,7 +111,8 @@ async fn echo_through_connect_proxy() {
 #[tokio::test]
 async fn refusing_proxy_gives_proxy_error() {
     bounded(async {
-        let (server, mut sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
         let (proxy_addr, mut seen, proxy) = start_proxy(true).await;
         let factory = WebSocketClientFactory::new(&server.url("/"))
             .unwrap()
@@ -114,7 +145,10 @@ async fn proxy_that_hangs_up_gives_proxy_error() {
             .unwrap()
             .proxy(Proxy::new("127.0.0.1", addr.port()));
         let (tx, _rx) = events();
-        assert!(matches!(factory.connect(|ch| Recorder::new(ch, tx)).await, Err(Error::Proxy(_))));
+        assert!(matches!(
+            factory.connect(|ch| Recorder::new(ch, tx)).await,
+            Err(Error::Proxy(_))
+        ));
         hangup.await.unwrap();
     })
     .await;

@@ -14,7 +14,9 @@ fn server_with(options: ServerOptions) -> WebSocketServerFactory {
 
 /// Connects with `origin`; `Ok(())` if accepted, else the HTTP status.
 async fn try_origin(server: &TestServer, origin: &str) -> Result<(), u16> {
-    let factory = WebSocketClientFactory::new(&server.url("/")).unwrap().origin(origin);
+    let factory = WebSocketClientFactory::new(&server.url("/"))
+        .unwrap()
+        .origin(origin);
     let (tx, _rx) = events();
     match factory.connect(|ch| Recorder::new(ch, tx)).await {
         Ok(_conn) => Ok(()),
@@ -34,21 +36,45 @@ fn request(addr: std::net::SocketAddr, version: &str, extra: &str) -> String {
 #[tokio::test]
 async fn allowed_origins_pattern() {
     bounded(async {
-        let options =
-            ServerOptions { allowed_origins: vec!["https://*.example.com:443".into()], ..Default::default() };
+        let options = ServerOptions {
+            allowed_origins: vec!["https://*.example.com:443".into()],
+            ..Default::default()
+        };
         let (server, mut sev) = start_echo_server(server_with(options)).await;
         assert_eq!(try_origin(&server, "https://a.example.com").await, Ok(()));
-        assert_eq!(sev.request().await.origin.as_deref(), Some("https://a.example.com"));
-        assert_eq!(try_origin(&server, "https://a.b.example.com:443").await, Ok(()));
-        assert_eq!(try_origin(&server, "https://evilexample.com").await, Err(403));
-        assert_eq!(try_origin(&server, "https://a.example.com.evil.org").await, Err(403));
-        assert_eq!(try_origin(&server, "http://a.example.com").await, Err(403), "scheme/port differ");
-        assert_eq!(try_origin(&server, "https://a.example.com:8443").await, Err(403));
+        assert_eq!(
+            sev.request().await.origin.as_deref(),
+            Some("https://a.example.com")
+        );
+        assert_eq!(
+            try_origin(&server, "https://a.b.example.com:443").await,
+            Ok(())
+        );
+        assert_eq!(
+            try_origin(&server, "https://evilexample.com").await,
+            Err(403)
+        );
+        assert_eq!(
+            try_origin(&server, "https://a.example.com.evil.org").await,
+            Err(403)
+        );
+        assert_eq!(
+            try_origin(&server, "http://a.example.com").await,
+            Err(403),
+            "scheme/port differ"
+        );
+        assert_eq!(
+            try_origin(&server, "https://a.example.com:8443").await,
+            Err(403)
+        );
         assert_eq!(try_origin(&server, "null").await, Err(403));
 
         // The 403 response to a raw request, and no handler hook for refused requests.
-        let resp = raw_exchange(server.addr, request(server.addr, "13", "Origin: https://evilexample.com\r\n").as_bytes())
-            .await;
+        let resp = raw_exchange(
+            server.addr,
+            request(server.addr, "13", "Origin: https://evilexample.com\r\n").as_bytes(),
+        )
+        .await;
         assert_eq!(status_of(&resp), 403, "{resp}");
         // Only accepted origins reached on_connect.
         let mut seen = Vec::new();
@@ -70,7 +96,10 @@ async fn null_origin_only_when_allowed() {
         // Any real origin passes the default `*` policy.
         assert_eq!(try_origin(&strict, "https://anything.test").await, Ok(()));
 
-        let options = ServerOptions { allow_null_origin: true, ..Default::default() };
+        let options = ServerOptions {
+            allow_null_origin: true,
+            ..Default::default()
+        };
         let (lenient, _e2) = start_echo_server(server_with(options)).await;
         assert_eq!(try_origin(&lenient, "null").await, Ok(()));
     })
@@ -80,13 +109,19 @@ async fn null_origin_only_when_allowed() {
 #[tokio::test]
 async fn max_connections_answers_503_and_frees_slots() {
     bounded(async {
-        let options = ServerOptions { max_connections: 2, ..Default::default() };
+        let options = ServerOptions {
+            max_connections: 2,
+            ..Default::default()
+        };
         let (server, mut sev) = start_echo_server(server_with(options)).await;
         let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
         let mut open = Vec::new();
         for _ in 0..2 {
             let (tx, mut rx) = events();
-            let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.expect("within the limit");
+            let conn = factory
+                .connect(|ch| Recorder::new(ch, tx))
+                .await
+                .expect("within the limit");
             let task = conn.spawn();
             let ch = rx.open().await;
             open.push((ch, rx, task));
@@ -108,7 +143,10 @@ async fn max_connections_answers_503_and_frees_slots() {
         task.await.unwrap();
         sev.close().await;
         let (tx, mut rx) = events();
-        let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.expect("a slot is free again");
+        let conn = factory
+            .connect(|ch| Recorder::new(ch, tx))
+            .await
+            .expect("a slot is free again");
         let _task = conn.spawn();
         let ch = rx.open().await;
         ch.send_text("two").await.unwrap();
@@ -129,11 +167,19 @@ async fn web_status_page_and_upgrade_required() {
         let (server, mut sev) = start_echo_server(server_with(ServerOptions::default())).await;
         let resp = raw_exchange(server.addr, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
         assert_eq!(status_of(&resp), 200, "{resp}");
-        assert!(header_of(&resp, "content-type").unwrap_or("").starts_with("text/html"), "{resp}");
+        assert!(
+            header_of(&resp, "content-type")
+                .unwrap_or("")
+                .starts_with("text/html"),
+            "{resp}"
+        );
         assert!(resp.to_ascii_lowercase().contains("<html"), "{resp}");
         assert!(sev.is_empty());
 
-        let options = ServerOptions { web_status: false, ..Default::default() };
+        let options = ServerOptions {
+            web_status: false,
+            ..Default::default()
+        };
         let (server, _sev) = start_echo_server(server_with(options)).await;
         let resp = raw_exchange(server.addr, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
         assert_eq!(status_of(&resp), 426, "{resp}");

@@ -23,7 +23,10 @@ async fn client(
     tokio::task::JoinHandle<(Recorder, autobahn::websocket::CloseInfo)>,
 ) {
     let (tx, mut rx) = events();
-    let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.expect("connect");
+    let conn = factory
+        .connect(|ch| Recorder::new(ch, tx))
+        .await
+        .expect("connect");
     let response = conn.response().clone();
     let task = conn.spawn();
     let ch = rx.open().await;
@@ -38,13 +41,17 @@ async fn echo_text_and_binary_all_sizes() {
         let factory = WebSocketClientFactory::new(&server.url("/echo")).unwrap();
         let (ch, mut rx, resp, _task) = client(&factory).await;
         assert!(
-            resp.extensions.iter().any(|e| e.name == "permessage-deflate"),
+            resp.extensions
+                .iter()
+                .any(|e| e.name == "permessage-deflate"),
             "deflate is negotiated by default: {:?}",
             resp.extensions
         );
         let sizes = [0usize, 1, 125, 126, 127, 65535, 65536, 1 << 20, 4 << 20];
         for (i, &n) in sizes.iter().enumerate() {
-            let text: String = (0..n).map(|j| char::from(b'a' + ((i + j) % 26) as u8)).collect();
+            let text: String = (0..n)
+                .map(|j| char::from(b'a' + ((i + j) % 26) as u8))
+                .collect();
             ch.send_text(text.clone()).await.unwrap();
             let (p, is_binary) = rx.message().await;
             assert!(!is_binary);
@@ -78,7 +85,9 @@ async fn many_messages_in_flight_arrive_in_order() {
             let ch = ch.clone();
             senders.push(tokio::spawn(async move {
                 for k in 0..N / 4 {
-                    ch.send_message(format!("{t}:{k}:{}", "x".repeat(k % 300)), k % 2 == 0).await.unwrap();
+                    ch.send_message(format!("{t}:{k}:{}", "x".repeat(k % 300)), k % 2 == 0)
+                        .await
+                        .unwrap();
                 }
             }));
         }
@@ -106,8 +115,11 @@ async fn many_messages_in_flight_arrive_in_order() {
 async fn subprotocol_from_server_list() {
     bounded(async {
         let (server, mut sev) =
-            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1").protocols(["b", "c"])).await;
-        let factory = WebSocketClientFactory::new(&server.url("/")).unwrap().protocols(["a", "c", "b"]);
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1").protocols(["b", "c"]))
+                .await;
+        let factory = WebSocketClientFactory::new(&server.url("/"))
+            .unwrap()
+            .protocols(["a", "c", "b"]);
         let (_ch, _rx, resp, _task) = client(&factory).await;
         // The first protocol the client announced that the server speaks.
         assert_eq!(resp.protocol.as_deref(), Some("c"));
@@ -115,7 +127,9 @@ async fn subprotocol_from_server_list() {
         assert_eq!(req.protocols, ["a", "c", "b"]);
 
         // No common protocol: the connection is accepted without one.
-        let factory = WebSocketClientFactory::new(&server.url("/")).unwrap().protocols(["x"]);
+        let factory = WebSocketClientFactory::new(&server.url("/"))
+            .unwrap()
+            .protocols(["x"]);
         let (_ch, _rx, resp, _task) = client(&factory).await;
         assert_eq!(resp.protocol, None);
     })
@@ -128,22 +142,32 @@ async fn on_connect_chooses_protocol_adds_headers_or_denies() {
         let (tx, mut sev) = events();
         let decide: Decide = Arc::new(|req| {
             if req.path == "/deny" {
-                return Err(ConnectionDeny::new(ConnectionDeny::NOT_FOUND, Some("no such thing")));
+                return Err(ConnectionDeny::new(
+                    ConnectionDeny::NOT_FOUND,
+                    Some("no such thing"),
+                ));
             }
             if req.params.get("who").map(|v| v.as_slice()) == Some(&["me".to_string()][..]) {
                 return Ok(ConnectionAccept::with_subprotocol("a").header("X-Chosen", "by-handler"));
             }
-            Ok(ConnectionAccept::new().header("Set-Cookie", "k=v").header("Set-Cookie", "k2=v2"))
+            Ok(ConnectionAccept::new()
+                .header("Set-Cookie", "k=v")
+                .header("Set-Cookie", "k2=v2"))
         });
-        let server = start_server(WebSocketServerFactory::new("ws://127.0.0.1").protocols(["b"]), move |ch| {
-            let mut r = Recorder::echo(ch, tx.clone());
-            r.decide = Some(decide.clone());
-            r
-        })
+        let server = start_server(
+            WebSocketServerFactory::new("ws://127.0.0.1").protocols(["b"]),
+            move |ch| {
+                let mut r = Recorder::echo(ch, tx.clone());
+                r.decide = Some(decide.clone());
+                r
+            },
+        )
         .await;
 
         // on_connect overrides the server's list: "a" although the server lists only "b".
-        let factory = WebSocketClientFactory::new(&server.url("/p?who=me")).unwrap().protocols(["b", "a"]);
+        let factory = WebSocketClientFactory::new(&server.url("/p?who=me"))
+            .unwrap()
+            .protocols(["b", "a"]);
         let (ch, mut rx, resp, _task) = client(&factory).await;
         assert_eq!(resp.protocol.as_deref(), Some("a"));
         assert_eq!(resp.headers.get("x-chosen"), Some("by-handler"));
@@ -155,7 +179,10 @@ async fn on_connect_chooses_protocol_adds_headers_or_denies() {
         // Extra headers, repeated ones kept.
         let factory = WebSocketClientFactory::new(&server.url("/other")).unwrap();
         let (_ch, _rx, resp, _task) = client(&factory).await;
-        assert_eq!(resp.headers.get_all("set-cookie").collect::<Vec<_>>(), ["k=v", "k2=v2"]);
+        assert_eq!(
+            resp.headers.get_all("set-cookie").collect::<Vec<_>>(),
+            ["k=v", "k2=v2"]
+        );
 
         // Denied: the client gets the HTTP status.
         let factory = WebSocketClientFactory::new(&server.url("/deny")).unwrap();
@@ -172,7 +199,8 @@ async fn on_connect_chooses_protocol_adds_headers_or_denies() {
 #[tokio::test]
 async fn client_initiated_close_is_clean_on_both_sides() {
     bounded(async {
-        let (server, mut sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
         let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
         let (ch, mut rx, _resp, task) = client(&factory).await;
         ch.send_close(Some(1000), Some("bye")).await.unwrap();
@@ -187,7 +215,10 @@ async fn client_initiated_close_is_clean_on_both_sides() {
         let (_h, info) = task.await.unwrap();
         assert!(info.was_clean);
         // Sending on a closed connection is an error, not a hang.
-        assert!(matches!(ch.send_text("late").await, Err(Error::ConnectionClosed)));
+        assert!(matches!(
+            ch.send_text("late").await,
+            Err(Error::ConnectionClosed)
+        ));
         // Invalid close codes are refused locally.
         let (ch2, _rx2, _r, _t) = client(&factory).await;
         assert!(ch2.send_close(Some(1006), None).await.is_err());
@@ -198,7 +229,8 @@ async fn client_initiated_close_is_clean_on_both_sides() {
 #[tokio::test]
 async fn server_initiated_close_is_clean_on_both_sides() {
     bounded(async {
-        let (server, mut sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
         let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
         let (ch, mut rx, _resp, task) = client(&factory).await;
         ch.send_text("close:3001").await.unwrap();
@@ -208,7 +240,11 @@ async fn server_initiated_close_is_clean_on_both_sides() {
         assert_eq!(reason.as_deref(), Some("server says bye"));
         let (clean, code, _) = sev.close().await;
         assert!(clean);
-        assert_eq!(code, Some(1000), "the client replies 1000 (echo_close_code_reason is off)");
+        assert_eq!(
+            code,
+            Some(1000),
+            "the client replies 1000 (echo_close_code_reason is off)"
+        );
         let (_h, info) = task.await.unwrap();
         assert!(info.was_clean);
     })
@@ -219,9 +255,14 @@ async fn server_initiated_close_is_clean_on_both_sides() {
 async fn compression_off_on_either_side() {
     bounded(async {
         // Server declines deflate.
-        let options = ServerOptions { per_message_compression_accept: None, ..ServerOptions::default() };
-        let (server, _sev) =
-            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options)).await;
+        let options = ServerOptions {
+            per_message_compression_accept: None,
+            ..ServerOptions::default()
+        };
+        let (server, _sev) = start_echo_server(
+            WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options),
+        )
+        .await;
         let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
         let (ch, mut rx, resp, _task) = client(&factory).await;
         assert!(resp.extensions.is_empty(), "{:?}", resp.extensions);
@@ -231,9 +272,15 @@ async fn compression_off_on_either_side() {
         assert!(rx.message().await.0 == big.as_bytes());
 
         // Client offers nothing.
-        let (server, mut sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
-        let options = ClientOptions { per_message_compression_offers: Vec::new(), ..ClientOptions::default() };
-        let factory = WebSocketClientFactory::new(&server.url("/")).unwrap().with_protocol_options(options);
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let options = ClientOptions {
+            per_message_compression_offers: Vec::new(),
+            ..ClientOptions::default()
+        };
+        let factory = WebSocketClientFactory::new(&server.url("/"))
+            .unwrap()
+            .with_protocol_options(options);
         let (ch, mut rx, resp, _task) = client(&factory).await;
         assert!(resp.extensions.is_empty());
         assert!(sev.request().await.extensions.is_empty());
@@ -251,8 +298,11 @@ async fn streaming_api_arrives_as_one_message() {
             if !deflate {
                 options.per_message_compression_offers.clear();
             }
-            let (server, _sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
-            let factory = WebSocketClientFactory::new(&server.url("/")).unwrap().with_protocol_options(options);
+            let (server, _sev) =
+                start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+            let factory = WebSocketClientFactory::new(&server.url("/"))
+                .unwrap()
+                .with_protocol_options(options);
             let (ch, mut rx, _resp, _task) = client(&factory).await;
 
             // Whole frames.
@@ -264,7 +314,11 @@ async fn streaming_api_arrives_as_one_message() {
             ch.end_message().await.unwrap();
             let (p, b) = rx.message().await;
             assert!(!b);
-            assert_eq!(p, Bytes::from("Hello, streaming world"), "deflate={deflate}");
+            assert_eq!(
+                p,
+                Bytes::from("Hello, streaming world"),
+                "deflate={deflate}"
+            );
 
             // Frames whose payload is given in pieces. Their length is fixed upfront, so
             // on a deflate connection this needs an uncompressed message.
@@ -272,7 +326,9 @@ async fn streaming_api_arrives_as_one_message() {
                 ch.begin_message(true, false).await.unwrap();
                 assert!(matches!(
                     ch.begin_message_frame(10).await,
-                    Err(Error::Send(autobahn::websocket::protocol::SendError::CompressedFrameStreaming))
+                    Err(Error::Send(
+                        autobahn::websocket::protocol::SendError::CompressedFrameStreaming
+                    ))
                 ));
                 ch.end_message().await.unwrap();
                 assert_eq!(rx.message().await, (Bytes::new(), true));

@@ -31,14 +31,23 @@ fn assert_about(elapsed: Duration, want: Duration) {
 #[tokio::test(start_paused = true)]
 async fn open_handshake_timeout_drops_half_a_request() {
     bounded(async {
-        let options = ServerOptions { open_handshake_timeout: Some(Duration::from_secs(5)), ..Default::default() };
+        let options = ServerOptions {
+            open_handshake_timeout: Some(Duration::from_secs(5)),
+            ..Default::default()
+        };
         let (server, mut sev) = start_echo_server(server_with(options)).await;
         let mut s = TcpStream::connect(server.addr).await.unwrap();
         let t0 = Instant::now();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n").await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n")
+            .await
+            .unwrap();
         let mut got = Vec::new();
         let _ = s.read_to_end(&mut got).await;
-        assert!(got.is_empty(), "no answer to half a request: {:?}", String::from_utf8_lossy(&got));
+        assert!(
+            got.is_empty(),
+            "no answer to half a request: {:?}",
+            String::from_utf8_lossy(&got)
+        );
         assert_about(t0.elapsed(), Duration::from_secs(5));
         assert!(sev.is_empty(), "no handler hook ran");
     })
@@ -57,8 +66,13 @@ async fn client_open_handshake_timeout_when_server_never_answers() {
             let mut b = [0u8; 16];
             let _ = s.read(&mut b).await;
         });
-        let options = ClientOptions { open_handshake_timeout: Some(Duration::from_secs(7)), ..Default::default() };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/")).unwrap().with_protocol_options(options);
+        let options = ClientOptions {
+            open_handshake_timeout: Some(Duration::from_secs(7)),
+            ..Default::default()
+        };
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
         let t0 = Instant::now();
         let (tx, _rx) = events();
         let r = factory.connect(|ch| Recorder::new(ch, tx)).await;
@@ -134,10 +148,14 @@ async fn client_auto_ping_drops_a_silent_server() {
             per_message_compression_offers: Vec::new(),
             ..Default::default()
         };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/")).unwrap().with_protocol_options(options);
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
         let (tx, mut rx) = events();
-        let (conn, server_side) =
-            tokio::join!(factory.connect(|ch| Recorder::new(ch, tx)), raw_accept(&listener));
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|ch| Recorder::new(ch, tx)),
+            raw_accept(&listener)
+        );
         let task = conn.unwrap().spawn();
         let t0 = Instant::now();
         let mut peer = FrameReader::new(server_side, Vec::new());
@@ -158,7 +176,10 @@ async fn client_auto_ping_drops_a_silent_server() {
 #[tokio::test(start_paused = true)]
 async fn server_close_handshake_timeout_when_peer_never_answers() {
     bounded(async {
-        let options = ServerOptions { close_handshake_timeout: Some(Duration::from_secs(3)), ..Default::default() };
+        let options = ServerOptions {
+            close_handshake_timeout: Some(Duration::from_secs(3)),
+            ..Default::default()
+        };
         let (server, mut sev) = start_echo_server(server_with(options)).await;
         let (s, rest) = raw_connect(server.addr).await;
         let mut peer = FrameReader::new(s, rest);
@@ -187,10 +208,14 @@ async fn client_close_handshake_timeout_when_server_never_answers() {
             per_message_compression_offers: Vec::new(),
             ..Default::default()
         };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/")).unwrap().with_protocol_options(options);
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
         let (tx, mut rx) = events();
-        let (conn, server_side) =
-            tokio::join!(factory.connect(|ch| Recorder::new(ch, tx)), raw_accept(&listener));
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|ch| Recorder::new(ch, tx)),
+            raw_accept(&listener)
+        );
         let task = conn.unwrap().spawn();
         let ch = rx.open().await;
         let mut peer = FrameReader::new(server_side, Vec::new());
@@ -219,15 +244,20 @@ async fn client_drops_tcp_when_server_lingers_after_the_closing_handshake() {
             per_message_compression_offers: Vec::new(),
             ..Default::default()
         };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/")).unwrap().with_protocol_options(options);
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
         let (tx, mut rx) = events();
-        let (conn, server_side) =
-            tokio::join!(factory.connect(|ch| Recorder::new(ch, tx)), raw_accept(&listener));
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|ch| Recorder::new(ch, tx)),
+            raw_accept(&listener)
+        );
         let task = conn.unwrap().spawn();
         let _ch = rx.open().await;
         let mut peer = FrameReader::new(server_side, Vec::new());
         // The server closes; the client replies; the server then fails to drop TCP.
-        peer.send(&frame(true, OPCODE_CLOSE, &[0x0f, 0xa0], None)).await;
+        peer.send(&frame(true, OPCODE_CLOSE, &[0x0f, 0xa0], None))
+            .await;
         let reply = peer.next().await.expect("the client's close reply");
         let t0 = Instant::now();
         assert_eq!(reply.opcode, OPCODE_CLOSE);

@@ -16,7 +16,8 @@ fn localhost_cert() -> (String, String) {
 async fn tls_server() -> (TestServer, Events, String) {
     let (cert, key) = localhost_cert();
     let config = server_config_from_pem(cert.as_bytes(), key.as_bytes()).expect("server config");
-    let (server, sev) = start_echo_server(WebSocketServerFactory::new("wss://localhost").tls(config)).await;
+    let (server, sev) =
+        start_echo_server(WebSocketServerFactory::new("wss://localhost").tls(config)).await;
     (server, sev, cert)
 }
 
@@ -30,8 +31,15 @@ async fn wss_echo_with_trusted_self_signed_cert() {
             .unwrap()
             .tls(client_config_with_ca_pem(cert.as_bytes()).expect("client config"));
         let (tx, mut rx) = events();
-        let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.expect("wss connect");
-        assert!(conn.response().extensions.iter().any(|e| e.name == "permessage-deflate"));
+        let conn = factory
+            .connect(|ch| Recorder::new(ch, tx))
+            .await
+            .expect("wss connect");
+        assert!(conn
+            .response()
+            .extensions
+            .iter()
+            .any(|e| e.name == "permessage-deflate"));
         let task = conn.spawn();
         let ch = rx.open().await;
         assert_eq!(sev.request().await.path, "/secure");
@@ -77,7 +85,10 @@ async fn untrusted_certificate_fails_with_tls_error() {
             .unwrap()
             .tls(client_config_with_ca_pem(other.as_bytes()).unwrap());
         let (tx, _rx) = events();
-        assert!(matches!(factory.connect(|ch| Recorder::new(ch, tx)).await, Err(Error::Tls(_))));
+        assert!(matches!(
+            factory.connect(|ch| Recorder::new(ch, tx)).await,
+            Err(Error::Tls(_))
+        ));
 
         // The server is unharmed and no handler saw a request.
         assert!(sev.is_empty());

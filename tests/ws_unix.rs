@@ -19,7 +19,10 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let p = std::env::temp_dir().join(format!("autobahn-itest-{tag}-{}-{nanos}", std::process::id()));
+        let p = std::env::temp_dir().join(format!(
+            "autobahn-itest-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&p).expect("create temp dir");
         Self(p)
     }
@@ -40,21 +43,32 @@ async fn unix_socket_echo_and_close() {
         let (tx, mut sev) = events();
         let factory = WebSocketServerFactory::new("ws://localhost");
         let server = tokio::spawn(async move {
-            let _ = factory.serve_unix(listener, move |ch| Recorder::echo(ch, tx.clone())).await;
+            let _ = factory
+                .serve_unix(listener, move |ch| Recorder::echo(ch, tx.clone()))
+                .await;
         });
 
         let client = WebSocketClientFactory::new("ws://localhost/unix-path?x=1").unwrap();
         let (ctx, mut rx) = events();
-        let conn = client.connect_unix(&path, |ch| Recorder::new(ch, ctx)).await.expect("connect_unix");
+        let conn = client
+            .connect_unix(&path, |ch| Recorder::new(ch, ctx))
+            .await
+            .expect("connect_unix");
         let task = conn.spawn();
         let ch = rx.open().await;
         let req = sev.request().await;
         assert_eq!(req.path, "/unix-path");
-        assert_eq!(req.params.get("x").map(Vec::as_slice), Some(&["1".to_string()][..]));
+        assert_eq!(
+            req.params.get("x").map(Vec::as_slice),
+            Some(&["1".to_string()][..])
+        );
         assert!(req.peer.starts_with("unix"), "peer {:?}", req.peer);
 
         ch.send_text("over a unix socket").await.unwrap();
-        assert_eq!(rx.message().await, (Bytes::from("over a unix socket"), false));
+        assert_eq!(
+            rx.message().await,
+            (Bytes::from("over a unix socket"), false)
+        );
         let big = noise(2 << 20, 5);
         ch.send_message(big.clone(), true).await.unwrap();
         assert!(rx.message().await.0 == big);

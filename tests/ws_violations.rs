@@ -16,7 +16,8 @@ const CLOSE: u8 = 8;
 const PING: u8 = 9;
 
 async fn server(options: ServerOptions) -> (TestServer, Events) {
-    start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options)).await
+    start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options))
+        .await
 }
 
 /// Opens a raw connection, sends `bytes`, and expects a close frame with `code`, then
@@ -28,8 +29,16 @@ async fn expect_failure(options: ServerOptions, bytes: &[u8], code: u16) {
     peer.send(bytes).await;
     let f = peer.next().await.expect("a close frame");
     assert_eq!(f.opcode, CLOSE, "{f:?}");
-    assert_eq!(f.close_code(), Some(code), "reason: {:?}", String::from_utf8_lossy(&f.payload[2..]));
-    assert!(std::str::from_utf8(&f.payload[2..]).is_ok(), "the reason is UTF-8");
+    assert_eq!(
+        f.close_code(),
+        Some(code),
+        "reason: {:?}",
+        String::from_utf8_lossy(&f.payload[2..])
+    );
+    assert!(
+        std::str::from_utf8(&f.payload[2..]).is_ok(),
+        "the reason is UTF-8"
+    );
     peer.expect_eof().await;
     let (clean, _, _) = sev.close().await;
     assert!(!clean, "a failed connection is not clean");
@@ -37,14 +46,22 @@ async fn expect_failure(options: ServerOptions, bytes: &[u8], code: u16) {
 
 #[tokio::test]
 async fn unmasked_client_frame_gets_1002() {
-    bounded(expect_failure(ServerOptions::default(), &frame(true, TEXT, b"hello", None), 1002)).await;
+    bounded(expect_failure(
+        ServerOptions::default(),
+        &frame(true, TEXT, b"hello", None),
+        1002,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn invalid_utf8_gets_1007() {
     bounded(async {
         // A UTF-16 surrogate encoded in UTF-8 is not valid UTF-8.
-        let bad = [0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80, 0x65];
+        let bad = [
+            0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80,
+            0x65,
+        ];
         expect_failure(ServerOptions::default(), &client_frame(TEXT, &bad), 1007).await;
 
         // Invalid across fragments: the first is a valid prefix, the second breaks it.
@@ -53,10 +70,20 @@ async fn invalid_utf8_gets_1007() {
         expect_failure(ServerOptions::default(), &bytes, 1007).await;
 
         // A message ending inside a character.
-        expect_failure(ServerOptions::default(), &client_frame(TEXT, &[b'a', 0xe2, 0x82]), 1007).await;
+        expect_failure(
+            ServerOptions::default(),
+            &client_frame(TEXT, &[b'a', 0xe2, 0x82]),
+            1007,
+        )
+        .await;
 
         // Close reasons must be UTF-8 too.
-        expect_failure(ServerOptions::default(), &client_frame(CLOSE, &[0x03, 0xe8, 0xc0, 0xaf]), 1007).await;
+        expect_failure(
+            ServerOptions::default(),
+            &client_frame(CLOSE, &[0x03, 0xe8, 0xc0, 0xaf]),
+            1007,
+        )
+        .await;
     })
     .await;
 }
@@ -64,7 +91,10 @@ async fn invalid_utf8_gets_1007() {
 #[tokio::test]
 async fn oversized_frame_gets_1009_before_its_payload() {
     bounded(async {
-        let options = ServerOptions { max_frame_payload_size: 1000, ..Default::default() };
+        let options = ServerOptions {
+            max_frame_payload_size: 1000,
+            ..Default::default()
+        };
         // Only the header of a 2000-byte masked binary frame: the server must not wait
         // for the payload to refuse it.
         let header = [0x80 | BINARY, 0x80 | 126, 0x07, 0xd0, 1, 2, 3, 4];
@@ -83,10 +113,18 @@ async fn oversized_frame_gets_1009_before_its_payload() {
 #[tokio::test]
 async fn oversized_message_gets_1009() {
     bounded(async {
-        let options = ServerOptions { max_message_payload_size: 4096, ..Default::default() };
+        let options = ServerOptions {
+            max_message_payload_size: 4096,
+            ..Default::default()
+        };
         let mut bytes = Vec::new();
         for i in 0..5 {
-            bytes.extend(frame(i == 4, if i == 0 { BINARY } else { CONT }, &[0u8; 1000], Some([9, 9, 9, 9])));
+            bytes.extend(frame(
+                i == 4,
+                if i == 0 { BINARY } else { CONT },
+                &[0u8; 1000],
+                Some([9, 9, 9, 9]),
+            ));
         }
         expect_failure(options, &bytes, 1009).await;
     })
@@ -140,10 +178,14 @@ async fn without_fail_by_drop_the_server_closes_after_the_close_timeout() {
         let f = peer.next().await.unwrap();
         assert_eq!(f.close_code(), Some(1002));
         let t0 = tokio::time::Instant::now();
-        peer.send(&client_frame(CLOSE, &1000u16.to_be_bytes())).await;
+        peer.send(&client_frame(CLOSE, &1000u16.to_be_bytes()))
+            .await;
         peer.expect_eof().await;
         let waited = t0.elapsed();
-        assert!(waited >= std::time::Duration::from_secs(2), "dropped after {waited:?}");
+        assert!(
+            waited >= std::time::Duration::from_secs(2),
+            "dropped after {waited:?}"
+        );
         let (clean, _, _) = sev.close().await;
         assert!(!clean);
     })
@@ -166,7 +208,8 @@ async fn valid_traffic_from_a_raw_peer_works() {
         let echo = peer.next().await.unwrap();
         assert_eq!((echo.opcode, echo.fin), (TEXT, true));
         assert_eq!(echo.payload, "fragmented ✓".as_bytes());
-        peer.send(&client_frame(CLOSE, &[0x03, 0xe8, b'o', b'k'])).await;
+        peer.send(&client_frame(CLOSE, &[0x03, 0xe8, b'o', b'k']))
+            .await;
         let reply = peer.next().await.unwrap();
         assert_eq!(reply.close_code(), Some(1000));
         peer.expect_eof().await;
@@ -184,15 +227,23 @@ async fn client_fails_on_masked_server_frame() {
     bounded(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = ClientOptions { per_message_compression_offers: Vec::new(), ..Default::default() };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/")).unwrap().with_protocol_options(options);
+        let options = ClientOptions {
+            per_message_compression_offers: Vec::new(),
+            ..Default::default()
+        };
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
         let (tx, mut rx) = events();
-        let (conn, server_side) =
-            tokio::join!(factory.connect(|ch| Recorder::new(ch, tx)), raw_accept(&listener));
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|ch| Recorder::new(ch, tx)),
+            raw_accept(&listener)
+        );
         let task = conn.unwrap().spawn();
         rx.open().await;
         let mut peer = FrameReader::new(server_side, Vec::new());
-        peer.send(&client_frame(TEXT, b"masked by the server")).await;
+        peer.send(&client_frame(TEXT, b"masked by the server"))
+            .await;
         let f = peer.next().await.expect("the client's close frame");
         assert_eq!(f.close_code(), Some(1002));
         assert!(!f.payload.is_empty());

@@ -10,9 +10,12 @@ use std::time::Duration;
 
 use autobahn::websocket::handshake::accept_key;
 use autobahn::websocket::handshake::client::ClientHandshake;
-use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse};
+use autobahn::websocket::types::{
+    ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse,
+};
 use autobahn::websocket::{
-    WebSocketChannel, WebSocketClientHandler, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
+    WebSocketChannel, WebSocketClientHandler, WebSocketHandler, WebSocketServerFactory,
+    WebSocketServerHandler,
 };
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -57,13 +60,18 @@ pub enum Ev {
     /// `on_pong`.
     Pong(Bytes),
     /// `on_close`.
-    Close { was_clean: bool, code: Option<u16>, reason: Option<String> },
+    Close {
+        was_clean: bool,
+        code: Option<u16>,
+        reason: Option<String>,
+    },
     /// A slow handler entered its blocking wait.
     Blocked,
 }
 
 /// Decides on a connection request (server side).
-pub type Decide = Arc<dyn Fn(&ConnectionRequest) -> Result<ConnectionAccept, ConnectionDeny> + Send + Sync>;
+pub type Decide =
+    Arc<dyn Fn(&ConnectionRequest) -> Result<ConnectionAccept, ConnectionDeny> + Send + Sync>;
 
 /// A handler for both sides: reports every hook on `events`; servers echo messages
 /// when `echo` is set; a message `"close:<code>"` makes it start the closing handshake;
@@ -79,12 +87,21 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder that does not echo.
     pub fn new(channel: WebSocketChannel, events: mpsc::UnboundedSender<Ev>) -> Self {
-        Self { channel, events, echo: false, decide: None, gate: None }
+        Self {
+            channel,
+            events,
+            echo: false,
+            decide: None,
+            gate: None,
+        }
     }
 
     /// An echoing recorder.
     pub fn echo(channel: WebSocketChannel, events: mpsc::UnboundedSender<Ev>) -> Self {
-        Self { echo: true, ..Self::new(channel, events) }
+        Self {
+            echo: true,
+            ..Self::new(channel, events)
+        }
     }
 }
 
@@ -98,7 +115,10 @@ impl WebSocketHandler for Recorder {
         if !is_binary {
             if let Some(code) = payload.strip_prefix(b"close:") {
                 let code = std::str::from_utf8(code).ok().and_then(|c| c.parse().ok());
-                self.channel.send_close(code, Some("server says bye")).await.expect("send_close");
+                self.channel
+                    .send_close(code, Some("server says bye"))
+                    .await
+                    .expect("send_close");
                 return;
             }
             if &payload[..] == b"block" {
@@ -123,12 +143,19 @@ impl WebSocketHandler for Recorder {
     }
 
     async fn on_close(&mut self, was_clean: bool, code: Option<u16>, reason: Option<String>) {
-        let _ = self.events.send(Ev::Close { was_clean, code, reason });
+        let _ = self.events.send(Ev::Close {
+            was_clean,
+            code,
+            reason,
+        });
     }
 }
 
 impl WebSocketServerHandler for Recorder {
-    async fn on_connect(&mut self, request: &ConnectionRequest) -> Result<ConnectionAccept, ConnectionDeny> {
+    async fn on_connect(
+        &mut self,
+        request: &ConnectionRequest,
+    ) -> Result<ConnectionAccept, ConnectionDeny> {
         let _ = self.events.send(Ev::Request(Box::new(request.clone())));
         match &self.decide {
             Some(d) => d(request),
@@ -194,7 +221,11 @@ impl Events {
     /// Waits for `on_close`.
     pub async fn close(&mut self) -> (bool, Option<u16>, Option<String>) {
         self.until(|e| match e {
-            Ev::Close { was_clean, code, reason } => Some((was_clean, code, reason)),
+            Ev::Close {
+                was_clean,
+                code,
+                reason,
+            } => Some((was_clean, code, reason)),
             _ => None,
         })
         .await
@@ -270,14 +301,21 @@ pub async fn read_http_head(s: &mut TcpStream) -> (String, Vec<u8>) {
             return (head, buf[end + 4..].to_vec());
         }
         let n = s.read(&mut chunk).await.expect("read HTTP head");
-        assert!(n > 0, "EOF before end of HTTP head; got {:?}", String::from_utf8_lossy(&buf));
+        assert!(
+            n > 0,
+            "EOF before end of HTTP head; got {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.extend_from_slice(&chunk[..n]);
     }
 }
 
 /// The status code of an HTTP head.
 pub fn status_of(head: &str) -> u16 {
-    head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"))
+    head.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"))
 }
 
 /// The value of header `name` in an HTTP head.
@@ -311,7 +349,10 @@ pub async fn raw_connect(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
     s.write_all(&req).await.expect("write request");
     let (head, rest) = read_http_head(&mut s).await;
     assert_eq!(status_of(&head), 101, "{head}");
-    assert_eq!(header_of(&head, "sec-websocket-accept"), Some(accept_key(&key).as_str()));
+    assert_eq!(
+        header_of(&head, "sec-websocket-accept"),
+        Some(accept_key(&key).as_str())
+    );
     (s, rest)
 }
 
@@ -385,7 +426,10 @@ pub struct FrameReader {
 
 impl FrameReader {
     pub fn new(stream: TcpStream, leftover: Vec<u8>) -> Self {
-        Self { stream, buf: leftover }
+        Self {
+            stream,
+            buf: leftover,
+        }
     }
 
     async fn fill(&mut self, n: usize) -> bool {
@@ -424,16 +468,29 @@ impl FrameReader {
         let mut key = None;
         if masked {
             assert!(self.fill(at + 4).await);
-            key = Some([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]]);
+            key = Some([
+                self.buf[at],
+                self.buf[at + 1],
+                self.buf[at + 2],
+                self.buf[at + 3],
+            ]);
             at += 4;
         }
         assert!(self.fill(at + len).await, "EOF inside a frame payload");
         let mut payload: Vec<u8> = self.buf[at..at + len].to_vec();
         if let Some(k) = key {
-            payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= k[i % 4]);
+            payload
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b ^= k[i % 4]);
         }
         self.buf.drain(..at + len);
-        Some(RawFrame { fin: b0 & 0x80 != 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, payload })
+        Some(RawFrame {
+            fin: b0 & 0x80 != 0,
+            rsv: (b0 >> 4) & 7,
+            opcode: b0 & 0x0f,
+            payload,
+        })
     }
 
     /// Writes raw bytes.
