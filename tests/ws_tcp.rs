@@ -410,3 +410,46 @@ async fn slow_handler_still_answers_pings_and_other_connections_are_served() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn client_can_send_as_soon_as_connect_returns() {
+    bounded(async {
+        let (server, _sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
+        let (tx, mut rx) = events();
+        let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.unwrap();
+        // The opening handshake is done: sending must not depend on whether the
+        // connection's task has been scheduled yet.
+        let ch = conn.channel().clone();
+        assert!(ch.is_open());
+        ch.send_text("before run").await.unwrap();
+        let _task = conn.spawn();
+        ch.send_text("right after spawn").await.unwrap();
+        assert_eq!(rx.message().await.0, Bytes::from("before run"));
+        assert_eq!(rx.message().await.0, Bytes::from("right after spawn"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sends_fail_once_an_unrun_connection_is_dropped() {
+    bounded(async {
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
+        let (tx, _rx) = events();
+        let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.unwrap();
+        let ch = conn.channel().clone();
+        drop(conn);
+        assert!(!ch.is_open());
+        assert!(matches!(
+            ch.send_text("nobody runs this").await,
+            Err(Error::ConnectionClosed)
+        ));
+        // The server sees the TCP connection go away.
+        let (clean, code, _) = sev.close().await;
+        assert!(!clean);
+        assert_eq!(code, Some(1006));
+    })
+    .await;
+}
