@@ -453,3 +453,61 @@ async fn sends_fail_once_an_unrun_connection_is_dropped() {
     })
     .await;
 }
+
+/// A peer that does not read makes senders wait (bounded memory) instead of queueing
+/// without limit; once it reads, the waiting send completes. The paused clock turns
+/// "still pending after a virtual second of idleness" into a deterministic check.
+#[tokio::test(start_paused = true)]
+async fn senders_wait_while_the_peer_does_not_read() {
+    bounded(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ClientOptions {
+            per_message_compression_offers: Vec::new(),
+            ..Default::default()
+        };
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
+        let (tx, _rx) = events();
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|ch| Recorder::new(ch, tx)),
+            raw_accept(&listener)
+        );
+        let conn = conn.unwrap();
+        let ch = conn.channel().clone();
+        let _task = conn.spawn();
+        let chunk = Bytes::from(vec![0u8; 256 * 1024]);
+        let mut sent = 0usize;
+        let blocked = loop {
+            let send = ch.send_message(chunk.clone(), true);
+            let mut send = Box::pin(send);
+            match tokio::time::timeout(std::time::Duration::from_secs(1), &mut send).await {
+                Ok(r) => {
+                    r.unwrap();
+                    sent += chunk.len();
+                    assert!(
+                        sent < 256 << 20,
+                        "sent {sent} bytes to a peer that reads nothing"
+                    );
+                }
+                Err(_) => break send,
+            }
+        };
+        // Kernel buffers take some; our queue holds at most about a megabyte more.
+        assert!(sent >= 1 << 20, "blocked early, after {sent} bytes");
+        // Now the peer reads: the blocked send completes.
+        let reader = tokio::spawn(async move {
+            let mut peer = FrameReader::new(server_side, Vec::new());
+            let mut n = 0usize;
+            while n <= sent {
+                let f = peer.next().await.expect("a frame");
+                n += f.payload.len();
+            }
+            n
+        });
+        blocked.await.unwrap();
+        assert!(reader.await.unwrap() > sent);
+    })
+    .await;
+}
