@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::channel::WebSocketChannel;
+use super::channel::{Phase, WebSocketChannel};
 use super::driver::{self, CloseInfo, DriverConfig};
 use super::error::{Error, Result};
 use super::handler::WebSocketClientHandler;
@@ -293,11 +293,13 @@ impl WebSocketClientFactory {
         let channel = WebSocketChannel::new(sender, peer);
         let mut receiver = Receiver::new(self.options.protocol_config());
         self.negotiate_extensions(&response, &mut receiver, &channel)?;
-        // Messages sent before `run` are queued and written once it starts.
-        channel.shared.lock().phase = super::channel::Phase::Open;
         let mut handler = make(channel.clone());
         handler.on_connect(&response).await;
+        // The handshake is done: sends may start now (they are queued until the
+        // connection runs), whether or not the connection's task was scheduled yet.
+        channel.shared.lock().phase = Phase::Open;
         Ok(WebSocketConnection {
+            unrun: NotRunGuard(Some(channel.clone())),
             stream,
             leftover: buf,
             channel,
@@ -421,6 +423,7 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
 /// [`Self::run`] or [`Self::spawn`].
 #[derive(Debug)]
 pub struct WebSocketConnection<S, H> {
+    unrun: NotRunGuard,
     stream: S,
     leftover: BytesMut,
     channel: WebSocketChannel,
@@ -453,6 +456,7 @@ where
     /// Runs the connection until it closes (calling `on_open`, `on_message`, …,
     /// `on_close`); returns the handler and how the connection ended.
     pub async fn run(mut self) -> (H, CloseInfo) {
+        self.unrun.0 = None;
         let info = driver::run(
             self.stream,
             self.leftover,
@@ -468,5 +472,22 @@ where
     /// Runs the connection on its own task.
     pub fn spawn(self) -> JoinHandle<(H, CloseInfo)> {
         tokio::spawn(self.run())
+    }
+}
+
+/// Closes the channel of a connection dropped without being run, so that senders get
+/// [`Error::ConnectionClosed`] instead of queueing (and then waiting) forever.
+#[derive(Debug)]
+struct NotRunGuard(Option<WebSocketChannel>);
+
+impl Drop for NotRunGuard {
+    fn drop(&mut self) {
+        if let Some(channel) = self.0.take() {
+            let mut side = channel.shared.lock();
+            side.phase = Phase::Closed;
+            side.out = Default::default();
+            drop(side);
+            channel.shared.drained.notify_waiters();
+        }
     }
 }

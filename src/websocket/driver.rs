@@ -133,6 +133,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if self.drop_after_flush && !self.done && self.writing.is_empty() {
             self.poll_shutdown(cx);
         }
+        // Timers armed during this pass (our close sent, the peer's close received, the
+        // shutdown begun) must be polled once to register the waker, or they never fire.
+        if !self.done {
+            self.poll_timers(cx);
+        }
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
