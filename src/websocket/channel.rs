@@ -79,7 +79,8 @@ impl WebSocketChannel {
         }
     }
 
-    /// The peer: `ip:port` for TCP, the socket path for Unix sockets.
+    /// The peer, as Autobahn describes it: `tcp:ip:port` for TCP (also under TLS),
+    /// `unix:path` for Unix sockets.
     pub fn peer(&self) -> &str {
         &self.shared.peer
     }

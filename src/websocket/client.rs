@@ -269,7 +269,7 @@ impl WebSocketClientFactory {
             .build_request()
             .map_err(|e| Error::Handshake(e.to_string()))?;
         stream.write_all(&request).await?;
-        let peer = format!("{}:{}", self.url.host, self.url.port);
+        let peer = format!("tcp:{}:{}", self.url.host, self.url.port);
         let mut parser = hs.response_parser(&key, peer.clone());
         let mut buf = BytesMut::with_capacity(1024);
         let (response, consumed) = loop {

@@ -249,7 +249,7 @@ impl WebSocketServerFactory {
         F: FnOnce(WebSocketChannel) -> H,
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        let peer = addr.to_string();
+        let peer = format!("tcp:{addr}");
         #[cfg(feature = "tls")]
         if let Some(acceptor) = &self.tls {
             let tls = match self.options.open_handshake_timeout {
