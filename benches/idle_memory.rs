@@ -3,24 +3,28 @@
 //! `cargo bench --bench idle_memory` (IDLE_CONNS=N to change the default of 10 000
 //! connections; run as a test, e.g. by `cargo test --benches`, it opens 50).
 //!
-//! For each mode (no compression; permessage-deflate with context takeover;
-//! permessage-deflate without context takeover in either direction) the bench re-executes
-//! itself as an echo server in a child process, reads the child's `VmRSS` from
-//! `/proc/<pid>/status`, opens N connections from this process (raw TCP, a hand-built
-//! handshake, one small message echoed, then idle), reads `VmRSS` again and prints the
-//! difference per connection. Then it closes the connections and reads `VmRSS` once more
-//! ("closed": what the allocator kept), and opens N connections again ("again": well above
-//! "idle" would mean the first batch leaked). Linux only (it reads `/proc`).
+//! For each mode (no compression; permessage-deflate with context takeover; without context
+//! takeover in either direction; with the smallest window and memLevel) the bench
+//! re-executes itself as an echo server in a child process, samples the child, opens N
+//! connections from this process (raw TCP, a hand-built handshake, one small message
+//! echoed, then idle), samples again, closes them, samples, opens N again and samples.
 //!
-//! Columns: RSS of the server before (after a warm-up), with N idle connections, after
-//! closing them, with N new ones; KiB per connection = (idle − base) / N; time to open N.
-//! Kernel socket buffers are not in the process's RSS. All connections come from
-//! 127.0.0.1 to one port, so 2·N must fit in the ephemeral port range (closed sockets
-//! linger in TIME_WAIT).
+//! A sample is the child's `VmRSS` (from `/proc/<pid>/status`) and its live heap bytes,
+//! counted by a global allocator wrapper in the child (asked over its stdin). RSS is what
+//! the machine pays, heap is what our code holds: RSS includes allocator overhead and
+//! pages the allocator keeps after frees; it does not include kernel socket buffers.
+//!
+//! Columns: per idle connection, RSS and heap growth over the baseline (taken after a
+//! warm-up); heap left after closing every connection (should be ~0: else a leak); RSS
+//! after closing, and with N new connections (reuse of freed memory); time to open N.
+//! All connections come from 127.0.0.1 to one port, so 2·N must fit in the ephemeral port
+//! range (closed sockets linger in TIME_WAIT). Linux only (it reads `/proc`).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use autobahn::websocket::deflate::{
@@ -54,6 +58,47 @@ const HELLO_DEFLATED: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
 /// The sample key of RFC 6455 §1.3 and its accept value.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// The system allocator, counting the bytes currently allocated.
+struct Counting;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to `System` unchanged; only a counter is updated.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -137,19 +182,20 @@ fn main() {
     }
     println!("idle_memory: {n} idle connections per mode (RLIMIT_NOFILE {limit})");
     println!(
-        "{:<28} {:>10} {:>10} {:>9} {:>10} {:>10} {:>8}",
-        "mode", "base KiB", "idle KiB", "KiB/conn", "closed KiB", "again KiB", "setup s"
+        "{:<28} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8}",
+        "mode", "RSS KiB/c", "heap B/c", "heap left", "closed RSS", "again RSS", "setup s"
     );
     for mode in Mode::ALL {
         let r = measure(mode, n);
+        let per = |a: usize, b: usize| (a as f64 - b as f64) / n as f64;
         println!(
-            "{:<28} {:>10} {:>10} {:>9.2} {:>10} {:>10} {:>8.2}",
+            "{:<28} {:>9.2} {:>9.0} {:>10} {:>10} {:>10} {:>8.2}",
             mode.name(),
-            r.base_kib,
-            r.idle_kib,
-            (r.idle_kib as f64 - r.base_kib as f64) / n as f64,
-            r.closed_kib,
-            r.reopened_kib,
+            per(r.idle.rss_kib, r.base.rss_kib),
+            per(r.idle.heap, r.base.heap),
+            r.closed.heap as i64 - r.base.heap as i64,
+            r.closed.rss_kib,
+            r.again.rss_kib,
             r.setup.as_secs_f64()
         );
     }
@@ -171,7 +217,8 @@ impl WebSocketHandler for Echo {
 
 impl WebSocketServerHandler for Echo {}
 
-/// Serves echo on 127.0.0.1 (free port, printed as `PORT <n>`) until stdin closes.
+/// Serves echo on 127.0.0.1 (free port, printed as `PORT <n>`); answers each line on
+/// stdin with `HEAP <live heap bytes>`; exits when stdin closes.
 fn server_child(mode: Mode) {
     let mut options = ServerOptions::default();
     options.per_message_compression_accept = match mode {
@@ -206,8 +253,17 @@ fn server_child(mode: Mode) {
         println!("PORT {port}");
         std::io::stdout().flush().expect("stdout");
         tokio::spawn(factory.serve(listener, |channel| Echo { channel }));
-        // The parent closes our stdin when done (or dies).
-        let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
+        // The parent asks over stdin, and closes it when done (or dies).
+        let _ = tokio::task::spawn_blocking(|| {
+            for line in std::io::stdin().lock().lines() {
+                if line.is_err() {
+                    break;
+                }
+                println!("HEAP {}", LIVE_BYTES.load(Ordering::Relaxed));
+                let _ = std::io::stdout().flush();
+            }
+        })
+        .await;
     });
     std::process::exit(0);
 }
@@ -215,83 +271,124 @@ fn server_child(mode: Mode) {
 // ---------------------------------------------------------------------------------------
 // The parent: clients and measurements
 
+/// The server child's memory at one moment.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    rss_kib: usize,
+    heap: usize,
+}
+
 struct Figures {
-    base_kib: u64,
-    idle_kib: u64,
-    closed_kib: u64,
-    reopened_kib: u64,
+    base: Sample,
+    idle: Sample,
+    closed: Sample,
+    again: Sample,
     setup: Duration,
 }
 
-/// Kills the server child if a measurement panics.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        drop(self.0.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The server child; killed if a measurement panics.
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
 }
 
-fn measure(mode: Mode, n: usize) -> Figures {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut child = ChildGuard(
-        Command::new(exe)
+impl Server {
+    fn start(mode: Mode) -> (Self, u16) {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut child = Command::new(exe)
             .arg(SERVER_ARG)
             .arg(mode.name())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("starting the server child"),
-    );
-    let pid = child.0.id();
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("reading the server's port");
-    let port: u16 = line
-        .trim()
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("server child printed {line:?}, not `PORT <n>`"));
-
-    let warm: Vec<TcpStream> = (0..WARMUP_CONNS).map(|_| open(port, mode)).collect();
-    for s in &warm {
-        let _ = s.shutdown(Shutdown::Both);
+            .expect("starting the server child");
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut server = Self {
+            child,
+            stdin,
+            stdout,
+        };
+        let line = server.line();
+        let port = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("server child printed {line:?}, not `PORT <n>`"));
+        (server, port)
     }
-    drop(warm);
-    std::thread::sleep(SETTLE);
-    let base_kib = vm_rss_kib(pid);
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("reading from the server child");
+        line.trim().to_string()
+    }
+
+    fn sample(&mut self) -> Sample {
+        let stdin = self.stdin.as_mut().expect("server stdin");
+        writeln!(stdin, "heap")
+            .and_then(|()| stdin.flush())
+            .expect("asking the server child");
+        let line = self.line();
+        let heap = line
+            .strip_prefix("HEAP ")
+            .and_then(|h| h.parse().ok())
+            .unwrap_or_else(|| panic!("server child printed {line:?}, not `HEAP <n>`"));
+        Sample {
+            rss_kib: vm_rss_kib(self.child.id()),
+            heap,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn measure(mode: Mode, n: usize) -> Figures {
+    let (mut server, port) = Server::start(mode);
+    let pid = server.child.id();
+
+    close_all((0..WARMUP_CONNS).map(|_| open(port, mode)).collect());
+    let base = server.sample();
 
     let start = Instant::now();
     let conns: Vec<TcpStream> = (0..n).map(|_| open(port, mode)).collect();
     let setup = start.elapsed();
     std::thread::sleep(SETTLE);
-    let idle_kib = vm_rss_kib(pid);
+    let idle = server.sample();
 
     close_all(conns);
-    let closed_kib = vm_rss_kib(pid);
+    let closed = server.sample();
+    let fds = open_fds(pid);
+    assert!(
+        fds < 64,
+        "{}: the server still has {fds} open files after all {n} clients closed",
+        mode.name()
+    );
 
-    // The same again: RSS growing much beyond `idle_kib` would mean the first batch
-    // leaked rather than stayed in the allocator.
     let conns: Vec<TcpStream> = (0..n).map(|_| open(port, mode)).collect();
     std::thread::sleep(SETTLE);
-    let reopened_kib = vm_rss_kib(pid);
+    let again = server.sample();
     close_all(conns);
-    drop(child);
     Figures {
-        base_kib,
-        idle_kib,
-        closed_kib,
-        reopened_kib,
+        base,
+        idle,
+        closed,
+        again,
         setup,
     }
 }
@@ -385,8 +482,15 @@ fn read_head(s: &mut TcpStream) -> String {
     String::from_utf8_lossy(&head).into_owned()
 }
 
+/// Number of open file descriptors of process `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or_else(|e| panic!("reading /proc/{pid}/fd: {e}"))
+}
+
 /// `VmRSS` of process `pid`, in KiB.
-fn vm_rss_kib(pid: u32) -> u64 {
+fn vm_rss_kib(pid: u32) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_else(|e| panic!("reading /proc/{pid}/status (Linux only): {e}"));
     status
@@ -418,5 +522,7 @@ fn raise_nofile_limit() -> u64 {
             }
         }
     }
-    lim.rlim_cur as u64
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on x86-64 Linux, not on every target
+    let soft = lim.rlim_cur as u64;
+    soft
 }
