@@ -7,15 +7,18 @@
 //! permessage-deflate with and without context takeover in each direction, small windows,
 //! and no compression; the negotiated extension is checked on both sides.
 //!
-//! Python `websockets` (pinned to [`WEBSOCKETS_VERSION`]) is installed by the tests into a
+//! Python `websockets` (pinned to `python::WEBSOCKETS_VERSION`) is installed by the tests into a
 //! virtualenv under `<target dir>/interop-venv` with `python3 -m venv` and pip (set
 //! `PYTHON` to use another interpreter). If that fails, the tests fail and say why: they
 //! are never skipped. Everything runs on 127.0.0.1, and every step has a time limit.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+#[path = "interop/messages.rs"]
+mod messages;
+#[path = "interop/python.rs"]
+mod python;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use autobahn::websocket::deflate::{
     PerMessageCompressionAccept, PerMessageDeflateOffer, PerMessageDeflateOfferAccept,
@@ -27,318 +30,15 @@ use autobahn::websocket::{
     WebSocketServerFactory, WebSocketServerHandler,
 };
 use bytes::Bytes;
-use rand::{Rng, RngCore, SeedableRng};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
-/// The `websockets` release we test against (pinned, so a new release cannot change a
-/// passing run into a failing one unnoticed).
-const WEBSOCKETS_VERSION: &str = "17.4";
-/// Limit for creating the virtualenv and installing `websockets`.
-const SETUP_LIMIT: Duration = Duration::from_secs(300);
-/// Limit for one whole exchange (handshake, all messages, close).
-const RUN_LIMIT: Duration = Duration::from_secs(180);
-/// Limit for a single step (one echo, one line from a script).
-const STEP_LIMIT: Duration = Duration::from_secs(30);
+use messages::{pmd_line, test_messages, Negotiated, SIZES};
+use python::{next_line, python_script, stderr_of, RUN_LIMIT, STEP_LIMIT};
+
 /// Each message list is sent this many times on one connection.
 const ROUNDS: usize = 2;
-/// Sizes where the WebSocket payload length encoding changes, plus 0, 1 and 1 MiB.
-const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
-
-// ---------------------------------------------------------------------------------------
-// The Python environment
-
-/// The virtualenv's Python interpreter, set up once per test process.
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match PYTHON.get_or_init(setup_venv) {
-        Ok(p) => p,
-        Err(e) => panic!(
-            "interop tests need Python `websockets=={WEBSOCKETS_VERSION}` in a virtualenv and \
-             could not set it up: {e}\n(needs `python3` with the venv module and access to \
-             PyPI or a pip wheel cache; set PYTHON to choose the interpreter)"
-        ),
-    }
-}
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("interop")
-}
-
-/// `<target dir>/interop-venv`, found from the test's temporary directory
-/// (`<target dir>/tmp`), so it follows `CARGO_TARGET_DIR`.
-fn venv_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("interop-venv")
-}
-
-fn setup_venv() -> Result<PathBuf, String> {
-    let venv = venv_dir();
-    let marker = venv.join("autobahn-rs-interop.txt");
-    let wanted = format!("websockets=={WEBSOCKETS_VERSION}\n");
-    let py = venv.join("bin").join("python");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-        check_version(&py)?;
-        return Ok(py);
-    }
-    // Build in a private directory and rename it into place, so concurrent test
-    // processes never see (or use) a half-built environment.
-    let parent = venv.parent().ok_or("target directory has no parent")?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
-    let tmp = parent.join(format!("interop-venv.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    run_blocking(
-        std::process::Command::new(&base)
-            .arg("-m")
-            .arg("venv")
-            .arg(&tmp),
-        "python3 -m venv",
-    )?;
-    let tmp_py = tmp.join("bin").join("python");
-    run_blocking(
-        std::process::Command::new(&tmp_py)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(format!("websockets=={WEBSOCKETS_VERSION}")),
-        "pip install websockets",
-    )?;
-    std::fs::write(tmp.join("autobahn-rs-interop.txt"), &wanted)
-        .map_err(|e| format!("writing marker: {e}"))?;
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        // An outdated or broken environment: replace it.
-        let _ = std::fs::remove_dir_all(&venv);
-        if let Err(e) = std::fs::rename(&tmp, &venv) {
-            // Another process may have won the race; use its environment if complete.
-            if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-                return Err(format!(
-                    "moving the virtualenv into {}: {e}",
-                    venv.display()
-                ));
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
-    check_version(&py)?;
-    Ok(py)
-}
-
-fn check_version(py: &Path) -> Result<(), String> {
-    let out = std::process::Command::new(py)
-        .args(["-c", "import websockets; print(websockets.__version__)"])
-        .output()
-        .map_err(|e| format!("running {}: {e}", py.display()))?;
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() || version != WEBSOCKETS_VERSION {
-        return Err(format!(
-            "{} reports websockets {version:?} (want {WEBSOCKETS_VERSION}): {}",
-            py.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
-}
-
-/// Runs a setup command to completion within [`SETUP_LIMIT`].
-fn run_blocking(cmd: &mut std::process::Command, what: &str) -> Result<(), String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: cannot start: {e}"))?;
-    let deadline = Instant::now() + SETUP_LIMIT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what}: no result after {SETUP_LIMIT:?}"));
-            }
-            Err(e) => return Err(format!("{what}: {e}")),
-        }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{what}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
-}
-
-/// A Python script started with the virtualenv's interpreter; killed when dropped.
-fn python_script(script: &str, args: &[String]) -> Command {
-    let mut cmd = Command::new(python());
-    cmd.arg(interop_dir().join(script))
-        .args(args)
-        .current_dir(interop_dir())
-        .env("PYTHONUNBUFFERED", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
-}
-
-async fn next_line(lines: &mut tokio::io::Lines<BufReader<ChildStdout>>, what: &str) -> String {
-    match timeout(STEP_LIMIT, lines.next_line()).await {
-        Ok(Ok(Some(line))) => line,
-        Ok(Ok(None)) => panic!("Python script ended before printing {what}"),
-        Ok(Err(e)) => panic!("reading {what} from the Python script: {e}"),
-        Err(_) => panic!("Python script printed no {what} within {STEP_LIMIT:?}"),
-    }
-}
-
-async fn stderr_of(child: &mut Child) -> String {
-    let mut s = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = timeout(Duration::from_secs(2), err.read_to_string(&mut s)).await;
-    }
-    s
-}
-
-// ---------------------------------------------------------------------------------------
-// Messages (the Rust twin of tests/interop/messages.py)
-
-/// One test message: a label for failure messages, the payload, binary or text.
-struct TestMessage {
-    label: String,
-    payload: Bytes,
-    is_binary: bool,
-}
-
-/// Text cut from this phrase compresses well and stays ASCII (so any cut is valid UTF-8).
-const PHRASE: &str = "WAMP call com.example.add2 args=[1, 2] kwargs={'unit': 'cm'}; ";
-
-/// Characters of 1 to 4 UTF-8 bytes.
-const CHARS: [char; 10] = ['a', 'Z', '7', ' ', 'é', 'Ω', '€', '中', '😀', '𐍈'];
-
-fn compressible(size: usize) -> Vec<u8> {
-    PHRASE.bytes().cycle().take(size).collect()
-}
-
-/// Random text of exactly `size` UTF-8 bytes, multi-byte characters included.
-fn random_text(rng: &mut impl Rng, size: usize) -> String {
-    let mut s = String::with_capacity(size);
-    while s.len() < size {
-        let c = CHARS[rng.gen_range(0..CHARS.len())];
-        if s.len() + c.len_utf8() <= size {
-            s.push(c);
-        } else {
-            s.push('x');
-        }
-    }
-    s
-}
-
-fn test_messages() -> Vec<TestMessage> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(6455);
-    let mut out = Vec::new();
-    for size in SIZES {
-        let mut random = vec![0u8; size];
-        rng.fill_bytes(&mut random);
-        let text = random_text(&mut rng, size);
-        assert_eq!(text.len(), size);
-        out.push(TestMessage {
-            label: format!("text/random/{size}"),
-            payload: text.into(),
-            is_binary: false,
-        });
-        out.push(TestMessage {
-            label: format!("text/compressible/{size}"),
-            payload: compressible(size).into(),
-            is_binary: false,
-        });
-        out.push(TestMessage {
-            label: format!("binary/random/{size}"),
-            payload: random.into(),
-            is_binary: true,
-        });
-        out.push(TestMessage {
-            label: format!("binary/compressible/{size}"),
-            payload: compressible(size).into(),
-            is_binary: true,
-        });
-    }
-    out
-}
-
-/// What permessage-deflate should come out of a negotiation (`None`: not negotiated).
-/// Window bits 0 mean "not given in the header" (15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Negotiated {
-    server_no_context_takeover: bool,
-    client_no_context_takeover: bool,
-    server_max_window_bits: u8,
-    client_max_window_bits: u8,
-}
-
-impl From<&PerMessageDeflateResponse> for Negotiated {
-    fn from(r: &PerMessageDeflateResponse) -> Self {
-        Self {
-            server_no_context_takeover: r.server_no_context_takeover,
-            client_no_context_takeover: r.client_no_context_takeover,
-            server_max_window_bits: r.server_max_window_bits,
-            client_max_window_bits: r.client_max_window_bits,
-        }
-    }
-}
-
-impl From<&PerMessageDeflateOfferAccept> for Negotiated {
-    fn from(a: &PerMessageDeflateOfferAccept) -> Self {
-        Self {
-            server_no_context_takeover: a.server_no_context_takeover(),
-            client_no_context_takeover: a.request_no_context_takeover,
-            server_max_window_bits: a.server_max_window_bits(),
-            client_max_window_bits: a.request_max_window_bits,
-        }
-    }
-}
-
-/// The `PMD` line Python prints for a negotiated extension; `local`/`remote` are from
-/// Python's side.
-fn pmd_line(n: Option<Negotiated>, python_is_server: bool) -> String {
-    let Some(n) = n else { return "PMD none".into() };
-    let bits = |b: u8| if b == 0 { 15 } else { b };
-    let (local_nct, remote_nct, local_bits, remote_bits) = if python_is_server {
-        (
-            n.server_no_context_takeover,
-            n.client_no_context_takeover,
-            n.server_max_window_bits,
-            n.client_max_window_bits,
-        )
-    } else {
-        (
-            n.client_no_context_takeover,
-            n.server_no_context_takeover,
-            n.client_max_window_bits,
-            n.server_max_window_bits,
-        )
-    };
-    format!(
-        "PMD local_no_context_takeover={local_nct} remote_no_context_takeover={remote_nct} \
-         local_max_window_bits={} remote_max_window_bits={}",
-        bits(local_bits),
-        bits(remote_bits)
-    )
-}
 
 // ---------------------------------------------------------------------------------------
 // Our client against the Python echo server
