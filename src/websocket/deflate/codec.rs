@@ -224,7 +224,8 @@ impl PerMessageDeflate {
     /// inside a message the empty stored block must stay, as the next frame's data follows it.
     /// If a last chunk adds nothing to flush, it is the byte `0x00` (an empty stored block
     /// whose length the receiver's appended tail supplies). After the last chunk the
-    /// compressor is reset when our direction has no context takeover.
+    /// compressor is freed when our direction has no context takeover (recreated for the next
+    /// message, so an idle connection holds no compressor).
     pub fn compress_chunk(
         &mut self,
         data: &[u8],
@@ -262,7 +263,9 @@ impl PerMessageDeflate {
                 ));
             }
             if no_context_takeover {
-                compressor.reset();
+                // Nothing carries over to the next message: free the compressor's memory
+                // (hundreds of KiB) instead of keeping it on an idle connection.
+                self.compressor = None;
             }
         }
         Ok(())
@@ -301,8 +304,11 @@ impl PerMessageDeflate {
         if result.is_ok() && fin {
             result = inflate_bounded(decompressor, &TAIL, out, limit);
         }
-        if result.is_err() || (fin && peer_no_context_takeover) {
+        if result.is_err() {
             decompressor.reset(false);
+        } else if fin && peer_no_context_takeover {
+            // No history to keep: free the memory until the next message.
+            self.decompressor = None;
         }
         result
     }
