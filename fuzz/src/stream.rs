@@ -10,7 +10,7 @@
 //! * `k % 16` piece lengths cut the stream for the split run.
 
 use autobahn::websocket::frame::{close_code, FrameHeader, OpCode};
-use autobahn::websocket::mask::apply_mask;
+use autobahn::websocket::mask::apply_mask as unmask;
 use autobahn::websocket::protocol::{
     CloseState, Connection, Event, ProtocolConfig, ProtocolViolation, Role,
 };
@@ -57,8 +57,9 @@ pub fn config(role: Role, h: &[u8]) -> ProtocolConfig {
     c
 }
 
-/// Decodes the frames in our own output; anything malformed is a bug.
-pub fn decode_output(mut out: &[u8], expect_masked: bool) -> Vec<OutFrame> {
+/// Decodes the frames in our own output; anything malformed is a bug. With
+/// `apply_mask` off (Autobahn's testing option) a key is sent but not applied.
+pub fn decode_output(mut out: &[u8], expect_masked: bool, apply_mask: bool) -> Vec<OutFrame> {
     let mut frames = Vec::new();
     while !out.is_empty() {
         let (h, n) = match FrameHeader::parse(out) {
@@ -73,8 +74,8 @@ pub fn decode_output(mut out: &[u8], expect_masked: bool) -> Vec<OutFrame> {
         let end = n + len;
         assert!(end <= out.len(), "truncated frame in output");
         let mut payload = out[n..end].to_vec();
-        if let Some(key) = h.mask {
-            apply_mask(&mut payload, key);
+        if let (Some(key), true) = (h.mask, apply_mask) {
+            unmask(&mut payload, key);
         }
         frames.push(OutFrame {
             opcode: h.opcode,
@@ -113,7 +114,7 @@ fn feed(config: &ProtocolConfig, ends: &[usize], stream: &[u8]) -> Outcome {
     Outcome {
         events,
         result,
-        frames: decode_output(&output, config.mask_outgoing),
+        frames: decode_output(&output, config.mask_outgoing, config.apply_mask),
         state: conn.state().clone(),
     }
 }
