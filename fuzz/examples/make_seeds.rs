@@ -93,14 +93,25 @@ fn stream_seeds(target: &str, mask: bool) {
         "fragmented-interleaved-ping-close",
         &cat(&[&[0xff, 0, 1, 4, 3, 7, 1, 11], &interleaved]),
     );
-    let bad_utf8 = frame(true, OpCode::Text, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited", mask);
+    let bad_utf8 = frame(
+        true,
+        OpCode::Text,
+        b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+        mask,
+    );
     s.put("invalid-utf8-surrogate", &cfg(&bad_utf8));
     s.put("too-big-for-256", &cat(&[&[0, 0, 0, 0], &binary256]));
     s.put("frame-limit-64", &cat(&[&[0xff, 1, 0, 0], &binary256]));
-    s.put("close-no-status", &cfg(&frame(true, OpCode::Close, &[], mask)));
+    s.put(
+        "close-no-status",
+        &cfg(&frame(true, OpCode::Close, &[], mask)),
+    );
     s.put("close-bad-code", &cfg(&close(1005, "", mask)));
     s.put("reserved-opcode", &cfg(&[0x83, 0x80 * u8::from(mask)]));
-    s.put("unmasked-or-masked-wrong", &cfg(&frame(true, OpCode::Text, b"x", !mask)));
+    s.put(
+        "unmasked-or-masked-wrong",
+        &cfg(&frame(true, OpCode::Text, b"x", !mask)),
+    );
 }
 
 fn main() {
@@ -114,7 +125,10 @@ Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
     let s = Seeds::new("ws_handshake_request");
     // [max_bytes, max_headers, flags, k, lengths..., request]
     s.put("rfc6455-1.3", &cat(&[&[0xff, 64, 0x01, 0], rfc_request]));
-    s.put("rfc6455-1.3-split", &cat(&[&[0xff, 64, 0x01, 3, 5, 40, 1], rfc_request]));
+    s.put(
+        "rfc6455-1.3-split",
+        &cat(&[&[0xff, 64, 0x01, 3, 5, 40, 1], rfc_request]),
+    );
     s.put(
         "subdomain-origin-policy",
         &cat(&[
@@ -135,7 +149,10 @@ X-Forwarded-For: 1.1.1.1, 2.2.2.2\r\n\r\n",
     );
     s.put(
         "status-page",
-        &cat(&[&[0xff, 64, 0x01, 0], b"\r\nGET /index.html HTTP/1.1\nHost: a\n\n"]),
+        &cat(&[
+            &[0xff, 64, 0x01, 0],
+            b"\r\nGET /index.html HTTP/1.1\nHost: a\n\n",
+        ]),
     );
     s.put(
         "flash-policy",
@@ -143,18 +160,28 @@ X-Forwarded-For: 1.1.1.1, 2.2.2.2\r\n\r\n",
     );
     s.put(
         "bad-version-post",
-        &cat(&[&[0xff, 64, 0x04, 0], b"POST / HTTP/1.0\r\nHost: a\r\nSec-WebSocket-Version: 7\r\n\r\n"]),
+        &cat(&[
+            &[0xff, 64, 0x04, 0],
+            b"POST / HTTP/1.0\r\nHost: a\r\nSec-WebSocket-Version: 7\r\n\r\n",
+        ]),
     );
     s.put(
         "too-many-headers",
-        &cat(&[&[0x10, 2, 0, 0], b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"]),
+        &cat(&[
+            &[0x10, 2, 0, 0],
+            b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+        ]),
     );
 
     let s = Seeds::new("ws_handshake_response");
-    let rfc_response: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let rfc_response: &[u8] =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
 Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n";
     s.put("rfc6455-1.3", &cat(&[&[0xff, 64, 0x01, 0], rfc_response]));
-    s.put("rfc6455-1.3-split-trailing-frame", &cat(&[&[0xff, 64, 0x01, 2, 10, 60], rfc_response, b"\x81\x05Hello"]));
+    s.put(
+        "rfc6455-1.3-split-trailing-frame",
+        &cat(&[&[0xff, 64, 0x01, 2, 10, 60], rfc_response, b"\x81\x05Hello"]),
+    );
     s.put(
         "extensions",
         &cat(&[
@@ -165,7 +192,10 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
     );
     s.put(
         "refused-426",
-        &cat(&[&[0xff, 64, 0, 0], b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13, 8\r\n\r\n"]),
+        &cat(&[
+            &[0xff, 64, 0, 0],
+            b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13, 8\r\n\r\n",
+        ]),
     );
     s.put(
         "accept-mismatch",
@@ -175,11 +205,17 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
     let s = Seeds::new("ws_proxy_response");
     s.put(
         "connection-established",
-        &cat(&[&[0xff, 64, 0], b"HTTP/1.1 200 Connection established\r\nVia: p\r\n\r\n\x16\x03\x01"]),
+        &cat(&[
+            &[0xff, 64, 0],
+            b"HTTP/1.1 200 Connection established\r\nVia: p\r\n\r\n\x16\x03\x01",
+        ]),
     );
     s.put(
         "proxy-auth-required",
-        &cat(&[&[0xff, 64, 1, 9], b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n"]),
+        &cat(&[
+            &[0xff, 64, 1, 9],
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n",
+        ]),
     );
     s.put("garbage", &cat(&[&[0, 4, 0], b"garbage\r\n\r\n"]));
 
@@ -190,11 +226,17 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
         ("fragment", &[0x01, 0x03]),
         ("len16", &[0x82, 0x7e, 0x01, 0x00]),
         ("len64", &[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]),
-        ("len64-masked", &[0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4]),
+        (
+            "len64-masked",
+            &[0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4],
+        ),
         ("ping", &[0x89, 0x05]),
         ("msb-set", &[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]),
         ("non-minimal-16", &[0x82, 0x7e, 0, 5]),
-        ("non-minimal-64", &[0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff]),
+        (
+            "non-minimal-64",
+            &[0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff],
+        ),
         ("reserved-opcode", &[0x83, 0x00]),
     ] {
         s.put(name, bytes);
@@ -206,8 +248,16 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
         ("kosme", &[0u8, 0][..], "κόσμε".as_bytes()),
         ("kosme-split", &[1, 3, 1, 2, 1], "κόσμε".as_bytes()),
         ("mixed", &[0, 2, 7, 9], "Hello-µ@ßöäüàá-UTF-8!!".as_bytes()),
-        ("max-codepoints", &[1, 4, 1, 1, 1, 1], "\u{10FFFF}\u{FFFF}a\u{800}".as_bytes()),
-        ("surrogate", &[0, 2, 12, 1], b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"),
+        (
+            "max-codepoints",
+            &[1, 4, 1, 1, 1, 1],
+            "\u{10FFFF}\u{FFFF}a\u{800}".as_bytes(),
+        ),
+        (
+            "surrogate",
+            &[0, 2, 12, 1],
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+        ),
         ("above-max", &[0, 1, 2], b"\xf4\x90\x80\x80"),
         ("overlong", &[1, 1, 1], b"\xe0\x80\xaf"),
         ("truncated", &[1, 0], b"\xce\xba\xe1\xbd"),
@@ -223,7 +273,12 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
     let p2 = "*://localhost:*";
     for (name, null, pats, origin) in [
         ("subdomain", 0u8, vec![p1], "https://www.example.com"),
-        ("subdomain-evil", 0, vec![p1], "https://x.example.com.evil.org:443"),
+        (
+            "subdomain-evil",
+            0,
+            vec![p1],
+            "https://x.example.com.evil.org:443",
+        ),
         ("two-patterns", 1, vec![p1, p2], "http://LOCALHOST:8080/"),
         ("null", 1, vec![p1], "null"),
         ("file", 1, vec![p2], "file:///etc/passwd"),
@@ -233,7 +288,11 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
     ] {
         let mut head = vec![null, pats.len() as u8];
         head.extend(pats.iter().map(|p| p.len() as u8));
-        let body: Vec<u8> = pats.iter().flat_map(|p| p.bytes()).chain(origin.bytes()).collect();
+        let body: Vec<u8> = pats
+            .iter()
+            .flat_map(|p| p.bytes())
+            .chain(origin.bytes())
+            .collect();
         s.put(name, &cat(&[&head, &body]));
     }
 

@@ -27,7 +27,11 @@ fn round_trip(h: FrameHeader) {
     h.encode(&mut out);
     assert_eq!(out.len(), h.encoded_len(), "{h:?}");
     assert!(out.len() <= MAX_HEADER_LEN);
-    assert_eq!(FrameHeader::parse(&out), Ok(Some((h, out.len()))), "{h:?} {out:02x?}");
+    assert_eq!(
+        FrameHeader::parse(&out),
+        Ok(Some((h, out.len()))),
+        "{h:?} {out:02x?}"
+    );
     for n in 0..out.len() {
         assert_eq!(FrameHeader::parse(&out[..n]), Ok(None), "{h:?} prefix {n}");
     }
@@ -46,7 +50,11 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(FrameHeader::parse(&data[..k]), Ok(None), "prefix {k}");
             }
         }
-        Ok(None) => assert!(data.len() < MAX_HEADER_LEN, "{} bytes not enough", data.len()),
+        Ok(None) => assert!(
+            data.len() < MAX_HEADER_LEN,
+            "{} bytes not enough",
+            data.len()
+        ),
         Err(e) => {
             // The error is decided by the first bytes: more input does not change it.
             let mut longer = data.to_vec();

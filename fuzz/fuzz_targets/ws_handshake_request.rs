@@ -36,7 +36,11 @@ fn policy(sel: u8) -> OriginPolicy {
 fn config(h: &[u8]) -> ServerHandshakeConfig {
     let flags = h[2];
     ServerHandshakeConfig {
-        versions: if flags & 4 != 0 { vec![13] } else { vec![8, 13] },
+        versions: if flags & 4 != 0 {
+            vec![13]
+        } else {
+            vec![8, 13]
+        },
         web_status: flags & 1 != 0,
         serve_flash_socket_policy: flags & 2 != 0,
         origins: policy(flags >> 3),
@@ -54,15 +58,26 @@ fn parse_all(config: &ServerHandshakeConfig, buf: &[u8], ends: &[usize]) -> Answ
 }
 
 fn check_consumed(buf: &[u8], consumed: usize, config: &ServerHandshakeConfig) {
-    assert!(consumed > 0 && consumed <= buf.len(), "consumed {consumed} of {}", buf.len());
-    assert!(consumed <= config.max_header_bytes, "consumed {consumed} over the limit");
+    assert!(
+        consumed > 0 && consumed <= buf.len(),
+        "consumed {consumed} of {}",
+        buf.len()
+    );
+    assert!(
+        consumed <= config.max_header_bytes,
+        "consumed {consumed} over the limit"
+    );
     assert_eq!(buf[consumed - 1], b'\n', "head must end with a line feed");
 }
 
 fn check(config: &ServerHandshakeConfig, buf: &[u8], answer: &Answer) {
     match answer {
         Ok(None) => {
-            assert!(buf.len() < config.max_header_bytes, "undecided at {} bytes", buf.len());
+            assert!(
+                buf.len() < config.max_header_bytes,
+                "undecided at {} bytes",
+                buf.len()
+            );
         }
         Ok(Some(ParsedRequest::FlashPolicy { consumed })) => {
             assert!(config.serve_flash_socket_policy);
@@ -77,12 +92,24 @@ fn check(config: &ServerHandshakeConfig, buf: &[u8], answer: &Answer) {
         Ok(Some(ParsedRequest::Upgrade(u))) => {
             check_consumed(buf, u.consumed, config);
             let r = &u.request;
-            assert!(r.headers.len() <= config.max_headers, "{} headers", r.headers.len());
+            assert!(
+                r.headers.len() <= config.max_headers,
+                "{} headers",
+                r.headers.len()
+            );
             assert!(config.versions.contains(&r.version));
-            assert!(config.origins.is_allowed(r.origin.as_deref()), "{:?}", r.origin);
+            assert!(
+                config.origins.is_allowed(r.origin.as_deref()),
+                "{:?}",
+                r.origin
+            );
             assert!(!r.path.is_empty(), "path {:?}", r.path);
             for (i, p) in r.protocols.iter().enumerate() {
-                assert!(is_token(p) && !r.protocols[..i].contains(p), "{:?}", r.protocols);
+                assert!(
+                    is_token(p) && !r.protocols[..i].contains(p),
+                    "{:?}",
+                    r.protocols
+                );
             }
             for e in &r.extensions {
                 assert!(is_token(&e.name), "{e:?}");
@@ -127,11 +154,19 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, split, "whole vs. pieces");
     if buf.len() <= 256 {
         let ends: Vec<usize> = (0..=buf.len()).collect();
-        assert_eq!(whole, parse_all(&config, buf, &ends), "whole vs. byte by byte");
+        assert_eq!(
+            whole,
+            parse_all(&config, buf, &ends),
+            "whole vs. byte by byte"
+        );
     }
     if !matches!(whole, Ok(None)) {
         let mut longer = buf.to_vec();
         longer.extend_from_slice(TRAILER);
-        assert_eq!(whole, parse_all(&config, &longer, &[longer.len()]), "bytes after the head");
+        assert_eq!(
+            whole,
+            parse_all(&config, &longer, &[longer.len()]),
+            "bytes after the head"
+        );
     }
 });

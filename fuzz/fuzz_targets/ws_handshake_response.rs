@@ -45,12 +45,17 @@ fn check(c: &ClientHandshake, buf: &[u8], answer: &Answer) {
         Ok(None) => assert!(buf.len() < c.max_header_bytes, "undecided at {}", buf.len()),
         Ok(Some((r, consumed))) => {
             let n = *consumed;
-            assert!(n > 0 && n <= buf.len() && n <= c.max_header_bytes, "consumed {n}");
+            assert!(
+                n > 0 && n <= buf.len() && n <= c.max_header_bytes,
+                "consumed {n}"
+            );
             assert_eq!(buf[n - 1], b'\n');
             assert!(r.headers.len() <= c.max_headers);
             assert_eq!(r.version, c.version);
             assert_eq!(
-                r.headers.get("sec-websocket-accept").map(|v| v.trim_matches([' ', '\t'])),
+                r.headers
+                    .get("sec-websocket-accept")
+                    .map(|v| v.trim_matches([' ', '\t'])),
                 Some(ACCEPT)
             );
             if let Some(p) = &r.protocol {
@@ -66,9 +71,15 @@ fn check(c: &ClientHandshake, buf: &[u8], answer: &Answer) {
                 }
                 TooManyHeaders { limit } => assert_eq!(*limit, c.max_headers),
                 UnexpectedStatus { status, .. } => assert_ne!(*status, 101),
-                Malformed(_) | HttpVersion | NotWebSocketUpgrade | NoConnectionUpgrade
-                | MissingHeader(_) | DuplicateHeader(_) | AcceptMismatch
-                | UnexpectedProtocol(_) | InvalidExtensions(_) => {}
+                Malformed(_)
+                | HttpVersion
+                | NotWebSocketUpgrade
+                | NoConnectionUpgrade
+                | MissingHeader(_)
+                | DuplicateHeader(_)
+                | AcceptMismatch
+                | UnexpectedProtocol(_)
+                | InvalidExtensions(_) => {}
                 other => panic!("server-side error from the client parser: {other:?}"),
             }
         }
@@ -91,6 +102,10 @@ fuzz_target!(|data: &[u8]| {
     if !matches!(whole, Ok(None)) {
         let mut longer = buf.to_vec();
         longer.extend_from_slice(TRAILER);
-        assert_eq!(whole, parse_all(&c, &longer, &[longer.len()]), "bytes after the head");
+        assert_eq!(
+            whole,
+            parse_all(&c, &longer, &[longer.len()]),
+            "bytes after the head"
+        );
     }
 });

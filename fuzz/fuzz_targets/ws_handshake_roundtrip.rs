@@ -80,7 +80,11 @@ fuzz_target!(|input: Input| {
         // Duplicate subprotocol offers are refused by the server (RFC 6455 §4.1
         // asks for unique values); the client does not check for them.
         Err(HandshakeError::InvalidProtocol(_))
-            if input.protocols.iter().enumerate().any(|(i, p)| input.protocols[..i].contains(p)) =>
+            if input
+                .protocols
+                .iter()
+                .enumerate()
+                .any(|(i, p)| input.protocols[..i].contains(p)) =>
         {
             return;
         }
@@ -94,9 +98,17 @@ fuzz_target!(|input: Input| {
     let r = &u.request;
     assert_eq!(r.version, c.version);
     assert_eq!(r.protocols, c.protocols, "subprotocols");
-    let host = if c.host.contains(':') { format!("[{}]", c.host) } else { c.host.clone() };
+    let host = if c.host.contains(':') {
+        format!("[{}]", c.host)
+    } else {
+        c.host.clone()
+    };
     let default_port = if c.is_secure { 443 } else { 80 };
-    let host = if c.port == default_port { host } else { format!("{host}:{}", c.port) };
+    let host = if c.port == default_port {
+        host
+    } else {
+        format!("{host}:{}", c.port)
+    };
     assert_eq!(r.host, host);
     assert!(r.path.starts_with('/'), "path {:?}", r.path);
     assert_eq!(r.origin.as_deref(), c.origin.as_deref().map(ows), "origin");

@@ -18,7 +18,11 @@ fn glob(p: &str, t: &str) -> bool {
     let stars = p.bytes().filter(|&b| b == b'*').count();
     let r = glob_dp(p.as_bytes(), t.as_bytes());
     if stars <= 3 && t.len() <= 64 {
-        assert_eq!(r, glob_reference(p.as_bytes(), t.as_bytes()), "references disagree");
+        assert_eq!(
+            r,
+            glob_reference(p.as_bytes(), t.as_bytes()),
+            "references disagree"
+        );
     }
     r
 }
@@ -65,7 +69,11 @@ fuzz_target!(|data: &[u8]| {
     match Origin::parse(&origin) {
         Ok(o @ Origin::Tuple { .. }) => {
             let s = o.serialize();
-            assert_eq!(Origin::parse(&s).as_ref(), Ok(&o), "normalization not idempotent: {s:?}");
+            assert_eq!(
+                Origin::parse(&s).as_ref(),
+                Ok(&o),
+                "normalization not idempotent: {s:?}"
+            );
             let after_scheme = s.split_once("://").expect("scheme").1;
             assert!(
                 !after_scheme.contains(['/', '?', '#', '@', '*', ' ']),
@@ -73,7 +81,11 @@ fuzz_target!(|data: &[u8]| {
             );
             assert!(s.is_ascii() && s == s.to_ascii_lowercase(), "{s:?}");
             for p in &patterns {
-                assert_eq!(WildcardPattern::new(p).matches(&s), glob(p, &s), "{p:?} vs {s:?}");
+                assert_eq!(
+                    WildcardPattern::new(p).matches(&s),
+                    glob(p, &s),
+                    "{p:?} vs {s:?}"
+                );
             }
         }
         Ok(Origin::Null) | Err(_) => {}
@@ -84,7 +96,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(policy.check(None).is_ok());
     let got = policy.check(Some(&origin));
     let want = reference_policy(&patterns, allow_null, &origin);
-    assert_eq!(got.is_ok(), want, "policy {patterns:?} null={allow_null} on {origin:?}");
+    assert_eq!(
+        got.is_ok(),
+        want,
+        "policy {patterns:?} null={allow_null} on {origin:?}"
+    );
     if let Err(e) = got {
         assert_eq!(e, HandshakeError::OriginNotAllowed(origin.clone()));
         assert_eq!(e.http_status(), 403);

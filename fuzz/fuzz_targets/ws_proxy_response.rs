@@ -61,11 +61,19 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, split, "whole vs. pieces");
     if buf.len() <= 256 {
         let ends: Vec<usize> = (0..=buf.len()).collect();
-        assert_eq!(whole, parse_all(limits, buf, &ends), "whole vs. byte by byte");
+        assert_eq!(
+            whole,
+            parse_all(limits, buf, &ends),
+            "whole vs. byte by byte"
+        );
     }
     if !matches!(whole, Ok(None)) {
         let mut longer = buf.to_vec();
         longer.extend_from_slice(TRAILER);
-        assert_eq!(whole, parse_all(limits, &longer, &[longer.len()]), "tunnel bytes");
+        assert_eq!(
+            whole,
+            parse_all(limits, &longer, &[longer.len()]),
+            "tunnel bytes"
+        );
     }
 });

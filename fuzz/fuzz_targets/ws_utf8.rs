@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
     let std_ok = std::str::from_utf8(text).is_ok();
     assert_eq!(validate(text).is_ok(), std_ok);
     let fail = fail_at(text);
-    assert_eq!(fail.is_none() && !std_ok, std::str::from_utf8(text).is_err_and(|e| e.error_len().is_none()));
+    assert_eq!(
+        fail.is_none() && !std_ok,
+        std::str::from_utf8(text).is_err_and(|e| e.error_len().is_none())
+    );
 
     let ends = piece_ends(lengths, text.len());
     let mut v = Utf8Validator::new();
@@ -48,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
         };
         match fail {
             Some(at) if end >= at => {
-                assert!(r.is_err(), "must fail in piece {start}..{end} (fail at {at})");
+                assert!(
+                    r.is_err(),
+                    "must fail in piece {start}..{end} (fail at {at})"
+                );
                 return;
             }
             _ if last && finish_with_last => {

@@ -115,7 +115,10 @@ mod tests {
     #[test]
     fn pieces() {
         assert_eq!(piece_ends(&[2, 0, 100], 10), vec![2, 2, 10, 10]);
-        assert_eq!(split_input(&[9, 2, 1, 1, 7, 7], 1), Some((&[9][..], &[1, 1][..], &[7, 7][..])));
+        assert_eq!(
+            split_input(&[9, 2, 1, 1, 7, 7], 1),
+            Some((&[9][..], &[1, 1][..], &[7, 7][..]))
+        );
         assert_eq!(split_input(&[9], 1), None);
     }
 }

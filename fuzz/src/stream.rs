@@ -66,7 +66,10 @@ pub fn decode_output(mut out: &[u8], expect_masked: bool, apply_mask: bool) -> V
             Ok(Some(x)) => x,
             other => panic!("our output does not start with a frame header: {other:?} {out:02x?}"),
         };
-        assert!(h.fin && !h.rsv1 && !h.rsv2 && !h.rsv3, "control frame header {h:?}");
+        assert!(
+            h.fin && !h.rsv1 && !h.rsv2 && !h.rsv3,
+            "control frame header {h:?}"
+        );
         assert!(h.opcode.is_control(), "unexpected data frame {h:?}");
         assert_eq!(h.mask.is_some(), expect_masked, "masking of {h:?}");
         let len = usize::try_from(h.payload_len).expect("small");
@@ -143,9 +146,16 @@ fn check(config: &ProtocolConfig, stream: &[u8], o: &Outcome) {
         match ev {
             Event::Message { payload, is_binary } => {
                 total += payload.len();
-                assert!(payload.len() <= max_msg, "message of {} > {max_msg}", payload.len());
+                assert!(
+                    payload.len() <= max_msg,
+                    "message of {} > {max_msg}",
+                    payload.len()
+                );
                 if !is_binary && config.utf8_validate_incoming {
-                    assert!(std::str::from_utf8(payload).is_ok(), "invalid UTF-8 delivered");
+                    assert!(
+                        std::str::from_utf8(payload).is_ok(),
+                        "invalid UTF-8 delivered"
+                    );
                 }
             }
             Event::Ping(p) => {
@@ -177,7 +187,11 @@ fn check(config: &ProtocolConfig, stream: &[u8], o: &Outcome) {
         }
     }
     // Payloads are views of the stream (no compression here): no amplification.
-    assert!(total <= stream.len(), "{total} payload bytes from {} input bytes", stream.len());
+    assert!(
+        total <= stream.len(),
+        "{total} payload bytes from {} input bytes",
+        stream.len()
+    );
     match &o.result {
         Err(v) => {
             assert!(!closed, "failure after the peer's close");
@@ -215,9 +229,18 @@ pub fn run(role: Role, data: &[u8]) {
     }
     for ends in runs {
         let split = feed(&config, &ends, stream);
-        assert_eq!(whole.events, split.events, "events differ for pieces {ends:?}");
-        assert_eq!(whole.result, split.result, "result differs for pieces {ends:?}");
-        assert_eq!(whole.frames, split.frames, "output differs for pieces {ends:?}");
+        assert_eq!(
+            whole.events, split.events,
+            "events differ for pieces {ends:?}"
+        );
+        assert_eq!(
+            whole.result, split.result,
+            "result differs for pieces {ends:?}"
+        );
+        assert_eq!(
+            whole.frames, split.frames,
+            "output differs for pieces {ends:?}"
+        );
         assert_eq!(whole.state, split.state);
     }
 }
