@@ -1,0 +1,7 @@
+//! Client `Connection` fed an arbitrary server byte stream (see `fuzz_support::stream`).
+#![no_main]
+
+use autobahn::websocket::protocol::Role;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| fuzz_support::stream::run(Role::Client, data));

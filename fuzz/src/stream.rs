@@ -1,0 +1,246 @@
+//! Harness of `ws_server_stream` / `ws_client_stream`: a [`Connection`] fed an
+//! arbitrary byte stream, whole and in pieces, with its events and output checked.
+//!
+//! Input layout: `[max_msg, max_frame, flags, k, k piece lengths..., stream...]`
+//! * `max_msg`: `max_message_payload_size = (max_msg + 1) * 256` (256 B … 64 KiB)
+//! * `max_frame`: `max_frame_payload_size = max_frame * 64` (0 = unlimited)
+//! * `flags`: bit 0 `echo_close_code_reason`; bit 1 server: do not require masked
+//!   frames / client: accept masked frames; bit 2 `apply_mask = false`;
+//!   bit 3 `utf8_validate_incoming = false`
+//! * `k % 16` piece lengths cut the stream for the split run.
+
+use autobahn::websocket::frame::{close_code, FrameHeader, OpCode};
+use autobahn::websocket::mask::apply_mask as unmask;
+use autobahn::websocket::protocol::{
+    CloseState, Connection, Event, ProtocolConfig, ProtocolViolation, Role,
+};
+
+use crate::{piece_ends, split_input};
+
+/// Streams up to this length are also fed one byte at a time.
+const BYTEWISE_MAX: usize = 512;
+
+/// A frame our connection wrote, unmasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFrame {
+    /// Its opcode.
+    pub opcode: OpCode,
+    /// Its payload, unmasked.
+    pub payload: Vec<u8>,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+struct Outcome {
+    events: Vec<Event>,
+    result: Result<(), ProtocolViolation>,
+    frames: Vec<OutFrame>,
+    state: CloseState,
+}
+
+/// Builds the configuration from the 3 header bytes.
+pub fn config(role: Role, h: &[u8]) -> ProtocolConfig {
+    let mut c = ProtocolConfig::new(role);
+    let b = |i: usize| h.get(i).copied().unwrap_or(0);
+    c.max_message_payload_size = (usize::from(b(0)) + 1) * 256;
+    c.max_frame_payload_size = usize::from(b(1)) * 64;
+    let flags = b(2);
+    c.echo_close_code_reason = flags & 1 != 0;
+    if flags & 2 != 0 {
+        match role {
+            Role::Server => c.require_masked_incoming = false,
+            Role::Client => c.accept_masked_incoming = true,
+        }
+    }
+    c.apply_mask = flags & 4 == 0;
+    c.utf8_validate_incoming = flags & 8 == 0;
+    c
+}
+
+/// Decodes the frames in our own output; anything malformed is a bug. With
+/// `apply_mask` off (Autobahn's testing option) a key is sent but not applied.
+pub fn decode_output(mut out: &[u8], expect_masked: bool, apply_mask: bool) -> Vec<OutFrame> {
+    let mut frames = Vec::new();
+    while !out.is_empty() {
+        let (h, n) = match FrameHeader::parse(out) {
+            Ok(Some(x)) => x,
+            other => panic!("our output does not start with a frame header: {other:?} {out:02x?}"),
+        };
+        assert!(
+            h.fin && !h.rsv1 && !h.rsv2 && !h.rsv3,
+            "control frame header {h:?}"
+        );
+        assert!(h.opcode.is_control(), "unexpected data frame {h:?}");
+        assert_eq!(h.mask.is_some(), expect_masked, "masking of {h:?}");
+        let len = usize::try_from(h.payload_len).expect("small");
+        assert!(len <= 125, "control payload {len}");
+        let end = n + len;
+        assert!(end <= out.len(), "truncated frame in output");
+        let mut payload = out[n..end].to_vec();
+        if let (Some(key), true) = (h.mask, apply_mask) {
+            unmask(&mut payload, key);
+        }
+        frames.push(OutFrame {
+            opcode: h.opcode,
+            payload,
+        });
+        out = &out[end..];
+    }
+    frames
+}
+
+fn feed(config: &ProtocolConfig, ends: &[usize], stream: &[u8]) -> Outcome {
+    let mut conn = Connection::new(config.clone());
+    let mut events = Vec::new();
+    let mut result = Ok(());
+    let mut output = Vec::new();
+    let mut start = 0;
+    for &end in ends {
+        let failed_before = result.is_err();
+        let before = events.len();
+        let r = conn.receive_data(&stream[start..end]);
+        start = end;
+        if failed_before {
+            // A failed connection ignores everything that follows.
+            assert_eq!(r, Ok(()), "receive_data after failure");
+        } else {
+            result = r;
+        }
+        events.extend(std::iter::from_fn(|| conn.next_event()));
+        let out = conn.take_output();
+        if failed_before {
+            assert_eq!(events.len(), before, "events after failure");
+            assert!(out.is_empty(), "output after failure");
+        }
+        output.extend(out);
+    }
+    Outcome {
+        events,
+        result,
+        frames: decode_output(&output, config.mask_outgoing, config.apply_mask),
+        state: conn.state().clone(),
+    }
+}
+
+fn close_frame(code: Option<u16>, reason: Option<&str>) -> OutFrame {
+    let mut payload = Vec::new();
+    if let Some(c) = code {
+        payload.extend_from_slice(&c.to_be_bytes());
+        if let Some(r) = reason {
+            payload.extend_from_slice(r.as_bytes());
+        }
+    }
+    OutFrame {
+        opcode: OpCode::Close,
+        payload,
+    }
+}
+
+fn check(config: &ProtocolConfig, stream: &[u8], o: &Outcome) {
+    let max_msg = config.max_message_payload_size;
+    let mut total = 0usize;
+    let mut expected = Vec::new();
+    let mut closed = false;
+    for ev in &o.events {
+        assert!(!closed, "event after the peer's close: {ev:?}");
+        match ev {
+            Event::Message { payload, is_binary } => {
+                total += payload.len();
+                assert!(
+                    payload.len() <= max_msg,
+                    "message of {} > {max_msg}",
+                    payload.len()
+                );
+                if !is_binary && config.utf8_validate_incoming {
+                    assert!(
+                        std::str::from_utf8(payload).is_ok(),
+                        "invalid UTF-8 delivered"
+                    );
+                }
+            }
+            Event::Ping(p) => {
+                total += p.len();
+                assert!(p.len() <= 125);
+                expected.push(OutFrame {
+                    opcode: OpCode::Pong,
+                    payload: p.to_vec(),
+                });
+            }
+            Event::Pong(p) => {
+                total += p.len();
+                assert!(p.len() <= 125);
+            }
+            Event::Close { code, reason } => {
+                closed = true;
+                if let Some(c) = code {
+                    assert!(close_code::is_sendable(*c), "close code {c}");
+                } else {
+                    assert!(reason.is_none());
+                }
+                total += reason.as_ref().map_or(0, String::len) + 2 * usize::from(code.is_some());
+                expected.push(match (config.echo_close_code_reason, code) {
+                    (true, Some(c)) => close_frame(Some(*c), reason.as_deref()),
+                    (_, None) => close_frame(None, None),
+                    (false, Some(_)) => close_frame(Some(close_code::NORMAL), None),
+                });
+            }
+        }
+    }
+    // Payloads are views of the stream (no compression here): no amplification.
+    assert!(
+        total <= stream.len(),
+        "{total} payload bytes from {} input bytes",
+        stream.len()
+    );
+    match &o.result {
+        Err(v) => {
+            assert!(!closed, "failure after the peer's close");
+            assert!(
+                matches!(
+                    v.code,
+                    close_code::PROTOCOL_ERROR
+                        | close_code::INVALID_PAYLOAD
+                        | close_code::MESSAGE_TOO_BIG
+                ),
+                "violation code {}",
+                v.code
+            );
+            expected.push(close_frame(Some(v.code), Some(v.reason)));
+            assert_eq!(o.state, CloseState::Failed(*v));
+        }
+        Ok(()) if closed => assert_eq!(o.state, CloseState::Closed),
+        Ok(()) => assert_eq!(o.state, CloseState::Open),
+    }
+    assert_eq!(o.frames, expected, "output frames vs. events/result");
+}
+
+/// The whole target: never panics, invariants hold, and whole, split and byte-wise
+/// feeding agree.
+pub fn run(role: Role, data: &[u8]) {
+    let Some((header, lengths, stream)) = split_input(data, 3) else {
+        return;
+    };
+    let config = config(role, header);
+    let whole = feed(&config, &[stream.len()], stream);
+    check(&config, stream, &whole);
+    let mut runs = vec![piece_ends(lengths, stream.len())];
+    if stream.len() <= BYTEWISE_MAX {
+        runs.push((0..=stream.len()).collect());
+    }
+    for ends in runs {
+        let split = feed(&config, &ends, stream);
+        assert_eq!(
+            whole.events, split.events,
+            "events differ for pieces {ends:?}"
+        );
+        assert_eq!(
+            whole.result, split.result,
+            "result differs for pieces {ends:?}"
+        );
+        assert_eq!(
+            whole.frames, split.frames,
+            "output differs for pieces {ends:?}"
+        );
+        assert_eq!(whole.state, split.state);
+    }
+}
