@@ -240,9 +240,9 @@ impl RawSocketTransport {
                 RawSocketEndpoint::Tcp { host, port } => {
                     let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
                     let _ = tcp.set_nodelay(options.tcp_no_delay);
+                    // Described as Autobahn (and our WebSocket layer) do.
                     let peer = match tcp.peer_addr() {
-                        Ok(std::net::SocketAddr::V4(a)) => format!("tcp4:{}:{}", a.ip(), a.port()),
-                        Ok(std::net::SocketAddr::V6(a)) => format!("tcp6:{}:{}", a.ip(), a.port()),
+                        Ok(addr) => format!("tcp:{addr}"),
                         Err(_) => format!("tcp:{host}:{port}"),
                     };
                     if url.is_secure {

@@ -260,7 +260,7 @@ impl WebSocketTransport {
         let Some(subprotocol) = conn.response().protocol.clone() else {
             return Err(WebSocketConnectError::NoSubprotocol);
         };
-        if !offered.iter().any(|p| *p == subprotocol) {
+        if !offered.contains(&subprotocol) {
             return Err(WebSocketConnectError::UnexpectedSubprotocol(subprotocol));
         }
         // `on_connect` chose the handler's serializer from the same response.
