@@ -14,16 +14,16 @@
 //!
 //! `send` checks every message against the maximum length the router announced
 //! *before* queueing it: an oversized message fails with
-//! [`TransportError::MessageTooLarge`] and the connection stays usable (unlike
-//! Autobahn|Python before its issue #888 was fixed, which dropped the connection).
+//! [`TransportError::MessageTooLarge`], nothing is written, and the connection
+//! stays usable: the spec forbids sending more than the peer announced, and
+//! failing the whole session for one oversized call would punish every other one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
@@ -34,14 +34,17 @@ use crate::wamp::message::Message;
 use crate::wamp::serializer::{for_rawsocket_id, Serializer};
 use crate::wamp::transport::{Transport, TransportError};
 
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+use tasks::{read_loop, write_loop, FrameSender, Item, ReadLoop, Shared, WriterCmd};
+
 /// Bytes of queued outgoing frames above which `send` waits.
 pub const SEND_HIGH_WATER: usize = 1 << 20;
 
 /// Default capacity of the queue of received messages not yet taken by `recv`.
 pub const DEFAULT_QUEUE_SIZE: usize = 64;
-
-/// Size of the buffer each socket read goes into.
-const READ_CHUNK: usize = 16 * 1024;
 
 /// The RFC 9266 label of the `tls-exporter` channel binding.
 #[cfg(feature = "tls")]
@@ -141,51 +144,6 @@ impl From<RawSocketError> for RawSocketConnectError {
 impl From<RawSocketConnectError> for TransportError {
     fn from(e: RawSocketConnectError) -> Self {
         TransportError::Connect(e.to_string())
-    }
-}
-
-/// What the reader hands to `recv`.
-type Item = Result<Message, TransportError>;
-
-/// Work for the writer task.
-enum WriterCmd {
-    /// A whole encoded frame; the permit holds its bytes' share of the send budget.
-    Frame(Bytes, OwnedSemaphorePermit),
-    /// Write what is queued, then shut the write side down (TCP FIN / TLS
-    /// close_notify).
-    Shutdown,
-}
-
-/// State shared by the transport and its tasks.
-#[derive(Debug)]
-struct Shared {
-    open: AtomicBool,
-    /// Limits the bytes queued for the writer.
-    budget: Arc<Semaphore>,
-}
-
-/// The sending side, shared by `send` and the reader (which sends PONGs).
-#[derive(Clone)]
-struct FrameSender {
-    tx: mpsc::UnboundedSender<WriterCmd>,
-    budget: Arc<Semaphore>,
-}
-
-impl FrameSender {
-    /// Queues a whole frame, waiting while the queue is over budget. Cancel-safe:
-    /// the frame is queued entirely or not at all.
-    async fn send(&self, frame: Bytes) -> Result<(), TransportError> {
-        // Frames above the budget take all of it: they wait for an empty queue.
-        let want = frame.len().clamp(1, SEND_HIGH_WATER) as u32;
-        let permit = self
-            .budget
-            .clone()
-            .acquire_many_owned(want)
-            .await
-            .map_err(|_| TransportError::Closed)?;
-        self.tx
-            .send(WriterCmd::Frame(frame, permit))
-            .map_err(|_| TransportError::Closed)
     }
 }
 
@@ -444,145 +402,6 @@ where
     })
 }
 
-/// Writes queued frames in order; flushes when the queue runs dry.
-async fn write_loop<W: AsyncWrite + Unpin>(
-    mut wr: W,
-    mut rx: mpsc::UnboundedReceiver<WriterCmd>,
-    shared: Arc<Shared>,
-    peer: String,
-) {
-    while let Some(cmd) = rx.recv().await {
-        let res = match cmd {
-            WriterCmd::Frame(frame, permit) => {
-                let r = wr.write_all(&frame).await;
-                drop(permit);
-                match r {
-                    Ok(()) if rx.is_empty() => wr.flush().await,
-                    other => other,
-                }
-            }
-            WriterCmd::Shutdown => {
-                if let Err(e) = wr.shutdown().await {
-                    tracing::debug!(%peer, "rawsocket: shutdown failed: {e}");
-                }
-                break;
-            }
-        };
-        if let Err(e) = res {
-            tracing::debug!(%peer, "rawsocket: write failed: {e}");
-            break;
-        }
-    }
-    shared.open.store(false, Ordering::Release);
-    // Wake senders waiting for budget: there is nobody left to write their frames.
-    shared.budget.close();
-}
-
-/// Everything the reader task owns.
-struct ReadLoop<R> {
-    rd: R,
-    decoder: FrameDecoder,
-    serializer: Arc<dyn Serializer>,
-    tx: mpsc::Sender<Item>,
-    sender: FrameSender,
-    writer: tokio::task::AbortHandle,
-    peer_max_len: u32,
-    shared: Arc<Shared>,
-    peer: String,
-}
-
-/// How the reader ended.
-enum ReadEnd {
-    /// The router closed the connection.
-    Eof,
-    /// The transport stopped listening.
-    Dropped,
-    /// The connection failed; the error goes to `recv`.
-    Failed(TransportError),
-}
-
-async fn read_loop<R: AsyncRead + Unpin>(mut st: ReadLoop<R>) {
-    let end = read_frames(&mut st).await;
-    st.shared.open.store(false, Ordering::Release);
-    match end {
-        ReadEnd::Eof => {
-            tracing::debug!(peer = %st.peer, "rawsocket: router closed the connection");
-            // Close our side too, after what is queued.
-            let _ = st.sender.tx.send(WriterCmd::Shutdown);
-        }
-        ReadEnd::Dropped => {}
-        ReadEnd::Failed(e) => {
-            tracing::debug!(peer = %st.peer, "rawsocket: connection failed: {e}");
-            st.writer.abort();
-            st.shared.budget.close();
-            let _ = st.tx.send(Err(e)).await;
-        }
-    }
-    // Dropping `tx` here makes `recv` return `None` after what was queued.
-}
-
-async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        loop {
-            let frame = match st.decoder.next_frame() {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(e) => return ReadEnd::Failed(TransportError::Protocol(e.to_string())),
-            };
-            match frame.kind {
-                FrameKind::Message => {
-                    let messages = match st
-                        .serializer
-                        .unserialize(&frame.payload, st.serializer.is_binary())
-                    {
-                        Ok(m) => m,
-                        Err(e) => return ReadEnd::Failed(TransportError::Protocol(e.to_string())),
-                    };
-                    for msg in messages {
-                        if st.tx.send(Ok(msg)).await.is_err() {
-                            return ReadEnd::Dropped;
-                        }
-                    }
-                }
-                FrameKind::Ping => {
-                    // A PING must be answered with exactly one PONG echoing its payload;
-                    // a PING larger than what the router itself accepts cannot be.
-                    let mut pong = Vec::with_capacity(HEADER_LEN + frame.payload.len());
-                    match encode_header(FrameKind::Pong, frame.payload.len(), st.peer_max_len) {
-                        Ok(h) => pong.extend_from_slice(&h),
-                        Err(e) => {
-                            return ReadEnd::Failed(TransportError::Protocol(format!(
-                                "PING the router could not receive the PONG of: {e}"
-                            )))
-                        }
-                    }
-                    pong.extend_from_slice(&frame.payload);
-                    if st.sender.send(pong.into()).await.is_err() {
-                        return ReadEnd::Failed(TransportError::Lost("writer stopped".into()));
-                    }
-                }
-                FrameKind::Pong => {
-                    tracing::trace!(peer = %st.peer, "rawsocket: unsolicited PONG ignored");
-                }
-            }
-        }
-        match st.rd.read(&mut buf).await {
-            Ok(0) => {
-                return if st.decoder.buffered() == 0 {
-                    ReadEnd::Eof
-                } else {
-                    ReadEnd::Failed(TransportError::Lost(
-                        "connection closed in the middle of a frame".into(),
-                    ))
-                };
-            }
-            Ok(n) => st.decoder.feed(buf.get(..n).unwrap_or_default()),
-            Err(e) => return ReadEnd::Failed(TransportError::Lost(format!("read failed: {e}"))),
-        }
-    }
-}
-
 impl Transport for RawSocketTransport {
     async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
         if self.done || !self.shared.open.load(Ordering::Acquire) {
@@ -686,199 +505,5 @@ impl Drop for RawSocketTransport {
     fn drop(&mut self) {
         self.reader.abort();
         self.writer.abort();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rawsocket::handshake::{accept_reply, error_reply, parse_client_hello};
-    use crate::wamp::message::{Goodbye, Message};
-    use tokio::io::duplex;
-
-    #[test]
-    fn defaults() {
-        let o = RawSocketOptions::default();
-        assert_eq!(o.serializer, SerializerId::CBOR);
-        assert_eq!(o.max_len_exp, 24);
-        assert_eq!(o.handshake_timeout, Some(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn refusal_becomes_typed_error() {
-        let e: RawSocketConnectError =
-            RawSocketError::Refused(HandshakeErrorCode::MaxConnectionCountReached).into();
-        assert!(matches!(
-            e,
-            RawSocketConnectError::Refused(HandshakeErrorCode::MaxConnectionCountReached)
-        ));
-        let e: RawSocketConnectError = RawSocketError::BadMagic(0x48).into();
-        assert!(matches!(e, RawSocketConnectError::Handshake(_)));
-    }
-
-    #[tokio::test]
-    async fn unsupported_serializer_is_refused_before_io() {
-        let (a, _b) = duplex(64);
-        let opts = RawSocketOptions {
-            serializer: SerializerId::UBJSON,
-            ..RawSocketOptions::default()
-        };
-        let e = RawSocketTransport::connect_stream(a, "test", &opts)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, RawSocketConnectError::UnsupportedSerializer(_)));
-    }
-
-    #[tokio::test]
-    async fn bad_url_is_an_error() {
-        let e = RawSocketTransport::connect("ws://x", &RawSocketOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(e, RawSocketConnectError::Url(_)));
-    }
-
-    /// Router side of a handshake over an in-memory pipe, replying `reply`.
-    async fn router_handshake(
-        b: &mut tokio::io::DuplexStream,
-        reply: impl FnOnce(ClientHandshake) -> [u8; 4],
-    ) {
-        let mut hello = [0u8; 4];
-        b.read_exact(&mut hello).await.unwrap();
-        let hs = parse_client_hello(hello).unwrap();
-        b.write_all(&reply(hs)).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn handshake_refused_and_mismatched() {
-        let (a, mut b) = duplex(64);
-        let router = tokio::spawn(async move {
-            router_handshake(&mut b, |_| {
-                error_reply(HandshakeErrorCode::MaxLengthUnacceptable)
-            })
-            .await;
-            b
-        });
-        let e = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            e,
-            RawSocketConnectError::Refused(HandshakeErrorCode::MaxLengthUnacceptable)
-        ));
-        router.await.unwrap();
-
-        let (a, mut b) = duplex(64);
-        let router = tokio::spawn(async move {
-            router_handshake(&mut b, |_| accept_reply(24, SerializerId::JSON)).await;
-            b
-        });
-        let e = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            e,
-            RawSocketConnectError::Handshake(RawSocketError::SerializerMismatch {
-                requested: 3,
-                got: 1
-            })
-        ));
-        router.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn eof_during_handshake_and_timeout() {
-        let (a, b) = duplex(64);
-        drop(b);
-        let e = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
-            .await
-            .unwrap_err();
-        // Writing the hello into a dropped pipe fails, or reading the reply sees EOF.
-        assert!(matches!(
-            e,
-            RawSocketConnectError::ClosedDuringHandshake | RawSocketConnectError::Io(_)
-        ));
-
-        let (a, _b) = duplex(64);
-        let opts = RawSocketOptions {
-            handshake_timeout: Some(Duration::from_millis(50)),
-            ..RawSocketOptions::default()
-        };
-        let e = RawSocketTransport::connect_stream(a, "test", &opts)
-            .await
-            .unwrap_err();
-        assert!(matches!(e, RawSocketConnectError::Timeout));
-    }
-
-    #[tokio::test]
-    async fn garbage_frame_fails_the_transport() {
-        let (a, mut b) = duplex(1024);
-        let router = tokio::spawn(async move {
-            router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
-            // Reserved frame type 5.
-            b.write_all(&[0x05, 0, 0, 1, 0]).await.unwrap();
-            b
-        });
-        let mut t = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
-            .await
-            .unwrap();
-        let _b = router.await.unwrap();
-        assert!(matches!(
-            t.recv().await,
-            Some(Err(TransportError::Protocol(_)))
-        ));
-        assert!(t.recv().await.is_none());
-        assert!(!t.is_open());
-        let bye = Message::Goodbye(Goodbye {
-            details: Default::default(),
-            reason: "wamp.close.normal".into(),
-        });
-        assert!(matches!(t.send(bye).await, Err(TransportError::Closed)));
-    }
-
-    #[tokio::test]
-    async fn undecodable_message_fails_the_transport() {
-        let (a, mut b) = duplex(1024);
-        let router = tokio::spawn(async move {
-            router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
-            // 0xff is a CBOR "break" outside of any indefinite item.
-            b.write_all(&[0x00, 0, 0, 1, 0xff]).await.unwrap();
-            b
-        });
-        let mut t = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
-            .await
-            .unwrap();
-        let _b = router.await.unwrap();
-        assert!(matches!(
-            t.recv().await,
-            Some(Err(TransportError::Protocol(_)))
-        ));
-        assert!(t.recv().await.is_none());
-    }
-
-    #[tokio::test]
-    async fn frame_above_our_limit_fails_the_transport() {
-        let (a, mut b) = duplex(1024);
-        let opts = RawSocketOptions {
-            max_len_exp: 9,
-            ..RawSocketOptions::default()
-        };
-        let router = tokio::spawn(async move {
-            router_handshake(&mut b, |h| {
-                assert_eq!(h.max_len(), 512);
-                accept_reply(24, h.serializer)
-            })
-            .await;
-            // Header announcing 513 bytes: refused before any payload arrives.
-            b.write_all(&[0x00, 0, 0x02, 0x01]).await.unwrap();
-            b
-        });
-        let mut t = RawSocketTransport::connect_stream(a, "test", &opts)
-            .await
-            .unwrap();
-        let _b = router.await.unwrap();
-        match t.recv().await {
-            Some(Err(TransportError::Protocol(m))) => assert!(m.contains("513"), "{m}"),
-            other => panic!("unexpected {other:?}"),
-        }
     }
 }
