@@ -166,6 +166,8 @@ pub struct RawSocketTransport {
     close_timeout: Option<Duration>,
     /// `recv` returned `None` or an error, or we closed/aborted.
     done: bool,
+    /// `close` or `abort` ran: the tasks are finished or aborted.
+    closed: bool,
     peer: String,
     /// RFC 9266 `tls-exporter` channel binding, over TLS.
     tls_exporter: Option<Vec<u8>>,
@@ -397,6 +399,7 @@ where
         max_len: hs.max_len(),
         close_timeout: options.close_timeout,
         done: false,
+        closed: false,
         peer,
         tls_exporter,
     })
@@ -451,6 +454,10 @@ impl Transport for RawSocketTransport {
     }
 
     async fn close(&mut self) {
+        if self.closed {
+            // The writer's handle may already have been awaited to completion.
+            return;
+        }
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
         let _ = self.sender.tx.send(WriterCmd::Shutdown);
@@ -475,6 +482,7 @@ impl Transport for RawSocketTransport {
     }
 
     fn abort(&mut self) {
+        self.closed = true;
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
         self.shared.budget.close();

@@ -190,3 +190,24 @@ async fn frame_above_our_limit_fails_the_transport() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn close_twice_and_close_after_abort_are_harmless() {
+    let (a, mut b) = duplex(1024);
+    let router = tokio::spawn(async move {
+        router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
+        // Read until the client's EOF, then close our side.
+        let mut sink = Vec::new();
+        let _ = b.read_to_end(&mut sink).await;
+    });
+    let mut t = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
+        .await
+        .unwrap();
+    t.close().await;
+    t.close().await;
+    t.abort();
+    t.close().await;
+    assert!(!t.is_open());
+    assert!(t.recv().await.is_none());
+    router.await.unwrap();
+}
