@@ -13,10 +13,12 @@
 //!    announced on what it receives, and must not send more than the *peer*
 //!    announced.
 //!
-//! Nothing here does IO: bytes in, values out. The tokio transport sits on top.
+//! The sans-IO modules do no IO: bytes in, values out. [`transport`] is the tokio
+//! client transport on top.
 
 pub mod framing;
 pub mod handshake;
+pub mod transport;
 pub mod url;
 
 pub use framing::{encode_frame, Frame, FrameDecoder, FrameKind};
@@ -24,6 +26,7 @@ pub use handshake::{
     accept_reply, error_reply, parse_client_hello, parse_server_reply, ClientHandshake,
     HandshakeErrorCode, SerializerId, ServerHello,
 };
+pub use transport::{RawSocketConnectError, RawSocketOptions, RawSocketTransport};
 pub use url::{create_url, parse_url, RawSocketEndpoint, RawSocketUrl, UrlError};
 
 /// Errors of the RawSocket handshake and framing.

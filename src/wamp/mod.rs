@@ -6,3 +6,4 @@ pub mod serializer;
 pub mod transport;
 pub mod uri;
 pub mod value;
+pub mod websocket_transport;

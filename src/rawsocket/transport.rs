@@ -1,0 +1,517 @@
+//! WAMP over RawSocket (Autobahn's `WampRawSocketClientProtocol`): a [`Transport`]
+//! over TCP (`rs://host:port`), TLS (`rss://host:port`) or a Unix domain socket
+//! (`rs://unix:/path`), built on the sans-IO [`handshake`](super::handshake) and
+//! [`framing`](super::framing).
+//!
+//! After the 4-octet handshake, two tasks run per connection:
+//!
+//! - the reader decodes frames, answers each PING with a PONG, decodes WAMP
+//!   messages and hands them to [`RawSocketTransport::recv`] through a bounded queue
+//!   (when the application does not read, the reader stops reading the socket);
+//! - the writer writes whole frames in order, so that a `send` cancelled half-way
+//!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
+//!   for it; `send` waits beyond that (backpressure).
+//!
+//! `send` checks every message against the maximum length the router announced
+//! *before* queueing it: an oversized message fails with
+//! [`TransportError::MessageTooLarge`], nothing is written, and the connection
+//! stays usable: the spec forbids sending more than the peer announced, and
+//! failing the whole session for one oversized call would punish every other one.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
+use super::handshake::{ClientHandshake, HandshakeErrorCode, SerializerId, MAX_MAX_LEN_EXP};
+use super::url::{parse_url, RawSocketEndpoint, UrlError};
+use super::RawSocketError;
+use crate::wamp::message::Message;
+use crate::wamp::serializer::{for_rawsocket_id, Serializer};
+use crate::wamp::transport::{Transport, TransportError};
+
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+use tasks::{read_loop, write_loop, FrameSender, Item, ReadLoop, Shared, WriterCmd};
+
+/// Bytes of queued outgoing frames above which `send` waits.
+pub const SEND_HIGH_WATER: usize = 1 << 20;
+
+/// Default capacity of the queue of received messages not yet taken by `recv`.
+pub const DEFAULT_QUEUE_SIZE: usize = 64;
+
+/// The RFC 9266 label of the `tls-exporter` channel binding.
+#[cfg(feature = "tls")]
+const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
+
+/// Settings of a RawSocket client connection.
+#[derive(Debug, Clone)]
+pub struct RawSocketOptions {
+    /// The serializer to ask for (default CBOR: Autobahn's RawSocket client picks
+    /// the first available of CBOR, MessagePack, UBJSON, JSON). JSON, MessagePack and
+    /// CBOR are supported.
+    pub serializer: SerializerId,
+    /// Power-of-two exponent of the largest message we accept (9..=24, default 24 =
+    /// 16 MiB); announced to the router, which must not send more.
+    pub max_len_exp: u8,
+    /// Bound on connecting, the TLS handshake and the RawSocket handshake together
+    /// (default 30 s, like the WebSocket opening handshake; `None`: no bound).
+    pub handshake_timeout: Option<Duration>,
+    /// How long `close` waits for queued messages to be written and for the router
+    /// to close its side (default 1 s; `None`: no bound).
+    pub close_timeout: Option<Duration>,
+    /// How many received messages may wait for `recv` before the transport stops
+    /// reading from the socket (at least 1).
+    pub queue_size: usize,
+    /// Disable Nagle's algorithm on TCP connections (default `true`).
+    pub tcp_no_delay: bool,
+    /// The TLS configuration for `rss://` (default: the Mozilla root certificates;
+    /// see `crate::websocket::stream::tls` for helpers).
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The name to verify the router's certificate against (default: the URL's
+    /// host; `localhost` for `rss://unix:…`).
+    #[cfg(feature = "tls")]
+    pub tls_server_name: Option<String>,
+}
+
+impl Default for RawSocketOptions {
+    fn default() -> Self {
+        Self {
+            serializer: SerializerId::CBOR,
+            max_len_exp: MAX_MAX_LEN_EXP,
+            handshake_timeout: Some(Duration::from_secs(30)),
+            close_timeout: Some(Duration::from_secs(1)),
+            queue_size: DEFAULT_QUEUE_SIZE,
+            tcp_no_delay: true,
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_server_name: None,
+        }
+    }
+}
+
+/// Why a [`RawSocketTransport`] could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RawSocketConnectError {
+    /// The URL is not a valid RawSocket URL.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// The configured serializer is not one we implement.
+    #[error("unsupported serializer {0}")]
+    UnsupportedSerializer(SerializerId),
+    /// Connecting, or the handshake's IO, failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// TLS setup or handshake failed.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Unix domain sockets are not available on this platform.
+    #[error("Unix domain sockets are not supported on this platform")]
+    UnixUnsupported,
+    /// [`RawSocketOptions::handshake_timeout`] elapsed.
+    #[error("timed out connecting")]
+    Timeout,
+    /// The router closed the connection before answering the handshake.
+    #[error("the router closed the connection during the handshake")]
+    ClosedDuringHandshake,
+    /// The router refused the connection with an error code.
+    #[error("router refused the connection: {0}")]
+    Refused(HandshakeErrorCode),
+    /// The router's reply is not a valid RawSocket handshake (not a RawSocket
+    /// router, reserved bits, another serializer than requested).
+    #[error("invalid handshake reply: {0}")]
+    Handshake(RawSocketError),
+}
+
+impl From<RawSocketError> for RawSocketConnectError {
+    fn from(e: RawSocketError) -> Self {
+        match e {
+            RawSocketError::Refused(code) => Self::Refused(code),
+            other => Self::Handshake(other),
+        }
+    }
+}
+
+impl From<RawSocketConnectError> for TransportError {
+    fn from(e: RawSocketConnectError) -> Self {
+        TransportError::Connect(e.to_string())
+    }
+}
+
+/// A WAMP transport over RawSocket (Autobahn's `WampRawSocketClientProtocol` as an
+/// `ITransport`).
+///
+/// Dropping it drops the connection at once; call [`Transport::close`] to write the
+/// queued messages and shut the connection down cleanly.
+pub struct RawSocketTransport {
+    serializer: Arc<dyn Serializer>,
+    sender: FrameSender,
+    rx: mpsc::Receiver<Item>,
+    shared: Arc<Shared>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    /// The router's receive limit: the largest payload we may send.
+    peer_max_len: u32,
+    /// Our receive limit, as announced.
+    max_len: u32,
+    close_timeout: Option<Duration>,
+    /// `recv` returned `None` or an error, or we closed/aborted.
+    done: bool,
+    /// `close` or `abort` ran: the tasks are finished or aborted.
+    closed: bool,
+    peer: String,
+    /// RFC 9266 `tls-exporter` channel binding, over TLS.
+    tls_exporter: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RawSocketTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSocketTransport")
+            .field("peer", &self.peer)
+            .field("serializer", &self.serializer.serializer_id())
+            .field("peer_max_len", &self.peer_max_len)
+            .field("max_len", &self.max_len)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RawSocketTransport {
+    /// Connects to a RawSocket URL (`rs://host:port`, `rss://host:port`,
+    /// `rs://unix:/path`) and runs the handshake, all bounded by
+    /// [`RawSocketOptions::handshake_timeout`].
+    pub async fn connect(
+        url: &str,
+        options: &RawSocketOptions,
+    ) -> Result<Self, RawSocketConnectError> {
+        let url = parse_url(url)?;
+        check_serializer(options.serializer)?;
+        let fut = async {
+            match url.endpoint {
+                RawSocketEndpoint::Tcp { host, port } => {
+                    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+                    let _ = tcp.set_nodelay(options.tcp_no_delay);
+                    // Described as Autobahn (and our WebSocket layer) do.
+                    let peer = match tcp.peer_addr() {
+                        Ok(addr) => format!("tcp:{addr}"),
+                        Err(_) => format!("tcp:{host}:{port}"),
+                    };
+                    if url.is_secure {
+                        start_tls(tcp, &host, peer, options).await
+                    } else {
+                        handshake_and_start(tcp, peer, options, None).await
+                    }
+                }
+                RawSocketEndpoint::Unix { path } => {
+                    connect_unix(&path, url.is_secure, options).await
+                }
+            }
+        };
+        match options.handshake_timeout {
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .map_err(|_| RawSocketConnectError::Timeout)?,
+            None => fut.await,
+        }
+    }
+
+    /// Runs the handshake over an already connected stream (any byte stream: a TCP
+    /// or TLS stream you set up yourself, an in-memory pipe, ...); `peer` describes
+    /// the router for logs. Bounded by [`RawSocketOptions::handshake_timeout`].
+    pub async fn connect_stream<S>(
+        stream: S,
+        peer: impl Into<String>,
+        options: &RawSocketOptions,
+    ) -> Result<Self, RawSocketConnectError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        check_serializer(options.serializer)?;
+        let fut = handshake_and_start(stream, peer.into(), options, None);
+        match options.handshake_timeout {
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .map_err(|_| RawSocketConnectError::Timeout)?,
+            None => fut.await,
+        }
+    }
+
+    /// The largest message payload the router accepts (what it announced): larger
+    /// sends fail with [`TransportError::MessageTooLarge`].
+    pub fn peer_max_len(&self) -> u32 {
+        self.peer_max_len
+    }
+
+    /// The largest message payload we accept (what we announced).
+    pub fn max_len(&self) -> u32 {
+        self.max_len
+    }
+}
+
+fn check_serializer(id: SerializerId) -> Result<Arc<dyn Serializer>, RawSocketConnectError> {
+    for_rawsocket_id(id.get())
+        .map(Arc::from)
+        .ok_or(RawSocketConnectError::UnsupportedSerializer(id))
+}
+
+#[cfg(unix)]
+async fn connect_unix(
+    path: &str,
+    secure: bool,
+    options: &RawSocketOptions,
+) -> Result<RawSocketTransport, RawSocketConnectError> {
+    let stream = tokio::net::UnixStream::connect(path).await?;
+    let peer = format!("unix:{path}");
+    if secure {
+        start_tls(stream, "localhost", peer, options).await
+    } else {
+        handshake_and_start(stream, peer, options, None).await
+    }
+}
+
+#[cfg(not(unix))]
+async fn connect_unix(
+    _path: &str,
+    _secure: bool,
+    _options: &RawSocketOptions,
+) -> Result<RawSocketTransport, RawSocketConnectError> {
+    Err(RawSocketConnectError::UnixUnsupported)
+}
+
+#[cfg(feature = "tls")]
+async fn start_tls<S>(
+    stream: S,
+    host: &str,
+    peer: String,
+    options: &RawSocketOptions,
+) -> Result<RawSocketTransport, RawSocketConnectError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = options
+        .tls
+        .clone()
+        .unwrap_or_else(crate::websocket::stream::tls::client_config_webpki_roots);
+    let name = options
+        .tls_server_name
+        .clone()
+        .unwrap_or_else(|| host.to_owned());
+    let name = rustls::pki_types::ServerName::try_from(name)
+        .map_err(|e| RawSocketConnectError::Tls(format!("invalid server name: {e}")))?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| RawSocketConnectError::Tls(e.to_string()))?;
+    let exporter = tls
+        .get_ref()
+        .1
+        .export_keying_material([0u8; 32], TLS_EXPORTER_LABEL, None)
+        .ok()
+        .map(|k| k.to_vec());
+    handshake_and_start(tls, peer, options, exporter).await
+}
+
+#[cfg(not(feature = "tls"))]
+async fn start_tls<S>(
+    _stream: S,
+    _host: &str,
+    _peer: String,
+    _options: &RawSocketOptions,
+) -> Result<RawSocketTransport, RawSocketConnectError> {
+    Err(RawSocketConnectError::Tls(
+        "rss:// needs the `tls` feature".into(),
+    ))
+}
+
+/// The 4-octet handshake, then the reader and writer tasks.
+async fn handshake_and_start<S>(
+    mut stream: S,
+    peer: String,
+    options: &RawSocketOptions,
+    tls_exporter: Option<Vec<u8>>,
+) -> Result<RawSocketTransport, RawSocketConnectError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let serializer = check_serializer(options.serializer)?;
+    let hs = ClientHandshake {
+        max_len_exp: options.max_len_exp,
+        serializer: options.serializer,
+    };
+    stream.write_all(&hs.to_bytes()).await?;
+    stream.flush().await?;
+    let mut reply = [0u8; 4];
+    match stream.read_exact(&mut reply).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(RawSocketConnectError::ClosedDuringHandshake)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let hello = hs.check_reply(reply)?;
+    tracing::debug!(
+        %peer,
+        serializer = serializer.serializer_id(),
+        peer_max_len = hello.max_len(),
+        "rawsocket: connected"
+    );
+
+    let (rd, wr) = tokio::io::split(stream);
+    let shared = Arc::new(Shared {
+        open: AtomicBool::new(true),
+        budget: Arc::new(Semaphore::new(SEND_HIGH_WATER)),
+    });
+    let (wtx, wrx) = mpsc::unbounded_channel();
+    let sender = FrameSender {
+        tx: wtx,
+        budget: shared.budget.clone(),
+    };
+    let writer = tokio::spawn(write_loop(wr, wrx, shared.clone(), peer.clone()));
+    let (tx, rx) = mpsc::channel(options.queue_size.max(1));
+    let reader = tokio::spawn(read_loop(ReadLoop {
+        rd,
+        decoder: FrameDecoder::new(hs.max_len()),
+        serializer: serializer.clone(),
+        tx,
+        sender: sender.clone(),
+        writer: writer.abort_handle(),
+        peer_max_len: hello.max_len(),
+        shared: shared.clone(),
+        peer: peer.clone(),
+    }));
+    Ok(RawSocketTransport {
+        serializer,
+        sender,
+        rx,
+        shared,
+        reader,
+        writer,
+        peer_max_len: hello.max_len(),
+        max_len: hs.max_len(),
+        close_timeout: options.close_timeout,
+        done: false,
+        closed: false,
+        peer,
+        tls_exporter,
+    })
+}
+
+impl Transport for RawSocketTransport {
+    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
+        if self.done || !self.shared.open.load(Ordering::Acquire) {
+            return Err(TransportError::Closed);
+        }
+        // Room for the header first, so the frame is built without a copy.
+        let mut frame = Vec::with_capacity(128);
+        frame.extend_from_slice(&[0; HEADER_LEN]);
+        self.serializer
+            .serialize_into(&msg, &mut frame)
+            .map_err(|e| TransportError::Serialize(e.to_string()))?;
+        let len = frame.len() - HEADER_LEN;
+        let header =
+            encode_header(FrameKind::Message, len, self.peer_max_len).map_err(|e| match e {
+                RawSocketError::MessageTooLarge { size, max } => TransportError::MessageTooLarge {
+                    size,
+                    max: max as usize,
+                },
+                other => TransportError::Serialize(other.to_string()),
+            })?;
+        if let Some(h) = frame.get_mut(..HEADER_LEN) {
+            h.copy_from_slice(&header);
+        }
+        self.sender.send(frame.into()).await
+    }
+
+    async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
+        if self.done {
+            return None;
+        }
+        // `mpsc::Receiver::recv` is cancel-safe, and nothing else here awaits.
+        match self.rx.recv().await {
+            Some(Ok(msg)) => Some(Ok(msg)),
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            None => {
+                self.done = true;
+                None
+            }
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        !self.done && self.shared.open.load(Ordering::Acquire)
+    }
+
+    async fn close(&mut self) {
+        if self.closed {
+            // The writer's handle may already have been awaited to completion.
+            return;
+        }
+        self.done = true;
+        self.shared.open.store(false, Ordering::Release);
+        let _ = self.sender.tx.send(WriterCmd::Shutdown);
+        let wait = async {
+            // Queued frames are written, then our side is shut down...
+            let _ = (&mut self.writer).await;
+            // ... and the router closes its side: the reader sees EOF. Messages that
+            // still arrive are dropped (and make room for the reader).
+            while self.rx.recv().await.is_some() {}
+        };
+        let finished = match self.close_timeout {
+            Some(t) => tokio::time::timeout(t, wait).await.is_ok(),
+            None => {
+                wait.await;
+                true
+            }
+        };
+        if !finished {
+            tracing::debug!(peer = %self.peer, "rawsocket: close timed out; dropping the connection");
+        }
+        self.abort();
+    }
+
+    fn abort(&mut self) {
+        self.closed = true;
+        self.done = true;
+        self.shared.open.store(false, Ordering::Release);
+        self.shared.budget.close();
+        self.rx.close();
+        self.reader.abort();
+        self.writer.abort();
+    }
+
+    /// Only `tls-exporter` (RFC 9266), over TLS: rustls does not expose `tls-unique`
+    /// (the TLS Finished message), which TLS 1.3 does not define anyway.
+    fn channel_id(&self, binding: &str) -> Option<Vec<u8>> {
+        match binding {
+            "tls-exporter" => self.tls_exporter.clone(),
+            _ => None,
+        }
+    }
+
+    fn serializer_id(&self) -> &'static str {
+        self.serializer.serializer_id()
+    }
+
+    fn peer(&self) -> String {
+        self.peer.clone()
+    }
+}
+
+impl Drop for RawSocketTransport {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}

@@ -1,0 +1,202 @@
+//! The two tasks of a RawSocket connection: the reader (frames in, PONGs out, WAMP
+//! messages to the receive queue) and the writer (whole frames out, in order).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use super::SEND_HIGH_WATER;
+use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
+use crate::wamp::message::Message;
+use crate::wamp::serializer::Serializer;
+use crate::wamp::transport::TransportError;
+
+/// Size of the buffer each socket read goes into.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What the reader hands to `recv`.
+pub(super) type Item = Result<Message, TransportError>;
+
+/// Work for the writer task.
+pub(super) enum WriterCmd {
+    /// A whole encoded frame; the permit holds its bytes' share of the send budget.
+    Frame(Bytes, OwnedSemaphorePermit),
+    /// Write what is queued, then shut the write side down (TCP FIN / TLS
+    /// close_notify).
+    Shutdown,
+}
+
+/// State shared by the transport and its tasks.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) open: AtomicBool,
+    /// Limits the bytes queued for the writer.
+    pub(super) budget: Arc<Semaphore>,
+}
+
+/// The sending side, shared by `send` and the reader (which sends PONGs).
+#[derive(Clone)]
+pub(super) struct FrameSender {
+    pub(super) tx: mpsc::UnboundedSender<WriterCmd>,
+    pub(super) budget: Arc<Semaphore>,
+}
+
+impl FrameSender {
+    /// Queues a whole frame, waiting while the queue is over budget. Cancel-safe:
+    /// the frame is queued entirely or not at all.
+    pub(super) async fn send(&self, frame: Bytes) -> Result<(), TransportError> {
+        // Frames above the budget take all of it: they wait for an empty queue.
+        let want = frame.len().clamp(1, SEND_HIGH_WATER) as u32;
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(want)
+            .await
+            .map_err(|_| TransportError::Closed)?;
+        self.tx
+            .send(WriterCmd::Frame(frame, permit))
+            .map_err(|_| TransportError::Closed)
+    }
+}
+
+/// Writes queued frames in order; flushes when the queue runs dry.
+pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::UnboundedReceiver<WriterCmd>,
+    shared: Arc<Shared>,
+    peer: String,
+) {
+    while let Some(cmd) = rx.recv().await {
+        let res = match cmd {
+            WriterCmd::Frame(frame, permit) => {
+                let r = wr.write_all(&frame).await;
+                drop(permit);
+                match r {
+                    Ok(()) if rx.is_empty() => wr.flush().await,
+                    other => other,
+                }
+            }
+            WriterCmd::Shutdown => {
+                if let Err(e) = wr.shutdown().await {
+                    tracing::debug!(%peer, "rawsocket: shutdown failed: {e}");
+                }
+                break;
+            }
+        };
+        if let Err(e) = res {
+            tracing::debug!(%peer, "rawsocket: write failed: {e}");
+            break;
+        }
+    }
+    shared.open.store(false, Ordering::Release);
+    // Wake senders waiting for budget: there is nobody left to write their frames.
+    shared.budget.close();
+}
+
+/// Everything the reader task owns.
+pub(super) struct ReadLoop<R> {
+    pub(super) rd: R,
+    pub(super) decoder: FrameDecoder,
+    pub(super) serializer: Arc<dyn Serializer>,
+    pub(super) tx: mpsc::Sender<Item>,
+    pub(super) sender: FrameSender,
+    pub(super) writer: tokio::task::AbortHandle,
+    pub(super) peer_max_len: u32,
+    pub(super) shared: Arc<Shared>,
+    pub(super) peer: String,
+}
+
+/// How the reader ended.
+enum ReadEnd {
+    /// The router closed the connection.
+    Eof,
+    /// The transport stopped listening.
+    Dropped,
+    /// The connection failed; the error goes to `recv`.
+    Failed(TransportError),
+}
+
+pub(super) async fn read_loop<R: AsyncRead + Unpin>(mut st: ReadLoop<R>) {
+    let end = read_frames(&mut st).await;
+    st.shared.open.store(false, Ordering::Release);
+    match end {
+        ReadEnd::Eof => {
+            tracing::debug!(peer = %st.peer, "rawsocket: router closed the connection");
+            // Close our side too, after what is queued.
+            let _ = st.sender.tx.send(WriterCmd::Shutdown);
+        }
+        ReadEnd::Dropped => {}
+        ReadEnd::Failed(e) => {
+            tracing::debug!(peer = %st.peer, "rawsocket: connection failed: {e}");
+            st.writer.abort();
+            st.shared.budget.close();
+            let _ = st.tx.send(Err(e)).await;
+        }
+    }
+    // Dropping `tx` here makes `recv` return `None` after what was queued.
+}
+
+async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        loop {
+            let frame = match st.decoder.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => return ReadEnd::Failed(TransportError::Protocol(e.to_string())),
+            };
+            match frame.kind {
+                FrameKind::Message => {
+                    let messages = match st
+                        .serializer
+                        .unserialize(&frame.payload, st.serializer.is_binary())
+                    {
+                        Ok(m) => m,
+                        Err(e) => return ReadEnd::Failed(TransportError::Protocol(e.to_string())),
+                    };
+                    for msg in messages {
+                        if st.tx.send(Ok(msg)).await.is_err() {
+                            return ReadEnd::Dropped;
+                        }
+                    }
+                }
+                FrameKind::Ping => {
+                    // A PING must be answered with exactly one PONG echoing its payload;
+                    // a PING larger than what the router itself accepts cannot be.
+                    let mut pong = Vec::with_capacity(HEADER_LEN + frame.payload.len());
+                    match encode_header(FrameKind::Pong, frame.payload.len(), st.peer_max_len) {
+                        Ok(h) => pong.extend_from_slice(&h),
+                        Err(e) => {
+                            return ReadEnd::Failed(TransportError::Protocol(format!(
+                                "PING the router could not receive the PONG of: {e}"
+                            )))
+                        }
+                    }
+                    pong.extend_from_slice(&frame.payload);
+                    if st.sender.send(pong.into()).await.is_err() {
+                        return ReadEnd::Failed(TransportError::Lost("writer stopped".into()));
+                    }
+                }
+                FrameKind::Pong => {
+                    tracing::trace!(peer = %st.peer, "rawsocket: unsolicited PONG ignored");
+                }
+            }
+        }
+        match st.rd.read(&mut buf).await {
+            Ok(0) => {
+                return if st.decoder.buffered() == 0 {
+                    ReadEnd::Eof
+                } else {
+                    ReadEnd::Failed(TransportError::Lost(
+                        "connection closed in the middle of a frame".into(),
+                    ))
+                };
+            }
+            Ok(n) => st.decoder.feed(buf.get(..n).unwrap_or_default()),
+            Err(e) => return ReadEnd::Failed(TransportError::Lost(format!("read failed: {e}"))),
+        }
+    }
+}

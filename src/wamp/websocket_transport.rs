@@ -1,0 +1,448 @@
+//! WAMP over WebSocket (Autobahn's `WampWebSocketClientProtocol`): a [`Transport`] on
+//! top of our own WebSocket client.
+//!
+//! The client announces the WAMP subprotocols (`wamp.2.cbor`, `wamp.2.msgpack`,
+//! `wamp.2.json` by default, in that order of preference, as Autobahn does) and the
+//! router picks one; that choice fixes the serializer. Each WebSocket message carries
+//! one WAMP message (several in the `.batched` modes): binary messages for CBOR and
+//! MessagePack, text messages for JSON. A message in the wrong frame type, or bytes
+//! that do not decode, fail the connection.
+//!
+//! Incoming messages are decoded by the connection's handler, inside the connection
+//! task, and handed to [`WebSocketTransport::recv`] through a bounded queue. When the
+//! application does not read, the queue fills, the handler waits, the connection task
+//! buffers a bounded number of WebSocket messages and then stops reading from the
+//! socket: TCP pushes back on the router.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::message::Message;
+use super::serializer::{for_subprotocol, Serializer};
+use super::transport::{Transport, TransportError};
+use crate::websocket::client::WebSocketClientFactory;
+use crate::websocket::types::ConnectionResponse;
+use crate::websocket::{
+    CloseInfo, Error as WsError, WebSocketChannel, WebSocketClientHandler, WebSocketHandler,
+};
+
+/// The subprotocols announced when none are configured, most preferred first
+/// (Autobahn's default order: CBOR, MessagePack, JSON).
+pub const DEFAULT_SUBPROTOCOLS: [&str; 3] = ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"];
+
+/// Default capacity of the queue of received messages not yet taken by `recv`.
+pub const DEFAULT_QUEUE_SIZE: usize = 64;
+
+/// WebSocket close code for a normal closure.
+const CLOSE_NORMAL: u16 = 1000;
+
+/// Settings of a [`WebSocketTransport`] beyond those of the WebSocket client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketTransportConfig {
+    /// WAMP subprotocols to announce, most preferred first (`wamp.2.json`,
+    /// `wamp.2.msgpack.batched`, ...). Empty means [`DEFAULT_SUBPROTOCOLS`].
+    pub subprotocols: Vec<String>,
+    /// How many received messages may wait for `recv` before the connection stops
+    /// reading from the socket (at least 1).
+    pub queue_size: usize,
+}
+
+impl Default for WebSocketTransportConfig {
+    fn default() -> Self {
+        Self {
+            subprotocols: Vec::new(),
+            queue_size: DEFAULT_QUEUE_SIZE,
+        }
+    }
+}
+
+impl WebSocketTransportConfig {
+    /// A configuration announcing exactly `subprotocols`, in this order.
+    pub fn with_subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(subprotocols: I) -> Self {
+        Self {
+            subprotocols: subprotocols.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The subprotocols to announce: the configured ones, or the defaults.
+    pub fn effective_subprotocols(&self) -> Vec<String> {
+        if self.subprotocols.is_empty() {
+            DEFAULT_SUBPROTOCOLS.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.subprotocols.clone()
+        }
+    }
+}
+
+/// Why a [`WebSocketTransport`] could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebSocketConnectError {
+    /// The WebSocket connection or its opening handshake failed (including HTTP
+    /// refusals, TLS, proxy and timeouts).
+    #[error(transparent)]
+    WebSocket(#[from] WsError),
+    /// A configured subprotocol is not a WAMP subprotocol we can serialize.
+    #[error("unsupported WAMP subprotocol {0:?}")]
+    UnsupportedSubprotocol(String),
+    /// The server accepted the connection without selecting a WAMP subprotocol.
+    #[error("the server did not select any WAMP subprotocol")]
+    NoSubprotocol,
+    /// The server selected a subprotocol we did not offer.
+    #[error("the server selected subprotocol {0:?}, which was not offered")]
+    UnexpectedSubprotocol(String),
+}
+
+impl From<WebSocketConnectError> for TransportError {
+    fn from(e: WebSocketConnectError) -> Self {
+        TransportError::Connect(e.to_string())
+    }
+}
+
+/// What the connection task hands to `recv`.
+type Item = Result<Message, TransportError>;
+
+/// The WebSocket handler of a WAMP connection: decodes messages and queues them.
+struct WampHandler {
+    channel: WebSocketChannel,
+    serializer: Option<Arc<dyn Serializer>>,
+    /// `None` once the transport has been told that it ended.
+    tx: Option<mpsc::Sender<Item>>,
+}
+
+impl WampHandler {
+    /// Reports a fatal error to `recv` (once) and drops the connection.
+    async fn fail(&mut self, err: TransportError) {
+        tracing::debug!(peer = %self.channel.peer(), "wamp/websocket: failing connection: {err}");
+        self.channel.drop_connection();
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Err(err)).await;
+        }
+    }
+}
+
+impl WebSocketHandler for WampHandler {
+    async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
+        let Some(tx) = &self.tx else {
+            return;
+        };
+        let Some(serializer) = &self.serializer else {
+            return self
+                .fail(TransportError::Protocol("no serializer negotiated".into()))
+                .await;
+        };
+        match serializer.unserialize(&payload, is_binary) {
+            Ok(messages) => {
+                for msg in messages {
+                    if tx.send(Ok(msg)).await.is_err() {
+                        // The transport was dropped or closed: nobody reads any more.
+                        self.tx = None;
+                        return;
+                    }
+                }
+            }
+            Err(e) => self.fail(TransportError::Protocol(e.to_string())).await,
+        }
+    }
+
+    async fn on_close(&mut self, was_clean: bool, code: Option<u16>, reason: Option<String>) {
+        tracing::debug!(
+            peer = %self.channel.peer(),
+            was_clean,
+            ?code,
+            ?reason,
+            "wamp/websocket: connection closed"
+        );
+        // Dropping the sender is what makes `recv` return `None`: the handler itself
+        // lives on in the connection task's result.
+        if let Some(tx) = self.tx.take() {
+            if !was_clean {
+                let why = reason.unwrap_or_else(|| {
+                    format!(
+                        "connection closed uncleanly (code {})",
+                        code.unwrap_or(1006)
+                    )
+                });
+                let _ = tx.send(Err(TransportError::Lost(why))).await;
+            }
+        }
+    }
+}
+
+impl WebSocketClientHandler for WampHandler {
+    async fn on_connect(&mut self, response: &ConnectionResponse) {
+        self.serializer = response
+            .protocol
+            .as_deref()
+            .and_then(for_subprotocol)
+            .map(Arc::from);
+    }
+}
+
+/// A WAMP transport over a WebSocket connection (Autobahn's
+/// `WampWebSocketClientProtocol` as an `ITransport`).
+///
+/// Dropping it drops the connection without a closing handshake; call
+/// [`Transport::close`] for a clean close (WebSocket close code 1000).
+pub struct WebSocketTransport {
+    channel: WebSocketChannel,
+    serializer: Arc<dyn Serializer>,
+    rx: mpsc::Receiver<Item>,
+    task: Option<JoinHandle<(WampHandler, CloseInfo)>>,
+    /// `recv` returned `None` or an error, or we closed/aborted: no more messages.
+    done: bool,
+    subprotocol: String,
+    peer: String,
+}
+
+impl std::fmt::Debug for WebSocketTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketTransport")
+            .field("peer", &self.peer)
+            .field("subprotocol", &self.subprotocol)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocketTransport {
+    /// Connects to `url` (`ws://…` or `wss://…`, Mozilla roots for TLS) with the
+    /// default WebSocket options, announcing `config`'s subprotocols.
+    pub async fn connect(
+        url: &str,
+        config: &WebSocketTransportConfig,
+    ) -> Result<Self, WebSocketConnectError> {
+        Self::connect_with_factory(WebSocketClientFactory::new(url)?, config).await
+    }
+
+    /// Connects with an already configured client factory (TLS, proxy, headers,
+    /// protocol options). The factory's subprotocols are replaced by `config`'s.
+    pub async fn connect_with_factory(
+        factory: WebSocketClientFactory,
+        config: &WebSocketTransportConfig,
+    ) -> Result<Self, WebSocketConnectError> {
+        let (factory, offered) = prepare(factory, config)?;
+        let (tx, rx) = mpsc::channel(config.queue_size.max(1));
+        let conn = factory.connect(|channel| new_handler(channel, tx)).await?;
+        Self::start(conn, rx, &offered)
+    }
+
+    /// Like [`Self::connect_with_factory`], over the Unix domain socket at `path`
+    /// (the factory's URL still gives the `Host` and resource).
+    #[cfg(unix)]
+    pub async fn connect_unix_with_factory(
+        factory: WebSocketClientFactory,
+        path: impl AsRef<std::path::Path>,
+        config: &WebSocketTransportConfig,
+    ) -> Result<Self, WebSocketConnectError> {
+        let (factory, offered) = prepare(factory, config)?;
+        let (tx, rx) = mpsc::channel(config.queue_size.max(1));
+        let conn = factory
+            .connect_unix(path, |channel| new_handler(channel, tx))
+            .await?;
+        Self::start(conn, rx, &offered)
+    }
+
+    /// Checks the negotiated subprotocol and starts the connection task.
+    fn start<S>(
+        mut conn: crate::websocket::WebSocketConnection<S, WampHandler>,
+        rx: mpsc::Receiver<Item>,
+        offered: &[String],
+    ) -> Result<Self, WebSocketConnectError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = conn.response().peer.clone();
+        let Some(subprotocol) = conn.response().protocol.clone() else {
+            return Err(WebSocketConnectError::NoSubprotocol);
+        };
+        if !offered.contains(&subprotocol) {
+            return Err(WebSocketConnectError::UnexpectedSubprotocol(subprotocol));
+        }
+        // `on_connect` chose the handler's serializer from the same response.
+        let Some(serializer) = conn.handler().serializer.clone() else {
+            return Err(WebSocketConnectError::UnsupportedSubprotocol(subprotocol));
+        };
+        let channel = conn.channel().clone();
+        tracing::debug!(%peer, %subprotocol, "wamp/websocket: connected");
+        Ok(Self {
+            channel,
+            serializer,
+            rx,
+            task: Some(conn.spawn()),
+            done: false,
+            subprotocol,
+            peer,
+        })
+    }
+
+    /// The negotiated subprotocol (e.g. `wamp.2.cbor`).
+    pub fn subprotocol(&self) -> &str {
+        &self.subprotocol
+    }
+
+    /// The WebSocket channel underneath (to send pings, for instance).
+    pub fn channel(&self) -> &WebSocketChannel {
+        &self.channel
+    }
+}
+
+/// Validates the configured subprotocols and puts them on the factory.
+fn prepare(
+    factory: WebSocketClientFactory,
+    config: &WebSocketTransportConfig,
+) -> Result<(WebSocketClientFactory, Vec<String>), WebSocketConnectError> {
+    let offered = config.effective_subprotocols();
+    if let Some(bad) = offered.iter().find(|p| for_subprotocol(p).is_none()) {
+        return Err(WebSocketConnectError::UnsupportedSubprotocol(bad.clone()));
+    }
+    Ok((factory.protocols(offered.clone()), offered))
+}
+
+fn new_handler(channel: WebSocketChannel, tx: mpsc::Sender<Item>) -> WampHandler {
+    WampHandler {
+        channel,
+        serializer: None,
+        tx: Some(tx),
+    }
+}
+
+/// Maps a send failure of the WebSocket channel.
+fn send_error(e: WsError) -> TransportError {
+    match e {
+        WsError::NotOpen | WsError::ConnectionClosed => TransportError::Closed,
+        WsError::Send(crate::websocket::protocol::SendError::Closing)
+        | WsError::Send(crate::websocket::protocol::SendError::Closed) => TransportError::Closed,
+        other => TransportError::Lost(other.to_string()),
+    }
+}
+
+impl Transport for WebSocketTransport {
+    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
+        if self.done {
+            return Err(TransportError::Closed);
+        }
+        let mut payload = Vec::with_capacity(128);
+        self.serializer
+            .serialize_into(&msg, &mut payload)
+            .map_err(|e| TransportError::Serialize(e.to_string()))?;
+        self.channel
+            .send_message(payload, self.serializer.is_binary())
+            .await
+            .map_err(send_error)
+    }
+
+    async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
+        if self.done {
+            return None;
+        }
+        // `mpsc::Receiver::recv` is cancel-safe, and nothing else here awaits.
+        match self.rx.recv().await {
+            Some(Ok(msg)) => Some(Ok(msg)),
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            None => {
+                self.done = true;
+                None
+            }
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        !self.done && self.channel.is_open()
+    }
+
+    async fn close(&mut self) {
+        self.done = true;
+        // A handler blocked on a full queue must not keep the connection task from
+        // seeing the close: closing the queue makes its pending send fail.
+        self.rx.close();
+        if self.channel.is_open() {
+            if let Err(e) = self.channel.send_close(Some(CLOSE_NORMAL), None).await {
+                tracing::debug!(peer = %self.peer, "wamp/websocket: close failed: {e}");
+            }
+        }
+        // The connection task ends after the closing handshake, bounded by the
+        // client's close_handshake_timeout.
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn abort(&mut self) {
+        self.done = true;
+        self.rx.close();
+        self.channel.drop_connection();
+    }
+
+    fn serializer_id(&self) -> &'static str {
+        self.serializer.serializer_id()
+    }
+
+    fn peer(&self) -> String {
+        self.peer.clone()
+    }
+}
+
+impl Drop for WebSocketTransport {
+    fn drop(&mut self) {
+        if self.task.as_ref().is_some_and(|t| !t.is_finished()) {
+            self.channel.drop_connection();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_subprotocols_prefer_cbor() {
+        let c = WebSocketTransportConfig::default();
+        assert_eq!(
+            c.effective_subprotocols(),
+            ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"]
+        );
+        assert_eq!(c.queue_size, DEFAULT_QUEUE_SIZE);
+    }
+
+    #[test]
+    fn configured_subprotocols_replace_defaults() {
+        let c = WebSocketTransportConfig::with_subprotocols(["wamp.2.json.batched"]);
+        assert_eq!(c.effective_subprotocols(), ["wamp.2.json.batched"]);
+    }
+
+    #[test]
+    fn unknown_subprotocol_is_refused_before_connecting() {
+        let f = WebSocketClientFactory::new("ws://127.0.0.1:1/").unwrap();
+        let c = WebSocketTransportConfig::with_subprotocols(["wamp.2.json", "wamp.2.ubjson"]);
+        match prepare(f, &c) {
+            Err(WebSocketConnectError::UnsupportedSubprotocol(p)) => {
+                assert_eq!(p, "wamp.2.ubjson")
+            }
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn send_errors_map_to_closed_or_lost() {
+        assert!(matches!(
+            send_error(WsError::ConnectionClosed),
+            TransportError::Closed
+        ));
+        assert!(matches!(
+            send_error(WsError::NotOpen),
+            TransportError::Closed
+        ));
+        assert!(matches!(
+            send_error(WsError::Timeout("x")),
+            TransportError::Lost(_)
+        ));
+    }
+}
