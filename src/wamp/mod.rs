@@ -2,7 +2,10 @@
 
 pub mod error;
 pub mod message;
+pub mod protocol;
 pub mod serializer;
+pub mod session;
 pub mod transport;
+pub mod types;
 pub mod uri;
 pub mod value;
