@@ -170,7 +170,9 @@ async fn join_call_with_progress_and_leave() {
     let progress = Arc::new(Mutex::new(Vec::new()));
     let p = progress.clone();
     let options = CallOptions {
-        on_progress: Some(Arc::new(move |r: CallResult| p.lock().unwrap().push(r.value()))),
+        on_progress: Some(Arc::new(move |r: CallResult| {
+            p.lock().unwrap().push(r.value())
+        })),
         ..Default::default()
     };
     let s = session.clone();
@@ -201,7 +203,10 @@ async fn join_call_with_progress_and_leave() {
     let result = call.await.unwrap().unwrap();
     assert_eq!(result.args, list!["done"]);
     assert_eq!(result.kwargs, dict! {"n" => 3});
-    assert_eq!(*progress.lock().unwrap(), vec![Value::from(1), Value::from(2)]);
+    assert_eq!(
+        *progress.lock().unwrap(),
+        vec![Value::from(1), Value::from(2)]
+    );
 
     // Typed call, answered with an application error.
     let s = session.clone();
@@ -246,7 +251,10 @@ async fn join_call_with_progress_and_leave() {
 
     session.disconnect().await;
     assert!(router.recv().await.is_none(), "transport closed");
-    assert!(matches!(next_event(&mut life).await, SessionEvent::Disconnected));
+    assert!(matches!(
+        next_event(&mut life).await,
+        SessionEvent::Disconnected
+    ));
     assert!(!session.is_connected());
     assert!(matches!(
         session
@@ -271,10 +279,9 @@ async fn register_and_invocations() {
                             p.send(list![50], Dict::new()).await.unwrap();
                             Ok(CallResult::with_args(list![100]))
                         }
-                        Some("fail") => Err(ApplicationError::with_message(
-                            "com.example.bad",
-                            "nope",
-                        )),
+                        Some("fail") => {
+                            Err(ApplicationError::with_message("com.example.bad", "nope"))
+                        }
                         Some("panic") => panic!("endpoint exploded"),
                         Some("hang") => {
                             std::future::pending::<()>().await;
@@ -315,7 +322,10 @@ async fn register_and_invocations() {
     let Message::Yield(y) = router.expect().await else {
         panic!()
     };
-    assert_eq!((y.request, y.args.clone()), (1, Some(list!["com.example.work"])));
+    assert_eq!(
+        (y.request, y.args.clone()),
+        (1, Some(list!["com.example.work"]))
+    );
 
     router.send(invoke(2, "progress", dict! {"receive_progress" => true}));
     let Message::Yield(p) = router.expect().await else {
@@ -340,7 +350,10 @@ async fn register_and_invocations() {
     let Message::Error(e) = router.expect().await else {
         panic!()
     };
-    assert_eq!((e.request, e.error.as_str()), (4, "wamp.error.runtime_error"));
+    assert_eq!(
+        (e.request, e.error.as_str()),
+        (4, "wamp.error.runtime_error")
+    );
     match next_event(&mut life).await {
         SessionEvent::UserError { error, .. } => {
             assert_eq!(error.message(), Some("endpoint exploded"))
@@ -434,7 +447,9 @@ async fn publish_subscribe_with_acknowledge_and_unsubscribe() {
         assert_eq!(d.publisher, Some(7));
     }
     match next_event(&mut life).await {
-        SessionEvent::UserError { error, .. } => assert_eq!(error.error, "com.example.handler_failed"),
+        SessionEvent::UserError { error, .. } => {
+            assert_eq!(error.error, "com.example.handler_failed")
+        }
         other => panic!("{other:?}"),
     }
 
@@ -446,7 +461,8 @@ async fn publish_subscribe_with_acknowledge_and_unsubscribe() {
             exclude_me: Some(false),
             ..Default::default()
         };
-        s.publish("com.example.tick", list![1], Dict::new(), opts).await
+        s.publish("com.example.tick", list![1], Dict::new(), opts)
+            .await
     });
     let Message::Publish(p) = router.expect().await else {
         panic!()
@@ -464,7 +480,12 @@ async fn publish_subscribe_with_acknowledge_and_unsubscribe() {
     // Unacknowledged publish returns at once with None.
     assert_eq!(
         session
-            .publish("com.example.x", vec![], Dict::new(), PublishOptions::default())
+            .publish(
+                "com.example.x",
+                vec![],
+                Dict::new(),
+                PublishOptions::default()
+            )
             .await
             .unwrap(),
         None
@@ -539,7 +560,10 @@ async fn router_dropping_mid_call_resolves_everything_with_transport_lost() {
         SessionEvent::Left(d) => assert_eq!(d.reason, "wamp.close.transport_lost"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(next_event(&mut life).await, SessionEvent::Disconnected));
+    assert!(matches!(
+        next_event(&mut life).await,
+        SessionEvent::Disconnected
+    ));
     assert!(!session.is_connected());
 }
 
@@ -568,7 +592,10 @@ async fn call_cancel_drop_and_timeout() {
         args: None,
         kwargs: None,
     });
-    assert!(matches!(timeout(WAIT, pending).await.unwrap(), Err(Error::Canceled)));
+    assert!(matches!(
+        timeout(WAIT, pending).await.unwrap(),
+        Err(Error::Canceled)
+    ));
 
     // Dropping the call future sends CANCEL; the late answer is ignored.
     let pending = session
@@ -647,13 +674,21 @@ async fn protocol_violation_aborts_and_closes() {
         panic!("expected ABORT")
     };
     assert_eq!(a.reason, "wamp.error.protocol_violation");
-    assert!(router.recv().await.is_none(), "transport closed after ABORT");
+    assert!(
+        router.recv().await.is_none(),
+        "transport closed after ABORT"
+    );
     assert!(matches!(
         call.await.unwrap(),
         Err(Error::ProtocolViolation(_))
     ));
-    assert!(matches!(next_event(&mut life).await, SessionEvent::Left(d) if d.reason == "wamp.error.protocol_violation"));
-    assert!(matches!(next_event(&mut life).await, SessionEvent::Disconnected));
+    assert!(
+        matches!(next_event(&mut life).await, SessionEvent::Left(d) if d.reason == "wamp.error.protocol_violation")
+    );
+    assert!(matches!(
+        next_event(&mut life).await,
+        SessionEvent::Disconnected
+    ));
 }
 
 /// An application component recording its hooks.
@@ -673,23 +708,44 @@ impl ApplicationSession for App {
         session.join(hello).await.unwrap();
     }
 
-    async fn on_challenge(&mut self, _session: &Session, c: autobahn::wamp::types::Challenge) -> Result<String, Error> {
-        self.log.lock().unwrap().push(format!("challenge {}", c.method));
+    async fn on_challenge(
+        &mut self,
+        _session: &Session,
+        c: autobahn::wamp::types::Challenge,
+    ) -> Result<String, Error> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("challenge {}", c.method));
         Ok("secret-ticket".into())
     }
 
     async fn on_join(&mut self, session: &Session, details: SessionDetails) {
-        self.log.lock().unwrap().push(format!("join {}", details.session));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("join {}", details.session));
         let r = session
-            .call("com.example.hello", list!["joe"], Dict::new(), CallOptions::default())
+            .call(
+                "com.example.hello",
+                list!["joe"],
+                Dict::new(),
+                CallOptions::default(),
+            )
             .await
             .unwrap();
-        self.log.lock().unwrap().push(format!("result {:?}", r.value()));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("result {:?}", r.value()));
         session.leave(None, None).await.unwrap();
     }
 
     async fn on_leave(&mut self, session: &Session, details: CloseDetails) {
-        self.log.lock().unwrap().push(format!("leave {}", details.reason));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("leave {}", details.reason));
         session.disconnect().await;
     }
 
@@ -762,7 +818,11 @@ impl ApplicationSession for Defaults {}
 #[tokio::test]
 async fn default_hooks_abort_unanswerable_challenge_and_disconnect() {
     let (transport, mut router) = pair();
-    let run = tokio::spawn(run_session(transport, Defaults, ComponentConfig::new("realm9")));
+    let run = tokio::spawn(run_session(
+        transport,
+        Defaults,
+        ComponentConfig::new("realm9"),
+    ));
     let Message::Hello(h) = router.expect().await else {
         panic!()
     };

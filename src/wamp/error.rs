@@ -325,7 +325,9 @@ impl From<Error> for ApplicationError {
             Error::Application(a) => a,
             Error::Canceled => ApplicationError::new(ApplicationError::CANCELED),
             Error::Timeout => ApplicationError::new(ApplicationError::TIMEOUT),
-            other => ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, other.to_string()),
+            other => {
+                ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, other.to_string())
+            }
         }
     }
 }

@@ -504,14 +504,19 @@ mod tests {
     #[test]
     fn call_result_value() {
         assert_eq!(CallResult::new().value(), Value::Null);
-        assert_eq!(CallResult::with_args(crate::list![5]).value(), Value::from(5));
+        assert_eq!(
+            CallResult::with_args(crate::list![5]).value(),
+            Value::from(5)
+        );
         assert_eq!(
             CallResult::with_args(crate::list![1, 2]).value(),
             Value::from(vec![1, 2])
         );
         let kw = CallResult::with_args_kwargs(vec![], dict! {"a" => 1});
         assert_eq!(kw.value(), Value::Dict(dict! {"a" => 1}));
-        let n: i64 = CallResult::with_args(crate::list![7]).deserialize().unwrap();
+        let n: i64 = CallResult::with_args(crate::list![7])
+            .deserialize()
+            .unwrap();
         assert_eq!(n, 7);
         let t: (i64, String) = CallResult::with_args(crate::list![7, "x"])
             .deserialize()

@@ -4,8 +4,8 @@ use tracing::{debug, warn};
 
 use super::*;
 use crate::wamp::message::{
-    Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published,
-    Registered, ResultMessage, Subscribed, Unregistered, Unsubscribed, Welcome,
+    Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published, Registered,
+    ResultMessage, Subscribed, Unregistered, Unsubscribed, Welcome,
 };
 use crate::wamp::types::{CallDetails, Challenge, EventDetails};
 
@@ -158,7 +158,10 @@ impl<T: SessionTypes> Protocol<T> {
                 }),
                 Some(Pending::Call { progress, .. }) => {
                     if !progress {
-                        warn!(request = m.request, "progressive RESULT not asked for; dropped");
+                        warn!(
+                            request = m.request,
+                            "progressive RESULT not asked for; dropped"
+                        );
                     }
                 }
                 _ => self.violation(format!("progressive RESULT for unknown call {}", m.request)),
@@ -251,7 +254,10 @@ impl<T: SessionTypes> Protocol<T> {
                     reason: m.reason().map(str::to_owned),
                 });
             } else {
-                debug!(subscription = sub, "revocation of an unknown subscription ignored");
+                debug!(
+                    subscription = sub,
+                    "revocation of an unknown subscription ignored"
+                );
             }
             return;
         }
@@ -312,7 +318,10 @@ impl<T: SessionTypes> Protocol<T> {
                     reason: m.reason().map(str::to_owned),
                 });
             } else {
-                debug!(registration = reg, "revocation of an unknown registration ignored");
+                debug!(
+                    registration = reg,
+                    "revocation of an unknown registration ignored"
+                );
             }
             return;
         }
@@ -359,11 +368,17 @@ impl<T: SessionTypes> Protocol<T> {
 
     fn on_invocation(&mut self, m: Invocation) {
         let Some(entry) = self.registrations.get(&m.registration) else {
-            self.violation(format!("INVOCATION for unknown registration {}", m.registration));
+            self.violation(format!(
+                "INVOCATION for unknown registration {}",
+                m.registration
+            ));
             return;
         };
         if self.invocations.contains_key(&m.request) {
-            self.violation(format!("INVOCATION reuses running request id {}", m.request));
+            self.violation(format!(
+                "INVOCATION reuses running request id {}",
+                m.request
+            ));
             return;
         }
         let receive_progress = m.receive_progress();
@@ -397,7 +412,10 @@ impl<T: SessionTypes> Protocol<T> {
     fn on_interrupt(&mut self, m: Interrupt) {
         if !self.invocations.contains_key(&m.request) {
             // The invocation already finished: the answer crossed the INTERRUPT.
-            debug!(request = m.request, "INTERRUPT for a finished invocation ignored");
+            debug!(
+                request = m.request,
+                "INTERRUPT for a finished invocation ignored"
+            );
             return;
         }
         let mode = m.mode().map(str::to_owned);

@@ -28,8 +28,8 @@ use tracing::warn;
 
 use super::error::{ApplicationError, Error};
 use super::message::{
-    Abort, Authenticate, Call, Cancel, ErrorMessage, Goodbye, Hello, Message, MessageType,
-    Publish, Register, Subscribe, Unregister, Unsubscribe, Yield, MAX_ID,
+    Abort, Authenticate, Call, Cancel, ErrorMessage, Goodbye, Hello, Message, MessageType, Publish,
+    Register, Subscribe, Unregister, Unsubscribe, Yield, MAX_ID,
 };
 use super::types::{CallResult, CancelMode, CloseDetails, HelloDetails, SessionDetails};
 use super::uri::{validate_uri, UriCheck};
@@ -516,7 +516,9 @@ impl<T: SessionTypes> Protocol<T> {
     /// challenge cannot be answered) and closes the session.
     pub fn abort(&mut self, reason: &str, message: Option<&str>) -> Result<(), Error> {
         if !matches!(self.state, State::Establishing | State::Challenging) || self.dead {
-            return Err(Error::InvalidRequest("abort is only possible while joining"));
+            return Err(Error::InvalidRequest(
+                "abort is only possible while joining",
+            ));
         }
         self.outgoing.push_back(Message::Abort(Abort {
             details: message_details(message),
@@ -598,7 +600,9 @@ impl<T: SessionTypes> Protocol<T> {
             return Err(Error::SessionNotReady);
         }
         if !self.router_has_feature("dealer", "call_canceling") {
-            return Err(Error::InvalidRequest("the router does not support call canceling"));
+            return Err(Error::InvalidRequest(
+                "the router does not support call canceling",
+            ));
         }
         match self.pending.get_mut(&request) {
             Some(Pending::Call {

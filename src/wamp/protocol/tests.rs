@@ -1,7 +1,7 @@
 use super::*;
 use crate::wamp::message::{
-    Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published,
-    Registered, ResultMessage, Subscribed, Unregistered, Unsubscribed, Welcome,
+    Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published, Registered,
+    ResultMessage, Subscribed, Unregistered, Unsubscribed, Welcome,
 };
 use crate::{dict, list};
 
@@ -23,7 +23,8 @@ fn events(p: &mut P) -> Vec<Event<Labels>> {
 }
 
 fn dealer_broker_roles() -> Dict {
-    let features = Value::Dict(dict! {"call_canceling" => true, "progressive_call_results" => true});
+    let features =
+        Value::Dict(dict! {"call_canceling" => true, "progressive_call_results" => true});
     dict! {
         "roles" => Value::Dict(dict! {
             "dealer" => Value::Dict(dict! {"features" => features}),
@@ -186,8 +187,14 @@ fn requests_before_join_fail_not_ready() {
     assert!(matches!(
         evs.as_slice(),
         [
-            Event::RequestFailed { token: "c", error: Error::SessionNotReady },
-            Event::RequestFailed { token: "s", error: Error::SessionNotReady },
+            Event::RequestFailed {
+                token: "c",
+                error: Error::SessionNotReady
+            },
+            Event::RequestFailed {
+                token: "s",
+                error: Error::SessionNotReady
+            },
         ]
     ));
     assert!(out(&mut p).is_empty());
@@ -196,8 +203,14 @@ fn requests_before_join_fail_not_ready() {
 #[test]
 fn request_ids_are_sequential_from_one_and_restart_per_session() {
     let mut p = joined();
-    assert_eq!(p.call("com.a", vec![], Dict::new(), Dict::new(), "a"), Some(1));
-    assert_eq!(p.publish("com.t", vec![], Dict::new(), Dict::new(), "p"), Some(2));
+    assert_eq!(
+        p.call("com.a", vec![], Dict::new(), Dict::new(), "a"),
+        Some(1)
+    );
+    assert_eq!(
+        p.publish("com.t", vec![], Dict::new(), Dict::new(), "p"),
+        Some(2)
+    );
     assert_eq!(p.subscribe("com.t", Dict::new(), "h", "s"), Some(3));
     assert_eq!(p.register("com.r", Dict::new(), "e", "r"), Some(4));
     let ids: Vec<u64> = out(&mut p).iter().filter_map(Message::request_id).collect();
@@ -213,15 +226,24 @@ fn request_ids_are_sequential_from_one_and_restart_per_session() {
         session: 43,
         details: Dict::new(),
     }));
-    assert_eq!(p.call("com.a", vec![], Dict::new(), Dict::new(), "a"), Some(1));
+    assert_eq!(
+        p.call("com.a", vec![], Dict::new(), Dict::new(), "a"),
+        Some(1)
+    );
 }
 
 #[test]
 fn request_id_wraps_after_2_pow_53() {
     let mut p = joined();
     p.next_request = MAX_ID;
-    assert_eq!(p.publish("com.t", vec![], Dict::new(), Dict::new(), "p"), Some(MAX_ID));
-    assert_eq!(p.publish("com.t", vec![], Dict::new(), Dict::new(), "p"), Some(1));
+    assert_eq!(
+        p.publish("com.t", vec![], Dict::new(), Dict::new(), "p"),
+        Some(MAX_ID)
+    );
+    assert_eq!(
+        p.publish("com.t", vec![], Dict::new(), Dict::new(), "p"),
+        Some(1)
+    );
 }
 
 #[test]
@@ -298,7 +320,10 @@ fn progress_not_asked_for_is_dropped() {
 #[test]
 fn invalid_uri_fails_locally() {
     let mut p = joined();
-    assert_eq!(p.call("bad uri", vec![], Dict::new(), Dict::new(), "c"), None);
+    assert_eq!(
+        p.call("bad uri", vec![], Dict::new(), Dict::new(), "c"),
+        None
+    );
     // A prefix pattern is fine with match=prefix, not without.
     assert_eq!(p.subscribe("com.app.", Dict::new(), "h", "s1"), None);
     assert!(p
@@ -308,8 +333,14 @@ fn invalid_uri_fails_locally() {
     assert!(matches!(
         evs.as_slice(),
         [
-            Event::RequestFailed { token: "c", error: Error::InvalidUri(_) },
-            Event::RequestFailed { token: "s1", error: Error::InvalidUri(_) },
+            Event::RequestFailed {
+                token: "c",
+                error: Error::InvalidUri(_)
+            },
+            Event::RequestFailed {
+                token: "s1",
+                error: Error::InvalidUri(_)
+            },
         ]
     ));
 }
@@ -339,7 +370,10 @@ fn cancel_and_abandon() {
     }));
     assert!(matches!(
         events(&mut p).as_slice(),
-        [Event::RequestFailed { token: "c", error: Error::Canceled }]
+        [Event::RequestFailed {
+            token: "c",
+            error: Error::Canceled
+        }]
     ));
     assert!(p.cancel(id, None).is_err(), "no such call any more");
 
@@ -385,20 +419,35 @@ fn publish_with_and_without_acknowledge() {
     let id = p
         .publish("com.t", list![1], Dict::new(), Dict::new(), "p1")
         .unwrap();
-    assert_eq!(p.pending_requests(), 0, "unacknowledged publish is not tracked");
+    assert_eq!(
+        p.pending_requests(),
+        0,
+        "unacknowledged publish is not tracked"
+    );
     let ack = p
-        .publish("com.t", vec![], Dict::new(), dict! {"acknowledge" => true}, "p2")
+        .publish(
+            "com.t",
+            vec![],
+            Dict::new(),
+            dict! {"acknowledge" => true},
+            "p2",
+        )
         .unwrap();
     let msgs = out(&mut p);
-    assert!(matches!(msgs.as_slice(), [Message::Publish(a), Message::Publish(b)]
-        if a.request == id && !a.acknowledge() && b.acknowledge()));
+    assert!(
+        matches!(msgs.as_slice(), [Message::Publish(a), Message::Publish(b)]
+        if a.request == id && !a.acknowledge() && b.acknowledge())
+    );
     p.handle_message(Message::Published(Published {
         request: ack,
         publication: 99,
     }));
     assert!(matches!(
         events(&mut p).as_slice(),
-        [Event::Published { token: "p2", publication: 99 }]
+        [Event::Published {
+            token: "p2",
+            publication: 99
+        }]
     ));
     // A PUBLISHED for the unacknowledged publish is a violation.
     p.handle_message(Message::Published(Published {
@@ -461,7 +510,10 @@ fn subscribe_event_and_unsubscribe_with_shared_subscription() {
 
     // Removing the first handler is local only.
     assert_eq!(p.unsubscribe(5, locals[0], "u1"), None);
-    assert!(matches!(events(&mut p).as_slice(), [Event::Unsubscribed { token: "u1" }]));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::Unsubscribed { token: "u1" }]
+    ));
     assert!(out(&mut p).is_empty());
     // The last one sends UNSUBSCRIBE; events in flight are dropped meanwhile.
     let u = p.unsubscribe(5, locals[1], "u2").unwrap();
@@ -476,7 +528,10 @@ fn subscribe_event_and_unsubscribe_with_shared_subscription() {
         request: u,
         details: Dict::new(),
     }));
-    assert!(matches!(events(&mut p).as_slice(), [Event::Unsubscribed { token: "u2" }]));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::Unsubscribed { token: "u2" }]
+    ));
     // Unknown handler now.
     assert_eq!(p.unsubscribe(5, locals[1], "u3"), None);
     assert!(matches!(
@@ -518,8 +573,14 @@ fn subscription_and_registration_revocation_with_request_id_zero() {
     assert!(matches!(
         evs.as_slice(),
         [
-            Event::SubscriptionRevoked { subscription: 10, reason: Some(_) },
-            Event::RegistrationRevoked { registration: 20, reason: None },
+            Event::SubscriptionRevoked {
+                subscription: 10,
+                reason: Some(_)
+            },
+            Event::RegistrationRevoked {
+                registration: 20,
+                reason: None
+            },
         ]
     ));
     assert!(p.is_attached());
@@ -540,7 +601,10 @@ fn registered(p: &mut P) -> u64 {
     out(p);
     assert!(matches!(
         events(p).as_slice(),
-        [Event::Registered { token: "r", registration: 30 }]
+        [Event::Registered {
+            token: "r",
+            registration: 30
+        }]
     ));
     30
 }
@@ -577,12 +641,12 @@ fn register_invocation_yield() {
     p.yield_result(500, CallResult::with_args(list![5]), false)
         .unwrap();
     let msgs = out(&mut p);
-    assert!(matches!(msgs.as_slice(), [Message::Yield(a), Message::Yield(b)]
-        if a.progress() && !b.progress() && b.args == Some(list![5])));
+    assert!(
+        matches!(msgs.as_slice(), [Message::Yield(a), Message::Yield(b)]
+        if a.progress() && !b.progress() && b.args == Some(list![5]))
+    );
     // The invocation is finished.
-    assert!(p
-        .yield_result(500, CallResult::new(), false)
-        .is_err());
+    assert!(p.yield_result(500, CallResult::new(), false).is_err());
 
     // Endpoint error.
     p.handle_message(Message::Invocation(Invocation {
@@ -591,9 +655,10 @@ fn register_invocation_yield() {
         ..Default::default()
     }));
     events(&mut p);
-    assert!(p
-        .yield_result(501, CallResult::new(), true)
-        .is_err(), "no progress without receive_progress");
+    assert!(
+        p.yield_result(501, CallResult::new(), true).is_err(),
+        "no progress without receive_progress"
+    );
     p.invocation_error(501, ApplicationError::new("com.err"))
         .unwrap();
     assert!(matches!(out(&mut p).as_slice(), [Message::Error(e)]
@@ -607,7 +672,9 @@ fn register_invocation_yield() {
     }));
     p.invocation_error(502, ApplicationError::new("not a uri"))
         .unwrap();
-    assert!(matches!(out(&mut p).as_slice(), [Message::Error(e)] if e.error == "wamp.error.runtime_error"));
+    assert!(
+        matches!(out(&mut p).as_slice(), [Message::Error(e)] if e.error == "wamp.error.runtime_error")
+    );
 }
 
 #[test]
@@ -636,10 +703,13 @@ fn interrupt() {
         options: Dict::new(),
     }));
     let evs = events(&mut p);
-    assert!(matches!(evs.as_slice(), [
+    assert!(
+        matches!(evs.as_slice(), [
         Event::Interrupt { request: 1, mode: Some(m1), reason: None },
         Event::Interrupt { request: 2, mode: Some(m2), reason: Some(_) },
-    ] if m1 == "kill" && m2 == "killnowait"), "{evs:?}");
+    ] if m1 == "kill" && m2 == "killnowait"),
+        "{evs:?}"
+    );
     // kill: the callee answers with ERROR canceled; killnowait: already forgotten.
     p.invocation_error(1, ApplicationError::new(ApplicationError::CANCELED))
         .unwrap();
@@ -666,9 +736,15 @@ fn unregister() {
         details: Dict::new(),
     }));
     let evs = events(&mut p);
-    assert!(matches!(evs.as_slice(), [Event::Invocation { .. }, Event::Unregistered { token: "u" }]));
+    assert!(matches!(
+        evs.as_slice(),
+        [Event::Invocation { .. }, Event::Unregistered { token: "u" }]
+    ));
     assert_eq!(p.unregister(reg, "u2"), None);
-    assert!(matches!(events(&mut p).as_slice(), [Event::RequestFailed { token: "u2", .. }]));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::RequestFailed { token: "u2", .. }]
+    ));
 }
 
 #[test]
@@ -684,10 +760,13 @@ fn goodbye_from_router_is_answered_and_fails_pending() {
         matches!(out(&mut p).as_slice(), [Message::Goodbye(g)] if g.reason == "wamp.close.goodbye_and_out")
     );
     let evs = events(&mut p);
-    assert!(matches!(evs.as_slice(), [
+    assert!(
+        matches!(evs.as_slice(), [
         Event::RequestFailed { token: "c", error: Error::SessionClosed { reason } },
         Event::Left(d),
-    ] if reason == "wamp.close.system_shutdown" && d.message.as_deref() == Some("bye")), "{evs:?}");
+    ] if reason == "wamp.close.system_shutdown" && d.message.as_deref() == Some("bye")),
+        "{evs:?}"
+    );
     assert_eq!(p.state(), State::Closed);
     assert!(!p.is_dead(), "the transport may carry a new session");
 }
@@ -724,7 +803,13 @@ fn transport_loss_fails_every_pending_request() {
     p.call("com.a", vec![], Dict::new(), Dict::new(), "call");
     p.subscribe("com.t", Dict::new(), "h", "sub");
     p.register("com.p", Dict::new(), "e", "reg");
-    p.publish("com.t", vec![], Dict::new(), dict! {"acknowledge" => true}, "pub");
+    p.publish(
+        "com.t",
+        vec![],
+        Dict::new(),
+        dict! {"acknowledge" => true},
+        "pub",
+    );
     let abandoned = p
         .call("com.b", vec![], Dict::new(), Dict::new(), "gone")
         .unwrap();
@@ -743,15 +828,16 @@ fn transport_loss_fails_every_pending_request() {
         })
         .collect();
     assert_eq!(failed, vec!["call", "sub", "reg", "pub"]);
-    assert!(
-        matches!(evs.last(), Some(Event::Left(d)) if d.reason == "wamp.close.transport_lost")
-    );
+    assert!(matches!(evs.last(), Some(Event::Left(d)) if d.reason == "wamp.close.transport_lost"));
     assert_eq!(p.pending_requests(), 0);
     // Nothing works afterwards.
     assert!(p.join(&HelloDetails::new("realm1")).is_err());
     p.handle_message(Message::Welcome(Welcome::default()));
     assert!(events(&mut p).is_empty());
-    assert_eq!(p.call("com.a", vec![], Dict::new(), Dict::new(), "late"), None);
+    assert_eq!(
+        p.call("com.a", vec![], Dict::new(), Dict::new(), "late"),
+        None
+    );
     assert!(matches!(
         events(&mut p).as_slice(),
         [Event::RequestFailed { token: "late", .. }]
@@ -762,7 +848,10 @@ fn transport_loss_fails_every_pending_request() {
 fn protocol_violations_abort() {
     // Each case: a fresh established session, then the offending message.
     let cases: Vec<(&str, Message)> = vec![
-        ("WELCOME while established", Message::Welcome(Welcome::default())),
+        (
+            "WELCOME while established",
+            Message::Welcome(Welcome::default()),
+        ),
         (
             "CHALLENGE while established",
             Message::Challenge(ChallengeMsg::default()),
@@ -879,7 +968,10 @@ fn violations_while_joining() {
     p.handle_message(Message::Goodbye(Goodbye::default()));
     let msgs = out(&mut p);
     assert!(matches!(msgs.as_slice(), [Message::Abort(_)]));
-    assert!(matches!(events(&mut p).as_slice(), [Event::Left(_), Event::CloseTransport]));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::Left(_), Event::CloseTransport]
+    ));
 
     // WELCOME while waiting for the application's AUTHENTICATE.
     let mut p = P::new("json", "peer");

@@ -125,7 +125,10 @@ impl<T: Transport> Driver<T> {
         self.proto.transport_lost();
         self.drain_events();
         self.tasks.abort_all();
-        self.session.shared.connected.store(false, Ordering::Release);
+        self.session
+            .shared
+            .connected
+            .store(false, Ordering::Release);
         self.set_details(None);
         for w in self.disconnect_waiters.drain(..) {
             let _ = w.send(());
@@ -144,7 +147,9 @@ impl<T: Transport> Driver<T> {
             };
             match self.transport.send(msg.clone()).await {
                 Ok(()) => {}
-                Err(e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_))) => {
+                Err(
+                    e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
+                ) => {
                     warn!(error = %e, message = %msg.message_type(), "message not sent");
                     self.proto
                         .message_not_sent(&msg, Error::Transport(e.to_string()));
@@ -246,8 +251,7 @@ impl<T: Transport> Driver<T> {
                         .publish(&topic, args, kwargs, options, Token::None);
                     if sent.is_some() {
                         let _ = reply.send(Ok(None));
-                    } else if let Some(Event::RequestFailed { error, .. }) =
-                        self.proto.poll_event()
+                    } else if let Some(Event::RequestFailed { error, .. }) = self.proto.poll_event()
                     {
                         let _ = reply.send(Err(error));
                     }
@@ -445,7 +449,10 @@ impl<T: Transport> Driver<T> {
             Err(e) if e.is_panic() => {
                 let text = panic_message(e);
                 let app = ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text);
-                self.user_error(app.clone(), format!("endpoint of invocation {request} panicked"));
+                self.user_error(
+                    app.clone(),
+                    format!("endpoint of invocation {request} panicked"),
+                );
                 self.proto.invocation_error(request, app)
             }
             Err(_) => return,

@@ -51,12 +51,16 @@ const COMMAND_QUEUE: usize = 64;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A registered endpoint, as stored by the session.
-pub type Endpoint =
-    Arc<dyn Fn(Vec<Value>, Dict, CallDetails) -> BoxFuture<Result<CallResult, ApplicationError>> + Send + Sync>;
+pub type Endpoint = Arc<
+    dyn Fn(Vec<Value>, Dict, CallDetails) -> BoxFuture<Result<CallResult, ApplicationError>>
+        + Send
+        + Sync,
+>;
 
 /// An event handler, as stored by the session.
-pub type EventHandler =
-    Arc<dyn Fn(Vec<Value>, Dict, EventDetails) -> BoxFuture<Result<(), ApplicationError>> + Send + Sync>;
+pub type EventHandler = Arc<
+    dyn Fn(Vec<Value>, Dict, EventDetails) -> BoxFuture<Result<(), ApplicationError>> + Send + Sync,
+>;
 
 /// A session lifecycle event (Autobahn's `ISession` callbacks), delivered in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,7 +282,13 @@ impl Session {
     /// has ended. Pending requests fail with [`Error::TransportLost`].
     pub async fn disconnect(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.shared.commands.send(Command::Disconnect(tx)).await.is_ok() {
+        if self
+            .shared
+            .commands
+            .send(Command::Disconnect(tx))
+            .await
+            .is_ok()
+        {
             let _ = rx.await;
         }
     }
@@ -293,7 +303,9 @@ impl Session {
         kwargs: Dict,
         options: CallOptions,
     ) -> Result<CallResult, Error> {
-        self.start_call(procedure, args, kwargs, options).await.await
+        self.start_call(procedure, args, kwargs, options)
+            .await
+            .await
     }
 
     /// Calls with typed arguments and result: `args` serializes to the positional
