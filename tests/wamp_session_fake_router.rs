@@ -264,7 +264,7 @@ async fn join_call_with_progress_and_leave() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_and_invocations() {
     let (session, mut life, mut router) = joined().await;
     let reg = {
@@ -387,7 +387,7 @@ async fn register_and_invocations() {
     drop(session);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_subscribe_with_acknowledge_and_unsubscribe() {
     let (session, mut life, mut router) = joined().await;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
@@ -567,7 +567,7 @@ async fn router_dropping_mid_call_resolves_everything_with_transport_lost() {
     assert!(!session.is_connected());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_cancel_drop_and_timeout() {
     let (session, _life, mut router) = joined().await;
 
@@ -754,7 +754,7 @@ impl ApplicationSession for App {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn application_session_hooks_in_order() {
     let (transport, mut router) = pair();
     let log = Arc::new(Mutex::new(Vec::new()));

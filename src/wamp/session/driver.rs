@@ -296,10 +296,12 @@ impl<T: Transport> Driver<T> {
             } => {
                 self.proto.unregister(registration, Token::Done(reply));
             }
-            Command::Progress { request, result } => {
-                if let Err(e) = self.proto.yield_result(request, result, true) {
-                    debug!(request, error = %e, "progressive result dropped");
-                }
+            Command::Progress {
+                request,
+                result,
+                reply,
+            } => {
+                let _ = reply.send(self.proto.yield_result(request, result, true));
             }
         }
     }

@@ -9,7 +9,8 @@
 //!
 //! Handlers never run on the session task: each invocation runs as its own tokio task
 //! (so a slow endpoint does not stall the session), and each subscription handler gets
-//! a task that receives its events in order, one at a time.
+//! a task that receives its events in order, one at a time (its queue is unbounded: a
+//! handler slower than the event rate accumulates events in memory).
 //!
 //! Lifecycle events (challenge, join, leave, disconnect, user errors) go to the
 //! [`Lifecycle`] receiver; [`run_session`] drives an [`ApplicationSession`] from them.
@@ -152,6 +153,7 @@ enum Command {
     Progress {
         request: u64,
         result: CallResult,
+        reply: Reply<()>,
     },
 }
 
@@ -584,16 +586,21 @@ impl std::fmt::Debug for ProgressSender {
 }
 
 impl ProgressSender {
-    /// Sends one progressive result (YIELD with `progress: true`). Fails with
-    /// [`Error::TransportLost`] if the session is gone.
+    /// Sends one progressive result (YIELD with `progress: true`). Returns once the
+    /// session queued it, so it always goes out before the endpoint's final result.
+    /// Fails with [`Error::TransportLost`] if the session task is gone,
+    /// [`Error::SessionNotReady`] if the session left, [`Error::InvalidRequest`] if the
+    /// invocation is over (answered or interrupted).
     pub async fn send(&self, args: Vec<Value>, kwargs: Dict) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
         let cmd = Command::Progress {
             request: self.request,
             result: CallResult::with_args_kwargs(args, kwargs),
+            reply: tx,
         };
-        self.commands
-            .send(cmd)
-            .await
-            .map_err(|_| Error::TransportLost)
+        if self.commands.send(cmd).await.is_err() {
+            return Err(Error::TransportLost);
+        }
+        lost(rx.await)
     }
 }
