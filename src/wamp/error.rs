@@ -338,3 +338,43 @@ impl From<ValueError> for ApplicationError {
         ApplicationError::with_message(ApplicationError::INVALID_ARGUMENT, e.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_error_message_and_display() {
+        let e = ApplicationError::with_message(ApplicationError::NO_SUCH_PROCEDURE, "no add2");
+        assert_eq!(e.message(), Some("no add2"));
+        assert_eq!(e.to_string(), "wamp.error.no_such_procedure: no add2");
+        assert!(e.is("wamp.error.no_such_procedure"));
+        let bare = ApplicationError::new("com.x").args(vec![Value::from(1)]);
+        assert_eq!(bare.message(), None, "first arg is not a string");
+        assert_eq!(bare.to_string(), "com.x");
+    }
+
+    #[test]
+    fn session_errors_convert_for_handlers() {
+        let app = ApplicationError::new("com.app.err");
+        assert_eq!(ApplicationError::from(Error::Application(app.clone())), app);
+        assert_eq!(
+            ApplicationError::from(Error::Canceled).error,
+            ApplicationError::CANCELED
+        );
+        assert_eq!(
+            ApplicationError::from(Error::Timeout).error,
+            ApplicationError::TIMEOUT
+        );
+        let lost = ApplicationError::from(Error::TransportLost);
+        assert_eq!(lost.error, ApplicationError::RUNTIME_ERROR);
+        assert_eq!(lost.message(), Some("transport lost"));
+        let bad = ApplicationError::from(ValueError("expected i64".into()));
+        assert_eq!(bad.error, ApplicationError::INVALID_ARGUMENT);
+        assert_eq!(
+            Error::Application(app.clone()).application_error(),
+            Some(&app)
+        );
+        assert_eq!(Error::SessionNotReady.application_error(), None);
+    }
+}

@@ -8,7 +8,7 @@ use crate::wamp::value::{Dict, Value};
 /// Something the session user must act on.
 pub enum Event<T: SessionTypes> {
     /// The router demands authentication; answer with
-    /// [`Protocol::authenticate`] or [`Protocol::abort`].
+    /// [`Protocol::authenticate`](super::Protocol::authenticate) or [`Protocol::abort`](super::Protocol::abort).
     Challenge(crate::wamp::types::Challenge),
     /// The session joined a realm.
     Joined(SessionDetails),
@@ -32,7 +32,7 @@ pub enum Event<T: SessionTypes> {
         result: CallResult,
     },
     /// A progressive result of a call that asked for them; the token stays with the
-    /// protocol (see [`Protocol::token`]).
+    /// protocol (see [`Protocol::token`](super::Protocol::token)).
     CallProgress {
         /// The call's request id.
         request: u64,
@@ -45,7 +45,7 @@ pub enum Event<T: SessionTypes> {
         token: T::Token,
         /// The router's subscription id.
         subscription: u64,
-        /// The local handler id (for [`Protocol::unsubscribe`]).
+        /// The local handler id (for [`Protocol::unsubscribe`](super::Protocol::unsubscribe)).
         handler: u64,
     },
     /// An unsubscribe completed.
@@ -98,7 +98,7 @@ pub enum Event<T: SessionTypes> {
         kwargs: Dict,
     },
     /// The dealer invokes a registered endpoint; answer with
-    /// [`Protocol::yield_result`] or [`Protocol::invocation_error`].
+    /// [`Protocol::yield_result`](super::Protocol::yield_result) or [`Protocol::invocation_error`](super::Protocol::invocation_error).
     Invocation {
         /// The invocation request id.
         request: u64,
