@@ -844,3 +844,40 @@ async fn default_hooks_abort_unanswerable_challenge_and_disconnect() {
         Some("wamp.error.cannot_authenticate")
     );
 }
+
+#[tokio::test]
+async fn not_ready_before_join_and_rejoin_after_abort() {
+    let (transport, mut router) = pair();
+    let (session, mut life) = Session::start(transport, ComponentConfig::new("realm1"));
+    let r = session
+        .call("com.x", vec![], Dict::new(), CallOptions::default())
+        .await;
+    assert!(matches!(r, Err(Error::SessionNotReady)), "{r:?}");
+    assert!(matches!(
+        session.leave(None, None).await,
+        Err(Error::SessionNotReady)
+    ));
+
+    session.join(HelloDetails::new("nope")).await.unwrap();
+    assert!(matches!(router.expect().await, Message::Hello(h) if h.realm == "nope"));
+    router.send(Abort {
+        details: dict! {"message" => "no such realm"},
+        reason: ApplicationError::NO_SUCH_REALM.into(),
+    });
+    match next_event(&mut life).await {
+        SessionEvent::Left(d) => {
+            assert_eq!(d.reason, "wamp.error.no_such_realm");
+            assert_eq!(d.message.as_deref(), Some("no such realm"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The transport stays open: join again.
+    assert!(session.is_connected());
+    session.join(HelloDetails::new("realm1")).await.unwrap();
+    router.accept().await;
+    assert!(matches!(
+        next_event(&mut life).await,
+        SessionEvent::Joined(_)
+    ));
+    assert!(session.is_attached());
+}
