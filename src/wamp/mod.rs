@@ -2,8 +2,11 @@
 
 pub mod error;
 pub mod message;
+pub mod protocol;
 pub mod serializer;
+pub mod session;
 pub mod transport;
+pub mod types;
 pub mod uri;
 pub mod value;
 pub mod websocket_transport;

@@ -1,0 +1,515 @@
+//! The session task: owns the transport and the sans-IO protocol, runs commands from
+//! the handles and supervises invocation tasks.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
+use tracing::{debug, warn};
+
+use super::*;
+use crate::wamp::protocol::{Event, Protocol, SessionTypes};
+use crate::wamp::transport::TransportError;
+
+/// The token attached to each request: where its answer goes.
+enum Token {
+    /// Nothing waits (unacknowledged publish that was sent).
+    None,
+    Call {
+        reply: Reply<CallResult>,
+        on_progress: Option<ProgressHandler>,
+    },
+    Publish(Reply<Option<Publication>>),
+    Subscribe {
+        reply: Reply<Subscription>,
+        topic: String,
+    },
+    Register {
+        reply: Reply<Registration>,
+        procedure: String,
+    },
+    Done(Reply<()>),
+}
+
+/// One event for a subscription handler's task.
+type EventItem = (Vec<Value>, Dict, EventDetails);
+
+struct Types;
+impl SessionTypes for Types {
+    type Token = Token;
+    type EventHandler = mpsc::UnboundedSender<EventItem>;
+    type Endpoint = Endpoint;
+}
+
+type InvocationResult = Result<CallResult, ApplicationError>;
+
+struct Driver<T: Transport> {
+    transport: T,
+    proto: Protocol<Types>,
+    session: Session,
+    commands: mpsc::Receiver<Command>,
+    life: mpsc::UnboundedSender<SessionEvent>,
+    tasks: JoinSet<InvocationResult>,
+    /// Invocation task → invocation request id.
+    task_requests: HashMap<Id, u64>,
+    /// Running invocation request id → its task (for INTERRUPT).
+    running: HashMap<u64, AbortHandle>,
+    leave_waiters: Vec<Reply<CloseDetails>>,
+    disconnect_waiters: Vec<oneshot::Sender<()>>,
+    close_transport: bool,
+}
+
+pub(super) fn spawn<T: Transport>(
+    transport: T,
+    session: Session,
+    commands: mpsc::Receiver<Command>,
+    life: mpsc::UnboundedSender<SessionEvent>,
+) {
+    let proto = Protocol::new(transport.serializer_id(), transport.peer());
+    let driver = Driver {
+        transport,
+        proto,
+        session,
+        commands,
+        life,
+        tasks: JoinSet::new(),
+        task_requests: HashMap::new(),
+        running: HashMap::new(),
+        leave_waiters: Vec::new(),
+        disconnect_waiters: Vec::new(),
+        close_transport: false,
+    };
+    tokio::spawn(driver.run());
+}
+
+fn panic_message(e: JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned()),
+        Err(e) => e.to_string(),
+    }
+}
+
+impl<T: Transport> Driver<T> {
+    async fn run(mut self) {
+        loop {
+            if !self.flush().await {
+                break;
+            }
+            if self.close_transport || !self.transport.is_open() {
+                break;
+            }
+            tokio::select! {
+                msg = self.transport.recv() => match msg {
+                    Some(Ok(m)) => self.proto.handle_message(m),
+                    Some(Err(TransportError::Protocol(text))) => {
+                        self.proto.malformed_message(text);
+                    }
+                    Some(Err(e)) => {
+                        debug!(error = %e, "transport failed");
+                        break;
+                    }
+                    None => break,
+                },
+                Some(cmd) = self.commands.recv() => self.command(cmd),
+                Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.invocation_done(done);
+                }
+            }
+        }
+        self.transport.close().await;
+        self.proto.transport_lost();
+        self.drain_events();
+        self.tasks.abort_all();
+        self.session
+            .shared
+            .connected
+            .store(false, Ordering::Release);
+        self.set_details(None);
+        for w in self.disconnect_waiters.drain(..) {
+            let _ = w.send(());
+        }
+        let _ = self.life.send(SessionEvent::Disconnected);
+        // Commands still queued fail when `self.commands` is dropped here.
+    }
+
+    /// Sends what the protocol queued and acts on its events until both are empty.
+    /// Returns `false` if the transport failed.
+    async fn flush(&mut self) -> bool {
+        loop {
+            self.drain_events();
+            let Some(msg) = self.proto.poll_outgoing() else {
+                return true;
+            };
+            match self.transport.send(msg.clone()).await {
+                Ok(()) => {}
+                Err(
+                    e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
+                ) => {
+                    warn!(error = %e, message = %msg.message_type(), "message not sent");
+                    self.proto
+                        .message_not_sent(&msg, Error::Transport(e.to_string()));
+                }
+                Err(e) => {
+                    debug!(error = %e, "transport failed while sending");
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn set_details(&self, details: Option<SessionDetails>) {
+        *self
+            .session
+            .shared
+            .details
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = details;
+    }
+
+    fn user_error(&self, error: ApplicationError, message: String) {
+        let _ = self.life.send(SessionEvent::UserError { error, message });
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Join(details, reply) => {
+                let _ = reply.send(self.proto.join(&details));
+            }
+            Command::Authenticate(signature, extra, reply) => {
+                let _ = reply.send(self.proto.authenticate(signature, extra));
+            }
+            Command::Abort(reason, message, reply) => {
+                let _ = reply.send(self.proto.abort(&reason, message.as_deref()));
+            }
+            Command::Leave(reason, message, reply) => {
+                match self.proto.leave(&reason, message.as_deref()) {
+                    Ok(()) => self.leave_waiters.push(reply),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Command::Disconnect(reply) => {
+                self.disconnect_waiters.push(reply);
+                self.close_transport = true;
+            }
+            Command::Call {
+                procedure,
+                args,
+                kwargs,
+                options,
+                on_progress,
+                id,
+                reply,
+            } => {
+                if reply.is_closed() {
+                    return; // The caller gave up before the call was sent.
+                }
+                let token = Token::Call { reply, on_progress };
+                if let Some(request) = self.proto.call(&procedure, args, kwargs, options, token) {
+                    id.store(request, Ordering::Release);
+                }
+            }
+            Command::Cancel {
+                id,
+                mode,
+                abandon,
+                reply,
+            } => {
+                let request = id.load(Ordering::Acquire);
+                let result = if abandon {
+                    // Dropping the token drops the reply channel: nobody listens.
+                    drop(self.proto.abandon(request, mode));
+                    Ok(())
+                } else {
+                    self.proto.cancel(request, mode)
+                };
+                if let Some(r) = reply {
+                    let _ = r.send(result);
+                }
+            }
+            Command::Publish {
+                topic,
+                args,
+                kwargs,
+                options,
+                reply,
+            } => {
+                let ack = options.get("acknowledge").and_then(Value::as_bool) == Some(true);
+                if ack {
+                    self.proto
+                        .publish(&topic, args, kwargs, options, Token::Publish(reply));
+                } else {
+                    // Only a failure comes back as an event; success is "queued".
+                    let sent = self
+                        .proto
+                        .publish(&topic, args, kwargs, options, Token::None);
+                    if sent.is_some() {
+                        let _ = reply.send(Ok(None));
+                    } else if let Some(Event::RequestFailed { error, .. }) = self.proto.poll_event()
+                    {
+                        let _ = reply.send(Err(error));
+                    }
+                }
+            }
+            Command::Subscribe {
+                topic,
+                options,
+                handler,
+                reply,
+            } => {
+                let queue = spawn_event_handler(handler, self.life.clone(), topic.clone());
+                let token = Token::Subscribe {
+                    reply,
+                    topic: topic.clone(),
+                };
+                self.proto.subscribe(&topic, options, queue, token);
+            }
+            Command::Unsubscribe {
+                subscription,
+                handler,
+                reply,
+            } => {
+                self.proto
+                    .unsubscribe(subscription, handler, Token::Done(reply));
+            }
+            Command::Register {
+                procedure,
+                options,
+                endpoint,
+                reply,
+            } => {
+                let token = Token::Register {
+                    reply,
+                    procedure: procedure.clone(),
+                };
+                self.proto.register(&procedure, options, endpoint, token);
+            }
+            Command::Unregister {
+                registration,
+                reply,
+            } => {
+                self.proto.unregister(registration, Token::Done(reply));
+            }
+            Command::Progress {
+                request,
+                result,
+                reply,
+            } => {
+                let _ = reply.send(self.proto.yield_result(request, result, true));
+            }
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(ev) = self.proto.poll_event() {
+            self.event(ev);
+        }
+    }
+
+    fn event(&mut self, ev: Event<Types>) {
+        match ev {
+            Event::Challenge(c) => {
+                let _ = self.life.send(SessionEvent::Challenge(c));
+            }
+            Event::Joined(d) => {
+                self.set_details(Some(d.clone()));
+                let _ = self.life.send(SessionEvent::Joined(d));
+            }
+            Event::Left(d) => {
+                self.set_details(None);
+                // Invocations of the ended session can no longer be answered.
+                self.tasks.abort_all();
+                self.running.clear();
+                for w in self.leave_waiters.drain(..) {
+                    let _ = w.send(Ok(d.clone()));
+                }
+                let _ = self.life.send(SessionEvent::Left(d));
+            }
+            Event::CloseTransport => self.close_transport = true,
+            Event::RequestFailed { token, error } => fail(token, error),
+            Event::CallResult { token, result } => {
+                if let Token::Call { reply, .. } = token {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Event::CallProgress { request, result } => {
+                if let Some(Token::Call {
+                    on_progress: Some(f),
+                    ..
+                }) = self.proto.token(request)
+                {
+                    f(result);
+                }
+            }
+            Event::Subscribed {
+                token,
+                subscription,
+                handler,
+            } => {
+                if let Token::Subscribe { reply, topic } = token {
+                    let _ = reply.send(Ok(Subscription {
+                        id: subscription,
+                        topic,
+                        handler,
+                        session: self.session.clone(),
+                    }));
+                }
+            }
+            Event::Unsubscribed { token } | Event::Unregistered { token } => {
+                if let Token::Done(reply) = token {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Event::SubscriptionRevoked {
+                subscription,
+                reason,
+            } => debug!(subscription, ?reason, "subscription revoked by the router"),
+            Event::RegistrationRevoked {
+                registration,
+                reason,
+            } => debug!(registration, ?reason, "registration revoked by the router"),
+            Event::Published { token, publication } => {
+                if let Token::Publish(reply) = token {
+                    let _ = reply.send(Ok(Some(Publication { id: publication })));
+                }
+            }
+            Event::Registered {
+                token,
+                registration,
+            } => {
+                if let Token::Register { reply, procedure } = token {
+                    let _ = reply.send(Ok(Registration {
+                        id: registration,
+                        procedure,
+                        session: self.session.clone(),
+                    }));
+                }
+            }
+            Event::Event {
+                handlers,
+                details,
+                args,
+                kwargs,
+            } => {
+                for h in handlers {
+                    // A closed queue means the handler task is gone: nothing to do.
+                    let _ = h.send((args.clone(), kwargs.clone(), details.clone()));
+                }
+            }
+            Event::Invocation {
+                request,
+                endpoint,
+                mut details,
+                receive_progress,
+                args,
+                kwargs,
+            } => {
+                if receive_progress {
+                    details.progress = Some(ProgressSender {
+                        request,
+                        commands: self.session.shared.commands.clone(),
+                    });
+                }
+                let handle = self.tasks.spawn(endpoint(args, kwargs, details));
+                self.task_requests.insert(handle.id(), request);
+                self.running.insert(request, handle);
+            }
+            Event::Interrupt { request, mode, .. } => {
+                if let Some(task) = self.running.remove(&request) {
+                    task.abort();
+                }
+                if mode.as_deref() != Some("killnowait") {
+                    let e = ApplicationError::new(ApplicationError::CANCELED);
+                    if let Err(e) = self.proto.invocation_error(request, e) {
+                        debug!(request, error = %e, "interrupt answer dropped");
+                    }
+                }
+            }
+        }
+    }
+
+    fn invocation_done(&mut self, done: Result<(Id, InvocationResult), JoinError>) {
+        let (id, outcome) = match done {
+            Ok((id, r)) => (id, Ok(r)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        let Some(request) = self.task_requests.remove(&id) else {
+            return;
+        };
+        if self.running.remove(&request).is_none() {
+            return; // Interrupted, or the session ended: already answered or moot.
+        }
+        let sent = match outcome {
+            Ok(Ok(result)) => self.proto.yield_result(request, result, false),
+            Ok(Err(app)) => self.proto.invocation_error(request, app),
+            Err(e) if e.is_panic() => {
+                let text = panic_message(e);
+                let app = ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text);
+                self.user_error(
+                    app.clone(),
+                    format!("endpoint of invocation {request} panicked"),
+                );
+                self.proto.invocation_error(request, app)
+            }
+            Err(_) => return,
+        };
+        if let Err(e) = sent {
+            debug!(request, error = %e, "invocation answer dropped");
+        }
+    }
+}
+
+fn fail(token: Token, error: Error) {
+    match token {
+        Token::None => {}
+        Token::Call { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Token::Publish(reply) => {
+            let _ = reply.send(Err(error));
+        }
+        Token::Subscribe { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Token::Register { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Token::Done(reply) => {
+            let _ = reply.send(Err(error));
+        }
+    }
+}
+
+/// Starts the task that runs one subscription handler, event after event; returns its
+/// queue. The task ends when the protocol drops the queue (unsubscribe, revocation,
+/// session end) and the queued events are handled.
+fn spawn_event_handler(
+    handler: EventHandler,
+    life: mpsc::UnboundedSender<SessionEvent>,
+    topic: String,
+) -> mpsc::UnboundedSender<EventItem> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<EventItem>();
+    tokio::spawn(async move {
+        while let Some((args, kwargs, details)) = rx.recv().await {
+            // Its own task, so a panic is caught and the next event still runs.
+            let outcome = tokio::spawn(handler(args, kwargs, details)).await;
+            let error = match outcome {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(e) => ApplicationError::with_message(
+                    ApplicationError::RUNTIME_ERROR,
+                    panic_message(e),
+                ),
+            };
+            let message = format!("event handler for '{topic}' failed");
+            let _ = life.send(SessionEvent::UserError { error, message });
+        }
+    });
+    tx
+}

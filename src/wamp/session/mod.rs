@@ -1,0 +1,606 @@
+//! The async WAMP session API (Autobahn's `ApplicationSession` methods).
+//!
+//! [`Session::start`] hands a connected [`Transport`] to a task that owns it and runs the
+//! sans-IO [`Protocol`](super::protocol::Protocol): it selects over messages from the
+//! router, commands from the cloneable [`Session`] handles and the running invocation
+//! handlers. The handle's methods (`join`, `call`, `register`, `publish`, `subscribe`,
+//! `leave` ...) send a command and wait for the answer; every answer arrives, at the
+//! latest with [`Error::TransportLost`] when the transport goes away.
+//!
+//! Handlers never run on the session task: each invocation runs as its own tokio task
+//! (so a slow endpoint does not stall the session), and each subscription handler gets
+//! a task that receives its events in order, one at a time (its queue is unbounded: a
+//! handler slower than the event rate accumulates events in memory).
+//!
+//! Lifecycle events (challenge, join, leave, disconnect, user errors) go to the
+//! [`Lifecycle`] receiver; [`run_session`] drives an [`ApplicationSession`] from them.
+//!
+//! Autobahn's `define(exception, error)` maps error URIs to exception classes; here an
+//! application error type converts to and from [`ApplicationError`] with `From`/`TryFrom`
+//! impls written by the application.
+
+mod app;
+mod driver;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+
+pub use app::{run_session, ApplicationSession, RunOutcome};
+
+use super::error::{ApplicationError, Error};
+use super::transport::Transport;
+use super::types::{
+    CallDetails, CallOptions, CallResult, CancelMode, Challenge, CloseDetails, ComponentConfig,
+    EventDetails, HelloDetails, ProgressHandler, Publication, PublishOptions, RegisterOptions,
+    SessionDetails, SubscribeOptions,
+};
+use super::value::{to_value, Dict, Value};
+
+/// Capacity of the command queue from the handles to the session task; senders wait
+/// when it is full (backpressure on fast publishers).
+const COMMAND_QUEUE: usize = 64;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A registered endpoint, as stored by the session.
+pub type Endpoint = Arc<
+    dyn Fn(Vec<Value>, Dict, CallDetails) -> BoxFuture<Result<CallResult, ApplicationError>>
+        + Send
+        + Sync,
+>;
+
+/// An event handler, as stored by the session.
+pub type EventHandler = Arc<
+    dyn Fn(Vec<Value>, Dict, EventDetails) -> BoxFuture<Result<(), ApplicationError>> + Send + Sync,
+>;
+
+/// A session lifecycle event (Autobahn's `ISession` callbacks), delivered in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEvent {
+    /// The router demands authentication: answer with [`Session::authenticate`] or
+    /// give up with [`Session::abort`].
+    Challenge(Challenge),
+    /// The session joined a realm.
+    Joined(SessionDetails),
+    /// The session left the realm (it may join again while the transport is open).
+    Left(CloseDetails),
+    /// The transport is closed; the session task has ended. Always the last event.
+    Disconnected,
+    /// A handler failed (an event handler returned an error, or an endpoint panicked).
+    UserError {
+        /// The error.
+        error: ApplicationError,
+        /// What the session was doing.
+        message: String,
+    },
+}
+
+/// The receiving end of a session's lifecycle events.
+#[derive(Debug)]
+pub struct Lifecycle {
+    rx: mpsc::UnboundedReceiver<SessionEvent>,
+}
+
+impl Lifecycle {
+    /// The next event; `None` after [`SessionEvent::Disconnected`].
+    pub async fn next(&mut self) -> Option<SessionEvent> {
+        self.rx.recv().await
+    }
+}
+
+/// A call result channel (fails with `TransportLost` when dropped unanswered).
+type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+enum Command {
+    Join(HelloDetails, Reply<()>),
+    Authenticate(String, Dict, Reply<()>),
+    Abort(String, Option<String>, Reply<()>),
+    Leave(String, Option<String>, Reply<CloseDetails>),
+    Disconnect(oneshot::Sender<()>),
+    Call {
+        procedure: String,
+        args: Vec<Value>,
+        kwargs: Dict,
+        options: Dict,
+        on_progress: Option<ProgressHandler>,
+        id: Arc<AtomicU64>,
+        reply: Reply<CallResult>,
+    },
+    Cancel {
+        id: Arc<AtomicU64>,
+        mode: Option<CancelMode>,
+        /// The caller gave up (future dropped or timed out).
+        abandon: bool,
+        reply: Option<Reply<()>>,
+    },
+    Publish {
+        topic: String,
+        args: Vec<Value>,
+        kwargs: Dict,
+        options: Dict,
+        reply: Reply<Option<Publication>>,
+    },
+    Subscribe {
+        topic: String,
+        options: Dict,
+        handler: EventHandler,
+        reply: Reply<Subscription>,
+    },
+    Unsubscribe {
+        subscription: u64,
+        handler: u64,
+        reply: Reply<()>,
+    },
+    Register {
+        procedure: String,
+        options: Dict,
+        endpoint: Endpoint,
+        reply: Reply<Registration>,
+    },
+    Unregister {
+        registration: u64,
+        reply: Reply<()>,
+    },
+    Progress {
+        request: u64,
+        result: CallResult,
+        reply: Reply<()>,
+    },
+}
+
+struct Shared {
+    commands: mpsc::Sender<Command>,
+    config: ComponentConfig,
+    connected: AtomicBool,
+    details: Mutex<Option<SessionDetails>>,
+}
+
+/// A cloneable handle to a WAMP session (Autobahn's `ISession` methods).
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("connected", &self.is_connected())
+            .field("session", &self.details().map(|d| d.session))
+            .finish()
+    }
+}
+
+fn lost<T>(r: Result<Result<T, Error>, oneshot::error::RecvError>) -> Result<T, Error> {
+    r.unwrap_or(Err(Error::TransportLost))
+}
+
+impl Session {
+    /// Starts a session task over a connected transport (nothing is sent until
+    /// [`join`](Self::join)). Must be called within a tokio runtime.
+    pub fn start<T: Transport>(transport: T, config: ComponentConfig) -> (Session, Lifecycle) {
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let (life_tx, life_rx) = mpsc::unbounded_channel();
+        let session = Session {
+            shared: Arc::new(Shared {
+                commands: tx,
+                config,
+                connected: AtomicBool::new(true),
+                details: Mutex::new(None),
+            }),
+        };
+        driver::spawn(transport, session.clone(), rx, life_tx);
+        (session, Lifecycle { rx: life_rx })
+    }
+
+    async fn request<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        if self.shared.commands.send(make(tx)).await.is_err() {
+            return Err(Error::TransportLost);
+        }
+        lost(rx.await)
+    }
+
+    /// Sends a command from a synchronous context (drop, cancel): at once if there is
+    /// room, otherwise from a task, keeping the order after earlier commands.
+    fn send_later(&self, cmd: Command) {
+        match self.shared.commands.try_send(cmd) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(cmd)) => {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    let tx = self.shared.commands.clone();
+                    rt.spawn(async move {
+                        let _ = tx.send(cmd).await;
+                    });
+                }
+            }
+        }
+    }
+
+    /// The component configuration the session was started with.
+    pub fn config(&self) -> &ComponentConfig {
+        &self.shared.config
+    }
+
+    /// `true` while the transport is open (Autobahn's `is_connected`).
+    pub fn is_connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Acquire)
+    }
+
+    /// `true` while joined to a realm (Autobahn's `is_attached`).
+    pub fn is_attached(&self) -> bool {
+        self.details().is_some()
+    }
+
+    /// The details of the joined session, if joined.
+    pub fn details(&self) -> Option<SessionDetails> {
+        self.shared
+            .details
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sends HELLO to join a realm (Autobahn's `join`). Returns once HELLO is queued:
+    /// the outcome arrives as [`SessionEvent::Joined`] (after any
+    /// [`SessionEvent::Challenge`]) or [`SessionEvent::Left`].
+    pub async fn join(&self, details: HelloDetails) -> Result<(), Error> {
+        self.request(|r| Command::Join(details, r)).await
+    }
+
+    /// Answers a challenge with a signature (AUTHENTICATE).
+    pub async fn authenticate(&self, signature: String, extra: Dict) -> Result<(), Error> {
+        self.request(|r| Command::Authenticate(signature, extra, r))
+            .await
+    }
+
+    /// Gives up joining with ABORT (e.g. `wamp.error.cannot_authenticate`).
+    pub async fn abort(&self, reason: &str, message: Option<&str>) -> Result<(), Error> {
+        let (reason, message) = (reason.to_owned(), message.map(str::to_owned));
+        self.request(|r| Command::Abort(reason, message, r)).await
+    }
+
+    /// Leaves the realm with GOODBYE (Autobahn's `leave`; reason default
+    /// `wamp.close.normal`) and waits for the router's reply.
+    pub async fn leave(
+        &self,
+        reason: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<CloseDetails, Error> {
+        let reason = reason.unwrap_or(CloseDetails::REASON_DEFAULT).to_owned();
+        let message = message.map(str::to_owned);
+        self.request(|r| Command::Leave(reason, message, r)).await
+    }
+
+    /// Closes the transport (Autobahn's `disconnect`) and waits until the session task
+    /// has ended. Pending requests fail with [`Error::TransportLost`].
+    pub async fn disconnect(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .shared
+            .commands
+            .send(Command::Disconnect(tx))
+            .await
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+    }
+
+    /// Calls a procedure and waits for its result. Dropping the future cancels the call
+    /// (CANCEL, if the router supports it); see [`CallOptions`] for timeouts and
+    /// progressive results.
+    pub async fn call(
+        &self,
+        procedure: &str,
+        args: Vec<Value>,
+        kwargs: Dict,
+        options: CallOptions,
+    ) -> Result<CallResult, Error> {
+        self.start_call(procedure, args, kwargs, options)
+            .await
+            .await
+    }
+
+    /// Calls with typed arguments and result: `args` serializes to the positional
+    /// arguments (a tuple or sequence: its elements; `()`: none; anything else: one
+    /// argument) and the result decodes as [`CallResult::deserialize`] describes.
+    pub async fn call_with<A: Serialize, R: DeserializeOwned>(
+        &self,
+        procedure: &str,
+        args: A,
+    ) -> Result<R, Error> {
+        let args = match to_value(&args)? {
+            Value::List(l) => l,
+            Value::Null => Vec::new(),
+            v => vec![v],
+        };
+        let result = self
+            .call(procedure, args, Dict::new(), CallOptions::default())
+            .await?;
+        Ok(result.deserialize()?)
+    }
+
+    /// Sends a CALL and returns a handle that resolves to its result and can cancel it.
+    pub async fn start_call(
+        &self,
+        procedure: &str,
+        args: Vec<Value>,
+        kwargs: Dict,
+        options: CallOptions,
+    ) -> PendingCall {
+        let (tx, rx) = oneshot::channel();
+        let id = Arc::new(AtomicU64::new(0));
+        let cmd = Command::Call {
+            procedure: procedure.to_owned(),
+            args,
+            kwargs,
+            options: options.to_dict(),
+            on_progress: options.on_progress.clone(),
+            id: id.clone(),
+            reply: tx,
+        };
+        // If the session task is gone, `rx` fails and the call resolves TransportLost.
+        let _ = self.shared.commands.send(cmd).await;
+        PendingCall {
+            rx,
+            id,
+            session: self.clone(),
+            deadline: options.timeout.map(|t| Box::pin(tokio::time::sleep(t))),
+            cancel_mode: options.cancel_mode,
+            done: false,
+        }
+    }
+
+    /// Publishes an event. Returns `Some(publication)` when `options.acknowledge` is
+    /// set (after the broker's PUBLISHED), otherwise `None` once PUBLISH is queued.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        args: Vec<Value>,
+        kwargs: Dict,
+        options: PublishOptions,
+    ) -> Result<Option<Publication>, Error> {
+        let topic = topic.to_owned();
+        let options = options.to_dict();
+        self.request(|reply| Command::Publish {
+            topic,
+            args,
+            kwargs,
+            options,
+            reply,
+        })
+        .await
+    }
+
+    /// Subscribes `handler` to a topic (or pattern, see
+    /// [`SubscribeOptions::match_`]). The handler receives the events of this
+    /// subscription in order, one at a time; an error it returns goes to
+    /// [`SessionEvent::UserError`].
+    pub async fn subscribe<F, Fut>(
+        &self,
+        topic: &str,
+        handler: F,
+        options: SubscribeOptions,
+    ) -> Result<Subscription, Error>
+    where
+        F: Fn(Vec<Value>, Dict, EventDetails) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ApplicationError>> + Send + 'static,
+    {
+        let handler: EventHandler = Arc::new(move |a, k, d| Box::pin(handler(a, k, d)));
+        let topic = topic.to_owned();
+        let options = options.to_dict();
+        self.request(|reply| Command::Subscribe {
+            topic,
+            options,
+            handler,
+            reply,
+        })
+        .await
+    }
+
+    /// Registers `endpoint` for a procedure (or pattern, see
+    /// [`RegisterOptions::match_`]). Each invocation runs as its own task; an
+    /// [`ApplicationError`] it returns is sent to the caller, a panic becomes
+    /// `wamp.error.runtime_error`.
+    pub async fn register<F, Fut>(
+        &self,
+        procedure: &str,
+        endpoint: F,
+        options: RegisterOptions,
+    ) -> Result<Registration, Error>
+    where
+        F: Fn(Vec<Value>, Dict, CallDetails) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CallResult, ApplicationError>> + Send + 'static,
+    {
+        let endpoint: Endpoint = Arc::new(move |a, k, d| Box::pin(endpoint(a, k, d)));
+        let procedure = procedure.to_owned();
+        let options = options.to_dict();
+        self.request(|reply| Command::Register {
+            procedure,
+            options,
+            endpoint,
+            reply,
+        })
+        .await
+    }
+}
+
+/// A call in flight (from [`Session::start_call`]): a future of its result.
+///
+/// Dropping it before it completes cancels the call: the session sends CANCEL (with
+/// [`CallOptions::cancel_mode`]) if the router supports call canceling, and drops the
+/// late answer. With [`CallOptions::timeout`] it fails with [`Error::Timeout`] when
+/// the time is up (sending CANCEL, mode `killnowait` unless set).
+pub struct PendingCall {
+    rx: oneshot::Receiver<Result<CallResult, Error>>,
+    id: Arc<AtomicU64>,
+    session: Session,
+    deadline: Option<Pin<Box<Sleep>>>,
+    cancel_mode: Option<CancelMode>,
+    done: bool,
+}
+
+impl std::fmt::Debug for PendingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCall")
+            .field("request", &self.request_id())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl PendingCall {
+    /// The request id, once the session task has sent the CALL (0 before).
+    pub fn request_id(&self) -> u64 {
+        self.id.load(Ordering::Acquire)
+    }
+
+    /// Asks the dealer to cancel the call (CANCEL with `mode`). The call then completes
+    /// with [`Error::Canceled`] when the dealer confirms, or with its result if that was
+    /// already on the way. Fails if the router does not support call canceling.
+    pub async fn cancel(&self, mode: CancelMode) -> Result<(), Error> {
+        let id = self.id.clone();
+        self.session
+            .request(|r| Command::Cancel {
+                id,
+                mode: Some(mode),
+                abandon: false,
+                reply: Some(r),
+            })
+            .await
+    }
+
+    fn abandon(&mut self, mode: Option<CancelMode>) {
+        self.done = true;
+        self.session.send_later(Command::Cancel {
+            id: self.id.clone(),
+            mode,
+            abandon: true,
+            reply: None,
+        });
+    }
+}
+
+impl Future for PendingCall {
+    type Output = Result<CallResult, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.done {
+            return Poll::Ready(Err(Error::InvalidRequest("call already completed")));
+        }
+        if let Poll::Ready(r) = Pin::new(&mut self.rx).poll(cx) {
+            self.done = true;
+            return Poll::Ready(lost(r));
+        }
+        if let Some(deadline) = self.deadline.as_mut() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                let mode = self.cancel_mode.or(Some(CancelMode::KillNoWait));
+                self.abandon(mode);
+                return Poll::Ready(Err(Error::Timeout));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if !self.done {
+            let mode = self.cancel_mode;
+            self.abandon(mode);
+        }
+    }
+}
+
+/// A subscription of one local handler (Autobahn's `ISubscription`).
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The router's subscription id (shared by all local handlers of the same topic).
+    pub id: u64,
+    /// The topic (or pattern) subscribed to.
+    pub topic: String,
+    handler: u64,
+    session: Session,
+}
+
+impl Subscription {
+    /// Removes this handler; the last handler of a subscription sends UNSUBSCRIBE.
+    pub async fn unsubscribe(&self) -> Result<(), Error> {
+        let (subscription, handler) = (self.id, self.handler);
+        self.session
+            .request(|reply| Command::Unsubscribe {
+                subscription,
+                handler,
+                reply,
+            })
+            .await
+    }
+}
+
+/// A registration of an endpoint (Autobahn's `IRegistration`).
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The registration id.
+    pub id: u64,
+    /// The procedure (or pattern) registered.
+    pub procedure: String,
+    session: Session,
+}
+
+impl Registration {
+    /// Sends UNREGISTER and waits for the router's confirmation.
+    pub async fn unregister(&self) -> Result<(), Error> {
+        let registration = self.id;
+        self.session
+            .request(|reply| Command::Unregister {
+                registration,
+                reply,
+            })
+            .await
+    }
+}
+
+/// Sends progressive results of an invocation (given in [`CallDetails::progress`] when
+/// the caller asked for them).
+#[derive(Clone)]
+pub struct ProgressSender {
+    request: u64,
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for ProgressSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressSender")
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl ProgressSender {
+    /// Sends one progressive result (YIELD with `progress: true`). Returns once the
+    /// session queued it, so it always goes out before the endpoint's final result.
+    /// Fails with [`Error::TransportLost`] if the session task is gone,
+    /// [`Error::SessionNotReady`] if the session left, [`Error::InvalidRequest`] if the
+    /// invocation is over (answered or interrupted).
+    pub async fn send(&self, args: Vec<Value>, kwargs: Dict) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Progress {
+            request: self.request,
+            result: CallResult::with_args_kwargs(args, kwargs),
+            reply: tx,
+        };
+        if self.commands.send(cmd).await.is_err() {
+            return Err(Error::TransportLost);
+        }
+        lost(rx.await)
+    }
+}

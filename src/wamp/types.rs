@@ -1,0 +1,529 @@
+//! Option and detail types of the WAMP session API (`autobahn.wamp.types`).
+//!
+//! Options (`CallOptions`, `PublishOptions`, ...) are plain structs with `Default`; each
+//! turns into the WAMP `Options` dict with [`to_dict`](PublishOptions::to_dict), which
+//! holds only the keys that differ from the protocol default. Details (`EventDetails`,
+//! `CallDetails`, ...) are what the session hands to handlers and hooks.
+//!
+//! Python-only knobs (`details_arg`, `correlation`, `keyring`, `controller`, `shared`)
+//! have no counterpart: handlers always receive their details.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::value::{Dict, Value};
+
+pub use super::session::{ProgressSender, Registration, Subscription};
+
+/// Configuration of an application component (Autobahn's `ComponentConfig`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComponentConfig {
+    /// The realm to join.
+    pub realm: String,
+    /// Free-form extra configuration for the component.
+    pub extra: Value,
+}
+
+impl ComponentConfig {
+    /// A configuration for `realm` with no extra.
+    pub fn new(realm: impl Into<String>) -> ComponentConfig {
+        ComponentConfig {
+            realm: realm.into(),
+            extra: Value::Null,
+        }
+    }
+}
+
+/// What a client asks for when it joins (Autobahn's `HelloDetails`, the arguments of
+/// `join()`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HelloDetails {
+    /// The realm to join.
+    pub realm: String,
+    /// Authentication methods the client is willing to perform (`anonymous`, `ticket`,
+    /// `wampcra`, `cryptosign` ...); empty: none announced.
+    pub authmethods: Vec<String>,
+    /// The authid to authenticate as.
+    pub authid: Option<String>,
+    /// The authrole to authenticate as.
+    pub authrole: Option<String>,
+    /// Extra data for the authentication method (e.g. a cryptosign `pubkey`).
+    pub authextra: Option<Dict>,
+    /// Ask the router to make this session resumable.
+    pub resumable: Option<bool>,
+    /// The session to resume.
+    pub resume_session: Option<u64>,
+    /// The token authorising the resumption.
+    pub resume_token: Option<String>,
+}
+
+impl HelloDetails {
+    /// Details for joining `realm` without authentication.
+    pub fn new(realm: impl Into<String>) -> HelloDetails {
+        HelloDetails {
+            realm: realm.into(),
+            ..HelloDetails::default()
+        }
+    }
+}
+
+/// The session as established (Autobahn's `SessionDetails`), given to `on_join`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionDetails {
+    /// The realm joined.
+    pub realm: String,
+    /// The session id the router assigned.
+    pub session: u64,
+    /// The authenticated authid.
+    pub authid: Option<String>,
+    /// The authrole assigned.
+    pub authrole: Option<String>,
+    /// The authentication method that was used.
+    pub authmethod: Option<String>,
+    /// The authentication provider that was used.
+    pub authprovider: Option<String>,
+    /// Extra data from the router's authenticator.
+    pub authextra: Option<Dict>,
+    /// The serializer in use (`json`, `msgpack`, `cbor`).
+    pub serializer: String,
+    /// A description of the router's end of the transport.
+    pub transport_peer: String,
+    /// The session was resumed.
+    pub resumed: Option<bool>,
+    /// The session can be resumed later.
+    pub resumable: Option<bool>,
+    /// The token to resume the session with.
+    pub resume_token: Option<String>,
+    /// The router's roles and features (`WELCOME.Details.roles`).
+    pub router_roles: Dict,
+}
+
+/// Why a session closed (Autobahn's `CloseDetails`), given to `on_leave`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CloseDetails {
+    /// The close reason URI, e.g. `wamp.close.normal`.
+    pub reason: String,
+    /// A human readable message.
+    pub message: Option<String>,
+}
+
+impl CloseDetails {
+    /// The default reason of `leave()`.
+    pub const REASON_DEFAULT: &'static str = "wamp.close.normal";
+    /// The reason given when the transport was lost.
+    pub const REASON_TRANSPORT_LOST: &'static str = "wamp.close.transport_lost";
+
+    /// Close details with a reason and message.
+    pub fn new(reason: impl Into<String>, message: Option<String>) -> CloseDetails {
+        CloseDetails {
+            reason: reason.into(),
+            message,
+        }
+    }
+}
+
+/// An authentication challenge (Autobahn's `Challenge`), given to `on_challenge`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Challenge {
+    /// The authentication method, e.g. `wampcra`.
+    pub method: String,
+    /// Method-specific challenge data.
+    pub extra: Dict,
+}
+
+fn put_bool(d: &mut Dict, key: &str, v: Option<bool>) {
+    if let Some(b) = v {
+        d.insert(key.to_owned(), Value::Bool(b));
+    }
+}
+
+fn put_list<T: Clone + Into<Value>>(d: &mut Dict, key: &str, v: &Option<Vec<T>>) {
+    if let Some(l) = v {
+        d.insert(
+            key.to_owned(),
+            Value::List(l.iter().cloned().map(Into::into).collect()),
+        );
+    }
+}
+
+/// Options for `subscribe` (Autobahn's `SubscribeOptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscribeOptions {
+    /// Topic matching: `exact` (default), `prefix` or `wildcard`.
+    pub match_: Option<String>,
+    /// Ask for the event the broker retained on the topic, if any.
+    pub get_retained: Option<bool>,
+}
+
+impl SubscribeOptions {
+    /// The `SUBSCRIBE.Options` dict (only non-default keys).
+    pub fn to_dict(&self) -> Dict {
+        let mut d = Dict::new();
+        if let Some(m) = self.match_.as_deref().filter(|m| *m != "exact") {
+            d.insert("match".into(), Value::from(m));
+        }
+        put_bool(&mut d, "get_retained", self.get_retained);
+        d
+    }
+}
+
+/// Details of a received event (Autobahn's `EventDetails`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventDetails {
+    /// The subscription the event was delivered on.
+    pub subscription: u64,
+    /// The publication id.
+    pub publication: u64,
+    /// Session id of the publisher, if disclosed.
+    pub publisher: Option<u64>,
+    /// Authid of the publisher, if disclosed.
+    pub publisher_authid: Option<String>,
+    /// Authrole of the publisher, if disclosed.
+    pub publisher_authrole: Option<String>,
+    /// The topic published to: from the event for pattern-based subscriptions,
+    /// otherwise the subscribed topic.
+    pub topic: Option<String>,
+    /// The broker delivered a retained event.
+    pub retained: bool,
+    /// Payload encryption algorithm, if any.
+    pub enc_algo: Option<String>,
+    /// The raw `EVENT.Details`.
+    pub details: Dict,
+}
+
+/// Options for `publish` (Autobahn's `PublishOptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishOptions {
+    /// Ask the broker to acknowledge the publication (PUBLISHED or ERROR); `publish`
+    /// then waits and returns the [`Publication`].
+    pub acknowledge: bool,
+    /// Exclude the publisher from receiving the event (broker default: true).
+    pub exclude_me: Option<bool>,
+    /// Session ids that must not receive the event.
+    pub exclude: Option<Vec<u64>>,
+    /// Authids that must not receive the event.
+    pub exclude_authid: Option<Vec<String>>,
+    /// Authroles that must not receive the event.
+    pub exclude_authrole: Option<Vec<String>>,
+    /// Only these session ids may receive the event.
+    pub eligible: Option<Vec<u64>>,
+    /// Only these authids may receive the event.
+    pub eligible_authid: Option<Vec<String>>,
+    /// Only these authroles may receive the event.
+    pub eligible_authrole: Option<Vec<String>>,
+    /// Ask the broker to retain the event for later subscribers.
+    pub retain: Option<bool>,
+    /// Ask the broker to disclose the publisher's identity to subscribers.
+    pub disclose_me: Option<bool>,
+}
+
+impl PublishOptions {
+    /// The `PUBLISH.Options` dict (only non-default keys).
+    pub fn to_dict(&self) -> Dict {
+        let mut d = Dict::new();
+        if self.acknowledge {
+            d.insert("acknowledge".into(), Value::Bool(true));
+        }
+        put_bool(&mut d, "exclude_me", self.exclude_me);
+        put_list(&mut d, "exclude", &self.exclude);
+        put_list(&mut d, "exclude_authid", &self.exclude_authid);
+        put_list(&mut d, "exclude_authrole", &self.exclude_authrole);
+        put_list(&mut d, "eligible", &self.eligible);
+        put_list(&mut d, "eligible_authid", &self.eligible_authid);
+        put_list(&mut d, "eligible_authrole", &self.eligible_authrole);
+        put_bool(&mut d, "retain", self.retain);
+        put_bool(&mut d, "disclose_me", self.disclose_me);
+        d
+    }
+}
+
+/// An acknowledged publication (returned by `publish` with `acknowledge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Publication {
+    /// The publication id the broker assigned.
+    pub id: u64,
+}
+
+/// Options for `register` (Autobahn's `RegisterOptions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterOptions {
+    /// Procedure matching: `exact` (default), `prefix` or `wildcard`.
+    pub match_: Option<String>,
+    /// Shared registration policy: `single` (default), `roundrobin`, `random`, `first`,
+    /// `last`.
+    pub invoke: Option<String>,
+    /// Maximum concurrent invocations the dealer sends to this callee.
+    pub concurrency: Option<u32>,
+    /// Take over an existing registration of the same procedure (Crossbar).
+    pub force_reregister: Option<bool>,
+}
+
+impl RegisterOptions {
+    /// The `REGISTER.Options` dict (only non-default keys).
+    pub fn to_dict(&self) -> Dict {
+        let mut d = Dict::new();
+        if let Some(m) = self.match_.as_deref().filter(|m| *m != "exact") {
+            d.insert("match".into(), Value::from(m));
+        }
+        if let Some(i) = self.invoke.as_deref().filter(|i| *i != "single") {
+            d.insert("invoke".into(), Value::from(i));
+        }
+        if let Some(c) = self.concurrency {
+            d.insert("concurrency".into(), Value::from(c));
+        }
+        put_bool(&mut d, "force_reregister", self.force_reregister);
+        d
+    }
+}
+
+/// Details of an invocation (Autobahn's `CallDetails`), given to a registered endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct CallDetails {
+    /// The registration the invocation is delivered on.
+    pub registration: u64,
+    /// Sends progressive results, if the caller asked for them.
+    pub progress: Option<ProgressSender>,
+    /// Session id of the caller, if disclosed.
+    pub caller: Option<u64>,
+    /// Authid of the caller, if disclosed.
+    pub caller_authid: Option<String>,
+    /// Authrole of the caller, if disclosed.
+    pub caller_authrole: Option<String>,
+    /// The procedure called: from the invocation for pattern-based registrations,
+    /// otherwise the registered procedure.
+    pub procedure: Option<String>,
+    /// Call timeout in milliseconds, if the dealer forwards it.
+    pub timeout: Option<u64>,
+    /// Payload encryption algorithm, if any.
+    pub enc_algo: Option<String>,
+    /// The raw `INVOCATION.Details`.
+    pub details: Dict,
+}
+
+/// How a call is canceled (`CANCEL.Options.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CancelMode {
+    /// The dealer answers the caller at once and lets the callee finish.
+    Skip,
+    /// The dealer interrupts the callee and waits for its answer.
+    Kill,
+    /// The dealer interrupts the callee and answers the caller at once.
+    KillNoWait,
+}
+
+impl CancelMode {
+    /// The wire name: `skip`, `kill`, `killnowait`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelMode::Skip => "skip",
+            CancelMode::Kill => "kill",
+            CancelMode::KillNoWait => "killnowait",
+        }
+    }
+}
+
+/// A callback for progressive call results.
+pub type ProgressHandler = Arc<dyn Fn(CallResult) + Send + Sync>;
+
+/// Options for `call` (Autobahn's `CallOptions`).
+#[derive(Clone, Default)]
+pub struct CallOptions {
+    /// Cancel the call after this long: sent to the dealer as `timeout` (milliseconds),
+    /// and enforced locally too (the call then fails with `Error::Timeout`).
+    pub timeout: Option<Duration>,
+    /// Receives progressive results (sets `receive_progress`). Runs on the session
+    /// task: it must return quickly.
+    pub on_progress: Option<ProgressHandler>,
+    /// Ask the dealer to disclose the caller's identity to the callee.
+    pub disclose_me: Option<bool>,
+    /// The `CANCEL` mode used when the call future is dropped or times out (absent:
+    /// the dealer's default).
+    pub cancel_mode: Option<CancelMode>,
+}
+
+impl CallOptions {
+    /// The `CALL.Options` dict (only non-default keys).
+    pub fn to_dict(&self) -> Dict {
+        let mut d = Dict::new();
+        if let Some(t) = self.timeout.filter(|t| !t.is_zero()) {
+            // Round up: a sub-millisecond timeout must not become 0 ("no timeout").
+            let ms = u64::try_from(t.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+            d.insert("timeout".into(), Value::from_u64(ms));
+        }
+        if self.on_progress.is_some() {
+            d.insert("receive_progress".into(), Value::Bool(true));
+        }
+        put_bool(&mut d, "disclose_me", self.disclose_me);
+        d
+    }
+}
+
+impl fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
+            .field("disclose_me", &self.disclose_me)
+            .field("cancel_mode", &self.cancel_mode)
+            .finish()
+    }
+}
+
+/// The result of a call (Autobahn's `CallResult`): positional and keyword results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallResult {
+    /// Positional results.
+    pub args: Vec<Value>,
+    /// Keyword results.
+    pub kwargs: Dict,
+}
+
+impl CallResult {
+    /// An empty result.
+    pub fn new() -> CallResult {
+        CallResult::default()
+    }
+
+    /// A result with positional values only.
+    pub fn with_args(args: Vec<Value>) -> CallResult {
+        CallResult {
+            args,
+            kwargs: Dict::new(),
+        }
+    }
+
+    /// A result with positional and keyword values.
+    pub fn with_args_kwargs(args: Vec<Value>, kwargs: Dict) -> CallResult {
+        CallResult { args, kwargs }
+    }
+
+    /// A result holding one value (any type serde can serialize).
+    pub fn from_serialize<T: serde::Serialize>(
+        value: &T,
+    ) -> Result<CallResult, super::error::ValueError> {
+        Ok(CallResult::with_args(vec![super::value::to_value(value)?]))
+    }
+
+    /// The result as one value, the way Autobahn returns it: the single positional
+    /// value when there is exactly one and no keywords, `Null` when empty, the keyword
+    /// dict when there are only keywords, otherwise the positional list.
+    pub fn value(&self) -> Value {
+        match (self.args.as_slice(), self.kwargs.is_empty()) {
+            ([], true) => Value::Null,
+            ([one], true) => one.clone(),
+            ([], false) => Value::Dict(self.kwargs.clone()),
+            (all, _) => Value::List(all.to_vec()),
+        }
+    }
+
+    /// Decodes [`value`](Self::value) into a Rust type.
+    pub fn deserialize<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<T, super::error::ValueError> {
+        super::value::from_value(self.value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dict;
+
+    #[test]
+    fn default_options_are_empty_dicts() {
+        assert!(SubscribeOptions::default().to_dict().is_empty());
+        assert!(PublishOptions::default().to_dict().is_empty());
+        assert!(RegisterOptions::default().to_dict().is_empty());
+        assert!(CallOptions::default().to_dict().is_empty());
+    }
+
+    #[test]
+    fn options_to_dict() {
+        let s = SubscribeOptions {
+            match_: Some("prefix".into()),
+            get_retained: Some(true),
+        };
+        assert_eq!(
+            s.to_dict(),
+            dict! {"match" => "prefix", "get_retained" => true}
+        );
+        // "exact" is the default and is left out.
+        let s = SubscribeOptions {
+            match_: Some("exact".into()),
+            ..Default::default()
+        };
+        assert!(s.to_dict().is_empty());
+
+        let p = PublishOptions {
+            acknowledge: true,
+            exclude_me: Some(false),
+            exclude: Some(vec![1, 2]),
+            eligible_authrole: Some(vec!["admin".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.to_dict(),
+            dict! {
+                "acknowledge" => true,
+                "exclude_me" => false,
+                "exclude" => vec![1u64, 2],
+                "eligible_authrole" => vec!["admin"],
+            }
+        );
+        // An empty whitelist is meaningful (nobody is eligible) and is kept.
+        let p = PublishOptions {
+            eligible: Some(vec![]),
+            ..Default::default()
+        };
+        assert_eq!(p.to_dict(), dict! {"eligible" => Vec::<u64>::new()});
+
+        let r = RegisterOptions {
+            match_: Some("wildcard".into()),
+            invoke: Some("roundrobin".into()),
+            concurrency: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(
+            r.to_dict(),
+            dict! {"match" => "wildcard", "invoke" => "roundrobin", "concurrency" => 4}
+        );
+
+        let c = CallOptions {
+            timeout: Some(Duration::from_micros(1500)),
+            on_progress: Some(Arc::new(|_| {})),
+            disclose_me: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.to_dict(),
+            dict! {"timeout" => 2, "receive_progress" => true, "disclose_me" => true}
+        );
+    }
+
+    #[test]
+    fn call_result_value() {
+        assert_eq!(CallResult::new().value(), Value::Null);
+        assert_eq!(
+            CallResult::with_args(crate::list![5]).value(),
+            Value::from(5)
+        );
+        assert_eq!(
+            CallResult::with_args(crate::list![1, 2]).value(),
+            Value::from(vec![1, 2])
+        );
+        let kw = CallResult::with_args_kwargs(vec![], dict! {"a" => 1});
+        assert_eq!(kw.value(), Value::Dict(dict! {"a" => 1}));
+        let n: i64 = CallResult::with_args(crate::list![7])
+            .deserialize()
+            .unwrap();
+        assert_eq!(n, 7);
+        let t: (i64, String) = CallResult::with_args(crate::list![7, "x"])
+            .deserialize()
+            .unwrap();
+        assert_eq!(t, (7, "x".to_owned()));
+        assert!(CallResult::with_args(crate::list!["x"])
+            .deserialize::<i64>()
+            .is_err());
+    }
+}
