@@ -216,6 +216,12 @@ fn assert_bytes_eq(got: &[u8], want: &[u8], what: &str) {
     }
 }
 
+/// An offer that keeps client context takeover (no `client_no_context_takeover` hint, which
+/// our default offer carries as Autobahn's does).
+fn takeover_offer() -> PerMessageDeflateOffer {
+    PerMessageDeflateOffer::new(false, true, false, 0).expect("valid offer")
+}
+
 fn client_options(offers: Vec<PerMessageDeflateOffer>) -> ClientOptions {
     ClientOptions {
         per_message_compression_offers: offers,
@@ -234,8 +240,27 @@ async fn client_deflate_python_defaults() {
     };
     client_vs_python(
         &["--compression", "default"],
-        ClientOptions::default(),
+        client_options(vec![takeover_offer()]),
         Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"),
+        Some(n),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn client_deflate_default_offer_promises_no_context_takeover() {
+    // Our default offer carries client_no_context_takeover (as Autobahn's does); Python
+    // acknowledges it and our client compresses without context takeover.
+    let n = Negotiated {
+        server_no_context_takeover: false,
+        client_no_context_takeover: true,
+        server_max_window_bits: 0,
+        client_max_window_bits: 0,
+    };
+    client_vs_python(
+        &["--compression", "custom"],
+        ClientOptions::default(),
+        Some("permessage-deflate; client_no_context_takeover"),
         Some(n),
     )
     .await;
@@ -251,7 +276,7 @@ async fn client_deflate_context_takeover_full_windows() {
     };
     client_vs_python(
         &["--compression", "custom"],
-        ClientOptions::default(),
+        client_options(vec![takeover_offer()]),
         Some("permessage-deflate"),
         Some(n),
     )
@@ -284,7 +309,7 @@ async fn client_deflate_no_context_takeover_set_by_python() {
 async fn client_deflate_no_context_takeover_requested_by_us() {
     // We ask Python not to use context takeover and to use a 10-bit window; Python limits
     // our window to 9 bits; we keep context takeover.
-    let offer = PerMessageDeflateOffer::new(true, true, true, 10).expect("valid offer");
+    let offer = PerMessageDeflateOffer::new(false, true, true, 10).expect("valid offer");
     let n = Negotiated {
         server_no_context_takeover: true,
         client_no_context_takeover: false,
