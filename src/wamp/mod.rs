@@ -3,6 +3,7 @@
 pub mod error;
 pub mod message;
 pub mod protocol;
+pub mod runner;
 pub mod serializer;
 pub mod session;
 pub mod transport;
@@ -10,3 +11,9 @@ pub mod types;
 pub mod uri;
 pub mod value;
 pub mod websocket_transport;
+
+pub use error::{ApplicationError, Error};
+pub use runner::{ApplicationRunner, RetryPolicy};
+pub use session::{ApplicationSession, Session};
+pub use types::*;
+pub use value::{Dict, Value};

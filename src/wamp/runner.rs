@@ -1,0 +1,394 @@
+//! `ApplicationRunner`: connects a WAMP application component to a router over
+//! WebSocket or RawSocket, runs it, and (optionally) reconnects with backoff.
+
+use std::time::Duration;
+
+use super::message::Message;
+use super::session::{run_session, ApplicationSession, RunOutcome};
+use super::transport::{Transport, TransportError};
+use super::types::{CloseDetails, ComponentConfig};
+use super::value::Value;
+use super::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
+use super::{ApplicationError, Error};
+use crate::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
+use crate::rawsocket::SerializerId;
+use crate::websocket::client::{Proxy, WebSocketClientFactory};
+use crate::websocket::types::Headers;
+
+/// How to retry after a lost connection (the defaults are Autobahn `Component`'s).
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Give up after this many failed attempts in a row (`None`: never).
+    pub max_retries: Option<u32>,
+    /// Delay before the first retry (1.5 s).
+    pub initial_retry_delay: Duration,
+    /// Longest delay between retries (300 s).
+    pub max_retry_delay: Duration,
+    /// Factor by which the delay grows after each failure (1.5).
+    pub retry_delay_growth: f64,
+    /// Relative random jitter applied to each delay (0.1 = ±10 %).
+    pub retry_delay_jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: None,
+            initial_retry_delay: Duration::from_millis(1500),
+            max_retry_delay: Duration::from_secs(300),
+            retry_delay_growth: 1.5,
+            retry_delay_jitter: 0.1,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `attempt` (0-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let base = self.initial_retry_delay.as_secs_f64()
+            * self.retry_delay_growth.powi(attempt.min(64) as i32);
+        let base = base.min(self.max_retry_delay.as_secs_f64());
+        let jitter = 1.0 + self.retry_delay_jitter * (rand::random::<f64>() * 2.0 - 1.0);
+        Duration::from_secs_f64((base * jitter).max(0.0))
+    }
+}
+
+/// A WAMP transport of either kind, as the runner connects it from a URL.
+#[derive(Debug)]
+pub enum AnyTransport {
+    /// `ws://` or `wss://`.
+    WebSocket(WebSocketTransport),
+    /// `rs://`, `rss://` (TCP, TLS or `unix:` path).
+    RawSocket(RawSocketTransport),
+}
+
+impl Transport for AnyTransport {
+    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
+        match self {
+            Self::WebSocket(t) => t.send(msg).await,
+            Self::RawSocket(t) => t.send(msg).await,
+        }
+    }
+
+    async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
+        match self {
+            Self::WebSocket(t) => t.recv().await,
+            Self::RawSocket(t) => t.recv().await,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match self {
+            Self::WebSocket(t) => t.is_open(),
+            Self::RawSocket(t) => t.is_open(),
+        }
+    }
+
+    async fn close(&mut self) {
+        match self {
+            Self::WebSocket(t) => t.close().await,
+            Self::RawSocket(t) => t.close().await,
+        }
+    }
+
+    fn abort(&mut self) {
+        match self {
+            Self::WebSocket(t) => t.abort(),
+            Self::RawSocket(t) => t.abort(),
+        }
+    }
+
+    fn channel_id(&self, binding: &str) -> Option<Vec<u8>> {
+        match self {
+            Self::WebSocket(t) => t.channel_id(binding),
+            Self::RawSocket(t) => t.channel_id(binding),
+        }
+    }
+
+    fn serializer_id(&self) -> &'static str {
+        match self {
+            Self::WebSocket(t) => t.serializer_id(),
+            Self::RawSocket(t) => t.serializer_id(),
+        }
+    }
+
+    fn peer(&self) -> String {
+        match self {
+            Self::WebSocket(t) => t.peer(),
+            Self::RawSocket(t) => t.peer(),
+        }
+    }
+}
+
+/// Runs an application component (Autobahn's `ApplicationRunner(url, realm, extra,
+/// serializers, ssl, proxy, headers)`).
+///
+/// The URL decides the transport: `ws://`/`wss://` WebSocket, `rs://`/`rss://` RawSocket
+/// (`rs://unix:/path` for a Unix socket).
+#[derive(Debug, Clone)]
+pub struct ApplicationRunner {
+    url: String,
+    realm: String,
+    extra: Value,
+    serializers: Vec<String>,
+    proxy: Option<Proxy>,
+    headers: Headers,
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    retry: RetryPolicy,
+}
+
+impl ApplicationRunner {
+    /// A runner for the router at `url` and the realm to join.
+    pub fn new(url: impl Into<String>, realm: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            realm: realm.into(),
+            extra: Value::Null,
+            serializers: Vec::new(),
+            proxy: None,
+            headers: Headers::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Extra configuration handed to the component in [`ComponentConfig::extra`].
+    pub fn extra(mut self, extra: Value) -> Self {
+        self.extra = extra;
+        self
+    }
+
+    /// Serializers to offer, most preferred first: `"cbor"`, `"msgpack"`, `"json"`
+    /// (default: that order, as Autobahn). RawSocket uses the first.
+    pub fn serializers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        serializers: I,
+    ) -> Self {
+        self.serializers = serializers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An HTTP proxy for WebSocket transports.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// Extra HTTP headers for the WebSocket opening handshake.
+    pub fn headers(mut self, headers: Headers) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The TLS client configuration for `wss://` and `rss://` (Autobahn's `ssl`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// How to retry when `auto_reconnect` is on.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The component configuration handed to each new component.
+    pub fn config(&self) -> ComponentConfig {
+        let mut c = ComponentConfig::new(self.realm.clone());
+        c.extra = self.extra.clone();
+        c
+    }
+
+    /// Opens one transport to the router.
+    pub async fn connect(&self) -> Result<AnyTransport, TransportError> {
+        let scheme = self
+            .url
+            .split("://")
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match scheme.as_str() {
+            "ws" | "wss" => {
+                let mut factory = WebSocketClientFactory::new(&self.url)
+                    .map_err(|e| TransportError::Connect(e.to_string()))?
+                    .headers(self.headers.clone());
+                if let Some(p) = &self.proxy {
+                    factory = factory.proxy(p.clone());
+                }
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &self.tls {
+                    factory = factory.tls(tls.clone());
+                }
+                let config = WebSocketTransportConfig::with_subprotocols(
+                    self.serializers.iter().map(|s| format!("wamp.2.{s}")),
+                );
+                let t = WebSocketTransport::connect_with_factory(factory, &config).await?;
+                Ok(AnyTransport::WebSocket(t))
+            }
+            "rs" | "rss" => {
+                let mut options = RawSocketOptions::default();
+                if let Some(first) = self.serializers.first() {
+                    options.serializer = match first.as_str() {
+                        "json" => SerializerId::JSON,
+                        "msgpack" => SerializerId::MSGPACK,
+                        "cbor" => SerializerId::CBOR,
+                        other => {
+                            return Err(TransportError::Connect(format!(
+                                "unknown serializer {other:?}"
+                            )))
+                        }
+                    };
+                }
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &self.tls {
+                    options.tls = Some(tls.clone());
+                }
+                Ok(AnyTransport::RawSocket(
+                    RawSocketTransport::connect(&self.url, &options).await?,
+                ))
+            }
+            other => Err(TransportError::Connect(format!(
+                "unsupported URL scheme {other:?} in {}",
+                self.url
+            ))),
+        }
+    }
+
+    /// Connects once and runs one component until its session ends (Autobahn's
+    /// `run(make)` with `auto_reconnect=False`).
+    pub async fn run_once<A, F>(&self, make: F) -> Result<RunOutcome<A>, Error>
+    where
+        A: ApplicationSession,
+        F: FnOnce(ComponentConfig) -> A,
+    {
+        let transport = self
+            .connect()
+            .await
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        Ok(run_session(transport, make(self.config()), self.config()).await)
+    }
+
+    /// Runs components until one leaves deliberately, reconnecting after lost
+    /// connections and failed connects with the [`RetryPolicy`] (Autobahn's
+    /// `run(make, auto_reconnect=True)`). `make` creates a fresh component for every
+    /// connection. Authentication failures and an unknown realm stop the runner with an
+    /// error instead of retrying.
+    pub async fn run<A, F>(&self, mut make: F) -> Result<A, Error>
+    where
+        A: ApplicationSession,
+        F: FnMut(ComponentConfig) -> A,
+    {
+        let mut failures = 0u32;
+        loop {
+            match self.connect().await {
+                Ok(transport) => {
+                    let outcome = run_session(transport, make(self.config()), self.config()).await;
+                    if outcome.joined {
+                        failures = 0;
+                    }
+                    match Decision::after(&outcome.close) {
+                        Decision::Stop => return Ok(outcome.app),
+                        Decision::Fail(e) => return Err(Error::Application(e)),
+                        Decision::Retry => {}
+                    }
+                    tracing::info!(url = %self.url, "session lost; reconnecting");
+                }
+                Err(e) => tracing::warn!(url = %self.url, "connect failed: {e}"),
+            }
+            if let Some(max) = self.retry.max_retries {
+                if failures >= max {
+                    return Err(Error::Transport(format!(
+                        "gave up after {failures} retries"
+                    )));
+                }
+            }
+            tokio::time::sleep(self.retry.delay(failures)).await;
+            failures += 1;
+        }
+    }
+}
+
+/// What the runner does after a session ended.
+enum Decision {
+    Stop,
+    Retry,
+    Fail(ApplicationError),
+}
+
+impl Decision {
+    fn after(close: &Option<CloseDetails>) -> Self {
+        let Some(close) = close else {
+            // The transport went away without a session close: retry.
+            return Decision::Retry;
+        };
+        match close.reason.as_str() {
+            // Our own leave (the router answers GOODBYE_AND_OUT).
+            ApplicationError::CLOSE_NORMAL | ApplicationError::GOODBYE_AND_OUT => Decision::Stop,
+            // Retrying cannot help.
+            ApplicationError::NOT_AUTHORIZED
+            | ApplicationError::AUTHORIZATION_FAILED
+            | ApplicationError::AUTHENTICATION_FAILED
+            | ApplicationError::CANNOT_AUTHENTICATE
+            | ApplicationError::NO_AUTH_METHOD
+            | ApplicationError::NO_SUCH_REALM => {
+                let mut e = ApplicationError::new(close.reason.clone());
+                if let Some(m) = &close.message {
+                    e = ApplicationError::with_message(close.reason.clone(), m.clone());
+                }
+                Decision::Fail(e)
+            }
+            _ => Decision::Retry,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_and_are_capped() {
+        let p = RetryPolicy {
+            retry_delay_jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(p.delay(0), Duration::from_millis(1500));
+        assert_eq!(p.delay(1), Duration::from_millis(2250));
+        assert_eq!(p.delay(100), Duration::from_secs(300));
+        let j = RetryPolicy::default();
+        for _ in 0..100 {
+            let d = j.delay(0).as_secs_f64();
+            assert!((1.35..=1.65).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let close = |r: &str| {
+            Some(CloseDetails {
+                reason: r.into(),
+                message: None,
+            })
+        };
+        assert!(matches!(Decision::after(&None), Decision::Retry));
+        assert!(matches!(
+            Decision::after(&close("wamp.close.normal")),
+            Decision::Stop
+        ));
+        assert!(matches!(
+            Decision::after(&close("wamp.close.system_shutdown")),
+            Decision::Retry
+        ));
+        assert!(matches!(
+            Decision::after(&close("wamp.close.transport_lost")),
+            Decision::Retry
+        ));
+        assert!(matches!(
+            Decision::after(&close("wamp.error.not_authorized")),
+            Decision::Fail(_)
+        ));
+    }
+}
