@@ -426,3 +426,43 @@ fn own_router_starts_and_stops_cleanly() {
         t.elapsed()
     );
 }
+
+/// The `_async` forms, as a tokio test whose Rust side must keep running would use them.
+#[tokio::test]
+async fn async_peer_helpers() {
+    let cb = Crossbar::shared();
+    let pre = unique_uri("com.example");
+    let mut callee = cb.peer("callee.py", &[&cb.ws_url, "cbor", "--prefix", &pre]);
+    callee.wait_ready_async().await;
+    let proc_ = format!("{pre}.echo");
+    let mut caller = cb.peer(
+        "caller.py",
+        &[
+            &cb.rs_url,
+            "msgpack",
+            &proc_,
+            "--args",
+            r#"["hi"]"#,
+            "--repeat",
+            "2",
+        ],
+    );
+    caller.wait_ready_async().await;
+    for _ in 0..2 {
+        let r = caller.wait_for_json_async(STEP, "result").await;
+        assert_eq!(r, json!({"args": ["hi"], "kwargs": {}}));
+    }
+    assert!(caller.wait_exit_async(STEP).await.success());
+    let inv = callee.wait_for_json_async(STEP, "invocation").await;
+    assert_eq!(inv["procedure"], json!(proc_));
+    let line = callee.next_line_async(STEP).await;
+    assert!(
+        line.as_deref().is_some_and(|l| l.contains("invocation")),
+        "{line:?}"
+    );
+    // nothing more: the callee printed exactly one line per call
+    assert_eq!(
+        callee.next_line_async(Duration::from_millis(300)).await,
+        None
+    );
+}
