@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 use tracing::{debug, info, warn};
 
-use super::registry::{current, Confirmed, Slot};
+use super::registry::{current, Claim, Confirmed, Slot};
 use super::*;
 use crate::wamp::protocol::{Event, Protocol, SessionTypes};
 use crate::wamp::transport::TransportError;
@@ -232,13 +232,13 @@ impl<T: Transport> Driver<T> {
             .subscriptions
             .claim(&topic, &options, handler, reply);
         let key = match claimed {
-            Ok((key, Some(((id, _), reply)))) => {
+            Claim::Ready(key, (id, _), reply) => {
                 let _ = reply.send(Ok(self.subscription(id, topic, key)));
                 return;
             }
             // Answered when the restore completes.
-            Ok((_, None)) => return,
-            Err((handler, reply)) => {
+            Claim::Waiting => return,
+            Claim::None(handler, reply) => {
                 self.registry()
                     .subscriptions
                     .insert(&topic, options.clone(), handler, reply)
@@ -268,12 +268,12 @@ impl<T: Transport> Driver<T> {
             .registrations
             .claim(&procedure, &options, endpoint, reply);
         let key = match claimed {
-            Ok((key, Some((id, reply)))) => {
+            Claim::Ready(key, id, reply) => {
                 let _ = reply.send(Ok(self.registration(id, procedure, key)));
                 return;
             }
-            Ok((_, None)) => return,
-            Err((endpoint, reply)) => {
+            Claim::Waiting => return,
+            Claim::None(endpoint, reply) => {
                 self.registry()
                     .registrations
                     .insert(&procedure, options.clone(), endpoint, reply)

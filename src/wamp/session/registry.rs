@@ -62,6 +62,16 @@ impl<H, C: Copy + PartialEq, R> Default for Table<H, C, R> {
     }
 }
 
+/// The outcome of [`Table::claim`].
+pub(super) enum Claim<H, C, R> {
+    /// Adopted an entry the router confirmed: answer the reply with its id.
+    Ready(u64, C, Reply<R>),
+    /// Adopted an entry whose restore is under way: the reply waits for it.
+    Waiting,
+    /// Nothing to adopt: handler and reply back, for a new request.
+    None(H, Reply<R>),
+}
+
 /// What the caller does when a request for an entry succeeded.
 pub(super) enum Confirmed<R> {
     /// Answer these waiters; the URI is the entry's.
@@ -107,7 +117,7 @@ impl<H, C: Copy + PartialEq, R> Table<H, C, R> {
         options: &Dict,
         handler: H,
         reply: Reply<R>,
-    ) -> Result<(u64, Option<(C, Reply<R>)>), (H, Reply<R>)> {
+    ) -> Claim<H, C, R> {
         let found = self.entries.iter_mut().find(|(_, e)| {
             e.claimable
                 && (e.pending || e.current.is_some())
@@ -115,15 +125,15 @@ impl<H, C: Copy + PartialEq, R> Table<H, C, R> {
                 && e.options == *options
         });
         let Some((key, entry)) = found else {
-            return Err((handler, reply));
+            return Claim::None(handler, reply);
         };
         entry.claimable = false;
         *entry.handler.lock().unwrap_or_else(|e| e.into_inner()) = handler;
         match entry.current {
-            Some(c) => Ok((*key, Some((c, reply)))),
+            Some(c) => Claim::Ready(*key, c, reply),
             None => {
                 entry.waiters.push(reply);
-                Ok((*key, None))
+                Claim::Waiting
             }
         }
     }
@@ -184,8 +194,7 @@ impl<H, C: Copy + PartialEq, R> Table<H, C, R> {
     /// Removes the entries whose current id matches `pred` (revocation by the router).
     pub fn remove_where(&mut self, pred: impl Fn(C) -> bool) -> usize {
         let before = self.entries.len();
-        self.entries
-            .retain(|_, e| !e.current.is_some_and(|c| pred(c)));
+        self.entries.retain(|_, e| !e.current.is_some_and(&pred));
         before - self.entries.len()
     }
 
@@ -261,12 +270,21 @@ mod tests {
 
         // A different option set does not claim; the same one does, once.
         let (r, _rx) = reply();
-        assert!(t.claim("com.x", &opts("b"), "h2", r).is_err());
+        assert!(matches!(
+            t.claim("com.x", &opts("b"), "h2", r),
+            Claim::None("h2", _)
+        ));
         let (r, _rx) = reply();
-        assert!(matches!(t.claim("com.x", &opts("a"), "h2", r), Ok((k, None)) if k == key));
+        assert!(matches!(
+            t.claim("com.x", &opts("a"), "h2", r),
+            Claim::Waiting
+        ));
         assert_eq!(current(&t.get(key).expect("entry").handler), "h2");
         let (r, _rx) = reply();
-        assert!(t.claim("com.x", &opts("a"), "h3", r).is_err());
+        assert!(matches!(
+            t.claim("com.x", &opts("a"), "h3", r),
+            Claim::None(..)
+        ));
         let Confirmed::Reply(_, w) = t.confirmed(key, 11) else {
             panic!("orphan")
         };
@@ -285,7 +303,7 @@ mod tests {
         let (r, _rx) = reply();
         assert!(matches!(
             t.claim("com.x", &Dict::new(), "h2", r),
-            Ok((k, Some((2, _)))) if k == key
+            Claim::Ready(k, 2, _) if k == key
         ));
     }
 
