@@ -711,3 +711,38 @@ async fn run_once_does_not_reconnect() {
     })
     .await;
 }
+
+/// A session takes a new transport only once the old one is closed.
+#[tokio::test]
+async fn attach_requires_a_closed_transport() {
+    init_tracing();
+    bounded(async {
+        let mut router = Router::start("127.0.0.1:0", None).await;
+        let runner = runner(&router.url());
+        let session = Session::new(runner.config());
+        assert!(!session.is_connected());
+        let mut life = session
+            .attach(runner.connect().await.expect("connect"))
+            .expect("attach");
+        let c1 = router.open().await;
+        let second = runner.connect().await.expect("connect");
+        assert!(matches!(
+            session.attach(second),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert_eq!(router.open().await.number, 2);
+        session.disconnect().await;
+        while life.next().await.is_some() {}
+        router.closed(&c1).await;
+        let _life = session
+            .attach(runner.connect().await.expect("connect"))
+            .expect("attach after close");
+        assert!(session.is_connected());
+        let c = router.open().await;
+        assert_eq!(
+            c.number, 3,
+            "the refused transport was the second connection"
+        );
+    })
+    .await;
+}

@@ -14,6 +14,12 @@ use super::*;
 /// while they run, so `on_leave` and `on_disconnect` always follow promptly. Use the
 /// [`Session`] handle (cloneable, `'static`) to call, publish ... from hooks and from
 /// tasks they spawn.
+///
+/// Under [`ApplicationRunner::run`](crate::wamp::runner::ApplicationRunner::run) one
+/// component value and one [`Session`] serve every connection: after a reconnect the
+/// hooks run again from `on_connect`, and the session restores the registrations and
+/// subscriptions made earlier (see [`Session`]), so `on_join` need not register again
+/// (registering the same URI with the same options again adopts the restored one).
 pub trait ApplicationSession: Send + 'static {
     /// The transport is connected. The default joins [`ComponentConfig::realm`]
     /// (`session.config()`) without authentication.
