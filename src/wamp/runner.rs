@@ -502,6 +502,28 @@ mod tests {
     }
 
     #[test]
+    fn stop_is_shared_by_clones_and_final() {
+        let runner = ApplicationRunner::new("ws://127.0.0.1:1/ws", "realm1");
+        let clone = runner.clone();
+        let handle = runner.stop_handle();
+        assert!(!handle.is_stopped());
+        clone.stop();
+        assert!(handle.is_stopped());
+        assert!(runner.stop_handle().is_stopped());
+    }
+
+    #[tokio::test]
+    async fn stopped_runner_returns_at_once() {
+        struct Nothing;
+        impl ApplicationSession for Nothing {}
+        let runner = ApplicationRunner::new("ws://127.0.0.1:1/ws", "realm1");
+        runner.stop();
+        assert!(runner.run(|_| Nothing).await.is_ok());
+        let outcome = runner.run_once(|_| Nothing).await.expect("stopped");
+        assert!(!outcome.joined);
+    }
+
+    #[test]
     fn decisions() {
         let close = |r: &str| {
             Some(CloseDetails {
