@@ -13,7 +13,7 @@ pub mod value;
 pub mod websocket_transport;
 
 pub use error::{ApplicationError, Error};
-pub use runner::{ApplicationRunner, RetryPolicy};
+pub use runner::{ApplicationRunner, RetryPolicy, StopHandle};
 pub use session::{ApplicationSession, Session};
 pub use types::*;
 pub use value::{Dict, Value};

@@ -1,10 +1,14 @@
 //! `ApplicationRunner`: connects a WAMP application component to a router over
-//! WebSocket or RawSocket, runs it, and (optionally) reconnects with backoff.
+//! WebSocket or RawSocket, runs it, and (optionally) reconnects with backoff,
+//! restoring the component's registrations and subscriptions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::message::Message;
-use super::session::{run_session, ApplicationSession, RunOutcome};
+use super::session::{run_component, ApplicationSession, RunOutcome, Session};
 use super::transport::{Transport, TransportError};
 use super::types::{CloseDetails, ComponentConfig};
 use super::value::Value;
@@ -120,11 +124,56 @@ impl Transport for AnyTransport {
     }
 }
 
+/// How long [`StopHandle::stop`] waits for the router to answer GOODBYE before the
+/// runner closes the transport anyway.
+pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Stops an [`ApplicationRunner`] (Autobahn's `ApplicationRunner.stop()`); cloneable,
+/// usable from any task.
+///
+/// Stopping is final: a running [`ApplicationRunner::run`] or
+/// [`run_once`](ApplicationRunner::run_once) leaves the realm (GOODBYE, waiting up to
+/// [`LEAVE_TIMEOUT`] for the answer), closes the transport, lets the component's
+/// `on_leave`/`on_disconnect` hooks run, does not reconnect, and returns `Ok`; one that
+/// is connecting or waiting to retry returns `Ok` at once; later runs return at once.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl StopHandle {
+    fn new() -> Self {
+        Self {
+            tx: Arc::new(watch::Sender::new(false)),
+        }
+    }
+
+    /// Asks the runner to stop.
+    pub fn stop(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        *self.tx.borrow()
+    }
+}
+
+/// Resolves once stop was requested.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|s| *s).await.is_err() {
+        // Cannot happen (the runner holds the sender), but never report a stop for it.
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Runs an application component (Autobahn's `ApplicationRunner(url, realm, extra,
 /// serializers, ssl, proxy, headers)`).
 ///
 /// The URL decides the transport: `ws://`/`wss://` WebSocket, `rs://`/`rss://` RawSocket
 /// (`rs://unix:/path` for a Unix socket).
+///
+/// Clones share one [`StopHandle`]: stopping one stops them all.
 #[derive(Debug, Clone)]
 pub struct ApplicationRunner {
     url: String,
@@ -136,6 +185,7 @@ pub struct ApplicationRunner {
     #[cfg(feature = "tls")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     retry: RetryPolicy,
+    stop: StopHandle,
 }
 
 impl ApplicationRunner {
@@ -151,6 +201,7 @@ impl ApplicationRunner {
             #[cfg(feature = "tls")]
             tls: None,
             retry: RetryPolicy::default(),
+            stop: StopHandle::new(),
         }
     }
 
@@ -189,13 +240,23 @@ impl ApplicationRunner {
         self
     }
 
-    /// How to retry when `auto_reconnect` is on.
+    /// How [`run`](Self::run) retries after a lost connection or a failed connect.
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
-    /// The component configuration handed to each new component.
+    /// A handle that stops this runner (and its clones) from another task.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Stops the runner: see [`StopHandle`].
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+
+    /// The component configuration handed to the component.
     pub fn config(&self) -> ComponentConfig {
         let mut c = ComponentConfig::new(self.realm.clone());
         c.extra = self.extra.clone();
@@ -258,39 +319,75 @@ impl ApplicationRunner {
     }
 
     /// Connects once and runs one component until its session ends (Autobahn's
-    /// `run(make)` with `auto_reconnect=False`).
+    /// `run(make)` with `auto_reconnect=False`). A [`stop`](Self::stop) ends it as
+    /// [`StopHandle`] describes (before the connection is up: an outcome that never
+    /// joined).
     pub async fn run_once<A, F>(&self, make: F) -> Result<RunOutcome<A>, Error>
     where
         A: ApplicationSession,
         F: FnOnce(ComponentConfig) -> A,
     {
-        let transport = self
-            .connect()
-            .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
-        Ok(run_session(transport, make(self.config()), self.config()).await)
+        let app = make(self.config());
+        let mut stop = self.stop.tx.subscribe();
+        let transport = tokio::select! {
+            biased;
+            () = stopped(&mut stop) => {
+                return Ok(RunOutcome { app, joined: false, close: None });
+            }
+            t = self.connect() => t.map_err(|e| Error::Transport(e.to_string()))?,
+        };
+        let session = Session::new(self.config());
+        let (outcome, _) = self
+            .run_connection(&session, transport, app, &mut stop)
+            .await?;
+        Ok(outcome)
     }
 
-    /// Runs components until one leaves deliberately, reconnecting after lost
-    /// connections and failed connects with the [`RetryPolicy`] (Autobahn's
-    /// `run(make, auto_reconnect=True)`). `make` creates a fresh component for every
-    /// connection. Authentication failures and an unknown realm stop the runner with an
-    /// error instead of retrying.
-    pub async fn run<A, F>(&self, mut make: F) -> Result<A, Error>
+    /// Runs a component until it leaves deliberately or the runner is stopped,
+    /// reconnecting after lost connections and failed connects with the
+    /// [`RetryPolicy`] (Autobahn's `run(make, auto_reconnect=True)`).
+    ///
+    /// `make` is called once: the same component (and the same [`Session`] handle)
+    /// serves every connection, and after each reconnect its hooks run again from
+    /// `on_connect`, and the session restores the registrations and subscriptions it
+    /// had once it joined again (see [`Session`] for the rules, including how a
+    /// component that registers in `on_join` on each join avoids double
+    /// registrations).
+    ///
+    /// Returns the component when it left (GOODBYE with `wamp.close.normal` or
+    /// answered with `wamp.close.goodbye_and_out`) or on [`stop`](Self::stop).
+    /// Authentication failures and an unknown realm end it with
+    /// [`Error::Application`] instead of retrying; running out of
+    /// [`RetryPolicy::max_retries`] with [`Error::Transport`].
+    pub async fn run<A, F>(&self, make: F) -> Result<A, Error>
     where
         A: ApplicationSession,
-        F: FnMut(ComponentConfig) -> A,
+        F: FnOnce(ComponentConfig) -> A,
     {
+        let mut app = make(self.config());
+        let session = Session::new(self.config());
+        let mut stop = self.stop.tx.subscribe();
         let mut failures = 0u32;
         loop {
-            match self.connect().await {
+            let connected = tokio::select! {
+                biased;
+                () = stopped(&mut stop) => return Ok(app),
+                c = self.connect() => c,
+            };
+            match connected {
                 Ok(transport) => {
-                    let outcome = run_session(transport, make(self.config()), self.config()).await;
+                    let (outcome, was_stopped) = self
+                        .run_connection(&session, transport, app, &mut stop)
+                        .await?;
+                    app = outcome.app;
+                    if was_stopped {
+                        return Ok(app);
+                    }
                     if outcome.joined {
                         failures = 0;
                     }
                     match Decision::after(&outcome.close) {
-                        Decision::Stop => return Ok(outcome.app),
+                        Decision::Stop => return Ok(app),
                         Decision::Fail(e) => return Err(Error::Application(e)),
                         Decision::Retry => {}
                     }
@@ -305,8 +402,47 @@ impl ApplicationRunner {
                     )));
                 }
             }
-            tokio::time::sleep(self.retry.delay(failures)).await;
-            failures += 1;
+            let delay = self.retry.delay(failures);
+            tracing::debug!(
+                ?delay,
+                attempt = failures + 1,
+                "waiting before reconnecting"
+            );
+            tokio::select! {
+                biased;
+                () = stopped(&mut stop) => return Ok(app),
+                () = tokio::time::sleep(delay) => {}
+            }
+            failures = failures.saturating_add(1);
+        }
+    }
+
+    /// Runs `app` on `session` over one transport until it closes; on a stop request
+    /// leaves and disconnects first. Also returns whether it was stopped.
+    async fn run_connection<A: ApplicationSession>(
+        &self,
+        session: &Session,
+        transport: AnyTransport,
+        app: A,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(RunOutcome<A>, bool), Error> {
+        let life = session.attach(transport)?;
+        let run = run_component(session, life, app);
+        tokio::pin!(run);
+        tokio::select! {
+            outcome = &mut run => Ok((outcome, false)),
+            () = stopped(stop) => {
+                let close = async {
+                    match tokio::time::timeout(LEAVE_TIMEOUT, session.leave(None, None)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::debug!(error = %e, "leave on stop failed"),
+                        Err(_) => tracing::warn!("no answer to GOODBYE; closing the transport"),
+                    }
+                    session.disconnect().await;
+                };
+                let (outcome, ()) = tokio::join!(run, close);
+                Ok((outcome, true))
+            }
         }
     }
 }
@@ -363,6 +499,28 @@ mod tests {
             let d = j.delay(0).as_secs_f64();
             assert!((1.35..=1.65).contains(&d), "{d}");
         }
+    }
+
+    #[test]
+    fn stop_is_shared_by_clones_and_final() {
+        let runner = ApplicationRunner::new("ws://127.0.0.1:1/ws", "realm1");
+        let clone = runner.clone();
+        let handle = runner.stop_handle();
+        assert!(!handle.is_stopped());
+        clone.stop();
+        assert!(handle.is_stopped());
+        assert!(runner.stop_handle().is_stopped());
+    }
+
+    #[tokio::test]
+    async fn stopped_runner_returns_at_once() {
+        struct Nothing;
+        impl ApplicationSession for Nothing {}
+        let runner = ApplicationRunner::new("ws://127.0.0.1:1/ws", "realm1");
+        runner.stop();
+        assert!(runner.run(|_| Nothing).await.is_ok());
+        let outcome = runner.run_once(|_| Nothing).await.expect("stopped");
+        assert!(!outcome.joined);
     }
 
     #[test]

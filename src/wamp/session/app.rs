@@ -14,6 +14,12 @@ use super::*;
 /// while they run, so `on_leave` and `on_disconnect` always follow promptly. Use the
 /// [`Session`] handle (cloneable, `'static`) to call, publish ... from hooks and from
 /// tasks they spawn.
+///
+/// Under [`ApplicationRunner::run`](crate::wamp::runner::ApplicationRunner::run) one
+/// component value and one [`Session`] serve every connection: after a reconnect the
+/// hooks run again from `on_connect`, and the session restores the registrations and
+/// subscriptions made earlier (see [`Session`]), so `on_join` need not register again
+/// (registering the same URI with the same options again adopts the restored one).
 pub trait ApplicationSession: Send + 'static {
     /// The transport is connected. The default joins [`ComponentConfig::realm`]
     /// (`session.config()`) without authentication.
@@ -119,13 +125,27 @@ async fn run_hook<F: Future>(
 
 /// Runs one session of `app` over a connected transport: `on_connect`, then the hooks
 /// for each lifecycle event until the transport closes and `on_disconnect` returned.
-/// This is what an application runner calls per connection.
+/// Each call starts a new [`Session`]; to keep one session (and its registrations)
+/// across connections, use [`Session::attach`] and [`run_component`].
 pub async fn run_session<T: Transport, A: ApplicationSession>(
     transport: T,
-    mut app: A,
+    app: A,
     config: ComponentConfig,
 ) -> RunOutcome<A> {
-    let (session, mut life) = Session::start(transport, config);
+    let (session, life) = Session::start(transport, config);
+    run_component(&session, life, app).await
+}
+
+/// Drives `app` through the lifecycle of `session` on its current transport (the
+/// [`Lifecycle`] that [`Session::start`] or [`Session::attach`] returned): `on_connect`,
+/// then the hooks for each event until the transport closes and `on_disconnect`
+/// returned. This is what an application runner calls per connection.
+pub async fn run_component<A: ApplicationSession>(
+    session: &Session,
+    mut life: Lifecycle,
+    mut app: A,
+) -> RunOutcome<A> {
+    let session = session.clone();
     let mut queue = VecDeque::new();
     let mut joined = false;
     let mut close = None;

@@ -6,8 +6,11 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
+mod restore;
+
+use super::registry::{current, Confirmed, Slot};
 use super::*;
 use crate::wamp::protocol::{Event, Protocol, SessionTypes};
 use crate::wamp::transport::TransportError;
@@ -21,13 +24,13 @@ enum Token {
         on_progress: Option<ProgressHandler>,
     },
     Publish(Reply<Option<Publication>>),
+    /// A subscription entry of the registry (its waiters get the answer).
     Subscribe {
-        reply: Reply<Subscription>,
-        topic: String,
+        key: u64,
     },
+    /// A registration entry of the registry (its waiters get the answer).
     Register {
-        reply: Reply<Registration>,
-        procedure: String,
+        key: u64,
     },
     Done(Reply<()>),
 }
@@ -125,11 +128,12 @@ impl<T: Transport> Driver<T> {
         self.proto.transport_lost();
         self.drain_events();
         self.tasks.abort_all();
+        // Details first: once `connected` is false a new transport may be attached.
+        self.set_details(None);
         self.session
             .shared
             .connected
             .store(false, Ordering::Release);
-        self.set_details(None);
         for w in self.disconnect_waiters.drain(..) {
             let _ = w.send(());
         }
@@ -163,12 +167,11 @@ impl<T: Transport> Driver<T> {
     }
 
     fn set_details(&self, details: Option<SessionDetails>) {
-        *self
-            .session
-            .shared
-            .details
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = details;
+        *lock(&self.session.shared.details) = details;
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, registry::Registry> {
+        lock(&self.session.shared.registry)
     }
 
     fn user_error(&self, error: ApplicationError, message: String) {
@@ -188,7 +191,14 @@ impl<T: Transport> Driver<T> {
             }
             Command::Leave(reason, message, reply) => {
                 match self.proto.leave(&reason, message.as_deref()) {
-                    Ok(()) => self.leave_waiters.push(reply),
+                    Ok(()) => {
+                        // Leaving deliberately ends the registrations for good.
+                        let mut registry = self.registry();
+                        registry.registrations.clear();
+                        registry.subscriptions.clear();
+                        drop(registry);
+                        self.leave_waiters.push(reply);
+                    }
                     Err(e) => {
                         let _ = reply.send(Err(e));
                     }
@@ -263,20 +273,31 @@ impl<T: Transport> Driver<T> {
                 handler,
                 reply,
             } => {
-                let queue = spawn_event_handler(handler, self.life.clone(), topic.clone());
-                let token = Token::Subscribe {
-                    reply,
-                    topic: topic.clone(),
-                };
-                self.proto.subscribe(&topic, options, queue, token);
+                self.subscribe(topic, options, handler, reply);
             }
-            Command::Unsubscribe {
-                subscription,
-                handler,
-                reply,
-            } => {
-                self.proto
-                    .unsubscribe(subscription, handler, Token::Done(reply));
+            Command::Unsubscribe { key, reply } => {
+                let entry = self.registry().subscriptions.remove(key);
+                match entry {
+                    None => {
+                        let _ = reply.send(Err(Error::InvalidRequest("no such subscription")));
+                    }
+                    Some(entry) => {
+                        for w in entry.waiters {
+                            let _ = w.send(Err(Error::InvalidRequest("unsubscribed meanwhile")));
+                        }
+                        match entry.current {
+                            Some((subscription, handler)) => {
+                                self.proto
+                                    .unsubscribe(subscription, handler, Token::Done(reply));
+                            }
+                            // Not subscribed now (a pending restore is undone when it
+                            // completes).
+                            None => {
+                                let _ = reply.send(Ok(()));
+                            }
+                        }
+                    }
+                }
             }
             Command::Register {
                 procedure,
@@ -284,17 +305,28 @@ impl<T: Transport> Driver<T> {
                 endpoint,
                 reply,
             } => {
-                let token = Token::Register {
-                    reply,
-                    procedure: procedure.clone(),
-                };
-                self.proto.register(&procedure, options, endpoint, token);
+                self.register(procedure, options, endpoint, reply);
             }
-            Command::Unregister {
-                registration,
-                reply,
-            } => {
-                self.proto.unregister(registration, Token::Done(reply));
+            Command::Unregister { key, reply } => {
+                let entry = self.registry().registrations.remove(key);
+                match entry {
+                    None => {
+                        let _ = reply.send(Err(Error::InvalidRequest("no such registration")));
+                    }
+                    Some(entry) => {
+                        for w in entry.waiters {
+                            let _ = w.send(Err(Error::InvalidRequest("unregistered meanwhile")));
+                        }
+                        match entry.current {
+                            Some(registration) => {
+                                self.proto.unregister(registration, Token::Done(reply));
+                            }
+                            None => {
+                                let _ = reply.send(Ok(()));
+                            }
+                        }
+                    }
+                }
             }
             Command::Progress {
                 request,
@@ -320,9 +352,16 @@ impl<T: Transport> Driver<T> {
             Event::Joined(d) => {
                 self.set_details(Some(d.clone()));
                 let _ = self.life.send(SessionEvent::Joined(d));
+                // Queued before anything `on_join` sends.
+                self.restore();
             }
             Event::Left(d) => {
                 self.set_details(None);
+                {
+                    let mut registry = self.registry();
+                    registry.registrations.session_ended();
+                    registry.subscriptions.session_ended();
+                }
                 // Invocations of the ended session can no longer be answered.
                 self.tasks.abort_all();
                 self.running.clear();
@@ -332,7 +371,7 @@ impl<T: Transport> Driver<T> {
                 let _ = self.life.send(SessionEvent::Left(d));
             }
             Event::CloseTransport => self.close_transport = true,
-            Event::RequestFailed { token, error } => fail(token, error),
+            Event::RequestFailed { token, error } => self.fail(token, error),
             Event::CallResult { token, result } => {
                 if let Token::Call { reply, .. } = token {
                     let _ = reply.send(Ok(result));
@@ -352,13 +391,23 @@ impl<T: Transport> Driver<T> {
                 subscription,
                 handler,
             } => {
-                if let Token::Subscribe { reply, topic } = token {
-                    let _ = reply.send(Ok(Subscription {
-                        id: subscription,
-                        topic,
-                        handler,
-                        session: self.session.clone(),
-                    }));
+                if let Token::Subscribe { key } = token {
+                    let confirmed = self
+                        .registry()
+                        .subscriptions
+                        .confirmed(key, (subscription, handler));
+                    match confirmed {
+                        Confirmed::Reply(topic, waiters) => {
+                            for w in waiters {
+                                let s = self.subscription(subscription, topic.clone(), key);
+                                let _ = w.send(Ok(s));
+                            }
+                        }
+                        Confirmed::Orphan => {
+                            // Unsubscribed while the restore was under way.
+                            self.proto.unsubscribe(subscription, handler, Token::None);
+                        }
+                    }
                 }
             }
             Event::Unsubscribed { token } | Event::Unregistered { token } => {
@@ -369,11 +418,21 @@ impl<T: Transport> Driver<T> {
             Event::SubscriptionRevoked {
                 subscription,
                 reason,
-            } => debug!(subscription, ?reason, "subscription revoked by the router"),
+            } => {
+                debug!(subscription, ?reason, "subscription revoked by the router");
+                self.registry()
+                    .subscriptions
+                    .remove_where(|(id, _)| id == subscription);
+            }
             Event::RegistrationRevoked {
                 registration,
                 reason,
-            } => debug!(registration, ?reason, "registration revoked by the router"),
+            } => {
+                debug!(registration, ?reason, "registration revoked by the router");
+                self.registry()
+                    .registrations
+                    .remove_where(|id| id == registration);
+            }
             Event::Published { token, publication } => {
                 if let Token::Publish(reply) = token {
                     let _ = reply.send(Ok(Some(Publication { id: publication })));
@@ -383,12 +442,20 @@ impl<T: Transport> Driver<T> {
                 token,
                 registration,
             } => {
-                if let Token::Register { reply, procedure } = token {
-                    let _ = reply.send(Ok(Registration {
-                        id: registration,
-                        procedure,
-                        session: self.session.clone(),
-                    }));
+                if let Token::Register { key } = token {
+                    let confirmed = self.registry().registrations.confirmed(key, registration);
+                    match confirmed {
+                        Confirmed::Reply(procedure, waiters) => {
+                            for w in waiters {
+                                let r = self.registration(registration, procedure.clone(), key);
+                                let _ = w.send(Ok(r));
+                            }
+                        }
+                        Confirmed::Orphan => {
+                            // Unregistered while the restore was under way.
+                            self.proto.unregister(registration, Token::None);
+                        }
+                    }
                 }
             }
             Event::Event {
@@ -413,7 +480,7 @@ impl<T: Transport> Driver<T> {
                 if receive_progress {
                     details.progress = Some(ProgressSender {
                         request,
-                        commands: self.session.shared.commands.clone(),
+                        commands: self.session.commands(),
                     });
                 }
                 let handle = self.tasks.spawn(endpoint(args, kwargs, details));
@@ -465,19 +532,14 @@ impl<T: Transport> Driver<T> {
     }
 }
 
+/// Fails a request that has no registry entry.
 fn fail(token: Token, error: Error) {
     match token {
-        Token::None => {}
+        Token::None | Token::Subscribe { .. } | Token::Register { .. } => {}
         Token::Call { reply, .. } => {
             let _ = reply.send(Err(error));
         }
         Token::Publish(reply) => {
-            let _ = reply.send(Err(error));
-        }
-        Token::Subscribe { reply, .. } => {
-            let _ = reply.send(Err(error));
-        }
-        Token::Register { reply, .. } => {
             let _ = reply.send(Err(error));
         }
         Token::Done(reply) => {
@@ -489,8 +551,8 @@ fn fail(token: Token, error: Error) {
 /// Starts the task that runs one subscription handler, event after event; returns its
 /// queue. The task ends when the protocol drops the queue (unsubscribe, revocation,
 /// session end) and the queued events are handled.
-fn spawn_event_handler(
-    handler: EventHandler,
+pub(super) fn spawn_event_handler(
+    handler: Slot<EventHandler>,
     life: mpsc::UnboundedSender<SessionEvent>,
     topic: String,
 ) -> mpsc::UnboundedSender<EventItem> {
@@ -498,7 +560,7 @@ fn spawn_event_handler(
     tokio::spawn(async move {
         while let Some((args, kwargs, details)) = rx.recv().await {
             // Its own task, so a panic is caught and the next event still runs.
-            let outcome = tokio::spawn(handler(args, kwargs, details)).await;
+            let outcome = tokio::spawn(current(&handler)(args, kwargs, details)).await;
             let error = match outcome {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => e,

@@ -21,6 +21,8 @@
 
 mod app;
 mod driver;
+mod handles;
+mod registry;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,7 +35,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
-pub use app::{run_session, ApplicationSession, RunOutcome};
+pub use app::{run_component, run_session, ApplicationSession, RunOutcome};
+pub use handles::{ProgressSender, Registration, Subscription};
 
 use super::error::{ApplicationError, Error};
 use super::transport::Transport;
@@ -136,8 +139,7 @@ enum Command {
         reply: Reply<Subscription>,
     },
     Unsubscribe {
-        subscription: u64,
-        handler: u64,
+        key: u64,
         reply: Reply<()>,
     },
     Register {
@@ -147,7 +149,7 @@ enum Command {
         reply: Reply<Registration>,
     },
     Unregister {
-        registration: u64,
+        key: u64,
         reply: Reply<()>,
     },
     Progress {
@@ -158,13 +160,46 @@ enum Command {
 }
 
 struct Shared {
-    commands: mpsc::Sender<Command>,
+    /// The command queue of the current connection's session task (a closed queue
+    /// while there is none).
+    commands: Mutex<mpsc::Sender<Command>>,
     config: ComponentConfig,
     connected: AtomicBool,
     details: Mutex<Option<SessionDetails>>,
+    /// What to restore when the session joins again.
+    registry: Mutex<registry::Registry>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A cloneable handle to a WAMP session (Autobahn's `ISession` methods).
+///
+/// A session runs over one transport at a time; [`Session::attach`] gives it a new one
+/// after the old one closed (what [`ApplicationRunner::run`] does when it reconnects),
+/// so handles held by the application stay valid across reconnects.
+///
+/// # Restoring registrations and subscriptions
+///
+/// The session remembers the registrations and subscriptions the application made
+/// and restores them each time it joins a realm again after its previous session
+/// ended other than by its own [`leave`](Self::leave): the session task sends REGISTER
+/// and SUBSCRIBE for each of them right after WELCOME, before `on_join` runs.
+/// [`Registration::unregister`], [`Subscription::unsubscribe`], a revocation by the
+/// router, a router refusing the restore (e.g. `wamp.error.procedure_already_exists`:
+/// reported as [`SessionEvent::UserError`]) and our own `leave` end this.
+///
+/// Components written Autobahn-style, registering in `on_join` on every join, do not
+/// register twice: a `register` (or `subscribe`) with the same URI and options as a
+/// restored entry that was not asked for again since the restore *adopts* it: the
+/// new handler replaces the old one, and the returned handle is the restored
+/// registration. (So after a rejoin, the first `register` of an URI registered before
+/// never creates a second registration of it; a deliberate second one needs other
+/// options.) The [`Registration`] and [`Subscription`] handles keep working across
+/// restores: `unregister` removes the restored registration.
+///
+/// [`ApplicationRunner::run`]: crate::wamp::runner::ApplicationRunner::run
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
@@ -183,46 +218,91 @@ fn lost<T>(r: Result<Result<T, Error>, oneshot::error::RecvError>) -> Result<T, 
     r.unwrap_or(Err(Error::TransportLost))
 }
 
+/// Sends a command and waits for its answer.
+async fn request_on<T>(
+    commands: &mpsc::Sender<Command>,
+    make: impl FnOnce(Reply<T>) -> Command,
+) -> Result<T, Error> {
+    let (tx, rx) = oneshot::channel();
+    if commands.send(make(tx)).await.is_err() {
+        return Err(Error::TransportLost);
+    }
+    lost(rx.await)
+}
+
+/// Sends a command from a synchronous context (drop, cancel): at once if there is
+/// room, otherwise from a task, keeping the order after earlier commands.
+fn send_later(commands: &mpsc::Sender<Command>, cmd: Command) {
+    match commands.try_send(cmd) {
+        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+        Err(mpsc::error::TrySendError::Full(cmd)) => {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let tx = commands.clone();
+                rt.spawn(async move {
+                    let _ = tx.send(cmd).await;
+                });
+            }
+        }
+    }
+}
+
 impl Session {
+    /// A session without a transport yet: give it one with [`attach`](Self::attach).
+    /// Until then requests fail with [`Error::TransportLost`].
+    pub fn new(config: ComponentConfig) -> Session {
+        // A queue whose receiver is gone: sending fails at once.
+        let (tx, _) = mpsc::channel(1);
+        Session {
+            shared: Arc::new(Shared {
+                commands: Mutex::new(tx),
+                config,
+                connected: AtomicBool::new(false),
+                details: Mutex::new(None),
+                registry: Mutex::new(registry::Registry::default()),
+            }),
+        }
+    }
+
     /// Starts a session task over a connected transport (nothing is sent until
     /// [`join`](Self::join)). Must be called within a tokio runtime.
     pub fn start<T: Transport>(transport: T, config: ComponentConfig) -> (Session, Lifecycle) {
+        let session = Session::new(config);
+        let life = session.spawn_driver(transport);
+        (session, life)
+    }
+
+    /// Runs the session over a new transport after the previous one closed (its
+    /// [`SessionEvent::Disconnected`] was delivered). Nothing is sent until
+    /// [`join`](Self::join); once joined, the session restores its registrations and
+    /// subscriptions (see the [type documentation](Session)). Fails with
+    /// [`Error::InvalidRequest`] while the session still has an open transport. Must be
+    /// called within a tokio runtime.
+    pub fn attach<T: Transport>(&self, transport: T) -> Result<Lifecycle, Error> {
+        if self.is_connected() {
+            return Err(Error::InvalidRequest("session already has a transport"));
+        }
+        Ok(self.spawn_driver(transport))
+    }
+
+    fn spawn_driver<T: Transport>(&self, transport: T) -> Lifecycle {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let (life_tx, life_rx) = mpsc::unbounded_channel();
-        let session = Session {
-            shared: Arc::new(Shared {
-                commands: tx,
-                config,
-                connected: AtomicBool::new(true),
-                details: Mutex::new(None),
-            }),
-        };
-        driver::spawn(transport, session.clone(), rx, life_tx);
-        (session, Lifecycle { rx: life_rx })
+        {
+            let mut commands = lock(&self.shared.commands);
+            *commands = tx;
+            self.shared.connected.store(true, Ordering::Release);
+        }
+        driver::spawn(transport, self.clone(), rx, life_tx);
+        Lifecycle { rx: life_rx }
+    }
+
+    /// The command queue of the current connection.
+    fn commands(&self) -> mpsc::Sender<Command> {
+        lock(&self.shared.commands).clone()
     }
 
     async fn request<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
-        let (tx, rx) = oneshot::channel();
-        if self.shared.commands.send(make(tx)).await.is_err() {
-            return Err(Error::TransportLost);
-        }
-        lost(rx.await)
-    }
-
-    /// Sends a command from a synchronous context (drop, cancel): at once if there is
-    /// room, otherwise from a task, keeping the order after earlier commands.
-    fn send_later(&self, cmd: Command) {
-        match self.shared.commands.try_send(cmd) {
-            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(cmd)) => {
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    let tx = self.shared.commands.clone();
-                    rt.spawn(async move {
-                        let _ = tx.send(cmd).await;
-                    });
-                }
-            }
-        }
+        request_on(&self.commands(), make).await
     }
 
     /// The component configuration the session was started with.
@@ -242,11 +322,7 @@ impl Session {
 
     /// The details of the joined session, if joined.
     pub fn details(&self) -> Option<SessionDetails> {
-        self.shared
-            .details
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.shared.details).clone()
     }
 
     /// Sends HELLO to join a realm (Autobahn's `join`). Returns once HELLO is queued:
@@ -284,13 +360,7 @@ impl Session {
     /// has ended. Pending requests fail with [`Error::TransportLost`].
     pub async fn disconnect(&self) {
         let (tx, rx) = oneshot::channel();
-        if self
-            .shared
-            .commands
-            .send(Command::Disconnect(tx))
-            .await
-            .is_ok()
-        {
+        if self.commands().send(Command::Disconnect(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
@@ -349,11 +419,12 @@ impl Session {
             reply: tx,
         };
         // If the session task is gone, `rx` fails and the call resolves TransportLost.
-        let _ = self.shared.commands.send(cmd).await;
+        let commands = self.commands();
+        let _ = commands.send(cmd).await;
         PendingCall {
             rx,
             id,
-            session: self.clone(),
+            commands,
             deadline: options.timeout.map(|t| Box::pin(tokio::time::sleep(t))),
             cancel_mode: options.cancel_mode,
             done: false,
@@ -443,7 +514,9 @@ impl Session {
 pub struct PendingCall {
     rx: oneshot::Receiver<Result<CallResult, Error>>,
     id: Arc<AtomicU64>,
-    session: Session,
+    /// The queue of the connection the call went out on: a cancel must not reach a
+    /// later connection, where the request id means another request.
+    commands: mpsc::Sender<Command>,
     deadline: Option<Pin<Box<Sleep>>>,
     cancel_mode: Option<CancelMode>,
     done: bool,
@@ -469,24 +542,24 @@ impl PendingCall {
     /// already on the way. Fails if the router does not support call canceling.
     pub async fn cancel(&self, mode: CancelMode) -> Result<(), Error> {
         let id = self.id.clone();
-        self.session
-            .request(|r| Command::Cancel {
-                id,
-                mode: Some(mode),
-                abandon: false,
-                reply: Some(r),
-            })
-            .await
+        request_on(&self.commands, |r| Command::Cancel {
+            id,
+            mode: Some(mode),
+            abandon: false,
+            reply: Some(r),
+        })
+        .await
     }
 
     fn abandon(&mut self, mode: Option<CancelMode>) {
         self.done = true;
-        self.session.send_later(Command::Cancel {
+        let cmd = Command::Cancel {
             id: self.id.clone(),
             mode,
             abandon: true,
             reply: None,
-        });
+        };
+        send_later(&self.commands, cmd);
     }
 }
 
@@ -518,89 +591,5 @@ impl Drop for PendingCall {
             let mode = self.cancel_mode;
             self.abandon(mode);
         }
-    }
-}
-
-/// A subscription of one local handler (Autobahn's `ISubscription`).
-#[derive(Debug, Clone)]
-pub struct Subscription {
-    /// The router's subscription id (shared by all local handlers of the same topic).
-    pub id: u64,
-    /// The topic (or pattern) subscribed to.
-    pub topic: String,
-    handler: u64,
-    session: Session,
-}
-
-impl Subscription {
-    /// Removes this handler; the last handler of a subscription sends UNSUBSCRIBE.
-    pub async fn unsubscribe(&self) -> Result<(), Error> {
-        let (subscription, handler) = (self.id, self.handler);
-        self.session
-            .request(|reply| Command::Unsubscribe {
-                subscription,
-                handler,
-                reply,
-            })
-            .await
-    }
-}
-
-/// A registration of an endpoint (Autobahn's `IRegistration`).
-#[derive(Debug, Clone)]
-pub struct Registration {
-    /// The registration id.
-    pub id: u64,
-    /// The procedure (or pattern) registered.
-    pub procedure: String,
-    session: Session,
-}
-
-impl Registration {
-    /// Sends UNREGISTER and waits for the router's confirmation.
-    pub async fn unregister(&self) -> Result<(), Error> {
-        let registration = self.id;
-        self.session
-            .request(|reply| Command::Unregister {
-                registration,
-                reply,
-            })
-            .await
-    }
-}
-
-/// Sends progressive results of an invocation (given in [`CallDetails::progress`] when
-/// the caller asked for them).
-#[derive(Clone)]
-pub struct ProgressSender {
-    request: u64,
-    commands: mpsc::Sender<Command>,
-}
-
-impl std::fmt::Debug for ProgressSender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProgressSender")
-            .field("request", &self.request)
-            .finish()
-    }
-}
-
-impl ProgressSender {
-    /// Sends one progressive result (YIELD with `progress: true`). Returns once the
-    /// session queued it, so it always goes out before the endpoint's final result.
-    /// Fails with [`Error::TransportLost`] if the session task is gone,
-    /// [`Error::SessionNotReady`] if the session left, [`Error::InvalidRequest`] if the
-    /// invocation is over (answered or interrupted).
-    pub async fn send(&self, args: Vec<Value>, kwargs: Dict) -> Result<(), Error> {
-        let (tx, rx) = oneshot::channel();
-        let cmd = Command::Progress {
-            request: self.request,
-            result: CallResult::with_args_kwargs(args, kwargs),
-            reply: tx,
-        };
-        if self.commands.send(cmd).await.is_err() {
-            return Err(Error::TransportLost);
-        }
-        lost(rx.await)
     }
 }

@@ -1,0 +1,135 @@
+//! The handles a session gives out for registrations, subscriptions and progressive
+//! results.
+
+use super::*;
+
+/// A subscription of one local handler (Autobahn's `ISubscription`).
+///
+/// It names the session's entry for this handler, so it stays valid when the session
+/// restores the subscription after a reconnect (see [`Session`]).
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// The router's subscription id when this handle was made (shared by all local
+    /// handlers of the same topic); after a restore see [`current_id`](Self::current_id).
+    pub id: u64,
+    /// The topic (or pattern) subscribed to.
+    pub topic: String,
+    pub(super) key: u64,
+    pub(super) session: Session,
+}
+
+impl Subscription {
+    /// The router's subscription id on the current connection (`None` while not
+    /// subscribed: disconnected, restore pending, or unsubscribed).
+    pub fn current_id(&self) -> Option<u64> {
+        let registry = lock(&self.session.shared.registry);
+        registry
+            .subscriptions
+            .get(self.key)
+            .and_then(|e| e.current)
+            .map(|(id, _)| id)
+    }
+
+    /// Removes this handler; the last handler of a subscription sends UNSUBSCRIBE.
+    /// It is not restored any more. While the session has no transport this only
+    /// forgets it.
+    pub async fn unsubscribe(&self) -> Result<(), Error> {
+        let key = self.key;
+        let commands = self.session.commands();
+        let (tx, rx) = oneshot::channel();
+        if commands
+            .send(Command::Unsubscribe { key, reply: tx })
+            .await
+            .is_err()
+        {
+            // No session task: nothing is subscribed on a router right now.
+            let mut registry = lock(&self.session.shared.registry);
+            return match registry.subscriptions.remove(key) {
+                Some(_) => Ok(()),
+                None => Err(Error::InvalidRequest("no such subscription")),
+            };
+        }
+        lost(rx.await)
+    }
+}
+
+/// A registration of an endpoint (Autobahn's `IRegistration`).
+///
+/// It names the session's entry for this registration, so it stays valid when the
+/// session restores the registration after a reconnect (see [`Session`]).
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The router's registration id when this handle was made; after a restore see
+    /// [`current_id`](Self::current_id).
+    pub id: u64,
+    /// The procedure (or pattern) registered.
+    pub procedure: String,
+    pub(super) key: u64,
+    pub(super) session: Session,
+}
+
+impl Registration {
+    /// The router's registration id on the current connection (`None` while not
+    /// registered: disconnected, restore pending, or unregistered).
+    pub fn current_id(&self) -> Option<u64> {
+        let registry = lock(&self.session.shared.registry);
+        registry.registrations.get(self.key).and_then(|e| e.current)
+    }
+
+    /// Sends UNREGISTER and waits for the router's confirmation. It is not restored
+    /// any more. While the session has no transport this only forgets it.
+    pub async fn unregister(&self) -> Result<(), Error> {
+        let key = self.key;
+        let commands = self.session.commands();
+        let (tx, rx) = oneshot::channel();
+        if commands
+            .send(Command::Unregister { key, reply: tx })
+            .await
+            .is_err()
+        {
+            // No session task: nothing is registered on a router right now.
+            let mut registry = lock(&self.session.shared.registry);
+            return match registry.registrations.remove(key) {
+                Some(_) => Ok(()),
+                None => Err(Error::InvalidRequest("no such registration")),
+            };
+        }
+        lost(rx.await)
+    }
+}
+
+/// Sends progressive results of an invocation (given in [`CallDetails::progress`] when
+/// the caller asked for them).
+#[derive(Clone)]
+pub struct ProgressSender {
+    pub(super) request: u64,
+    pub(super) commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for ProgressSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressSender")
+            .field("request", &self.request)
+            .finish()
+    }
+}
+
+impl ProgressSender {
+    /// Sends one progressive result (YIELD with `progress: true`). Returns once the
+    /// session queued it, so it always goes out before the endpoint's final result.
+    /// Fails with [`Error::TransportLost`] if the session task is gone,
+    /// [`Error::SessionNotReady`] if the session left, [`Error::InvalidRequest`] if the
+    /// invocation is over (answered or interrupted).
+    pub async fn send(&self, args: Vec<Value>, kwargs: Dict) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Progress {
+            request: self.request,
+            result: CallResult::with_args_kwargs(args, kwargs),
+            reply: tx,
+        };
+        if self.commands.send(cmd).await.is_err() {
+            return Err(Error::TransportLost);
+        }
+        lost(rx.await)
+    }
+}
