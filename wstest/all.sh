@@ -13,6 +13,9 @@ cargo fmt --all -- --check
 step "clippy (all targets, all features)"
 cargo clippy --all-targets --all-features -- -D warnings
 
+step "build the examples (tests/wamp_examples.rs runs the WAMP pairs)"
+cargo build --examples --all-features
+
 step "unit, integration and doc tests"
 cargo test --all-features
 
@@ -22,7 +25,6 @@ cargo check --no-default-features --features tls
 cargo check --no-default-features --features deflate
 
 step "examples run to completion"
-cargo build --examples
 for ex in examples/*.rs; do
   name=$(basename "$ex" .rs)
   case "$name" in testee_*) continue ;; esac
@@ -33,7 +35,8 @@ done
 step "Autobahn Testsuite: our server (fuzzingclient) and our client (fuzzingserver), in parallel"
 # kosoku is one Python process per run; running both roles at once uses both cores.
 cargo build --release --example testee_server --example testee_client
-mkdir -p target
+# One short run first, so that the venv is created once, not by both runs at once.
+python3 wstest/run.py server -i 1.1.1 --no-build
 python3 wstest/run.py client --allow informational --no-build > target/wstest-client.log 2>&1 &
 client_pid=$!
 server_status=0
