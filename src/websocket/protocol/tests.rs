@@ -367,3 +367,76 @@ fn streaming_api_round_trips() {
         ]
     );
 }
+
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::*;
+    use crate::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+
+    fn codec(is_server: bool) -> PerMessageDeflate {
+        PerMessageDeflate::new(is_server, PerMessageDeflateParams::default())
+    }
+
+    fn pair(max_message: usize) -> (Connection, Connection) {
+        let mut c = client();
+        c.set_deflate(codec(false), codec(false), 0);
+        let mut cfg = ProtocolConfig::new(Role::Server);
+        cfg.max_message_payload_size = max_message;
+        let mut s = Connection::new(cfg);
+        s.set_deflate(codec(true), codec(true), 0);
+        (c, s)
+    }
+
+    #[test]
+    fn compressed_messages_round_trip_with_rsv1_on_the_first_frame_only() {
+        let (mut c, mut s) = pair(0);
+        let text = "κόσμε ".repeat(2000);
+        c.send_message(text.clone(), false).unwrap();
+        c.send_ping(b"p").unwrap();
+        let wire = c.take_output();
+        assert_eq!(wire[0] & 0x40, 0x40, "RSV1 on the compressed message");
+        s.receive_data(&wire).unwrap();
+        assert_eq!(
+            events(&mut s),
+            vec![
+                msg(text.as_bytes(), false),
+                Event::Ping(Bytes::from_static(b"p"))
+            ]
+        );
+        // Control frames are never compressed.
+        let pong = s.take_output();
+        assert_eq!(pong[0], 0x8a);
+    }
+
+    #[test]
+    fn a_small_frame_that_inflates_past_the_limit_closes_with_1009() {
+        // About 1 KiB of deflate data (level 9, near DEFLATE's 1032:1 limit) that
+        // inflates to 1 MiB of zeros.
+        let mut c = client();
+        c.set_deflate(codec(false), codec(false).with_compression_level(9), 0);
+        c.send_message(vec![0u8; 1 << 20], true).unwrap();
+        let wire = c.take_output();
+        assert!(wire.len() < 2 * 1024, "bomb is {} bytes", wire.len());
+        let (_, mut s) = pair(64 * 1024);
+        let err = s.receive_data(&wire).unwrap_err();
+        assert_eq!(err.code, 1009);
+        assert!(events(&mut s).is_empty());
+    }
+
+    #[test]
+    fn inflated_invalid_utf8_closes_with_1007() {
+        let (mut c, mut s) = pair(0);
+        c.send_message(&b"valid then \xff invalid"[..], false)
+            .unwrap();
+        let err = s.receive_data(&c.take_output()).unwrap_err();
+        assert_eq!(err.code, 1007);
+    }
+
+    #[test]
+    fn uncompressed_messages_on_a_deflate_connection_stay_uncompressed() {
+        let (_, mut s) = pair(0);
+        s.receive_data(&frame(true, OpCode::Text, b"plain", true))
+            .unwrap();
+        assert_eq!(events(&mut s), vec![msg(b"plain", false)]);
+    }
+}
