@@ -14,7 +14,8 @@ use super::support::{within, RS_MAX_LEN_EXP, STEP};
 
 /// Cancelling a call to the Python callee's `slow` (mode `kill`) interrupts it there and
 /// fails the call with `Canceled`; a call whose `CallOptions::timeout` expires fails with
-/// `Timeout` and the callee is interrupted too (CANCEL `killnowait`). Crossbar reads the
+/// `Timeout` and the callee is interrupted too (CANCEL `killnowait`; 1 s leaves the
+/// callee time to start the invocation on a loaded machine). Crossbar reads the
 /// `timeout` option in seconds, so only our local deadline fires here.
 pub async fn cancel_and_timeout(s: &Session, slow: &str, callee: &mut Peer, done: &mut Checklist) {
     let pending = within(
@@ -40,7 +41,7 @@ pub async fn cancel_and_timeout(s: &Session, slow: &str, callee: &mut Peer, done
 
     let t = Instant::now();
     let options = CallOptions {
-        timeout: Some(Duration::from_millis(500)),
+        timeout: Some(Duration::from_secs(1)),
         ..CallOptions::default()
     };
     match within("timed call", s.call(slow, list![30], Dict::new(), options)).await {
