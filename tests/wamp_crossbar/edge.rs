@@ -57,7 +57,7 @@ pub async fn cancel_and_timeout(s: &Session, slow: &str, callee: &mut Peer, done
     done.pass("call timeout");
 }
 
-/// RawSocket, outgoing: a call and an acknowledged publish larger than the router's
+/// RawSocket, outgoing: a call and a publish (acknowledged or not) larger than the router's
 /// limit fail at once with a transport error naming the limit. Incoming: a result larger
 /// than the limit we announced ([`RS_MAX_LEN_EXP`]) is not sent by the router, which
 /// answers `wamp.error.invalid_argument` instead. The session keeps working after both.
@@ -96,6 +96,18 @@ pub async fn oversized(
     match within("big publish", s.publish(topic, big(), Dict::new(), ack)).await {
         Err(Error::Transport(text)) => assert!(text.contains("exceeds"), "{text}"),
         other => panic!("oversized publish: expected a transport error, got {other:?}"),
+    }
+    // Without acknowledge too: the caller learns the event was not sent.
+    match within(
+        "big unacknowledged publish",
+        s.publish(topic, big(), Dict::new(), PublishOptions::default()),
+    )
+    .await
+    {
+        Err(Error::Transport(text)) => assert!(text.contains("exceeds"), "{text}"),
+        other => panic!(
+            "oversized publish without acknowledge: expected a transport error, got {other:?}"
+        ),
     }
     assert!(s.is_connected() && s.is_attached());
     let r = call(s, add2, list![40, 2], Dict::new())

@@ -61,6 +61,9 @@ struct Driver<T: Transport> {
     leave_waiters: Vec<Reply<CloseDetails>>,
     disconnect_waiters: Vec<oneshot::Sender<()>>,
     close_transport: bool,
+    /// Unacknowledged publishes: answered once the transport took (or refused) them, so
+    /// that an oversized event is an error to the caller, not a silent loss.
+    publish_replies: HashMap<u64, Reply<Option<Publication>>>,
 }
 
 pub(super) fn spawn<T: Transport>(
@@ -82,6 +85,7 @@ pub(super) fn spawn<T: Transport>(
         leave_waiters: Vec::new(),
         disconnect_waiters: Vec::new(),
         close_transport: false,
+        publish_replies: HashMap::new(),
     };
     tokio::spawn(driver.run());
 }
@@ -125,6 +129,9 @@ impl<T: Transport> Driver<T> {
             }
         }
         self.transport.close().await;
+        for (_, r) in self.publish_replies.drain() {
+            let _ = r.send(Err(Error::TransportLost));
+        }
         self.proto.transport_lost();
         self.drain_events();
         self.tasks.abort_all();
@@ -149,12 +156,25 @@ impl<T: Transport> Driver<T> {
             let Some(msg) = self.proto.poll_outgoing() else {
                 return true;
             };
+            let publish_reply = match &msg {
+                crate::wamp::message::Message::Publish(p) => {
+                    self.publish_replies.remove(&p.request)
+                }
+                _ => None,
+            };
             match self.transport.send(msg.clone()).await {
-                Ok(()) => {}
+                Ok(()) => {
+                    if let Some(r) = publish_reply {
+                        let _ = r.send(Ok(None));
+                    }
+                }
                 Err(
                     e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
                 ) => {
                     warn!(error = %e, message = %msg.message_type(), "message not sent");
+                    if let Some(r) = publish_reply {
+                        let _ = r.send(Err(Error::Transport(e.to_string())));
+                    }
                     self.proto
                         .message_not_sent(&msg, Error::Transport(e.to_string()));
                 }
@@ -255,12 +275,13 @@ impl<T: Transport> Driver<T> {
                     self.proto
                         .publish(&topic, args, kwargs, options, Token::Publish(reply));
                 } else {
-                    // Only a failure comes back as an event; success is "queued".
+                    // Only a failure comes back as an event; success is answered when the
+                    // transport has taken the message (see `flush`).
                     let sent = self
                         .proto
                         .publish(&topic, args, kwargs, options, Token::None);
-                    if sent.is_some() {
-                        let _ = reply.send(Ok(None));
+                    if let Some(request) = sent {
+                        self.publish_replies.insert(request, reply);
                     } else if let Some(Event::RequestFailed { error, .. }) = self.proto.poll_event()
                     {
                         let _ = reply.send(Err(error));
