@@ -164,23 +164,8 @@ impl Crossbar {
         fs::write(node_dir.join("config.json"), config)
             .map_err(|e| StartError::Failed(format!("writing config.json: {e}")))?;
 
-        let log_path = node_dir.join("node.log");
-        let log = File::create(&log_path)
-            .map_err(|e| StartError::Failed(format!("creating {}: {e}", log_path.display())))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| StartError::Failed(format!("{e}")))?;
         let started = Instant::now();
-        let mut guard = Command::new(&inst.python)
-            .arg(install::crossbar_dir().join("node_guard.py"))
-            .arg(&inst.crossbar)
-            .arg(&node_dir)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| StartError::Failed(format!("spawning crossbar: {e}")))?;
+        let mut guard = spawn_guard(inst, &node_dir)?;
         let guard_stdin = guard.stdin.take();
         let ws_addr = SocketAddr::from(([127, 0, 0, 1], ws_port));
         let rs_addr = SocketAddr::from(([127, 0, 0, 1], rs_port));
@@ -201,6 +186,62 @@ impl Crossbar {
         // on failure `cb` is dropped here, which stops whatever did start
         cb.start_time = cb.wait_ready(started)?;
         Ok(cb)
+    }
+
+    /// Stops the router (as a crash or an operator would) and starts it again on the same
+    /// ports and Unix socket, waiting until it is ready: for reconnect tests.
+    pub fn restart(&mut self) {
+        self.stop_node();
+        if !self.unix_path.starts_with(&self.node_dir) {
+            let _ = fs::remove_file(&self.unix_path);
+        }
+        // The new node appends to the same log; readiness must look at its own output.
+        let _ = fs::rename(
+            self.node_dir.join("node.log"),
+            self.node_dir.join("node.before-restart.log"),
+        );
+        let started = Instant::now();
+        let mut guard = match spawn_guard(installation(), &self.node_dir) {
+            Ok(g) => g,
+            Err(StartError::PortTaken(e) | StartError::Failed(e)) => {
+                panic!("restarting crossbar: {e}")
+            }
+        };
+        self.guard_stdin = guard.stdin.take();
+        self.guard = guard;
+        match self.wait_ready(started) {
+            Ok(t) => self.start_time = t,
+            Err(StartError::PortTaken(log)) | Err(StartError::Failed(log)) => {
+                panic!("Crossbar.io did not restart:\n{log}")
+            }
+        }
+    }
+
+    /// Stops the node process (SIGTERM through the guard, SIGKILL if it lingers).
+    fn stop_node(&mut self) {
+        // Closing the guard's stdin makes it SIGTERM the node (SIGKILL after 10 s) and exit.
+        drop(self.guard_stdin.take());
+        let deadline = Instant::now() + STOP_LIMIT;
+        let stopped = loop {
+            match self.guard.try_wait() {
+                Ok(Some(_)) => break true,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => break false,
+            }
+        };
+        if !stopped {
+            eprintln!("crossbar harness: node did not stop within {STOP_LIMIT:?}, killing it");
+            if let Some(pid) = node_pid(&self.node_dir) {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
+            }
+            let _ = self.guard.kill();
+            let _ = self.guard.wait();
+        }
     }
 
     /// Polls until the node has booted and every transport accepts a connection.
@@ -286,29 +327,7 @@ impl Crossbar {
 
 impl Drop for Crossbar {
     fn drop(&mut self) {
-        // Closing the guard's stdin makes it SIGTERM the node (SIGKILL after 10 s) and exit.
-        drop(self.guard_stdin.take());
-        let deadline = Instant::now() + STOP_LIMIT;
-        let stopped = loop {
-            match self.guard.try_wait() {
-                Ok(Some(_)) => break true,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => break false,
-            }
-        };
-        if !stopped {
-            eprintln!("crossbar harness: node did not stop within {STOP_LIMIT:?}, killing it");
-            if let Some(pid) = node_pid(&self.node_dir) {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(pid.to_string())
-                    .status();
-            }
-            let _ = self.guard.kill();
-            let _ = self.guard.wait();
-        }
+        self.stop_node();
         if !self.unix_path.starts_with(&self.node_dir) {
             let _ = fs::remove_file(&self.unix_path);
         }
@@ -326,6 +345,27 @@ enum StartError {
 }
 
 /// A URI under `base` that no other test in any process on this machine uses.
+/// Spawns `node_guard.py` running `crossbar start` in `node_dir` (whose config.json is
+/// written), logging to `node_dir/node.log`.
+fn spawn_guard(inst: &Installation, node_dir: &std::path::Path) -> Result<Child, StartError> {
+    let log_path = node_dir.join("node.log");
+    let log = File::create(&log_path)
+        .map_err(|e| StartError::Failed(format!("creating {}: {e}", log_path.display())))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| StartError::Failed(format!("{e}")))?;
+    Command::new(&inst.python)
+        .arg(install::crossbar_dir().join("node_guard.py"))
+        .arg(&inst.crossbar)
+        .arg(node_dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| StartError::Failed(format!("spawning crossbar: {e}")))
+}
+
 pub fn unique_uri(base: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     format!(

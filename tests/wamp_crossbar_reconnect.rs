@@ -1,0 +1,137 @@
+//! Reconnect against the real router: Crossbar.io is stopped and started again under a
+//! running `ApplicationRunner`; the component re-joins and its registration answers again.
+
+#[path = "common_crossbar/mod.rs"]
+#[allow(dead_code)]
+mod crossbar;
+
+use std::time::Duration;
+
+use autobahn::list;
+use autobahn::wamp::{
+    ApplicationRunner, ApplicationSession, CallOptions, CallResult, Dict, RetryPolicy, Session,
+    SessionDetails, Value,
+};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Registers `procedure` once (the runner restores it after reconnects) and reports
+/// every join.
+struct Service {
+    procedure: String,
+    joins: mpsc::UnboundedSender<u64>,
+    registered: bool,
+}
+
+impl ApplicationSession for Service {
+    async fn on_join(&mut self, session: &Session, details: SessionDetails) {
+        if !self.registered {
+            session
+                .register(
+                    &self.procedure,
+                    |_args, _kwargs, _details| async { Ok(CallResult::with_args(list!["pong"])) },
+                    Default::default(),
+                )
+                .await
+                .expect("register");
+            self.registered = true;
+        }
+        let _ = self.joins.send(details.session);
+    }
+}
+
+/// Calls `procedure` once from a fresh session and leaves.
+struct Caller {
+    procedure: String,
+    result: Option<Result<Vec<Value>, String>>,
+}
+
+impl ApplicationSession for Caller {
+    async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
+        let r = session
+            .call(
+                &self.procedure,
+                Vec::new(),
+                Dict::new(),
+                CallOptions::default(),
+            )
+            .await;
+        self.result = Some(r.map(|r| r.args).map_err(|e| e.to_string()));
+        let _ = session.leave(None, None).await;
+    }
+}
+
+async fn call_once(url: &str, procedure: &str) -> Result<Vec<Value>, String> {
+    let runner = ApplicationRunner::new(url, crossbar::REALM);
+    let outcome = timeout(
+        LIMIT,
+        runner.run_once(|_| Caller {
+            procedure: procedure.to_owned(),
+            result: None,
+        }),
+    )
+    .await
+    .expect("caller timed out")
+    .expect("caller connects");
+    outcome.app.result.expect("caller joined and called")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers() {
+    let mut cb = tokio::task::spawn_blocking(crossbar::Crossbar::start)
+        .await
+        .expect("start");
+    let url = cb.ws_url.clone();
+    let procedure = crossbar::unique_uri("com.example.reconnect.ping");
+
+    let (joins_tx, mut joins) = mpsc::unbounded_channel();
+    let runner = ApplicationRunner::new(url.clone(), crossbar::REALM).retry_policy(RetryPolicy {
+        initial_retry_delay: Duration::from_millis(200),
+        max_retry_delay: Duration::from_secs(2),
+        ..RetryPolicy::default()
+    });
+    let stop = runner.stop_handle();
+    let p = procedure.clone();
+    let run = tokio::spawn(async move {
+        runner
+            .run(move |_| Service {
+                procedure: p,
+                joins: joins_tx,
+                registered: false,
+            })
+            .await
+    });
+
+    let first = timeout(LIMIT, joins.recv())
+        .await
+        .expect("first join")
+        .expect("joined");
+    assert_eq!(call_once(&url, &procedure).await, Ok(list!["pong"]));
+
+    // Kill and restart the router under the running component.
+    let cb_back = tokio::task::spawn_blocking(move || {
+        cb.restart();
+        cb
+    })
+    .await
+    .expect("restart");
+
+    let second = timeout(LIMIT, joins.recv())
+        .await
+        .expect("the component re-joins after the restart")
+        .expect("joined again");
+    assert_ne!(first, second, "a new router session");
+    // The registration was restored by the runner (the component registered only once).
+    assert_eq!(call_once(&url, &procedure).await, Ok(list!["pong"]));
+
+    stop.stop();
+    let app = timeout(LIMIT, run)
+        .await
+        .expect("runner stops")
+        .expect("task")
+        .expect("run ok");
+    assert!(app.registered);
+    drop(cb_back);
+}
