@@ -56,7 +56,10 @@ fn example_binary(name: &str) -> PathBuf {
             .is_ok_and(|m| m > built)
     });
     if let Some(newer) = newer {
-        panic!("example binary {} is older than {newer}: {hint}", bin.display());
+        panic!(
+            "example binary {} is older than {newer}: {hint}",
+            bin.display()
+        );
     }
     bin
 }
@@ -114,7 +117,10 @@ impl Proc {
     }
 
     fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn context(&self) -> String {
@@ -216,19 +222,26 @@ fn run_pair(example: &str, check: impl FnOnce(&[String], &mut Proc)) {
         backend.context()
     );
     let context = format!("{}\n=== backend: {}", frontend.context(), backend.context());
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        check(&lines, &mut backend)
-    }));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&lines, &mut backend)));
     if let Err(panic) = result {
         eprintln!("=== frontend: {context}");
         std::panic::resume_unwind(panic);
     }
-    eprintln!("{example}: ok in {:.1} s", started.elapsed().as_secs_f64());
+    // Shown with --nocapture: what a user running the pair would see.
+    eprintln!(
+        "{example}: ok in {:.1} s; the frontend printed:\n    {}",
+        started.elapsed().as_secs_f64(),
+        lines.join("\n    ")
+    );
 }
 
 /// The lines starting with `prefix`, with the prefix removed.
 fn after<'a>(lines: &'a [String], prefix: &str) -> Vec<&'a str> {
-    lines.iter().filter_map(|l| l.strip_prefix(prefix)).collect()
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .collect()
 }
 
 fn index_of(lines: &[String], pred: impl Fn(&str) -> bool) -> usize {
@@ -282,7 +295,10 @@ fn pubsub_basic() {
             counters.windows(2).all(|w| w[1] == w[0] + 1),
             "events out of order or missing: {counters:?}"
         );
-        assert_eq!(lines.last().map(String::as_str), Some("Received 5 events, leaving"));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("Received 5 events, leaving")
+        );
         // The backend published what the frontend received.
         let published = after(backend.drain(BACKEND_SETTLE), "Published event ");
         assert!(published.contains(&counters[4].to_string().as_str()));
@@ -300,5 +316,211 @@ fn rpc_timeservice() {
             .map(|c| if c.is_ascii_digit() { 'd' } else { c })
             .collect();
         assert_eq!(shape, "dddd-dd-ddTdd:dd:ddZ", "{}", now[0]);
+    });
+}
+
+#[test]
+fn pubsub_complex() {
+    run_pair("wamp_pubsub_complex", |lines, _backend| {
+        let events = after(lines, "Got event: ");
+        assert_eq!(events.len(), 5, "{lines:?}");
+        let mut counters = Vec::new();
+        for e in &events {
+            // `<0..100> "Hello, world!" c="Hello" d=Counter { counter: N, foo: [1, 2, 3] }`
+            let (number, rest) = e.split_once(' ').expect("a space");
+            let n: u32 = number.parse().expect("a number");
+            assert!(n < 100, "{e}");
+            let counter = rest
+                .strip_prefix(r#""Hello, world!" c="Hello" d=Counter { counter: "#)
+                .and_then(|r| r.strip_suffix(", foo: [1, 2, 3] }"))
+                .unwrap_or_else(|| panic!("unexpected event line {e:?}"));
+            counters.push(counter.parse::<i64>().expect("a counter"));
+        }
+        assert!(
+            counters.windows(2).all(|w| w[1] == w[0] + 1),
+            "{counters:?}"
+        );
+        let beats = after(lines, "Got heartbeat (publication ID ");
+        assert!(!beats.is_empty(), "no heartbeat: {lines:?}");
+        for b in beats {
+            let id = b.strip_suffix(')').expect("closing parenthesis");
+            assert!(id.parse::<u64>().is_ok(), "{b}");
+        }
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("Received 5 events, leaving")
+        );
+    });
+}
+
+#[test]
+fn pubsub_options() {
+    run_pair("wamp_pubsub_options", |lines, backend| {
+        // `Got event, publication ID P, publisher S: N`: the publisher is disclosed.
+        let events = after(lines, "Got event, publication ID ");
+        assert_eq!(events.len(), 5, "{lines:?}");
+        let mut publishers = Vec::new();
+        let mut publications = Vec::new();
+        for e in &events {
+            let (publication, rest) = e.split_once(", publisher ").expect("publisher");
+            let (publisher, _value) = rest.split_once(": ").expect("value");
+            publications.push(publication.parse::<u64>().expect("publication ID"));
+            publishers.push(publisher.parse::<u64>().expect("publisher session ID"));
+        }
+        assert!(
+            publishers.windows(2).all(|w| w[0] == w[1]),
+            "{publishers:?}"
+        );
+        // The backend got its publication IDs from acknowledgements, and (exclude_me: false)
+        // received its own events.
+        let out = backend.drain(BACKEND_SETTLE);
+        let acked = ints(&after(out, "Event published with publication ID "));
+        let acked: Vec<u64> = acked.into_iter().map(|i| i as u64).collect();
+        for p in &publications {
+            assert!(
+                acked.contains(p),
+                "publication {p} not acknowledged: {out:?}"
+            );
+        }
+        assert!(after(out, "Got event: ").len() >= 5, "{out:?}");
+    });
+}
+
+#[test]
+fn pubsub_unsubscribe() {
+    run_pair("wamp_pubsub_unsubscribe", |lines, _backend| {
+        let subscribed = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("Subscribed with subscription ID "))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>();
+        assert_eq!(subscribed.len(), 2, "{lines:?}");
+        let paused = index_of(lines, |l| l == "Unsubscribed .. continue in 2s ..");
+        assert!(
+            subscribed[0] < paused && paused < subscribed[1],
+            "{lines:?}"
+        );
+        let first = ints(&after(&lines[subscribed[0]..paused], "Got event: "));
+        let between = after(&lines[paused..subscribed[1]], "Got event: ");
+        let second = ints(&after(&lines[subscribed[1]..], "Got event: "));
+        assert!(first.len() >= 5 && second.len() >= 5, "{lines:?}");
+        assert!(between.is_empty(), "events while unsubscribed: {lines:?}");
+        // Publishing went on during the 2 s pause (every 0.5 s): those events were missed.
+        let (last, next) = (first[first.len() - 1], second[0]);
+        assert!(
+            next >= last + 3,
+            "no gap between {last} and {next}: {lines:?}"
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("Received 10 events, leaving")
+        );
+    });
+}
+
+#[test]
+fn rpc_slowsquare() {
+    run_pair("wamp_rpc_slowsquare", |lines, _backend| {
+        let quick = index_of(lines, |l| l.starts_with("Quick Square: 9 in "));
+        let slow = index_of(lines, |l| l.starts_with("Slow Square: 9 in "));
+        // Both calls were in flight together: the quick one came back first.
+        assert!(quick < slow, "{lines:?}");
+        let ms = |l: &str| -> u64 {
+            let tail = l.rsplit_once(" in ").expect("duration").1;
+            tail.strip_suffix(" ms")
+                .expect("ms")
+                .parse()
+                .expect("a number")
+        };
+        let (quick_ms, slow_ms) = (ms(&lines[quick]), ms(&lines[slow]));
+        assert!(slow_ms >= 1000, "{lines:?}");
+        assert!(quick_ms < slow_ms, "{lines:?}");
+        assert_eq!(lines.last().map(String::as_str), Some("All finished."));
+    });
+}
+
+#[test]
+fn rpc_arguments() {
+    run_pair("wamp_rpc_arguments", |lines, _backend| {
+        let products = |n: usize| {
+            let names: Vec<String> = (0..n).map(|i| format!("\"Product {i}\"")).collect();
+            format!("[{}]", names.join(", "))
+        };
+        let want = [
+            "Pinged!".to_owned(),
+            "Add2: 5".into(),
+            "Starred 1: somebody starred 0x".into(),
+            "Starred 2: Homer starred 0x".into(),
+            "Starred 3: somebody starred 5x".into(),
+            "Starred 4: Homer starred 5x".into(),
+            format!("Orders 1: {}", products(5)),
+            format!("Orders 2: {}", products(10)),
+            "Arglen 1: [0, 0]".into(),
+            "Arglen 2: [3, 0]".into(),
+            "Arglen 3: [0, 3]".into(),
+            "Arglen 4: [3, 3]".into(),
+        ];
+        assert_eq!(lines, want);
+    });
+}
+
+#[test]
+fn rpc_complex() {
+    run_pair("wamp_rpc_complex", |lines, _backend| {
+        assert_eq!(
+            lines,
+            ["Result: 6 + 8i", "Forename: Homer, Surname: Simpson"]
+        );
+    });
+}
+
+#[test]
+fn rpc_errors() {
+    run_pair("wamp_rpc_errors", |lines, _backend| {
+        let length =
+            r#"Error: com.myapp.error.invalid_length args=[] kwargs={"max": 10, "min": 3}"#;
+        assert_eq!(
+            lines,
+            [
+                "Result: 1.4142135623730951",
+                "Error: wamp.error.runtime_error: don't ask foolish questions ;)",
+                "Error: wamp.error.runtime_error: math domain error",
+                "Error: com.myapp.error.reserved args=[] kwargs={}",
+                length,
+                length,
+                r#"Error: com.myapp.error.mixed_case args=["hello", "HELLO"] kwargs={}"#,
+                "Compare Error: AppError1(14)",
+            ]
+        );
+    });
+}
+
+#[test]
+fn rpc_progress() {
+    run_pair("wamp_rpc_progress", |lines, _backend| {
+        assert_eq!(
+            lines,
+            ["Progress: 0", "Progress: 1", "Progress: 2", "Final: 3"]
+        );
+    });
+}
+
+#[test]
+fn rpc_options() {
+    run_pair("wamp_rpc_options", |lines, backend| {
+        for want in ["Squared 2 = 4", "Squared 0 = 0", "Squared -2 = 4"] {
+            assert!(lines.iter().any(|l| l == want), "no {want:?}: {lines:?}");
+        }
+        // Told about -2, not about 0 (the caller was excluded from that one).
+        let events = after(lines, "Someone requested to square non-positive: ");
+        assert_eq!(events, ["-2"], "{lines:?}");
+        // The dealer disclosed the caller to the callee, for each of the three calls.
+        let out = backend.drain(BACKEND_SETTLE);
+        let callers = after(out, "square called from: ");
+        assert_eq!(callers.len(), 3, "{out:?}");
+        for c in callers {
+            assert!(c.parse::<u64>().is_ok(), "caller not disclosed: {out:?}");
+        }
     });
 }

@@ -147,7 +147,9 @@ where
     let run = with_limit(FRONTEND_LIMIT, runner.run_once(make));
     match run.await {
         None => {
-            eprintln!("{name} frontend: not done after {FRONTEND_LIMIT:?} (is the backend running?)");
+            eprintln!(
+                "{name} frontend: not done after {FRONTEND_LIMIT:?} (is the backend running?)"
+            );
             ExitCode::FAILURE
         }
         Some(Err(e)) => {
