@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use autobahn::wamp::value::from_value;
 use autobahn::wamp::{ApplicationSession, ComponentConfig, Dict, PublishOptions, Session};
-use autobahn::wamp::{SessionDetails, SubscribeOptions, Value};
+use autobahn::wamp::{EventDetails, SessionDetails, SubscribeOptions, Value};
 use autobahn::{dict, list};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -89,7 +89,7 @@ impl ApplicationSession for Frontend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let beats = tx.clone();
-        let on_heartbeat = move |_args, _kwargs, details: autobahn::wamp::EventDetails| {
+        let on_heartbeat = move |_args, _kwargs, details: EventDetails| {
             let publication = details.publication;
             let _ = beats.send(Received::Heartbeat { publication });
             std::future::ready(Ok(()))
