@@ -1,0 +1,123 @@
+//! RPC with progressive results: mirrors Autobahn|Python's `wamp/rpc/progress` pair.
+//!
+//! ```text
+//! cargo run --example wamp_rpc_progress -- backend  [URL] [REALM]
+//! cargo run --example wamp_rpc_progress -- frontend [URL] [REALM]
+//! ```
+//!
+//! The backend registers `com.myapp.longop(n)`: a long operation that, when the caller asked
+//! for progress, sends `0 .. n-1` as progressive results half a second apart, and finally
+//! returns `n` (without progress it just takes as long). The frontend calls it with `n = 3`
+//! and an `on_progress` handler:
+//!
+//! ```text
+//! Progress: 0
+//! Progress: 1
+//! Progress: 2
+//! Final: 3
+//! ```
+
+#[path = "common.rs"]
+mod common;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use autobahn::wamp::value::from_value;
+use autobahn::wamp::{ApplicationError, ApplicationSession, CallDetails, CallOptions, CallResult};
+use autobahn::wamp::{ComponentConfig, Dict, RegisterOptions, Session, SessionDetails, Value};
+use autobahn::{dict, list};
+
+const PROCEDURE: &str = "com.myapp.longop";
+const STEP: Duration = Duration::from_millis(500);
+/// Bounds the work a caller can ask for.
+const MAX_N: u32 = 100;
+
+async fn longop(
+    args: Vec<Value>,
+    _kwargs: Dict,
+    details: CallDetails,
+) -> Result<CallResult, ApplicationError> {
+    let (n,): (u32,) = from_value(Value::List(args))?;
+    if n > MAX_N {
+        let msg = format!("n must be at most {MAX_N}");
+        return Err(ApplicationError::with_message(
+            ApplicationError::INVALID_ARGUMENT,
+            msg,
+        ));
+    }
+    match details.progress {
+        Some(progress) => {
+            for i in 0..n {
+                progress.send(list![i], Dict::new()).await?;
+                tokio::time::sleep(STEP).await;
+            }
+        }
+        None => tokio::time::sleep(STEP * n).await,
+    }
+    Ok(CallResult::with_args(list![n]))
+}
+
+/// Registers the long operation.
+struct Backend;
+
+impl ApplicationSession for Backend {
+    async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
+        match session
+            .register(PROCEDURE, longop, RegisterOptions::default())
+            .await
+        {
+            Ok(_) => {
+                println!("procedure registered: {PROCEDURE}");
+                common::ready();
+            }
+            Err(e) => {
+                eprintln!("could not register {PROCEDURE}: {e}");
+                common::leave(session).await;
+            }
+        }
+    }
+}
+
+/// Calls the long operation with a progress handler.
+struct Frontend {
+    done: Result<(), String>,
+}
+
+impl ApplicationSession for Frontend {
+    async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
+        let options = CallOptions {
+            // Runs on the session task for each progressive result, so it only prints.
+            on_progress: Some(Arc::new(|progress: CallResult| {
+                println!("Progress: {:?}", progress.value());
+            })),
+            ..CallOptions::default()
+        };
+        let result = session.call(PROCEDURE, list![3], dict! {}, options).await;
+        self.done = match result {
+            Ok(r) => {
+                println!("Final: {:?}", r.value());
+                Ok(())
+            }
+            Err(e) => Err(format!("call failed: {e}")),
+        };
+        common::leave(session).await;
+    }
+}
+
+impl common::Outcome for Frontend {
+    fn outcome(&self) -> Result<(), String> {
+        self.done.clone()
+    }
+}
+
+fn main() -> ExitCode {
+    common::main(
+        "wamp_rpc_progress",
+        |_: ComponentConfig| Backend,
+        |_| Frontend {
+            done: Err("did not finish".into()),
+        },
+    )
+}
