@@ -2,7 +2,6 @@
 //! running `ApplicationRunner`; the component re-joins and its registration answers again.
 
 #[path = "common_crossbar/mod.rs"]
-#[allow(dead_code)]
 mod crossbar;
 
 use std::time::Duration;
