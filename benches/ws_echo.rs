@@ -461,26 +461,34 @@ impl EchoParser {
     }
 }
 
-/// One connection of the generator: keeps `inflight` messages outstanding.
-async fn drive(
-    mut stream: TcpStream,
-    leftover: Vec<u8>,
+/// What every connection of one sample sends and expects.
+#[derive(Clone)]
+struct Load {
+    /// `inflight` copies of the masked frame, back to back.
     frames: Rc<Vec<u8>>,
     frame_len: usize,
     inflight: usize,
     payload_len: usize,
     text: bool,
+    /// Messages echoed so far, all connections.
     counter: Rc<StdCell<u64>>,
-) -> io::Result<()> {
-    let mut parser = EchoParser::new(payload_len, text);
+}
+
+/// One connection of the generator: keeps `inflight` messages outstanding.
+async fn drive(mut stream: TcpStream, leftover: Vec<u8>, load: Load) -> io::Result<()> {
+    let mut parser = EchoParser::new(load.payload_len, load.text);
     let mut buf = vec![0u8; 256 * 1024];
-    stream.write_all(&frames[..inflight * frame_len]).await?;
+    stream
+        .write_all(&load.frames[..load.inflight * load.frame_len])
+        .await?;
     let mut done = parser.feed(&leftover)?;
     loop {
         if done > 0 {
-            counter.set(counter.get() + done as u64);
+            load.counter.set(load.counter.get() + done as u64);
             // At most `inflight` messages are outstanding, so `done <= inflight`.
-            stream.write_all(&frames[..done * frame_len]).await?;
+            stream
+                .write_all(&load.frames[..done * load.frame_len])
+                .await?;
         }
         let n = stream.read(&mut buf).await?;
         if n == 0 {
@@ -570,8 +578,15 @@ fn run_sample(
     let payload = make_payload(cell.payload, cell.text);
     let one = encode_frame(&payload, cell.text, [0x37, 0xfa, 0x21, 0x3d]);
     let frame_len = one.len();
-    let frames: Rc<Vec<u8>> = Rc::new(one.repeat(cell.inflight));
     let counter = Rc::new(StdCell::new(0u64));
+    let load = Load {
+        frames: Rc::new(one.repeat(cell.inflight)),
+        frame_len,
+        inflight: cell.inflight,
+        payload_len: cell.payload,
+        text: cell.text,
+        counter: counter.clone(),
+    };
     let gen_clock = this_thread_cpu_clock();
     local.block_on(rt, async {
         let mut tasks = Vec::with_capacity(cell.conns);
@@ -580,12 +595,7 @@ fn run_sample(
             tasks.push(tokio::task::spawn_local(drive(
                 stream,
                 leftover,
-                frames.clone(),
-                frame_len,
-                cell.inflight,
-                cell.payload,
-                cell.text,
-                counter.clone(),
+                load.clone(),
             )));
         }
         tokio::time::sleep(warmup).await;
