@@ -1,0 +1,825 @@
+//! WebSocket echo servers side by side: autobahn-rs against fastwebsockets,
+//! tokio-websockets and tokio-tungstenite.
+//!
+//! Each server runs on a current_thread tokio runtime in its own thread pinned to core 0;
+//! one load generator (this thread, its own current_thread runtime) runs on core 1. The
+//! generator does the HTTP upgrade itself, sends pre-encoded masked frames, keeps `D`
+//! messages in flight per connection and parses the echoed frame headers minimally.
+//! Per cell we measure messages/s and the server thread's CPU time per message
+//! (`CLOCK_THREAD_CPUTIME_ID` of the server thread), repeat, and print medians.
+//!
+//! ```text
+//! cargo bench --bench ws_echo                  # full: 5 repetitions, 2 s per sample
+//! BENCH_QUICK=1 cargo bench --bench ws_echo    # quick: 1 repetition, 0.25 s per sample
+//! cargo test --bench ws_echo                   # smoke: the first cell, quick
+//! ```
+//!
+//! The run exits non-zero if any sample failed (a server closed a connection, an echo
+//! had the wrong length or type).
+//!
+//! Other knobs: `BENCH_REPS`, `BENCH_SECS` (measured seconds per sample),
+//! `BENCH_SERVERS=autobahn,fastwebsockets` (subset), `BENCH_CELLS=16 B` (substring match on
+//! the cell name).
+
+use std::cell::Cell as StdCell;
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+// ---------------------------------------------------------------------------------------
+// Threads: pinning and CPU clocks.
+
+/// Pins the calling thread to `core` (no-op with a warning if that fails).
+fn pin_to(core: usize) {
+    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity(0, ..)
+    // affects only the calling thread.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    if !ok {
+        eprintln!("warning: could not pin thread to core {core}");
+    }
+}
+
+/// The CPU-time clock of the calling thread, readable from other threads while it lives.
+fn this_thread_cpu_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: pthread_self is always valid; the out pointer is a live local.
+    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    assert_eq!(rc, 0, "pthread_getcpuclockid failed");
+    clock
+}
+
+/// Reads a clock in nanoseconds.
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: the out pointer is a live local.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+// ---------------------------------------------------------------------------------------
+// The servers.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Autobahn,
+    Fastwebsockets,
+    TokioWebsockets,
+    TokioTungstenite,
+}
+
+const SERVERS: [Server; 4] = [
+    Server::Autobahn,
+    Server::Fastwebsockets,
+    Server::TokioWebsockets,
+    Server::TokioTungstenite,
+];
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Autobahn => "autobahn",
+            Server::Fastwebsockets => "fastwebsockets",
+            Server::TokioWebsockets => "tokio-websockets",
+            Server::TokioTungstenite => "tokio-tungstenite",
+        }
+    }
+}
+
+struct RunningServer {
+    port: u16,
+    cpu_clock: libc::clockid_t,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Starts `kind` on a fresh pinned thread; returns once it listens.
+    fn start(kind: Server) -> Self {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("srv-{}", kind.name()))
+            .spawn(move || {
+                pin_to(0);
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                rt.block_on(async move {
+                    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                    let port = listener.local_addr().expect("local addr").port();
+                    ready_tx
+                        .send((port, this_thread_cpu_clock()))
+                        .expect("report ready");
+                    tokio::select! {
+                        _ = stop_rx => {}
+                        _ = serve(kind, listener, port) => {}
+                    }
+                });
+                // Dropping the runtime drops every connection task.
+            })
+            .expect("spawn server thread");
+        let (port, cpu_clock) = ready_rx.recv().expect("server started");
+        Self {
+            port,
+            cpu_clock,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn cpu_ns(&self) -> u64 {
+        clock_ns(self.cpu_clock)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve(kind: Server, listener: TcpListener, port: u16) {
+    match kind {
+        Server::Autobahn => serve_autobahn(listener, port).await,
+        Server::Fastwebsockets => serve_fastwebsockets(listener).await,
+        Server::TokioWebsockets => serve_tokio_websockets(listener).await,
+        Server::TokioTungstenite => serve_tokio_tungstenite(listener).await,
+    }
+}
+
+/// Our server: the factory with default options except permessage-deflate declined
+/// (the peers do not implement it), echoing through the channel.
+async fn serve_autobahn(listener: TcpListener, port: u16) {
+    use autobahn::websocket::options::ServerOptions;
+    use autobahn::websocket::{
+        WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
+    };
+    use bytes::Bytes;
+
+    struct Echo {
+        channel: WebSocketChannel,
+    }
+    impl WebSocketHandler for Echo {
+        async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
+            let _ = self.channel.send_message(payload, is_binary).await;
+        }
+    }
+    impl WebSocketServerHandler for Echo {}
+
+    #[allow(unused_mut)]
+    let mut options = ServerOptions::default();
+    #[cfg(feature = "deflate")]
+    {
+        options.per_message_compression_accept = None;
+    }
+    assert!(options.utf8_validate_incoming);
+    let factory = WebSocketServerFactory::new(format!("ws://127.0.0.1:{port}"))
+        .with_protocol_options(options);
+    factory
+        .serve(listener, |channel| Echo { channel })
+        .await
+        .expect("autobahn serve");
+}
+
+/// fastwebsockets as in its own echo example: hyper upgrade, FragmentCollector.
+async fn serve_fastwebsockets(listener: TcpListener) {
+    use fastwebsockets::{upgrade, FragmentCollector, OpCode, WebSocketError};
+    use http_body_util::Empty;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+
+    async fn handle(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
+        let mut ws = FragmentCollector::new(fut.await?);
+        loop {
+            let frame = ws.read_frame().await?;
+            match frame.opcode {
+                OpCode::Close => break,
+                OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    async fn upgrade_req(
+        mut req: Request<Incoming>,
+    ) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+        let (response, fut) = upgrade::upgrade(&mut req)?;
+        tokio::spawn(tokio::task::unconstrained(async move {
+            let _ = handle(fut).await;
+        }));
+        Ok(response)
+    }
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = http1::Builder::new()
+                .serve_connection(io, service_fn(upgrade_req))
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+/// tokio-websockets as in its own echo example (default config and limits).
+async fn serve_tokio_websockets(listener: TcpListener) {
+    use futures_util::{SinkExt, StreamExt};
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(tokio::task::unconstrained(async move {
+            let Ok((_req, mut ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await
+            else {
+                return;
+            };
+            while let Some(Ok(msg)) = ws.next().await {
+                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+}
+
+/// tokio-tungstenite: accept_async and the usual stream/sink echo loop.
+async fn serve_tokio_tungstenite(listener: TcpListener) {
+    use futures_util::{SinkExt, StreamExt};
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(msg)) = ws.next().await {
+                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The load generator.
+
+/// Opens a connection and does the opening handshake; returns bytes read past it.
+async fn connect(port: u16) -> io::Result<(TcpStream, Vec<u8>)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
+    s.set_nodelay(true)?;
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 512];
+    loop {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::Error::other("EOF during handshake"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            if !buf.starts_with(b"HTTP/1.1 101") {
+                return Err(io::Error::other(format!(
+                    "handshake refused: {}",
+                    String::from_utf8_lossy(&buf)
+                )));
+            }
+            return Ok((s, buf.split_off(end + 4)));
+        }
+    }
+}
+
+/// A masked client frame.
+fn encode_frame(payload: &[u8], text: bool, key: [u8; 4]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(payload.len() + 14);
+    f.push(0x80 | if text { 0x1 } else { 0x2 });
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&key);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    f
+}
+
+/// A payload of exactly `len` bytes; text is valid UTF-8 with some multi-byte characters.
+fn make_payload(len: usize, text: bool) -> Vec<u8> {
+    if !text {
+        return (0..len).map(|i| (i * 31 + 7) as u8).collect();
+    }
+    let pattern = "The quick brown fox jumps over the lazy dog; Grüße, naïve café, €5, 😀. ";
+    let mut s = String::with_capacity(len + 8);
+    while s.len() < len {
+        for ch in pattern.chars() {
+            if s.len() + ch.len_utf8() > len {
+                break;
+            }
+            s.push(ch);
+        }
+        if s.len() + 4 > len {
+            while s.len() < len {
+                s.push('.');
+            }
+        }
+    }
+    debug_assert_eq!(s.len(), len);
+    s.into_bytes()
+}
+
+/// Minimal parser of the server's (unmasked) frames: counts complete data messages
+/// and checks their length and opcode.
+struct EchoParser {
+    header: [u8; 14],
+    header_have: usize,
+    remaining: u64,
+    fin: bool,
+    opcode: u8,
+    message_opcode: u8,
+    message_len: u64,
+    expect_len: u64,
+    expect_opcode: u8,
+}
+
+impl EchoParser {
+    fn new(expect_len: usize, text: bool) -> Self {
+        Self {
+            header: [0; 14],
+            header_have: 0,
+            remaining: 0,
+            fin: false,
+            opcode: 0,
+            message_opcode: 0,
+            message_len: 0,
+            expect_len: expect_len as u64,
+            expect_opcode: if text { 1 } else { 2 },
+        }
+    }
+
+    fn header_len(&self) -> usize {
+        if self.header_have < 2 {
+            return 2;
+        }
+        let mask = if self.header[1] & 0x80 != 0 { 4 } else { 0 };
+        2 + mask
+            + match self.header[1] & 0x7f {
+                126 => 2,
+                127 => 8,
+                _ => 0,
+            }
+    }
+
+    /// Feeds bytes; returns how many messages completed.
+    fn feed(&mut self, mut data: &[u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while !data.is_empty() {
+            if self.remaining > 0 {
+                let k = (self.remaining.min(data.len() as u64)) as usize;
+                self.remaining -= k as u64;
+                data = &data[k..];
+                if self.remaining == 0 {
+                    done += self.frame_done()?;
+                }
+                continue;
+            }
+            // Accumulate a header (it may straddle reads).
+            while self.header_have < self.header_len() && !data.is_empty() {
+                self.header[self.header_have] = data[0];
+                self.header_have += 1;
+                data = &data[1..];
+            }
+            if self.header_have < self.header_len() {
+                break;
+            }
+            let h = &self.header;
+            self.fin = h[0] & 0x80 != 0;
+            self.opcode = h[0] & 0x0f;
+            self.remaining = match h[1] & 0x7f {
+                126 => u16::from_be_bytes([h[2], h[3]]) as u64,
+                127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
+                n => n as u64,
+            };
+            self.header_have = 0;
+            match self.opcode {
+                0..=2 => {
+                    if self.opcode != 0 {
+                        self.message_opcode = self.opcode;
+                    }
+                    self.message_len += self.remaining;
+                }
+                8 => return Err(io::Error::other("server sent close")),
+                _ => {}
+            }
+            if self.remaining == 0 {
+                done += self.frame_done()?;
+            }
+        }
+        Ok(done)
+    }
+
+    fn frame_done(&mut self) -> io::Result<usize> {
+        if self.opcode > 2 || !self.fin {
+            return Ok(0);
+        }
+        let ok = self.message_len == self.expect_len && self.message_opcode == self.expect_opcode;
+        self.message_len = 0;
+        if !ok {
+            return Err(io::Error::other("echo of wrong length or type"));
+        }
+        Ok(1)
+    }
+}
+
+/// What every connection of one sample sends and expects.
+#[derive(Clone)]
+struct Load {
+    /// `inflight` copies of the masked frame, back to back.
+    frames: Rc<Vec<u8>>,
+    frame_len: usize,
+    inflight: usize,
+    payload_len: usize,
+    text: bool,
+    /// Messages echoed so far, all connections.
+    counter: Rc<StdCell<u64>>,
+}
+
+/// One connection of the generator: keeps `inflight` messages outstanding.
+async fn drive(mut stream: TcpStream, leftover: Vec<u8>, load: Load) -> io::Result<()> {
+    let mut parser = EchoParser::new(load.payload_len, load.text);
+    let mut buf = vec![0u8; 256 * 1024];
+    stream
+        .write_all(&load.frames[..load.inflight * load.frame_len])
+        .await?;
+    let mut done = parser.feed(&leftover)?;
+    loop {
+        if done > 0 {
+            load.counter.set(load.counter.get() + done as u64);
+            // At most `inflight` messages are outstanding, so `done <= inflight`.
+            stream
+                .write_all(&load.frames[..done * load.frame_len])
+                .await?;
+        }
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Err(io::Error::other("server closed the connection"));
+        }
+        done = parser.feed(&buf[..n])?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cells, samples, the table.
+
+#[derive(Debug, Clone)]
+struct BenchCell {
+    payload: usize,
+    text: bool,
+    conns: usize,
+    inflight: usize,
+}
+
+impl BenchCell {
+    fn name(&self) -> String {
+        let size = match self.payload {
+            n if n >= 1 << 20 => format!("{} MiB", n >> 20),
+            n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+            n => format!("{n} B"),
+        };
+        format!(
+            "{} {size}, {} conn, {} in flight",
+            if self.text { "text" } else { "binary" },
+            self.conns,
+            self.inflight
+        )
+    }
+}
+
+fn cells() -> Vec<BenchCell> {
+    let mut v = Vec::new();
+    let cell = |payload, text, conns, inflight| BenchCell {
+        payload,
+        text,
+        conns,
+        inflight,
+    };
+    for payload in [16, 1024] {
+        for conns in [1, 64] {
+            for inflight in [1, 16] {
+                v.push(cell(payload, false, conns, inflight));
+            }
+        }
+    }
+    for conns in [1, 64] {
+        v.push(cell(64 << 10, false, conns, 1));
+    }
+    for conns in [1, 16] {
+        v.push(cell(1 << 20, false, conns, 1));
+    }
+    for payload in [1024, 64 << 10] {
+        for conns in [1, 64] {
+            v.push(cell(payload, true, conns, 1));
+        }
+    }
+    v
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    msgs_per_s: f64,
+    server_us_per_msg: f64,
+    server_busy: f64,
+    gen_busy: f64,
+    /// Messages echoed over the whole sample, warm-up included (to relate to syscall
+    /// counts from `perf trace -s`).
+    total_msgs: u64,
+}
+
+fn run_sample(
+    rt: &tokio::runtime::Runtime,
+    kind: Server,
+    cell: &BenchCell,
+    warmup: Duration,
+    measure: Duration,
+) -> io::Result<Sample> {
+    let server = RunningServer::start(kind);
+    let port = server.port;
+    let local = tokio::task::LocalSet::new();
+    let payload = make_payload(cell.payload, cell.text);
+    let one = encode_frame(&payload, cell.text, [0x37, 0xfa, 0x21, 0x3d]);
+    let frame_len = one.len();
+    let counter = Rc::new(StdCell::new(0u64));
+    let load = Load {
+        frames: Rc::new(one.repeat(cell.inflight)),
+        frame_len,
+        inflight: cell.inflight,
+        payload_len: cell.payload,
+        text: cell.text,
+        counter: counter.clone(),
+    };
+    let gen_clock = this_thread_cpu_clock();
+    local.block_on(rt, async {
+        let mut tasks = Vec::with_capacity(cell.conns);
+        for _ in 0..cell.conns {
+            let (stream, leftover) = connect(port).await?;
+            tasks.push(tokio::task::spawn_local(drive(
+                stream,
+                leftover,
+                load.clone(),
+            )));
+        }
+        tokio::time::sleep(warmup).await;
+        let (c0, s0, g0, t0) = (
+            counter.get(),
+            server.cpu_ns(),
+            clock_ns(gen_clock),
+            Instant::now(),
+        );
+        tokio::time::sleep(measure).await;
+        let (c1, s1, g1, t1) = (
+            counter.get(),
+            server.cpu_ns(),
+            clock_ns(gen_clock),
+            Instant::now(),
+        );
+        for t in &tasks {
+            t.abort();
+        }
+        for t in tasks {
+            match t.await {
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(())) => return Err(io::Error::other("driver ended")),
+                Err(_) => {} // aborted, as it should be
+            }
+        }
+        let msgs = (c1 - c0) as f64;
+        if msgs == 0.0 {
+            return Err(io::Error::other("no message echoed"));
+        }
+        let wall = (t1 - t0).as_secs_f64();
+        Ok(Sample {
+            msgs_per_s: msgs / wall,
+            server_us_per_msg: (s1 - s0) as f64 / 1e3 / msgs,
+            server_busy: (s1 - s0) as f64 / 1e9 / wall,
+            gen_busy: (g1 - g0) as f64 / 1e9 / wall,
+            total_msgs: counter.get(),
+        })
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn env_f64(name: &str) -> Option<f64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    // `cargo bench` passes `--bench`; without it (`cargo test --benches`) run a smoke test:
+    // one short cell per server.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let quick = smoke || std::env::var("BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
+    let reps = env_f64("BENCH_REPS").map_or(if quick { 1 } else { 5 }, |r| r as usize);
+    let measure =
+        Duration::from_secs_f64(env_f64("BENCH_SECS").unwrap_or(if quick { 0.25 } else { 2.0 }));
+    let warmup = if quick {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_millis(500)
+    };
+    let servers: Vec<Server> = match std::env::var("BENCH_SERVERS") {
+        Ok(list) => SERVERS
+            .into_iter()
+            .filter(|s| list.split(',').any(|n| n.trim() == s.name()))
+            .collect(),
+        Err(_) => SERVERS.to_vec(),
+    };
+    let cells: Vec<BenchCell> = match std::env::var("BENCH_CELLS") {
+        Ok(f) => cells()
+            .into_iter()
+            .filter(|c| c.name().contains(&f))
+            .collect(),
+        Err(_) if smoke => cells().into_iter().take(1).collect(),
+        Err(_) => cells(),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        eprintln!("warning: fewer than 2 cores; server and generator share core 0");
+    }
+    pin_to(if cores >= 2 { 1 } else { 0 });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("generator runtime");
+
+    let started = Instant::now();
+    eprintln!(
+        "ws_echo: {} cells x {} servers x {reps} reps, {:.2} s per sample; load average {}",
+        cells.len(),
+        servers.len(),
+        measure.as_secs_f64(),
+        load_average()
+    );
+    // results[cell][server] = samples
+    let mut results: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); servers.len()]; cells.len()];
+    let mut failures = 0;
+    for (ci, cell) in cells.iter().enumerate() {
+        for rep in 0..reps {
+            // Rotate the order so no server always runs first (or last) in a round.
+            for k in 0..servers.len() {
+                let si = (k + rep + ci) % servers.len();
+                let kind = servers[si];
+                match run_sample(&rt, kind, cell, warmup, measure) {
+                    Ok(s) => {
+                        eprintln!(
+                            "  {:<40} {:<18} rep {rep}: {:>10.0} msg/s {:>9.2} us/msg  server {:>3.0}%  generator {:>3.0}%  ({} msgs in all)",
+                            cell.name(),
+                            kind.name(),
+                            s.msgs_per_s,
+                            s.server_us_per_msg,
+                            s.server_busy * 100.0,
+                            s.gen_busy * 100.0,
+                            s.total_msgs
+                        );
+                        results[ci][si].push(s);
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        eprintln!("  {} {} rep {rep}: FAILED: {e}", cell.name(), kind.name());
+                    }
+                }
+            }
+        }
+    }
+
+    // The table.
+    let names: Vec<&str> = servers.iter().map(|s| s.name()).collect();
+    let ours = servers.iter().position(|s| *s == Server::Autobahn);
+    println!();
+    println!(
+        "Server CPU time per message (µs, median of {reps}; lower is better) and messages/s \
+         (median; higher is better). `vs best peer`: autobahn / best of the others."
+    );
+    println!();
+    let mut head = String::from("| cell |");
+    let mut rule = String::from("|---|");
+    for n in &names {
+        head += &format!(" {n} µs/msg |");
+        rule += "---:|";
+    }
+    if ours.is_some() {
+        head += " CPU vs best peer |";
+        rule += "---:|";
+    }
+    for n in &names {
+        head += &format!(" {n} msg/s |");
+        rule += "---:|";
+    }
+    if ours.is_some() {
+        head += " rate vs best peer |";
+        rule += "---:|";
+    }
+    println!("{head}\n{rule}");
+    for (ci, cell) in cells.iter().enumerate() {
+        let cpu: Vec<f64> = (0..servers.len())
+            .map(|si| {
+                median(
+                    results[ci][si]
+                        .iter()
+                        .map(|s| s.server_us_per_msg)
+                        .collect(),
+                )
+            })
+            .collect();
+        let rate: Vec<f64> = (0..servers.len())
+            .map(|si| median(results[ci][si].iter().map(|s| s.msgs_per_s).collect()))
+            .collect();
+        let mut line = format!("| {} |", cell.name());
+        for c in &cpu {
+            line += &format!(" {c:.2} |");
+        }
+        if let Some(o) = ours {
+            let best = (0..servers.len())
+                .filter(|&i| i != o)
+                .map(|i| cpu[i])
+                .filter(|x| x.is_finite())
+                .fold(f64::INFINITY, f64::min);
+            line += &format!(" {:.2}× |", cpu[o] / best);
+        }
+        for r in &rate {
+            line += &format!(" {r:.0} |");
+        }
+        if let Some(o) = ours {
+            let best = (0..servers.len())
+                .filter(|&i| i != o)
+                .map(|i| rate[i])
+                .filter(|x| x.is_finite())
+                .fold(0.0, f64::max);
+            line += &format!(" {:.2}× |", rate[o] / best);
+        }
+        println!("{line}");
+    }
+    println!();
+    println!(
+        "load average after the run: {}; total {:.0} s",
+        load_average(),
+        started.elapsed().as_secs_f64()
+    );
+    if failures > 0 {
+        eprintln!("{failures} samples failed");
+        std::process::exit(1);
+    }
+}
