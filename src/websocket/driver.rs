@@ -76,6 +76,8 @@ struct Io<S> {
     /// Close the TCP connection as soon as the output is written.
     drop_after_flush: bool,
     shutting_down: bool,
+    /// Shut down on our side; discarding input until the peer closes.
+    lingering: bool,
     done: bool,
     needs_flush: bool,
     close_timer: Option<Pin<Box<Sleep>>>,
@@ -363,10 +365,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             // Bound the shutdown (TLS close_notify) by the close timeout.
             self.start_close_timer();
         }
+        if self.lingering {
+            return self.poll_linger(cx);
+        }
         match Pin::new(&mut self.stream).poll_shutdown(cx) {
-            Poll::Ready(_) => self.finish(),
+            Poll::Ready(_) if self.read_eof => self.finish(),
+            Poll::Ready(_) => {
+                // Our FIN is out. Closing now, with the peer's bytes still unread, would make
+                // the kernel answer with RST, which can destroy our last frames (the echo,
+                // the close frame) in the peer's receive buffer before it reads them. So
+                // read and discard until the peer closes too, bounded by the close timer.
+                self.lingering = true;
+                self.poll_linger(cx);
+            }
             Poll::Pending => {}
         }
+    }
+
+    /// After our shutdown: discard input until EOF (or an error, or the close timer).
+    fn poll_linger(&mut self, cx: &mut Context<'_>) {
+        let mut scratch = [MaybeUninit::<u8>::uninit(); STACK_READ];
+        for _ in 0..READS_PER_POLL {
+            let mut rb = ReadBuf::uninit(&mut scratch);
+            match Pin::new(&mut self.stream).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) if rb.filled().is_empty() => return self.finish(),
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => return self.finish(),
+                Poll::Pending => return,
+            }
+        }
+        cx.waker().wake_by_ref();
     }
 
     fn poll_timers(&mut self, cx: &mut Context<'_>) {
@@ -499,6 +527,7 @@ where
         pending_failure: None,
         drop_after_flush: false,
         shutting_down: false,
+        lingering: false,
         done: false,
         needs_flush: false,
         close_timer: None,
