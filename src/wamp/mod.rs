@@ -1,5 +1,6 @@
 //! WAMP v2 client: messages, serializers, session protocol, transports and the application API.
 
+pub mod auth;
 pub mod error;
 pub mod message;
 pub mod protocol;

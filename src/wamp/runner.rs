@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::auth::{Authentication, Authenticator};
 use super::message::Message;
 use super::session::{run_component, ApplicationSession, RunOutcome, Session};
 use super::transport::{Transport, TransportError};
@@ -179,6 +180,7 @@ pub struct ApplicationRunner {
     url: String,
     realm: String,
     extra: Value,
+    authentication: Authentication,
     serializers: Vec<String>,
     proxy: Option<Proxy>,
     headers: Headers,
@@ -195,6 +197,7 @@ impl ApplicationRunner {
             url: url.into(),
             realm: realm.into(),
             extra: Value::Null,
+            authentication: Authentication::new(),
             serializers: Vec::new(),
             proxy: None,
             headers: Headers::new(),
@@ -208,6 +211,14 @@ impl ApplicationRunner {
     /// Extra configuration handed to the component in [`ComponentConfig::extra`].
     pub fn extra(mut self, extra: Value) -> Self {
         self.extra = extra;
+        self
+    }
+
+    /// Authenticates with `authenticator` (call again to offer several methods, most
+    /// preferred first); see [`auth`](crate::wamp::auth). The component's default
+    /// `on_connect` and `on_challenge` hooks use them.
+    pub fn authentication(mut self, authenticator: impl Authenticator) -> Self {
+        self.authentication = self.authentication.with(authenticator);
         self
     }
 
@@ -260,6 +271,7 @@ impl ApplicationRunner {
     pub fn config(&self) -> ComponentConfig {
         let mut c = ComponentConfig::new(self.realm.clone());
         c.extra = self.extra.clone();
+        c.authentication = self.authentication.clone();
         c
     }
 

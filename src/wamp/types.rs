@@ -12,26 +12,38 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::auth::Authentication;
 use super::value::{Dict, Value};
 
 pub use super::session::{ProgressSender, Registration, Subscription};
 
-/// Configuration of an application component (Autobahn's `ComponentConfig`).
+/// Configuration of an application component (Autobahn's `ComponentConfig`, plus the
+/// `authentication` of Autobahn's `Component`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComponentConfig {
     /// The realm to join.
     pub realm: String,
     /// Free-form extra configuration for the component.
     pub extra: Value,
+    /// How the default `on_connect` and `on_challenge` hooks authenticate
+    /// (empty: join without authentication).
+    pub authentication: Authentication,
 }
 
 impl ComponentConfig {
-    /// A configuration for `realm` with no extra.
+    /// A configuration for `realm` with no extra and no authentication.
     pub fn new(realm: impl Into<String>) -> ComponentConfig {
         ComponentConfig {
             realm: realm.into(),
             extra: Value::Null,
+            authentication: Authentication::new(),
         }
+    }
+
+    /// The HELLO details the default `on_connect` joins with: the realm, and the
+    /// authentication methods and identity of [`authentication`](Self::authentication).
+    pub fn hello_details(&self) -> HelloDetails {
+        self.authentication.hello(self.realm.clone())
     }
 }
 

@@ -390,6 +390,27 @@ impl<T: SessionTypes> Protocol<T> {
         Ok(())
     }
 
+    /// Refuses the WELCOME just received (the router failed to authenticate itself,
+    /// e.g. a wrong SCRAM server signature): sends ABORT and closes the session at
+    /// once. Only valid while established; the caller closes the transport.
+    pub fn refuse_welcome(&mut self, reason: &str, message: &str) -> Result<(), Error> {
+        if self.state != State::Established || self.dead {
+            return Err(Error::SessionNotReady);
+        }
+        self.outgoing.push_back(Message::Abort(Abort {
+            details: message_details(Some(message)),
+            reason: reason.to_owned(),
+        }));
+        let details = CloseDetails::new(reason, Some(message.to_owned()));
+        self.close_session(
+            details,
+            Error::SessionClosed {
+                reason: reason.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
     /// Sends GOODBYE (Autobahn's `leave`); the session closes when the router replies.
     pub fn leave(&mut self, reason: &str, message: Option<&str>) -> Result<(), Error> {
         if self.state != State::Established || self.dead {

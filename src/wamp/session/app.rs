@@ -21,33 +21,35 @@ use super::*;
 /// subscriptions made earlier (see [`Session`]), so `on_join` need not register again
 /// (registering the same URI with the same options again adopts the restored one).
 pub trait ApplicationSession: Send + 'static {
-    /// The transport is connected. The default joins [`ComponentConfig::realm`]
-    /// (`session.config()`) without authentication.
+    /// The transport is connected. The default joins [`ComponentConfig::realm`] with
+    /// the HELLO details of [`ComponentConfig::authentication`]
+    /// ([`ComponentConfig::hello_details`]); without authenticators, anonymously.
     fn on_connect(&mut self, session: &Session) -> impl Future<Output = ()> + Send {
         let session = session.clone();
         async move {
-            let realm = session.config().realm.clone();
-            if let Err(e) = session.join(HelloDetails::new(realm)).await {
+            let hello = session.config().hello_details();
+            if let Err(e) = session.join(hello).await {
                 warn!(error = %e, "join failed");
             }
         }
     }
 
-    /// The router demands authentication: return the signature to send in
-    /// AUTHENTICATE. An error aborts the join (`wamp.error.cannot_authenticate`).
-    /// The default cannot authenticate.
+    /// The router demands authentication: return the signature (or ticket) to send
+    /// in AUTHENTICATE. An error aborts the join with its URI
+    /// (`wamp.error.cannot_authenticate` for an [`AuthError`](crate::wamp::auth::AuthError)).
+    /// The default answers with the authenticator of [`ComponentConfig::authentication`]
+    /// for the challenge's method.
     fn on_challenge(
         &mut self,
         session: &Session,
         challenge: Challenge,
     ) -> impl Future<Output = Result<String, Error>> + Send {
-        let _ = session;
-        async move {
-            Err(Error::Application(ApplicationError::with_message(
-                ApplicationError::CANNOT_AUTHENTICATE,
-                format!("no authenticator for method '{}'", challenge.method),
-            )))
-        }
+        let answer = session
+            .config()
+            .authentication
+            .on_challenge(&challenge, &session.channel_ids())
+            .map_err(Error::from);
+        async move { answer }
     }
 
     /// The session joined a realm.
@@ -178,11 +180,14 @@ pub async fn run_component<A: ApplicationSession>(
                         }
                     }
                     Ok(Err(e)) => {
-                        let text = e.to_string();
-                        app.on_user_error(e.into(), "authentication failed".into())
-                            .await;
-                        let reason = ApplicationError::CANNOT_AUTHENTICATE;
-                        if let Err(e) = session.abort(reason, Some(&text)).await {
+                        let e = ApplicationError::from(e);
+                        let reason = match e.error.as_str() {
+                            ApplicationError::AUTHENTICATION_FAILED => e.error.clone(),
+                            _ => ApplicationError::CANNOT_AUTHENTICATE.to_owned(),
+                        };
+                        let text = e.message().unwrap_or(&e.error).to_owned();
+                        app.on_user_error(e, "authentication failed".into()).await;
+                        if let Err(e) = session.abort(&reason, Some(&text)).await {
                             warn!(error = %e, "abort failed");
                         }
                     }

@@ -371,6 +371,13 @@ impl<T: Transport> Driver<T> {
                 let _ = self.life.send(SessionEvent::Challenge(c));
             }
             Event::Joined(d) => {
+                if let Err(e) = self.session.config().authentication.on_welcome(&d) {
+                    tracing::warn!(error = %e, "refusing WELCOME");
+                    // Closes the session: its Left event follows from the protocol.
+                    let _ = self.proto.refuse_welcome(e.uri(), &e.to_string());
+                    self.close_transport = true;
+                    return;
+                }
                 self.set_details(Some(d.clone()));
                 let _ = self.life.send(SessionEvent::Joined(d));
                 // Queued before anything `on_join` sends.

@@ -38,6 +38,7 @@ use tokio::time::Sleep;
 pub use app::{run_component, run_session, ApplicationSession, RunOutcome};
 pub use handles::{ProgressSender, Registration, Subscription};
 
+use super::auth::ChannelIds;
 use super::error::{ApplicationError, Error};
 use super::transport::Transport;
 use super::types::{
@@ -166,6 +167,8 @@ struct Shared {
     config: ComponentConfig,
     connected: AtomicBool,
     details: Mutex<Option<SessionDetails>>,
+    /// Channel binding data of the current transport.
+    channel: Mutex<ChannelIds>,
     /// What to restore when the session joins again.
     registry: Mutex<registry::Registry>,
 }
@@ -258,6 +261,7 @@ impl Session {
                 config,
                 connected: AtomicBool::new(false),
                 details: Mutex::new(None),
+                channel: Mutex::new(ChannelIds::default()),
                 registry: Mutex::new(registry::Registry::default()),
             }),
         }
@@ -287,6 +291,7 @@ impl Session {
     fn spawn_driver<T: Transport>(&self, transport: T) -> Lifecycle {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let (life_tx, life_rx) = mpsc::unbounded_channel();
+        *lock(&self.shared.channel) = ChannelIds::of(&transport);
         {
             let mut commands = lock(&self.shared.commands);
             *commands = tx;
@@ -313,6 +318,12 @@ impl Session {
     /// `true` while the transport is open (Autobahn's `is_connected`).
     pub fn is_connected(&self) -> bool {
         self.shared.connected.load(Ordering::Acquire)
+    }
+
+    /// Channel binding data of the current transport (for authenticators that bind
+    /// to the TLS channel); empty without TLS.
+    pub fn channel_ids(&self) -> ChannelIds {
+        lock(&self.shared.channel).clone()
     }
 
     /// `true` while joined to a realm (Autobahn's `is_attached`).
