@@ -77,9 +77,14 @@ struct Proc {
 
 impl Proc {
     fn spawn(example: &str, args: &[&str]) -> Proc {
+        Proc::spawn_env(example, args, &[])
+    }
+
+    fn spawn_env(example: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let bin = example_binary(example);
         let mut child = Command::new(&bin)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -524,4 +529,50 @@ fn rpc_options() {
             assert!(c.parse::<u64>().is_ok(), "caller not disclosed: {out:?}");
         }
     });
+}
+
+/// Each authentication example joins the router's `/auth` WebSocket path and its RawSocket
+/// transport with the test users, and reports the router's refusal of a wrong secret.
+#[test]
+fn auth_examples() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let cb = Crossbar::shared();
+    let cases = [
+        ("wamp_auth_ticket", "ticketuser", "ticket", vec![]),
+        ("wamp_auth_wampcra", "crauser", "wampcra", vec![]),
+        (
+            "wamp_auth_wampcra",
+            "crasalted",
+            "wampcra",
+            vec![
+                ("WAMP_AUTHID", "crasalted"),
+                ("WAMP_SECRET", "crasaltedsecret"),
+            ],
+        ),
+        ("wamp_auth_cryptosign", "cryptouser", "cryptosign", vec![]),
+        ("wamp_auth_scram", "scramuser", "scram", vec![]),
+    ];
+    for url in [cb.auth_ws_url.as_str(), cb.rs_url.as_str()] {
+        for (example, authid, method, env) in &cases {
+            let mut p = Proc::spawn_env(example, &[url, crossbar::REALM], env);
+            let (status, lines) = p.finish(FRONTEND_LIMIT);
+            assert!(status.success(), "{example} over {url}: {}", p.context());
+            let want =
+                format!("joined realm1 as {authid} (authmethod {method}, authrole authenticated)");
+            assert!(lines.contains(&want), "{example}: {lines:?}");
+            eprintln!("{example} over {url}: {}", lines.join(" | "));
+        }
+        let mut p = Proc::spawn_env(
+            "wamp_auth_ticket",
+            &[url, crossbar::REALM],
+            &[("WAMP_SECRET", "wrong")],
+        );
+        let (status, _) = p.finish(FRONTEND_LIMIT);
+        assert!(!status.success());
+        let err = p.stderr();
+        assert!(
+            err.contains("not joined: wamp.error.not_authorized: ticket in static WAMP-Ticket authentication is invalid"),
+            "{err}"
+        );
+    }
 }
