@@ -46,9 +46,8 @@ pub const SEND_HIGH_WATER: usize = 1 << 20;
 /// Default capacity of the queue of received messages not yet taken by `recv`.
 pub const DEFAULT_QUEUE_SIZE: usize = 64;
 
-/// The RFC 9266 label of the `tls-exporter` channel binding.
 #[cfg(feature = "tls")]
-const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
+use crate::websocket::stream::TLS_EXPORTER_LABEL;
 
 /// Settings of a RawSocket client connection.
 #[derive(Debug, Clone)]

@@ -197,6 +197,8 @@ pub struct WebSocketTransport {
     done: bool,
     subprotocol: String,
     peer: String,
+    /// RFC 9266 `tls-exporter` channel binding, over TLS.
+    tls_exporter: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for WebSocketTransport {
@@ -228,7 +230,10 @@ impl WebSocketTransport {
         let (factory, offered) = prepare(factory, config)?;
         let (tx, rx) = mpsc::channel(config.queue_size.max(1));
         let conn = factory.connect(|channel| new_handler(channel, tx)).await?;
-        Self::start(conn, rx, &offered)
+        let tls_exporter = conn.stream().tls_exporter();
+        let mut t = Self::start(conn, rx, &offered)?;
+        t.tls_exporter = tls_exporter;
+        Ok(t)
     }
 
     /// Like [`Self::connect_with_factory`], over the Unix domain socket at `path`
@@ -277,6 +282,7 @@ impl WebSocketTransport {
             done: false,
             subprotocol,
             peer,
+            tls_exporter: None,
         })
     }
 
@@ -322,6 +328,15 @@ fn send_error(e: WsError) -> TransportError {
 }
 
 impl Transport for WebSocketTransport {
+    /// `tls-exporter` (RFC 9266) over `wss://`; `tls-unique` is not available (TLS 1.3
+    /// does not define it and rustls does not provide it).
+    fn channel_id(&self, binding: &str) -> Option<Vec<u8>> {
+        match binding {
+            "tls-exporter" => self.tls_exporter.clone(),
+            _ => None,
+        }
+    }
+
     async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
         if self.done {
             return Err(TransportError::Closed);

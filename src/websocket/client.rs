@@ -443,6 +443,11 @@ where
         &self.channel
     }
 
+    /// The underlying stream (e.g. for [`MaybeTlsStream::tls_exporter`]).
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
     /// The server's handshake response.
     pub fn response(&self) -> &ConnectionResponse {
         &self.response

@@ -50,6 +50,35 @@ macro_rules! delegate {
     };
 }
 
+/// The RFC 9266 label of the `tls-exporter` channel binding.
+#[cfg(feature = "tls")]
+pub const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
+
+impl MaybeTlsStream {
+    /// The `tls-exporter` channel binding (RFC 9266: 32 bytes exported with
+    /// [`TLS_EXPORTER_LABEL`](self::TLS_EXPORTER_LABEL) and no context) of a TLS stream;
+    /// `None` for plain TCP and Unix sockets.
+    pub fn tls_exporter(&self) -> Option<Vec<u8>> {
+        match self {
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::TlsClient(s) => s
+                .get_ref()
+                .1
+                .export_keying_material([0u8; 32], TLS_EXPORTER_LABEL, None)
+                .ok()
+                .map(|k| k.to_vec()),
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::TlsServer(s) => s
+                .get_ref()
+                .1
+                .export_keying_material([0u8; 32], TLS_EXPORTER_LABEL, None)
+                .ok()
+                .map(|k| k.to_vec()),
+            _ => None,
+        }
+    }
+}
+
 impl AsyncRead for MaybeTlsStream {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -141,6 +141,7 @@ async fn websocket_negotiates_cbor_by_default_and_exchanges_messages() {
         assert_eq!(t.serializer_id(), "cbor");
         assert!(t.peer().starts_with("tcp:127.0.0.1:"), "{}", t.peer());
         assert!(t.is_open());
+        assert_eq!(t.channel_id("tls-exporter"), None, "no TLS, no binding");
         let (_ch, chosen) = router_open(&mut rev).await;
         assert_eq!(chosen, "wamp.2.cbor");
 
@@ -338,4 +339,66 @@ async fn websocket_small_queue_loses_nothing() {
         t.close().await;
     })
     .await;
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn websocket_over_tls_offers_the_tls_exporter_binding() {
+    use autobahn::websocket::stream::tls::{client_config_with_ca_pem, server_config_from_pem};
+    use autobahn::websocket::stream::MaybeTlsStream;
+    use autobahn::websocket::WebSocketClientFactory;
+    init_tracing();
+    bounded(async {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let (cert, key) = (ck.cert.pem(), ck.key_pair.serialize_pem());
+        let acceptor = tokio_rustls::TlsAcceptor::from(
+            server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap(),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("wss://localhost:{}/ws", l.local_addr().unwrap().port());
+        let (key_tx, key_rx) = tokio::sync::oneshot::channel();
+        let (tx, mut rev) = mpsc::unbounded_channel();
+        let router = async move {
+            let (tcp, peer) = l.accept().await.unwrap();
+            let tls = MaybeTlsStream::TlsServer(Box::new(acceptor.accept(tcp).await.unwrap()));
+            key_tx.send(tls.tls_exporter()).unwrap();
+            let factory = WebSocketServerFactory::new("wss://localhost");
+            let _ = factory
+                .accept_stream(tls, peer.to_string(), |ch| WsRouter {
+                    channel: ch,
+                    supported: JSON_CBOR,
+                    chosen: None,
+                    serializer: None,
+                    events: tx,
+                })
+                .await;
+        };
+        let client = async {
+            let factory = WebSocketClientFactory::new(&url)
+                .unwrap()
+                .tls(client_config_with_ca_pem(cert.as_bytes()).unwrap());
+            let mut t = WebSocketTransport::connect_with_factory(factory, &Default::default())
+                .await
+                .expect("wss connect");
+            let binding = t.channel_id("tls-exporter").expect("tls-exporter binding");
+            assert_eq!(binding.len(), 32);
+            assert_eq!(
+                Some(binding),
+                key_rx.await.unwrap(),
+                "both ends derive the same binding"
+            );
+            assert_eq!(t.channel_id("tls-unique"), None);
+            t.send(hello("secure")).await.unwrap();
+            assert_eq!(router_msg_after_open(&mut rev).await, hello("secure"));
+            expect_welcome(t.recv().await, "secure");
+            t.close().await;
+        };
+        tokio::join!(router, client);
+    })
+    .await;
+}
+
+async fn router_msg_after_open(rx: &mut mpsc::UnboundedReceiver<RouterEv>) -> Message {
+    router_open(rx).await;
+    router_msg(rx).await
 }
