@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use super::value::{Dict, Value};
 
-pub use super::session::{ProgressSender, Registration, Subscription};
+pub use super::session::{
+    CallUpdate, PendingCall, ProgressSender, ProgressiveCall, Registration, Subscription,
+    TestamentScope,
+};
 
 /// Configuration of an application component (Autobahn's `ComponentConfig`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -186,7 +189,9 @@ pub struct EventDetails {
     pub topic: Option<String>,
     /// The broker delivered a retained event.
     pub retained: bool,
-    /// Payload encryption algorithm, if any.
+    /// The payload transparency scheme (`enc_algo` or `ppt_scheme`) of the event, if
+    /// its payload is encoded. Without a [`PayloadCodec`](crate::wamp::PayloadCodec)
+    /// the encoded payload is the only positional argument.
     pub enc_algo: Option<String>,
     /// The raw `EVENT.Details`.
     pub details: Dict,
@@ -277,6 +282,16 @@ impl RegisterOptions {
     }
 }
 
+/// The router ended a registration or subscription on its own (UNREGISTERED or
+/// UNSUBSCRIBED with request id 0): see [`Registration::revoked`] and
+/// [`Subscription::revoked`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revocation {
+    /// The router's reason, e.g. `wamp.error.unregistered` (Crossbar.io's
+    /// `force_reregister`) or what `wamp.registration.remove_callee` was given.
+    pub reason: Option<String>,
+}
+
 /// Details of an invocation (Autobahn's `CallDetails`), given to a registered endpoint.
 #[derive(Debug, Clone, Default)]
 pub struct CallDetails {
@@ -293,12 +308,31 @@ pub struct CallDetails {
     /// The procedure called: from the invocation for pattern-based registrations,
     /// otherwise the registered procedure.
     pub procedure: Option<String>,
-    /// Call timeout in milliseconds, if the dealer forwards it.
-    pub timeout: Option<u64>,
-    /// Payload encryption algorithm, if any.
+    /// The call's timeout, if the dealer forwards it (read in the router's
+    /// [`TimeoutUnit`]: seconds from Crossbar.io, milliseconds otherwise).
+    pub timeout: Option<Duration>,
+    /// The payload transparency scheme (`enc_algo` or `ppt_scheme`) of the invocation,
+    /// if its payload is encoded. Without a [`PayloadCodec`](crate::wamp::PayloadCodec)
+    /// the encoded payload is the only positional argument.
     pub enc_algo: Option<String>,
     /// The raw `INVOCATION.Details`.
     pub details: Dict,
+}
+
+/// The unit a router reads `CALL.Options.timeout` (and writes
+/// `INVOCATION.Details.timeout`) in.
+///
+/// The WAMP specification says milliseconds. Crossbar.io (and Autobahn|Python's
+/// `CallOptions(timeout=...)`) use seconds, and Crossbar.io does not announce the
+/// `call_timeout` feature. The session detects Crossbar.io from its WELCOME and then
+/// sends whole seconds (rounded up); see
+/// [`Session::set_timeout_unit`](crate::wamp::Session::set_timeout_unit) to override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeoutUnit {
+    /// Milliseconds (the WAMP specification).
+    Milliseconds,
+    /// Whole seconds (Crossbar.io, Autobahn|Python).
+    Seconds,
 }
 
 /// How a call is canceled (`CANCEL.Options.mode`).
@@ -329,8 +363,13 @@ pub type ProgressHandler = Arc<dyn Fn(CallResult) + Send + Sync>;
 /// Options for `call` (Autobahn's `CallOptions`).
 #[derive(Clone, Default)]
 pub struct CallOptions {
-    /// Cancel the call after this long: sent to the dealer as `timeout` (milliseconds),
-    /// and enforced locally too (the call then fails with `Error::Timeout`).
+    /// Cancel the call after this long: sent to the dealer as `timeout` (milliseconds
+    /// as the spec says, or whole seconds rounded up for Crossbar.io, see
+    /// [`TimeoutUnit`]), and enforced locally too: the call fails with
+    /// `Error::Timeout` when the time is up, and CANCEL (mode `killnowait` unless
+    /// [`cancel_mode`](Self::cancel_mode) is set) goes to the dealer. A dealer that
+    /// enforces it first answers `wamp.error.timeout` (Crossbar.io:
+    /// `wamp.error.canceled`), which also ends the call with `Error::Timeout`.
     pub timeout: Option<Duration>,
     /// Receives progressive results (sets `receive_progress`). Runs on the session
     /// task: it must return quickly.

@@ -114,6 +114,14 @@ pub enum Event<T: SessionTypes> {
         /// Keyword arguments.
         kwargs: Dict,
     },
+    /// A received payload could not be decoded by the payload codec (an EVENT: it is
+    /// dropped). RESULT and INVOCATION payload errors fail the call instead.
+    PayloadError {
+        /// The codec's error.
+        error: crate::wamp::error::ApplicationError,
+        /// What the session was doing.
+        message: String,
+    },
     /// The dealer cancels a running invocation.
     Interrupt {
         /// The invocation request id.
@@ -148,6 +156,7 @@ impl<T: SessionTypes> std::fmt::Debug for Event<T> {
             Event::Event { .. } => "Event",
             Event::Invocation { .. } => "Invocation",
             Event::Interrupt { .. } => "Interrupt",
+            Event::PayloadError { .. } => "PayloadError",
         };
         f.write_str(name)
     }

@@ -2,6 +2,8 @@
 
 use tracing::{debug, warn};
 
+use super::advanced::{is_crossbar, payload_scheme};
+use super::RunningInvocation;
 use super::*;
 use crate::wamp::message::{
     Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published, Registered,
@@ -77,6 +79,7 @@ impl<T: SessionTypes> Protocol<T> {
             router_roles: w.roles().cloned().unwrap_or_default(),
         };
         self.state = State::Established;
+        self.router_is_crossbar = is_crossbar(d);
         self.session = Some(details.clone());
         self.events.push_back(Event::Joined(details));
     }
@@ -145,7 +148,29 @@ impl<T: SessionTypes> Protocol<T> {
     fn on_result(&mut self, m: ResultMessage) {
         let progress = m.progress();
         let (args, kwargs) = payload(m.args, m.kwargs);
-        let result = CallResult { args, kwargs };
+        let decoded = match self.pending.get(&m.request) {
+            Some(Pending::Call { procedure, .. }) => {
+                self.decode_payload(false, procedure, &m.details, args, kwargs)
+            }
+            _ => Ok((args, kwargs)),
+        };
+        let result = match decoded {
+            Ok((args, kwargs)) => CallResult { args, kwargs },
+            Err(e) => {
+                // The call fails with the codec's error; later answers are dropped.
+                let token = match self.pending.get_mut(&m.request) {
+                    Some(Pending::Call { token, .. }) => token.take(),
+                    _ => None,
+                };
+                if !progress {
+                    self.pending.remove(&m.request);
+                }
+                if let Some(token) = token {
+                    self.fail(token, Error::Application(e));
+                }
+                return;
+            }
+        };
         if progress {
             match self.pending.get(&m.request) {
                 Some(Pending::Call {
@@ -184,12 +209,23 @@ impl<T: SessionTypes> Protocol<T> {
         let Some(p) = self.take_pending(m.request, m.request_type, "ERROR") else {
             return;
         };
-        let canceled = matches!(p, Pending::Call { canceled: true, .. });
+        let (canceled, timeout) = match p {
+            Pending::Call {
+                canceled, timeout, ..
+            } => (canceled, timeout),
+            _ => (false, false),
+        };
         let Some(token) = p.into_token() else {
             return;
         };
         let error = if canceled && m.error == ApplicationError::CANCELED {
             Error::Canceled
+        } else if timeout
+            && (m.error == ApplicationError::TIMEOUT || m.error == ApplicationError::CANCELED)
+        {
+            // The dealer enforced the call's timeout (Crossbar.io answers it with
+            // `wamp.error.canceled`, "timeout reached").
+            Error::Timeout
         } else {
             let (args, kwargs) = payload(m.args, m.kwargs);
             Error::Application(ApplicationError {
@@ -345,6 +381,19 @@ impl<T: SessionTypes> Protocol<T> {
             return;
         }
         let handlers = entry.handlers.iter().map(|(_, h)| h.clone()).collect();
+        let topic = m.topic().map_or_else(|| entry.topic.clone(), str::to_owned);
+        let (args, kwargs) = payload(m.args.clone(), m.kwargs.clone());
+        let (args, kwargs) = match self.decode_payload(true, &topic, &m.details, args, kwargs) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(subscription = m.subscription, error = %e, "event payload not decoded; dropped");
+                self.events.push_back(Event::PayloadError {
+                    error: e,
+                    message: format!("decoding an event on '{topic}'"),
+                });
+                return;
+            }
+        };
         let d = &m.details;
         let details = EventDetails {
             subscription: m.subscription,
@@ -352,12 +401,11 @@ impl<T: SessionTypes> Protocol<T> {
             publisher: m.publisher(),
             publisher_authid: m.publisher_authid().map(str::to_owned),
             publisher_authrole: m.publisher_authrole().map(str::to_owned),
-            topic: Some(m.topic().map_or_else(|| entry.topic.clone(), str::to_owned)),
+            topic: Some(topic),
             retained: m.retained(),
-            enc_algo: get_str(d, "enc_algo"),
+            enc_algo: payload_scheme(d),
             details: m.details.clone(),
         };
-        let (args, kwargs) = payload(m.args, m.kwargs);
         self.events.push_back(Event::Event {
             handlers,
             details,
@@ -382,23 +430,38 @@ impl<T: SessionTypes> Protocol<T> {
             return;
         }
         let receive_progress = m.receive_progress();
+        let procedure = m
+            .procedure()
+            .map_or_else(|| entry.procedure.clone(), str::to_owned);
+        let endpoint = entry.endpoint.clone();
         let details = CallDetails {
             registration: m.registration,
             progress: None,
             caller: m.caller(),
             caller_authid: m.caller_authid().map(str::to_owned),
             caller_authrole: m.caller_authrole().map(str::to_owned),
-            procedure: Some(
-                m.procedure()
-                    .map_or_else(|| entry.procedure.clone(), str::to_owned),
-            ),
-            timeout: m.timeout(),
-            enc_algo: get_str(&m.details, "enc_algo"),
+            procedure: Some(procedure.clone()),
+            timeout: self.invocation_timeout(&m.details),
+            enc_algo: payload_scheme(&m.details),
             details: m.details.clone(),
         };
-        let endpoint = entry.endpoint.clone();
-        self.invocations.insert(m.request, receive_progress);
+        self.invocations.insert(
+            m.request,
+            RunningInvocation {
+                receive_progress,
+                procedure: procedure.clone(),
+            },
+        );
         let (args, kwargs) = payload(m.args, m.kwargs);
+        let (args, kwargs) = match self.decode_payload(true, &procedure, &m.details, args, kwargs) {
+            Ok(p) => p,
+            Err(e) => {
+                // The endpoint is not run; the caller learns why.
+                self.invocations.remove(&m.request);
+                let _ = self.send_invocation_error(m.request, e);
+                return;
+            }
+        };
         self.events.push_back(Event::Invocation {
             request: m.request,
             endpoint,

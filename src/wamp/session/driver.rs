@@ -73,7 +73,7 @@ pub(super) fn spawn<T: Transport>(
     life: mpsc::UnboundedSender<SessionEvent>,
 ) {
     let proto = Protocol::new(transport.serializer_id(), transport.peer());
-    let driver = Driver {
+    let mut driver = Driver {
         transport,
         proto,
         session,
@@ -87,6 +87,7 @@ pub(super) fn spawn<T: Transport>(
         close_transport: false,
         publish_replies: HashMap::new(),
     };
+    driver.configure();
     tokio::spawn(driver.run());
 }
 
@@ -184,6 +185,13 @@ impl<T: Transport> Driver<T> {
                 }
             }
         }
+    }
+
+    /// Applies the session's settings (payload codec, timeout unit) to the protocol.
+    fn configure(&mut self) {
+        let settings = lock(&self.session.shared.settings);
+        self.proto.set_payload_codec(settings.codec.clone());
+        self.proto.set_timeout_unit(settings.timeout_unit);
     }
 
     fn set_details(&self, details: Option<SessionDetails>) {
@@ -356,6 +364,7 @@ impl<T: Transport> Driver<T> {
             } => {
                 let _ = reply.send(self.proto.yield_result(request, result, true));
             }
+            Command::Reconfigure => self.configure(),
         }
     }
 
@@ -440,19 +449,19 @@ impl<T: Transport> Driver<T> {
                 subscription,
                 reason,
             } => {
-                debug!(subscription, ?reason, "subscription revoked by the router");
+                info!(subscription, ?reason, "subscription revoked by the router");
                 self.registry()
                     .subscriptions
-                    .remove_where(|(id, _)| id == subscription);
+                    .revoke(|(id, _)| id == subscription, reason.as_deref());
             }
             Event::RegistrationRevoked {
                 registration,
                 reason,
             } => {
-                debug!(registration, ?reason, "registration revoked by the router");
+                info!(registration, ?reason, "registration revoked by the router");
                 self.registry()
                     .registrations
-                    .remove_where(|id| id == registration);
+                    .revoke(|id| id == registration, reason.as_deref());
             }
             Event::Published { token, publication } => {
                 if let Token::Publish(reply) = token {
@@ -508,6 +517,7 @@ impl<T: Transport> Driver<T> {
                 self.task_requests.insert(handle.id(), request);
                 self.running.insert(request, handle);
             }
+            Event::PayloadError { error, message } => self.user_error(error, message),
             Event::Interrupt { request, mode, .. } => {
                 if let Some(task) = self.running.remove(&request) {
                     task.abort();
