@@ -63,8 +63,12 @@ impl<T: SessionTypes> Protocol<T> {
             .push_back(Message::Cancel(Cancel { request, options }));
     }
 
-    /// Sends CANCEL for a running call. The call still completes through the router's
-    /// answer: `Error::Canceled` for its `wamp.error.canceled`.
+    /// Sends CANCEL for a running call. With `kill`, `killnowait` or no mode the call
+    /// still completes through the router's answer: `Error::Canceled` for its
+    /// `wamp.error.canceled` (or the result, if that crossed the CANCEL). With `skip`
+    /// the call fails with `Error::Canceled` at once and a late answer is dropped: the
+    /// spec has the dealer answer at once anyway, and Crossbar.io 26.10 never answers
+    /// a skipped call.
     pub fn cancel(&mut self, request: u64, mode: Option<CancelMode>) -> Result<(), Error> {
         if self.state != State::Established || self.dead {
             return Err(Error::SessionNotReady);
@@ -76,13 +80,21 @@ impl<T: SessionTypes> Protocol<T> {
         }
         match self.pending.get_mut(&request) {
             Some(Pending::Call {
-                token: Some(_),
+                token: token @ Some(_),
                 canceled,
                 ..
             }) => {
                 if !*canceled {
                     *canceled = true;
+                    let skipped = if mode == Some(CancelMode::Skip) {
+                        token.take()
+                    } else {
+                        None
+                    };
                     self.send_cancel(request, mode);
+                    if let Some(token) = skipped {
+                        self.fail(token, Error::Canceled);
+                    }
                 }
                 Ok(())
             }

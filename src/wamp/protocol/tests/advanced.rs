@@ -360,3 +360,34 @@ fn without_a_codec_encoded_payloads_pass_through() {
         "{evs:?}"
     );
 }
+
+#[test]
+fn cancel_skip_completes_the_call_at_once() {
+    let mut p = joined();
+    let id = p
+        .call("com.x", vec![], Dict::new(), Dict::new(), "c")
+        .unwrap();
+    out(&mut p);
+    p.cancel(id, Some(CancelMode::Skip)).unwrap();
+    let msgs = out(&mut p);
+    assert!(
+        matches!(msgs.as_slice(), [Message::Cancel(c)] if c.mode() == Some("skip")),
+        "{msgs:?}"
+    );
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::RequestFailed {
+            token: "c",
+            error: Error::Canceled
+        }]
+    ));
+    // A late answer is dropped quietly.
+    p.handle_message(Message::Result(ResultMessage {
+        request: id,
+        details: Dict::new(),
+        args: None,
+        kwargs: None,
+    }));
+    assert!(events(&mut p).is_empty());
+    assert!(p.is_attached());
+}
