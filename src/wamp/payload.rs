@@ -27,7 +27,9 @@
 //! [`EventDetails::enc_algo`](crate::wamp::EventDetails::enc_algo) /
 //! [`CallDetails::enc_algo`](crate::wamp::CallDetails::enc_algo) (Autobahn raises an
 //! error instead; passing it through lets an application bridge MQTT-like payloads).
-//! ERROR payloads are never encoded or decoded.
+//! ERROR payloads are decoded when they are encoded (Autobahn encodes them; a payload
+//! that does not decode is left as it came) but never encoded: an error URI and its
+//! arguments stay readable for the router and for callers without the codec.
 
 use super::error::ApplicationError;
 use super::value::{Dict, Value};

@@ -15,8 +15,8 @@ use std::time::Duration;
 use super::value::{Dict, Value};
 
 pub use super::session::{
-    CallUpdate, PendingCall, ProgressSender, ProgressiveCall, Registration, Subscription,
-    TestamentScope,
+    CallUpdate, InvocationInput, PendingCall, ProgressSender, ProgressiveCall, Registration,
+    Subscription, TestamentScope,
 };
 
 /// Configuration of an application component (Autobahn's `ComponentConfig`).
@@ -299,6 +299,9 @@ pub struct CallDetails {
     pub registration: u64,
     /// Sends progressive results, if the caller asked for them.
     pub progress: Option<ProgressSender>,
+    /// The further input of a progressive call invocation (the caller streams its
+    /// arguments: this invocation's `args`/`kwargs` are the first chunk).
+    pub input: Option<InvocationInput>,
     /// Session id of the caller, if disclosed.
     pub caller: Option<u64>,
     /// Authid of the caller, if disclosed.
@@ -379,6 +382,11 @@ pub struct CallOptions {
     /// The `CANCEL` mode used when the call future is dropped or times out (absent:
     /// the dealer's default).
     pub cancel_mode: Option<CancelMode>,
+    /// Start a progressive call invocation (CALL `progress: true`): the call's
+    /// arguments are the first input chunk, [`PendingCall::send_input`] sends the
+    /// rest. Needs a dealer announcing `progressive_call_invocations` (Crossbar.io
+    /// 26.10 does not; the call then fails with `Error::InvalidRequest`).
+    pub progress: bool,
 }
 
 impl CallOptions {
@@ -394,6 +402,9 @@ impl CallOptions {
             d.insert("receive_progress".into(), Value::Bool(true));
         }
         put_bool(&mut d, "disclose_me", self.disclose_me);
+        if self.progress {
+            d.insert("progress".into(), Value::Bool(true));
+        }
         d
     }
 }
@@ -405,6 +416,7 @@ impl fmt::Debug for CallOptions {
             .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
             .field("disclose_me", &self.disclose_me)
             .field("cancel_mode", &self.cancel_mode)
+            .field("progress", &self.progress)
             .finish()
     }
 }

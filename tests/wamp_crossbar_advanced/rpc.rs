@@ -448,3 +448,28 @@ async fn pattern_based_registration_and_subscription() {
     tokio::time::sleep(QUIET).await;
     assert!(rx.try_recv().is_err(), "one event per publication");
 }
+
+/// Crossbar.io 26.10 does not announce `progressive_call_invocations`: a call that
+/// would stream its input fails locally with `InvalidRequest` and nothing is sent; the
+/// session goes on. (The feature itself is tested against a scripted router in
+/// `tests/wamp_session_fake_router.rs`.)
+#[tokio::test]
+async fn progressive_call_invocations_need_the_router() {
+    let j = join(JSON).await;
+    let dealer = &j.details.router_roles["dealer"]["features"];
+    assert_eq!(dealer.get("progressive_call_results"), Some(&true.into()));
+    assert_eq!(dealer.get("progressive_call_invocations"), None);
+    let options = CallOptions {
+        progress: true,
+        ..CallOptions::default()
+    };
+    match call_opts(&j.session, "wamp.session.count", list![], options).await {
+        Err(Error::InvalidRequest(text)) => {
+            assert!(text.contains("progressive call invocations"), "{text}")
+        }
+        other => panic!("expected InvalidRequest, got {other:?}"),
+    }
+    assert!(call(&j.session, "wamp.session.count", list![])
+        .await
+        .is_ok());
+}

@@ -25,6 +25,7 @@ pub fn client_roles() -> Dict {
             "call_canceling",
             "call_timeout",
             "payload_transparency",
+            "progressive_call_invocations",
         ]),
         "callee" => role(&[
             "caller_identification",
@@ -35,6 +36,7 @@ pub fn client_roles() -> Dict {
             "call_canceling",
             "call_timeout",
             "payload_transparency",
+            "progressive_call_invocations",
         ]),
         "publisher" => role(&[
             "publisher_identification",
@@ -188,6 +190,7 @@ mod tests {
                 "call_timeout",
                 "caller_identification",
                 "payload_transparency",
+                "progressive_call_invocations",
                 "progressive_call_results",
             ]
         );
@@ -199,6 +202,7 @@ mod tests {
                 "caller_identification",
                 "pattern_based_registration",
                 "payload_transparency",
+                "progressive_call_invocations",
                 "progressive_call_results",
                 "registration_revocation",
                 "shared_registration",

@@ -114,6 +114,16 @@ pub enum Event<T: SessionTypes> {
         /// Keyword arguments.
         kwargs: Dict,
     },
+    /// More input for a running progressive call invocation (a further INVOCATION
+    /// with the same request id).
+    InvocationInput {
+        /// The invocation request id.
+        request: u64,
+        /// The input chunk.
+        input: CallResult,
+        /// This is the last chunk.
+        last: bool,
+    },
     /// A received payload could not be decoded by the payload codec (an EVENT: it is
     /// dropped). RESULT and INVOCATION payload errors fail the call instead.
     PayloadError {
@@ -157,6 +167,7 @@ impl<T: SessionTypes> std::fmt::Debug for Event<T> {
             Event::Invocation { .. } => "Invocation",
             Event::Interrupt { .. } => "Interrupt",
             Event::PayloadError { .. } => "PayloadError",
+            Event::InvocationInput { .. } => "InvocationInput",
         };
         f.write_str(name)
     }

@@ -9,6 +9,7 @@ use crate::wamp::message::{
     Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published, Registered,
     ResultMessage, Subscribed, Unregistered, Unsubscribed, Welcome,
 };
+use crate::wamp::payload::EncodedPayload;
 use crate::wamp::types::{CallDetails, Challenge, EventDetails};
 
 fn get_str(d: &Dict, key: &str) -> Option<String> {
@@ -228,6 +229,13 @@ impl<T: SessionTypes> Protocol<T> {
             Error::Timeout
         } else {
             let (args, kwargs) = payload(m.args, m.kwargs);
+            // Autobahn encodes error payloads too; one that does not decode stays raw.
+            let (args, kwargs) = match EncodedPayload::from_message(&m.details, &args, &kwargs) {
+                Some(Ok(_)) => self
+                    .decode_payload(false, &m.error, &m.details, args.clone(), kwargs.clone())
+                    .unwrap_or((args, kwargs)),
+                _ => (args, kwargs),
+            };
             Error::Application(ApplicationError {
                 error: m.error,
                 args,
@@ -422,12 +430,19 @@ impl<T: SessionTypes> Protocol<T> {
             ));
             return;
         };
-        if self.invocations.contains_key(&m.request) {
-            self.violation(format!(
-                "INVOCATION reuses running request id {}",
-                m.request
-            ));
-            return;
+        match self.invocations.get(&m.request) {
+            Some(running) if running.input_open => {
+                self.on_invocation_input(m);
+                return;
+            }
+            Some(_) => {
+                self.violation(format!(
+                    "INVOCATION reuses running request id {}",
+                    m.request
+                ));
+                return;
+            }
+            None => {}
         }
         let receive_progress = m.receive_progress();
         let procedure = m
@@ -437,6 +452,7 @@ impl<T: SessionTypes> Protocol<T> {
         let details = CallDetails {
             registration: m.registration,
             progress: None,
+            input: None,
             caller: m.caller(),
             caller_authid: m.caller_authid().map(str::to_owned),
             caller_authrole: m.caller_authrole().map(str::to_owned),
@@ -450,6 +466,7 @@ impl<T: SessionTypes> Protocol<T> {
             RunningInvocation {
                 receive_progress,
                 procedure: procedure.clone(),
+                input_open: m.progress(),
             },
         );
         let (args, kwargs) = payload(m.args, m.kwargs);

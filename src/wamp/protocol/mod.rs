@@ -23,6 +23,7 @@
 mod advanced;
 mod event;
 mod incoming;
+mod progressive;
 mod requests;
 
 pub use advanced::client_roles;
@@ -82,6 +83,8 @@ enum Pending<T: SessionTypes> {
         canceled: bool,
         /// The call has a timeout (a router's cancel then means it timed out).
         timeout: bool,
+        /// A progressive call invocation whose last input chunk is still to be sent.
+        input_open: bool,
     },
     Subscribe {
         token: T::Token,
@@ -142,6 +145,8 @@ struct RunningInvocation {
     receive_progress: bool,
     /// The procedure invoked (for the payload codec).
     procedure: String,
+    /// A progressive call invocation whose last input chunk has not arrived yet.
+    input_open: bool,
 }
 
 struct RegistrationEntry<E> {

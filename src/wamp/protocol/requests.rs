@@ -29,6 +29,14 @@ impl<T: SessionTypes> Protocol<T> {
                 return None;
             }
         };
+        let input_open = options.get("progress").and_then(Value::as_bool) == Some(true);
+        if input_open && !self.router_has_feature("dealer", "progressive_call_invocations") {
+            self.fail(
+                token,
+                Error::InvalidRequest("the router does not support progressive call invocations"),
+            );
+            return None;
+        }
         let request = self.next_id();
         let progress = options.get("receive_progress").and_then(Value::as_bool) == Some(true);
         let timeout = options.get("timeout").and_then(Value::as_u64).unwrap_or(0) > 0;
@@ -42,6 +50,7 @@ impl<T: SessionTypes> Protocol<T> {
                 progress,
                 canceled: false,
                 timeout,
+                input_open,
             },
         );
         self.outgoing.push_back(Message::Call(Call {

@@ -48,6 +48,26 @@ impl PendingCall {
         .await
     }
 
+    /// Sends the next input chunk of a progressive call invocation (started with
+    /// [`CallOptions::progress`]); `last` ends the input. Waits until the CALL is
+    /// queued.
+    pub async fn send_input(
+        &self,
+        args: Vec<Value>,
+        kwargs: Dict,
+        last: bool,
+    ) -> Result<(), Error> {
+        let id = self.id.clone();
+        let input = CallResult::with_args_kwargs(args, kwargs);
+        request_on(&self.commands, |reply| Command::CallInput {
+            id,
+            input,
+            last,
+            reply,
+        })
+        .await
+    }
+
     fn abandon(&mut self, mode: Option<CancelMode>) {
         self.done = true;
         let cmd = Command::Cancel {

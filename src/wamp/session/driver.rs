@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 use tracing::{debug, info, warn};
 
+mod invocations;
 mod restore;
 
 use super::registry::{current, Confirmed, Slot};
@@ -58,6 +59,8 @@ struct Driver<T: Transport> {
     task_requests: HashMap<Id, u64>,
     /// Running invocation request id → its task (for INTERRUPT).
     running: HashMap<u64, AbortHandle>,
+    /// Running progressive call invocations → where their further input goes.
+    inputs: HashMap<u64, mpsc::UnboundedSender<CallResult>>,
     leave_waiters: Vec<Reply<CloseDetails>>,
     disconnect_waiters: Vec<oneshot::Sender<()>>,
     close_transport: bool,
@@ -82,6 +85,7 @@ pub(super) fn spawn<T: Transport>(
         tasks: JoinSet::new(),
         task_requests: HashMap::new(),
         running: HashMap::new(),
+        inputs: HashMap::new(),
         leave_waiters: Vec::new(),
         disconnect_waiters: Vec::new(),
         close_transport: false,
@@ -365,6 +369,18 @@ impl<T: Transport> Driver<T> {
                 let _ = reply.send(self.proto.yield_result(request, result, true));
             }
             Command::Reconfigure => self.configure(),
+            Command::CallInput {
+                id,
+                input,
+                last,
+                reply,
+            } => {
+                let request = id.load(Ordering::Acquire);
+                let _ = reply.send(
+                    self.proto
+                        .call_input(request, input.args, input.kwargs, last),
+                );
+            }
         }
     }
 
@@ -395,6 +411,7 @@ impl<T: Transport> Driver<T> {
                 // Invocations of the ended session can no longer be answered.
                 self.tasks.abort_all();
                 self.running.clear();
+                self.inputs.clear();
                 for w in self.leave_waiters.drain(..) {
                     let _ = w.send(Ok(d.clone()));
                 }
@@ -502,63 +519,18 @@ impl<T: Transport> Driver<T> {
             Event::Invocation {
                 request,
                 endpoint,
-                mut details,
+                details,
                 receive_progress,
                 args,
                 kwargs,
-            } => {
-                if receive_progress {
-                    details.progress = Some(ProgressSender {
-                        request,
-                        commands: self.session.commands(),
-                    });
-                }
-                let handle = self.tasks.spawn(endpoint(args, kwargs, details));
-                self.task_requests.insert(handle.id(), request);
-                self.running.insert(request, handle);
-            }
+            } => self.start_invocation(request, endpoint, details, receive_progress, args, kwargs),
+            Event::InvocationInput {
+                request,
+                input,
+                last,
+            } => self.invocation_input(request, input, last),
             Event::PayloadError { error, message } => self.user_error(error, message),
-            Event::Interrupt { request, mode, .. } => {
-                if let Some(task) = self.running.remove(&request) {
-                    task.abort();
-                }
-                if mode.as_deref() != Some("killnowait") {
-                    let e = ApplicationError::new(ApplicationError::CANCELED);
-                    if let Err(e) = self.proto.invocation_error(request, e) {
-                        debug!(request, error = %e, "interrupt answer dropped");
-                    }
-                }
-            }
-        }
-    }
-
-    fn invocation_done(&mut self, done: Result<(Id, InvocationResult), JoinError>) {
-        let (id, outcome) = match done {
-            Ok((id, r)) => (id, Ok(r)),
-            Err(e) => (e.id(), Err(e)),
-        };
-        let Some(request) = self.task_requests.remove(&id) else {
-            return;
-        };
-        if self.running.remove(&request).is_none() {
-            return; // Interrupted, or the session ended: already answered or moot.
-        }
-        let sent = match outcome {
-            Ok(Ok(result)) => self.proto.yield_result(request, result, false),
-            Ok(Err(app)) => self.proto.invocation_error(request, app),
-            Err(e) if e.is_panic() => {
-                let text = panic_message(e);
-                let app = ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text);
-                self.user_error(
-                    app.clone(),
-                    format!("endpoint of invocation {request} panicked"),
-                );
-                self.proto.invocation_error(request, app)
-            }
-            Err(_) => return,
-        };
-        if let Err(e) = sent {
-            debug!(request, error = %e, "invocation answer dropped");
+            Event::Interrupt { request, mode, .. } => self.interrupt(request, mode.as_deref()),
         }
     }
 }

@@ -172,3 +172,31 @@ impl ProgressSender {
         lost(rx.await)
     }
 }
+
+/// The further input of a progressive call invocation (given in
+/// [`CallDetails::input`] when the caller streams its arguments): each chunk the caller
+/// sends after the first, in order; `None` after the last one.
+#[derive(Clone)]
+pub struct InvocationInput {
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<CallResult>>>,
+}
+
+impl std::fmt::Debug for InvocationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvocationInput").finish_non_exhaustive()
+    }
+}
+
+impl InvocationInput {
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<CallResult>) -> InvocationInput {
+        InvocationInput {
+            rx: Arc::new(tokio::sync::Mutex::new(rx)),
+        }
+    }
+
+    /// The next input chunk; `None` once the caller sent its last one (or the
+    /// invocation ended).
+    pub async fn next(&self) -> Option<CallResult> {
+        self.rx.lock().await.recv().await
+    }
+}

@@ -41,7 +41,7 @@ use tokio::time::Sleep;
 pub use advanced::TestamentScope;
 pub use app::{run_component, run_session, ApplicationSession, RunOutcome};
 pub use call::PendingCall;
-pub use handles::{ProgressSender, Registration, Subscription};
+pub use handles::{InvocationInput, ProgressSender, Registration, Subscription};
 pub use progress::{CallUpdate, ProgressiveCall};
 
 use super::error::{ApplicationError, Error};
@@ -162,6 +162,13 @@ enum Command {
     Progress {
         request: u64,
         result: CallResult,
+        reply: Reply<()>,
+    },
+    /// More input for a progressive call invocation.
+    CallInput {
+        id: Arc<AtomicU64>,
+        input: CallResult,
+        last: bool,
         reply: Reply<()>,
     },
     /// The payload codec or the timeout unit changed (see [`Settings`]).

@@ -391,3 +391,129 @@ fn cancel_skip_completes_the_call_at_once() {
     assert!(events(&mut p).is_empty());
     assert!(p.is_attached());
 }
+
+fn joined_with_invocations() -> P {
+    let mut p = P::new("json", "peer");
+    p.join(&HelloDetails::new("realm1")).unwrap();
+    let features = Value::Dict(dict! {"progressive_call_invocations" => true});
+    p.handle_message(Message::Welcome(Welcome {
+        session: 1,
+        details: dict! {"roles" => Value::Dict(dict! {
+            "dealer" => Value::Dict(dict! {"features" => features}),
+        })},
+    }));
+    out(&mut p);
+    events(&mut p);
+    p
+}
+
+#[test]
+fn progressive_call_invocation_caller_side() {
+    // Refused without the dealer's feature.
+    let mut p = joined();
+    assert_eq!(
+        p.call(
+            "com.x",
+            list![1],
+            Dict::new(),
+            dict! {"progress" => true},
+            "c"
+        ),
+        None
+    );
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::RequestFailed {
+            error: Error::InvalidRequest(_),
+            ..
+        }]
+    ));
+    assert!(out(&mut p).is_empty());
+
+    let mut p = joined_with_invocations();
+    let id = p
+        .call(
+            "com.x",
+            list![1],
+            Dict::new(),
+            dict! {"progress" => true},
+            "c",
+        )
+        .unwrap();
+    assert!(sent_call(&mut p).progress());
+    p.call_input(id, list![2], Dict::new(), false).unwrap();
+    let c = sent_call(&mut p);
+    assert_eq!(
+        (c.request, c.progress(), c.args),
+        (id, true, Some(list![2]))
+    );
+    assert_eq!(c.procedure, "com.x");
+    p.call_input(id, list![3], Dict::new(), true).unwrap();
+    let c = sent_call(&mut p);
+    assert_eq!((c.request, c.progress()), (id, false));
+    // The input is closed now.
+    assert!(p.call_input(id, list![4], Dict::new(), true).is_err());
+    assert!(p.call_input(id + 1, list![4], Dict::new(), true).is_err());
+    p.handle_message(Message::Result(ResultMessage {
+        request: id,
+        details: Dict::new(),
+        args: Some(list![6]),
+        kwargs: None,
+    }));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::CallResult { result, .. }] if result.args == list![6]
+    ));
+}
+
+#[test]
+fn progressive_call_invocation_callee_side() {
+    let mut p = joined_with_invocations();
+    let reg = registered(&mut p);
+    let inv = |details: Dict, arg: i64| {
+        Message::Invocation(Invocation {
+            request: 9,
+            registration: reg,
+            details,
+            args: Some(list![arg]),
+            kwargs: None,
+        })
+    };
+    p.handle_message(inv(dict! {"progress" => true}, 1));
+    p.handle_message(inv(dict! {"progress" => true}, 2));
+    p.handle_message(inv(Dict::new(), 3));
+    let evs = events(&mut p);
+    assert!(
+        matches!(evs.as_slice(), [
+            Event::Invocation { request: 9, args: a1, .. },
+            Event::InvocationInput { request: 9, input: i2, last: false },
+            Event::InvocationInput { request: 9, input: i3, last: true },
+        ] if *a1 == list![1] && i2.args == list![2] && i3.args == list![3]),
+        "{evs:?}"
+    );
+    // Once the input is complete, a further INVOCATION with that id is a violation.
+    p.handle_message(inv(Dict::new(), 4));
+    assert_violation(&mut p);
+}
+
+#[test]
+fn codec_decodes_encoded_error_payloads() {
+    let mut p = joined();
+    p.set_payload_codec(Some(Arc::new(TestCodec(PptKeys::Autobahn))));
+    let id = p
+        .call("plain.x", vec![], Dict::new(), Dict::new(), "c")
+        .unwrap();
+    p.handle_message(Message::Error(ErrorMessage {
+        request_type: MessageType::Call,
+        request: id,
+        details: dict! {"enc_algo" => "x_test"},
+        error: "com.example.oops".into(),
+        args: Some(encoded(list!["why"], Dict::new())),
+        kwargs: None,
+    }));
+    let evs = events(&mut p);
+    assert!(
+        matches!(evs.as_slice(), [Event::RequestFailed { error: Error::Application(e), .. }] if e.args == list!["why"]),
+        "{evs:?}"
+    );
+}
