@@ -7,6 +7,28 @@
 //!
 //! Python-only knobs (`details_arg`, `correlation`, `keyring`, `controller`, `shared`)
 //! have no counterpart: handlers always receive their details.
+//!
+//! # Advanced profile: where this differs from Autobahn|Python
+//!
+//! - [`CallOptions::timeout`] is a [`Duration`]. Autobahn|Python sends its number as it
+//!   is and Crossbar.io reads it in seconds, while the WAMP spec says milliseconds; the
+//!   session sends the router's [`TimeoutUnit`] (seconds for Crossbar.io, recognized from
+//!   its WELCOME) and also enforces the timeout locally, so a router that ignores it
+//!   still cannot leave the call hanging. [`CallDetails::timeout`] is read the same way.
+//! - Crossbar.io decides caller/publisher disclosure by its role configuration and
+//!   ignores `disclose_me`; [`CallOptions::disclose_me`] and
+//!   [`PublishOptions::disclose_me`] are sent for routers that honour them.
+//! - Cancelling with [`CancelMode::Skip`] completes the call locally at once (Autobahn
+//!   fails the call future locally for every mode; here `kill` waits for the dealer's
+//!   answer so the callee's outcome is known).
+//! - Progressive results come through [`CallOptions::on_progress`] (Autobahn's
+//!   `on_progress`) or as a stream from
+//!   [`Session::call_progressive`](crate::wamp::Session::call_progressive).
+//! - A revocation by the router (UNREGISTERED/UNSUBSCRIBED with request id 0) shows on
+//!   the [`Registration`]/[`Subscription`] handle ([`Registration::wait_revoked`]);
+//!   Autobahn 26.10 only logs a revoked registration.
+//! - Payload transparency: see [`crate::wamp::payload`] (both `enc_*` and `ppt_*` keys
+//!   are read; without a codec an encoded payload is passed on, Autobahn drops it).
 
 use std::fmt;
 use std::sync::Arc;
