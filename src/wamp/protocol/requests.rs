@@ -77,7 +77,8 @@ impl<T: SessionTypes> Protocol<T> {
     /// `wamp.error.canceled` (or the result, if that crossed the CANCEL). With `skip`
     /// the call fails with `Error::Canceled` at once and a late answer is dropped: the
     /// spec has the dealer answer at once anyway, and Crossbar.io 26.10 never answers
-    /// a skipped call.
+    /// a skipped call (the request then stays in the pending table, answerless, until
+    /// the session ends).
     pub fn cancel(&mut self, request: u64, mode: Option<CancelMode>) -> Result<(), Error> {
         if self.state != State::Established || self.dead {
             return Err(Error::SessionNotReady);

@@ -25,11 +25,13 @@ impl TestamentScope {
 
 impl Session {
     /// Sets the payload codec for payload transparency (Autobahn's
-    /// `set_payload_codec`; `None` removes it). It applies from the next request on,
-    /// on this and every later connection. See [`crate::wamp::payload`].
+    /// `set_payload_codec`; `None` removes it). It applies to every request made after
+    /// this returns and every message received after that, on this and every later
+    /// connection. See [`crate::wamp::payload`].
     pub fn set_payload_codec(&self, codec: Option<Arc<dyn PayloadCodec>>) {
-        lock(&self.shared.settings).codec = codec;
-        send_later(&self.commands(), Command::Reconfigure);
+        let mut settings = lock(&self.shared.settings);
+        settings.codec = codec;
+        settings.version += 1;
     }
 
     /// The payload codec, if set (Autobahn's `get_payload_codec`).
@@ -41,8 +43,9 @@ impl Session {
     /// (`None`, the default: Crossbar.io is recognized from its WELCOME and gets
     /// seconds, every other router milliseconds). See [`TimeoutUnit`].
     pub fn set_timeout_unit(&self, unit: Option<TimeoutUnit>) {
-        lock(&self.shared.settings).timeout_unit = unit;
-        send_later(&self.commands(), Command::Reconfigure);
+        let mut settings = lock(&self.shared.settings);
+        settings.timeout_unit = unit;
+        settings.version += 1;
     }
 
     /// Calls a procedure asking for progressive results and returns them as a stream of

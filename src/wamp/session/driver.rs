@@ -67,6 +67,8 @@ struct Driver<T: Transport> {
     /// Unacknowledged publishes: answered once the transport took (or refused) them, so
     /// that an oversized event is an error to the caller, not a silent loss.
     publish_replies: HashMap<u64, Reply<Option<Publication>>>,
+    /// The version of the session's settings applied to `proto`.
+    settings_version: Option<u64>,
 }
 
 pub(super) fn spawn<T: Transport>(
@@ -90,6 +92,7 @@ pub(super) fn spawn<T: Transport>(
         disconnect_waiters: Vec::new(),
         close_transport: false,
         publish_replies: HashMap::new(),
+        settings_version: None,
     };
     driver.configure();
     tokio::spawn(driver.run());
@@ -117,7 +120,10 @@ impl<T: Transport> Driver<T> {
             }
             tokio::select! {
                 msg = self.transport.recv() => match msg {
-                    Some(Ok(m)) => self.proto.handle_message(m),
+                    Some(Ok(m)) => {
+                        self.configure();
+                        self.proto.handle_message(m);
+                    }
                     Some(Err(TransportError::Protocol(text))) => {
                         self.proto.malformed_message(text);
                     }
@@ -127,7 +133,10 @@ impl<T: Transport> Driver<T> {
                     }
                     None => break,
                 },
-                Some(cmd) = self.commands.recv() => self.command(cmd),
+                Some(cmd) = self.commands.recv() => {
+                    self.configure();
+                    self.command(cmd);
+                }
                 Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
                     self.invocation_done(done);
                 }
@@ -191,9 +200,14 @@ impl<T: Transport> Driver<T> {
         }
     }
 
-    /// Applies the session's settings (payload codec, timeout unit) to the protocol.
+    /// Applies the session's settings (payload codec, timeout unit) to the protocol
+    /// if they changed since the last time.
     fn configure(&mut self) {
         let settings = lock(&self.session.shared.settings);
+        if self.settings_version == Some(settings.version) {
+            return;
+        }
+        self.settings_version = Some(settings.version);
         self.proto.set_payload_codec(settings.codec.clone());
         self.proto.set_timeout_unit(settings.timeout_unit);
     }
@@ -368,7 +382,6 @@ impl<T: Transport> Driver<T> {
             } => {
                 let _ = reply.send(self.proto.yield_result(request, result, true));
             }
-            Command::Reconfigure => self.configure(),
             Command::CallInput {
                 id,
                 input,

@@ -175,7 +175,8 @@ impl ProgressSender {
 
 /// The further input of a progressive call invocation (given in
 /// [`CallDetails::input`] when the caller streams its arguments): each chunk the caller
-/// sends after the first, in order; `None` after the last one.
+/// sends after the first, in order; `None` after the last one. Chunks queue without a
+/// bound until the endpoint reads them (like a subscription handler's events).
 #[derive(Clone)]
 pub struct InvocationInput {
     rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<CallResult>>>,

@@ -171,15 +171,16 @@ enum Command {
         last: bool,
         reply: Reply<()>,
     },
-    /// The payload codec or the timeout unit changed (see [`Settings`]).
-    Reconfigure,
 }
 
 /// Session settings that outlive a connection and configure each one's protocol.
+/// The session task applies them before the next message or command it handles after
+/// a change (`version` counts the changes).
 #[derive(Default)]
 struct Settings {
     codec: Option<Arc<dyn PayloadCodec>>,
     timeout_unit: Option<TimeoutUnit>,
+    version: u64,
 }
 
 struct Shared {
