@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::common::{call_opts, join, router, XCustom, CBOR, JSON, X_CUSTOM};
 use super::crossbar::{unique_uri, Peer};
-use super::support::{within, QUIET, STEP};
+use super::support::{within, Cell, QUIET, STEP};
 
 type Events = mpsc::UnboundedReceiver<(Vec<Value>, Dict, EventDetails)>;
 
@@ -188,21 +188,26 @@ async fn retained_events() {
 /// (codec `x_custom` on both): Rust → Python event, Python → Rust event, Rust caller →
 /// Python callee and back. With the spec's `ppt_*` keys Crossbar.io 26.10 passes the
 /// payload but drops the keys, so the receiver gets the encoded bytes as a plain
-/// argument.
+/// argument. Over JSON (binary as `\0`+base64 text) and CBOR (binary as it is).
 #[tokio::test]
 async fn payload_transparency_with_autobahn() {
+    payload_transparency(JSON).await;
+    payload_transparency(CBOR).await;
+}
+
+async fn payload_transparency(cell: Cell) {
     let cb = router();
     let pre = unique_uri("com.example.adv.ppt");
     let to_py = format!("{pre}.to_py");
     let from_py = format!("{pre}.from_py");
-    let mut py_sub = JSON.peer(cb, "subscriber.py", &["--topic", &to_py, "--codec"]);
-    let mut py_pub = JSON.peer(
+    let mut py_sub = cell.peer(cb, "subscriber.py", &["--topic", &to_py, "--codec"]);
+    let mut py_pub = cell.peer(
         cb,
         "publisher.py",
         &["--topic", &from_py, "--codec", "--acknowledge"],
     );
-    let mut py_callee = JSON.peer(cb, "callee.py", &["--prefix", &pre, "--codec"]);
-    let me = join(JSON).await;
+    let mut py_callee = cell.peer(cb, "callee.py", &["--prefix", &pre, "--codec"]);
+    let me = join(cell).await;
     me.session
         .set_payload_codec(Some(XCustom::arc(PptKeys::Autobahn)));
     assert!(me.session.payload_codec().is_some());
@@ -247,7 +252,7 @@ async fn payload_transparency_with_autobahn() {
     assert_eq!(inv["args"], json!([1, "two"]));
 
     // The spec's keys: Crossbar.io drops them.
-    let spec = join(JSON).await;
+    let spec = join(cell).await;
     spec.session
         .set_payload_codec(Some(XCustom::arc(PptKeys::Spec)));
     let plain_topic = format!("{pre}.spec");
