@@ -390,9 +390,25 @@ impl<T: SessionTypes> Protocol<T> {
         }
         let handlers = entry.handlers.iter().map(|(_, h)| h.clone()).collect();
         let topic = m.topic().map_or_else(|| entry.topic.clone(), str::to_owned);
-        let (args, kwargs) = payload(m.args.clone(), m.kwargs.clone());
-        let (args, kwargs) = match self.decode_payload(true, &topic, &m.details, args, kwargs) {
-            Ok(p) => p,
+        let d = &m.details;
+        let mut details = EventDetails {
+            subscription: m.subscription,
+            publication: m.publication,
+            publisher: m.publisher(),
+            publisher_authid: m.publisher_authid().map(str::to_owned),
+            publisher_authrole: m.publisher_authrole().map(str::to_owned),
+            topic: None,
+            retained: m.retained(),
+            enc_algo: payload_scheme(d),
+            details: m.details.clone(),
+        };
+        let (args, kwargs) = payload(m.args, m.kwargs);
+        let (args, kwargs) = match self.decode_payload(true, &topic, &details.details, args, kwargs)
+        {
+            Ok(p) => {
+                details.topic = Some(topic);
+                p
+            }
             Err(e) => {
                 warn!(subscription = m.subscription, error = %e, "event payload not decoded; dropped");
                 self.events.push_back(Event::PayloadError {
@@ -401,18 +417,6 @@ impl<T: SessionTypes> Protocol<T> {
                 });
                 return;
             }
-        };
-        let d = &m.details;
-        let details = EventDetails {
-            subscription: m.subscription,
-            publication: m.publication,
-            publisher: m.publisher(),
-            publisher_authid: m.publisher_authid().map(str::to_owned),
-            publisher_authrole: m.publisher_authrole().map(str::to_owned),
-            topic: Some(topic),
-            retained: m.retained(),
-            enc_algo: payload_scheme(d),
-            details: m.details.clone(),
         };
         self.events.push_back(Event::Event {
             handlers,
