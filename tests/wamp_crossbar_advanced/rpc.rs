@@ -146,11 +146,8 @@ async fn cancel_modes() {
         Err(Error::Canceled) => {}
         other => panic!("skip: expected Canceled, got {other:?}"),
     }
-    assert!(
-        t.elapsed() < Duration::from_millis(400),
-        "{:?}",
-        t.elapsed()
-    );
+    // Crossbar.io never answers a skipped call: ending at all shows the local completion.
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     // Past the callee's 0.5 s: it would have printed `cancelled` when interrupted.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let add2 = format!("{pre}.add2");
