@@ -9,17 +9,20 @@
 //!
 //! | feature | test |
 //! |---|---|
-//! | progressive call results, stream API | `rpc::progressive_results_as_a_stream` |
+//! | progressive call results, stream API (callee side: `wamp_crossbar.rs`) | `rpc::progressive_results_as_a_stream` |
 //! | call canceling: skip, kill, killnowait, dropped future | `rpc::cancel_modes` |
-//! | INTERRUPT cancels the Rust endpoint's future | `rpc::interrupt_cancels_the_rust_handler` |
-//! | call timeout (Crossbar.io's seconds) | `rpc::call_timeout_in_crossbar_seconds` |
+//! | INTERRUPT drops the Rust endpoint's future | `rpc::interrupt_cancels_the_rust_handler` |
+//! | call timeout (Crossbar.io's seconds), both directions | `rpc::call_timeout_in_crossbar_seconds` |
 //! | caller / publisher identification | `rpc::caller_and_publisher_disclosure` |
 //! | pattern-based registration and subscription | `rpc::pattern_based_registration_and_subscription` |
-//! | shared registration policies, `concurrency` | `shared::*` |
-//! | `force_reregister`, revocation reaching the app | `shared::force_reregister_revokes_the_old_callee`, `meta::revocation_via_the_meta_api_and_no_restore` |
+//! | progressive call invocations (refused: Crossbar.io lacks them) | `rpc::progressive_call_invocations_need_the_router` |
+//! | shared registration: single, roundrobin, first, last, random | `shared::invocation_policies`, `shared::roundrobin_with_a_python_callee` |
+//! | `concurrency` | `shared::concurrency_limit` |
+//! | `force_reregister`, registration revocation reaching the app | `shared::force_reregister_revokes_the_old_callee` |
+//! | subscription revocation (meta API), no restore of revoked ones | `meta::revocation_via_the_meta_api_and_no_restore` |
 //! | exclude_me, exclude/eligible (+ authid/authrole), acknowledge | `pubsub::publish_options_black_and_white_lists` |
 //! | retain + get_retained | `pubsub::retained_events` |
-//! | payload transparency | `pubsub::payload_transparency_with_autobahn` |
+//! | payload transparency (`enc_*` with Autobahn, `ppt_*`) | `pubsub::payload_transparency_with_autobahn` |
 //! | testament | `meta::testament_reaches_a_python_subscriber` |
 //! | meta procedures and meta events | `meta::meta_api_calls_and_events` |
 
