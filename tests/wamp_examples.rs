@@ -408,11 +408,12 @@ fn pubsub_unsubscribe() {
             "{lines:?}"
         );
         let first = ints(&after(&lines[subscribed[0]..paused], "Got event: "));
-        let between = after(&lines[paused..subscribed[1]], "Got event: ");
-        let second = ints(&after(&lines[subscribed[1]..], "Got event: "));
+        // The handler may print the new subscription's first event before `subscribe`
+        // returns and the frontend prints "Subscribed": count from the pause.
+        let second = ints(&after(&lines[paused..], "Got event: "));
         assert!(first.len() >= 5 && second.len() >= 5, "{lines:?}");
-        assert!(between.is_empty(), "events while unsubscribed: {lines:?}");
-        // Publishing went on during the 2 s pause (every 0.5 s): those events were missed.
+        // Publishing went on during the 2 s pause (every 0.5 s): those events were missed
+        // (an event delivered while unsubscribed would close the gap).
         let (last, next) = (first[first.len() - 1], second[0]);
         assert!(
             next >= last + 3,
@@ -507,7 +508,15 @@ fn rpc_progress() {
     run_pair("wamp_rpc_progress", |lines, _backend| {
         assert_eq!(
             lines,
-            ["Progress: 0", "Progress: 1", "Progress: 2", "Final: 3"]
+            [
+                "Progress: 0",
+                "Progress: 1",
+                "Progress: 2",
+                "Final: 3",
+                "Stream progress: 0",
+                "Stream progress: 1",
+                "Stream final: 2",
+            ]
         );
     });
 }

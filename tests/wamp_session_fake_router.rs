@@ -881,3 +881,107 @@ async fn not_ready_before_join_and_rejoin_after_abort() {
     ));
     assert!(session.is_attached());
 }
+
+/// Progressive call invocations end to end through the session: as caller (the first
+/// CALL with `progress`, more input with `PendingCall::send_input`) and as callee (the
+/// endpoint reads the further INVOCATIONs from `CallDetails::input`).
+#[tokio::test]
+async fn progressive_call_invocations() {
+    let (transport, mut router) = pair();
+    let (session, mut life) = Session::start(transport, ComponentConfig::new("realm1"));
+    session.join(HelloDetails::new("realm1")).await.unwrap();
+    let Message::Hello(h) = router.expect().await else {
+        panic!("expected HELLO")
+    };
+    assert_eq!(
+        h.roles().unwrap()["caller"]["features"]["progressive_call_invocations"],
+        Value::Bool(true)
+    );
+    let mut details = router_details();
+    let dealer = dict! {"progressive_call_invocations" => true};
+    details.insert(
+        "roles".into(),
+        Value::Dict(dict! {"dealer" => Value::Dict(dict! {"features" => Value::Dict(dealer)})}),
+    );
+    router.send(Welcome {
+        session: 43,
+        details,
+    });
+    assert!(matches!(
+        next_event(&mut life).await,
+        SessionEvent::Joined(_)
+    ));
+
+    // Caller side.
+    let options = CallOptions {
+        progress: true,
+        ..Default::default()
+    };
+    let call = session
+        .start_call("com.example.sum", list![1], Dict::new(), options)
+        .await;
+    let Message::Call(c) = router.expect().await else {
+        panic!("expected CALL")
+    };
+    assert!(c.progress());
+    call.send_input(list![2], Dict::new(), false).await.unwrap();
+    call.send_input(list![3], Dict::new(), true).await.unwrap();
+    for (want, more) in [(2, true), (3, false)] {
+        let Message::Call(next) = router.expect().await else {
+            panic!("expected CALL")
+        };
+        assert_eq!(next.request, c.request);
+        assert_eq!((next.progress(), next.args), (more, Some(list![want])));
+    }
+    router.send(ResultMessage {
+        request: c.request,
+        details: Dict::new(),
+        args: Some(list![6]),
+        kwargs: None,
+    });
+    assert_eq!(timeout(WAIT, call).await.unwrap().unwrap().args, list![6]);
+
+    // Callee side: the endpoint sums its first argument and every further input.
+    let s = session.clone();
+    let registering = tokio::spawn(async move {
+        s.register(
+            "com.example.sum",
+            |args: Vec<Value>, _kw: Dict, details: CallDetails| async move {
+                let mut sum = args.first().and_then(Value::as_i64).unwrap_or(0);
+                let input = details.input.expect("a progressive invocation");
+                while let Some(chunk) = input.next().await {
+                    sum += chunk.args.first().and_then(Value::as_i64).unwrap_or(0);
+                }
+                Ok(CallResult::with_args(list![sum]))
+            },
+            RegisterOptions::default(),
+        )
+        .await
+    });
+    let Message::Register(r) = router.expect().await else {
+        panic!("expected REGISTER")
+    };
+    router.send(Registered {
+        request: r.request,
+        registration: 800,
+    });
+    registering.await.unwrap().unwrap();
+    for (arg, more) in [(10, true), (20, true), (30, false)] {
+        let details = if more {
+            dict! {"progress" => true}
+        } else {
+            Dict::new()
+        };
+        router.send(Invocation {
+            request: 5,
+            registration: 800,
+            details,
+            args: Some(list![arg]),
+            kwargs: None,
+        });
+    }
+    let Message::Yield(y) = router.expect().await else {
+        panic!("expected YIELD")
+    };
+    assert_eq!((y.request, y.args), (5, Some(list![60])));
+}

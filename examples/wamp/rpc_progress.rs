@@ -8,13 +8,17 @@
 //! The backend registers `com.myapp.longop(n)`: a long operation that, when the caller asked
 //! for progress, sends `0 .. n-1` as progressive results half a second apart, and finally
 //! returns `n` (without progress it just takes as long). The frontend calls it with `n = 3`
-//! and an `on_progress` handler:
+//! and an `on_progress` handler, as the Python frontend does, then once more with `n = 2`
+//! reading the results as a stream (`Session::call_progressive`, no Python counterpart):
 //!
 //! ```text
 //! Progress: 0
 //! Progress: 1
 //! Progress: 2
 //! Final: 3
+//! Stream progress: 0
+//! Stream progress: 1
+//! Stream final: 2
 //! ```
 
 #[path = "common.rs"]
@@ -25,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autobahn::wamp::value::from_value;
+use autobahn::wamp::CallUpdate;
 use autobahn::wamp::{ApplicationError, ApplicationSession, CallDetails, CallOptions, CallResult};
 use autobahn::wamp::{ComponentConfig, Dict, RegisterOptions, Session, SessionDetails, Value};
 use autobahn::{dict, list};
@@ -98,12 +103,26 @@ impl ApplicationSession for Frontend {
         self.done = match result {
             Ok(r) => {
                 println!("Final: {:?}", r.value());
-                Ok(())
+                stream(session).await
             }
             Err(e) => Err(format!("call failed: {e}")),
         };
         common::leave(session).await;
     }
+}
+
+/// The same call, its results read as a stream.
+async fn stream(session: &Session) -> Result<(), String> {
+    let mut call = session
+        .call_progressive(PROCEDURE, list![2], dict! {}, CallOptions::default())
+        .await;
+    while let Some(update) = call.next().await {
+        match update.map_err(|e| format!("call failed: {e}"))? {
+            CallUpdate::Progress(r) => println!("Stream progress: {:?}", r.value()),
+            CallUpdate::Final(r) => println!("Stream final: {:?}", r.value()),
+        }
+    }
+    Ok(())
 }
 
 impl common::Outcome for Frontend {

@@ -158,6 +158,8 @@ impl ApplicationError {
     pub const NO_SUCH_SUBSCRIPTION: &'static str = "wamp.error.no_such_subscription";
     /// A call failed because the given argument types or values are not acceptable.
     pub const INVALID_ARGUMENT: &'static str = "wamp.error.invalid_argument";
+    /// A payload could not be encoded or decoded (payload transparency).
+    pub const INVALID_PAYLOAD: &'static str = "wamp.error.invalid_payload";
     /// The Peer is shutting down the session (GOODBYE reason).
     pub const SYSTEM_SHUTDOWN: &'static str = "wamp.close.system_shutdown";
     /// The Peer wants to leave the realm (GOODBYE reason).

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod message;
+pub mod payload;
 pub mod protocol;
 pub mod runner;
 pub mod serializer;
@@ -14,6 +15,7 @@ pub mod value;
 pub mod websocket_transport;
 
 pub use error::{ApplicationError, Error};
+pub use payload::{EncodedPayload, PayloadCodec, PptKeys};
 pub use runner::{ApplicationRunner, RetryPolicy, StopHandle};
 pub use session::{ApplicationSession, Session};
 pub use types::*;

@@ -7,6 +7,28 @@
 //!
 //! Python-only knobs (`details_arg`, `correlation`, `keyring`, `controller`, `shared`)
 //! have no counterpart: handlers always receive their details.
+//!
+//! # Advanced profile: where this differs from Autobahn|Python
+//!
+//! - [`CallOptions::timeout`] is a [`Duration`]. Autobahn|Python sends its number as it
+//!   is and Crossbar.io reads it in seconds, while the WAMP spec says milliseconds; the
+//!   session sends the router's [`TimeoutUnit`] (seconds for Crossbar.io, recognized from
+//!   its WELCOME) and also enforces the timeout locally, so a router that ignores it
+//!   still cannot leave the call hanging. [`CallDetails::timeout`] is read the same way.
+//! - Crossbar.io decides caller/publisher disclosure by its role configuration and
+//!   ignores `disclose_me`; [`CallOptions::disclose_me`] and
+//!   [`PublishOptions::disclose_me`] are sent for routers that honour them.
+//! - Cancelling with [`CancelMode::Skip`] completes the call locally at once (Autobahn
+//!   fails the call future locally for every mode; here `kill` waits for the dealer's
+//!   answer so the callee's outcome is known).
+//! - Progressive results come through [`CallOptions::on_progress`] (Autobahn's
+//!   `on_progress`) or as a stream from
+//!   [`Session::call_progressive`](crate::wamp::Session::call_progressive).
+//! - A revocation by the router (UNREGISTERED/UNSUBSCRIBED with request id 0) shows on
+//!   the [`Registration`]/[`Subscription`] handle ([`Registration::wait_revoked`]);
+//!   Autobahn 26.10 only logs a revoked registration.
+//! - Payload transparency: see [`crate::wamp::payload`] (both `enc_*` and `ppt_*` keys
+//!   are read; without a codec an encoded payload is passed on, Autobahn drops it).
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +37,10 @@ use std::time::Duration;
 use super::auth::Authentication;
 use super::value::{Dict, Value};
 
-pub use super::session::{ProgressSender, Registration, Subscription};
+pub use super::session::{
+    CallUpdate, InvocationInput, PendingCall, ProgressSender, ProgressiveCall, Registration,
+    Subscription, TestamentScope,
+};
 
 /// Configuration of an application component (Autobahn's `ComponentConfig`, plus the
 /// `authentication` of Autobahn's `Component`).
@@ -198,7 +223,9 @@ pub struct EventDetails {
     pub topic: Option<String>,
     /// The broker delivered a retained event.
     pub retained: bool,
-    /// Payload encryption algorithm, if any.
+    /// The payload transparency scheme (`enc_algo` or `ppt_scheme`) of the event, if
+    /// its payload is encoded. Without a [`PayloadCodec`](crate::wamp::PayloadCodec)
+    /// the encoded payload is the only positional argument.
     pub enc_algo: Option<String>,
     /// The raw `EVENT.Details`.
     pub details: Dict,
@@ -289,6 +316,16 @@ impl RegisterOptions {
     }
 }
 
+/// The router ended a registration or subscription on its own (UNREGISTERED or
+/// UNSUBSCRIBED with request id 0): see [`Registration::revoked`] and
+/// [`Subscription::revoked`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revocation {
+    /// The router's reason, e.g. `wamp.error.unregistered` (Crossbar.io's
+    /// `force_reregister`) or what `wamp.registration.remove_callee` was given.
+    pub reason: Option<String>,
+}
+
 /// Details of an invocation (Autobahn's `CallDetails`), given to a registered endpoint.
 #[derive(Debug, Clone, Default)]
 pub struct CallDetails {
@@ -296,6 +333,9 @@ pub struct CallDetails {
     pub registration: u64,
     /// Sends progressive results, if the caller asked for them.
     pub progress: Option<ProgressSender>,
+    /// The further input of a progressive call invocation (the caller streams its
+    /// arguments: this invocation's `args`/`kwargs` are the first chunk).
+    pub input: Option<InvocationInput>,
     /// Session id of the caller, if disclosed.
     pub caller: Option<u64>,
     /// Authid of the caller, if disclosed.
@@ -305,12 +345,31 @@ pub struct CallDetails {
     /// The procedure called: from the invocation for pattern-based registrations,
     /// otherwise the registered procedure.
     pub procedure: Option<String>,
-    /// Call timeout in milliseconds, if the dealer forwards it.
-    pub timeout: Option<u64>,
-    /// Payload encryption algorithm, if any.
+    /// The call's timeout, if the dealer forwards it (read in the router's
+    /// [`TimeoutUnit`]: seconds from Crossbar.io, milliseconds otherwise).
+    pub timeout: Option<Duration>,
+    /// The payload transparency scheme (`enc_algo` or `ppt_scheme`) of the invocation,
+    /// if its payload is encoded. Without a [`PayloadCodec`](crate::wamp::PayloadCodec)
+    /// the encoded payload is the only positional argument.
     pub enc_algo: Option<String>,
     /// The raw `INVOCATION.Details`.
     pub details: Dict,
+}
+
+/// The unit a router reads `CALL.Options.timeout` (and writes
+/// `INVOCATION.Details.timeout`) in.
+///
+/// The WAMP specification says milliseconds. Crossbar.io (and Autobahn|Python's
+/// `CallOptions(timeout=...)`) use seconds, and Crossbar.io does not announce the
+/// `call_timeout` feature. The session detects Crossbar.io from its WELCOME and then
+/// sends whole seconds (rounded up); see
+/// [`Session::set_timeout_unit`](crate::wamp::Session::set_timeout_unit) to override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeoutUnit {
+    /// Milliseconds (the WAMP specification).
+    Milliseconds,
+    /// Whole seconds (Crossbar.io, Autobahn|Python).
+    Seconds,
 }
 
 /// How a call is canceled (`CANCEL.Options.mode`).
@@ -341,8 +400,13 @@ pub type ProgressHandler = Arc<dyn Fn(CallResult) + Send + Sync>;
 /// Options for `call` (Autobahn's `CallOptions`).
 #[derive(Clone, Default)]
 pub struct CallOptions {
-    /// Cancel the call after this long: sent to the dealer as `timeout` (milliseconds),
-    /// and enforced locally too (the call then fails with `Error::Timeout`).
+    /// Cancel the call after this long: sent to the dealer as `timeout` (milliseconds
+    /// as the spec says, or whole seconds rounded up for Crossbar.io, see
+    /// [`TimeoutUnit`]), and enforced locally too: the call fails with
+    /// `Error::Timeout` when the time is up, and CANCEL (mode `killnowait` unless
+    /// [`cancel_mode`](Self::cancel_mode) is set) goes to the dealer. A dealer that
+    /// enforces it first answers `wamp.error.timeout` (Crossbar.io:
+    /// `wamp.error.canceled`), which also ends the call with `Error::Timeout`.
     pub timeout: Option<Duration>,
     /// Receives progressive results (sets `receive_progress`). Runs on the session
     /// task: it must return quickly.
@@ -352,6 +416,11 @@ pub struct CallOptions {
     /// The `CANCEL` mode used when the call future is dropped or times out (absent:
     /// the dealer's default).
     pub cancel_mode: Option<CancelMode>,
+    /// Start a progressive call invocation (CALL `progress: true`): the call's
+    /// arguments are the first input chunk, [`PendingCall::send_input`] sends the
+    /// rest. Needs a dealer announcing `progressive_call_invocations` (Crossbar.io
+    /// 26.10 does not; the call then fails with `Error::InvalidRequest`).
+    pub progress: bool,
 }
 
 impl CallOptions {
@@ -367,6 +436,9 @@ impl CallOptions {
             d.insert("receive_progress".into(), Value::Bool(true));
         }
         put_bool(&mut d, "disclose_me", self.disclose_me);
+        if self.progress {
+            d.insert("progress".into(), Value::Bool(true));
+        }
         d
     }
 }
@@ -378,6 +450,7 @@ impl fmt::Debug for CallOptions {
             .field("on_progress", &self.on_progress.as_ref().map(|_| "Fn"))
             .field("disclose_me", &self.disclose_me)
             .field("cancel_mode", &self.cancel_mode)
+            .field("progress", &self.progress)
             .finish()
     }
 }

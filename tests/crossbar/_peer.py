@@ -27,8 +27,9 @@ from autobahn.asyncio.wamp import Session  # noqa: E402
 from autobahn.asyncio.websocket import WampWebSocketClientFactory  # noqa: E402
 from autobahn.rawsocket.util import parse_url as parse_rs_url  # noqa: E402
 from autobahn.wamp.auth import create_authenticator  # noqa: E402
+from autobahn.wamp.interfaces import IPayloadCodec  # noqa: E402
 from autobahn.wamp.serializer import SERID_TO_SER  # noqa: E402
-from autobahn.wamp.types import ComponentConfig  # noqa: E402
+from autobahn.wamp.types import ComponentConfig, EncodedPayload  # noqa: E402
 from autobahn.websocket.util import parse_url as parse_ws_url  # noqa: E402
 
 
@@ -82,6 +83,43 @@ def parse_json_arg(text, default):
     if text is None:
         return default
     return from_json(json.loads(text))
+
+
+class XCustomCodec(IPayloadCodec):
+    """The test payload codec (payload transparency), scheme ``x_custom``: the payload is the
+    JSON text of {"uri", "args", "kwargs"} as bytes (binary values with the ``$bytes`` tag).
+    The Rust tests implement the same codec."""
+
+    ALGO = "x_custom"
+
+    def encode(self, is_originating, uri, args=None, kwargs=None):
+        doc = {"uri": uri, "args": to_json(list(args or [])), "kwargs": to_json(kwargs or {})}
+        return EncodedPayload(json.dumps(doc, sort_keys=True).encode("utf8"), self.ALGO, "json")
+
+    def decode(self, is_originating, uri, encoded_payload):
+        if encoded_payload.enc_algo != self.ALGO:
+            raise Exception(f"unknown enc_algo {encoded_payload.enc_algo}")
+        payload = encoded_payload.payload
+        if isinstance(payload, str):
+            payload = payload.encode("utf8")
+        doc = json.loads(payload.decode("utf8"))
+        return doc["uri"], from_json(doc["args"]), from_json(doc["kwargs"])
+
+
+def add_codec_arg(p):
+    """Adds --codec (use XCustomCodec for payload transparency)."""
+    p.add_argument("--codec", action="store_true", help="payload transparency with x_custom")
+
+
+def use_codec(args, session):
+    """Sets XCustomCodec on the session if --codec was given."""
+    if getattr(args, "codec", False):
+        session.set_payload_codec(XCustomCodec())
+
+
+def emit_joined(details):
+    """Prints {"joined": {"session", "authid", "authrole"}} (for tests that address this peer)."""
+    emit({"joined": {"session": details.session, "authid": details.authid, "authrole": details.authrole}})
 
 
 def emit(obj):

@@ -1,6 +1,7 @@
 """Callee peer: registers the test procedures under a prefix (default ``com.example``).
 
-Usage: callee.py URL SERIALIZER [--prefix com.example] [auth options]
+Usage: callee.py URL SERIALIZER [--prefix com.example] [--invoke POLICY] [--codec]
+                 [auth options]
 
 Procedures (PREFIX.<name>):
   add2(a, b)          -> a + b
@@ -9,6 +10,8 @@ Procedures (PREFIX.<name>):
   fail(*args, **kw)   -> raises ApplicationError("com.example.error.custom", *args, **kw)
   slow(seconds=5)     -> sleeps, then returns seconds; on INTERRUPT prints {"cancelled": ...}
 
+--invoke registers them all as shared registrations with that policy (roundrobin ...);
+--codec uses the x_custom payload codec (_peer.XCustomCodec, payload transparency).
 Prints ``ready`` once all are registered, then one line per invocation:
   {"invocation": {"procedure", "args", "kwargs", "caller", "caller_authid", "caller_authrole"}}
 Exits when stdin closes.
@@ -27,6 +30,8 @@ DETAILS = "cb_details"  # an unlikely kwarg name, so echo's own kwargs are never
 def main():
     p = _peer.arg_parser(__doc__)
     p.add_argument("--prefix", default="com.example")
+    p.add_argument("--invoke", default=None)
+    _peer.add_codec_arg(p)
     args = p.parse_args()
 
     def log(procedure, a, kw, details):
@@ -39,11 +44,14 @@ def main():
                     "caller": details.caller,
                     "caller_authid": details.caller_authid,
                     "caller_authrole": details.caller_authrole,
+                    "enc_algo": details.enc_algo,
                 }
             }
         )
 
     async def joined(session, details):
+        _peer.use_codec(args, session)
+        _peer.emit_joined(details)
         pre = args.prefix
 
         def add2(a, b, **kw):
@@ -79,7 +87,7 @@ def main():
                 raise
             return seconds
 
-        opts = RegisterOptions(details_arg=DETAILS)
+        opts = RegisterOptions(details_arg=DETAILS, invoke=args.invoke)
         for name, fn in [
             ("add2", add2),
             ("echo", echo),

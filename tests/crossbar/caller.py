@@ -1,7 +1,7 @@
 """Caller peer: calls one procedure and prints what came back.
 
 Usage: caller.py URL SERIALIZER PROCEDURE [--args JSON] [--kwargs JSON] [--progress]
-                 [--timeout MS] [--cancel-after SECONDS] [--cancel-mode kill|killnowait|skip]
+                 [--timeout N] [--cancel-after SECONDS] [--cancel-mode kill|killnowait|skip]
                  [--repeat N] [auth options]
 
 Prints ``ready`` once joined, then (per call) one line per progressive result
@@ -49,7 +49,12 @@ def main():
     p.add_argument("--args", default=None)
     p.add_argument("--kwargs", default=None)
     p.add_argument("--progress", action="store_true", help="ask for progressive results")
-    p.add_argument("--timeout", type=int, default=None, help="CALL.Options.timeout in ms")
+    p.add_argument(
+        "--timeout",
+        type=int,
+        default=None,
+        help="CALL.Options.timeout as sent (Autobahn|Python and Crossbar.io read seconds)",
+    )
     p.add_argument("--cancel-after", type=float, default=None)
     p.add_argument("--cancel-mode", default=None, choices=["kill", "killnowait", "skip"])
     p.add_argument("--repeat", type=int, default=1)

@@ -2,7 +2,7 @@
 
 Usage: publisher.py URL SERIALIZER [--topic com.example.topic] [--count N] [--args JSON]
                     [--kwargs JSON] [--acknowledge] [--include-me] [--interval SECONDS]
-                    [auth options]
+                    [--codec] [auth options]
 
 Prints ``ready`` once joined. Event i (counting from 0 over the whole run) carries --args and
 --kwargs if given, else args [i] and kwargs {"seq": i}.
@@ -11,6 +11,7 @@ Prints ``ready`` once joined. Event i (counting from 0 over the whole run) carri
  * With --interval S: publishes --count events (default 1), one every S seconds, then exits 0.
 After each publish prints {"published": i} (after the router's acknowledgement with
 --acknowledge; an error prints {"publish_error": {"error": uri, "args": [...]}}).
+--codec encodes the payload with x_custom (_peer.XCustomCodec, payload transparency).
 """
 
 import asyncio
@@ -30,11 +31,13 @@ def main():
     p.add_argument("--acknowledge", action="store_true")
     p.add_argument("--include-me", action="store_true", help="exclude_me=False")
     p.add_argument("--interval", type=float, default=None)
+    _peer.add_codec_arg(p)
     args = p.parse_args()
     ev_args = _peer.parse_json_arg(args.args, None)
     ev_kwargs = _peer.parse_json_arg(args.kwargs, None)
 
     async def joined(session, details):
+        _peer.use_codec(args, session)
         seq = {"i": 0}
         opts = PublishOptions(
             acknowledge=args.acknowledge,

@@ -1,11 +1,15 @@
 """Subscriber peer: subscribes to a topic and reports every event.
 
 Usage: subscriber.py URL SERIALIZER [--topic com.example.topic] [--match exact|prefix|wildcard]
-                     [--count N] [--call-back PROCEDURE] [auth options]
+                     [--count N] [--call-back PROCEDURE] [--get-retained] [--codec]
+                     [auth options]
 
-Prints ``ready`` once subscribed, then per event
+Prints {"joined": {"session", "authid", "authrole"}} and ``ready`` once subscribed, then per
+event
   {"event": {"topic": "...", "args": [...], "kwargs": {...}, "publisher": id-or-null,
-             "publisher_authid": ..., "publisher_authrole": ...}}
+             "publisher_authid": ..., "publisher_authrole": ..., "retained": bool,
+             "enc_algo": str-or-null}}
+--get-retained asks for the retained event; --codec decodes x_custom payloads (_peer.XCustomCodec).
 With --call-back, also calls PROCEDURE with the event's args and kwargs (and prints
 {"called_back": {"args": [...], "kwargs": {...}}} with its result, or {"call_back_error": ...}).
 With --count N, leaves and exits 0 after N events; otherwise exits when stdin closes.
@@ -27,9 +31,13 @@ def main():
     p.add_argument("--match", default="exact", choices=["exact", "prefix", "wildcard"])
     p.add_argument("--count", type=int, default=None)
     p.add_argument("--call-back", default=None)
+    p.add_argument("--get-retained", action="store_true")
+    _peer.add_codec_arg(p)
     args = p.parse_args()
 
     async def joined(session, details):
+        _peer.use_codec(args, session)
+        _peer.emit_joined(details)
         seen = {"n": 0}
 
         async def on_event(*a, **kw):
@@ -43,6 +51,8 @@ def main():
                         "publisher": details.publisher,
                         "publisher_authid": details.publisher_authid,
                         "publisher_authrole": details.publisher_authrole,
+                        "retained": bool(details.retained),
+                        "enc_algo": details.enc_algo,
                     }
                 }
             )
@@ -63,7 +73,11 @@ def main():
         await session.subscribe(
             on_event,
             args.topic,
-            options=SubscribeOptions(match=args.match, details_arg=DETAILS),
+            options=SubscribeOptions(
+                match=args.match,
+                details_arg=DETAILS,
+                get_retained=True if args.get_retained else None,
+            ),
         )
         _peer.ready()
         asyncio.ensure_future(_peer.exit_on_eof(_peer.stdin_lines(asyncio.get_running_loop()), session))

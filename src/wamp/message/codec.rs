@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::*;
 use crate::wamp::error::ProtocolError;
 use crate::wamp::uri::{validate_uri, UriCheck};
-use crate::wamp::value::wire::{serialize_text, ValueSeed, WireDict, WireList};
+use crate::wamp::value::wire::{serialize_text, ValueSeed, Wire, WireDict, WireList};
 
 /// One element of a message's list form.
 #[derive(Clone, Copy)]
@@ -18,7 +18,13 @@ enum Elem<'a> {
     Str(&'a str),
     Dict(&'a Dict),
     List(&'a [Value]),
+    /// A bare payload in the `Arguments` position (Autobahn's payload transparency).
+    Val(&'a Value),
 }
+
+/// The `Details`/`Options` key that marks Autobahn's payload transparency, whose
+/// payload travels bare in the `Arguments` position instead of in a list.
+const BARE_PAYLOAD_KEY: &str = "enc_algo";
 
 /// The longest message (ERROR with args and kwargs) has 7 elements.
 const MAX_ELEMS: usize = 7;
@@ -48,9 +54,18 @@ impl<'a> Elems<'a> {
 
     /// Append `args`/`kwargs` the way the spec recommends: kwargs only if
     /// non-empty, args only if non-empty or needed as a placeholder before
-    /// kwargs.
-    fn payload(&mut self, args: &'a Option<Vec<Value>>, kwargs: &'a Option<Dict>) {
+    /// kwargs. With Autobahn's payload transparency keys (`enc_algo` in the
+    /// message's dict) a single binary or string argument and no kwargs is
+    /// written bare, as Autobahn and Crossbar.io expect it.
+    fn payload(&mut self, dict: &Dict, args: &'a Option<Vec<Value>>, kwargs: &'a Option<Dict>) {
         let args: &[Value] = args.as_deref().unwrap_or(&[]);
+        let no_kwargs = !kwargs.as_ref().is_some_and(|k| !k.is_empty());
+        if let ([one @ (Value::Bytes(_) | Value::String(_))], true) = (args, no_kwargs) {
+            if dict.contains_key(BARE_PAYLOAD_KEY) {
+                self.push(Elem::Val(one));
+                return;
+            }
+        }
         match kwargs {
             Some(kw) if !kw.is_empty() => {
                 self.push(Elem::List(args));
@@ -100,13 +115,13 @@ impl Message {
                 e.push(Int(m.request));
                 e.push(Dict(&m.details));
                 e.push(Str(&m.error));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.details, &m.args, &m.kwargs);
             }
             Message::Publish(m) => {
                 e.push(Int(m.request));
                 e.push(Dict(&m.options));
                 e.push(Str(&m.topic));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.options, &m.args, &m.kwargs);
             }
             Message::Published(m) => {
                 e.push(Int(m.request));
@@ -135,13 +150,13 @@ impl Message {
                 e.push(Int(m.subscription));
                 e.push(Int(m.publication));
                 e.push(Dict(&m.details));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.details, &m.args, &m.kwargs);
             }
             Message::Call(m) => {
                 e.push(Int(m.request));
                 e.push(Dict(&m.options));
                 e.push(Str(&m.procedure));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.options, &m.args, &m.kwargs);
             }
             Message::Cancel(m) => {
                 e.push(Int(m.request));
@@ -150,7 +165,7 @@ impl Message {
             Message::Result(m) => {
                 e.push(Int(m.request));
                 e.push(Dict(&m.details));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.details, &m.args, &m.kwargs);
             }
             Message::Register(m) => {
                 e.push(Int(m.request));
@@ -175,7 +190,7 @@ impl Message {
                 e.push(Int(m.request));
                 e.push(Int(m.registration));
                 e.push(Dict(&m.details));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.details, &m.args, &m.kwargs);
             }
             Message::Interrupt(m) => {
                 e.push(Int(m.request));
@@ -184,7 +199,7 @@ impl Message {
             Message::Yield(m) => {
                 e.push(Int(m.request));
                 e.push(Dict(&m.options));
-                e.payload(&m.args, &m.kwargs);
+                e.payload(&m.options, &m.args, &m.kwargs);
             }
         }
         e
@@ -203,6 +218,7 @@ impl Message {
                     Elem::Str(s) => Value::String(s.to_owned()),
                     Elem::Dict(d) => Value::Dict(d.clone()),
                     Elem::List(l) => Value::List(l.to_vec()),
+                    Elem::Val(v) => v.clone(),
                 })
                 .collect(),
         )
@@ -286,22 +302,32 @@ fn parse_fields(ty: MessageType, f: &mut Fields) -> Result<Message, ProtocolErro
             let request_type = MessageType::from_code(code)
                 .filter(|t| t.is_error_request_type())
                 .ok_or(ProtocolError::InvalidErrorRequestType(code))?;
+            let request = f.id("REQUEST.Request")?;
+            let details = f.dict("Details")?;
+            let error = f.uri("Error", loose)?;
+            let args = f.args(&details)?;
             Message::Error(ErrorMessage {
                 request_type,
-                request: f.id("REQUEST.Request")?,
-                details: f.dict("Details")?,
-                error: f.uri("Error", loose)?,
-                args: f.args()?,
+                request,
+                details,
+                error,
+                args,
                 kwargs: f.kwargs()?,
             })
         }
-        MessageType::Publish => Message::Publish(Publish {
-            request: f.id("Request")?,
-            options: f.dict("Options")?,
-            topic: f.uri("Topic", loose)?,
-            args: f.args()?,
-            kwargs: f.kwargs()?,
-        }),
+        MessageType::Publish => {
+            let request = f.id("Request")?;
+            let options = f.dict("Options")?;
+            let topic = f.uri("Topic", loose)?;
+            let args = f.args(&options)?;
+            Message::Publish(Publish {
+                request,
+                options,
+                topic,
+                args,
+                kwargs: f.kwargs()?,
+            })
+        }
         MessageType::Published => Message::Published(Published {
             request: f.id("PUBLISH.Request")?,
             publication: f.id("Publication")?,
@@ -328,30 +354,47 @@ fn parse_fields(ty: MessageType, f: &mut Fields) -> Result<Message, ProtocolErro
             request: f.id("UNSUBSCRIBE.Request")?,
             details: f.opt_dict("Details")?,
         }),
-        MessageType::Event => Message::Event(Event {
-            subscription: f.id("SUBSCRIBED.Subscription")?,
-            publication: f.id("PUBLISHED.Publication")?,
-            details: f.dict("Details")?,
-            args: f.args()?,
-            kwargs: f.kwargs()?,
-        }),
-        MessageType::Call => Message::Call(Call {
-            request: f.id("Request")?,
-            options: f.dict("Options")?,
-            procedure: f.uri("Procedure", loose)?,
-            args: f.args()?,
-            kwargs: f.kwargs()?,
-        }),
+        MessageType::Event => {
+            let subscription = f.id("SUBSCRIBED.Subscription")?;
+            let publication = f.id("PUBLISHED.Publication")?;
+            let details = f.dict("Details")?;
+            let args = f.args(&details)?;
+            Message::Event(Event {
+                subscription,
+                publication,
+                details,
+                args,
+                kwargs: f.kwargs()?,
+            })
+        }
+        MessageType::Call => {
+            let request = f.id("Request")?;
+            let options = f.dict("Options")?;
+            let procedure = f.uri("Procedure", loose)?;
+            let args = f.args(&options)?;
+            Message::Call(Call {
+                request,
+                options,
+                procedure,
+                args,
+                kwargs: f.kwargs()?,
+            })
+        }
         MessageType::Cancel => Message::Cancel(Cancel {
             request: f.id("CALL.Request")?,
             options: f.dict("Options")?,
         }),
-        MessageType::Result => Message::Result(ResultMessage {
-            request: f.id("CALL.Request")?,
-            details: f.dict("Details")?,
-            args: f.args()?,
-            kwargs: f.kwargs()?,
-        }),
+        MessageType::Result => {
+            let request = f.id("CALL.Request")?;
+            let details = f.dict("Details")?;
+            let args = f.args(&details)?;
+            Message::Result(ResultMessage {
+                request,
+                details,
+                args,
+                kwargs: f.kwargs()?,
+            })
+        }
         MessageType::Register => {
             let request = f.id("Request")?;
             let options = f.dict("Options")?;
@@ -374,23 +417,34 @@ fn parse_fields(ty: MessageType, f: &mut Fields) -> Result<Message, ProtocolErro
             request: f.id("UNREGISTER.Request")?,
             details: f.opt_dict("Details")?,
         }),
-        MessageType::Invocation => Message::Invocation(Invocation {
-            request: f.id("Request")?,
-            registration: f.id("REGISTERED.Registration")?,
-            details: f.dict("Details")?,
-            args: f.args()?,
-            kwargs: f.kwargs()?,
-        }),
+        MessageType::Invocation => {
+            let request = f.id("Request")?;
+            let registration = f.id("REGISTERED.Registration")?;
+            let details = f.dict("Details")?;
+            let args = f.args(&details)?;
+            Message::Invocation(Invocation {
+                request,
+                registration,
+                details,
+                args,
+                kwargs: f.kwargs()?,
+            })
+        }
         MessageType::Interrupt => Message::Interrupt(Interrupt {
             request: f.id("INVOCATION.Request")?,
             options: f.dict("Options")?,
         }),
-        MessageType::Yield => Message::Yield(Yield {
-            request: f.id("INVOCATION.Request")?,
-            options: f.dict("Options")?,
-            args: f.args()?,
-            kwargs: f.kwargs()?,
-        }),
+        MessageType::Yield => {
+            let request = f.id("INVOCATION.Request")?;
+            let options = f.dict("Options")?;
+            let args = f.args(&options)?;
+            Message::Yield(Yield {
+                request,
+                options,
+                args,
+                kwargs: f.kwargs()?,
+            })
+        }
     })
 }
 
@@ -495,10 +549,17 @@ impl Fields {
         }
     }
 
-    fn args(&mut self) -> Result<Option<Vec<Value>>, ProtocolError> {
+    /// `Arguments|list`; with Autobahn's payload transparency keys in `dict`, a bare
+    /// binary or string payload too (returned as the only argument).
+    fn args(&mut self, dict: &Dict) -> Result<Option<Vec<Value>>, ProtocolError> {
         match self.it.next() {
             None => Ok(None),
             Some(Value::List(l)) => Ok(Some(l)),
+            Some(v @ (Value::Bytes(_) | Value::String(_)))
+                if dict.contains_key(BARE_PAYLOAD_KEY) =>
+            {
+                Ok(Some(vec![v]))
+            }
             Some(other) => Err(self.invalid("Arguments", "list", &other)),
         }
     }
@@ -527,6 +588,7 @@ impl<const JSON: bool> Serialize for WireMessage<'_, JSON> {
                 Elem::Str(st) => seq.serialize_element(&WireStr::<JSON>(st))?,
                 Elem::Dict(d) => seq.serialize_element(&WireDict::<JSON>(d))?,
                 Elem::List(l) => seq.serialize_element(&WireList::<JSON>(l))?,
+                Elem::Val(v) => seq.serialize_element(&Wire::<JSON>(v))?,
             }
         }
         seq.end()

@@ -175,6 +175,11 @@ impl Call {
         get_bool(&self.options, "receive_progress")
     }
 
+    /// `options.progress`: more input follows (progressive call invocations).
+    pub fn progress(&self) -> bool {
+        get_bool(&self.options, "progress")
+    }
+
     /// `options.timeout` in milliseconds (0 or absent: no timeout).
     pub fn timeout(&self) -> Option<u64> {
         get_millis(&self.options, "timeout")
@@ -243,6 +248,11 @@ impl Invocation {
     /// `details.procedure`: the concrete procedure for pattern-based registrations.
     pub fn procedure(&self) -> Option<&str> {
         get_str(&self.details, "procedure")
+    }
+
+    /// `details.progress`: more input follows (progressive call invocations).
+    pub fn progress(&self) -> bool {
+        get_bool(&self.details, "progress")
     }
 
     /// `details.timeout` in milliseconds, if the dealer forwards it.

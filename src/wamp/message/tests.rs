@@ -518,3 +518,28 @@ fn serde_impls_use_list_form() {
     assert_eq!(back, m);
     assert!(serde_json::from_str::<Message>("[7,1]").is_err());
 }
+
+#[test]
+fn autobahn_payload_transparency_is_bare_on_the_wire() {
+    // Autobahn/Crossbar: `enc_algo` and the payload in place of Arguments|list.
+    let json = r#"[16, 1, {"enc_algo": "x_custom", "enc_serializer": "json"}, "com.t", "payload"]"#;
+    let m = ok(json);
+    let Message::Publish(p) = &m else {
+        panic!("{m:?}")
+    };
+    assert_eq!(p.args, Some(list!["payload"]));
+    assert_round_trip(json);
+    assert_round_trip(r#"[36, 5, 6, {"enc_algo": "mqtt"}, "x"]"#);
+    assert_round_trip(r#"[50, 5, {"enc_algo": "mqtt"}, "x"]"#);
+    assert_round_trip(r#"[68, 5, 6, {"enc_algo": "mqtt"}, "x"]"#);
+    assert_round_trip(r#"[70, 5, {"enc_algo": "mqtt"}, "x"]"#);
+    assert_round_trip(r#"[48, 5, {"enc_algo": "mqtt"}, "com.p", "x"]"#);
+    assert_round_trip(r#"[8, 48, 5, {"enc_algo": "mqtt"}, "com.e", "x"]"#);
+    // The spec's keys keep the list form; a bare payload without `enc_algo` is invalid.
+    assert_round_trip(r#"[16, 1, {"ppt_scheme": "mqtt"}, "com.t", ["x"]]"#);
+    assert!(parse(r#"[16, 1, {"ppt_scheme": "mqtt"}, "com.t", "x"]"#).is_err());
+    assert!(parse(r#"[16, 1, {}, "com.t", "x"]"#).is_err());
+    // A bare payload is only written for one binary/string argument without kwargs.
+    assert_round_trip(r#"[16, 1, {"enc_algo": "mqtt"}, "com.t", [1, 2]]"#);
+    assert_round_trip(r#"[16, 1, {"enc_algo": "mqtt"}, "com.t", ["x"], {"k": 1}]"#);
+}

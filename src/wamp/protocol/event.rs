@@ -114,6 +114,24 @@ pub enum Event<T: SessionTypes> {
         /// Keyword arguments.
         kwargs: Dict,
     },
+    /// More input for a running progressive call invocation (a further INVOCATION
+    /// with the same request id).
+    InvocationInput {
+        /// The invocation request id.
+        request: u64,
+        /// The input chunk.
+        input: CallResult,
+        /// This is the last chunk.
+        last: bool,
+    },
+    /// A received payload could not be decoded by the payload codec (an EVENT: it is
+    /// dropped). RESULT and INVOCATION payload errors fail the call instead.
+    PayloadError {
+        /// The codec's error.
+        error: crate::wamp::error::ApplicationError,
+        /// What the session was doing.
+        message: String,
+    },
     /// The dealer cancels a running invocation.
     Interrupt {
         /// The invocation request id.
@@ -148,6 +166,8 @@ impl<T: SessionTypes> std::fmt::Debug for Event<T> {
             Event::Event { .. } => "Event",
             Event::Invocation { .. } => "Invocation",
             Event::Interrupt { .. } => "Interrupt",
+            Event::PayloadError { .. } => "PayloadError",
+            Event::InvocationInput { .. } => "InvocationInput",
         };
         f.write_str(name)
     }

@@ -2,11 +2,14 @@
 
 use tracing::{debug, warn};
 
+use super::advanced::{is_crossbar, payload_scheme};
+use super::RunningInvocation;
 use super::*;
 use crate::wamp::message::{
     Challenge as ChallengeMsg, Event as EventMsg, Interrupt, Invocation, Published, Registered,
     ResultMessage, Subscribed, Unregistered, Unsubscribed, Welcome,
 };
+use crate::wamp::payload::EncodedPayload;
 use crate::wamp::types::{CallDetails, Challenge, EventDetails};
 
 fn get_str(d: &Dict, key: &str) -> Option<String> {
@@ -77,6 +80,7 @@ impl<T: SessionTypes> Protocol<T> {
             router_roles: w.roles().cloned().unwrap_or_default(),
         };
         self.state = State::Established;
+        self.router_is_crossbar = is_crossbar(d);
         self.session = Some(details.clone());
         self.events.push_back(Event::Joined(details));
     }
@@ -145,7 +149,29 @@ impl<T: SessionTypes> Protocol<T> {
     fn on_result(&mut self, m: ResultMessage) {
         let progress = m.progress();
         let (args, kwargs) = payload(m.args, m.kwargs);
-        let result = CallResult { args, kwargs };
+        let decoded = match self.pending.get(&m.request) {
+            Some(Pending::Call { procedure, .. }) => {
+                self.decode_payload(false, procedure, &m.details, args, kwargs)
+            }
+            _ => Ok((args, kwargs)),
+        };
+        let result = match decoded {
+            Ok((args, kwargs)) => CallResult { args, kwargs },
+            Err(e) => {
+                // The call fails with the codec's error; later answers are dropped.
+                let token = match self.pending.get_mut(&m.request) {
+                    Some(Pending::Call { token, .. }) => token.take(),
+                    _ => None,
+                };
+                if !progress {
+                    self.pending.remove(&m.request);
+                }
+                if let Some(token) = token {
+                    self.fail(token, Error::Application(e));
+                }
+                return;
+            }
+        };
         if progress {
             match self.pending.get(&m.request) {
                 Some(Pending::Call {
@@ -184,14 +210,32 @@ impl<T: SessionTypes> Protocol<T> {
         let Some(p) = self.take_pending(m.request, m.request_type, "ERROR") else {
             return;
         };
-        let canceled = matches!(p, Pending::Call { canceled: true, .. });
+        let (canceled, timeout) = match p {
+            Pending::Call {
+                canceled, timeout, ..
+            } => (canceled, timeout),
+            _ => (false, false),
+        };
         let Some(token) = p.into_token() else {
             return;
         };
         let error = if canceled && m.error == ApplicationError::CANCELED {
             Error::Canceled
+        } else if timeout
+            && (m.error == ApplicationError::TIMEOUT || m.error == ApplicationError::CANCELED)
+        {
+            // The dealer enforced the call's timeout (Crossbar.io answers it with
+            // `wamp.error.canceled`, "timeout reached").
+            Error::Timeout
         } else {
             let (args, kwargs) = payload(m.args, m.kwargs);
+            // Autobahn encodes error payloads too; one that does not decode stays raw.
+            let (args, kwargs) = match EncodedPayload::from_message(&m.details, &args, &kwargs) {
+                Some(Ok(_)) => self
+                    .decode_payload(false, &m.error, &m.details, args.clone(), kwargs.clone())
+                    .unwrap_or((args, kwargs)),
+                _ => (args, kwargs),
+            };
             Error::Application(ApplicationError {
                 error: m.error,
                 args,
@@ -345,19 +389,35 @@ impl<T: SessionTypes> Protocol<T> {
             return;
         }
         let handlers = entry.handlers.iter().map(|(_, h)| h.clone()).collect();
+        let topic = m.topic().map_or_else(|| entry.topic.clone(), str::to_owned);
         let d = &m.details;
-        let details = EventDetails {
+        let mut details = EventDetails {
             subscription: m.subscription,
             publication: m.publication,
             publisher: m.publisher(),
             publisher_authid: m.publisher_authid().map(str::to_owned),
             publisher_authrole: m.publisher_authrole().map(str::to_owned),
-            topic: Some(m.topic().map_or_else(|| entry.topic.clone(), str::to_owned)),
+            topic: None,
             retained: m.retained(),
-            enc_algo: get_str(d, "enc_algo"),
+            enc_algo: payload_scheme(d),
             details: m.details.clone(),
         };
         let (args, kwargs) = payload(m.args, m.kwargs);
+        let (args, kwargs) = match self.decode_payload(true, &topic, &details.details, args, kwargs)
+        {
+            Ok(p) => {
+                details.topic = Some(topic);
+                p
+            }
+            Err(e) => {
+                warn!(subscription = m.subscription, error = %e, "event payload not decoded; dropped");
+                self.events.push_back(Event::PayloadError {
+                    error: e,
+                    message: format!("decoding an event on '{topic}'"),
+                });
+                return;
+            }
+        };
         self.events.push_back(Event::Event {
             handlers,
             details,
@@ -374,31 +434,55 @@ impl<T: SessionTypes> Protocol<T> {
             ));
             return;
         };
-        if self.invocations.contains_key(&m.request) {
-            self.violation(format!(
-                "INVOCATION reuses running request id {}",
-                m.request
-            ));
-            return;
+        match self.invocations.get(&m.request) {
+            Some(running) if running.input_open => {
+                self.on_invocation_input(m);
+                return;
+            }
+            Some(_) => {
+                self.violation(format!(
+                    "INVOCATION reuses running request id {}",
+                    m.request
+                ));
+                return;
+            }
+            None => {}
         }
         let receive_progress = m.receive_progress();
+        let procedure = m
+            .procedure()
+            .map_or_else(|| entry.procedure.clone(), str::to_owned);
+        let endpoint = entry.endpoint.clone();
         let details = CallDetails {
             registration: m.registration,
             progress: None,
+            input: None,
             caller: m.caller(),
             caller_authid: m.caller_authid().map(str::to_owned),
             caller_authrole: m.caller_authrole().map(str::to_owned),
-            procedure: Some(
-                m.procedure()
-                    .map_or_else(|| entry.procedure.clone(), str::to_owned),
-            ),
-            timeout: m.timeout(),
-            enc_algo: get_str(&m.details, "enc_algo"),
+            procedure: Some(procedure.clone()),
+            timeout: self.invocation_timeout(&m.details),
+            enc_algo: payload_scheme(&m.details),
             details: m.details.clone(),
         };
-        let endpoint = entry.endpoint.clone();
-        self.invocations.insert(m.request, receive_progress);
+        self.invocations.insert(
+            m.request,
+            RunningInvocation {
+                receive_progress,
+                procedure: procedure.clone(),
+                input_open: m.progress(),
+            },
+        );
         let (args, kwargs) = payload(m.args, m.kwargs);
+        let (args, kwargs) = match self.decode_payload(true, &procedure, &m.details, args, kwargs) {
+            Ok(p) => p,
+            Err(e) => {
+                // The endpoint is not run; the caller learns why.
+                self.invocations.remove(&m.request);
+                let _ = self.send_invocation_error(m.request, e);
+                return;
+            }
+        };
         self.events.push_back(Event::Invocation {
             request: m.request,
             endpoint,

@@ -20,13 +20,17 @@
 //! session queues an ABORT (`wamp.error.protocol_violation`), fails everything pending,
 //! emits [`Event::Left`] and [`Event::CloseTransport`], and ignores all further input.
 
+mod advanced;
 mod event;
 mod incoming;
+mod progressive;
 mod requests;
 
+pub use advanced::client_roles;
 pub use event::Event;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use tracing::warn;
 
@@ -35,7 +39,10 @@ use super::message::{
     Abort, Authenticate, Call, Cancel, ErrorMessage, Goodbye, Hello, Message, MessageType, Publish,
     Register, Subscribe, Unregister, Unsubscribe, Yield, MAX_ID,
 };
-use super::types::{CallResult, CancelMode, CloseDetails, HelloDetails, SessionDetails};
+use super::payload::PayloadCodec;
+use super::types::{
+    CallResult, CancelMode, CloseDetails, HelloDetails, SessionDetails, TimeoutUnit,
+};
 use super::uri::{validate_uri, UriCheck};
 use super::value::{Dict, Value};
 
@@ -70,8 +77,14 @@ enum Pending<T: SessionTypes> {
     Call {
         /// `None` once the caller gave up on the call (answers are then dropped).
         token: Option<T::Token>,
+        /// The procedure called (for the payload codec).
+        procedure: String,
         progress: bool,
         canceled: bool,
+        /// The call has a timeout (a router's cancel then means it timed out).
+        timeout: bool,
+        /// A progressive call invocation whose last input chunk is still to be sent.
+        input_open: bool,
     },
     Subscribe {
         token: T::Token,
@@ -126,6 +139,16 @@ struct SubscriptionEntry<H> {
     handlers: Vec<(u64, H)>,
 }
 
+/// A running invocation.
+struct RunningInvocation {
+    /// The caller accepts progressive results.
+    receive_progress: bool,
+    /// The procedure invoked (for the payload codec).
+    procedure: String,
+    /// A progressive call invocation whose last input chunk has not arrived yet.
+    input_open: bool,
+}
+
 struct RegistrationEntry<E> {
     procedure: String,
     endpoint: E,
@@ -145,48 +168,16 @@ pub struct Protocol<T: SessionTypes> {
     pending: HashMap<u64, Pending<T>>,
     subscriptions: HashMap<u64, SubscriptionEntry<T::EventHandler>>,
     registrations: HashMap<u64, RegistrationEntry<T::Endpoint>>,
-    /// Running invocations: request id → caller accepts progress.
-    invocations: HashMap<u64, bool>,
+    /// Running invocations by request id.
+    invocations: HashMap<u64, RunningInvocation>,
     outgoing: VecDeque<Message>,
     events: VecDeque<Event<T>>,
-}
-
-/// The roles and features this client announces in HELLO (as Autobahn does).
-pub fn client_roles() -> Dict {
-    fn role(features: &[&str]) -> Value {
-        let f: Dict = features
-            .iter()
-            .map(|f| ((*f).to_owned(), Value::Bool(true)))
-            .collect();
-        Value::Dict(crate::dict! {"features" => Value::Dict(f)})
-    }
-    crate::dict! {
-        "caller" => role(&[
-            "caller_identification",
-            "progressive_call_results",
-            "call_canceling",
-            "call_timeout",
-        ]),
-        "callee" => role(&[
-            "caller_identification",
-            "pattern_based_registration",
-            "shared_registration",
-            "progressive_call_results",
-            "registration_revocation",
-            "call_canceling",
-            "call_timeout",
-        ]),
-        "publisher" => role(&[
-            "publisher_identification",
-            "subscriber_blackwhite_listing",
-            "publisher_exclusion",
-        ]),
-        "subscriber" => role(&[
-            "publisher_identification",
-            "pattern_based_subscription",
-            "subscription_revocation",
-        ]),
-    }
+    /// The unit of call timeouts, if set by the application.
+    timeout_unit: Option<TimeoutUnit>,
+    /// The router said in WELCOME that it is Crossbar.io.
+    router_is_crossbar: bool,
+    /// Encodes and decodes payloads (payload transparency).
+    codec: Option<Arc<dyn PayloadCodec>>,
 }
 
 fn message_details(message: Option<&str>) -> Dict {
@@ -223,6 +214,9 @@ impl<T: SessionTypes> Protocol<T> {
             invocations: HashMap::new(),
             outgoing: VecDeque::new(),
             events: VecDeque::new(),
+            timeout_unit: None,
+            router_is_crossbar: false,
+            codec: None,
         }
     }
 
@@ -456,6 +450,7 @@ impl<T: SessionTypes> Protocol<T> {
         self.registrations.clear();
         self.invocations.clear();
         self.session = None;
+        self.router_is_crossbar = false;
         let was_open = self.state != State::Closed;
         self.state = State::Closed;
         if was_open {

@@ -7,27 +7,50 @@ use super::*;
 
 impl<T: SessionTypes> Protocol<T> {
     /// Sends CALL. `options` is the `CALL.Options` dict; progressive results are
-    /// delivered when it holds `receive_progress: true`. Returns the request id, or
+    /// delivered when it holds `receive_progress: true`; its `timeout` is in
+    /// milliseconds and is sent in the router's [unit](Self::timeout_unit). The payload
+    /// goes through the payload codec, if one is set. Returns the request id, or
     /// `None` if the request failed at once ([`Event::RequestFailed`] is queued).
     pub fn call(
         &mut self,
         procedure: &str,
         args: Vec<Value>,
         kwargs: Dict,
-        options: Dict,
+        mut options: Dict,
         token: T::Token,
     ) -> Option<u64> {
         let token = self.ready(token)?;
         let token = self.check_uri(procedure, UriCheck::LOOSE, token)?;
+        let (args, kwargs) = match self.encode_payload(true, procedure, args, kwargs, &mut options)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(token, Error::Application(e));
+                return None;
+            }
+        };
+        let input_open = options.get("progress").and_then(Value::as_bool) == Some(true);
+        if input_open && !self.router_has_feature("dealer", "progressive_call_invocations") {
+            self.fail(
+                token,
+                Error::InvalidRequest("the router does not support progressive call invocations"),
+            );
+            return None;
+        }
         let request = self.next_id();
         let progress = options.get("receive_progress").and_then(Value::as_bool) == Some(true);
+        let timeout = options.get("timeout").and_then(Value::as_u64).unwrap_or(0) > 0;
+        self.timeout_for_router(&mut options);
         let (args, kwargs) = opt_payload(args, kwargs);
         self.pending.insert(
             request,
             Pending::Call {
                 token: Some(token),
+                procedure: procedure.to_owned(),
                 progress,
                 canceled: false,
+                timeout,
+                input_open,
             },
         );
         self.outgoing.push_back(Message::Call(Call {
@@ -49,8 +72,13 @@ impl<T: SessionTypes> Protocol<T> {
             .push_back(Message::Cancel(Cancel { request, options }));
     }
 
-    /// Sends CANCEL for a running call. The call still completes through the router's
-    /// answer: `Error::Canceled` for its `wamp.error.canceled`.
+    /// Sends CANCEL for a running call. With `kill`, `killnowait` or no mode the call
+    /// still completes through the router's answer: `Error::Canceled` for its
+    /// `wamp.error.canceled` (or the result, if that crossed the CANCEL). With `skip`
+    /// the call fails with `Error::Canceled` at once and a late answer is dropped: the
+    /// spec has the dealer answer at once anyway, and Crossbar.io 26.10 never answers
+    /// a skipped call (the request then stays in the pending table, answerless, until
+    /// the session ends).
     pub fn cancel(&mut self, request: u64, mode: Option<CancelMode>) -> Result<(), Error> {
         if self.state != State::Established || self.dead {
             return Err(Error::SessionNotReady);
@@ -62,13 +90,21 @@ impl<T: SessionTypes> Protocol<T> {
         }
         match self.pending.get_mut(&request) {
             Some(Pending::Call {
-                token: Some(_),
+                token: token @ Some(_),
                 canceled,
                 ..
             }) => {
                 if !*canceled {
                     *canceled = true;
+                    let skipped = if mode == Some(CancelMode::Skip) {
+                        token.take()
+                    } else {
+                        None
+                    };
                     self.send_cancel(request, mode);
+                    if let Some(token) = skipped {
+                        self.fail(token, Error::Canceled);
+                    }
                 }
                 Ok(())
             }
@@ -99,17 +135,25 @@ impl<T: SessionTypes> Protocol<T> {
 
     /// Sends PUBLISH. With `acknowledge: true` in `options` the token is required and
     /// completes with [`Event::Published`]; otherwise a given token is failed only if
-    /// the publish cannot be sent, and is dropped silently when it was sent.
+    /// the publish cannot be sent, and is dropped silently when it was sent. The
+    /// payload goes through the payload codec, if one is set.
     pub fn publish(
         &mut self,
         topic: &str,
         args: Vec<Value>,
         kwargs: Dict,
-        options: Dict,
+        mut options: Dict,
         token: T::Token,
     ) -> Option<u64> {
         let token = self.ready(token)?;
         let token = self.check_uri(topic, UriCheck::LOOSE, token)?;
+        let (args, kwargs) = match self.encode_payload(true, topic, args, kwargs, &mut options) {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail(token, Error::Application(e));
+                return None;
+            }
+        };
         let request = self.next_id();
         if options.get("acknowledge").and_then(Value::as_bool) == Some(true) {
             self.pending.insert(request, Pending::Publish { token });
@@ -238,35 +282,48 @@ impl<T: SessionTypes> Protocol<T> {
         Some(request)
     }
 
-    pub(super) fn check_invocation(&self, request: u64) -> Result<bool, Error> {
+    /// Whether the caller of a running invocation accepts progress, and its procedure.
+    pub(super) fn check_invocation(&self, request: u64) -> Result<(bool, String), Error> {
         if self.state != State::Established || self.dead {
             return Err(Error::SessionNotReady);
         }
         self.invocations
             .get(&request)
-            .copied()
+            .map(|i| (i.receive_progress, i.procedure.clone()))
             .ok_or(Error::InvalidRequest("no such invocation"))
     }
 
     /// Answers an invocation with YIELD; `progress` sends a progressive result (only if
-    /// the caller asked for them) and keeps the invocation running.
+    /// the caller asked for them) and keeps the invocation running. The result goes
+    /// through the payload codec, if one is set; if encoding fails the caller gets
+    /// that error instead (and a progressive result is not sent).
     pub fn yield_result(
         &mut self,
         request: u64,
         result: CallResult,
         progress: bool,
     ) -> Result<(), Error> {
-        let accepts_progress = self.check_invocation(request)?;
+        let (accepts_progress, procedure) = self.check_invocation(request)?;
         let mut options = Dict::new();
-        if progress {
-            if !accepts_progress {
-                return Err(Error::InvalidRequest("the caller did not ask for progress"));
+        if progress && !accepts_progress {
+            return Err(Error::InvalidRequest("the caller did not ask for progress"));
+        }
+        let encoded =
+            self.encode_payload(false, &procedure, result.args, result.kwargs, &mut options);
+        let (args, kwargs) = match encoded {
+            Ok(p) => p,
+            Err(e) if progress => return Err(Error::Application(e)),
+            Err(e) => {
+                self.invocations.remove(&request);
+                return self.send_invocation_error(request, e);
             }
+        };
+        if progress {
             options.insert("progress".into(), Value::Bool(true));
         } else {
             self.invocations.remove(&request);
         }
-        let (args, kwargs) = opt_payload(result.args, result.kwargs);
+        let (args, kwargs) = opt_payload(args, kwargs);
         self.outgoing.push_back(Message::Yield(Yield {
             request,
             options,

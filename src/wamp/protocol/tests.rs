@@ -519,3 +519,5 @@ fn abort_while_established_closes() {
 
 mod requests;
 use requests::registered;
+
+mod advanced;

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 use tracing::{debug, info, warn};
 
+mod invocations;
 mod restore;
 
 use super::registry::{current, Confirmed, Slot};
@@ -58,12 +59,16 @@ struct Driver<T: Transport> {
     task_requests: HashMap<Id, u64>,
     /// Running invocation request id → its task (for INTERRUPT).
     running: HashMap<u64, AbortHandle>,
+    /// Running progressive call invocations → where their further input goes.
+    inputs: HashMap<u64, mpsc::UnboundedSender<CallResult>>,
     leave_waiters: Vec<Reply<CloseDetails>>,
     disconnect_waiters: Vec<oneshot::Sender<()>>,
     close_transport: bool,
     /// Unacknowledged publishes: answered once the transport took (or refused) them, so
     /// that an oversized event is an error to the caller, not a silent loss.
     publish_replies: HashMap<u64, Reply<Option<Publication>>>,
+    /// The version of the session's settings applied to `proto`.
+    settings_version: Option<u64>,
 }
 
 pub(super) fn spawn<T: Transport>(
@@ -73,7 +78,7 @@ pub(super) fn spawn<T: Transport>(
     life: mpsc::UnboundedSender<SessionEvent>,
 ) {
     let proto = Protocol::new(transport.serializer_id(), transport.peer());
-    let driver = Driver {
+    let mut driver = Driver {
         transport,
         proto,
         session,
@@ -82,11 +87,14 @@ pub(super) fn spawn<T: Transport>(
         tasks: JoinSet::new(),
         task_requests: HashMap::new(),
         running: HashMap::new(),
+        inputs: HashMap::new(),
         leave_waiters: Vec::new(),
         disconnect_waiters: Vec::new(),
         close_transport: false,
         publish_replies: HashMap::new(),
+        settings_version: None,
     };
+    driver.configure();
     tokio::spawn(driver.run());
 }
 
@@ -112,7 +120,10 @@ impl<T: Transport> Driver<T> {
             }
             tokio::select! {
                 msg = self.transport.recv() => match msg {
-                    Some(Ok(m)) => self.proto.handle_message(m),
+                    Some(Ok(m)) => {
+                        self.configure();
+                        self.proto.handle_message(m);
+                    }
                     Some(Err(TransportError::Protocol(text))) => {
                         self.proto.malformed_message(text);
                     }
@@ -122,7 +133,10 @@ impl<T: Transport> Driver<T> {
                     }
                     None => break,
                 },
-                Some(cmd) = self.commands.recv() => self.command(cmd),
+                Some(cmd) = self.commands.recv() => {
+                    self.configure();
+                    self.command(cmd);
+                }
                 Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
                     self.invocation_done(done);
                 }
@@ -184,6 +198,18 @@ impl<T: Transport> Driver<T> {
                 }
             }
         }
+    }
+
+    /// Applies the session's settings (payload codec, timeout unit) to the protocol
+    /// if they changed since the last time.
+    fn configure(&mut self) {
+        let settings = lock(&self.session.shared.settings);
+        if self.settings_version == Some(settings.version) {
+            return;
+        }
+        self.settings_version = Some(settings.version);
+        self.proto.set_payload_codec(settings.codec.clone());
+        self.proto.set_timeout_unit(settings.timeout_unit);
     }
 
     fn set_details(&self, details: Option<SessionDetails>) {
@@ -356,6 +382,18 @@ impl<T: Transport> Driver<T> {
             } => {
                 let _ = reply.send(self.proto.yield_result(request, result, true));
             }
+            Command::CallInput {
+                id,
+                input,
+                last,
+                reply,
+            } => {
+                let request = id.load(Ordering::Acquire);
+                let _ = reply.send(
+                    self.proto
+                        .call_input(request, input.args, input.kwargs, last),
+                );
+            }
         }
     }
 
@@ -393,6 +431,7 @@ impl<T: Transport> Driver<T> {
                 // Invocations of the ended session can no longer be answered.
                 self.tasks.abort_all();
                 self.running.clear();
+                self.inputs.clear();
                 for w in self.leave_waiters.drain(..) {
                     let _ = w.send(Ok(d.clone()));
                 }
@@ -447,19 +486,19 @@ impl<T: Transport> Driver<T> {
                 subscription,
                 reason,
             } => {
-                debug!(subscription, ?reason, "subscription revoked by the router");
+                info!(subscription, ?reason, "subscription revoked by the router");
                 self.registry()
                     .subscriptions
-                    .remove_where(|(id, _)| id == subscription);
+                    .revoke(|(id, _)| id == subscription, reason.as_deref());
             }
             Event::RegistrationRevoked {
                 registration,
                 reason,
             } => {
-                debug!(registration, ?reason, "registration revoked by the router");
+                info!(registration, ?reason, "registration revoked by the router");
                 self.registry()
                     .registrations
-                    .remove_where(|id| id == registration);
+                    .revoke(|id| id == registration, reason.as_deref());
             }
             Event::Published { token, publication } => {
                 if let Token::Publish(reply) = token {
@@ -500,62 +539,18 @@ impl<T: Transport> Driver<T> {
             Event::Invocation {
                 request,
                 endpoint,
-                mut details,
+                details,
                 receive_progress,
                 args,
                 kwargs,
-            } => {
-                if receive_progress {
-                    details.progress = Some(ProgressSender {
-                        request,
-                        commands: self.session.commands(),
-                    });
-                }
-                let handle = self.tasks.spawn(endpoint(args, kwargs, details));
-                self.task_requests.insert(handle.id(), request);
-                self.running.insert(request, handle);
-            }
-            Event::Interrupt { request, mode, .. } => {
-                if let Some(task) = self.running.remove(&request) {
-                    task.abort();
-                }
-                if mode.as_deref() != Some("killnowait") {
-                    let e = ApplicationError::new(ApplicationError::CANCELED);
-                    if let Err(e) = self.proto.invocation_error(request, e) {
-                        debug!(request, error = %e, "interrupt answer dropped");
-                    }
-                }
-            }
-        }
-    }
-
-    fn invocation_done(&mut self, done: Result<(Id, InvocationResult), JoinError>) {
-        let (id, outcome) = match done {
-            Ok((id, r)) => (id, Ok(r)),
-            Err(e) => (e.id(), Err(e)),
-        };
-        let Some(request) = self.task_requests.remove(&id) else {
-            return;
-        };
-        if self.running.remove(&request).is_none() {
-            return; // Interrupted, or the session ended: already answered or moot.
-        }
-        let sent = match outcome {
-            Ok(Ok(result)) => self.proto.yield_result(request, result, false),
-            Ok(Err(app)) => self.proto.invocation_error(request, app),
-            Err(e) if e.is_panic() => {
-                let text = panic_message(e);
-                let app = ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text);
-                self.user_error(
-                    app.clone(),
-                    format!("endpoint of invocation {request} panicked"),
-                );
-                self.proto.invocation_error(request, app)
-            }
-            Err(_) => return,
-        };
-        if let Err(e) = sent {
-            debug!(request, error = %e, "invocation answer dropped");
+            } => self.start_invocation(request, endpoint, details, receive_progress, args, kwargs),
+            Event::InvocationInput {
+                request,
+                input,
+                last,
+            } => self.invocation_input(request, input, last),
+            Event::PayloadError { error, message } => self.user_error(error, message),
+            Event::Interrupt { request, mode, .. } => self.interrupt(request, mode.as_deref()),
         }
     }
 }

@@ -1,7 +1,17 @@
 //! The handles a session gives out for registrations, subscriptions and progressive
 //! results.
 
+use tokio::sync::watch;
+
 use super::*;
+use crate::wamp::types::Revocation;
+
+async fn wait_revoked(mut rx: watch::Receiver<Option<Revocation>>) -> Option<Revocation> {
+    rx.wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|r| r.clone())
+}
 
 /// A subscription of one local handler (Autobahn's `ISubscription`).
 ///
@@ -16,6 +26,7 @@ pub struct Subscription {
     pub topic: String,
     pub(super) key: u64,
     pub(super) session: Session,
+    pub(super) status: watch::Receiver<Option<Revocation>>,
 }
 
 impl Subscription {
@@ -28,6 +39,19 @@ impl Subscription {
             .get(self.key)
             .and_then(|e| e.current)
             .map(|(id, _)| id)
+    }
+
+    /// `Some` once the broker revoked the subscription (UNSUBSCRIBED with request id
+    /// 0, e.g. after `wamp.subscription.remove_subscriber`): no more events arrive and
+    /// it is not restored after a reconnect.
+    pub fn revoked(&self) -> Option<Revocation> {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the broker revokes the subscription; `None` if it ends otherwise
+    /// (unsubscribed, the session left, or the session is gone).
+    pub async fn wait_revoked(&self) -> Option<Revocation> {
+        wait_revoked(self.status.clone()).await
     }
 
     /// Removes this handler; the last handler of a subscription sends UNSUBSCRIBE.
@@ -66,6 +90,7 @@ pub struct Registration {
     pub procedure: String,
     pub(super) key: u64,
     pub(super) session: Session,
+    pub(super) status: watch::Receiver<Option<Revocation>>,
 }
 
 impl Registration {
@@ -74,6 +99,20 @@ impl Registration {
     pub fn current_id(&self) -> Option<u64> {
         let registry = lock(&self.session.shared.registry);
         registry.registrations.get(self.key).and_then(|e| e.current)
+    }
+
+    /// `Some` once the dealer revoked the registration (UNREGISTERED with request id
+    /// 0: `wamp.registration.remove_callee`, or another callee registering the same
+    /// procedure with `force_reregister`): no more invocations arrive and it is not
+    /// restored after a reconnect.
+    pub fn revoked(&self) -> Option<Revocation> {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the dealer revokes the registration; `None` if it ends otherwise
+    /// (unregistered, the session left, or the session is gone).
+    pub async fn wait_revoked(&self) -> Option<Revocation> {
+        wait_revoked(self.status.clone()).await
     }
 
     /// Sends UNREGISTER and waits for the router's confirmation. It is not restored
@@ -131,5 +170,34 @@ impl ProgressSender {
             return Err(Error::TransportLost);
         }
         lost(rx.await)
+    }
+}
+
+/// The further input of a progressive call invocation (given in
+/// [`CallDetails::input`] when the caller streams its arguments): each chunk the caller
+/// sends after the first, in order; `None` after the last one. Chunks queue without a
+/// bound until the endpoint reads them (like a subscription handler's events).
+#[derive(Clone)]
+pub struct InvocationInput {
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<CallResult>>>,
+}
+
+impl std::fmt::Debug for InvocationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvocationInput").finish_non_exhaustive()
+    }
+}
+
+impl InvocationInput {
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<CallResult>) -> InvocationInput {
+        InvocationInput {
+            rx: Arc::new(tokio::sync::Mutex::new(rx)),
+        }
+    }
+
+    /// The next input chunk; `None` once the caller sent its last one (or the
+    /// invocation ended).
+    pub async fn next(&self) -> Option<CallResult> {
+        self.rx.lock().await.recv().await
     }
 }

@@ -19,9 +19,12 @@
 //! application error type converts to and from [`ApplicationError`] with `From`/`TryFrom`
 //! impls written by the application.
 
+mod advanced;
 mod app;
+mod call;
 mod driver;
 mod handles;
+mod progress;
 mod registry;
 
 use std::future::Future;
@@ -35,16 +38,20 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
+pub use advanced::TestamentScope;
 pub use app::{run_component, run_session, ApplicationSession, RunOutcome};
-pub use handles::{ProgressSender, Registration, Subscription};
+pub use call::PendingCall;
+pub use handles::{InvocationInput, ProgressSender, Registration, Subscription};
+pub use progress::{CallUpdate, ProgressiveCall};
 
 use super::auth::ChannelIds;
 use super::error::{ApplicationError, Error};
+use super::payload::PayloadCodec;
 use super::transport::Transport;
 use super::types::{
     CallDetails, CallOptions, CallResult, CancelMode, Challenge, CloseDetails, ComponentConfig,
     EventDetails, HelloDetails, ProgressHandler, Publication, PublishOptions, RegisterOptions,
-    SessionDetails, SubscribeOptions,
+    SessionDetails, SubscribeOptions, TimeoutUnit,
 };
 use super::value::{to_value, Dict, Value};
 
@@ -158,6 +165,23 @@ enum Command {
         result: CallResult,
         reply: Reply<()>,
     },
+    /// More input for a progressive call invocation.
+    CallInput {
+        id: Arc<AtomicU64>,
+        input: CallResult,
+        last: bool,
+        reply: Reply<()>,
+    },
+}
+
+/// Session settings that outlive a connection and configure each one's protocol.
+/// The session task applies them before the next message or command it handles after
+/// a change (`version` counts the changes).
+#[derive(Default)]
+struct Settings {
+    codec: Option<Arc<dyn PayloadCodec>>,
+    timeout_unit: Option<TimeoutUnit>,
+    version: u64,
 }
 
 struct Shared {
@@ -171,6 +195,7 @@ struct Shared {
     channel: Mutex<ChannelIds>,
     /// What to restore when the session joins again.
     registry: Mutex<registry::Registry>,
+    settings: Mutex<Settings>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -263,6 +288,7 @@ impl Session {
                 details: Mutex::new(None),
                 channel: Mutex::new(ChannelIds::default()),
                 registry: Mutex::new(registry::Registry::default()),
+                settings: Mutex::new(Settings::default()),
             }),
         }
     }
@@ -513,94 +539,5 @@ impl Session {
             reply,
         })
         .await
-    }
-}
-
-/// A call in flight (from [`Session::start_call`]): a future of its result.
-///
-/// Dropping it before it completes cancels the call: the session sends CANCEL (with
-/// [`CallOptions::cancel_mode`]) if the router supports call canceling, and drops the
-/// late answer. With [`CallOptions::timeout`] it fails with [`Error::Timeout`] when
-/// the time is up (sending CANCEL, mode `killnowait` unless set).
-pub struct PendingCall {
-    rx: oneshot::Receiver<Result<CallResult, Error>>,
-    id: Arc<AtomicU64>,
-    /// The queue of the connection the call went out on: a cancel must not reach a
-    /// later connection, where the request id means another request.
-    commands: mpsc::Sender<Command>,
-    deadline: Option<Pin<Box<Sleep>>>,
-    cancel_mode: Option<CancelMode>,
-    done: bool,
-}
-
-impl std::fmt::Debug for PendingCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingCall")
-            .field("request", &self.request_id())
-            .field("done", &self.done)
-            .finish()
-    }
-}
-
-impl PendingCall {
-    /// The request id, once the session task has sent the CALL (0 before).
-    pub fn request_id(&self) -> u64 {
-        self.id.load(Ordering::Acquire)
-    }
-
-    /// Asks the dealer to cancel the call (CANCEL with `mode`). The call then completes
-    /// with [`Error::Canceled`] when the dealer confirms, or with its result if that was
-    /// already on the way. Fails if the router does not support call canceling.
-    pub async fn cancel(&self, mode: CancelMode) -> Result<(), Error> {
-        let id = self.id.clone();
-        request_on(&self.commands, |r| Command::Cancel {
-            id,
-            mode: Some(mode),
-            abandon: false,
-            reply: Some(r),
-        })
-        .await
-    }
-
-    fn abandon(&mut self, mode: Option<CancelMode>) {
-        self.done = true;
-        let cmd = Command::Cancel {
-            id: self.id.clone(),
-            mode,
-            abandon: true,
-            reply: None,
-        };
-        send_later(&self.commands, cmd);
-    }
-}
-
-impl Future for PendingCall {
-    type Output = Result<CallResult, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.done {
-            return Poll::Ready(Err(Error::InvalidRequest("call already completed")));
-        }
-        if let Poll::Ready(r) = Pin::new(&mut self.rx).poll(cx) {
-            self.done = true;
-            return Poll::Ready(lost(r));
-        }
-        if let Some(deadline) = self.deadline.as_mut() {
-            if deadline.as_mut().poll(cx).is_ready() {
-                let mode = self.cancel_mode.or(Some(CancelMode::KillNoWait));
-                self.abandon(mode);
-                return Poll::Ready(Err(Error::Timeout));
-            }
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for PendingCall {
-    fn drop(&mut self) {
-        if !self.done {
-            let mode = self.cancel_mode;
-            self.abandon(mode);
-        }
     }
 }

@@ -14,9 +14,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::watch;
+
 use super::{EventHandler, Reply};
 use crate::wamp::error::Error;
 use crate::wamp::session::Endpoint;
+use crate::wamp::types::Revocation;
 use crate::wamp::value::Dict;
 
 /// A handler slot shared by an entry and the closures given to the protocol.
@@ -45,6 +48,9 @@ pub(super) struct Entry<H, C, R> {
     pub claimable: bool,
     /// Who waits for the router's answer.
     pub waiters: Vec<Reply<R>>,
+    /// Tells the handles when the router revokes the entry (dropped, without a
+    /// value, when the entry ends otherwise).
+    pub revoked: watch::Sender<Option<Revocation>>,
 }
 
 /// The entries of one kind, by key.
@@ -96,6 +102,7 @@ impl<H, C: Copy + PartialEq, R> Table<H, C, R> {
                 established: false,
                 claimable: false,
                 waiters: vec![reply],
+                revoked: watch::Sender::new(None),
             },
         );
         key
@@ -191,11 +198,29 @@ impl<H, C: Copy + PartialEq, R> Table<H, C, R> {
         self.entries.remove(&key)
     }
 
-    /// Removes the entries whose current id matches `pred` (revocation by the router).
-    pub fn remove_where(&mut self, pred: impl Fn(C) -> bool) -> usize {
+    /// The router revoked the entries whose current id matches `pred`: their handles
+    /// learn it, and they are removed (so never restored). Returns how many there were.
+    pub fn revoke(&mut self, pred: impl Fn(C) -> bool, reason: Option<&str>) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|_, e| !e.current.is_some_and(&pred));
+        self.entries.retain(|_, e| {
+            let hit = e.current.is_some_and(&pred);
+            if hit {
+                e.revoked.send_replace(Some(Revocation {
+                    reason: reason.map(str::to_owned),
+                }));
+            }
+            !hit
+        });
         before - self.entries.len()
+    }
+
+    /// A receiver of the revocation status of the entry for `key` (one that is already
+    /// closed if there is no such entry).
+    pub fn revocation(&self, key: u64) -> watch::Receiver<Option<Revocation>> {
+        match self.entries.get(&key) {
+            Some(e) => e.revoked.subscribe(),
+            None => watch::Sender::new(None).subscribe(),
+        }
     }
 
     /// The session ended: nothing is registered any more; established entries wait
@@ -341,8 +366,18 @@ mod tests {
         let b = t.insert("b", Dict::new(), "h", r);
         let _ = t.confirmed(a, 1);
         let _ = t.confirmed(b, 2);
-        assert_eq!(t.remove_where(|c| c == 2), 1);
+        let status = t.revocation(b);
+        assert_eq!(t.revoke(|c| c == 2, Some("gone")), 1);
         assert!(t.get(b).is_none());
+        assert_eq!(
+            *status.borrow(),
+            Some(Revocation {
+                reason: Some("gone".into())
+            })
+        );
+        // A revoked entry is not restored.
+        t.session_ended();
+        assert!(t.restore().iter().all(|(k, ..)| *k != b));
         assert!(t.remove(a).is_some());
         assert!(t.remove(a).is_none());
         let (r, _rx) = reply();

@@ -6,20 +6,24 @@ use crate::wamp::session::registry::Claim;
 
 impl<T: Transport> Driver<T> {
     pub(super) fn registration(&self, id: u64, procedure: String, key: u64) -> Registration {
+        let status = self.registry().registrations.revocation(key);
         Registration {
             id,
             procedure,
             key,
             session: self.session.clone(),
+            status,
         }
     }
 
     pub(super) fn subscription(&self, id: u64, topic: String, key: u64) -> Subscription {
+        let status = self.registry().subscriptions.revocation(key);
         Subscription {
             id,
             topic,
             key,
             session: self.session.clone(),
+            status,
         }
     }
 

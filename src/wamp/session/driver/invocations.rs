@@ -1,0 +1,92 @@
+//! The session task's side of invocations: running endpoints as tasks, feeding
+//! progressive call invocations their input, interrupts, answers.
+
+use super::*;
+use crate::wamp::session::handles::InvocationInput;
+
+impl<T: Transport> Driver<T> {
+    /// Runs an endpoint for an INVOCATION as its own task.
+    pub(super) fn start_invocation(
+        &mut self,
+        request: u64,
+        endpoint: Endpoint,
+        mut details: CallDetails,
+        receive_progress: bool,
+        args: Vec<Value>,
+        kwargs: Dict,
+    ) {
+        if receive_progress {
+            details.progress = Some(ProgressSender {
+                request,
+                commands: self.session.commands(),
+            });
+        }
+        if details.details.get("progress").and_then(Value::as_bool) == Some(true) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            details.input = Some(InvocationInput::new(rx));
+            self.inputs.insert(request, tx);
+        }
+        let handle = self.tasks.spawn(endpoint(args, kwargs, details));
+        self.task_requests.insert(handle.id(), request);
+        self.running.insert(request, handle);
+    }
+
+    /// More input for a running progressive call invocation.
+    pub(super) fn invocation_input(&mut self, request: u64, input: CallResult, last: bool) {
+        if let Some(tx) = self.inputs.get(&request) {
+            // The endpoint may have stopped reading: its loss.
+            let _ = tx.send(input);
+        }
+        if last {
+            // Closing the queue ends the endpoint's input.
+            self.inputs.remove(&request);
+        }
+    }
+
+    /// The dealer interrupts an invocation: its task is aborted (the endpoint's future
+    /// dropped) and, unless the mode is `killnowait`, the dealer gets
+    /// `wamp.error.canceled`.
+    pub(super) fn interrupt(&mut self, request: u64, mode: Option<&str>) {
+        self.inputs.remove(&request);
+        if let Some(task) = self.running.remove(&request) {
+            task.abort();
+        }
+        if mode != Some("killnowait") {
+            let e = ApplicationError::new(ApplicationError::CANCELED);
+            if let Err(e) = self.proto.invocation_error(request, e) {
+                debug!(request, error = %e, "interrupt answer dropped");
+            }
+        }
+    }
+
+    pub(super) fn invocation_done(&mut self, done: Result<(Id, InvocationResult), JoinError>) {
+        let (id, outcome) = match done {
+            Ok((id, r)) => (id, Ok(r)),
+            Err(e) => (e.id(), Err(e)),
+        };
+        let Some(request) = self.task_requests.remove(&id) else {
+            return;
+        };
+        self.inputs.remove(&request);
+        if self.running.remove(&request).is_none() {
+            return; // Interrupted, or the session ended: already answered or moot.
+        }
+        let sent = match outcome {
+            Ok(Ok(result)) => self.proto.yield_result(request, result, false),
+            Ok(Err(app)) => self.proto.invocation_error(request, app),
+            Err(e) if e.is_panic() => {
+                let text = panic_message(e);
+                let app = ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text);
+                self.user_error(
+                    app.clone(),
+                    format!("endpoint of invocation {request} panicked"),
+                );
+                self.proto.invocation_error(request, app)
+            }
+            Err(_) => return,
+        };
+        if let Err(e) = sent {
+            debug!(request, error = %e, "invocation answer dropped");
+        }
+    }
+}
