@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use rand::RngCore;
 
 use super::{extra_str, AuthError, Authenticator, ChannelIds};
-use crate::wamp::types::Challenge;
+use crate::wamp::types::{Challenge, SessionDetails};
 use crate::wamp::value::{Dict, Value};
 
 /// Length of a cryptosign challenge (and of the message signed).
@@ -171,6 +172,8 @@ pub struct AuthCryptosign {
     trusted_router: Option<VerifyingKey>,
     /// Our challenge to the router in the current HELLO.
     router_challenge: Mutex<Option<[u8; CHALLENGE_LEN]>>,
+    /// The router's signature over our challenge was verified in this attempt.
+    router_verified: AtomicBool,
     authextra: Dict,
 }
 
@@ -185,6 +188,7 @@ impl AuthCryptosign {
             channel_binding: None,
             trusted_router: None,
             router_challenge: Mutex::new(None),
+            router_verified: AtomicBool::new(false),
             authextra: Dict::new(),
         }
     }
@@ -267,7 +271,9 @@ impl AuthCryptosign {
         let sig = Signature::from_slice(sig).map_err(|_| fail("malformed signature"))?;
         trusted
             .verify(message, &sig)
-            .map_err(|_| fail("the router's signature is invalid"))
+            .map_err(|_| fail("the router's signature is invalid"))?;
+        self.router_verified.store(true, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -310,8 +316,19 @@ impl Authenticator for AuthCryptosign {
                 .router_challenge
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = Some(ours);
+            self.router_verified.store(false, Ordering::Release);
         }
         extra
+    }
+
+    fn on_welcome(&self, _: &SessionDetails) -> Result<(), AuthError> {
+        // A router that welcomes us without a CHALLENGE has not proven its key.
+        if self.trusted_router.is_some() && !self.router_verified.swap(false, Ordering::AcqRel) {
+            return Err(AuthError::RouterAuthentication(
+                "the router did not prove its key (no cryptosign challenge)".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn on_challenge(

@@ -138,9 +138,10 @@ impl fmt::Debug for ChannelIds {
 
 /// One WAMP authentication method, client side (Autobahn's `IAuthenticator`).
 ///
-/// An authenticator may be used for several joins (after reconnects): per-attempt
-/// state (the SCRAM nonce) is created in [`authextra`](Self::authextra), which is
-/// called once per HELLO.
+/// An authenticator may be used for several joins one after the other (after
+/// reconnects): per-attempt state (the SCRAM nonce) is created in
+/// [`authextra`](Self::authextra), which is called once per HELLO (by
+/// [`Authentication::hello`]), so one authenticator serves one join at a time.
 pub trait Authenticator: Send + Sync + 'static {
     /// The `authmethod` announced in HELLO, e.g. `ticket`.
     fn method(&self) -> &str;
@@ -181,7 +182,9 @@ pub trait Authenticator: Send + Sync + 'static {
     }
 }
 
-/// A shared authenticator is one too (e.g. to use one for several runners).
+/// A shared authenticator is one too. Per-attempt state (the SCRAM nonce, our
+/// cryptosign router challenge) lives in the authenticator: share one only between
+/// sessions that do not authenticate at the same time.
 impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
     fn method(&self) -> &str {
         (**self).method()
@@ -283,12 +286,20 @@ impl Authentication {
             .on_challenge(challenge, channel)
     }
 
-    /// Checks WELCOME with the authenticator of the method the router used (nothing
-    /// to check for other methods).
+    /// Checks WELCOME with the authenticator of the method the router used. With
+    /// authenticators configured, a WELCOME by a method we did not offer (a missing
+    /// `authmethod` counts as `anonymous`) is refused: otherwise a router could skip
+    /// the proof that SCRAM or cryptosign router authentication demand.
     pub fn on_welcome(&self, details: &SessionDetails) -> Result<(), AuthError> {
-        match details.authmethod.as_deref().and_then(|m| self.find(m)) {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let method = details.authmethod.as_deref().unwrap_or("anonymous");
+        match self.find(method) {
             Some(a) => a.on_welcome(details),
-            None => Ok(()),
+            None => Err(AuthError::RouterAuthentication(format!(
+                "the router admitted us by authmethod '{method}', which we did not offer"
+            ))),
         }
     }
 }

@@ -18,10 +18,14 @@ use crate::wamp::value::{Dict, Value};
 
 /// Limits on the router's KDF parameters, so a hostile router cannot make us burn
 /// minutes of CPU or gigabytes of memory.
-const MAX_ITERATIONS: u64 = 10_000_000;
+/// (About a second of PBKDF2-HMAC-SHA256 here.)
+const MAX_ITERATIONS: u64 = 1_000_000;
 const MAX_ARGON2_ITERATIONS: u64 = 100_000;
 /// Argon2 memory cost limit, in KiB (256 MiB).
 const MAX_ARGON2_MEMORY: u64 = 256 * 1024;
+/// Limit of passes × KiB: 16 GiB of memory traffic, 8× Autobahn's own parameters
+/// (4096 passes over 512 KiB).
+const MAX_ARGON2_WORK: u64 = 4096 * 4096;
 
 /// The key derivation function of a SCRAM credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +198,11 @@ impl AuthScram {
                 if memory > MAX_ARGON2_MEMORY {
                     return Err(bad(format!(
                         "memory {memory} KiB above {MAX_ARGON2_MEMORY} KiB"
+                    )));
+                }
+                if iterations.saturating_mul(memory) > MAX_ARGON2_WORK {
+                    return Err(bad(format!(
+                        "{iterations} passes over {memory} KiB exceed {MAX_ARGON2_WORK} KiB-passes"
                     )));
                 }
                 // Both bounds fit in u32 (checked above).

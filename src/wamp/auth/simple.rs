@@ -41,7 +41,7 @@ impl Authenticator for AuthAnonymous {
 /// WAMP-Ticket (Autobahn's `AuthTicket`): answers the challenge with a fixed ticket
 /// (a password, a token, or a current TOTP code from
 /// [`compute_totp`](super::compute_totp)).
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct AuthTicket {
     authid: String,
     ticket: String,

@@ -431,6 +431,13 @@ fn scram_refuses_hostile_challenges() {
     assert!(a
         .on_challenge(&challenge("scram", base.clone()), &ChannelIds::default())
         .is_ok());
+    let mut heavy = base.clone();
+    heavy.insert("iterations".into(), Value::from(100_000));
+    heavy.insert("memory".into(), Value::from(1024));
+    let e = a
+        .on_challenge(&challenge("scram", heavy), &ChannelIds::default())
+        .unwrap_err();
+    assert!(e.to_string().contains("KiB-passes"), "{e}");
     for c in [
         with("memory", Value::from(1u64 << 30)),
         with("iterations", Value::from(1u64 << 40)),
@@ -483,4 +490,74 @@ fn secrets_stay_out_of_debug_output() {
         assert!(!auth.contains(secret), "{auth}");
     }
     assert!(auth.contains(TEST_PUBKEY));
+}
+
+#[test]
+fn authenticate_message_debug_hides_the_signature() {
+    use crate::wamp::message::{Authenticate, Message};
+    let m = Message::Authenticate(Authenticate {
+        signature: "TICKET-SECRET".into(),
+        extra: Dict::new(),
+    });
+    let text = format!("{m:?}");
+    assert!(!text.contains("TICKET-SECRET"), "{text}");
+    assert!(text.contains("13 bytes"), "{text}");
+}
+
+#[test]
+fn welcome_by_a_method_not_offered_is_refused() {
+    let welcome = |method: Option<&str>| SessionDetails {
+        authmethod: method.map(str::to_owned),
+        ..Default::default()
+    };
+    let scram = Authentication::new().with(AuthScram::new("alice", "pw"));
+    for method in [Some("anonymous"), Some("ticket"), None] {
+        assert!(matches!(
+            scram.on_welcome(&welcome(method)),
+            Err(AuthError::RouterAuthentication(_))
+        ));
+    }
+    // Without authenticators, any WELCOME is fine.
+    assert_eq!(Authentication::new().on_welcome(&welcome(None)), Ok(()));
+    // Offering anonymous too makes an anonymous WELCOME acceptable.
+    let both = Authentication::new()
+        .with(AuthTicket::new("joe", "t"))
+        .with(AuthAnonymous::new());
+    assert_eq!(both.on_welcome(&welcome(Some("anonymous"))), Ok(()));
+}
+
+#[test]
+fn cryptosign_router_must_prove_its_key_before_welcome() {
+    let router = CryptosignKey::generate();
+    let a = AuthCryptosign::new(CryptosignKey::from_seed_hex(TEST_SEED).unwrap())
+        .verify_router(&router.public_key_bytes())
+        .unwrap();
+    let auth = Authentication::new().with(a);
+    let welcome = SessionDetails {
+        authmethod: Some("cryptosign".into()),
+        ..Default::default()
+    };
+    // HELLO, then a WELCOME without any CHALLENGE: refused.
+    let hello = auth.hello("realm1");
+    assert_eq!(
+        auth.on_welcome(&welcome),
+        Err(AuthError::RouterAuthentication(
+            "the router did not prove its key (no cryptosign challenge)".into()
+        ))
+    );
+    // With a CHALLENGE signed by the trusted key, the WELCOME is accepted once.
+    let ours = hex::decode(hello.authextra.unwrap()["challenge"].as_str().unwrap()).unwrap();
+    let mut signed = router.sign(&ours).to_vec();
+    signed.extend_from_slice(&ours);
+    let c = challenge(
+        "cryptosign",
+        dict! {
+            "challenge" => "00".repeat(32),
+            "pubkey" => router.public_key(),
+            "signature" => hex::encode(signed),
+        },
+    );
+    auth.on_challenge(&c, &ChannelIds::default()).unwrap();
+    assert_eq!(auth.on_welcome(&welcome), Ok(()));
+    assert!(auth.on_welcome(&welcome).is_err(), "the proof is used up");
 }

@@ -204,13 +204,26 @@ pub struct Challenge {
     pub extra: Dict,
 }
 
-/// `[AUTHENTICATE, Signature|string, Extra|dict]`: answer to a challenge.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// `[AUTHENTICATE, Signature|string, Extra|dict]`: answer to a challenge. Its `Debug`
+/// output leaves the signature out: for WAMP-Ticket it is the password.
+#[derive(Clone, PartialEq, Default)]
 pub struct Authenticate {
     /// The signature (method specific).
     pub signature: String,
     /// Method-specific extra data.
     pub extra: Dict,
+}
+
+impl std::fmt::Debug for Authenticate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticate")
+            .field(
+                "signature",
+                &format_args!("<{} bytes>", self.signature.len()),
+            )
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 /// `[GOODBYE, Details|dict, Reason|uri]`: close an established session.

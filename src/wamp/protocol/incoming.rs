@@ -434,6 +434,13 @@ impl<T: SessionTypes> Protocol<T> {
             ));
             return;
         };
+        if self.closed_inputs.contains(&m.request) {
+            // Input for an invocation that already ended: dropped.
+            if !m.progress() {
+                self.closed_inputs.remove(&m.request);
+            }
+            return;
+        }
         match self.invocations.get(&m.request) {
             Some(running) if running.input_open => {
                 self.on_invocation_input(m);
@@ -478,7 +485,7 @@ impl<T: SessionTypes> Protocol<T> {
             Ok(p) => p,
             Err(e) => {
                 // The endpoint is not run; the caller learns why.
-                self.invocations.remove(&m.request);
+                self.end_invocation(m.request);
                 let _ = self.send_invocation_error(m.request, e);
                 return;
             }
@@ -504,7 +511,7 @@ impl<T: SessionTypes> Protocol<T> {
         }
         let mode = m.mode().map(str::to_owned);
         if mode.as_deref() == Some("killnowait") {
-            self.invocations.remove(&m.request);
+            self.end_invocation(m.request);
         }
         self.events.push_back(Event::Interrupt {
             request: m.request,

@@ -29,7 +29,7 @@ mod requests;
 pub use advanced::client_roles;
 pub use event::Event;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use tracing::warn;
@@ -170,6 +170,9 @@ pub struct Protocol<T: SessionTypes> {
     registrations: HashMap<u64, RegistrationEntry<T::Endpoint>>,
     /// Running invocations by request id.
     invocations: HashMap<u64, RunningInvocation>,
+    /// Invocations that ended while the caller was still streaming input: their later
+    /// input chunks are dropped (not taken for new invocations) until the last one.
+    closed_inputs: HashSet<u64>,
     outgoing: VecDeque<Message>,
     events: VecDeque<Event<T>>,
     /// The unit of call timeouts, if set by the application.
@@ -212,6 +215,7 @@ impl<T: SessionTypes> Protocol<T> {
             subscriptions: HashMap::new(),
             registrations: HashMap::new(),
             invocations: HashMap::new(),
+            closed_inputs: HashSet::new(),
             outgoing: VecDeque::new(),
             events: VecDeque::new(),
             timeout_unit: None,
@@ -370,6 +374,22 @@ impl<T: SessionTypes> Protocol<T> {
                 "abort is only possible while joining",
             ));
         }
+        self.send_abort(reason, message);
+        Ok(())
+    }
+
+    /// Refuses the WELCOME just received (the router failed to authenticate itself,
+    /// e.g. a wrong SCRAM server signature): sends ABORT and closes the session at
+    /// once. Only valid while established; the caller closes the transport.
+    pub fn refuse_welcome(&mut self, reason: &str, message: &str) -> Result<(), Error> {
+        if self.state != State::Established || self.dead {
+            return Err(Error::SessionNotReady);
+        }
+        self.send_abort(reason, Some(message));
+        Ok(())
+    }
+
+    fn send_abort(&mut self, reason: &str, message: Option<&str>) {
         self.outgoing.push_back(Message::Abort(Abort {
             details: message_details(message),
             reason: reason.to_owned(),
@@ -381,28 +401,6 @@ impl<T: SessionTypes> Protocol<T> {
                 reason: reason.to_owned(),
             },
         );
-        Ok(())
-    }
-
-    /// Refuses the WELCOME just received (the router failed to authenticate itself,
-    /// e.g. a wrong SCRAM server signature): sends ABORT and closes the session at
-    /// once. Only valid while established; the caller closes the transport.
-    pub fn refuse_welcome(&mut self, reason: &str, message: &str) -> Result<(), Error> {
-        if self.state != State::Established || self.dead {
-            return Err(Error::SessionNotReady);
-        }
-        self.outgoing.push_back(Message::Abort(Abort {
-            details: message_details(Some(message)),
-            reason: reason.to_owned(),
-        }));
-        let details = CloseDetails::new(reason, Some(message.to_owned()));
-        self.close_session(
-            details,
-            Error::SessionClosed {
-                reason: reason.to_owned(),
-            },
-        );
-        Ok(())
     }
 
     /// Sends GOODBYE (Autobahn's `leave`); the session closes when the router replies.
@@ -449,6 +447,7 @@ impl<T: SessionTypes> Protocol<T> {
         self.subscriptions.clear();
         self.registrations.clear();
         self.invocations.clear();
+        self.closed_inputs.clear();
         self.session = None;
         self.router_is_crossbar = false;
         let was_open = self.state != State::Closed;

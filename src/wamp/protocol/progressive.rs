@@ -80,8 +80,18 @@ impl<T: SessionTypes> Protocol<T> {
                     mode: Some("killnowait".into()),
                     reason: Some(e.error.clone()),
                 });
-                self.invocations.remove(&m.request);
+                self.end_invocation(m.request);
                 let _ = self.send_invocation_error(m.request, e);
+            }
+        }
+    }
+
+    /// Forgets a running invocation (answered, failed or interrupted). If its caller
+    /// was still streaming input, the rest of that input is dropped as it arrives.
+    pub(super) fn end_invocation(&mut self, request: u64) {
+        if let Some(running) = self.invocations.remove(&request) {
+            if running.input_open {
+                self.closed_inputs.insert(request);
             }
         }
     }

@@ -314,14 +314,14 @@ impl<T: SessionTypes> Protocol<T> {
             Ok(p) => p,
             Err(e) if progress => return Err(Error::Application(e)),
             Err(e) => {
-                self.invocations.remove(&request);
+                self.end_invocation(request);
                 return self.send_invocation_error(request, e);
             }
         };
         if progress {
             options.insert("progress".into(), Value::Bool(true));
         } else {
-            self.invocations.remove(&request);
+            self.end_invocation(request);
         }
         let (args, kwargs) = opt_payload(args, kwargs);
         self.outgoing.push_back(Message::Yield(Yield {
@@ -336,7 +336,7 @@ impl<T: SessionTypes> Protocol<T> {
     /// Answers an invocation with ERROR.
     pub fn invocation_error(&mut self, request: u64, error: ApplicationError) -> Result<(), Error> {
         self.check_invocation(request)?;
-        self.invocations.remove(&request);
+        self.end_invocation(request);
         if validate_uri(&error.error, UriCheck::LOOSE).is_err() {
             // An endpoint returned a malformed URI: the router would reject the ERROR,
             // so report a runtime error instead of leaving the caller hanging.

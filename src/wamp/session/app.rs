@@ -44,12 +44,15 @@ pub trait ApplicationSession: Send + 'static {
         session: &Session,
         challenge: Challenge,
     ) -> impl Future<Output = Result<String, Error>> + Send {
-        let answer = session
-            .config()
-            .authentication
-            .on_challenge(&challenge, &session.channel_ids())
-            .map_err(Error::from);
-        async move { answer }
+        let authentication = session.config().authentication.clone();
+        let channel = session.channel_ids();
+        async move {
+            // Key derivation (PBKDF2, Argon2) takes up to seconds: off the async workers.
+            tokio::task::spawn_blocking(move || authentication.on_challenge(&challenge, &channel))
+                .await
+                .map_err(|e| Error::Transport(format!("authenticator failed: {e}")))?
+                .map_err(Error::from)
+        }
     }
 
     /// The session joined a realm.

@@ -48,8 +48,9 @@ impl Subscription {
         self.status.borrow().clone()
     }
 
-    /// Waits until the broker revokes the subscription; `None` if it ends otherwise
-    /// (unsubscribed, the session left, or the session is gone).
+    /// Waits until the broker revokes the subscription; `None` once it is
+    /// unsubscribed or the session leaves the realm deliberately. After a lost transport
+    /// it keeps waiting: the session may reconnect and restore the subscription.
     pub async fn wait_revoked(&self) -> Option<Revocation> {
         wait_revoked(self.status.clone()).await
     }
@@ -109,8 +110,9 @@ impl Registration {
         self.status.borrow().clone()
     }
 
-    /// Waits until the dealer revokes the registration; `None` if it ends otherwise
-    /// (unregistered, the session left, or the session is gone).
+    /// Waits until the dealer revokes the registration; `None` once it is
+    /// unregistered or the session leaves the realm deliberately. After a lost transport
+    /// it keeps waiting: the session may reconnect and restore the registration.
     pub async fn wait_revoked(&self) -> Option<Revocation> {
         wait_revoked(self.status.clone()).await
     }

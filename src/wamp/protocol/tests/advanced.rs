@@ -497,6 +497,41 @@ fn progressive_call_invocation_callee_side() {
 }
 
 #[test]
+fn input_after_an_early_answer_is_dropped_not_invoked_again() {
+    let mut p = joined_with_invocations();
+    let reg = registered(&mut p);
+    let inv = |details: Dict, arg: i64| {
+        Message::Invocation(Invocation {
+            request: 9,
+            registration: reg,
+            details,
+            args: Some(list![arg]),
+            kwargs: None,
+        })
+    };
+    p.handle_message(inv(dict! {"progress" => true}, 1));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::Invocation { request: 9, .. }]
+    ));
+    // The endpoint fails before the caller finished streaming its input.
+    p.invocation_error(9, ApplicationError::new("com.x.error"))
+        .unwrap();
+    assert_eq!(out(&mut p).len(), 1, "one ERROR for the invocation");
+    // The rest of the input neither runs the endpoint again nor is answered.
+    p.handle_message(inv(dict! {"progress" => true}, 2));
+    p.handle_message(inv(Dict::new(), 3));
+    assert!(events(&mut p).is_empty());
+    assert!(out(&mut p).is_empty());
+    // After the last chunk the id is free: a new INVOCATION with it runs again.
+    p.handle_message(inv(Dict::new(), 4));
+    assert!(matches!(
+        events(&mut p).as_slice(),
+        [Event::Invocation { request: 9, args, .. }] if *args == list![4]
+    ));
+}
+
+#[test]
 fn codec_decodes_encoded_error_payloads() {
     let mut p = joined();
     p.set_payload_codec(Some(Arc::new(TestCodec(PptKeys::Autobahn))));
