@@ -88,14 +88,16 @@ struct Io<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.poll_progress(cx);
+        // The handler runs next if events are queued, and its answers go out with the next
+        // write: all answers to one read then leave in one write.
+        self.poll_progress(cx, true);
         if let Some(ev) = self.events.pop_front() {
             return Poll::Ready(Some(ev));
         }
         if let Some(v) = self.pending_failure.take() {
             // The messages that came before the violation have been handled.
             self.fail(v);
-            self.poll_progress(cx);
+            self.poll_progress(cx, false);
         }
         if self.done {
             return Poll::Ready(None);
@@ -104,7 +106,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 
     /// Does all the IO that can be done now; registers wakers for the rest.
-    fn poll_progress(&mut self, cx: &mut Context<'_>) {
+    ///
+    /// With `defer_write`, nothing is written while events wait for the handler: the
+    /// caller hands them out and calls again (its next call writes once they are gone).
+    /// A hook that is pending (e.g. waiting for the queue to drain) is polled with
+    /// `defer_write` false, so output always moves while the handler waits.
+    fn poll_progress(&mut self, cx: &mut Context<'_>, defer_write: bool) {
         if self.done {
             return;
         }
@@ -129,11 +136,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if reads == READS_PER_POLL {
             cx.waker().wake_by_ref();
         }
-        if !self.done {
+        if !self.done && !(defer_write && !self.events.is_empty()) {
             self.poll_write(cx);
-        }
-        if self.drop_after_flush && !self.done && self.writing.is_empty() {
-            self.poll_shutdown(cx);
+            if self.drop_after_flush && !self.done && self.writing.is_empty() {
+                self.poll_shutdown(cx);
+            }
         }
         // Timers armed during this pass (our close sent, the peer's close received, the
         // shutdown begun) must be polled once to register the waker, or they never fire.
@@ -201,9 +208,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// The protocol's own answers (pongs, the close reply) to newly queued events.
     fn react(&mut self, from: usize) {
-        let shared = self.channel.shared.clone();
-        let mut side = shared.lock();
-        let side = &mut *side;
+        let mut guard = self.channel.shared.lock();
+        let side = &mut *guard;
         for ev in self.events.range(from..) {
             respond(
                 &mut side.sender,
@@ -218,6 +224,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
+        drop(guard);
         if let Some(Event::Close { code, reason }) = self.events.back() {
             self.peer_close = Some((*code, reason.clone()));
             self.events.pop_back();
@@ -299,26 +306,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn poll_write(&mut self, cx: &mut Context<'_>) {
         loop {
             if self.writing.is_empty() {
-                let shared = self.channel.shared.clone();
-                let mut side = shared.lock();
+                let mut side = self.channel.shared.lock();
                 if side.abort {
                     drop(side);
                     return self.lost("connection dropped by the application".into());
                 }
-                if side.sender.close_sent() && !self.close_sent {
-                    self.close_sent = true;
-                    self.start_close_timer();
-                }
+                let close_now_sent = side.sender.close_sent() && !self.close_sent;
+                let was_full = side.out.len() >= HIGH_WATER;
                 if side.out.is_empty() {
                     match &side.driver {
                         Some(w) if w.will_wake(cx.waker()) => {}
                         _ => side.driver = Some(cx.waker().clone()),
                     }
+                } else {
+                    side.out.swap_into(&mut self.writing);
+                }
+                drop(side);
+                if close_now_sent {
+                    self.close_sent = true;
+                    self.start_close_timer();
+                }
+                if self.writing.is_empty() {
                     break;
                 }
-                let was_full = side.out.len() >= HIGH_WATER;
-                side.out.swap_into(&mut self.writing);
-                drop(side);
                 if was_full {
                     self.channel.shared.drained.notify_waiters();
                 }
@@ -568,7 +578,7 @@ where
         if hook.as_mut().poll(cx).is_ready() {
             return Poll::Ready(());
         }
-        io.poll_progress(cx);
+        io.poll_progress(cx, false);
         Poll::Pending
     })
     .await;
