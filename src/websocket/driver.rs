@@ -246,6 +246,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// The protocol's own answers (pongs, the close reply) to newly queued events.
     fn react(&mut self, from: usize) {
+        let data_only = self
+            .events
+            .range(from..)
+            .all(|ev| matches!(ev, Event::Message { .. }));
+        if data_only {
+            return;
+        }
         let mut guard = self.channel.shared.lock();
         let side = &mut *guard;
         for ev in self.events.range(from..) {

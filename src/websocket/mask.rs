@@ -46,11 +46,14 @@ pub fn apply_mask_scalar(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// The key as seen from payload offset `offset`: rotated left by `offset % 4` bytes.
 #[inline]
 fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset & 3);
-    k
+    // Little-endian, the first byte is the lowest: rotating the bytes left is rotating
+    // the number right.
+    u32::from_le_bytes(key)
+        .rotate_right(8 * (offset & 3) as u32)
+        .to_le_bytes()
 }
 
 #[cfg(test)]
