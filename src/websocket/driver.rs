@@ -148,7 +148,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if reads == READS_PER_POLL {
             cx.waker().wake_by_ref();
         }
-        if !self.done && !(defer_write && !self.events.is_empty()) {
+        let defer = defer_write && !self.events.is_empty();
+        if !self.done && !defer {
             self.poll_write(cx);
             if self.drop_after_flush && !self.done && self.writing.is_empty() {
                 self.poll_shutdown(cx);
