@@ -50,4 +50,15 @@ if [ "$server_status" -ne 0 ] || [ "$client_status" -ne 0 ]; then
   exit 1
 fi
 
+step "benchmarks build and run in quick mode (no timing is asserted; see benches/README.md)"
+# After the testee build, so the release profile's dependencies are there; wamp_e2e reuses the
+# Crossbar.io venv the Crossbar tests installed.
+bench_start=$(date +%s)
+BENCH_QUICK=1 cargo bench --bench ws_echo
+BENCH_QUICK=1 cargo bench --bench wamp_e2e
+IDLE_CONNS=500 cargo bench --bench idle_memory
+cargo bench --bench codec -- --warm-up-time 0.05 --measurement-time 0.1 --sample-size 10 --noplot
+cargo bench --bench wamp_serializer -- --warm-up-time 0.05 --measurement-time 0.1 --sample-size 10 --noplot
+echo "benchmarks: $(( $(date +%s) - bench_start )) s"
+
 step "all tests passed"

@@ -4,8 +4,9 @@
 //! into a shared queue, and the connection's task writes it. A sender waits while the
 //! queue holds more than the high-water mark, so a slow peer cannot grow our memory.
 
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -92,35 +93,63 @@ impl WebSocketChannel {
     }
 
     /// Runs `f` on the send side once the queue is below the high-water mark.
+    ///
+    /// The common case takes the lock once and registers nothing: only a full queue makes
+    /// the caller wait on `drained`. The connection task is woken to write what `f`
+    /// queued, unless the caller *is* that task (a handler hook, polled by the connection
+    /// task, which writes after polling the hook anyway): a self-wake would cost a
+    /// spurious task poll per message.
     async fn with_sender<T>(
         &self,
         f: impl FnOnce(&mut Sender, &mut Outgoing) -> Result<T, SendError>,
     ) -> Result<T> {
         let mut f = Some(f);
         loop {
+            let attempt = poll_fn(|cx| Poll::Ready(self.try_send(cx.waker(), &mut f))).await;
+            if let Some(r) = attempt {
+                return r;
+            }
+            // The queue is full: wait until the connection task drains it. Register first,
+            // then look again, so a drain between the two cannot be missed.
             let notified = self.shared.drained.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let mut side = self.shared.lock();
-                match side.phase {
-                    Phase::Connecting => return Err(Error::NotOpen),
-                    Phase::Closed => return Err(Error::ConnectionClosed),
-                    Phase::Open => {}
-                }
-                if side.out.len() < HIGH_WATER {
-                    let side = &mut *side;
-                    let f = f.take().expect("called once");
-                    let r = f(&mut side.sender, &mut side.out);
-                    let waker = side.driver.take();
-                    if let Some(w) = waker {
-                        w.wake();
-                    }
-                    return r.map_err(Error::from);
+                let side = self.shared.lock();
+                if side.phase != Phase::Open || side.out.len() < HIGH_WATER {
+                    continue;
                 }
             }
             notified.await;
         }
+    }
+
+    /// One attempt of [`Self::with_sender`]: `None` if the queue is full.
+    fn try_send<T, F>(&self, caller: &Waker, f: &mut Option<F>) -> Option<Result<T>>
+    where
+        F: FnOnce(&mut Sender, &mut Outgoing) -> Result<T, SendError>,
+    {
+        let mut guard = self.shared.lock();
+        match guard.phase {
+            Phase::Connecting => return Some(Err(Error::NotOpen)),
+            Phase::Closed => return Some(Err(Error::ConnectionClosed)),
+            Phase::Open => {}
+        }
+        if guard.out.len() >= HIGH_WATER {
+            return None;
+        }
+        let side = &mut *guard;
+        let f = f.take().expect("called once");
+        let r = f(&mut side.sender, &mut side.out);
+        let wake = match &side.driver {
+            Some(w) if w.will_wake(caller) => None,
+            _ => side.driver.take(),
+        };
+        drop(guard);
+        if let Some(w) = wake {
+            w.wake();
+        }
+        Some(r.map_err(Error::from))
     }
 
     /// Drops the connection at once, without a closing handshake (Autobahn's

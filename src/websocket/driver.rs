@@ -28,6 +28,10 @@ const MAX_QUEUED_EVENTS: usize = 64;
 const READS_PER_POLL: usize = 16;
 /// Size of the on-stack buffer used when no partial frame is buffered.
 const STACK_READ: usize = 8 * 1024;
+/// Most pieces handed to one vectored write.
+const MAX_IO_SLICES: usize = 32;
+/// Extra room asked for beyond the rest of a frame in progress.
+const READ_SLACK: usize = 4 * 1024;
 /// Largest single reservation for a frame in progress.
 const MAX_READ_RESERVE: usize = 4 << 20;
 
@@ -80,6 +84,11 @@ struct Io<S> {
     lingering: bool,
     done: bool,
     needs_flush: bool,
+    /// The last read returned `Pending` (its waker is registered).
+    read_blocked: bool,
+    /// The next `poll_next` runs in the same task poll as the previous one (the hook in
+    /// between completed at once): a read that was pending then is still pending.
+    same_poll: bool,
     close_timer: Option<Pin<Box<Sleep>>>,
     ping_timer: Option<Pin<Box<Sleep>>>,
     ping_deadline: Option<Pin<Box<Sleep>>>,
@@ -88,14 +97,16 @@ struct Io<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.poll_progress(cx);
+        // The handler runs next if events are queued, and its answers go out with the next
+        // write: all answers to one read then leave in one write.
+        self.poll_progress(cx, true);
         if let Some(ev) = self.events.pop_front() {
             return Poll::Ready(Some(ev));
         }
         if let Some(v) = self.pending_failure.take() {
             // The messages that came before the violation have been handled.
             self.fail(v);
-            self.poll_progress(cx);
+            self.poll_progress(cx, false);
         }
         if self.done {
             return Poll::Ready(None);
@@ -104,36 +115,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 
     /// Does all the IO that can be done now; registers wakers for the rest.
-    fn poll_progress(&mut self, cx: &mut Context<'_>) {
+    ///
+    /// With `defer_write`, nothing is written while events wait for the handler: the
+    /// caller hands them out and calls again (its next call writes once they are gone).
+    /// A hook that is pending (e.g. waiting for the queue to drain) is polled with
+    /// `defer_write` false, so output always moves while the handler waits.
+    fn poll_progress(&mut self, cx: &mut Context<'_>, defer_write: bool) {
         if self.done {
             return;
         }
         self.poll_timers(cx);
         let mut reads = 0;
-        while !self.done
+        let skip_read = std::mem::take(&mut self.same_poll) && self.read_blocked;
+        while !skip_read
+            && !self.done
             && !self.read_eof
             && !self.drop_after_flush
             && self.events.len() < MAX_QUEUED_EVENTS
             && reads < READS_PER_POLL
         {
+            self.read_blocked = false;
             match self.poll_read(cx) {
                 Poll::Ready(Ok(0)) => self.on_eof(),
-                Poll::Ready(Ok(_)) => {
-                    reads += 1;
-                    self.process_input();
-                }
+                Poll::Ready(Ok(_)) => reads += 1,
                 Poll::Ready(Err(e)) => self.lost(format!("read failed: {e}")),
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.read_blocked = true;
+                    break;
+                }
             }
         }
         if reads == READS_PER_POLL {
             cx.waker().wake_by_ref();
         }
-        if !self.done {
+        let defer = defer_write && !self.events.is_empty();
+        if !self.done && !defer {
             self.poll_write(cx);
-        }
-        if self.drop_after_flush && !self.done && self.writing.is_empty() {
-            self.poll_shutdown(cx);
+            if self.drop_after_flush && !self.done && self.writing.is_empty() {
+                self.poll_shutdown(cx);
+            }
         }
         // Timers armed during this pass (our close sent, the peer's close received, the
         // shutdown begun) must be polled once to register the waker, or they never fire.
@@ -142,10 +162,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
+    /// Reads once and decodes what was read; `Ok(0)` is EOF.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let stream = Pin::new(&mut self.stream);
-        let n = if self.read_buf.is_empty() {
-            // Nothing buffered: read on the stack, so an idle connection holds no buffer.
+        if self.read_buf.is_empty() {
+            // Nothing buffered: read on the stack, so an idle connection holds no buffer,
+            // and decode whole frames from there (only a partial frame gets buffered).
             let mut stack = [MaybeUninit::<u8>::uninit(); STACK_READ];
             let mut rb = ReadBuf::uninit(&mut stack);
             match stream.poll_read(cx, &mut rb) {
@@ -153,34 +175,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
-            self.read_buf.extend_from_slice(rb.filled());
-            rb.filled().len()
-        } else {
-            let want = self
-                .receiver
-                .bytes_wanted(&self.read_buf)
-                .clamp(STACK_READ, MAX_READ_RESERVE);
-            match poll_read_into(stream, cx, &mut self.read_buf, want) {
-                Poll::Ready(Ok(n)) => n,
-                other => return other,
+            let n = rb.filled().len();
+            if n > 0 {
+                if self.cfg.log_octets {
+                    tracing::trace!(octets = ?rb.filled(), "rx octets");
+                }
+                self.process_input(rb.filled_mut());
             }
+            return Poll::Ready(Ok(n));
+        }
+        // A partial frame is buffered: read the rest of it (and some slack, so that a
+        // read completing the frame does not fill the buffer, which would cost one more
+        // read to learn that nothing else is there).
+        let want = self
+            .receiver
+            .bytes_wanted(&self.read_buf)
+            .saturating_add(READ_SLACK)
+            .clamp(STACK_READ, MAX_READ_RESERVE);
+        let n = match poll_read_into(stream, cx, &mut self.read_buf, want) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
         };
-        if self.cfg.log_octets && n > 0 {
-            let start = self.read_buf.len() - n;
-            tracing::trace!(octets = ?&self.read_buf[start..], "rx octets");
+        if n > 0 {
+            if self.cfg.log_octets {
+                let start = self.read_buf.len() - n;
+                tracing::trace!(octets = ?&self.read_buf[start..], "rx octets");
+            }
+            self.process_input(&mut []);
         }
         Poll::Ready(Ok(n))
     }
 
-    fn process_input(&mut self) {
+    /// Decodes `fresh` (a read made while nothing was buffered; empty otherwise) and the
+    /// buffered bytes, queues the events and reacts to them.
+    fn process_input(&mut self, fresh: &mut [u8]) {
         if self.discard_input || self.peer_close.is_some() {
-            self.read_buf.clear();
             self.read_buf = BytesMut::new();
             return;
         }
         let before = self.events.len();
-        let result = self.receiver.receive(&mut self.read_buf, &mut self.events);
-        if self.read_buf.is_empty() {
+        let mut result = Ok(());
+        if !fresh.is_empty() {
+            match self.receiver.receive_slice(fresh, &mut self.events) {
+                Ok(used) if used < fresh.len() => self.read_buf.extend_from_slice(&fresh[used..]),
+                Ok(_) => {}
+                Err(v) => result = Err(v),
+            }
+        }
+        if result.is_ok() && !self.read_buf.is_empty() {
+            result = self.receiver.receive(&mut self.read_buf, &mut self.events);
+        }
+        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+            // Let the last payload own the allocation, and an idle connection hold none.
             self.read_buf = BytesMut::new();
         }
         if self.events.len() > before {
@@ -201,9 +247,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// The protocol's own answers (pongs, the close reply) to newly queued events.
     fn react(&mut self, from: usize) {
-        let shared = self.channel.shared.clone();
-        let mut side = shared.lock();
-        let side = &mut *side;
+        let data_only = self
+            .events
+            .range(from..)
+            .all(|ev| matches!(ev, Event::Message { .. }));
+        if data_only {
+            return;
+        }
+        let mut guard = self.channel.shared.lock();
+        let side = &mut *guard;
         for ev in self.events.range(from..) {
             respond(
                 &mut side.sender,
@@ -218,6 +270,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
+        drop(guard);
         if let Some(Event::Close { code, reason }) = self.events.back() {
             self.peer_close = Some((*code, reason.clone()));
             self.events.pop_back();
@@ -299,33 +352,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     fn poll_write(&mut self, cx: &mut Context<'_>) {
         loop {
             if self.writing.is_empty() {
-                let shared = self.channel.shared.clone();
-                let mut side = shared.lock();
+                let mut side = self.channel.shared.lock();
                 if side.abort {
                     drop(side);
                     return self.lost("connection dropped by the application".into());
                 }
-                if side.sender.close_sent() && !self.close_sent {
-                    self.close_sent = true;
-                    self.start_close_timer();
-                }
+                let close_now_sent = side.sender.close_sent() && !self.close_sent;
+                let was_full = side.out.len() >= HIGH_WATER;
                 if side.out.is_empty() {
                     match &side.driver {
                         Some(w) if w.will_wake(cx.waker()) => {}
                         _ => side.driver = Some(cx.waker().clone()),
                     }
+                } else {
+                    side.out.swap_into(&mut self.writing);
+                }
+                drop(side);
+                if close_now_sent {
+                    self.close_sent = true;
+                    self.start_close_timer();
+                }
+                if self.writing.is_empty() {
                     break;
                 }
-                let was_full = side.out.len() >= HIGH_WATER;
-                side.out.swap_into(&mut self.writing);
-                drop(side);
                 if was_full {
                     self.channel.shared.drained.notify_waiters();
                 }
             }
             let stream = Pin::new(&mut self.stream);
-            let res = if stream.is_write_vectored() {
-                let mut slices = [IoSlice::new(&[]); 64];
+            let res = if stream.is_write_vectored() && !self.writing.is_contiguous() {
+                let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
                 let n = self.writing.as_io_slices(&mut slices);
                 Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..n])
             } else {
@@ -397,7 +453,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         cx.waker().wake_by_ref();
     }
 
+    #[inline]
     fn poll_timers(&mut self, cx: &mut Context<'_>) {
+        if self.close_timer.is_some() || self.ping_deadline.is_some() || self.ping_timer.is_some() {
+            self.poll_armed_timers(cx);
+        }
+    }
+
+    fn poll_armed_timers(&mut self, cx: &mut Context<'_>) {
         if let Some(t) = self.close_timer.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
                 self.close_timer = None;
@@ -530,24 +593,26 @@ where
         lingering: false,
         done: false,
         needs_flush: false,
+        read_blocked: false,
+        same_poll: false,
         close_timer: None,
         ping_timer,
         ping_deadline: None,
         ping_outstanding: None,
     };
     if !io.read_buf.is_empty() {
-        io.process_input();
+        io.process_input(&mut []);
     }
-    alongside(&mut io, handler.on_open()).await;
+    let _ = alongside(&mut io, handler.on_open()).await;
     while let Some(ev) = poll_fn(|cx| io.poll_next(cx)).await {
-        match ev {
+        io.same_poll = match ev {
             Event::Message { payload, is_binary } => {
                 alongside(&mut io, handler.on_message(payload, is_binary)).await
             }
             Event::Ping(p) => alongside(&mut io, handler.on_ping(p)).await,
             Event::Pong(p) => alongside(&mut io, handler.on_pong(p)).await,
-            Event::Close { .. } => {}
-        }
+            Event::Close { .. } => true,
+        };
     }
     let info = io.close_info();
     drop(io);
@@ -557,21 +622,25 @@ where
     info
 }
 
-/// Polls a handler hook while keeping the connection's IO going.
-async fn alongside<S, F>(io: &mut Io<S>, hook: F)
+/// Polls a handler hook while keeping the connection's IO going. Returns true if the
+/// hook completed on its first poll (so the caller is still in the same task poll).
+async fn alongside<S, F>(io: &mut Io<S>, hook: F) -> bool
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: Future<Output = ()>,
 {
     let mut hook = std::pin::pin!(hook);
+    let mut at_once = true;
     poll_fn(|cx| {
         if hook.as_mut().poll(cx).is_ready() {
             return Poll::Ready(());
         }
-        io.poll_progress(cx);
+        at_once = false;
+        io.poll_progress(cx, false);
         Poll::Pending
     })
     .await;
+    at_once
 }
 
 #[cfg(test)]

@@ -160,6 +160,39 @@ impl FrameHeader {
         2 + ext + if self.mask.is_some() { 4 } else { 0 }
     }
 
+    /// The encoded header in a stack buffer: the bytes and how many of them are used.
+    #[inline]
+    pub fn to_bytes(&self) -> ([u8; MAX_HEADER_LEN], usize) {
+        let mut b = [0u8; MAX_HEADER_LEN];
+        b[0] = (self.fin as u8) << 7
+            | (self.rsv1 as u8) << 6
+            | (self.rsv2 as u8) << 5
+            | (self.rsv3 as u8) << 4
+            | self.opcode.as_u8();
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        let mut n = match self.payload_len {
+            len @ 0..=125 => {
+                b[1] = mask_bit | len as u8;
+                2
+            }
+            len @ 126..=0xffff => {
+                b[1] = mask_bit | 126;
+                b[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+                4
+            }
+            len => {
+                b[1] = mask_bit | 127;
+                b[2..10].copy_from_slice(&len.to_be_bytes());
+                10
+            }
+        };
+        if let Some(m) = self.mask {
+            b[n..n + 4].copy_from_slice(&m);
+            n += 4;
+        }
+        (b, n)
+    }
+
     /// Appends the encoded header to `out`.
     pub fn encode(&self, out: &mut impl BufMut) {
         let b0 = (self.fin as u8) << 7
@@ -315,6 +348,8 @@ mod tests {
                     h.encode(&mut out);
                     assert_eq!(out.len(), h.encoded_len());
                     assert_eq!(parse(&out), (h, out.len()));
+                    let (bytes, n) = h.to_bytes();
+                    assert_eq!(&bytes[..n], &out[..]);
                 }
             }
         }

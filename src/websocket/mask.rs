@@ -28,8 +28,15 @@ pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
             lane.copy_from_slice(&masked.to_ne_bytes());
         }
     }
-    // 32 is a multiple of 4, so the tail starts at key index 0 again.
-    apply_mask_scalar(blocks.into_remainder(), key, 0);
+    // 32 and 8 are multiples of 4, so each remainder starts at key index 0 again.
+    let mut words = blocks.into_remainder().chunks_exact_mut(8);
+    for lane in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(lane);
+        let masked = u64::from_ne_bytes(bytes) ^ word;
+        lane.copy_from_slice(&masked.to_ne_bytes());
+    }
+    apply_mask_scalar(words.into_remainder(), key, 0);
 }
 
 /// The byte-at-a-time reference implementation.
@@ -39,11 +46,14 @@ pub fn apply_mask_scalar(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// The key as seen from payload offset `offset`: rotated left by `offset % 4` bytes.
 #[inline]
 fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset & 3);
-    k
+    // Little-endian, the first byte is the lowest: rotating the bytes left is rotating
+    // the number right.
+    u32::from_le_bytes(key)
+        .rotate_right(8 * (offset & 3) as u32)
+        .to_le_bytes()
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ mod outgoing;
 mod receiver;
 mod sender;
 #[cfg(test)]
+mod slice_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
 use crate::websocket::frame::FrameHeader;
 use crate::websocket::mask::apply_mask;
@@ -13,12 +13,22 @@ use crate::websocket::mask::apply_mask;
 /// (vectored write of header + payload).
 const ZERO_COPY_THRESHOLD: usize = 16 * 1024;
 
+/// Tail capacity kept when the queue empties; a larger buffer is freed (an idle
+/// connection should not hold one).
+const KEEP_TAIL: usize = 8 * 1024;
+
 /// Encoded frames waiting to be written: small pieces are coalesced into one buffer,
-/// large payloads are kept as their own chunks.
+/// large payloads are kept as their own chunks (after the tail is sealed into a chunk).
+///
+/// The tail is a plain `Vec` with a read cursor: written bytes only move the cursor, and
+/// the `Vec` is cleared (keeping its allocation) when everything was written, so the
+/// steady state appends into reused memory without reallocating or shifting.
 #[derive(Debug, Default)]
 pub struct Outgoing {
     chunks: VecDeque<Bytes>,
-    tail: BytesMut,
+    tail: Vec<u8>,
+    /// Bytes of `tail` already written.
+    head: usize,
     len: usize,
 }
 
@@ -41,14 +51,15 @@ impl Outgoing {
     /// Appends a frame: its header and `payload`, masked with the header's key unless
     /// `apply_mask` is false (Autobahn's `applyMask` testing option).
     pub fn put_frame(&mut self, header: &FrameHeader, payload: &[u8], apply_mask_bytes: bool) {
-        self.tail.reserve(header.encoded_len() + payload.len());
-        header.encode(&mut self.tail);
+        let (bytes, n) = header.to_bytes();
+        self.tail.reserve(n + payload.len());
+        self.tail.extend_from_slice(&bytes[..n]);
         let start = self.tail.len();
         self.tail.extend_from_slice(payload);
         if let (Some(key), true) = (header.mask, apply_mask_bytes) {
             apply_mask(&mut self.tail[start..], key);
         }
-        self.len += header.encoded_len() + payload.len();
+        self.len += n + payload.len();
     }
 
     /// Appends an unmasked frame whose payload is shared, not copied, when large.
@@ -58,8 +69,9 @@ impl Outgoing {
             self.put_frame(header, &payload, false);
             return;
         }
-        header.encode(&mut self.tail);
-        self.len += header.encoded_len() + payload.len();
+        let (bytes, n) = header.to_bytes();
+        self.tail.extend_from_slice(&bytes[..n]);
+        self.len += n + payload.len();
         self.seal_tail();
         self.chunks.push_back(payload);
     }
@@ -76,10 +88,21 @@ impl Outgoing {
         crate::websocket::mask::apply_mask_at(&mut self.tail[len - n..], key, offset);
     }
 
+    /// Moves the unwritten tail bytes into a chunk of their own (before a shared payload).
     fn seal_tail(&mut self) {
-        if !self.tail.is_empty() {
-            self.chunks.push_back(self.tail.split().freeze());
+        if self.head < self.tail.len() {
+            let mut sealed = Bytes::from(std::mem::take(&mut self.tail));
+            sealed.advance(self.head);
+            self.chunks.push_back(sealed);
+        } else {
+            self.tail.clear();
         }
+        self.head = 0;
+    }
+
+    /// The unwritten part of the tail.
+    fn tail_bytes(&self) -> &[u8] {
+        &self.tail[self.head..]
     }
 
     /// Fills `dst` with the waiting bytes in order; returns how many slices were used.
@@ -89,7 +112,7 @@ impl Outgoing {
             .chunks
             .iter()
             .map(|c| &c[..])
-            .chain(std::iter::once(&self.tail[..]))
+            .chain(std::iter::once(self.tail_bytes()))
         {
             if n == dst.len() {
                 break;
@@ -102,13 +125,18 @@ impl Outgoing {
         n
     }
 
+    /// True if the waiting bytes are one contiguous piece ([`Outgoing::first_chunk`]).
+    pub fn is_contiguous(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
     /// The first contiguous piece of waiting bytes.
     pub fn first_chunk(&self) -> &[u8] {
         self.chunks
             .iter()
             .find(|c| !c.is_empty())
             .map(|c| &c[..])
-            .unwrap_or(&self.tail[..])
+            .unwrap_or(self.tail_bytes())
     }
 
     /// Drops `n` written bytes from the front.
@@ -125,8 +153,8 @@ impl Outgoing {
                     n = 0;
                 }
                 None => {
-                    let k = n.min(self.tail.len());
-                    self.tail.advance(k);
+                    let k = n.min(self.tail.len() - self.head);
+                    self.head += k;
                     n -= k;
                     if k == 0 {
                         break;
@@ -135,6 +163,8 @@ impl Outgoing {
             }
         }
         if self.len == 0 {
+            self.tail.clear();
+            self.head = 0;
             self.shrink_if_idle();
         }
     }
@@ -145,9 +175,10 @@ impl Outgoing {
         for c in &self.chunks {
             v.extend_from_slice(c);
         }
-        v.extend_from_slice(&self.tail);
+        v.extend_from_slice(self.tail_bytes());
         self.chunks.clear();
         self.tail.clear();
+        self.head = 0;
         self.len = 0;
         self.shrink_if_idle();
         v
@@ -161,8 +192,8 @@ impl Outgoing {
 
     /// An idle connection should not hold a large buffer.
     fn shrink_if_idle(&mut self) {
-        if self.tail.capacity() > 8 * 1024 {
-            self.tail = BytesMut::new();
+        if self.tail.capacity() > KEEP_TAIL {
+            self.tail = Vec::new();
         }
         if self.chunks.capacity() > 16 {
             self.chunks = VecDeque::new();
@@ -222,5 +253,47 @@ mod tests {
         }
         assert_eq!(written.len(), total);
         assert_eq!(&written[written.len() - 2..], b"cd");
+    }
+
+    #[test]
+    fn tail_is_reused_after_a_full_write_and_partial_writes_keep_order() {
+        let mut o = Outgoing::new();
+        o.put_frame(&header(3), b"abc", true);
+        o.advance(2);
+        assert_eq!(o.first_chunk(), b"abc");
+        o.put_frame(&header(1), b"z", true);
+        assert_eq!(o.len(), 6);
+        o.advance(6);
+        assert!(o.is_empty());
+        let cap = o.tail.capacity();
+        let ptr = o.tail.as_ptr();
+        o.put_frame(&header(2), b"xy", true);
+        // Same allocation, written from the start again.
+        assert_eq!(o.tail.capacity(), cap);
+        assert_eq!(o.tail.as_ptr(), ptr);
+        assert_eq!(o.take_all(), vec![0x82, 2, b'x', b'y']);
+    }
+
+    #[test]
+    fn partly_written_tail_is_sealed_before_a_shared_payload() {
+        let mut o = Outgoing::new();
+        o.put_frame(&header(4), b"abcd", true);
+        o.advance(3);
+        let big = Bytes::from(vec![9u8; 20_000]);
+        o.put_frame_shared(&header(big.len()), big);
+        o.put_frame(&header(1), b"q", true);
+        let all = o.take_all();
+        assert_eq!(&all[..3], b"bcd");
+        assert_eq!(&all[3..7], &[0x82, 126, 0x4e, 0x20]);
+        assert_eq!(all.len(), 3 + 4 + 20_000 + 3);
+        assert_eq!(&all[all.len() - 3..], &[0x82, 1, b'q']);
+    }
+
+    #[test]
+    fn a_large_tail_is_freed_when_drained() {
+        let mut o = Outgoing::new();
+        o.put_frame(&header(10_000), &[0u8; 10_000], true);
+        o.advance(o.len());
+        assert_eq!(o.tail.capacity(), 0);
     }
 }

@@ -16,6 +16,29 @@ struct InFrame {
     processed: usize,
 }
 
+/// A complete frame's (unmasked) payload: part of the receive buffer, or of the caller's
+/// read when nothing was buffered.
+enum Payload<'a> {
+    Buffered(BytesMut),
+    Borrowed(&'a [u8]),
+}
+
+impl Payload<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Buffered(b) => b,
+            Payload::Borrowed(s) => s,
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Payload::Buffered(b) => b.freeze(),
+            Payload::Borrowed(s) => Bytes::copy_from_slice(s),
+        }
+    }
+}
+
 /// A data message spanning several frames, or a compressed one.
 #[derive(Debug)]
 struct InMessage {
@@ -142,8 +165,61 @@ impl Receiver {
             self.frame = None;
             buf.advance(header_len);
             let payload = buf.split_to(payload_len);
-            self.on_frame(header, payload, events)?;
+            self.on_frame(header, Payload::Buffered(payload), events)?;
         }
+    }
+
+    /// Decodes the complete frames at the start of `buf`, the bytes of one read with
+    /// nothing buffered before them: unmasks in place and copies each payload out (one
+    /// allocation of exactly its size), so the caller's read buffer can live on the stack.
+    /// Returns how many bytes were consumed; the rest (the start of a frame) is for
+    /// [`Receiver::receive`] once the caller has buffered it.
+    ///
+    /// Same checks and events as [`Receiver::receive`]; must not be called while a frame
+    /// is in progress there.
+    pub fn receive_slice(
+        &mut self,
+        buf: &mut [u8],
+        events: &mut impl Extend<Event>,
+    ) -> Result<usize, ProtocolViolation> {
+        debug_assert!(self.frame.is_none());
+        let mut pos = 0;
+        while pos < buf.len() {
+            if self.close_received {
+                // RFC 6455 §5.5.1: nothing follows a close frame.
+                return Ok(buf.len());
+            }
+            let (header, header_len) = match FrameHeader::parse(&buf[pos..]) {
+                Ok(Some(h)) => h,
+                Ok(None) => break,
+                Err(e) => return Err(header_violation(e)),
+            };
+            // An incomplete frame is checked (before anything is allocated for it) when
+            // `receive` parses it again.
+            let available = (buf.len() - pos - header_len) as u64;
+            if header.payload_len > available {
+                break;
+            }
+            self.check_header(&header)?;
+            if self.config.log_frames {
+                tracing::trace!(?header, "rx frame");
+            }
+            let start = pos + header_len;
+            let end = start + header.payload_len as usize; // fits: at most buf.len()
+            let payload = &mut buf[start..end];
+            if let (Some(key), true) = (header.mask, self.config.apply_mask) {
+                apply_mask_at(payload, key, 0);
+            }
+            let validate = self.config.utf8_validate_incoming
+                && !header.opcode.is_control()
+                && self.message_is_plain_text(header.opcode, header.rsv1);
+            if validate && self.utf8.feed(payload).is_err() {
+                return Err(invalid_utf8());
+            }
+            pos = end;
+            self.on_frame(header, Payload::Borrowed(payload), events)?;
+        }
+        Ok(pos)
     }
 
     /// Whether data of a frame with this opcode is uncompressed text, validated as it
@@ -227,14 +303,14 @@ impl Receiver {
     fn on_frame(
         &mut self,
         header: FrameHeader,
-        payload: BytesMut,
+        payload: Payload<'_>,
         events: &mut impl Extend<Event>,
     ) -> Result<(), ProtocolViolation> {
         match header.opcode {
-            OpCode::Ping => events.extend(Some(Event::Ping(payload.freeze()))),
-            OpCode::Pong => events.extend(Some(Event::Pong(payload.freeze()))),
+            OpCode::Ping => events.extend(Some(Event::Ping(payload.into_bytes()))),
+            OpCode::Pong => events.extend(Some(Event::Pong(payload.into_bytes()))),
             OpCode::Close => {
-                let (code, reason) = parse_close_payload(&payload)?;
+                let (code, reason) = parse_close_payload(payload.as_slice())?;
                 self.close_received = true;
                 events.extend(Some(Event::Close { code, reason }));
             }
@@ -244,7 +320,7 @@ impl Receiver {
                     return Err(invalid_utf8());
                 }
                 events.extend(Some(Event::Message {
-                    payload: payload.freeze(),
+                    payload: payload.into_bytes(),
                     is_binary,
                 }));
             }
@@ -255,9 +331,9 @@ impl Receiver {
                     buf: Vec::new(),
                     wire_len: 0,
                 });
-                self.on_data(header.fin, &payload, events)?;
+                self.on_data(header.fin, payload.as_slice(), events)?;
             }
-            OpCode::Continuation => self.on_data(header.fin, &payload, events)?,
+            OpCode::Continuation => self.on_data(header.fin, payload.as_slice(), events)?,
         }
         Ok(())
     }

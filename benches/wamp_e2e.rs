@@ -1,0 +1,595 @@
+//! WAMP end to end through a real Crossbar.io router: our client against Autobahn|Python's
+//! (asyncio) in the same run, same router, same scenarios.
+//!
+//! Per transport (WebSocket + JSON, RawSocket + MessagePack) and per client (autobahn-rs,
+//! autobahn-python):
+//!
+//! - `seq`: sequential calls of an echo procedure (one integer argument) from one session to
+//!   a callee session: calls/s, p50/p99 latency;
+//! - `par`: the same with 100 calls in flight: calls/s;
+//! - `pub`: acknowledged publishes (100 in flight) from one session to a subscriber
+//!   session: events/s from the first publish to the last event received.
+//!
+//! **Client CPU per call** is the CPU time of both client sessions (caller and callee, or
+//! publisher and subscriber) divided by the calls (events). Ours run in this process on one
+//! `current_thread` runtime (`getrusage(RUSAGE_SELF)`); each Python session is its own
+//! process and reports `time.process_time()`. The router's CPU time (its node controller and
+//! router worker, from `/proc`) is reported per call too, with how busy it was: a router at
+//! ~100 % of a core is what limits calls/s.
+//!
+//! ```text
+//! cargo bench --bench wamp_e2e                  # full (~2 min after the router is up)
+//! BENCH_QUICK=1 cargo bench --bench wamp_e2e    # quick: small counts, for CI
+//! cargo test --bench wamp_e2e                   # smoke: like quick
+//! ```
+//!
+//! Needs Crossbar.io: installed on first use into `target/crossbar-venv` (or the venv named
+//! by `AUTOBAHN_CROSSBAR_VENV`), as for the Crossbar tests. Exits non-zero if a scenario
+//! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts), `BENCH_CLIENTS=rust,python`.
+
+#[path = "../tests/common_crossbar/mod.rs"]
+mod crossbar;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use autobahn::rawsocket::handshake::SerializerId;
+use autobahn::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
+use autobahn::wamp::session::{Lifecycle, SessionEvent};
+use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
+use autobahn::wamp::{
+    CallOptions, CallResult, ComponentConfig, Dict, HelloDetails, PublishOptions, RegisterOptions,
+    Session, SubscribeOptions, Value,
+};
+use crossbar::{Crossbar, Peer, REALM};
+
+/// Calls (publishes) in flight in the `par` and `pub` scenarios.
+const IN_FLIGHT: usize = 100;
+/// Limit for one scenario.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(300);
+/// Calls made (and not measured) before the measured ones.
+const WARMUP: usize = 200;
+
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    WebSocketJson,
+    RawSocketMsgpack,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::WebSocketJson => "WebSocket + JSON",
+            Transport::RawSocketMsgpack => "RawSocket + MessagePack",
+        }
+    }
+
+    fn url(self, cb: &Crossbar) -> String {
+        match self {
+            Transport::WebSocketJson => cb.ws_url.clone(),
+            Transport::RawSocketMsgpack => cb.rs_url.clone(),
+        }
+    }
+
+    fn serializer(self) -> &'static str {
+        match self {
+            Transport::WebSocketJson => "json",
+            Transport::RawSocketMsgpack => "msgpack",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Counts {
+    seq: usize,
+    par: usize,
+    publ: usize,
+}
+
+/// One scenario's result.
+#[derive(Clone, Copy, Default)]
+struct Outcome {
+    /// Calls or events per second.
+    rate: f64,
+    /// Client CPU (both sessions) per call or event, µs.
+    client_us: f64,
+    /// Router CPU per call or event, µs.
+    router_us: f64,
+    /// Router CPU time / wall time.
+    router_busy: f64,
+    /// Latency percentiles (sequential calls only), µs.
+    p50_us: f64,
+    p99_us: f64,
+}
+
+struct Row {
+    transport: Transport,
+    client: &'static str,
+    seq: Outcome,
+    par: Outcome,
+    publ: Outcome,
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU clocks.
+
+/// CPU time (user + system) of this process, seconds.
+fn process_cpu() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut ru), 0);
+        ru
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// CPU time (user + system, seconds) of the router: its node controller (pid in
+/// `node.pid`) and every descendant (the router worker), read from `/proc`.
+fn router_cpu(cb: &Crossbar) -> f64 {
+    let Some(root) = std::fs::read_to_string(cb.node_dir.join("node.pid"))
+        .ok()
+        .and_then(|t| {
+            let rest = &t[t.find("\"pid\"")? + 5..];
+            let digits: String = rest
+                .trim_start_matches(|c: char| c == ':' || c.is_whitespace())
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<u32>().ok()
+        })
+    else {
+        return f64::NAN;
+    };
+    let ticks = {
+        // SAFETY: sysconf has no preconditions.
+        let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        if t > 0 {
+            t as f64
+        } else {
+            100.0
+        }
+    };
+    let mut total = 0.0;
+    let mut todo = vec![root];
+    while let Some(pid) = todo.pop() {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // Fields after the command (which may contain spaces) in parentheses.
+            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3.
+                if let (Some(u), Some(s)) = (f.get(11), f.get(12)) {
+                    total +=
+                        (u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0)) / ticks;
+                }
+            }
+        }
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                if let Ok(children) = std::fs::read_to_string(t.path().join("children")) {
+                    todo.extend(
+                        children
+                            .split_whitespace()
+                            .filter_map(|c| c.parse::<u32>().ok()),
+                    );
+                }
+            }
+        }
+    }
+    total
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1);
+    sorted[i]
+}
+
+// ---------------------------------------------------------------------------------------
+// Our client.
+
+async fn joined(cb: &Crossbar, transport: Transport) -> (Session, Lifecycle) {
+    let url = transport.url(cb);
+    let config = ComponentConfig::new(REALM);
+    let (session, mut life) = match transport {
+        Transport::WebSocketJson => {
+            let ws = WebSocketTransportConfig::with_subprotocols(["wamp.2.json".to_string()]);
+            let t = WebSocketTransport::connect(&url, &ws)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+            Session::start(t, config)
+        }
+        Transport::RawSocketMsgpack => {
+            let options = RawSocketOptions {
+                serializer: SerializerId::MSGPACK,
+                ..RawSocketOptions::default()
+            };
+            let t = RawSocketTransport::connect(&url, &options)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+            Session::start(t, config)
+        }
+    };
+    session
+        .join(HelloDetails::new(REALM))
+        .await
+        .expect("HELLO queued");
+    match tokio::time::timeout(Duration::from_secs(30), life.next()).await {
+        Ok(Some(SessionEvent::Joined(_))) => {}
+        other => panic!("joining over {url}: {other:?}"),
+    }
+    (session, life)
+}
+
+async fn call_echo(session: &Session, uri: &str, i: usize) {
+    let r = session
+        .call(
+            uri,
+            vec![Value::from(i as u64)],
+            Dict::new(),
+            CallOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("calling {uri}: {e}"));
+    assert_eq!(r.args, vec![Value::from(i as u64)], "echo of {i}");
+}
+
+/// `n` calls with `k` in flight (tasks sharing a counter).
+async fn calls_in_flight(caller: &Session, uri: &str, n: usize, k: usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::with_capacity(k);
+    for _ in 0..k {
+        let (caller, uri, next) = (caller.clone(), uri.to_string(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                call_echo(&caller, &uri, i).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("caller task");
+    }
+}
+
+fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let uri = crossbar::unique_uri("bench.rs.echo");
+    let topic = crossbar::unique_uri("bench.rs.topic");
+    rt.block_on(async {
+        let (callee, _callee_life) = joined(cb, transport).await;
+        let (caller, _caller_life) = joined(cb, transport).await;
+        let _reg = callee
+            .register(
+                &uri,
+                |args, _kwargs, _details| async move { Ok(CallResult::with_args(args)) },
+                RegisterOptions::default(),
+            )
+            .await
+            .expect("register");
+        for i in 0..WARMUP {
+            call_echo(&caller, &uri, i).await;
+        }
+
+        // Sequential.
+        let mut lat = Vec::with_capacity(counts.seq);
+        let (c0, r0, t0) = (process_cpu(), router_cpu(cb), Instant::now());
+        for i in 0..counts.seq {
+            let s = Instant::now();
+            call_echo(&caller, &uri, i).await;
+            lat.push(s.elapsed().as_secs_f64() * 1e6);
+        }
+        let seq = outcome(counts.seq, t0, c0, r0, cb);
+        lat.sort_by(f64::total_cmp);
+        let seq = Outcome {
+            p50_us: percentile(&lat, 0.5),
+            p99_us: percentile(&lat, 0.99),
+            ..seq
+        };
+
+        // In flight.
+        let (c0, r0, t0) = (process_cpu(), router_cpu(cb), Instant::now());
+        calls_in_flight(&caller, &uri, counts.par, IN_FLIGHT).await;
+        let par = outcome(counts.par, t0, c0, r0, cb);
+
+        // Publish -> event.
+        let (subscriber, _sub_life) = joined(cb, transport).await;
+        let received = Arc::new(AtomicUsize::new(0));
+        let last = Arc::new(Mutex::new(None::<Instant>));
+        let all_in = Arc::new(tokio::sync::Notify::new());
+        let target = counts.publ;
+        let _sub = {
+            let (received, last, all_in) = (received.clone(), last.clone(), all_in.clone());
+            subscriber
+                .subscribe(
+                    &topic,
+                    move |_args, _kwargs, _details| {
+                        let n = received.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n == target {
+                            *last.lock().expect("lock") = Some(Instant::now());
+                            all_in.notify_one();
+                        }
+                        async { Ok(()) }
+                    },
+                    SubscribeOptions::default(),
+                )
+                .await
+                .expect("subscribe")
+        };
+        let (c0, r0, t0) = (process_cpu(), router_cpu(cb), Instant::now());
+        let next = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..IN_FLIGHT {
+            let (publisher, topic, next) = (caller.clone(), topic.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let ack = PublishOptions {
+                    acknowledge: true,
+                    ..PublishOptions::default()
+                };
+                while next.fetch_add(1, Ordering::Relaxed) < target {
+                    publisher
+                        .publish(&topic, vec![Value::from(1u64)], Dict::new(), ack.clone())
+                        .await
+                        .expect("publish");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("publisher task");
+        }
+        if tokio::time::timeout(SCENARIO_LIMIT, all_in.notified())
+            .await
+            .is_err()
+            && received.load(Ordering::Relaxed) < target
+        {
+            panic!(
+                "{}: {} of {target} events arrived",
+                transport.name(),
+                received.load(Ordering::Relaxed)
+            );
+        }
+        let end = last.lock().expect("lock").unwrap_or_else(Instant::now);
+        let wall = (end - t0).as_secs_f64();
+        let (c1, r1) = (process_cpu(), router_cpu(cb));
+        let publ = Outcome {
+            rate: target as f64 / wall,
+            client_us: (c1 - c0) / target as f64 * 1e6,
+            router_us: (r1 - r0) / target as f64 * 1e6,
+            router_busy: (r1 - r0) / wall,
+            ..Outcome::default()
+        };
+        for s in [&callee, &caller, &subscriber] {
+            s.disconnect().await;
+        }
+        Row {
+            transport,
+            client: "autobahn-rs",
+            seq,
+            par,
+            publ,
+        }
+    })
+}
+
+fn outcome(n: usize, t0: Instant, c0: f64, r0: f64, cb: &Crossbar) -> Outcome {
+    let wall = t0.elapsed().as_secs_f64();
+    let (c1, r1) = (process_cpu(), router_cpu(cb));
+    Outcome {
+        rate: n as f64 / wall,
+        client_us: (c1 - c0) / n as f64 * 1e6,
+        router_us: (r1 - r0) / n as f64 * 1e6,
+        router_busy: (r1 - r0) / wall,
+        ..Outcome::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Autobahn|Python (tests/crossbar/bench_peer.py).
+
+fn ask(peer: &mut Peer, command: &str, key: &str) -> serde_json::Value {
+    peer.send_line(command);
+    peer.wait_for_json(SCENARIO_LIMIT, key)
+}
+
+fn num(v: &serde_json::Value, key: &str) -> f64 {
+    v.get(key)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("no number {key} in {v}"))
+}
+
+fn run_python(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
+    let url = transport.url(cb);
+    let prefix = crossbar::unique_uri("bench.py");
+    let ser = transport.serializer();
+    let peer = |extra: &[&str]| {
+        let mut args = vec![url.as_str(), ser, "--prefix", prefix.as_str()];
+        args.extend_from_slice(extra);
+        let mut p = cb.peer("bench_peer.py", &args);
+        p.wait_ready();
+        p
+    };
+    let mut callee = peer(&["--register"]);
+    let mut caller = peer(&[]);
+    ask(&mut caller, &format!("par {WARMUP} 1"), "par");
+
+    let cpu = |p: &mut Peer| {
+        ask(p, "cpu", "cpu")
+            .as_f64()
+            .expect("cpu time from the peer")
+    };
+    let (e0, r0, t0) = (cpu(&mut callee), router_cpu(cb), Instant::now());
+    let v = ask(&mut caller, &format!("seq {}", counts.seq), "seq");
+    let (e1, r1, wall_all) = (cpu(&mut callee), router_cpu(cb), t0.elapsed());
+    let wall = num(&v, "wall");
+    let n = counts.seq as f64;
+    let seq = Outcome {
+        rate: n / wall,
+        client_us: (num(&v, "cpu") + e1 - e0) / n * 1e6,
+        router_us: (r1 - r0) / n * 1e6,
+        router_busy: (r1 - r0) / wall_all.as_secs_f64(),
+        p50_us: num(&v, "p50_us"),
+        p99_us: num(&v, "p99_us"),
+    };
+
+    let (e0, r0, t0) = (cpu(&mut callee), router_cpu(cb), Instant::now());
+    let v = ask(
+        &mut caller,
+        &format!("par {} {IN_FLIGHT}", counts.par),
+        "par",
+    );
+    let (e1, r1, wall_all) = (cpu(&mut callee), router_cpu(cb), t0.elapsed());
+    let wall = num(&v, "wall");
+    let n = counts.par as f64;
+    let par = Outcome {
+        rate: n / wall,
+        client_us: (num(&v, "cpu") + e1 - e0) / n * 1e6,
+        router_us: (r1 - r0) / n * 1e6,
+        router_busy: (r1 - r0) / wall_all.as_secs_f64(),
+        ..Outcome::default()
+    };
+    drop(callee);
+
+    let mut subscriber = peer(&["--subscribe"]);
+    let (s0, r0, t0) = (cpu(&mut subscriber), router_cpu(cb), Instant::now());
+    let p = ask(
+        &mut caller,
+        &format!("pub {} {IN_FLIGHT}", counts.publ),
+        "pub",
+    );
+    let w = ask(&mut subscriber, &format!("wait {}", counts.publ), "wait");
+    let (r1, wall_all) = (router_cpu(cb), t0.elapsed());
+    let events = num(&w, "events");
+    assert_eq!(
+        events as usize,
+        counts.publ,
+        "{}: Python subscriber got {events} of {} events",
+        transport.name(),
+        counts.publ
+    );
+    let wall = num(&w, "last") - num(&p, "start");
+    let n = counts.publ as f64;
+    let publ = Outcome {
+        rate: n / wall,
+        client_us: (num(&p, "cpu") + num(&w, "cpu") - s0) / n * 1e6,
+        router_us: (r1 - r0) / n * 1e6,
+        router_busy: (r1 - r0) / wall_all.as_secs_f64(),
+        ..Outcome::default()
+    };
+    Row {
+        transport,
+        client: "autobahn-python",
+        seq,
+        par,
+        publ,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let quick = smoke || std::env::var("BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
+    let counts = Counts {
+        seq: env_usize("BENCH_SEQ").unwrap_or(if quick { 300 } else { 3000 }),
+        par: env_usize("BENCH_PAR").unwrap_or(if quick { 2000 } else { 20000 }),
+        publ: env_usize("BENCH_PUB").unwrap_or(if quick { 2000 } else { 20000 }),
+    };
+    let clients = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "rust,python".into());
+    let started = Instant::now();
+    let cb = Crossbar::start();
+    eprintln!(
+        "wamp_e2e: Crossbar up in {:.1} s; seq {} / par {} / pub {}; load average {}",
+        cb.start_time.as_secs_f64(),
+        counts.seq,
+        counts.par,
+        counts.publ,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let mut rows = Vec::new();
+    for transport in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
+        if clients.contains("rust") {
+            eprintln!("  {}: autobahn-rs", transport.name());
+            rows.push(run_rust(&cb, transport, counts));
+        }
+        if clients.contains("python") {
+            eprintln!("  {}: autobahn-python", transport.name());
+            rows.push(run_python(&cb, transport, counts));
+        }
+    }
+
+    println!();
+    println!(
+        "Client CPU = CPU time of both client sessions per call (event); router CPU likewise; \
+         router busy = router CPU time / wall time."
+    );
+    println!();
+    println!(
+        "| transport | client | sequential calls/s | p50 µs | p99 µs | client CPU µs/call | router CPU µs/call | \
+         {IN_FLIGHT} in flight calls/s | client CPU µs/call | router busy | \
+         publish→event events/s | client CPU µs/event | router busy |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.0} % | {:.0} | {:.1} | {:.0} % |",
+            r.transport.name(),
+            r.client,
+            r.seq.rate,
+            r.seq.p50_us,
+            r.seq.p99_us,
+            r.seq.client_us,
+            r.seq.router_us,
+            r.par.rate,
+            r.par.client_us,
+            r.par.router_busy * 100.0,
+            r.publ.rate,
+            r.publ.client_us,
+            r.publ.router_busy * 100.0,
+        );
+    }
+    println!();
+    for t in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
+        let find = |c: &str| {
+            rows.iter()
+                .find(|r| r.client == c && r.transport.name() == t.name())
+        };
+        if let (Some(rs), Some(py)) = (find("autobahn-rs"), find("autobahn-python")) {
+            println!(
+                "{}: client CPU autobahn-rs / autobahn-python: sequential {:.3}, {IN_FLIGHT} in flight {:.3}, publish→event {:.3}",
+                t.name(),
+                rs.seq.client_us / py.seq.client_us,
+                rs.par.client_us / py.par.client_us,
+                rs.publ.client_us / py.publ.client_us,
+            );
+        }
+    }
+    println!(
+        "load average after the run: {}; total {:.0} s",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        started.elapsed().as_secs_f64()
+    );
+}
