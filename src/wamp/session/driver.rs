@@ -13,7 +13,7 @@ mod restore;
 
 use super::registry::{current, Confirmed, Slot};
 use super::*;
-use crate::wamp::protocol::{Event, Protocol, SessionTypes};
+use crate::wamp::protocol::{Event, Protocol, SessionTypes, UnsentMessage};
 use crate::wamp::transport::TransportError;
 
 /// The token attached to each request: where its answer goes.
@@ -176,7 +176,9 @@ impl<T: Transport> Driver<T> {
                 }
                 _ => None,
             };
-            match self.transport.send(msg.clone()).await {
+            // The transport takes the message; what a refusal needs is kept aside.
+            let unsent = UnsentMessage::of(&msg);
+            match self.transport.send(msg).await {
                 Ok(()) => {
                     if let Some(r) = publish_reply {
                         let _ = r.send(Ok(None));
@@ -185,12 +187,11 @@ impl<T: Transport> Driver<T> {
                 Err(
                     e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
                 ) => {
-                    warn!(error = %e, message = %msg.message_type(), "message not sent");
+                    warn!(error = %e, message = %unsent.message_type(), "message not sent");
                     if let Some(r) = publish_reply {
                         let _ = r.send(Err(Error::Transport(e.to_string())));
                     }
-                    self.proto
-                        .message_not_sent(&msg, Error::Transport(e.to_string()));
+                    self.proto.unsent(unsent, Error::Transport(e.to_string()));
                 }
                 Err(e) => {
                     debug!(error = %e, "transport failed while sending");
