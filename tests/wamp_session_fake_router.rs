@@ -401,6 +401,9 @@ async fn publish_subscribe_with_acknowledge_and_unsubscribe() {
                     if args.first() == Some(&Value::from("bad")) {
                         return Err(ApplicationError::new("com.example.handler_failed"));
                     }
+                    if args.first() == Some(&Value::from("panic")) {
+                        panic!("handler exploded");
+                    }
                     let _ = tx.send((args, d));
                     Ok(())
                 }
@@ -452,6 +455,26 @@ async fn publish_subscribe_with_acknowledge_and_unsubscribe() {
         }
         other => panic!("{other:?}"),
     }
+
+    // A panicking handler is reported, and the next event still reaches the handler.
+    for a in [Value::from("panic"), Value::from(99)] {
+        router.send(Event {
+            subscription: 55,
+            publication: 3000,
+            details: Dict::new(),
+            args: Some(vec![a]),
+            kwargs: None,
+        });
+    }
+    match next_event(&mut life).await {
+        SessionEvent::UserError { error, .. } => {
+            assert_eq!(error.error, "wamp.error.runtime_error");
+            assert_eq!(error.message(), Some("handler exploded"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let (args, _) = timeout(WAIT, events_rx.recv()).await.unwrap().unwrap();
+    assert_eq!(args, list![99]);
 
     // Acknowledged publish.
     let s = session.clone();

@@ -62,33 +62,71 @@ impl FrameSender {
     }
 }
 
-/// Writes queued frames in order; flushes when the queue runs dry.
+/// Bytes gathered into one write; a frame that would overflow it goes in the next one.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// Writes queued frames in order: per wakeup, everything queued (up to
+/// [`WRITE_BATCH`] bytes, or one larger frame) goes out in one write, then a flush.
 pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     mut wr: W,
     mut rx: mpsc::UnboundedReceiver<WriterCmd>,
     shared: Arc<Shared>,
     peer: String,
 ) {
-    while let Some(cmd) = rx.recv().await {
-        let res = match cmd {
-            WriterCmd::Frame(frame, permit) => {
-                let r = wr.write_all(&frame).await;
-                drop(permit);
-                match r {
-                    Ok(()) if rx.is_empty() => wr.flush().await,
-                    other => other,
+    let mut batch: Vec<u8> = Vec::new();
+    // Permits of the frames in `batch`: released once their bytes are written.
+    let mut permits: Vec<OwnedSemaphorePermit> = Vec::new();
+    let mut next = rx.recv().await;
+    while let Some(cmd) = next.take() {
+        let mut shutdown = false;
+        let mut large: Option<(Bytes, OwnedSemaphorePermit)> = None;
+        let mut cmd = Some(cmd);
+        while let Some(c) = cmd.take() {
+            match c {
+                WriterCmd::Frame(frame, permit) => {
+                    if batch.is_empty() && frame.len() >= WRITE_BATCH {
+                        // Written as is, without a copy.
+                        large = Some((frame, permit));
+                        break;
+                    }
+                    if batch.len() + frame.len() > WRITE_BATCH {
+                        // Goes first in the next write.
+                        next = Some(WriterCmd::Frame(frame, permit));
+                        break;
+                    }
+                    batch.extend_from_slice(&frame);
+                    permits.push(permit);
+                }
+                WriterCmd::Shutdown => {
+                    shutdown = true;
+                    break;
                 }
             }
-            WriterCmd::Shutdown => {
-                if let Err(e) = wr.shutdown().await {
-                    tracing::debug!(%peer, "rawsocket: shutdown failed: {e}");
-                }
-                break;
-            }
+            cmd = rx.try_recv().ok();
+        }
+        let mut res = match &large {
+            Some((frame, _)) => wr.write_all(frame).await,
+            None if batch.is_empty() => Ok(()),
+            None => wr.write_all(&batch).await,
         };
+        batch.clear();
+        permits.clear();
+        drop(large);
+        if res.is_ok() && next.is_none() && (shutdown || rx.is_empty()) {
+            res = wr.flush().await;
+        }
         if let Err(e) = res {
             tracing::debug!(%peer, "rawsocket: write failed: {e}");
             break;
+        }
+        if shutdown {
+            if let Err(e) = wr.shutdown().await {
+                tracing::debug!(%peer, "rawsocket: shutdown failed: {e}");
+            }
+            break;
+        }
+        if next.is_none() {
+            next = rx.recv().await;
         }
     }
     shared.open.store(false, Ordering::Release);

@@ -211,3 +211,116 @@ async fn close_twice_and_close_after_abort_are_harmless() {
     assert!(t.recv().await.is_none());
     router.await.unwrap();
 }
+
+/// A stream that counts the writes made to it.
+struct CountingStream {
+    inner: tokio::io::DuplexStream,
+    writes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl AsyncRead for CountingStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountingStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if r.is_ready() {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        r
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+fn goodbye(reason: String) -> Message {
+    Message::Goodbye(Goodbye {
+        details: Default::default(),
+        reason,
+    })
+}
+
+/// Messages queued while the writer task waits go out in as few writes as the batch
+/// size allows, in order, and a message above the batch size is written whole.
+#[tokio::test]
+async fn queued_messages_are_batched_in_order() {
+    let (a, mut b) = duplex(8 << 20);
+    let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stream = CountingStream {
+        inner: a,
+        writes: writes.clone(),
+    };
+    let router = tokio::spawn(async move {
+        router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
+        b
+    });
+    let opts = RawSocketOptions {
+        serializer: SerializerId::JSON,
+        ..RawSocketOptions::default()
+    };
+    let mut t = RawSocketTransport::connect_stream(stream, "test", &opts)
+        .await
+        .unwrap();
+    let mut b = router.await.unwrap();
+    // Reads until our FIN, then closes the router's side so that `close` ends.
+    let reader = tokio::spawn(async move {
+        let mut bytes = Vec::new();
+        b.read_to_end(&mut bytes).await.unwrap();
+        b.shutdown().await.unwrap();
+        bytes
+    });
+    let before = writes.load(Ordering::Relaxed);
+    // On this single-threaded runtime the writer task cannot run during these sends.
+    let big = "x".repeat(200 * 1024);
+    let mut sent = Vec::new();
+    for i in 0..200 {
+        let reason = if i == 100 {
+            big.clone()
+        } else {
+            format!("r.{i}")
+        };
+        sent.push(reason.clone());
+        t.send(goodbye(reason)).await.unwrap();
+    }
+    t.close().await;
+    let after = writes.load(Ordering::Relaxed) - before;
+    // Small messages before the big one, the big one, the small ones after it.
+    assert!(after <= 4, "{after} writes for 200 messages");
+
+    let bytes = reader.await.unwrap();
+    let mut dec = FrameDecoder::new(1 << 24);
+    dec.feed(&bytes);
+    let ser = for_rawsocket_id(SerializerId::JSON.get()).unwrap();
+    let mut got = Vec::new();
+    while let Some(frame) = dec.next_frame().unwrap() {
+        assert_eq!(frame.kind, FrameKind::Message);
+        for m in ser.unserialize(&frame.payload, false).unwrap() {
+            match m {
+                Message::Goodbye(g) => got.push(g.reason),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert_eq!(got, sent);
+}

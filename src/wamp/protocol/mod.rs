@@ -470,29 +470,31 @@ impl<T: SessionTypes> Protocol<T> {
     /// the request it carried fails with `error`; a final YIELD is replaced by an ERROR
     /// (`wamp.error.runtime_error`) so the caller still gets an answer.
     pub fn message_not_sent(&mut self, msg: &Message, error: Error) {
-        match msg {
-            Message::Yield(y) if !y.progress() => {
+        self.unsent(UnsentMessage::of(msg), error);
+    }
+
+    /// As [`message_not_sent`](Self::message_not_sent), from a summary taken before
+    /// the message was handed to the transport (so that it need not be copied).
+    pub fn unsent(&mut self, msg: UnsentMessage, error: Error) {
+        use MessageType as T;
+        match msg.kind {
+            T::Yield if msg.final_yield => {
                 let e = ApplicationError::with_message(
                     ApplicationError::RUNTIME_ERROR,
                     format!("result could not be sent: {error}"),
                 );
-                let _ = self.send_invocation_error(y.request, e);
+                let _ = self.send_invocation_error(msg.request.unwrap_or_default(), e);
             }
-            Message::Call(_)
-            | Message::Publish(_)
-            | Message::Subscribe(_)
-            | Message::Unsubscribe(_)
-            | Message::Register(_)
-            | Message::Unregister(_) => {
+            T::Call | T::Publish | T::Subscribe | T::Unsubscribe | T::Register | T::Unregister => {
                 let token = msg
-                    .request_id()
+                    .request
                     .and_then(|id| self.pending.remove(&id))
                     .and_then(Pending::into_token);
                 if let Some(token) = token {
                     self.fail(token, error);
                 }
             }
-            other => warn!(message = %other.message_type(), %error, "message not sent"),
+            other => warn!(message = %other, %error, "message not sent"),
         }
     }
 
@@ -509,6 +511,32 @@ impl<T: SessionTypes> Protocol<T> {
         );
         self.events.push_back(Event::CloseTransport);
         self.dead = true;
+    }
+}
+
+/// What [`Protocol::unsent`] needs to know of an outgoing message that the transport
+/// refused: its type and request id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsentMessage {
+    kind: MessageType,
+    request: Option<u64>,
+    /// A YIELD that is not a progressive result.
+    final_yield: bool,
+}
+
+impl UnsentMessage {
+    /// The summary of `msg`.
+    pub fn of(msg: &Message) -> Self {
+        Self {
+            kind: msg.message_type(),
+            request: msg.request_id(),
+            final_yield: matches!(msg, Message::Yield(y) if !y.progress()),
+        }
+    }
+
+    /// The message's type.
+    pub fn message_type(&self) -> MessageType {
+        self.kind
     }
 }
 

@@ -8,12 +8,16 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 use tracing::{debug, info, warn};
 
+mod event_handler;
 mod invocations;
 mod restore;
 
+use event_handler::panic_payload_message;
+pub(super) use event_handler::spawn_event_handler;
+
 use super::registry::{current, Confirmed, Slot};
 use super::*;
-use crate::wamp::protocol::{Event, Protocol, SessionTypes};
+use crate::wamp::protocol::{Event, Protocol, SessionTypes, UnsentMessage};
 use crate::wamp::transport::TransportError;
 
 /// The token attached to each request: where its answer goes.
@@ -100,11 +104,7 @@ pub(super) fn spawn<T: Transport>(
 
 fn panic_message(e: JoinError) -> String {
     match e.try_into_panic() {
-        Ok(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".to_owned()),
+        Ok(p) => panic_payload_message(p),
         Err(e) => e.to_string(),
     }
 }
@@ -176,7 +176,9 @@ impl<T: Transport> Driver<T> {
                 }
                 _ => None,
             };
-            match self.transport.send(msg.clone()).await {
+            // The transport takes the message; what a refusal needs is kept aside.
+            let unsent = UnsentMessage::of(&msg);
+            match self.transport.send(msg).await {
                 Ok(()) => {
                     if let Some(r) = publish_reply {
                         let _ = r.send(Ok(None));
@@ -185,12 +187,11 @@ impl<T: Transport> Driver<T> {
                 Err(
                     e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
                 ) => {
-                    warn!(error = %e, message = %msg.message_type(), "message not sent");
+                    warn!(error = %e, message = %unsent.message_type(), "message not sent");
                     if let Some(r) = publish_reply {
                         let _ = r.send(Err(Error::Transport(e.to_string())));
                     }
-                    self.proto
-                        .message_not_sent(&msg, Error::Transport(e.to_string()));
+                    self.proto.unsent(unsent, Error::Transport(e.to_string()));
                 }
                 Err(e) => {
                     debug!(error = %e, "transport failed while sending");
@@ -531,9 +532,18 @@ impl<T: Transport> Driver<T> {
                 args,
                 kwargs,
             } => {
-                for h in handlers {
+                // The last handler (usually the only one) takes the payload itself.
+                let mut item = Some((args, kwargs, details));
+                let mut handlers = handlers.into_iter().peekable();
+                while let Some(h) = handlers.next() {
+                    let this = match (handlers.peek(), &item) {
+                        (Some(_), Some(i)) => Some(i.clone()),
+                        _ => item.take(),
+                    };
                     // A closed queue means the handler task is gone: nothing to do.
-                    let _ = h.send((args.clone(), kwargs.clone(), details.clone()));
+                    if let Some(this) = this {
+                        let _ = h.send(this);
+                    }
                 }
             }
             Event::Invocation {
@@ -569,32 +579,4 @@ fn fail(token: Token, error: Error) {
             let _ = reply.send(Err(error));
         }
     }
-}
-
-/// Starts the task that runs one subscription handler, event after event; returns its
-/// queue. The task ends when the protocol drops the queue (unsubscribe, revocation,
-/// session end) and the queued events are handled.
-pub(super) fn spawn_event_handler(
-    handler: Slot<EventHandler>,
-    life: mpsc::UnboundedSender<SessionEvent>,
-    topic: String,
-) -> mpsc::UnboundedSender<EventItem> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<EventItem>();
-    tokio::spawn(async move {
-        while let Some((args, kwargs, details)) = rx.recv().await {
-            // Its own task, so a panic is caught and the next event still runs.
-            let outcome = tokio::spawn(current(&handler)(args, kwargs, details)).await;
-            let error = match outcome {
-                Ok(Ok(())) => continue,
-                Ok(Err(e)) => e,
-                Err(e) => ApplicationError::with_message(
-                    ApplicationError::RUNTIME_ERROR,
-                    panic_message(e),
-                ),
-            };
-            let message = format!("event handler for '{topic}' failed");
-            let _ = life.send(SessionEvent::UserError { error, message });
-        }
-    });
-    tx
 }
