@@ -2,12 +2,12 @@
 
 use autobahn::rawsocket::{encode_frame, FrameKind};
 use autobahn::wamp::message::{Call, Event, Hello, Message, ResultMessage, Welcome};
-use autobahn::wamp::serializer::{CborSerializer, JsonSerializer, MsgPackSerializer, Serializer};
 use autobahn::wamp::{Dict, Value};
 use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
 use autobahn::websocket::frame::{FrameHeader, OpCode};
 use autobahn::websocket::mask::apply_mask;
 use bytes::BytesMut;
+use fuzz_support::wamp::serializer;
 
 use super::Seeds;
 
@@ -247,24 +247,8 @@ fn messages() -> Vec<(&'static str, Message)> {
 /// `[flags, payload]` seeds of `wamp_json`, `wamp_msgpack`, `wamp_cbor`: spec
 /// messages, single and batched (flags bit 0).
 pub fn wamp_seeds() {
-    let serializers: [(&str, Box<dyn Serializer>, Box<dyn Serializer>); 3] = [
-        (
-            "wamp_json",
-            Box::new(JsonSerializer::new()),
-            Box::new(JsonSerializer::batched()),
-        ),
-        (
-            "wamp_msgpack",
-            Box::new(MsgPackSerializer::new()),
-            Box::new(MsgPackSerializer::batched()),
-        ),
-        (
-            "wamp_cbor",
-            Box::new(CborSerializer::new()),
-            Box::new(CborSerializer::batched()),
-        ),
-    ];
-    for (target, single, batched) in serializers {
+    for (target, id) in [("wamp_json", 1), ("wamp_msgpack", 2), ("wamp_cbor", 3)] {
+        let (single, batched) = (serializer(id, false), serializer(id, true));
         let s = Seeds::new(target);
         let mut batch = vec![1u8];
         for (name, m) in messages() {
