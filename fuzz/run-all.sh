@@ -17,9 +17,9 @@
 #                   a shared CARGO_TARGET_DIR is not used: the sanitizer flags would
 #                   hold its lock for minutes and share nothing with normal builds)
 #
-# Works on the stable toolchain: cargo-fuzz passes `-Z` flags to rustc, which
-# RUSTC_BOOTSTRAP=1 allows. Needs cargo-fuzz (`cargo install cargo-fuzz --locked`;
-# wstest/all.sh installs a pinned one into target/cargo-tools when there is none).
+# Works on the stable toolchain (a sanitizer is a `-Z` flag, which RUSTC_BOOTSTRAP=1
+# allows). Builds the targets itself with cargo-fuzz's flags: cargo-fuzz is needed
+# only to reproduce or minimise a crash (`cargo fuzz run/tmin`, see README.md).
 # New inputs go to fuzz/corpus/<target>/ (git-ignored), crashes to
 # fuzz/artifacts/<target>/, logs to fuzz/artifacts/logs/.
 set -euo pipefail
@@ -37,12 +37,23 @@ export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 timeout="${FUZZ_TIMEOUT:-10}"
 corpus="${FUZZ_CORPUS_DIR:-corpus}"
-targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
+# Every [[bin]] of fuzz/Cargo.toml (what `cargo fuzz list` shows).
+targets="${FUZZ_TARGETS:-$(sed -n '/^\[\[bin\]\]/{n;s/^name = "\(.*\)"/\1/p}' Cargo.toml)}"
 
-# One build of all targets; the runs below start the binaries directly (as
-# `cargo fuzz run` would, without its per-run cargo check).
-cargo fuzz build --sanitizer "$sanitizer"
+# One build of all targets with the flags `cargo fuzz build` (0.13.2) uses, so
+# cargo-fuzz is not needed here and `cargo fuzz run` reuses this build.
 triple="$(rustc -vV | sed -n 's/^host: //p')"
+flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+flags="$flags -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+flags="$flags -Cllvm-args=-sanitizer-coverage-pc-table"
+flags="$flags -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+flags="$flags -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
+if [ "$sanitizer" != none ]; then
+    flags="$flags -Zsanitizer=$sanitizer"
+fi
+flags="$flags -Cllvm-args=-sanitizer-coverage-stack-depth -Ccodegen-units=1"
+RUSTFLAGS=" $flags${RUSTFLAGS:+ $RUSTFLAGS}" cargo build --manifest-path Cargo.toml \
+    --target "$triple" --release --config 'profile.release.debug="line-tables-only"' --bins
 bindir="$CARGO_TARGET_DIR/$triple/release"
 
 mkdir -p artifacts/logs

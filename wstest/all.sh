@@ -35,15 +35,10 @@ cargo check --no-default-features --features tls
 cargo check --no-default-features --features deflate
 
 step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=10}s from its seeds (fuzz/run-all.sh)"
-# cargo-fuzz on the stable toolchain (RUSTC_BOOTSTRAP=1, set by run-all.sh); a pinned
-# one is installed into target/cargo-tools when none is on PATH. No sanitizer: the
-# fuzzed sans-IO code has no unsafe (fuzz/README.md); the run fails on any crash,
-# invariant violation, hang (10 s per input) or memory over 2 GiB.
-if ! command -v cargo-fuzz >/dev/null; then
-  export PATH="$PWD/target/cargo-tools/bin:$PATH"
-  command -v cargo-fuzz >/dev/null ||
-    cargo install --locked --version 0.13.2 --root target/cargo-tools cargo-fuzz
-fi
+# libFuzzer targets built on the stable toolchain with cargo-fuzz's flags (no
+# cargo-fuzz needed). No sanitizer: the fuzzed sans-IO code has no unsafe
+# (fuzz/README.md). Fails on any crash, broken invariant, hang (10 s per input) or
+# memory over 2 GiB; the corpus is a fresh temporary one, so runs start from the seeds.
 fuzz_corpus=$(mktemp -d)
 FUZZ_SANITIZER=none FUZZ_CORPUS_DIR="$fuzz_corpus" bash fuzz/run-all.sh "$FUZZ_SECONDS"
 rm -rf "$fuzz_corpus"
