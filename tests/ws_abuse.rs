@@ -1,7 +1,8 @@
 //! Hostile clients against a real server on loopback, with the real clock and short
 //! timeouts (what tests/ws_timeouts.rs checks on a paused clock, here under real
 //! scheduling): slowloris handshakes trickled a byte at a time or left unfinished,
-//! a crowd of them next to a legitimate client, too many header lines, a duplicate
+//! a crowd of them next to a legitimate client, a peer that stops answering pings, one
+//! that never answers our close, too many header lines, a duplicate
 //! `Sec-WebSocket-Key`, and `X-Forwarded-For` entries beyond `trust_x_forwarded_for`.
 //! Every wait is on an event (EOF, a reply, a handler hook) under a time bound.
 
@@ -190,6 +191,63 @@ async fn x_forwarded_for_spoofing_beyond_the_trusted_proxies_is_ignored() {
         // Without the header, the socket address, trusted proxies or not.
         let none = peer_seen(1, &[]).await;
         assert!(none.contains("127.0.0.1"), "{none}");
+    })
+    .await;
+}
+
+/// A peer that completes the handshake and then never answers pings (real clock,
+/// ping every 200 ms, 300 ms to answer) is dropped at about 500 ms.
+#[tokio::test]
+async fn silent_peer_is_dropped_at_the_auto_ping_timeout() {
+    bounded(async {
+        let options = ServerOptions {
+            auto_ping_interval: Some(Duration::from_millis(200)),
+            auto_ping_timeout: Some(Duration::from_millis(300)),
+            ..Default::default()
+        };
+        let (server, mut sev) = start_echo_server(server_with(options)).await;
+        let (s, rest) = raw_connect(server.addr).await;
+        let t0 = Instant::now();
+        let mut peer = FrameReader::new(s, rest);
+        assert_eq!(peer.next().await.expect("a ping").opcode, 9);
+        peer.expect_eof().await;
+        let elapsed = t0.elapsed();
+        let want = Duration::from_millis(500);
+        assert!(
+            elapsed >= want && elapsed < want + SLACK,
+            "dropped after {elapsed:?}"
+        );
+        let (clean, code, _) = sev.close().await;
+        assert_eq!((clean, code), (false, Some(1006)));
+    })
+    .await;
+}
+
+/// A peer that never answers our close frame is dropped at the close handshake
+/// timeout (real clock, 300 ms).
+#[tokio::test]
+async fn peer_never_answering_our_close_is_dropped_at_the_close_timeout() {
+    bounded(async {
+        let options = ServerOptions {
+            close_handshake_timeout: Some(Duration::from_millis(300)),
+            ..Default::default()
+        };
+        let (server, mut sev) = start_echo_server(server_with(options)).await;
+        let (s, rest) = raw_connect(server.addr).await;
+        let mut peer = FrameReader::new(s, rest);
+        // The Recorder starts the closing handshake on "close:<code>".
+        peer.send(&client_frame(1, b"close:4000")).await;
+        let close = peer.next().await.expect("the server's close frame");
+        let t0 = Instant::now();
+        assert_eq!(close.close_code(), Some(4000));
+        peer.expect_eof().await;
+        let elapsed = t0.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(250) && elapsed < Duration::from_millis(300) + SLACK,
+            "dropped after {elapsed:?}"
+        );
+        let (clean, code, _) = sev.close().await;
+        assert_eq!((clean, code), (false, Some(1006)));
     })
     .await;
 }
