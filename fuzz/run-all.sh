@@ -12,6 +12,7 @@
 #   FUZZ_RUNS       stop each target after this many executions (if before the time)
 #   FUZZ_CORPUS_DIR where the growing corpora live (default fuzz/corpus; CI uses an
 #                   empty temporary one, so its runs start from the seeds alone)
+#   FUZZ_LOG_DIR    logs and summary.md (default fuzz/artifacts/logs)
 #   FUZZ_RSS_MB     memory limit per target process in MiB (default 2048)
 #   FUZZ_TARGET_DIR cargo target dir of the instrumented build (default fuzz/target;
 #                   a shared CARGO_TARGET_DIR is not used: the sanitizer flags would
@@ -37,6 +38,7 @@ export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 timeout="${FUZZ_TIMEOUT:-10}"
 corpus="${FUZZ_CORPUS_DIR:-corpus}"
+logs="${FUZZ_LOG_DIR:-artifacts/logs}"
 # Every [[bin]] of fuzz/Cargo.toml (what `cargo fuzz list` shows).
 targets="${FUZZ_TARGETS:-$(sed -n '/^\[\[bin\]\]/{n;s/^name = "\(.*\)"/\1/p}' Cargo.toml)}"
 
@@ -56,19 +58,19 @@ RUSTFLAGS=" $flags${RUSTFLAGS:+ $RUSTFLAGS}" cargo build --manifest-path Cargo.t
     --target "$triple" --release --config 'profile.release.debug="line-tables-only"' --bins
 bindir="$CARGO_TARGET_DIR/$triple/release"
 
-mkdir -p artifacts/logs
+mkdir -p "$logs"
 failed=()
-printf '| target | execs | exec/s | coverage | result |\n|---|---:|---:|---:|---|\n' >artifacts/logs/summary.md
+printf '| target | execs | exec/s | coverage | result |\n|---|---:|---:|---:|---|\n' >"$logs/summary.md"
 for t in $targets; do
     mkdir -p "$corpus/$t" "seeds/$t" "artifacts/$t"
-    log="artifacts/logs/$t.log"
+    log="$logs/$t.log"
     echo "== $t (${secs}s)" >&2
     if "$bindir/$t" -artifact_prefix="artifacts/$t/" "$corpus/$t" "seeds/$t" \
         -max_total_time="$secs" -timeout="$timeout" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
         -print_final_stats=1 ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} >"$log" 2>&1; then
         result=ok
     else
-        result="FAILED (see fuzz/$log, fuzz/artifacts/$t/)"
+        result="FAILED (see $log, fuzz/artifacts/$t/)"
         failed+=("$t")
         grep -E -A3 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" >&2 || true
     fi
@@ -76,7 +78,7 @@ for t in $targets; do
     rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log")
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
     printf '| %s | %s | %s | %s | %s |\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result" |
-        tee -a artifacts/logs/summary.md >&2
+        tee -a "$logs/summary.md" >&2
 done
 
 if ((${#failed[@]})); then
