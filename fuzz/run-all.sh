@@ -9,12 +9,18 @@
 #   FUZZ_TARGETS    space-separated subset of targets (default: all, `cargo fuzz list`)
 #   FUZZ_SANITIZER  address (default) | none   (`none` runs ~2-3x faster)
 #   FUZZ_TIMEOUT    seconds one input may take before it counts as a hang (default 10)
+#   FUZZ_RUNS       stop each target after this many executions (if before the time)
+#   FUZZ_CORPUS_DIR where the growing corpora live (default fuzz/corpus; CI uses an
+#                   empty temporary one, so its runs start from the seeds alone)
+#   FUZZ_LOG_DIR    logs and summary.md (default fuzz/artifacts/logs)
+#   FUZZ_RSS_MB     memory limit per target process in MiB (default 2048)
 #   FUZZ_TARGET_DIR cargo target dir of the instrumented build (default fuzz/target;
 #                   a shared CARGO_TARGET_DIR is not used: the sanitizer flags would
 #                   hold its lock for minutes and share nothing with normal builds)
 #
-# Works on the stable toolchain: cargo-fuzz passes `-Z` flags to rustc, which
-# RUSTC_BOOTSTRAP=1 allows. Needs `cargo install cargo-fuzz`.
+# Works on the stable toolchain (a sanitizer is a `-Z` flag, which RUSTC_BOOTSTRAP=1
+# allows). Builds the targets itself with cargo-fuzz's flags: cargo-fuzz is needed
+# only to reproduce or minimise a crash (`cargo fuzz run/tmin`, see README.md).
 # New inputs go to fuzz/corpus/<target>/ (git-ignored), crashes to
 # fuzz/artifacts/<target>/, logs to fuzz/artifacts/logs/.
 set -euo pipefail
@@ -31,31 +37,48 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 timeout="${FUZZ_TIMEOUT:-10}"
-targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
+corpus="${FUZZ_CORPUS_DIR:-corpus}"
+logs="${FUZZ_LOG_DIR:-artifacts/logs}"
+# Every [[bin]] of fuzz/Cargo.toml (what `cargo fuzz list` shows).
+targets="${FUZZ_TARGETS:-$(sed -n '/^\[\[bin\]\]/{n;s/^name = "\(.*\)"/\1/p}' Cargo.toml)}"
 
-# One build of all targets (the runs below reuse it).
-cargo fuzz build --sanitizer "$sanitizer"
+# One build of all targets with the flags `cargo fuzz build` (0.13.2) uses, so
+# cargo-fuzz is not needed here and `cargo fuzz run` reuses this build.
+triple="$(rustc -vV | sed -n 's/^host: //p')"
+flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+flags="$flags -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+flags="$flags -Cllvm-args=-sanitizer-coverage-pc-table"
+flags="$flags -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+flags="$flags -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
+if [ "$sanitizer" != none ]; then
+    flags="$flags -Zsanitizer=$sanitizer"
+fi
+flags="$flags -Cllvm-args=-sanitizer-coverage-stack-depth -Ccodegen-units=1"
+RUSTFLAGS=" $flags${RUSTFLAGS:+ $RUSTFLAGS}" cargo build --manifest-path Cargo.toml \
+    --target "$triple" --release --config 'profile.release.debug="line-tables-only"' --bins
+bindir="$CARGO_TARGET_DIR/$triple/release"
 
-mkdir -p artifacts/logs
+mkdir -p "$logs"
 failed=()
-printf '| target | execs | exec/s | result |\n|---|---:|---:|---|\n' >artifacts/logs/summary.md
+printf '| target | execs | exec/s | coverage | result |\n|---|---:|---:|---:|---|\n' >"$logs/summary.md"
 for t in $targets; do
-    mkdir -p "corpus/$t" "seeds/$t"
-    log="artifacts/logs/$t.log"
+    mkdir -p "$corpus/$t" "seeds/$t" "artifacts/$t"
+    log="$logs/$t.log"
     echo "== $t (${secs}s)" >&2
-    if cargo fuzz run --sanitizer "$sanitizer" "$t" "corpus/$t" "seeds/$t" -- \
-        -max_total_time="$secs" -timeout="$timeout" -print_final_stats=1 \
-        >"$log" 2>&1; then
+    if "$bindir/$t" -artifact_prefix="artifacts/$t/" "$corpus/$t" "seeds/$t" \
+        -max_total_time="$secs" -timeout="$timeout" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
+        -print_final_stats=1 ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} >"$log" 2>&1; then
         result=ok
     else
         result="FAILED (see $log, fuzz/artifacts/$t/)"
         failed+=("$t")
-        grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" >&2 || true
+        grep -E -A3 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" >&2 || true
     fi
     execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
     rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log")
-    printf '| %s | %s | %s | %s |\n' "$t" "${execs:-?}" "${rate:-?}" "$result" |
-        tee -a artifacts/logs/summary.md >&2
+    cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    printf '| %s | %s | %s | %s | %s |\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result" |
+        tee -a "$logs/summary.md" >&2
 done
 
 if ((${#failed[@]})); then

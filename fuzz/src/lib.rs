@@ -4,7 +4,11 @@
 //! Input layouts are fixed byte layouts (not `arbitrary` derivations) so the seed
 //! corpora in `fuzz/seeds/` stay meaningful when the targets change.
 
+pub mod alloc;
+pub mod frames;
+pub mod inflate;
 pub mod stream;
+pub mod wamp;
 
 /// Cuts `data` into consecutive pieces: `n = plan[0] % 16` piece lengths are taken
 /// from the next `n` bytes of `plan` (a length may be 0: an empty feed), the rest of

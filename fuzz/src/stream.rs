@@ -1,12 +1,16 @@
-//! Harness of `ws_server_stream` / `ws_client_stream`: a [`Connection`] fed an
-//! arbitrary byte stream, whole and in pieces, with its events and output checked.
+//! Harness of `ws_server_stream` / `ws_client_stream` (and their permessage-deflate
+//! variants `ws_server_deflate_stream` / `ws_client_deflate_stream`): a [`Connection`]
+//! fed an arbitrary byte stream, whole and in pieces, with its events, output and
+//! memory checked.
 //!
-//! Input layout: `[max_msg, max_frame, flags, k, k piece lengths..., stream...]`
+//! Input layout: `[max_msg, max_frame, flags, k, k piece lengths..., stream...]`,
+//! with deflate `[max_msg, max_frame, flags, deflate, k, …]`
 //! * `max_msg`: `max_message_payload_size = (max_msg + 1) * 256` (256 B … 64 KiB)
 //! * `max_frame`: `max_frame_payload_size = max_frame * 64` (0 = unlimited)
 //! * `flags`: bit 0 `echo_close_code_reason`; bit 1 server: do not require masked
 //!   frames / client: accept masked frames; bit 2 `apply_mask = false`;
 //!   bit 3 `utf8_validate_incoming = false`
+//! * `deflate` (deflate targets only): the negotiated parameters, see [`deflate_params`]
 //! * `k % 16` piece lengths cut the stream for the split run.
 
 use autobahn::websocket::frame::{close_code, FrameHeader, OpCode};
@@ -15,7 +19,15 @@ use autobahn::websocket::protocol::{
     CloseState, Connection, Event, ProtocolConfig, ProtocolViolation, Role,
 };
 
-use crate::{piece_ends, split_input};
+use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+
+use crate::{alloc, piece_ends, split_input};
+
+/// Memory the code under test may hold beyond the payloads it delivers: the zlib
+/// inflate state (≈ 47 KiB) and small bookkeeping.
+const MEMORY_SLACK: usize = 128 * 1024;
+/// Per input byte buffered: the read buffer and its growth, event queue entries.
+const MEMORY_PER_INPUT_BYTE: usize = 96;
 
 /// Streams up to this length are also fed one byte at a time.
 const BYTEWISE_MAX: usize = 512;
@@ -89,8 +101,48 @@ pub fn decode_output(mut out: &[u8], expect_masked: bool, apply_mask: bool) -> V
     frames
 }
 
-fn feed(config: &ProtocolConfig, ends: &[usize], stream: &[u8]) -> Outcome {
+/// The permessage-deflate parameters from the `deflate` header byte: bit 0
+/// `server_no_context_takeover`, bit 1 `client_no_context_takeover`, bits 2–4 the
+/// server's window bits − 8, bits 5–7 the client's window bits − 8.
+pub fn deflate_params(d: u8) -> PerMessageDeflateParams {
+    PerMessageDeflateParams {
+        server_no_context_takeover: d & 1 != 0,
+        client_no_context_takeover: d & 2 != 0,
+        server_max_window_bits: 8 + ((d >> 2) & 7),
+        client_max_window_bits: 8 + (d >> 5),
+        ..PerMessageDeflateParams::default()
+    }
+}
+
+fn new_connection(config: &ProtocolConfig, deflate: Option<PerMessageDeflateParams>) -> Connection {
     let mut conn = Connection::new(config.clone());
+    if let Some(params) = deflate {
+        let is_server = config.role == Role::Server;
+        conn.set_deflate(
+            PerMessageDeflate::new(is_server, params),
+            PerMessageDeflate::new(is_server, params),
+            0,
+        );
+    }
+    conn
+}
+
+/// Payload bytes an event holds.
+fn event_bytes(ev: &Event) -> usize {
+    match ev {
+        Event::Message { payload, .. } => payload.len(),
+        Event::Ping(p) | Event::Pong(p) => p.len(),
+        Event::Close { reason, .. } => reason.as_ref().map_or(0, String::capacity),
+    }
+}
+
+fn feed(
+    config: &ProtocolConfig,
+    deflate: Option<PerMessageDeflateParams>,
+    ends: &[usize],
+    stream: &[u8],
+) -> Outcome {
+    let mut conn = new_connection(config, deflate);
     let mut events = Vec::new();
     let mut result = Ok(());
     let mut output = Vec::new();
@@ -98,7 +150,7 @@ fn feed(config: &ProtocolConfig, ends: &[usize], stream: &[u8]) -> Outcome {
     for &end in ends {
         let failed_before = result.is_err();
         let before = events.len();
-        let r = conn.receive_data(&stream[start..end]);
+        let (r, peak) = alloc::peak_during(|| conn.receive_data(&stream[start..end]));
         start = end;
         if failed_before {
             // A failed connection ignores everything that follows.
@@ -107,6 +159,18 @@ fn feed(config: &ProtocolConfig, ends: &[usize], stream: &[u8]) -> Outcome {
             result = r;
         }
         events.extend(std::iter::from_fn(|| conn.next_event()));
+        // Limits are checked before allocating: what one call allocated is what it
+        // delivered, at most one message in progress (capacity ≤ limit + 1), and a
+        // constant per buffered input byte — never an announced length.
+        let delivered: usize = events[before..].iter().map(event_bytes).sum();
+        let bound = delivered
+            + 2 * (config.max_message_payload_size + 1)
+            + MEMORY_PER_INPUT_BYTE * end
+            + MEMORY_SLACK;
+        assert!(
+            peak <= bound,
+            "receive_data allocated {peak} bytes (bound {bound}, {end} input bytes, {delivered} delivered)"
+        );
         let out = conn.take_output();
         if failed_before {
             assert_eq!(events.len(), before, "events after failure");
@@ -136,7 +200,7 @@ fn close_frame(code: Option<u16>, reason: Option<&str>) -> OutFrame {
     }
 }
 
-fn check(config: &ProtocolConfig, stream: &[u8], o: &Outcome) {
+fn check(config: &ProtocolConfig, compressed: bool, stream: &[u8], o: &Outcome) {
     let max_msg = config.max_message_payload_size;
     let mut total = 0usize;
     let mut expected = Vec::new();
@@ -186,9 +250,9 @@ fn check(config: &ProtocolConfig, stream: &[u8], o: &Outcome) {
             }
         }
     }
-    // Payloads are views of the stream (no compression here): no amplification.
+    // Without compression payloads are views of the stream: no amplification.
     assert!(
-        total <= stream.len(),
+        compressed || total <= stream.len(),
         "{total} payload bytes from {} input bytes",
         stream.len()
     );
@@ -217,18 +281,28 @@ fn check(config: &ProtocolConfig, stream: &[u8], o: &Outcome) {
 /// The whole target: never panics, invariants hold, and whole, split and byte-wise
 /// feeding agree.
 pub fn run(role: Role, data: &[u8]) {
-    let Some((header, lengths, stream)) = split_input(data, 3) else {
+    run_with(role, data, false);
+}
+
+/// [`run`] with permessage-deflate negotiated (parameters from the 4th header byte).
+pub fn run_deflate(role: Role, data: &[u8]) {
+    run_with(role, data, true);
+}
+
+fn run_with(role: Role, data: &[u8], with_deflate: bool) {
+    let Some((header, lengths, stream)) = split_input(data, 3 + usize::from(with_deflate)) else {
         return;
     };
     let config = config(role, header);
-    let whole = feed(&config, &[stream.len()], stream);
-    check(&config, stream, &whole);
+    let deflate = with_deflate.then(|| deflate_params(header[3]));
+    let whole = feed(&config, deflate, &[stream.len()], stream);
+    check(&config, with_deflate, stream, &whole);
     let mut runs = vec![piece_ends(lengths, stream.len())];
     if stream.len() <= BYTEWISE_MAX {
         runs.push((0..=stream.len()).collect());
     }
     for ends in runs {
-        let split = feed(&config, &ends, stream);
+        let split = feed(&config, deflate, &ends, stream);
         assert_eq!(
             whole.events, split.events,
             "events differ for pieces {ends:?}"

@@ -196,9 +196,15 @@ impl FrameDecoder {
         self.max_len
     }
 
-    /// Number of fed octets not yet returned as frames.
+    /// Number of fed octets not yet returned as frames (the header of a frame
+    /// whose payload is still incomplete included).
     pub fn buffered(&self) -> usize {
         self.buf.len()
+            + if self.pending.is_some() {
+                HEADER_LEN
+            } else {
+                0
+            }
     }
 
     /// Appends received bytes.

@@ -7,6 +7,10 @@ use crate::websocket::frame::{close_code, FrameHeader, HeaderError, OpCode};
 use crate::websocket::mask::apply_mask_at;
 use crate::websocket::utf8::Utf8Validator;
 
+/// Bytes (besides 1/8 of the limit) by which a compressed message may exceed
+/// `max_message_payload_size` on the wire; its inflated size is held to the limit.
+const COMPRESSED_WIRE_SLACK: u64 = 1024;
+
 /// A frame whose header has been decoded and whose payload is (partly) in the buffer.
 #[derive(Debug)]
 struct InFrame {
@@ -272,7 +276,7 @@ impl Receiver {
         if max_frame != 0 && h.payload_len > max_frame {
             return Err(too_big("frame payload exceeds the limit"));
         }
-        let wire_so_far = match (h.opcode, &self.message) {
+        let (wire_so_far, compressed) = match (h.opcode, &self.message) {
             (OpCode::Continuation, None) => {
                 return Err(protocol_error("continuation frame without a message"));
             }
@@ -281,16 +285,23 @@ impl Receiver {
                     "new message while a fragmented one is in progress",
                 ));
             }
-            (OpCode::Continuation, Some(m)) => m.wire_len,
-            _ => 0,
+            (OpCode::Continuation, Some(m)) => (m.wire_len, m.compressed),
+            _ => (0, h.rsv1),
         };
         let max_msg = self.config.max_message_payload_size as u64;
-        let limit = if max_msg == 0 {
+        let mut limit = if max_msg == 0 {
             usize::MAX as u64
         } else {
             max_msg
         };
-        // Compressed messages are checked again on their inflated size.
+        if compressed {
+            // Checked exactly on the inflated size; on the wire, DEFLATE may be a little
+            // larger than its content (stored blocks, a sync flush per frame), so a
+            // message within the limit must not fail here.
+            limit = limit
+                .saturating_add(limit / 8)
+                .saturating_add(COMPRESSED_WIRE_SLACK);
+        }
         if wire_so_far.saturating_add(h.payload_len) > limit {
             return Err(too_big("message payload exceeds the limit"));
         }

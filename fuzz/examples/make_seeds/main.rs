@@ -1,6 +1,9 @@
 //! Writes the seed corpora under `fuzz/seeds/<target>/` from the unit-test vectors
-//! (RFC 6455 examples, handshake examples). Run from `fuzz/`:
-//! `cargo run --example make_seeds`. Files are overwritten, never deleted.
+//! (RFC 6455 and RFC 7692 examples, handshake examples, RawSocket and WAMP spec
+//! messages). Run from `fuzz/`: `cargo run --example make_seeds`. Files are
+//! overwritten, never deleted.
+
+mod more;
 
 use std::fs;
 use std::path::Path;
@@ -40,18 +43,18 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-struct Seeds {
+pub(crate) struct Seeds {
     dir: String,
 }
 
 impl Seeds {
-    fn new(target: &str) -> Self {
+    pub(crate) fn new(target: &str) -> Self {
         let dir = format!("seeds/{target}");
         fs::create_dir_all(&dir).expect("mkdir");
         Self { dir }
     }
 
-    fn put(&self, name: &str, bytes: &[u8]) {
+    pub(crate) fn put(&self, name: &str, bytes: &[u8]) {
         fs::write(Path::new(&self.dir).join(name), bytes).expect("write seed");
     }
 }
@@ -300,4 +303,10 @@ sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client
     let s = Seeds::new("ws_handshake_roundtrip");
     s.put("zeros", &[0u8; 64]);
     s.put("text", b"localhost\x00\x50/chat?x=1\x00http://example.com\x00chat\x00superchat\x00permessage-deflate; client_max_window_bits\x00abcdefghijklmnop");
+
+    more::deflate_stream_seeds("ws_server_deflate_stream", true);
+    more::deflate_stream_seeds("ws_client_deflate_stream", false);
+    more::deflate_negotiation_seeds();
+    more::rawsocket_seeds();
+    more::wamp_seeds();
 }
