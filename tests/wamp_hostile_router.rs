@@ -75,7 +75,10 @@ impl WebSocketHandler for Spy {
 
     async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
         let s = for_subprotocol("wamp.2.json").expect("json");
-        for m in s.unserialize(&payload, is_binary).expect("client sends JSON") {
+        for m in s
+            .unserialize(&payload, is_binary)
+            .expect("client sends JSON")
+        {
             let _ = self.events.send(RouterEv::Msg(self.number, m));
         }
     }
@@ -284,7 +287,11 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
                     // Undecodable: the transport drops the connection at once (no
                     // WAMP message can follow bytes we cannot parse); the session
                     // reports the violation to everything pending.
-                    assert_eq!(router.msg(n).await.unwrap_err(), Some(1006), "{hostility:?}");
+                    assert_eq!(
+                        router.msg(n).await.unwrap_err(),
+                        Some(1006),
+                        "{hostility:?}"
+                    );
                     assert_eq!(outcome(&mut outcomes).await, Outcome::ProtocolViolation);
                 }
                 UnknownRequest | DuplicateAnswer | WrongState => {
@@ -293,7 +300,10 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
                         other => panic!("{hostility:?}: expected ABORT, got {other:?}"),
                     }
                     // Then the client closes the transport.
-                    assert!(router.msg(n).await.is_err(), "{hostility:?}: nothing after ABORT");
+                    assert!(
+                        router.msg(n).await.is_err(),
+                        "{hostility:?}: nothing after ABORT"
+                    );
                     let want = if matches!(hostility, DuplicateAnswer) {
                         Outcome::Ok // the first answer resolved the call
                     } else {
