@@ -41,7 +41,7 @@ cargo check --no-default-features
 cargo check --no-default-features --features tls
 cargo check --no-default-features --features deflate
 
-step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=10}s from its seeds (fuzz/run-all.sh)"
+step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=5}s from its seeds (fuzz/run-all.sh)"
 # libFuzzer targets built on the stable toolchain with cargo-fuzz's flags (no
 # cargo-fuzz needed). No sanitizer: the fuzzed sans-IO code has no unsafe
 # (fuzz/README.md). Fails on any crash, broken invariant, hang (10 s per input) or
