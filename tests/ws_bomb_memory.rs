@@ -6,58 +6,15 @@
 #![cfg(feature = "deflate")]
 
 mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+mod counting_alloc;
 
 use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
 use autobahn::websocket::options::ServerOptions;
 use autobahn::websocket::WebSocketServerFactory;
 use common::*;
+use counting_alloc::{peak_above, reset_peak, Counting};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let live = LIVE.fetch_add(n, Relaxed) + n;
-    PEAK.fetch_max(live, Relaxed);
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged;
-// the counters never touch the memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-            }
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -103,12 +60,11 @@ async fn deflate_bomb_closes_1009_within_the_memory_limit() {
         let ext = header_of(&head, "sec-websocket-extensions").unwrap_or("");
         assert!(ext.starts_with("permessage-deflate"), "{head}");
 
-        let before = LIVE.load(Relaxed);
-        PEAK.store(before, Relaxed);
+        let before = reset_peak();
         s.write_all(&frame).await.unwrap();
         let mut reader = FrameReader::new(s, rest);
         let close = reader.next().await.expect("a close frame");
-        let grown = PEAK.load(Relaxed).saturating_sub(before);
+        let grown = peak_above(before);
         assert_eq!(close.close_code(), Some(1009), "{close:?}");
         eprintln!("heap grew by at most {grown} bytes while the 16 MiB bomb was refused");
         assert!(

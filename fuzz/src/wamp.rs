@@ -2,11 +2,16 @@
 //! arbitrary transport payload.
 //!
 //! Input layout: `[flags, payload…]`; flags bit 0 batched mode, bit 1 the payload
-//! arrives in the other frame type (text for a binary serializer and vice versa).
+//! arrives in the other frame type (text for a binary serializer and vice versa),
+//! bits 2–7 (`n`) the decode budget: `max_decoded_size` = `n² · 256` bytes, or the
+//! default (64 MiB) for `n = 0`.
 //!
 //! Invariants: decoding never panics; every error is typed and names this serializer
 //! (`WrongFrameType` exactly when the frame type is wrong); memory stays within a
-//! fixed factor of the payload; every decoded message
+//! fixed factor of the payload and within `max_decoded_size` plus a constant;
+//! a budget only ever turns a result into `TooLarge` (with that limit), never into
+//! anything else, and the default budget is never reached by fuzzer-sized input;
+//! every decoded message
 //! * re-encodes with the same serializer, decodes back to the same message, and
 //!   re-encodes to the same bytes (decode → encode → decode is stable; NaN stays NaN
 //!   but its payload bits may change);
@@ -17,7 +22,9 @@
 
 use autobahn::wamp::error::SerializationError;
 use autobahn::wamp::message::Message;
-use autobahn::wamp::serializer::{CborSerializer, JsonSerializer, MsgPackSerializer, Serializer};
+use autobahn::wamp::serializer::{
+    CborSerializer, JsonSerializer, MsgPackSerializer, Serializer, DEFAULT_MAX_DECODED_SIZE,
+};
 use autobahn::wamp::Value;
 
 use crate::alloc;
@@ -28,6 +35,9 @@ use crate::alloc;
 pub const MAX_AMPLIFICATION: usize = 512;
 /// Fixed allowance on top (parser state, small payloads).
 const SLACK: usize = 64 * 1024;
+/// Bytes per payload byte that decoding may allocate outside the budget: serde_json's
+/// scratch buffer for escaped strings, the `Message` built from the decoded list.
+const UNCHARGED_PER_BYTE: usize = 2;
 
 /// The serializer for a RawSocket id (1 JSON, 2 MessagePack, 3 CBOR).
 pub fn serializer(id: u8, batched: bool) -> Box<dyn Serializer> {
@@ -132,13 +142,28 @@ pub fn run(id: u8, data: &[u8]) {
     let s = serializer(id, flags & 1 != 0);
     let wrong_type = flags & 2 != 0;
     let is_binary = s.is_binary() != wrong_type;
-    let (result, peak) = alloc::peak_during(|| s.unserialize(payload, is_binary));
-    let bound = MAX_AMPLIFICATION * payload.len() + SLACK;
+    let limit = match usize::from(flags >> 2) {
+        0 => DEFAULT_MAX_DECODED_SIZE,
+        n => n * n * 256,
+    };
+    let (result, peak) =
+        alloc::peak_during(|| s.unserialize_limited(payload, is_binary, limit));
+    let bound = (MAX_AMPLIFICATION * payload.len())
+        .min(limit + UNCHARGED_PER_BYTE * payload.len())
+        + SLACK;
     assert!(
         peak <= bound,
-        "decoding {} bytes allocated {peak} (bound {bound})",
+        "decoding {} bytes with max_decoded_size {limit} allocated {peak} (bound {bound})",
         payload.len()
     );
+    if limit != DEFAULT_MAX_DECODED_SIZE && !matches!(result, Err(SerializationError::TooLarge { .. })) {
+        let unlimited = s.unserialize_limited(payload, is_binary, usize::MAX);
+        assert_eq!(
+            format!("{result:?}"),
+            format!("{unlimited:?}"),
+            "a budget changed the result into something other than TooLarge"
+        );
+    }
     let msgs = match result {
         Ok(msgs) => msgs,
         Err(SerializationError::WrongFrameType {
@@ -158,6 +183,16 @@ pub fn run(id: u8, data: &[u8]) {
         }
         Err(SerializationError::Protocol(_)) => {
             assert!(!wrong_type);
+            return;
+        }
+        Err(SerializationError::TooLarge { format, limit: l }) => {
+            assert_eq!((format, l), (s.serializer_id(), limit));
+            assert!(!wrong_type);
+            assert!(
+                limit != DEFAULT_MAX_DECODED_SIZE || payload.len() > 64 * 1024,
+                "{} bytes exceeded the default budget",
+                payload.len()
+            );
             return;
         }
         Err(e) => panic!("decoding failed with {e:?}"),

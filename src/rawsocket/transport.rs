@@ -31,7 +31,7 @@ use super::handshake::{ClientHandshake, HandshakeErrorCode, SerializerId, MAX_MA
 use super::url::{parse_url, RawSocketEndpoint, UrlError};
 use super::RawSocketError;
 use crate::wamp::message::Message;
-use crate::wamp::serializer::{for_rawsocket_id, Serializer};
+use crate::wamp::serializer::{for_rawsocket_id, Serializer, DEFAULT_MAX_DECODED_SIZE};
 use crate::wamp::transport::{Transport, TransportError};
 
 mod tasks;
@@ -59,6 +59,12 @@ pub struct RawSocketOptions {
     /// Power-of-two exponent of the largest message we accept (9..=24, default 24 =
     /// 16 MiB); announced to the router, which must not send more.
     pub max_len_exp: u8,
+    /// The most memory one received message may take once decoded (default
+    /// [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
+    /// connection with [`SerializationError::TooLarge`](crate::wamp::error::SerializationError::TooLarge)
+    /// as the reason. Not in Autobahn|Python: it bounds what dense shapes (lists of
+    /// tiny dicts decode to 200× their wire size) can make a hostile router cost.
+    pub max_decoded_size: usize,
     /// Bound on connecting, the TLS handshake and the RawSocket handshake together
     /// (default 30 s, like the WebSocket opening handshake; `None`: no bound).
     pub handshake_timeout: Option<Duration>,
@@ -85,6 +91,7 @@ impl Default for RawSocketOptions {
         Self {
             serializer: SerializerId::CBOR,
             max_len_exp: MAX_MAX_LEN_EXP,
+            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             handshake_timeout: Some(Duration::from_secs(30)),
             close_timeout: Some(Duration::from_secs(1)),
             queue_size: DEFAULT_QUEUE_SIZE,
@@ -380,6 +387,7 @@ where
         rd,
         decoder: FrameDecoder::new(hs.max_len()),
         serializer: serializer.clone(),
+        max_decoded_size: options.max_decoded_size,
         tx,
         sender: sender.clone(),
         writer: writer.abort_handle(),

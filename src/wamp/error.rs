@@ -83,6 +83,15 @@ pub enum SerializationError {
         /// Description from the underlying decoder.
         reason: String,
     },
+    /// Decoding the payload would take more memory than `max_decoded_size`
+    /// allows (see [`Serializer::unserialize_limited`](crate::wamp::serializer::Serializer::unserialize_limited)).
+    #[error("{format} payload exceeds max_decoded_size ({limit} bytes) when decoded")]
+    TooLarge {
+        /// Serializer id (`json`, `msgpack`, `cbor`).
+        format: &'static str,
+        /// The limit that was reached, in bytes.
+        limit: usize,
+    },
     /// The payload arrived in a text frame for a binary serializer, or vice versa.
     #[error("{format} payload received as {} message", if *.is_binary { "binary" } else { "text" })]
     WrongFrameType {

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::auth::{Authentication, Authenticator};
 use super::message::Message;
+use super::serializer::DEFAULT_MAX_DECODED_SIZE;
 use super::session::{run_component, ApplicationSession, RunOutcome, Session};
 use super::transport::{Transport, TransportError};
 use super::types::{CloseDetails, ComponentConfig};
@@ -187,6 +188,7 @@ pub struct ApplicationRunner {
     #[cfg(feature = "tls")]
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     retry: RetryPolicy,
+    max_decoded_size: usize,
     stop: StopHandle,
 }
 
@@ -204,8 +206,19 @@ impl ApplicationRunner {
             #[cfg(feature = "tls")]
             tls: None,
             retry: RetryPolicy::default(),
+            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             stop: StopHandle::new(),
         }
+    }
+
+    /// The most memory one received message may take once decoded, on either
+    /// transport (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB). A router sending
+    /// more fails the connection; the runner then reconnects as after any transport
+    /// loss. Not an Autobahn|Python option (see
+    /// [`Serializer::unserialize_limited`](crate::wamp::serializer::Serializer::unserialize_limited)).
+    pub fn max_decoded_size(mut self, bytes: usize) -> Self {
+        self.max_decoded_size = bytes;
+        self
     }
 
     /// Extra configuration handed to the component in [`ComponentConfig::extra`].
@@ -295,14 +308,18 @@ impl ApplicationRunner {
                 if let Some(tls) = &self.tls {
                     factory = factory.tls(tls.clone());
                 }
-                let config = WebSocketTransportConfig::with_subprotocols(
+                let mut config = WebSocketTransportConfig::with_subprotocols(
                     self.serializers.iter().map(|s| format!("wamp.2.{s}")),
                 );
+                config.max_decoded_size = self.max_decoded_size;
                 let t = WebSocketTransport::connect_with_factory(factory, &config).await?;
                 Ok(AnyTransport::WebSocket(t))
             }
             "rs" | "rss" => {
-                let mut options = RawSocketOptions::default();
+                let mut options = RawSocketOptions {
+                    max_decoded_size: self.max_decoded_size,
+                    ..RawSocketOptions::default()
+                };
                 if let Some(first) = self.serializers.first() {
                     options.serializer = match first.as_str() {
                         "json" => SerializerId::JSON,

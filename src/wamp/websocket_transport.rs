@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::message::Message;
-use super::serializer::{for_subprotocol, Serializer};
+use super::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
 use super::transport::{Transport, TransportError};
 use crate::websocket::client::WebSocketClientFactory;
 use crate::websocket::types::ConnectionResponse;
@@ -48,6 +48,13 @@ pub struct WebSocketTransportConfig {
     /// How many received messages may wait for `recv` before the connection stops
     /// reading from the socket (at least 1).
     pub queue_size: usize,
+    /// The most memory one received WebSocket message may take once decoded
+    /// (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
+    /// connection with [`SerializationError::TooLarge`](crate::wamp::error::SerializationError::TooLarge)
+    /// as the reason. Not in Autobahn|Python: it bounds what dense shapes (lists of
+    /// tiny dicts decode to 200× their wire size) can make a hostile router cost,
+    /// next to the WebSocket `max_message_payload_size`, which bounds the wire size.
+    pub max_decoded_size: usize,
 }
 
 impl Default for WebSocketTransportConfig {
@@ -55,6 +62,7 @@ impl Default for WebSocketTransportConfig {
         Self {
             subprotocols: Vec::new(),
             queue_size: DEFAULT_QUEUE_SIZE,
+            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
         }
     }
 }
@@ -110,6 +118,8 @@ type Item = Result<Message, TransportError>;
 struct WampHandler {
     channel: WebSocketChannel,
     serializer: Option<Arc<dyn Serializer>>,
+    /// Bound on what one received message may cost decoded.
+    max_decoded_size: usize,
     /// `None` once the transport has been told that it ended.
     tx: Option<mpsc::Sender<Item>>,
 }
@@ -135,7 +145,7 @@ impl WebSocketHandler for WampHandler {
                 .fail(TransportError::Protocol("no serializer negotiated".into()))
                 .await;
         };
-        match serializer.unserialize(&payload, is_binary) {
+        match serializer.unserialize_limited(&payload, is_binary, self.max_decoded_size) {
             Ok(messages) => {
                 for msg in messages {
                     if tx.send(Ok(msg)).await.is_err() {
@@ -229,7 +239,9 @@ impl WebSocketTransport {
     ) -> Result<Self, WebSocketConnectError> {
         let (factory, offered) = prepare(factory, config)?;
         let (tx, rx) = mpsc::channel(config.queue_size.max(1));
-        let conn = factory.connect(|channel| new_handler(channel, tx)).await?;
+        let conn = factory
+            .connect(|channel| new_handler(channel, tx, config.max_decoded_size))
+            .await?;
         let tls_exporter = conn.stream().tls_exporter();
         let mut t = Self::start(conn, rx, &offered)?;
         t.tls_exporter = tls_exporter;
@@ -247,7 +259,9 @@ impl WebSocketTransport {
         let (factory, offered) = prepare(factory, config)?;
         let (tx, rx) = mpsc::channel(config.queue_size.max(1));
         let conn = factory
-            .connect_unix(path, |channel| new_handler(channel, tx))
+            .connect_unix(path, |channel| {
+                new_handler(channel, tx, config.max_decoded_size)
+            })
             .await?;
         Self::start(conn, rx, &offered)
     }
@@ -309,10 +323,15 @@ fn prepare(
     Ok((factory.protocols(offered.clone()), offered))
 }
 
-fn new_handler(channel: WebSocketChannel, tx: mpsc::Sender<Item>) -> WampHandler {
+fn new_handler(
+    channel: WebSocketChannel,
+    tx: mpsc::Sender<Item>,
+    max_decoded_size: usize,
+) -> WampHandler {
     WampHandler {
         channel,
         serializer: None,
+        max_decoded_size,
         tx: Some(tx),
     }
 }

@@ -139,6 +139,8 @@ pub(super) struct ReadLoop<R> {
     pub(super) rd: R,
     pub(super) decoder: FrameDecoder,
     pub(super) serializer: Arc<dyn Serializer>,
+    /// Bound on what one received message may cost decoded.
+    pub(super) max_decoded_size: usize,
     pub(super) tx: mpsc::Sender<Item>,
     pub(super) sender: FrameSender,
     pub(super) writer: tokio::task::AbortHandle,
@@ -188,10 +190,11 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
             };
             match frame.kind {
                 FrameKind::Message => {
-                    let messages = match st
-                        .serializer
-                        .unserialize(&frame.payload, st.serializer.is_binary())
-                    {
+                    let messages = match st.serializer.unserialize_limited(
+                        &frame.payload,
+                        st.serializer.is_binary(),
+                        st.max_decoded_size,
+                    ) {
                         Ok(m) => m,
                         Err(e) => return ReadEnd::Failed(TransportError::Protocol(e.to_string())),
                     };

@@ -616,7 +616,8 @@ impl<'de> Deserialize<'de> for Message {
     /// Deserializes and validates the list form.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Message, D::Error> {
         use serde::de::{DeserializeSeed, Error};
-        let v = ValueSeed::new(false).deserialize(d)?;
+        let budget = crate::wamp::value::budget::DecodeBudget::new(usize::MAX);
+        let v = ValueSeed::new(false, &budget).deserialize(d)?;
         Message::from_value(v).map_err(D::Error::custom)
     }
 }

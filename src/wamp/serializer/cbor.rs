@@ -10,9 +10,12 @@
 //! other simple values, and negative integers below `i64::MIN`, are errors.
 
 use super::reader::{descend, DecodeError, Reader, BAD_UTF8, KEY_NOT_STRING, TRAILING};
-use super::{check_frame_type, read_length_prefixed, write_length_prefixed, Serializer};
+use super::{
+    check_frame_type, decode_failure, read_length_prefixed, write_length_prefixed, Serializer,
+};
 use crate::wamp::error::SerializationError;
 use crate::wamp::message::{Message, WireMessage};
+use crate::wamp::value::budget::DecodeBudget;
 use crate::wamp::value::{Dict, Value, MAX_DEPTH};
 
 /// The "break" stop code ending indefinite-length items.
@@ -54,18 +57,19 @@ impl CborSerializer {
         })
     }
 
-    fn decode_one(payload: &[u8]) -> Result<Message, SerializationError> {
-        let value = decode_value_exact(payload).map_err(|reason| SerializationError::Decode {
-            format: Self::SERIALIZER_ID,
-            reason: reason.into(),
-        })?;
+    fn decode_one(payload: &[u8], budget: &DecodeBudget) -> Result<Message, SerializationError> {
+        let value = decode_value_exact(payload, budget)
+            .map_err(|reason| decode_failure(Self::SERIALIZER_ID, budget, reason))?;
         Ok(Message::from_value(value)?)
     }
 }
 
-/// Decode exactly one CBOR data item filling `payload`.
-pub(crate) fn decode_value_exact(payload: &[u8]) -> Result<Value, DecodeError> {
-    let mut r = Reader::new(payload);
+/// Decode exactly one CBOR data item filling `payload`, within `budget`.
+pub(crate) fn decode_value_exact(
+    payload: &[u8],
+    budget: &DecodeBudget,
+) -> Result<Value, DecodeError> {
+    let mut r = Reader::new(payload, budget);
     let value = decode_value(&mut r, MAX_DEPTH)?;
     if r.is_empty() {
         Ok(value)
@@ -76,7 +80,7 @@ pub(crate) fn decode_value_exact(payload: &[u8]) -> Result<Value, DecodeError> {
 
 /// The argument of a head: the value itself (< 24) or the following 1, 2, 4
 /// or 8 bytes. Indefinite length (31) must be handled by the caller.
-fn argument(r: &mut Reader<'_>, info: u8) -> Result<u64, DecodeError> {
+fn argument(r: &mut Reader<'_, '_>, info: u8) -> Result<u64, DecodeError> {
     Ok(match info {
         0..=23 => u64::from(info),
         24 => u64::from(r.u8()?),
@@ -90,12 +94,12 @@ fn argument(r: &mut Reader<'_>, info: u8) -> Result<u64, DecodeError> {
 
 /// A length argument; anything beyond `usize` could never be satisfied by
 /// the input anyway.
-fn length(r: &mut Reader<'_>, info: u8) -> Result<usize, DecodeError> {
+fn length(r: &mut Reader<'_, '_>, info: u8) -> Result<usize, DecodeError> {
     usize::try_from(argument(r, info)?).map_err(|_| super::reader::EOF)
 }
 
 /// Decode one item; `depth` is the number of container levels still allowed.
-fn decode_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> {
+fn decode_value(r: &mut Reader<'_, '_>, depth: usize) -> Result<Value, DecodeError> {
     let head = r.u8()?;
     let info = head & 0x1f;
     Ok(match head >> 5 {
@@ -109,14 +113,16 @@ fn decode_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> 
             if info == INDEFINITE {
                 list = Vec::new();
                 while r.peek() != Some(BREAK) {
-                    list.push(decode_value(r, child)?);
+                    let value = decode_value(r, child)?;
+                    r.push(&mut list, value)?;
                 }
                 r.u8()?;
             } else {
                 let n = length(r, info)?;
-                list = Vec::with_capacity(r.capacity(n));
+                list = r.list(n)?;
                 for _ in 0..n {
-                    list.push(decode_value(r, child)?);
+                    let value = decode_value(r, child)?;
+                    r.push(&mut list, value)?;
                 }
             }
             Value::List(list)
@@ -127,13 +133,13 @@ fn decode_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> 
             if info == INDEFINITE {
                 while r.peek() != Some(BREAK) {
                     let (k, v) = entry(r, child)?;
-                    dict.insert(k, v);
+                    r.insert(&mut dict, k, v)?;
                 }
                 r.u8()?;
             } else {
                 for _ in 0..length(r, info)? {
                     let (k, v) = entry(r, child)?;
-                    dict.insert(k, v);
+                    r.insert(&mut dict, k, v)?;
                 }
             }
             Value::Dict(dict)
@@ -154,7 +160,7 @@ fn negative(n: u64) -> Result<Value, DecodeError> {
         .map_err(|_| "negative integer below i64::MIN")
 }
 
-fn entry(r: &mut Reader<'_>, depth: usize) -> Result<(String, Value), DecodeError> {
+fn entry(r: &mut Reader<'_, '_>, depth: usize) -> Result<(String, Value), DecodeError> {
     let key = match decode_value(r, depth)? {
         Value::String(k) => k,
         _ => return Err(KEY_NOT_STRING),
@@ -163,10 +169,10 @@ fn entry(r: &mut Reader<'_>, depth: usize) -> Result<(String, Value), DecodeErro
 }
 
 /// A byte string, definite or as indefinite sequence of definite chunks.
-fn bytes(r: &mut Reader<'_>, info: u8) -> Result<Vec<u8>, DecodeError> {
+fn bytes(r: &mut Reader<'_, '_>, info: u8) -> Result<Vec<u8>, DecodeError> {
     if info != INDEFINITE {
         let n = length(r, info)?;
-        return Ok(r.take(n)?.to_vec());
+        return r.byte_vec(n);
     }
     let mut out = Vec::new();
     loop {
@@ -178,27 +184,32 @@ fn bytes(r: &mut Reader<'_>, info: u8) -> Result<Vec<u8>, DecodeError> {
             return Err("invalid chunk in indefinite-length byte string");
         }
         let n = length(r, head & 0x1f)?;
-        out.extend_from_slice(r.take(n)?);
+        let chunk = r.take(n)?;
+        r.grow(&mut out, n)?;
+        out.extend_from_slice(chunk);
     }
 }
 
 /// A text string; each chunk of an indefinite one must be valid UTF-8 itself.
-fn text(r: &mut Reader<'_>, info: u8) -> Result<String, DecodeError> {
+fn text(r: &mut Reader<'_, '_>, info: u8) -> Result<String, DecodeError> {
     if info != INDEFINITE {
         let n = length(r, info)?;
         return r.string(n);
     }
-    let mut out = String::new();
+    let mut out = Vec::new();
     loop {
         let head = r.u8()?;
         if head == BREAK {
-            return Ok(out);
+            // Valid: every chunk was (a chunk boundary splitting a character fails).
+            return String::from_utf8(out).map_err(|_| BAD_UTF8);
         }
         if head >> 5 != 3 || head & 0x1f == INDEFINITE {
             return Err("invalid chunk in indefinite-length text string");
         }
         let n = length(r, head & 0x1f)?;
-        out.push_str(std::str::from_utf8(r.take(n)?).map_err(|_| BAD_UTF8)?);
+        let chunk = std::str::from_utf8(r.take(n)?).map_err(|_| BAD_UTF8)?;
+        r.grow(&mut out, n)?;
+        out.extend_from_slice(chunk.as_bytes());
     }
 }
 
@@ -225,7 +236,7 @@ fn untag(tag: u64, item: Value) -> Result<Value, DecodeError> {
 }
 
 /// Major type 7: false, true, null, undefined and floats.
-fn simple(r: &mut Reader<'_>, info: u8) -> Result<Value, DecodeError> {
+fn simple(r: &mut Reader<'_, '_>, info: u8) -> Result<Value, DecodeError> {
     Ok(match info {
         20 => Value::Bool(false),
         21 => Value::Bool(true),
@@ -288,16 +299,18 @@ impl Serializer for CborSerializer {
         }
     }
 
-    fn unserialize(
+    fn unserialize_limited(
         &self,
         payload: &[u8],
         is_binary: bool,
+        max_decoded_size: usize,
     ) -> Result<Vec<Message>, SerializationError> {
         check_frame_type(Self::SERIALIZER_ID, true, is_binary)?;
+        let budget = DecodeBudget::new(max_decoded_size);
         if self.batched {
-            read_length_prefixed(Self::SERIALIZER_ID, payload, Self::decode_one)
+            read_length_prefixed(Self::SERIALIZER_ID, payload, &budget, Self::decode_one)
         } else {
-            Ok(vec![Self::decode_one(payload)?])
+            Ok(vec![Self::decode_one(payload, &budget)?])
         }
     }
 }
@@ -315,7 +328,7 @@ mod tests {
     }
 
     fn dec(s: &str) -> Result<Value, DecodeError> {
-        decode_value_exact(&hex(s))
+        decode_value_exact(&hex(s), &DecodeBudget::new(usize::MAX))
     }
 
     /// RFC 8949 Appendix A examples.
@@ -447,7 +460,8 @@ mod tests {
         fn interop_with_ciborium(v in crate::wamp::serializer::strategies::arb_value()) {
             let mut bytes = Vec::new();
             ciborium::ser::into_writer(&v, &mut bytes).unwrap();
-            proptest::prop_assert_eq!(decode_value_exact(&bytes), Ok(v.clone()));
+            let budget = DecodeBudget::new(usize::MAX);
+            proptest::prop_assert_eq!(decode_value_exact(&bytes, &budget), Ok(v.clone()));
             let theirs: Value = ciborium::de::from_reader(&bytes[..]).unwrap();
             proptest::prop_assert_eq!(theirs, v);
         }

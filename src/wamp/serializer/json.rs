@@ -8,9 +8,10 @@
 use serde::de::DeserializeSeed;
 use serde::Serialize;
 
-use super::{check_frame_type, Serializer};
+use super::{charge_message, check_frame_type, decode_failure, Serializer};
 use crate::wamp::error::SerializationError;
 use crate::wamp::message::{Message, WireMessage};
+use crate::wamp::value::budget::DecodeBudget;
 use crate::wamp::value::wire::ValueSeed;
 
 /// Separator (terminator) of messages in batched mode: ASCII record separator.
@@ -40,19 +41,13 @@ impl JsonSerializer {
         JsonSerializer { batched: true }
     }
 
-    fn decode_error(e: serde_json::Error) -> SerializationError {
-        SerializationError::Decode {
-            format: Self::SERIALIZER_ID,
-            reason: e.to_string(),
-        }
-    }
-
-    fn decode_one(payload: &[u8]) -> Result<Message, SerializationError> {
+    fn decode_one(payload: &[u8], budget: &DecodeBudget) -> Result<Message, SerializationError> {
+        let failure = |e| decode_failure(Self::SERIALIZER_ID, budget, e);
         let mut de = serde_json::Deserializer::from_slice(payload);
-        let value = ValueSeed::new(true)
+        let value = ValueSeed::new(true, budget)
             .deserialize(&mut de)
-            .map_err(Self::decode_error)?;
-        de.end().map_err(Self::decode_error)?;
+            .map_err(failure)?;
+        de.end().map_err(failure)?;
         Ok(Message::from_value(value)?)
     }
 }
@@ -95,22 +90,28 @@ impl Serializer for JsonSerializer {
         Ok(())
     }
 
-    fn unserialize(
+    fn unserialize_limited(
         &self,
         payload: &[u8],
         is_binary: bool,
+        max_decoded_size: usize,
     ) -> Result<Vec<Message>, SerializationError> {
         check_frame_type(Self::SERIALIZER_ID, false, is_binary)?;
+        let budget = DecodeBudget::new(max_decoded_size);
         if !self.batched {
-            return Ok(vec![Self::decode_one(payload)?]);
+            return Ok(vec![Self::decode_one(payload, &budget)?]);
         }
         // 0x1E cannot occur inside JSON text (control characters in strings
         // must be escaped), so splitting on it is safe. Each message is
         // terminated by it; a missing final terminator is tolerated.
-        payload
-            .split(|&b| b == BATCH_SEPARATOR)
-            .filter(|chunk| !chunk.is_empty())
-            .map(Self::decode_one)
-            .collect()
+        let mut out = Vec::new();
+        for chunk in payload.split(|&b| b == BATCH_SEPARATOR) {
+            if !chunk.is_empty() {
+                let message = Self::decode_one(chunk, &budget)?;
+                charge_message(Self::SERIALIZER_ID, &budget, &mut out)?;
+                out.push(message);
+            }
+        }
+        Ok(out)
     }
 }

@@ -14,13 +14,17 @@
 //! Messages are encoded straight from [`Message`] through serde, and decoded
 //! straight into [`Value`](crate::wamp::value::Value) and validated with
 //! [`Message::from_value`]. Decoding hostile input never panics: nesting is
-//! capped at [`MAX_DEPTH`](crate::wamp::value::MAX_DEPTH) and no memory is
-//! reserved on the word of a length header.
+//! capped at [`MAX_DEPTH`](crate::wamp::value::MAX_DEPTH), no memory is
+//! reserved on the word of a length header, and what one payload may cost
+//! decoded is bounded by `max_decoded_size` ([`DEFAULT_MAX_DECODED_SIZE`];
+//! see [`Serializer::unserialize_limited`]).
 
 mod cbor;
 mod json;
 mod msgpack;
 mod reader;
+
+use crate::wamp::value::budget::DecodeBudget;
 
 pub use cbor::CborSerializer;
 pub use json::JsonSerializer;
@@ -28,6 +32,15 @@ pub use msgpack::MsgPackSerializer;
 
 use crate::wamp::error::SerializationError;
 use crate::wamp::message::Message;
+
+/// The default `max_decoded_size`: 64 MiB of decoded values per received payload.
+///
+/// Strings and binary data cost about their length decoded, so any such
+/// payload within the transports' default message limit (16 MiB on RawSocket)
+/// fits. Shapes that amplify reach it: a MessagePack or CBOR list of one-entry
+/// dicts costs 3 bytes per entry on the wire and over 600 bytes decoded, so
+/// without this bound one 16 MiB message could cost 3.6 GiB.
+pub const DEFAULT_MAX_DECODED_SIZE: usize = 64 << 20;
 
 /// Converts WAMP messages to and from transport payloads (`ISerializer`).
 ///
@@ -64,10 +77,30 @@ pub trait Serializer: Send + Sync + std::fmt::Debug {
     /// mode). `is_binary` is the frame type the payload arrived in; it must
     /// match [`Serializer::is_binary`] (transports without frame types, like
     /// RawSocket, pass `self.is_binary()`).
+    ///
+    /// Decoding may use at most [`DEFAULT_MAX_DECODED_SIZE`] bytes; see
+    /// [`Serializer::unserialize_limited`].
     fn unserialize(
         &self,
         payload: &[u8],
         is_binary: bool,
+    ) -> Result<Vec<Message>, SerializationError> {
+        self.unserialize_limited(payload, is_binary, DEFAULT_MAX_DECODED_SIZE)
+    }
+
+    /// [`Serializer::unserialize`] with a bound on the memory the decoded
+    /// values may take: `max_decoded_size` bytes for the whole payload (all
+    /// messages of a batch together). It is checked while decoding, before
+    /// each allocation, so a payload that would pass it fails with
+    /// [`SerializationError::TooLarge`] having allocated at most that much.
+    ///
+    /// Autobahn|Python has no such bound; the WAMP transports here pass their
+    /// `max_decoded_size` setting.
+    fn unserialize_limited(
+        &self,
+        payload: &[u8],
+        is_binary: bool,
+        max_decoded_size: usize,
     ) -> Result<Vec<Message>, SerializationError>;
 }
 
@@ -128,11 +161,48 @@ fn write_length_prefixed(
     Ok(())
 }
 
+/// The error for a payload the decoder refused: `TooLarge` if it was the
+/// budget that ran out, `Decode` with the decoder's reason otherwise.
+fn decode_failure(
+    format: &'static str,
+    budget: &DecodeBudget,
+    reason: impl std::fmt::Display,
+) -> SerializationError {
+    if budget.exceeded() {
+        SerializationError::TooLarge {
+            format,
+            limit: budget.limit(),
+        }
+    } else {
+        SerializationError::Decode {
+            format,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Pays for one more decoded message in a batch (its slot in the output).
+fn charge_message(
+    format: &'static str,
+    budget: &DecodeBudget,
+    out: &mut Vec<Message>,
+) -> Result<(), SerializationError> {
+    if out.len() == out.capacity() {
+        let more = out.capacity().max(4);
+        budget
+            .charge(more.saturating_mul(std::mem::size_of::<Message>()))
+            .map_err(|_| decode_failure(format, budget, ""))?;
+        out.reserve_exact(more);
+    }
+    Ok(())
+}
+
 /// Split a length-prefixed batch and decode each message.
 fn read_length_prefixed(
     format: &'static str,
     mut payload: &[u8],
-    mut decode: impl FnMut(&[u8]) -> Result<Message, SerializationError>,
+    budget: &DecodeBudget,
+    mut decode: impl FnMut(&[u8], &DecodeBudget) -> Result<Message, SerializationError>,
 ) -> Result<Vec<Message>, SerializationError> {
     let mut out = Vec::new();
     while !payload.is_empty() {
@@ -150,7 +220,9 @@ fn read_length_prefixed(
             });
         }
         let (chunk, rest) = rest.split_at(len);
-        out.push(decode(chunk)?);
+        let message = decode(chunk, budget)?;
+        charge_message(format, budget, &mut out)?;
+        out.push(message);
         payload = rest;
     }
     Ok(out)

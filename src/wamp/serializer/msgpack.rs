@@ -10,9 +10,12 @@
 use serde::Serialize;
 
 use super::reader::{descend, DecodeError, Reader, KEY_NOT_STRING, TRAILING};
-use super::{check_frame_type, read_length_prefixed, write_length_prefixed, Serializer};
+use super::{
+    check_frame_type, decode_failure, read_length_prefixed, write_length_prefixed, Serializer,
+};
 use crate::wamp::error::SerializationError;
 use crate::wamp::message::{Message, WireMessage};
+use crate::wamp::value::budget::DecodeBudget;
 use crate::wamp::value::{Dict, Value, MAX_DEPTH};
 
 /// The MessagePack serializer, unbatched or batched.
@@ -49,18 +52,19 @@ impl MsgPackSerializer {
             })
     }
 
-    fn decode_one(payload: &[u8]) -> Result<Message, SerializationError> {
-        let value = decode_value_exact(payload).map_err(|reason| SerializationError::Decode {
-            format: Self::SERIALIZER_ID,
-            reason: reason.into(),
-        })?;
+    fn decode_one(payload: &[u8], budget: &DecodeBudget) -> Result<Message, SerializationError> {
+        let value = decode_value_exact(payload, budget)
+            .map_err(|reason| decode_failure(Self::SERIALIZER_ID, budget, reason))?;
         Ok(Message::from_value(value)?)
     }
 }
 
-/// Decode exactly one MessagePack item filling `payload`.
-pub(crate) fn decode_value_exact(payload: &[u8]) -> Result<Value, DecodeError> {
-    let mut r = Reader::new(payload);
+/// Decode exactly one MessagePack item filling `payload`, within `budget`.
+pub(crate) fn decode_value_exact(
+    payload: &[u8],
+    budget: &DecodeBudget,
+) -> Result<Value, DecodeError> {
+    let mut r = Reader::new(payload, budget);
     let value = decode_value(&mut r, MAX_DEPTH)?;
     if r.is_empty() {
         Ok(value)
@@ -70,7 +74,7 @@ pub(crate) fn decode_value_exact(payload: &[u8]) -> Result<Value, DecodeError> {
 }
 
 /// Decode one item; `depth` is the number of container levels still allowed.
-fn decode_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> {
+fn decode_value(r: &mut Reader<'_, '_>, depth: usize) -> Result<Value, DecodeError> {
     let marker = r.u8()?;
     Ok(match marker {
         0x00..=0x7f => Value::Integer(i64::from(marker)),
@@ -82,7 +86,7 @@ fn decode_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> 
         0xc3 => Value::Bool(true),
         0xc4..=0xc6 => {
             let n = len(r, marker - 0xc4)?;
-            Value::Bytes(r.take(n)?.to_vec())
+            Value::Bytes(r.byte_vec(n)?)
         }
         0xc7..=0xc9 | 0xd4..=0xd8 => return Err("extension types are not supported"),
         0xca => Value::Float(f64::from(f32::from_bits(r.u32()?))),
@@ -113,7 +117,7 @@ fn decode_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> 
 }
 
 /// A length field of 1, 2 or 4 bytes (`width_log2` = 0, 1, 2).
-fn len(r: &mut Reader<'_>, width_log2: u8) -> Result<usize, DecodeError> {
+fn len(r: &mut Reader<'_, '_>, width_log2: u8) -> Result<usize, DecodeError> {
     Ok(match width_log2 {
         0 => usize::from(r.u8()?),
         1 => usize::from(r.u16()?),
@@ -122,16 +126,17 @@ fn len(r: &mut Reader<'_>, width_log2: u8) -> Result<usize, DecodeError> {
     })
 }
 
-fn decode_array(r: &mut Reader<'_>, n: usize, depth: usize) -> Result<Value, DecodeError> {
+fn decode_array(r: &mut Reader<'_, '_>, n: usize, depth: usize) -> Result<Value, DecodeError> {
     let child = descend(depth)?;
-    let mut list = Vec::with_capacity(r.capacity(n));
+    let mut list = r.list(n)?;
     for _ in 0..n {
-        list.push(decode_value(r, child)?);
+        let value = decode_value(r, child)?;
+        r.push(&mut list, value)?;
     }
     Ok(Value::List(list))
 }
 
-fn decode_map(r: &mut Reader<'_>, n: usize, depth: usize) -> Result<Value, DecodeError> {
+fn decode_map(r: &mut Reader<'_, '_>, n: usize, depth: usize) -> Result<Value, DecodeError> {
     let child = descend(depth)?;
     let mut dict = Dict::new();
     for _ in 0..n {
@@ -144,7 +149,7 @@ fn decode_map(r: &mut Reader<'_>, n: usize, depth: usize) -> Result<Value, Decod
             _ => return Err(KEY_NOT_STRING),
         };
         let value = decode_value(r, child)?;
-        dict.insert(key, value);
+        r.insert(&mut dict, key, value)?;
     }
     Ok(Value::Dict(dict))
 }
@@ -182,16 +187,18 @@ impl Serializer for MsgPackSerializer {
         }
     }
 
-    fn unserialize(
+    fn unserialize_limited(
         &self,
         payload: &[u8],
         is_binary: bool,
+        max_decoded_size: usize,
     ) -> Result<Vec<Message>, SerializationError> {
         check_frame_type(Self::SERIALIZER_ID, true, is_binary)?;
+        let budget = DecodeBudget::new(max_decoded_size);
         if self.batched {
-            read_length_prefixed(Self::SERIALIZER_ID, payload, Self::decode_one)
+            read_length_prefixed(Self::SERIALIZER_ID, payload, &budget, Self::decode_one)
         } else {
-            Ok(vec![Self::decode_one(payload)?])
+            Ok(vec![Self::decode_one(payload, &budget)?])
         }
     }
 }
@@ -202,7 +209,7 @@ mod tests {
     use crate::{dict, list};
 
     fn dec(bytes: &[u8]) -> Result<Value, DecodeError> {
-        decode_value_exact(bytes)
+        decode_value_exact(bytes, &DecodeBudget::new(usize::MAX))
     }
 
     /// One example per MessagePack format family.
@@ -273,7 +280,8 @@ mod tests {
         #[test]
         fn interop_with_rmp_serde(v in crate::wamp::serializer::strategies::arb_value()) {
             let bytes = rmp_serde::to_vec(&v).unwrap();
-            proptest::prop_assert_eq!(decode_value_exact(&bytes), Ok(v.clone()));
+            let budget = DecodeBudget::new(usize::MAX);
+            proptest::prop_assert_eq!(decode_value_exact(&bytes, &budget), Ok(v.clone()));
             let theirs: Value = rmp_serde::from_slice(&bytes).unwrap();
             proptest::prop_assert_eq!(theirs, v);
         }

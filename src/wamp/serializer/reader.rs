@@ -2,6 +2,9 @@
 //! MessagePack and CBOR decoders. Every read checks the remaining length
 //! first, so a lying length header fails instead of allocating or panicking.
 
+use crate::wamp::value::budget::{DecodeBudget, Exceeded};
+use crate::wamp::value::{Dict, Value};
+
 /// Why a binary payload could not be decoded.
 pub(super) type DecodeError = &'static str;
 
@@ -10,18 +13,22 @@ pub(super) const TOO_DEEP: DecodeError = "nesting too deep";
 pub(super) const BAD_UTF8: DecodeError = "invalid UTF-8 in string";
 pub(super) const KEY_NOT_STRING: DecodeError = "dict key is not a string";
 pub(super) const TRAILING: DecodeError = "trailing bytes after message";
+/// The text of a spent [`DecodeBudget`]; the serializers report it as
+/// `SerializationError::TooLarge` (they check [`DecodeBudget::exceeded`]).
+pub(super) const OVER_BUDGET: DecodeError = "decoded message exceeds max_decoded_size";
 
 /// Upper bound for capacity taken from a length header (elements are pushed
 /// as they arrive, so a lie costs nothing).
 pub(super) const MAX_PREALLOC: usize = 64;
 
-pub(super) struct Reader<'a> {
+pub(super) struct Reader<'a, 'b> {
     buf: &'a [u8],
+    budget: &'b DecodeBudget,
 }
 
-impl<'a> Reader<'a> {
-    pub(super) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf }
+impl<'a, 'b> Reader<'a, 'b> {
+    pub(super) fn new(buf: &'a [u8], budget: &'b DecodeBudget) -> Self {
+        Reader { buf, budget }
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -69,15 +76,48 @@ impl<'a> Reader<'a> {
     /// `n` bytes as an owned UTF-8 string.
     pub(super) fn string(&mut self, n: usize) -> Result<String, DecodeError> {
         let bytes = self.take(n)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| BAD_UTF8)
+        let text = std::str::from_utf8(bytes).map_err(|_| BAD_UTF8)?;
+        self.budget.bytes(n).map_err(over)?;
+        Ok(text.to_owned())
     }
 
-    /// Capacity to reserve for a container claiming `n` elements.
-    pub(super) fn capacity(&self, n: usize) -> usize {
-        n.min(MAX_PREALLOC).min(self.buf.len())
+    /// `n` bytes as owned binary data.
+    pub(super) fn byte_vec(&mut self, n: usize) -> Result<Vec<u8>, DecodeError> {
+        let bytes = self.take(n)?;
+        self.budget.bytes(n).map_err(over)?;
+        Ok(bytes.to_vec())
     }
+
+    /// A list for a container claiming `n` elements: a lying header reserves
+    /// at most [`MAX_PREALLOC`] slots, and those are paid for.
+    pub(super) fn list(&self, n: usize) -> Result<Vec<Value>, DecodeError> {
+        let capacity = n.min(MAX_PREALLOC).min(self.buf.len());
+        self.budget.list_with_capacity(capacity).map_err(over)
+    }
+
+    /// Appends to a list, paying for its growth.
+    pub(super) fn push(&self, list: &mut Vec<Value>, value: Value) -> Result<(), DecodeError> {
+        self.budget.push(list, value).map_err(over)
+    }
+
+    /// Inserts into a dict, paying for its nodes.
+    pub(super) fn insert(
+        &self,
+        dict: &mut Dict,
+        key: String,
+        value: Value,
+    ) -> Result<(), DecodeError> {
+        self.budget.insert(dict, key, value).map_err(over)
+    }
+
+    /// Makes room to append `extra` bytes to `buf`, paying for the growth.
+    pub(super) fn grow(&self, buf: &mut Vec<u8>, extra: usize) -> Result<(), DecodeError> {
+        self.budget.grow_bytes(buf, extra).map_err(over)
+    }
+}
+
+fn over(_: Exceeded) -> DecodeError {
+    OVER_BUDGET
 }
 
 /// One level down the nesting budget, or [`TOO_DEEP`].

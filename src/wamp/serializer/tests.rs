@@ -287,6 +287,61 @@ fn lying_length_headers_do_not_allocate() {
 }
 
 #[test]
+fn decode_budget_covers_every_allocation_kind() {
+    // EVENT [36, 1, 2, {}, [x]] with x in CBOR: definite and indefinite-length
+    // strings and byte strings, a long list, a dict with many entries.
+    let event = |x: &[u8]| [&[0x85, 0x18, 36, 1, 2, 0xa0, 0x81][..], x].concat();
+    let chunked = |major: u8, chunks: usize| {
+        let mut v = vec![major | 31];
+        for _ in 0..chunks {
+            v.extend_from_slice(&[major | 24, 100]);
+            v.extend_from_slice(&[b'a'; 100]);
+        }
+        v.push(0xff);
+        v
+    };
+    let definite = |major: u8, n: u16| {
+        [
+            &[major | 25][..],
+            &n.to_be_bytes(),
+            &vec![b'a'; usize::from(n)],
+        ]
+        .concat()
+    };
+    let mut list = vec![0x99, 0x27, 0x10];
+    list.extend(std::iter::repeat_n(0xf6, 10_000));
+    let mut dict = vec![0xb9, 0x03, 0xe8];
+    for i in 0..1000u16 {
+        dict.extend_from_slice(&[0x62, b'a' + (i / 26 % 26) as u8, b'a' + (i % 26) as u8]);
+        dict.push(0xf6);
+    }
+    let cbor = CborSerializer::new();
+    for (what, x) in [
+        ("indefinite text", chunked(0x60, 100)),
+        ("indefinite bytes", chunked(0x40, 100)),
+        ("text", definite(0x60, 10_000)),
+        ("bytes", definite(0x40, 10_000)),
+        ("list", list),
+        ("dict", dict),
+    ] {
+        let payload = event(&x);
+        assert!(cbor.unserialize(&payload, true).is_ok(), "{what}");
+        let err = cbor.unserialize_limited(&payload, true, 8_000).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SerializationError::TooLarge {
+                    format: "cbor",
+                    limit: 8_000
+                }
+            ),
+            "{what}: {err:?}"
+        );
+        assert!(err.to_string().contains("max_decoded_size"), "{err}");
+    }
+}
+
+#[test]
 fn truncated_payloads_are_errors() {
     let m = Message::Error(ErrorMessage {
         request_type: MessageType::Call,

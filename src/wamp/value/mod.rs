@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+pub(crate) mod budget;
 mod de;
 mod ser;
 pub(crate) mod wire;

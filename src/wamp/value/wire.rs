@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeSeed, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::budget::DecodeBudget;
 use super::{Dict, Value, MAX_DEPTH};
 
 /// Standard alphabet; encodes with padding, decodes with or without it
@@ -110,7 +111,7 @@ impl<'de> Deserialize<'de> for Value {
     /// Accepts any self-describing input; nesting deeper than [`MAX_DEPTH`]
     /// is an error. Strings stay strings (no JSON binary convention here).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        ValueSeed::new(false).deserialize(d)
+        ValueSeed::new(false, &DecodeBudget::new(usize::MAX)).deserialize(d)
     }
 }
 
@@ -118,27 +119,45 @@ impl<'de> Deserialize<'de> for Value {
 /// grows the vector as elements arrive, a lying header costs nothing.
 const MAX_PREALLOC: usize = 64;
 
-/// Deserializes a [`Value`] with a nesting budget; `json` selects the JSON
-/// binary convention for strings.
+/// Deserializes a [`Value`] with a nesting budget and a memory budget;
+/// `json` selects the JSON binary convention for strings.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct ValueSeed {
+pub(crate) struct ValueSeed<'b> {
     /// Container levels still allowed below this point.
     remaining: usize,
     json: bool,
+    /// Shared by the whole payload: every allocation is paid for first.
+    budget: &'b DecodeBudget,
 }
 
-impl ValueSeed {
-    /// A seed for a top-level value with the full [`MAX_DEPTH`] budget.
-    pub(crate) fn new(json: bool) -> ValueSeed {
+impl<'b> ValueSeed<'b> {
+    /// A seed for a top-level value with the full [`MAX_DEPTH`] budget,
+    /// allocating within `budget`.
+    pub(crate) fn new(json: bool, budget: &'b DecodeBudget) -> ValueSeed<'b> {
         ValueSeed {
             remaining: MAX_DEPTH,
             json,
+            budget,
         }
+    }
+
+    /// Pays `bytes` from the memory budget.
+    fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        self.budget.charge(bytes).map_err(|_| self.over())
+    }
+
+    /// The error for a spent memory budget (the serializer reports
+    /// `SerializationError::TooLarge`, seeing `DecodeBudget::exceeded`).
+    fn over<E: de::Error>(&self) -> E {
+        E::custom(format_args!(
+            "decoded message exceeds max_decoded_size ({} bytes)",
+            self.budget.limit()
+        ))
     }
 
     /// The seed for the children of a container, or an error if the budget
     /// is spent.
-    fn child<E: de::Error>(self) -> Result<ValueSeed, E> {
+    fn child<E: de::Error>(self) -> Result<ValueSeed<'b>, E> {
         match self.remaining.checked_sub(1) {
             Some(remaining) => Ok(ValueSeed { remaining, ..self }),
             None => Err(E::custom(format_args!(
@@ -148,7 +167,7 @@ impl ValueSeed {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for ValueSeed {
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
@@ -156,7 +175,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
     }
 }
 
-impl<'de> Visitor<'de> for ValueSeed {
+impl<'de> Visitor<'de> for ValueSeed<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -197,10 +216,13 @@ impl<'de> Visitor<'de> for ValueSeed {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
         if self.json && v.starts_with('\0') {
+            // Base64 decodes to 3/4 of its length.
+            self.charge(v.len().div_ceil(4) * 3)?;
             json_string_to_bytes(v)
                 .map(Value::Bytes)
                 .map_err(|e| E::custom(format_args!("invalid base64 in binary string: {e}")))
         } else {
+            self.charge(v.len())?;
             Ok(Value::String(v.to_owned()))
         }
     }
@@ -209,15 +231,18 @@ impl<'de> Visitor<'de> for ValueSeed {
         if self.json && v.starts_with('\0') {
             self.visit_str(&v)
         } else {
+            self.charge(v.capacity())?;
             Ok(Value::String(v))
         }
     }
 
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+        self.charge(v.len())?;
         Ok(Value::Bytes(v.to_vec()))
     }
 
     fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Value, E> {
+        self.charge(v.capacity())?;
         Ok(Value::Bytes(v))
     }
 
@@ -235,9 +260,13 @@ impl<'de> Visitor<'de> for ValueSeed {
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let child = self.child()?;
-        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        let hint = seq.size_hint().unwrap_or(0).min(MAX_PREALLOC);
+        let mut list = self
+            .budget
+            .list_with_capacity(hint)
+            .map_err(|_| self.over())?;
         while let Some(v) = seq.next_element_seed(child)? {
-            list.push(v);
+            self.budget.push(&mut list, v).map_err(|_| self.over())?;
         }
         Ok(Value::List(list))
     }
@@ -245,9 +274,11 @@ impl<'de> Visitor<'de> for ValueSeed {
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let child = self.child()?;
         let mut dict = Dict::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed(self.budget))? {
             let v = map.next_value_seed(child)?;
-            dict.insert(key, v);
+            self.budget
+                .insert(&mut dict, key, v)
+                .map_err(|_| self.over())?;
         }
         Ok(Value::Dict(dict))
     }
@@ -258,5 +289,34 @@ impl<'de> Visitor<'de> for ValueSeed {
         let child = self.child()?;
         let (_tag, variant) = data.variant::<de::IgnoredAny>()?;
         de::VariantAccess::newtype_variant_seed(variant, child)
+    }
+}
+
+/// Deserializes a dict key (a string, no binary convention), paying for it.
+struct KeySeed<'b>(&'b DecodeBudget);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string dict key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        self.0.charge(v.len()).map_err(|_| {
+            E::custom(format_args!(
+                "decoded message exceeds max_decoded_size ({} bytes)",
+                self.0.limit()
+            ))
+        })?;
+        Ok(v.to_owned())
     }
 }
