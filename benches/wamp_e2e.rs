@@ -25,10 +25,17 @@
 //!
 //! Needs Crossbar.io: installed on first use into `target/crossbar-venv` (or the venv named
 //! by `AUTOBAHN_CROSSBAR_VENV`), as for the Crossbar tests. Exits non-zero if a scenario
-//! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts), `BENCH_CLIENTS=rust,python`.
+//! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts),
+//! `BENCH_CLIENTS=rust,python,floor`.
+//!
+//! `floor` (RawSocket + MessagePack, sequential calls only) is the least CPU any client
+//! can spend per sequential call here: caller and callee on one thread over blocking
+//! sockets, one write and one read per message and nothing else (`support/wamp_floor.rs`).
 
 #[path = "../tests/common_crossbar/mod.rs"]
 mod crossbar;
+#[path = "support/wamp_floor.rs"]
+mod floor;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -511,7 +518,7 @@ fn main() {
         par: env_usize("BENCH_PAR").unwrap_or(if quick { 2000 } else { 20000 }),
         publ: env_usize("BENCH_PUB").unwrap_or(if quick { 2000 } else { 20000 }),
     };
-    let clients = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "rust,python".into());
+    let clients = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "rust,python,floor".into());
     let started = Instant::now();
     let cb = Crossbar::start();
     eprintln!(
@@ -580,6 +587,30 @@ fn main() {
                 rs.par.client_us / py.par.client_us,
                 rs.publ.client_us / py.publ.client_us,
             );
+        }
+    }
+    if clients.contains("floor") {
+        let uri = crossbar::unique_uri("bench.floor.echo");
+        let (wall, cpu) =
+            floor::sequential_calls(cb.rs_addr, REALM, &uri, WARMUP, counts.seq, process_cpu);
+        let floor_us = cpu / counts.seq as f64 * 1e6;
+        println!(
+            "floor (RawSocket + MessagePack, blocking sockets, one thread): sequential {:.0} calls/s, \
+             client CPU {floor_us:.1} µs/call",
+            counts.seq as f64 / wall
+        );
+        let find = |c: &str| {
+            rows.iter()
+                .find(|r| r.client == c && r.transport.name() == Transport::RawSocketMsgpack.name())
+        };
+        if let Some(py) = find("autobahn-python") {
+            println!(
+                "floor / autobahn-python: {:.3} (the sequential target, 0.1, is below the floor if this is above it)",
+                floor_us / py.seq.client_us
+            );
+        }
+        if let Some(rs) = find("autobahn-rs") {
+            println!("autobahn-rs / floor: {:.2}", rs.seq.client_us / floor_us);
         }
     }
     println!(

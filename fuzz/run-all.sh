@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target for a bounded time, one after the other, starting
+# Runs every cargo-fuzz target for a bounded time (FUZZ_JOBS at a time), starting
 # from the committed seeds; exits non-zero if any target finds a crash, a timeout
 # or a leak.
 #
@@ -14,6 +14,8 @@
 #                   empty temporary one, so its runs start from the seeds alone)
 #   FUZZ_LOG_DIR    logs and summary.md (default fuzz/artifacts/logs)
 #   FUZZ_RSS_MB     memory limit per target process in MiB (default 2048)
+#   FUZZ_JOBS       targets run side by side (default 1; CI uses 2, one per core)
+#   FUZZ_BUILD_ONLY set to 1: build the targets and stop (fuzz/seeds_from_autobahn.py)
 #   FUZZ_TARGET_DIR cargo target dir of the instrumented build (default fuzz/target;
 #                   a shared CARGO_TARGET_DIR is not used: the sanitizer flags would
 #                   hold its lock for minutes and share nothing with normal builds)
@@ -57,13 +59,15 @@ flags="$flags -Cllvm-args=-sanitizer-coverage-stack-depth -Ccodegen-units=1"
 RUSTFLAGS=" $flags${RUSTFLAGS:+ $RUSTFLAGS}" cargo build --manifest-path Cargo.toml \
     --target "$triple" --release --config 'profile.release.debug="line-tables-only"' --bins
 bindir="$CARGO_TARGET_DIR/$triple/release"
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+    exit 0
+fi
 
 mkdir -p "$logs"
-failed=()
-printf '| target | execs | exec/s | coverage | result |\n|---|---:|---:|---:|---|\n' >"$logs/summary.md"
-for t in $targets; do
+# One target: its log, a summary row on stdout, non-zero on a finding.
+run_target() {
+    local t="$1" log="$logs/$1.log" result status=0
     mkdir -p "$corpus/$t" "seeds/$t" "artifacts/$t"
-    log="$logs/$t.log"
     echo "== $t (${secs}s)" >&2
     if "$bindir/$t" -artifact_prefix="artifacts/$t/" "$corpus/$t" "seeds/$t" \
         -max_total_time="$secs" -timeout="$timeout" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
@@ -71,18 +75,43 @@ for t in $targets; do
         result=ok
     else
         result="FAILED (see $log, fuzz/artifacts/$t/)"
-        failed+=("$t")
+        status=1
         grep -E -A3 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" >&2 || true
     fi
+    local execs rate cov
     execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
     rate=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log")
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    printf '| %s | %s | %s | %s | %s |\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result" |
-        tee -a "$logs/summary.md" >&2
-done
+    printf '| %s | %s | %s | %s | %s |\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$result"
+    return $status
+}
 
-if ((${#failed[@]})); then
-    echo "fuzzing found problems in: ${failed[*]}" >&2
+# FUZZ_JOBS workers take the targets in turn (worker i: targets i, i+N, ...).
+jobs="${FUZZ_JOBS:-1}"
+read -r -a all_targets <<<"$(echo $targets)"
+rm -f "$logs"/rows.*
+for ((w = 0; w < jobs; w++)); do
+    (
+        rc=0
+        for ((i = w; i < ${#all_targets[@]}; i += jobs)); do
+            run_target "${all_targets[$i]}" >>"$logs/rows.$w" || rc=1
+        done
+        exit $rc
+    ) &
+done
+failed=0
+for ((w = 0; w < jobs; w++)); do
+    wait -n || failed=1
+done
+printf '| target | execs | exec/s | coverage | result |\n|---|---:|---:|---:|---|\n' >"$logs/summary.md"
+for ((w = 0; w < jobs; w++)); do
+    cat "$logs/rows.$w" >>"$logs/summary.md" 2>/dev/null || true
+    rm -f "$logs/rows.$w"
+done
+cat "$logs/summary.md" >&2
+
+if ((failed)); then
+    echo "fuzzing found problems: $(grep -c FAILED "$logs/summary.md") target(s), see above" >&2
     exit 1
 fi
 echo "all targets ran ${secs}s without findings" >&2

@@ -41,13 +41,13 @@ cargo check --no-default-features
 cargo check --no-default-features --features tls
 cargo check --no-default-features --features deflate
 
-step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=5}s from its seeds (fuzz/run-all.sh)"
+step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=15}s from its seeds, two at a time (fuzz/run-all.sh)"
 # libFuzzer targets built on the stable toolchain with cargo-fuzz's flags (no
 # cargo-fuzz needed). No sanitizer: the fuzzed sans-IO code has no unsafe
 # (fuzz/README.md). Fails on any crash, broken invariant, hang (10 s per input) or
 # memory over 2 GiB; the corpus is a fresh temporary one, so runs start from the seeds.
 fuzz_corpus=$(mktemp -d)
-FUZZ_SANITIZER=none FUZZ_CORPUS_DIR="$fuzz_corpus" bash fuzz/run-all.sh "$FUZZ_SECONDS"
+FUZZ_SANITIZER=none FUZZ_JOBS=2 FUZZ_CORPUS_DIR="$fuzz_corpus" bash fuzz/run-all.sh "$FUZZ_SECONDS"
 rm -rf "$fuzz_corpus"
 
 step "examples run to completion"

@@ -220,6 +220,12 @@ class Conn:
     up: int = 0  # octets from the connecting side
     down: int = 0
     head: bytearray = field(default_factory=bytearray)
+    # With --record: the first RECORD_CAP octets each way.
+    rec_up: bytearray = field(default_factory=bytearray)
+    rec_down: bytearray = field(default_factory=bytearray)
+
+
+RECORD_CAP = 1 << 20
 
 
 class Relay:
@@ -230,8 +236,11 @@ class Relay:
     resets as resets, so closing-handshake verdicts are unchanged.
     """
 
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, record: Path | None = None):
         self.upstream = upstream_port
+        self.record = record
+        if record:
+            record.mkdir(parents=True, exist_ok=True)
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.lock = threading.Lock()
@@ -321,6 +330,12 @@ class Relay:
                         self.socks.remove(s)
             for s in (client, upstream):
                 s.close()
+            if self.record:
+                # Connection N, each direction: the fuzz seed harvest reads these
+                # (fuzz/seeds_from_autobahn.py).
+                stem = self.record / f"{conn.num:04d}"
+                stem.with_suffix(".up").write_bytes(conn.rec_up)
+                stem.with_suffix(".down").write_bytes(conn.rec_down)
             conn.closed = time.monotonic()
             self.touch()
 
@@ -333,6 +348,9 @@ class Relay:
                         if not state["reset"]:
                             dst.shutdown(socket.SHUT_WR)
                         break
+                    if self.record:
+                        rec = conn.rec_up if upward else conn.rec_down
+                        rec += data[:max(0, RECORD_CAP - len(rec))]
                     if upward:
                         conn.up += len(data)
                         if len(conn.head) < 4096 and not conn.request:
@@ -424,7 +442,7 @@ def run_attempt(args: argparse.Namespace, kosoku: Path, selected: list[str],
             wait_for_port(port, testee, "testee server", args.startup_timeout)
             target = port
             if not args.no_relay:
-                relay = Relay(port)
+                relay = Relay(port, args.record)
                 target = relay.port
             kcmd = [str(kosoku), "-m", "fuzzingclient", f"127.0.0.1:{target}",
                     "-o", str(outdir), "-p", str(args.parallel)] + sel_args
@@ -439,7 +457,7 @@ def run_attempt(args: argparse.Namespace, kosoku: Path, selected: list[str],
             wait_for_port(port, kos, "kosoku fuzzingserver", args.startup_timeout)
             target = port
             if not args.no_relay:
-                relay = Relay(port)
+                relay = Relay(port, args.record)
                 target = relay.port
             url = f"ws://127.0.0.1:{target}"
             cmd = fill(args.client_cmd, url=url, agent=args.agent, testee=str(args.testee))
@@ -668,6 +686,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("-o", "--report-dir", type=Path, metavar="DIR",
                     help="report directory (default target/wstest-reports/<mode>)")
     ap.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="venv for kosoku")
+    ap.add_argument("--record", type=Path, metavar="DIR",
+                    help="write each relayed connection's bytes (first 1 MiB each way) "
+                         "to DIR/NNNN.up and DIR/NNNN.down")
     ap.add_argument("--no-relay", action="store_true",
                     help="connect kosoku and testee directly (no stall detection)")
     ap.add_argument("--grace", type=float, default=20, metavar="SECONDS",

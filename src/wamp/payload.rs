@@ -163,13 +163,14 @@ impl EncodedPayload {
 /// encoding error fails the request, a decoding error fails the call (RESULT), is
 /// returned to the caller (INVOCATION), or is reported as a user error (EVENT).
 pub trait PayloadCodec: Send + Sync + 'static {
-    /// Encodes a payload; `Ok(None)` sends it unencoded.
+    /// Encodes a payload; `Ok(None)` sends it unencoded. The payload is lent, not
+    /// given: a codec that declines (`None`) costs no copy of it.
     fn encode(
         &self,
         is_originating: bool,
         uri: &str,
-        args: Vec<Value>,
-        kwargs: Dict,
+        args: &[Value],
+        kwargs: &Dict,
     ) -> Result<Option<EncodedPayload>, ApplicationError>;
 
     /// Decodes a received payload into positional and keyword arguments.

@@ -123,13 +123,13 @@ impl PayloadCodec for XCustom {
         &self,
         _is_originating: bool,
         uri: &str,
-        args: Vec<Value>,
-        kwargs: Dict,
+        args: &[Value],
+        kwargs: &Dict,
     ) -> Result<Option<EncodedPayload>, ApplicationError> {
         let doc = autobahn::dict! {
             "uri" => uri,
-            "args" => Value::List(args),
-            "kwargs" => Value::Dict(kwargs),
+            "args" => Value::List(args.to_vec()),
+            "kwargs" => Value::Dict(kwargs.clone()),
         };
         let text = serde_json::to_vec(&Value::Dict(doc)).map_err(|e| codec_error(e.to_string()))?;
         Ok(Some(

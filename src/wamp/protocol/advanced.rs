@@ -122,7 +122,7 @@ impl<T: SessionTypes> Protocol<T> {
         let Some(codec) = &self.codec else {
             return Ok((args, kwargs));
         };
-        match codec.encode(originating, uri, args.clone(), kwargs.clone())? {
+        match codec.encode(originating, uri, &args, &kwargs)? {
             Some(encoded) => {
                 encoded.write_keys(dict);
                 Ok((encoded.into_args(), Dict::new()))

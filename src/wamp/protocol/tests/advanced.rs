@@ -148,13 +148,16 @@ impl PayloadCodec for TestCodec {
         &self,
         _originating: bool,
         uri: &str,
-        args: Vec<Value>,
-        kwargs: Dict,
+        args: &[Value],
+        kwargs: &Dict,
     ) -> Result<Option<EncodedPayload>, ApplicationError> {
         if uri.starts_with("plain.") {
             return Ok(None);
         }
-        let v = Value::List(vec![Value::List(args), Value::Dict(kwargs)]);
+        let v = Value::List(vec![
+            Value::List(args.to_vec()),
+            Value::Dict(kwargs.clone()),
+        ]);
         let bytes = serde_json::to_vec(&v).map_err(|e| {
             ApplicationError::with_message(ApplicationError::INVALID_PAYLOAD, e.to_string())
         })?;
@@ -188,7 +191,7 @@ impl PayloadCodec for TestCodec {
 
 fn encoded(args: Vec<Value>, kwargs: Dict) -> Vec<Value> {
     TestCodec(PptKeys::Autobahn)
-        .encode(true, "t", args, kwargs)
+        .encode(true, "t", &args, &kwargs)
         .unwrap()
         .unwrap()
         .into_args()
