@@ -1,5 +1,6 @@
 //! WebSocket echo servers side by side: autobahn-rs against fastwebsockets,
-//! tokio-websockets and tokio-tungstenite.
+//! tokio-websockets and tokio-tungstenite, plus `floor`, a plain TCP echo on the same
+//! runtime (no WebSocket work): the least CPU per message any tokio server can reach.
 //!
 //! Each server runs on a current_thread tokio runtime in its own thread pinned to core 0;
 //! one load generator (this thread, its own current_thread runtime) runs on core 1. The
@@ -18,7 +19,7 @@
 //! had the wrong length or type).
 //!
 //! Other knobs: `BENCH_REPS`, `BENCH_SECS` (measured seconds per sample),
-//! `BENCH_SERVERS=autobahn,fastwebsockets` (subset), `BENCH_CELLS=16 B` (substring match on
+//! `BENCH_SERVERS=autobahn,fastwebsockets,floor` (subset), `BENCH_CELLS=16 B` (substring match on
 //! the cell name).
 
 use std::cell::Cell as StdCell;
@@ -77,13 +78,16 @@ enum Server {
     Fastwebsockets,
     TokioWebsockets,
     TokioTungstenite,
+    /// Not a WebSocket server: the floor (see `serve_floor`).
+    Floor,
 }
 
-const SERVERS: [Server; 4] = [
+const SERVERS: [Server; 5] = [
     Server::Autobahn,
     Server::Fastwebsockets,
     Server::TokioWebsockets,
     Server::TokioTungstenite,
+    Server::Floor,
 ];
 
 impl Server {
@@ -93,6 +97,7 @@ impl Server {
             Server::Fastwebsockets => "fastwebsockets",
             Server::TokioWebsockets => "tokio-websockets",
             Server::TokioTungstenite => "tokio-tungstenite",
+            Server::Floor => "floor",
         }
     }
 }
@@ -160,6 +165,48 @@ async fn serve(kind: Server, listener: TcpListener, port: u16) {
         Server::Fastwebsockets => serve_fastwebsockets(listener).await,
         Server::TokioWebsockets => serve_tokio_websockets(listener).await,
         Server::TokioTungstenite => serve_tokio_tungstenite(listener).await,
+        Server::Floor => serve_floor(listener).await,
+    }
+}
+
+/// The floor: after answering the upgrade, a plain TCP echo that writes back whatever
+/// one read returned (masked frames verbatim; the generator's parser accepts them). No
+/// WebSocket work at all, so its CPU per message is what tokio plus the syscalls of one
+/// read and one write per wakeup cost: the least any tokio server can spend, and the
+/// bound under which a CPU target cannot go (it is not counted as a peer).
+async fn serve_floor(listener: TcpListener) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut have = 0;
+            // The request head (the generator sends nothing else before the answer).
+            while !buf[..have].windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf[have..]).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => have += n,
+                }
+            }
+            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                          Connection: Upgrade\r\n\
+                          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+            if stream.write_all(answer.as_bytes()).await.is_err() {
+                return;
+            }
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if stream.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -748,10 +795,14 @@ fn main() {
     // The table.
     let names: Vec<&str> = servers.iter().map(|s| s.name()).collect();
     let ours = servers.iter().position(|s| *s == Server::Autobahn);
+    let floor = servers.iter().position(|s| *s == Server::Floor);
+    // The peers: every WebSocket server but ours.
+    let peer = |i: usize| Some(i) != ours && Some(i) != floor;
     println!();
     println!(
         "Server CPU time per message (µs, median of {reps}; lower is better) and messages/s \
-         (median; higher is better). `vs best peer`: autobahn / best of the others."
+         (median; higher is better). `vs best peer`: autobahn (floor) / best of the other \
+         WebSocket servers; `floor` is a plain TCP echo, the least a tokio server can spend."
     );
     println!();
     let mut head = String::from("| cell |");
@@ -762,6 +813,10 @@ fn main() {
     }
     if ours.is_some() {
         head += " CPU vs best peer |";
+        rule += "---:|";
+    }
+    if floor.is_some() {
+        head += " floor vs best peer |";
         rule += "---:|";
     }
     for n in &names {
@@ -791,20 +846,23 @@ fn main() {
         for c in &cpu {
             line += &format!(" {c:.2} |");
         }
+        let best_cpu = (0..servers.len())
+            .filter(|&i| peer(i))
+            .map(|i| cpu[i])
+            .filter(|x| x.is_finite())
+            .fold(f64::INFINITY, f64::min);
         if let Some(o) = ours {
-            let best = (0..servers.len())
-                .filter(|&i| i != o)
-                .map(|i| cpu[i])
-                .filter(|x| x.is_finite())
-                .fold(f64::INFINITY, f64::min);
-            line += &format!(" {:.2}× |", cpu[o] / best);
+            line += &format!(" {:.2}× |", cpu[o] / best_cpu);
+        }
+        if let Some(f) = floor {
+            line += &format!(" {:.2}× |", cpu[f] / best_cpu);
         }
         for r in &rate {
             line += &format!(" {r:.0} |");
         }
         if let Some(o) = ours {
             let best = (0..servers.len())
-                .filter(|&i| i != o)
+                .filter(|&i| peer(i))
                 .map(|i| rate[i])
                 .filter(|x| x.is_finite())
                 .fold(0.0, f64::max);
