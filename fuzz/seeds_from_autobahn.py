@@ -15,7 +15,7 @@ the testsuite sent into inputs of the stream and handshake targets:
 (deflate when the 101 response accepted permessage-deflate; the seed's deflate
 byte carries the negotiated parameters). Each candidate gets its target's
 configuration prefix (see the target's layout in fuzz/README.md) and is cut at
-16 KiB. Then each target's libFuzzer `-merge=1` adds to fuzz/seeds/<target>/
+4 KiB. Then each target's libFuzzer `-merge=1` adds to fuzz/seeds/<target>/
 only the candidates that reach coverage the seeds there do not.
 
     fuzz/seeds_from_autobahn.py [--venv target/wstest-venv] [--keep DIR]
@@ -36,7 +36,7 @@ from pathlib import Path
 
 FUZZ = Path(__file__).resolve().parent
 ROOT = FUZZ.parent
-CAP = 16 * 1024
+CAP = 4 * 1024
 
 # Prefixes (fuzz/README.md, "Targets and invariants"):
 # streams  [max_msg=255 (64 KiB), max_frame=0 (none), flags=0 (strict), k=0]
