@@ -297,10 +297,12 @@ async fn rawsocket_transport_fails_an_over_budget_message() {
     .await;
 }
 
-/// A WebSocket router speaking `wamp.2.msgpack` that sends `payload` on open.
+/// A WebSocket router speaking `wamp.2.msgpack` that sends `payload` on open and
+/// reports the close code it gets.
 struct Sender {
     channel: WebSocketChannel,
     payload: Vec<u8>,
+    closed: tokio::sync::mpsc::UnboundedSender<Option<u16>>,
 }
 
 impl WebSocketServerHandler for Sender {
@@ -319,6 +321,10 @@ impl WebSocketHandler for Sender {
         let payload = std::mem::take(&mut self.payload);
         let _ = self.channel.send_message(payload, true).await;
     }
+
+    async fn on_close(&mut self, _was_clean: bool, code: Option<u16>, _reason: Option<String>) {
+        let _ = self.closed.send(code);
+    }
 }
 
 #[tokio::test]
@@ -329,11 +335,13 @@ async fn websocket_transport_fails_an_over_budget_message() {
     let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     bounded(async {
         let payload = amplifying_event("msgpack", ENTRIES);
+        let (closed, mut close_code) = tokio::sync::mpsc::unbounded_channel();
         let server = start_server(
             WebSocketServerFactory::new("ws://127.0.0.1"),
             move |channel| Sender {
                 channel,
                 payload: payload.clone(),
+                closed: closed.clone(),
             },
         )
         .await;
@@ -351,6 +359,8 @@ async fn websocket_transport_fails_an_over_budget_message() {
             other => panic!("{other:?}"),
         }
         assert!(t.recv().await.is_none(), "the transport is done");
+        // The router is told why: close 1009 (message too big).
+        assert_eq!(close_code.recv().await, Some(Some(1009)));
     })
     .await;
 }

@@ -4,8 +4,8 @@
 //! state, a frame announcing 1 TiB, and a connection dropped in the middle of a call.
 //!
 //! Each time the session fails cleanly — ABORT `wamp.error.protocol_violation` for
-//! valid messages that break the protocol, the connection dropped for bytes that do not
-//! decode, WebSocket close 1009 for the huge frame — the call the component had pending
+//! valid messages that break the protocol, WebSocket close 1002 (then the connection
+//! dropped) for bytes that do not decode, close 1009 for the huge frame — the call the component had pending
 //! resolves with the matching error (none hangs), and the runner reconnects; on the
 //! last connection the router behaves and the call succeeds.
 #![cfg(feature = "wamp")]
@@ -284,12 +284,13 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
             }
             match hostility {
                 Garbage | Binary => {
-                    // Undecodable: the transport drops the connection at once (no
-                    // WAMP message can follow bytes we cannot parse); the session
-                    // reports the violation to everything pending.
+                    // Undecodable: the transport fails the connection at once (no
+                    // WAMP message can follow bytes we cannot parse) with close 1002
+                    // and drops it; the session reports the violation to everything
+                    // pending.
                     assert_eq!(
                         router.msg(n).await.unwrap_err(),
-                        Some(1006),
+                        Some(1002),
                         "{hostility:?}"
                     );
                     assert_eq!(outcome(&mut outcomes).await, Outcome::ProtocolViolation);

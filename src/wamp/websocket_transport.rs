@@ -6,7 +6,8 @@
 //! router picks one; that choice fixes the serializer. Each WebSocket message carries
 //! one WAMP message (several in the `.batched` modes): binary messages for CBOR and
 //! MessagePack, text messages for JSON. A message in the wrong frame type, or bytes
-//! that do not decode, fail the connection.
+//! that do not decode, fail the connection: close 1002 (1009 for a message over
+//! `max_decoded_size`), then TCP is dropped without waiting for the router's close.
 //!
 //! Incoming messages are decoded by the connection's handler, inside the connection
 //! task, and handed to [`WebSocketTransport::recv`] through a bounded queue. When the
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::error::SerializationError;
 use super::message::Message;
 use super::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
 use super::transport::{Transport, TransportError};
@@ -124,11 +126,19 @@ struct WampHandler {
     tx: Option<mpsc::Sender<Item>>,
 }
 
+/// WebSocket close code for a message that is not valid WAMP (Autobahn's `_bailout`).
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// WebSocket close code for a message over `max_decoded_size`.
+const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+
 impl WampHandler {
-    /// Reports a fatal error to `recv` (once) and drops the connection.
-    async fn fail(&mut self, err: TransportError) {
+    /// Reports a fatal error to `recv` (once) and fails the connection: a close frame
+    /// with `code` and the error as reason, then TCP is dropped (as the WebSocket layer
+    /// fails a connection; Autobahn|Python with `failByDrop` drops TCP without it).
+    async fn fail(&mut self, code: u16, err: TransportError) {
         tracing::debug!(peer = %self.channel.peer(), "wamp/websocket: failing connection: {err}");
-        self.channel.drop_connection();
+        self.channel
+            .fail_connection(code, &format!("WAMP protocol error ({err})"));
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Err(err)).await;
         }
@@ -142,7 +152,10 @@ impl WebSocketHandler for WampHandler {
         };
         let Some(serializer) = &self.serializer else {
             return self
-                .fail(TransportError::Protocol("no serializer negotiated".into()))
+                .fail(
+                    CLOSE_PROTOCOL_ERROR,
+                    TransportError::Protocol("no serializer negotiated".into()),
+                )
                 .await;
         };
         match serializer.unserialize_limited(&payload, is_binary, self.max_decoded_size) {
@@ -155,7 +168,14 @@ impl WebSocketHandler for WampHandler {
                     }
                 }
             }
-            Err(e) => self.fail(TransportError::Protocol(e.to_string())).await,
+            Err(e) => {
+                let code = match e {
+                    SerializationError::TooLarge { .. } => CLOSE_MESSAGE_TOO_BIG,
+                    _ => CLOSE_PROTOCOL_ERROR,
+                };
+                self.fail(code, TransportError::Protocol(e.to_string()))
+                    .await
+            }
         }
     }
 

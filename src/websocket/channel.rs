@@ -37,6 +37,9 @@ pub(crate) struct SendSide {
     pub(crate) driver: Option<Waker>,
     /// The application asked to drop the connection now.
     pub(crate) abort: bool,
+    /// A layer above failed the connection: drop it once the queued output (its
+    /// close frame) is written.
+    pub(crate) fail_after_flush: bool,
 }
 
 #[derive(Debug)]
@@ -73,6 +76,7 @@ impl WebSocketChannel {
                     phase: Phase::Connecting,
                     driver: None,
                     abort: false,
+                    fail_after_flush: false,
                 }),
                 drained: Notify::new(),
                 peer,
@@ -150,6 +154,29 @@ impl WebSocketChannel {
             w.wake();
         }
         Some(r.map_err(Error::from))
+    }
+
+    /// Fails the connection the way the protocol core fails it on a violation, for a
+    /// layer above (WAMP: a message that does not decode gets 1002, one over
+    /// `max_decoded_size` 1009): sends a close frame with `code` and `reason` (any code
+    /// valid on the wire, unlike [`Self::send_close`]), then drops TCP once it is
+    /// written, without waiting for the peer's close. The handler's `on_close` reports
+    /// an unclean close.
+    pub(crate) fn fail_connection(&self, code: u16, reason: &str) {
+        let waker = {
+            let mut side = self.shared.lock();
+            let side = &mut *side;
+            if side.phase == Phase::Open && !side.sender.close_sent() {
+                let _ = side
+                    .sender
+                    .send_close(&mut side.out, Some(code), Some(reason));
+            }
+            side.fail_after_flush = true;
+            side.driver.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     /// Drops the connection at once, without a closing handshake (Autobahn's

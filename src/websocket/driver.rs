@@ -357,6 +357,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     drop(side);
                     return self.lost("connection dropped by the application".into());
                 }
+                if side.fail_after_flush && !self.drop_after_flush {
+                    // `fail_connection`: write its close frame, then drop TCP.
+                    self.drop_after_flush = true;
+                    self.discard_input = true;
+                    self.failure = Some("failed by the application layer".into());
+                }
                 let close_now_sent = side.sender.close_sent() && !self.close_sent;
                 let was_full = side.out.len() >= HIGH_WATER;
                 if side.out.is_empty() {
