@@ -26,7 +26,7 @@
 //! Needs Crossbar.io: installed on first use into `target/crossbar-venv` (or the venv named
 //! by `AUTOBAHN_CROSSBAR_VENV`), as for the Crossbar tests. Exits non-zero if a scenario
 //! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts),
-//! `BENCH_CLIENTS=rust,python,floor`.
+//! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`.
 //!
 //! `floor` (RawSocket + MessagePack, sequential calls only) is the least CPU any client
 //! can spend per sequential call here: caller and callee on one thread over blocking
@@ -532,7 +532,15 @@ fn main() {
             .trim()
     );
     let mut rows = Vec::new();
+    let transports = std::env::var("BENCH_TRANSPORTS").unwrap_or_else(|_| "ws,rs".into());
     for transport in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
+        let key = match transport {
+            Transport::WebSocketJson => "ws",
+            Transport::RawSocketMsgpack => "rs",
+        };
+        if !transports.split(',').any(|t| t.trim() == key) {
+            continue;
+        }
         if clients.contains("rust") {
             eprintln!("  {}: autobahn-rs", transport.name());
             rows.push(run_rust(&cb, transport, counts));
