@@ -568,3 +568,71 @@ mod tls {
         .await;
     }
 }
+
+/// A hostile RawSocket router: each way of sending bytes that are not a valid stream of
+/// WAMP messages ends `recv` with one typed error and then `None` (nothing panics,
+/// nothing hangs), and the transport is closed afterwards.
+#[tokio::test]
+async fn rawsocket_hostile_router_bytes_fail_recv_cleanly() {
+    bounded(async {
+        // Our limit is 2^16; each case is what the router writes after the handshake.
+        let garbage_frame = [&[0u8, 0, 0, 5][..], b"\xc1\xc1\xc1\xc1\xc1"].concat();
+        let cases: [(&str, Vec<u8>, fn(&TransportError) -> bool); 5] = [
+            (
+                "undecodable payload",
+                garbage_frame,
+                |e| matches!(e, TransportError::Protocol(m) if m.contains("msgpack")),
+            ),
+            // A header announcing more than we accept: refused before any allocation.
+            (
+                "frame over our limit",
+                vec![0, 0x01, 0x00, 0x01],
+                |e| matches!(e, TransportError::Protocol(m) if m.contains("65537")),
+            ),
+            ("reserved frame type", vec![3, 0, 0, 0], |e| {
+                matches!(e, TransportError::Protocol(_))
+            }),
+            // A frame cut short by the router going away.
+            ("truncated frame", vec![0, 0, 0, 9, 0x93], |e| {
+                matches!(e, TransportError::Lost(_))
+            }),
+            (
+                "valid list, not a WAMP message",
+                [&[0u8, 0, 0, 2][..], &[0x91, 0x00]].concat(),
+                |e| matches!(e, TransportError::Protocol(_)),
+            ),
+        ];
+        for (what, bytes, expected) in cases {
+            let (l, url) = tcp_listener().await;
+            let router = async {
+                let mut s = accept_tcp(&l).await;
+                let mut hello = [0u8; 4];
+                s.read_exact(&mut hello).await.unwrap();
+                let hs = parse_client_hello(hello).unwrap();
+                s.write_all(&accept_reply(24, hs.serializer)).await.unwrap();
+                s.write_all(&bytes).await.unwrap();
+                // Close our side (the truncated case needs the EOF); keep reading
+                // until the client goes.
+                s.shutdown().await.unwrap();
+                let mut rest = Vec::new();
+                let _ = s.read_to_end(&mut rest).await;
+            };
+            let client = async {
+                let options = RawSocketOptions {
+                    serializer: SerializerId::MSGPACK,
+                    max_len_exp: 16,
+                    ..Default::default()
+                };
+                let mut t = RawSocketTransport::connect(&url, &options).await.unwrap();
+                match t.recv().await {
+                    Some(Err(e)) => assert!(expected(&e), "{what}: {e:?}"),
+                    other => panic!("{what}: {other:?}"),
+                }
+                assert!(t.recv().await.is_none(), "{what}: nothing after the error");
+                assert!(!t.is_open(), "{what}");
+            };
+            tokio::join!(router, client);
+        }
+    })
+    .await;
+}
