@@ -577,7 +577,8 @@ async fn rawsocket_hostile_router_bytes_fail_recv_cleanly() {
     bounded(async {
         // Our limit is 2^16; each case is what the router writes after the handshake.
         let garbage_frame = [&[0u8, 0, 0, 5][..], b"\xc1\xc1\xc1\xc1\xc1"].concat();
-        let cases: [(&str, Vec<u8>, fn(&TransportError) -> bool); 5] = [
+        type Expect = fn(&TransportError) -> bool;
+        let cases: [(&str, Vec<u8>, Expect); 5] = [
             (
                 "undecodable payload",
                 garbage_frame,
