@@ -247,6 +247,17 @@ fn plain_sixteen_mib_payloads_fit_the_default_budget() {
     }
 }
 
+/// `recv` reports the over-budget message as a protocol error, then the end.
+async fn expect_over_budget(t: &mut impl Transport) {
+    match t.recv().await {
+        Some(Err(TransportError::Protocol(why))) => {
+            assert!(why.contains("max_decoded_size (1048576 bytes)"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(t.recv().await.is_none(), "the transport is done");
+}
+
 /// Accepts one RawSocket client with MessagePack, then sends it `payload` as one message.
 async fn rawsocket_router(payload: Vec<u8>) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -284,13 +295,7 @@ async fn rawsocket_transport_fails_an_over_budget_message() {
         let mut t = RawSocketTransport::connect(&format!("rs://{addr}"), &options)
             .await
             .unwrap();
-        match t.recv().await {
-            Some(Err(TransportError::Protocol(why))) => {
-                assert!(why.contains("max_decoded_size (1048576 bytes)"), "{why}")
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(t.recv().await.is_none(), "the transport is done");
+        expect_over_budget(&mut t).await;
         drop(t);
         router.await.unwrap();
     })
@@ -352,13 +357,7 @@ async fn websocket_transport_fails_an_over_budget_message() {
         let mut t = WebSocketTransport::connect(&server.url("/"), &config)
             .await
             .unwrap();
-        match t.recv().await {
-            Some(Err(TransportError::Protocol(why))) => {
-                assert!(why.contains("max_decoded_size (1048576 bytes)"), "{why}")
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(t.recv().await.is_none(), "the transport is done");
+        expect_over_budget(&mut t).await;
         // The router is told why: close 1009 (message too big).
         assert_eq!(close_code.recv().await, Some(Some(1009)));
     })

@@ -146,13 +146,8 @@ impl<'b> ValueSeed<'b> {
         self.budget.charge(bytes).map_err(|_| self.over())
     }
 
-    /// The error for a spent memory budget (the serializer reports
-    /// `SerializationError::TooLarge`, seeing `DecodeBudget::exceeded`).
     fn over<E: de::Error>(&self) -> E {
-        E::custom(format_args!(
-            "decoded message exceeds max_decoded_size ({} bytes)",
-            self.budget.limit()
-        ))
+        over_budget(self.budget)
     }
 
     /// The seed for the children of a container, or an error if the budget
@@ -292,6 +287,15 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 }
 
+/// The error for a spent memory budget (the serializer reports
+/// `SerializationError::TooLarge`, seeing `DecodeBudget::exceeded`).
+fn over_budget<E: de::Error>(budget: &DecodeBudget) -> E {
+    E::custom(format_args!(
+        "decoded message exceeds max_decoded_size ({} bytes)",
+        budget.limit()
+    ))
+}
+
 /// Deserializes a dict key (a string, no binary convention), paying for it.
 struct KeySeed<'b>(&'b DecodeBudget);
 
@@ -311,12 +315,7 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        self.0.charge(v.len()).map_err(|_| {
-            E::custom(format_args!(
-                "decoded message exceeds max_decoded_size ({} bytes)",
-                self.0.limit()
-            ))
-        })?;
+        self.0.charge(v.len()).map_err(|_| over_budget(self.0))?;
         Ok(v.to_owned())
     }
 }
