@@ -503,6 +503,12 @@ fn run_python(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
 
 // ---------------------------------------------------------------------------------------
 
+/// The row of `client` over `transport`, if that pair ran.
+fn row<'a>(rows: &'a [Row], client: &str, transport: Transport) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.client == client && r.transport.name() == transport.name())
+}
+
 fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -583,10 +589,7 @@ fn main() {
     }
     println!();
     for t in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
-        let find = |c: &str| {
-            rows.iter()
-                .find(|r| r.client == c && r.transport.name() == t.name())
-        };
+        let find = |c: &str| row(&rows, c, t);
         if let (Some(rs), Some(py)) = (find("autobahn-rs"), find("autobahn-python")) {
             println!(
                 "{}: client CPU autobahn-rs / autobahn-python: sequential {:.3}, {IN_FLIGHT} in flight {:.3}, publish→event {:.3}",
@@ -607,10 +610,7 @@ fn main() {
              client CPU {floor_us:.1} µs/call",
             counts.seq as f64 / wall
         );
-        let find = |c: &str| {
-            rows.iter()
-                .find(|r| r.client == c && r.transport.name() == Transport::RawSocketMsgpack.name())
-        };
+        let find = |c: &str| row(&rows, c, Transport::RawSocketMsgpack);
         if let Some(py) = find("autobahn-python") {
             println!(
                 "floor / autobahn-python: {:.3} (the sequential target, 0.1, is below the floor if this is above it)",
