@@ -191,6 +191,33 @@ fn charges_cover_what_big_dicts_and_lists_allocate() {
     );
 }
 
+/// Found by the `wamp_cbor` fuzz target: lists nested as deep as allowed, each
+/// header claiming 152 elements (`98 98` in CBOR, `dc 00 98` in MessagePack) and
+/// none delivered. Each level used to reserve its `MAX_PREALLOC` slots, 2 KiB per
+/// 2 input bytes; reservations ahead of the elements are now held to one slot
+/// per input byte over the whole payload.
+#[test]
+fn nested_lying_list_headers_reserve_at_most_one_slot_per_byte() {
+    let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    for (name, level) in [
+        ("wamp.2.cbor", &[0x98, 0x98][..]),
+        ("wamp.2.msgpack", &[0xdc, 0x00, 0x98][..]),
+    ] {
+        let s = for_subprotocol(name).unwrap();
+        let payload = level.repeat(100);
+        let (result, peak) = peak_during(|| {
+            s.unserialize_limited(&payload, s.is_binary(), DEFAULT_MAX_DECODED_SIZE)
+        });
+        assert!(result.is_err(), "{name}: {result:?}");
+        let bound = 32 * payload.len() + 4096;
+        assert!(
+            peak <= bound,
+            "{name}: {} bytes allocated {peak} (bound {bound})",
+            payload.len()
+        );
+    }
+}
+
 #[test]
 fn a_batch_shares_one_budget() {
     let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());

@@ -24,11 +24,21 @@ pub(super) const MAX_PREALLOC: usize = 64;
 pub(super) struct Reader<'a, 'b> {
     buf: &'a [u8],
     budget: &'b DecodeBudget,
+    /// List slots that length headers may still reserve ahead of their
+    /// elements. Every element takes at least one input byte, so an honest
+    /// payload never declares more slots in total than it has bytes; a
+    /// lying one (nested lists each claiming [`MAX_PREALLOC`]) is held to
+    /// one slot per byte overall instead of `MAX_PREALLOC` per level.
+    prealloc_left: std::cell::Cell<usize>,
 }
 
 impl<'a, 'b> Reader<'a, 'b> {
     pub(super) fn new(buf: &'a [u8], budget: &'b DecodeBudget) -> Self {
-        Reader { buf, budget }
+        Reader {
+            buf,
+            budget,
+            prealloc_left: std::cell::Cell::new(buf.len()),
+        }
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -89,9 +99,12 @@ impl<'a, 'b> Reader<'a, 'b> {
     }
 
     /// A list for a container claiming `n` elements: a lying header reserves
-    /// at most [`MAX_PREALLOC`] slots, and those are paid for.
+    /// at most [`MAX_PREALLOC`] slots, never more than the payload's bytes
+    /// over the whole decode, and those are paid for.
     pub(super) fn list(&self, n: usize) -> Result<Vec<Value>, DecodeError> {
-        let capacity = n.min(MAX_PREALLOC).min(self.buf.len());
+        let left = self.prealloc_left.get();
+        let capacity = n.min(MAX_PREALLOC).min(self.buf.len()).min(left);
+        self.prealloc_left.set(left - capacity);
         self.budget.list_with_capacity(capacity).map_err(over)
     }
 
