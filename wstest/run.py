@@ -658,8 +658,9 @@ def allowed_cases(patterns: list[str]) -> set[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description="Run the Autobahn Testsuite (kosoku) against autobahn-rs testees.")
-    ap.add_argument("mode", choices=("server", "client"),
-                    help="server: kosoku tests our server; client: kosoku serves our client")
+    ap.add_argument("mode", choices=("server", "client", "install"),
+                    help="server: kosoku tests our server; client: kosoku serves our client; "
+                         "install: only install kosoku into the venv")
     ap.add_argument("-i", "--include", action="append", default=[], metavar="GLOB",
                     help="case id or glob to run (repeatable; `*` matches anything)")
     ap.add_argument("-x", "--exclude", action="append", default=[], metavar="GLOB",
@@ -707,6 +708,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     allowed_cases(args.allow)  # validate early
     kosoku = ensure_kosoku(args.venv if args.venv.is_absolute() else REPO / args.venv)
+    if args.mode == "install":
+        return 0
     venv = kosoku.parent.parent
     ids, cats = kosoku_catalog(venv)
     selected = select_cases(ids, args.include, args.exclude)
