@@ -50,7 +50,7 @@ triple="$(rustc -vV | sed -n 's/^host: //p')"
 flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
 flags="$flags -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
 flags="$flags -Cllvm-args=-sanitizer-coverage-pc-table"
-flags="$flags -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+flags="$flags --cfg fuzzing"  # comparison tracing: fuzz/Cargo.toml
 flags="$flags -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
 if [ "$sanitizer" != none ]; then
     flags="$flags -Zsanitizer=$sanitizer"
