@@ -28,9 +28,10 @@
 //! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts),
 //! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`.
 //!
-//! `floor` (RawSocket + MessagePack, sequential calls only) is the least CPU any client
-//! can spend per sequential call here: caller and callee on one thread over blocking
-//! sockets, one write and one read per message and nothing else (`support/wamp_floor.rs`).
+//! `floor` (sequential calls only, over each selected transport) is the least CPU any
+//! client can spend per sequential call here: caller and callee on one thread over
+//! blocking sockets, one write and one read per message and nothing else
+//! (`support/wamp_floor.rs`).
 
 #[path = "../tests/common_crossbar/mod.rs"]
 mod crossbar;
@@ -65,6 +66,14 @@ enum Transport {
 }
 
 impl Transport {
+    /// Its name in `BENCH_TRANSPORTS`.
+    fn key(self) -> &'static str {
+        match self {
+            Transport::WebSocketJson => "ws",
+            Transport::RawSocketMsgpack => "rs",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Transport::WebSocketJson => "WebSocket + JSON",
@@ -540,11 +549,7 @@ fn main() {
     let mut rows = Vec::new();
     let transports = std::env::var("BENCH_TRANSPORTS").unwrap_or_else(|_| "ws,rs".into());
     for transport in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
-        let key = match transport {
-            Transport::WebSocketJson => "ws",
-            Transport::RawSocketMsgpack => "rs",
-        };
-        if !transports.split(',').any(|t| t.trim() == key) {
+        if !transports.split(',').any(|t| t.trim() == transport.key()) {
             continue;
         }
         if clients.contains("rust") {
@@ -601,24 +606,34 @@ fn main() {
         }
     }
     if clients.contains("floor") {
-        let uri = crossbar::unique_uri("bench.floor.echo");
-        let (wall, cpu) =
-            floor::sequential_calls(cb.rs_addr, REALM, &uri, WARMUP, counts.seq, process_cpu);
-        let floor_us = cpu / counts.seq as f64 * 1e6;
-        println!(
-            "floor (RawSocket + MessagePack, blocking sockets, one thread): sequential {:.0} calls/s, \
-             client CPU {floor_us:.1} µs/call",
-            counts.seq as f64 / wall
-        );
-        let find = |c: &str| row(&rows, c, Transport::RawSocketMsgpack);
-        if let Some(py) = find("autobahn-python") {
+        for transport in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
+            if !transports.split(',').any(|t| t.trim() == transport.key()) {
+                continue;
+            }
+            let (addr, wire) = match transport {
+                Transport::WebSocketJson => (cb.ws_addr, floor::Wire::WebSocketJson),
+                Transport::RawSocketMsgpack => (cb.rs_addr, floor::Wire::RawSocketMsgpack),
+            };
+            let uri = crossbar::unique_uri("bench.floor.echo");
+            let (wall, cpu) =
+                floor::sequential_calls(addr, wire, REALM, &uri, WARMUP, counts.seq, process_cpu);
+            let floor_us = cpu / counts.seq as f64 * 1e6;
             println!(
-                "floor / autobahn-python: {:.3} (the sequential target, 0.1, is below the floor if this is above it)",
-                floor_us / py.seq.client_us
+                "floor ({}, blocking sockets, one thread): sequential {:.0} calls/s, \
+                 client CPU {floor_us:.1} µs/call",
+                transport.name(),
+                counts.seq as f64 / wall
             );
-        }
-        if let Some(rs) = find("autobahn-rs") {
-            println!("autobahn-rs / floor: {:.2}", rs.seq.client_us / floor_us);
+            let find = |c: &str| row(&rows, c, transport);
+            if let Some(py) = find("autobahn-python") {
+                println!(
+                    "  floor / autobahn-python: {:.3} (the sequential target, 0.1, is below the floor if this is above it)",
+                    floor_us / py.seq.client_us
+                );
+            }
+            if let Some(rs) = find("autobahn-rs") {
+                println!("  autobahn-rs / floor: {:.2}", rs.seq.client_us / floor_us);
+            }
         }
     }
     println!(
