@@ -5,31 +5,24 @@
 #![cfg(feature = "wamp")]
 
 mod common;
+#[path = "fake_router/mod.rs"]
+mod fake_router;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use autobahn::dict;
 use autobahn::wamp::error::Error;
 use autobahn::wamp::message::*;
 use autobahn::wamp::runner::{ApplicationRunner, RetryPolicy};
-use autobahn::wamp::serializer::for_subprotocol;
 use autobahn::wamp::session::{ApplicationSession, Registration, Session, Subscription};
 use autobahn::wamp::types::*;
 use autobahn::wamp::value::{Dict, Value};
-use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest};
-use autobahn::websocket::{
-    WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
-};
-use bytes::Bytes;
 use common::{bounded, EVENT_BOUND};
+use fake_router::{Answers, Conn, Router, RouterEvent};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -38,6 +31,8 @@ use tracing_subscriber::{EnvFilter, Layer};
 const PROCEDURE: &str = "com.example.add2";
 const TOPIC: &str = "com.example.topic";
 const READY: &str = "com.example.ready";
+/// The router answers the session bookkeeping itself; the tests script the calls.
+const BASICS: Answers = Answers::Basics { abort: None };
 
 // ---------------------------------------------------------------------------------
 // Observing failed connects: the runner logs each one (with its URL) as a warning.
@@ -102,221 +97,6 @@ async fn failed_connect_to(url: &str) {
         .await
         .expect("no failed connect logged")
         .expect("sender lives in a static");
-}
-
-// ---------------------------------------------------------------------------------
-// The fake router
-// ---------------------------------------------------------------------------------
-
-/// One connection to the router, as the test sees it.
-#[derive(Clone)]
-struct Conn {
-    /// 1 for the first connection, 2 for the second ...
-    number: u64,
-    channel: WebSocketChannel,
-}
-
-impl Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Conn({})", self.number)
-    }
-}
-
-impl Conn {
-    async fn send(&self, msg: impl Into<Message>) {
-        send_json(&self.channel, &msg.into()).await;
-    }
-
-    /// The registration id the router hands out on this connection.
-    fn registration(&self) -> u64 {
-        100 * self.number + 1
-    }
-
-    /// The subscription id the router hands out on this connection.
-    fn subscription(&self) -> u64 {
-        100 * self.number + 2
-    }
-}
-
-async fn send_json(channel: &WebSocketChannel, msg: &Message) {
-    let s = for_subprotocol("wamp.2.json").expect("json serializer");
-    let bytes = s.serialize(msg).expect("serialize");
-    let _ = channel.send_message(bytes, false).await;
-}
-
-#[derive(Debug)]
-enum RouterEv {
-    Open(Conn),
-    Msg(u64, Message),
-    Closed(u64),
-}
-
-/// Answers HELLO (WELCOME, or ABORT with `abort` if set), REGISTER, SUBSCRIBE,
-/// UNREGISTER, UNSUBSCRIBE and GOODBYE; reports everything to the test.
-struct FakeRouter {
-    conn: Conn,
-    abort: Option<&'static str>,
-    events: mpsc::UnboundedSender<RouterEv>,
-}
-
-impl WebSocketServerHandler for FakeRouter {
-    async fn on_connect(
-        &mut self,
-        request: &ConnectionRequest,
-    ) -> Result<ConnectionAccept, ConnectionDeny> {
-        if request.protocols.iter().any(|p| p == "wamp.2.json") {
-            Ok(ConnectionAccept::with_subprotocol("wamp.2.json".to_owned()))
-        } else {
-            Err(ConnectionDeny::new(400, Some("wamp.2.json only")))
-        }
-    }
-}
-
-impl WebSocketHandler for FakeRouter {
-    async fn on_open(&mut self) {
-        let _ = self.events.send(RouterEv::Open(self.conn.clone()));
-    }
-
-    async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
-        let s = for_subprotocol("wamp.2.json").expect("json serializer");
-        let msgs = s.unserialize(&payload, is_binary).expect("router decodes");
-        for m in msgs {
-            let _ = self.events.send(RouterEv::Msg(self.conn.number, m.clone()));
-            let reply: Message = match m {
-                Message::Hello(_) => match self.abort {
-                    Some(reason) => Abort {
-                        details: Dict::new(),
-                        reason: reason.into(),
-                    }
-                    .into(),
-                    None => Welcome {
-                        session: 1000 + self.conn.number,
-                        details: router_details(),
-                    }
-                    .into(),
-                },
-                Message::Register(r) => Registered {
-                    request: r.request,
-                    registration: self.conn.registration(),
-                }
-                .into(),
-                Message::Subscribe(r) => Subscribed {
-                    request: r.request,
-                    subscription: self.conn.subscription(),
-                }
-                .into(),
-                Message::Unregister(r) => Unregistered {
-                    request: r.request,
-                    details: Dict::new(),
-                }
-                .into(),
-                Message::Unsubscribe(r) => Unsubscribed {
-                    request: r.request,
-                    details: Dict::new(),
-                }
-                .into(),
-                Message::Goodbye(_) => Goodbye {
-                    details: Dict::new(),
-                    reason: "wamp.close.goodbye_and_out".into(),
-                }
-                .into(),
-                _ => continue,
-            };
-            self.conn.send(reply).await;
-        }
-    }
-
-    async fn on_close(&mut self, _was_clean: bool, _code: Option<u16>, _reason: Option<String>) {
-        let _ = self.events.send(RouterEv::Closed(self.conn.number));
-    }
-}
-
-fn router_details() -> Dict {
-    dict! {
-        "roles" => Value::Dict(dict! {
-            "dealer" => Value::Dict(dict! {}),
-            "broker" => Value::Dict(dict! {}),
-        }),
-    }
-}
-
-struct Router {
-    addr: SocketAddr,
-    events: mpsc::UnboundedReceiver<RouterEv>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Router {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Router {
-    /// Starts a router on `addr` (port 0: any free port).
-    async fn start(addr: &str, abort: Option<&'static str>) -> Router {
-        let factory = WebSocketServerFactory::new("ws://127.0.0.1");
-        let listener = factory.listen(addr).await.expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let (tx, events) = mpsc::unbounded_channel();
-        let count = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(async move {
-            let _ = factory
-                .serve(listener, move |channel| FakeRouter {
-                    conn: Conn {
-                        number: count.fetch_add(1, Ordering::Relaxed) as u64 + 1,
-                        channel,
-                    },
-                    abort,
-                    events: tx.clone(),
-                })
-                .await;
-        });
-        Router { addr, events, task }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    async fn next(&mut self) -> RouterEv {
-        tokio::time::timeout(EVENT_BOUND, self.events.recv())
-            .await
-            .expect("router waited too long")
-            .expect("router gone")
-    }
-
-    /// The next connection (skipping the close of older ones).
-    async fn open(&mut self) -> Conn {
-        loop {
-            match self.next().await {
-                RouterEv::Open(c) => return c,
-                RouterEv::Closed(_) => {}
-                other => panic!("expected a new connection, got {other:?}"),
-            }
-        }
-    }
-
-    /// The next message on connection `conn` (skipping the close of an older one).
-    async fn msg(&mut self, conn: &Conn) -> Message {
-        loop {
-            match self.next().await {
-                RouterEv::Msg(n, m) if n == conn.number => return m,
-                RouterEv::Closed(n) if n < conn.number => {}
-                other => panic!("expected a message on {conn:?}, got {other:?}"),
-            }
-        }
-    }
-
-    async fn closed(&mut self, conn: &Conn) {
-        loop {
-            match self.next().await {
-                RouterEv::Closed(n) if n == conn.number => return,
-                RouterEv::Msg(..) | RouterEv::Closed(_) => {}
-                other => panic!("expected {conn:?} to close, got {other:?}"),
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -490,7 +270,7 @@ async fn invoke(router: &mut Router, conn: &Conn, request: u64) -> Value {
 async fn reconnect_restores_registrations_and_subscriptions() {
     init_tracing();
     bounded(async {
-        let mut router = Router::start("127.0.0.1:0", None).await;
+        let mut router = Router::start("127.0.0.1:0", BASICS).await;
         let runner = runner(&router.url());
         let stop = runner.stop_handle();
         let (component, mut app, handles) = Component::new(false);
@@ -569,7 +349,7 @@ async fn reconnect_restores_registrations_and_subscriptions() {
 async fn registering_again_in_on_join_adopts_the_restored_registration() {
     init_tracing();
     bounded(async {
-        let mut router = Router::start("127.0.0.1:0", None).await;
+        let mut router = Router::start("127.0.0.1:0", BASICS).await;
         let runner = runner(&router.url());
         let (component, mut app, handles) = Component::new(true);
         let stop = runner.stop_handle();
@@ -620,7 +400,7 @@ async fn first_connect_is_retried_until_the_router_appears() {
         let run = tokio::spawn(async move { runner.run(|_| component).await });
 
         failed_connect_to(&url).await;
-        let mut router = Router::start(&addr.to_string(), None).await;
+        let mut router = Router::start(&addr.to_string(), BASICS).await;
         let c1 = router.open().await;
         expect_hello(&mut router, &c1).await;
         expect_registered_once(&mut router, &c1, 1).await;
@@ -663,7 +443,13 @@ async fn stop_while_waiting_to_retry() {
 async fn authentication_failure_is_not_retried() {
     init_tracing();
     bounded(async {
-        let mut router = Router::start("127.0.0.1:0", Some("wamp.error.not_authorized")).await;
+        let mut router = Router::start(
+            "127.0.0.1:0",
+            Answers::Basics {
+                abort: Some("wamp.error.not_authorized"),
+            },
+        )
+        .await;
         let runner = runner(&router.url());
         let (component, _app, _) = Component::new(false);
         let result = tokio::spawn(async move { runner.run(|_| component).await });
@@ -675,8 +461,8 @@ async fn authentication_failure_is_not_retried() {
             other => panic!("expected not_authorized, got {:?}", other.map(|c| c.joins)),
         }
         // No second attempt: after `run` returned, at most the close of the first.
-        while let Ok(ev) = router.events.try_recv() {
-            assert!(matches!(ev, RouterEv::Closed(1)), "unexpected {ev:?}");
+        while let Some(ev) = router.try_next() {
+            assert!(matches!(ev, RouterEvent::Closed(1, _)), "unexpected {ev:?}");
         }
     })
     .await;
@@ -687,7 +473,7 @@ async fn authentication_failure_is_not_retried() {
 async fn run_once_does_not_reconnect() {
     init_tracing();
     bounded(async {
-        let mut router = Router::start("127.0.0.1:0", None).await;
+        let mut router = Router::start("127.0.0.1:0", BASICS).await;
         let runner = runner(&router.url());
         let (component, mut app, _) = Component::new(false);
         let run = tokio::spawn(async move { runner.run_once(|_| component).await });
@@ -702,9 +488,9 @@ async fn run_once_does_not_reconnect() {
             outcome.close.map(|c| c.reason),
             Some("wamp.close.transport_lost".to_owned())
         );
-        while let Ok(ev) = router.events.try_recv() {
+        while let Some(ev) = router.try_next() {
             assert!(
-                matches!(ev, RouterEv::Closed(1) | RouterEv::Msg(1, _)),
+                matches!(ev, RouterEvent::Closed(1, _) | RouterEvent::Msg(1, _)),
                 "unexpected {ev:?}"
             );
         }
@@ -717,7 +503,7 @@ async fn run_once_does_not_reconnect() {
 async fn attach_requires_a_closed_transport() {
     init_tracing();
     bounded(async {
-        let mut router = Router::start("127.0.0.1:0", None).await;
+        let mut router = Router::start("127.0.0.1:0", BASICS).await;
         let runner = runner(&router.url());
         let session = Session::new(runner.config());
         assert!(!session.is_connected());
