@@ -230,11 +230,17 @@ impl<T: SessionTypes> Protocol<T> {
         } else {
             let (args, kwargs) = payload(m.args, m.kwargs);
             // Autobahn encodes error payloads too; one that does not decode stays raw.
-            let (args, kwargs) = match EncodedPayload::from_message(&m.details, &args, &kwargs) {
-                Some(Ok(_)) => self
-                    .decode_payload(false, &m.error, &m.details, args.clone(), kwargs.clone())
+            let encoded = match &self.codec {
+                Some(codec) => EncodedPayload::from_message(&m.details, &args, &kwargs)
+                    .and_then(Result::ok)
+                    .map(|encoded| (codec, encoded)),
+                None => None,
+            };
+            let (args, kwargs) = match encoded {
+                Some((codec, encoded)) => codec
+                    .decode(false, &m.error, encoded)
                     .unwrap_or((args, kwargs)),
-                _ => (args, kwargs),
+                None => (args, kwargs),
             };
             Error::Application(ApplicationError {
                 error: m.error,
