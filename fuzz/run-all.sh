@@ -86,14 +86,26 @@ run_target() {
     return $status
 }
 
-# FUZZ_JOBS workers take the targets in turn (worker i: targets i, i+N, ...).
+# FUZZ_JOBS workers share one queue: each takes the next target not yet started
+# (a counter under flock), so a slow target does not hold up the ones behind it.
 jobs="${FUZZ_JOBS:-1}"
 read -r -a all_targets <<<"$(echo $targets)"
 rm -f "$logs"/rows.*
+queue="$logs/.queue"
+echo 0 >"$queue"
+next_target() {
+    local i
+    {
+        flock 9
+        i=$(cat "$queue")
+        echo $((i + 1)) >"$queue"
+    } 9>"$queue.lock"
+    echo "$i"
+}
 for ((w = 0; w < jobs; w++)); do
     (
         rc=0
-        for ((i = w; i < ${#all_targets[@]}; i += jobs)); do
+        while i=$(next_target) && ((i < ${#all_targets[@]})); do
             run_target "${all_targets[$i]}" >>"$logs/rows.$w" || rc=1
         done
         exit $rc
@@ -108,6 +120,7 @@ for ((w = 0; w < jobs; w++)); do
     cat "$logs/rows.$w" >>"$logs/summary.md" 2>/dev/null || true
     rm -f "$logs/rows.$w"
 done
+rm -f "$queue" "$queue.lock"
 cat "$logs/summary.md" >&2
 
 if ((failed)); then
