@@ -24,7 +24,7 @@ use autobahn::wamp::session::{ApplicationSession, Session};
 use autobahn::wamp::types::*;
 use autobahn::wamp::value::{Dict, Value};
 use common::{bounded, EVENT_BOUND};
-use fake_router::{router_details, Answers, Router};
+use fake_router::{router_details, Answers, Conn, Router};
 use tokio::sync::mpsc;
 
 const PROCEDURE: &str = "com.example.hostile";
@@ -97,6 +97,21 @@ async fn outcome(rx: &mut mpsc::UnboundedReceiver<Outcome>) -> Outcome {
         .expect("component gone")
 }
 
+/// The runner's next connection, after its HELLO was answered with WELCOME.
+async fn joined(router: &mut Router) -> Conn {
+    let c = router.open().await;
+    assert!(matches!(
+        router.msg_or_close(&c).await,
+        Ok(Message::Hello(_))
+    ));
+    c.send(Welcome {
+        session: c.number,
+        details: router_details(),
+    })
+    .await;
+    c
+}
+
 #[tokio::test]
 async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
     common::init_tracing();
@@ -123,16 +138,7 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
             HugeFrame,
             Drop,
         ] {
-            let c = router.open().await;
-            assert!(matches!(
-                router.msg_or_close(&c).await,
-                Ok(Message::Hello(_))
-            ));
-            c.send(Welcome {
-                session: c.number,
-                details: router_details(),
-            })
-            .await;
+            let c = joined(&mut router).await;
             let Ok(Message::Call(call)) = router.msg_or_close(&c).await else {
                 panic!("{hostility:?}: expected CALL")
             };
@@ -203,16 +209,7 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
         }
 
         // A router that behaves: the runner is still there and the call succeeds.
-        let c = router.open().await;
-        assert!(matches!(
-            router.msg_or_close(&c).await,
-            Ok(Message::Hello(_))
-        ));
-        c.send(Welcome {
-            session: c.number,
-            details: router_details(),
-        })
-        .await;
+        let c = joined(&mut router).await;
         let Ok(Message::Call(call)) = router.msg_or_close(&c).await else {
             panic!("expected CALL")
         };
