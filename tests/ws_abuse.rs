@@ -251,3 +251,47 @@ async fn peer_never_answering_our_close_is_dropped_at_the_close_timeout() {
     })
     .await;
 }
+
+/// A peer that asks for a large echo, never reads it, and then sends its close: our
+/// close reply cannot leave behind the echo, so the server would wait for the flush
+/// forever. The flush and shutdown are bounded by the close timeout (real clock,
+/// 300 ms): the connection ends there, unclean, with the peer's code.
+#[tokio::test]
+async fn peer_that_stops_reading_and_closes_is_dropped_at_the_close_timeout() {
+    bounded(async {
+        const ECHO: usize = 12 << 20;
+        let options = ServerOptions {
+            close_handshake_timeout: Some(Duration::from_millis(300)),
+            ..Default::default()
+        };
+        let (server, mut sev) = start_echo_server(server_with(options)).await;
+        // A small receive buffer that is never read: the echo stalls in the server.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(16 * 1024).unwrap();
+        let mut s = socket.connect(server.addr).await.unwrap();
+        let (request, _) = raw_request(server.addr);
+        s.write_all(&request).await.unwrap();
+        let (head, _) = read_http_head(&mut s).await;
+        assert_eq!(status_of(&head), 101, "{head}");
+        let _ch = sev.open().await;
+        s.write_all(&client_frame(2, &noise(ECHO, 7)))
+            .await
+            .unwrap();
+        assert_eq!(sev.message().await.0.len(), ECHO);
+        s.write_all(&client_frame(8, &[0x03, 0xe8])).await.unwrap();
+        let t0 = Instant::now();
+        let (clean, code, reason) = sev.close().await;
+        let elapsed = t0.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(250) && elapsed < Duration::from_millis(300) + SLACK,
+            "dropped after {elapsed:?}"
+        );
+        assert!(
+            !clean,
+            "our close reply never reached the peer ({reason:?})"
+        );
+        assert_eq!(code, Some(1000));
+        drop(s);
+    })
+    .await;
+}

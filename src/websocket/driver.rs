@@ -79,6 +79,10 @@ struct Io<S> {
     pending_failure: Option<ProtocolViolation>,
     /// Close the TCP connection as soon as the output is written.
     drop_after_flush: bool,
+    /// Our own answers (pongs) filled the output queue to `HIGH_WATER`: reading stops
+    /// until the queue moves to the writer, so a peer that pings and never reads
+    /// cannot grow our memory.
+    output_backlogged: bool,
     shutting_down: bool,
     /// Shut down on our side; discarding input until the peer closes.
     lingering: bool,
@@ -131,6 +135,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             && !self.done
             && !self.read_eof
             && !self.drop_after_flush
+            && !self.output_backlogged
             && self.events.len() < MAX_QUEUED_EVENTS
             && reads < READS_PER_POLL
         {
@@ -154,6 +159,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             if self.drop_after_flush && !self.done && self.writing.is_empty() {
                 self.poll_shutdown(cx);
             }
+        }
+        if self.drop_after_flush && !self.done {
+            // A peer that stopped reading would hold the output, and with it this task,
+            // forever: the flush and the shutdown together get the close timeout.
+            self.start_close_timer();
         }
         // Timers armed during this pass (our close sent, the peer's close received, the
         // shutdown begun) must be polled once to register the waker, or they never fire.
@@ -263,6 +273,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 ev,
                 self.cfg.echo_close_code_reason,
             );
+            if side.out.len() >= HIGH_WATER {
+                self.output_backlogged = true;
+            }
             if let (Event::Pong(p), Some(expected)) = (ev, &self.ping_outstanding) {
                 if p == expected {
                     self.ping_outstanding = None;
@@ -372,6 +385,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     }
                 } else {
                     side.out.swap_into(&mut self.writing);
+                    if std::mem::take(&mut self.output_backlogged) {
+                        // Reading stopped for the backlog; this pass has already read.
+                        cx.waker().wake_by_ref();
+                    }
                 }
                 drop(side);
                 if close_now_sent {
@@ -470,6 +487,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if let Some(t) = self.close_timer.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
                 self.close_timer = None;
+                if self.drop_after_flush && !self.shutting_down && self.failure.is_none() {
+                    // Our last frames (the close reply among them) never left: the peer
+                    // stopped reading. The closing handshake did not complete.
+                    self.failure = Some("peer stopped reading before our close went out".into());
+                }
                 let why = if self.peer_close.is_some() {
                     "server did not drop the connection in time"
                 } else {
@@ -595,6 +617,7 @@ where
         failure: None,
         pending_failure: None,
         drop_after_flush: false,
+        output_backlogged: false,
         shutting_down: false,
         lingering: false,
         done: false,

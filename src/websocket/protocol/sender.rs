@@ -202,6 +202,11 @@ impl Sender {
         }
         if self.frame_open() {
             // A frame begun with begin_message_frame is still open on the wire.
+            if op == OpCode::Pong {
+                // RFC 6455 §5.5.3: answering only the latest ping is enough, and keeps
+                // a ping flood during a long frame from growing this queue.
+                self.deferred.retain(|(o, _)| *o != OpCode::Pong);
+            }
             self.deferred.push((op, payload.to_vec()));
             return Ok(());
         }

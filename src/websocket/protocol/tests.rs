@@ -368,6 +368,36 @@ fn streaming_api_round_trips() {
     );
 }
 
+/// Pongs owed while a frame of ours is open wait for it; only the latest is kept
+/// (RFC 6455 §5.5.3), so a ping flood during a long frame holds one pong, not all.
+#[test]
+fn pongs_deferred_by_an_open_frame_keep_only_the_latest() {
+    let mut c = client();
+    {
+        let (snd, out) = c.sender();
+        snd.begin_message(true, false).unwrap();
+        snd.begin_message_frame(out, 2).unwrap();
+        for i in 0..10_000u32 {
+            snd.send_pong(out, &i.to_be_bytes()).unwrap();
+        }
+        snd.send_ping(out, b"p").unwrap();
+        snd.send_pong(out, b"last").unwrap();
+        assert_eq!(snd.send_message_frame_data(out, b"ab").unwrap(), 0);
+        snd.end_message(out).unwrap();
+    }
+    let wire = c.take_output();
+    let mut s = server();
+    s.receive_data(&wire).unwrap();
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Event::Ping(Bytes::from_static(b"p")),
+            Event::Pong(Bytes::from_static(b"last")),
+            msg(b"ab", true)
+        ]
+    );
+}
+
 #[cfg(feature = "deflate")]
 mod deflate {
     use super::*;
