@@ -111,3 +111,75 @@ async fn plain_client_to_tls_server_fails_cleanly() {
     })
     .await;
 }
+
+/// TLS and HTTP handshakes share one `open_handshake_timeout` (2 s): a client that
+/// takes 1.5 s to start TLS and then sends no request is dropped at about 2 s from
+/// its connect, not 2 s after its TLS handshake (3.5 s).
+#[tokio::test]
+async fn tls_and_http_handshakes_share_one_open_timeout() {
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncReadExt;
+    bounded(async {
+        let (cert, key) = localhost_cert();
+        let config = server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+        let options = autobahn::websocket::options::ServerOptions {
+            open_handshake_timeout: Some(Duration::from_secs(2)),
+            ..Default::default()
+        };
+        let factory = WebSocketServerFactory::new("wss://localhost")
+            .tls(config)
+            .with_protocol_options(options);
+        let (server, sev) = start_echo_server(factory).await;
+        let t0 = Instant::now();
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        // The slow part of this client: it waits before its ClientHello.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let connector =
+            tokio_rustls::TlsConnector::from(client_config_with_ca_pem(cert.as_bytes()).unwrap());
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+        let mut buf = [0u8; 64];
+        let n = tls.read(&mut buf).await.unwrap_or(0);
+        let elapsed = t0.elapsed();
+        assert_eq!(
+            n, 0,
+            "the server sent something to a client without a request"
+        );
+        assert!(
+            elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_millis(3000),
+            "dropped {elapsed:?} after connecting"
+        );
+        drop(sev);
+    })
+    .await;
+}
+
+/// A connection still in its TLS handshake holds a `max_connections` slot: with a
+/// limit of 1 and one TCP connection that never starts TLS, a real client gets 503.
+#[tokio::test]
+async fn tls_handshake_in_progress_counts_against_max_connections() {
+    bounded(async {
+        let (cert, key) = localhost_cert();
+        let config = server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+        let options = autobahn::websocket::options::ServerOptions {
+            max_connections: 1,
+            ..Default::default()
+        };
+        let factory = WebSocketServerFactory::new("wss://localhost")
+            .tls(config)
+            .with_protocol_options(options);
+        let (server, _sev) = start_echo_server(factory).await;
+        let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let url = format!("wss://localhost:{}/", server.addr.port());
+        let client = WebSocketClientFactory::new(&url)
+            .unwrap()
+            .tls(client_config_with_ca_pem(cert.as_bytes()).unwrap());
+        let (tx, _rx) = events();
+        match client.connect(|ch| Recorder::new(ch, tx)).await {
+            Err(Error::HttpStatus { status, .. }) => assert_eq!(status, 503),
+            Err(e) => panic!("expected 503, got {e}"),
+            Ok(_) => panic!("accepted past max_connections = 1 while a TLS handshake was pending"),
+        }
+    })
+    .await;
+}

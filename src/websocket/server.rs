@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 
 use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
@@ -192,9 +193,7 @@ impl WebSocketServerFactory {
             let (tcp, addr) = match listener.accept().await {
                 Ok(x) => x,
                 Err(e) => {
-                    // Out of file descriptors and the like: log and go on.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::task::yield_now().await;
+                    accept_failed(e).await;
                     continue;
                 }
             };
@@ -218,7 +217,13 @@ impl WebSocketServerFactory {
         let factory = Arc::new(self);
         let make = Arc::new(make);
         loop {
-            let (stream, addr) = listener.accept().await?;
+            let (stream, addr) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            };
             let peer = match addr.as_pathname() {
                 Some(p) => format!("unix:{}", p.display()),
                 None => "unix".to_string(),
@@ -250,21 +255,31 @@ impl WebSocketServerFactory {
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
         let peer = format!("tcp:{addr}");
+        // A TLS handshake in progress holds a connection slot, and the TLS and the HTTP
+        // handshakes share one `open_handshake_timeout`: a slow client gets one timeout,
+        // not two, and a flood of TLS handshakes counts against `max_connections`.
+        let slot = ConnectionSlot::take(&self.connections);
+        let deadline = self.open_deadline();
         #[cfg(feature = "tls")]
         if let Some(acceptor) = &self.tls {
-            let tls = match self.options.open_handshake_timeout {
-                Some(t) => tokio::time::timeout(t, acceptor.accept(tcp))
-                    .await
-                    .map_err(|_| Error::Timeout("TLS handshake"))?,
-                None => acceptor.accept(tcp).await,
-            }
-            .map_err(|e| Error::Tls(e.to_string()))?;
+            let tls = within(deadline, acceptor.accept(tcp))
+                .await
+                .map_err(|_| Error::Timeout("TLS handshake"))?
+                .map_err(|e| Error::Tls(e.to_string()))?;
+            let stream = MaybeTlsStream::TlsServer(Box::new(tls));
             return self
-                .accept_stream(MaybeTlsStream::TlsServer(Box::new(tls)), peer, make)
+                .run_connection(stream, peer, make, slot, deadline)
                 .await;
         }
-        self.accept_stream(MaybeTlsStream::Tcp(tcp), peer, make)
+        self.run_connection(MaybeTlsStream::Tcp(tcp), peer, make, slot, deadline)
             .await
+    }
+
+    /// When the opening handshake of a connection accepted now must be done.
+    fn open_deadline(&self) -> Option<Instant> {
+        self.options
+            .open_handshake_timeout
+            .map(|t| Instant::now() + t)
     }
 
     /// Runs one connection over any stream: opening handshake (bounded by
@@ -280,9 +295,29 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        let _slot = ConnectionSlot::take(&self.connections);
+        let slot = ConnectionSlot::take(&self.connections);
+        let deadline = self.open_deadline();
+        self.run_connection(stream, peer, make, slot, deadline)
+            .await
+    }
+
+    /// [`Self::accept_stream`] with its connection slot taken and its handshake deadline
+    /// set (before TLS, for [`Self::accept_tcp`]).
+    async fn run_connection<S, H, F>(
+        &self,
+        mut stream: S,
+        peer: String,
+        make: F,
+        slot: ConnectionSlot,
+        deadline: Option<Instant>,
+    ) -> Result<CloseInfo>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let _slot = slot;
         let max = self.options.max_connections;
-        let mut stream = stream;
         if max != 0 && _slot.count > max {
             let resp = deny_response(503, Some("too many connections"), &Headers::new());
             let _ = stream.write_all(&resp).await;
@@ -294,14 +329,12 @@ impl WebSocketServerFactory {
         let sender = Sender::new(self.options.protocol_config());
         let channel = WebSocketChannel::new(sender, peer.clone());
         let mut handler = make(channel.clone());
-        let opened = match self.options.open_handshake_timeout {
-            Some(t) => {
-                tokio::time::timeout(t, self.open(&mut stream, &peer, &channel, &mut handler))
-                    .await
-                    .map_err(|_| Error::Timeout("opening handshake"))?
-            }
-            None => self.open(&mut stream, &peer, &channel, &mut handler).await,
-        };
+        let opened = within(
+            deadline,
+            self.open(&mut stream, &peer, &channel, &mut handler),
+        )
+        .await
+        .map_err(|_| Error::Timeout("opening handshake"))?;
         let (leftover, receiver) = match opened {
             Ok(Some(x)) => x,
             Ok(None) => {
@@ -491,6 +524,34 @@ impl WebSocketServerFactory {
 }
 
 /// Counts a connection for `max_connections` while it lives.
+/// How long the accept loops pause after an error that is not about one connection.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// An accept error never ends a server. One connection's failure (reset or aborted
+/// before we took it) is skipped; anything else, out of file descriptors above all, is
+/// logged and waited out briefly: retrying at once would spin a core and flood the log
+/// until a descriptor is free.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+    if matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted) {
+        tracing::debug!("accept: {e}");
+        return;
+    }
+    tracing::warn!("accept failed: {e}; pausing {ACCEPT_BACKOFF:?}");
+    tokio::time::sleep(ACCEPT_BACKOFF).await;
+}
+
+/// Runs `fut` until `deadline` (forever without one); `Err` if the deadline passed.
+async fn within<T>(
+    deadline: Option<Instant>,
+    fut: impl std::future::Future<Output = T>,
+) -> std::result::Result<T, tokio::time::error::Elapsed> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, fut).await,
+        None => Ok(fut.await),
+    }
+}
+
 struct ConnectionSlot {
     counter: Arc<AtomicUsize>,
     count: usize,
