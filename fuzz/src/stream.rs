@@ -136,11 +136,22 @@ fn event_bytes(ev: &Event) -> usize {
     }
 }
 
+/// How the pieces reach the connection.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// `receive_data`: every piece is buffered, then decoded.
+    Buffered,
+    /// `receive_read`: each piece is a read buffer decoded in place while nothing is
+    /// buffered (the tokio layer's path).
+    Reads,
+}
+
 fn feed(
     config: &ProtocolConfig,
     deflate: Option<PerMessageDeflateParams>,
     ends: &[usize],
     stream: &[u8],
+    how: Feed,
 ) -> Outcome {
     let mut conn = new_connection(config, deflate);
     let mut events = Vec::new();
@@ -150,7 +161,11 @@ fn feed(
     for &end in ends {
         let failed_before = result.is_err();
         let before = events.len();
-        let (r, peak) = alloc::peak_during(|| conn.receive_data(&stream[start..end]));
+        let mut piece = stream[start..end].to_vec();
+        let (r, peak) = alloc::peak_during(|| match how {
+            Feed::Buffered => conn.receive_data(&piece),
+            Feed::Reads => conn.receive_read(&mut piece),
+        });
         start = end;
         if failed_before {
             // A failed connection ignores everything that follows.
@@ -279,7 +294,7 @@ fn check(config: &ProtocolConfig, compressed: bool, stream: &[u8], o: &Outcome) 
 }
 
 /// The whole target: never panics, invariants hold, and whole, split and byte-wise
-/// feeding agree.
+/// feeding agree, buffered (`receive_data`) and in place (`receive_read`).
 pub fn run(role: Role, data: &[u8]) {
     run_with(role, data, false);
 }
@@ -295,25 +310,29 @@ fn run_with(role: Role, data: &[u8], with_deflate: bool) {
     };
     let config = config(role, header);
     let deflate = with_deflate.then(|| deflate_params(header[3]));
-    let whole = feed(&config, deflate, &[stream.len()], stream);
+    let whole = feed(&config, deflate, &[stream.len()], stream, Feed::Buffered);
     check(&config, with_deflate, stream, &whole);
-    let mut runs = vec![piece_ends(lengths, stream.len())];
+    let mut runs = vec![vec![stream.len()], piece_ends(lengths, stream.len())];
     if stream.len() <= BYTEWISE_MAX {
         runs.push((0..=stream.len()).collect());
     }
-    for ends in runs {
-        let split = feed(&config, deflate, &ends, stream);
+    let runs = runs.into_iter().enumerate().flat_map(|(i, ends)| {
+        let buffered = (i > 0).then(|| (ends.clone(), Feed::Buffered));
+        buffered.into_iter().chain([(ends, Feed::Reads)])
+    });
+    for (ends, how) in runs {
+        let split = feed(&config, deflate, &ends, stream, how);
         assert_eq!(
             whole.events, split.events,
-            "events differ for pieces {ends:?}"
+            "events differ for pieces {ends:?} ({how:?})"
         );
         assert_eq!(
             whole.result, split.result,
-            "result differs for pieces {ends:?}"
+            "result differs for pieces {ends:?} ({how:?})"
         );
         assert_eq!(
             whole.frames, split.frames,
-            "output differs for pieces {ends:?}"
+            "output differs for pieces {ends:?} ({how:?})"
         );
         assert_eq!(whole.state, split.state);
     }

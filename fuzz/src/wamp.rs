@@ -146,17 +146,17 @@ pub fn run(id: u8, data: &[u8]) {
         0 => DEFAULT_MAX_DECODED_SIZE,
         n => n * n * 256,
     };
-    let (result, peak) =
-        alloc::peak_during(|| s.unserialize_limited(payload, is_binary, limit));
-    let bound = (MAX_AMPLIFICATION * payload.len())
-        .min(limit + UNCHARGED_PER_BYTE * payload.len())
-        + SLACK;
+    let (result, peak) = alloc::peak_during(|| s.unserialize_limited(payload, is_binary, limit));
+    let bound =
+        (MAX_AMPLIFICATION * payload.len()).min(limit + UNCHARGED_PER_BYTE * payload.len()) + SLACK;
     assert!(
         peak <= bound,
         "decoding {} bytes with max_decoded_size {limit} allocated {peak} (bound {bound})",
         payload.len()
     );
-    if limit != DEFAULT_MAX_DECODED_SIZE && !matches!(result, Err(SerializationError::TooLarge { .. })) {
+    if limit != DEFAULT_MAX_DECODED_SIZE
+        && !matches!(result, Err(SerializationError::TooLarge { .. }))
+    {
         let unlimited = s.unserialize_limited(payload, is_binary, usize::MAX);
         assert_eq!(
             format!("{result:?}"),

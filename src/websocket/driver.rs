@@ -224,17 +224,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             return;
         }
         let before = self.events.len();
-        let mut result = Ok(());
-        if !fresh.is_empty() {
-            match self.receiver.receive_slice(fresh, &mut self.events) {
-                Ok(used) if used < fresh.len() => self.read_buf.extend_from_slice(&fresh[used..]),
-                Ok(_) => {}
-                Err(v) => result = Err(v),
-            }
-        }
-        if result.is_ok() && !self.read_buf.is_empty() {
-            result = self.receiver.receive(&mut self.read_buf, &mut self.events);
-        }
+        let result = self
+            .receiver
+            .receive_read(&mut self.read_buf, fresh, &mut self.events);
         if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
             // Let the last payload own the allocation, and an idle connection hold none.
             self.read_buf = BytesMut::new();

@@ -232,6 +232,29 @@ impl Connection {
         self.read_buf.extend_from_slice(data);
         let before = self.events.len();
         let result = self.receiver.receive(&mut self.read_buf, &mut self.events);
+        self.after_receive(before, result)
+    }
+
+    /// [`Connection::receive_data`] for bytes the caller owns (one read's buffer): frames
+    /// complete in `data` are unmasked in place and decoded without being buffered first,
+    /// the path the tokio layer takes for every read. Same events, output and errors.
+    pub fn receive_read(&mut self, data: &mut [u8]) -> Result<(), ProtocolViolation> {
+        if matches!(self.state, CloseState::Closed | CloseState::Failed(_)) {
+            return Ok(());
+        }
+        let before = self.events.len();
+        let result = self
+            .receiver
+            .receive_read(&mut self.read_buf, data, &mut self.events);
+        self.after_receive(before, result)
+    }
+
+    /// The protocol's answers to the events from `before` on, then the failure, if any.
+    fn after_receive(
+        &mut self,
+        before: usize,
+        result: Result<(), ProtocolViolation>,
+    ) -> Result<(), ProtocolViolation> {
         for i in before..self.events.len() {
             let ev = self.events[i].clone();
             respond(

@@ -226,6 +226,28 @@ impl Receiver {
         Ok(pos)
     }
 
+    /// Decodes the bytes of one read, as the connection task does with each: while
+    /// nothing is buffered, complete frames are decoded in place from `fresh` (see
+    /// [`Receiver::receive_slice`]) and only a trailing partial frame is copied to
+    /// `buf`; otherwise `fresh` is appended to `buf` and decoded from there.
+    pub fn receive_read(
+        &mut self,
+        buf: &mut BytesMut,
+        fresh: &mut [u8],
+        events: &mut impl Extend<Event>,
+    ) -> Result<(), ProtocolViolation> {
+        if buf.is_empty() && self.frame.is_none() {
+            let used = self.receive_slice(fresh, events)?;
+            buf.extend_from_slice(&fresh[used..]);
+        } else {
+            buf.extend_from_slice(fresh);
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.receive(buf, events)
+    }
+
     /// Whether data of a frame with this opcode is uncompressed text, validated as it
     /// arrives (compressed text is validated after inflating).
     fn message_is_plain_text(&self, opcode: OpCode, rsv1: bool) -> bool {

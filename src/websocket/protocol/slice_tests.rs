@@ -1,7 +1,8 @@
-//! `Receiver::receive_slice` (decoding straight from a read, as the driver does when
-//! nothing is buffered) against `Receiver::receive` on the whole input.
+//! `Receiver::receive_read` (decoding straight from a read with `receive_slice` while
+//! nothing is buffered, as the driver does) against `Receiver::receive` on the whole
+//! input.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::*;
 use crate::websocket::frame::{FrameHeader, OpCode};
@@ -37,26 +38,15 @@ fn all_at_once(wire: &[u8]) -> Outcome {
     (events, res)
 }
 
-/// The driver's way: reads of `chunk` bytes; a read made with nothing buffered goes
-/// through `receive_slice`, and only the partial frame at its end is buffered.
+/// The driver's way: reads of `chunk` bytes through `receive_read` (a read made with
+/// nothing buffered goes through `receive_slice`; only a partial frame is buffered).
 fn like_the_driver(wire: &[u8], chunk: usize) -> Outcome {
     let mut r = Receiver::new(ProtocolConfig::new(Role::Server));
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for piece in wire.chunks(chunk) {
-        let mut res = Ok(());
-        if buf.is_empty() {
-            let mut read = piece.to_vec();
-            match r.receive_slice(&mut read, &mut events) {
-                Ok(used) => buf.put_slice(&read[used..]),
-                Err(v) => res = Err(v),
-            }
-        } else {
-            buf.put_slice(piece);
-        }
-        if res.is_ok() && !buf.is_empty() {
-            res = r.receive(&mut buf, &mut events);
-        }
+        let mut read = piece.to_vec();
+        let res = r.receive_read(&mut buf, &mut read, &mut events);
         if res.is_err() {
             return (events, res);
         }
