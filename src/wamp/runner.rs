@@ -130,6 +130,11 @@ impl Transport for AnyTransport {
 /// runner closes the transport anyway.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long [`ApplicationRunner`] waits, by default, for a new connection's session to
+/// join before closing the connection and retrying (see
+/// [`ApplicationRunner::join_timeout`]).
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Stops an [`ApplicationRunner`] (Autobahn's `ApplicationRunner.stop()`); cloneable,
 /// usable from any task.
 ///
@@ -189,6 +194,7 @@ pub struct ApplicationRunner {
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     retry: RetryPolicy,
     max_decoded_size: usize,
+    join_timeout: Option<Duration>,
     stop: StopHandle,
 }
 
@@ -207,6 +213,7 @@ impl ApplicationRunner {
             tls: None,
             retry: RetryPolicy::default(),
             max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
+            join_timeout: Some(DEFAULT_JOIN_TIMEOUT),
             stop: StopHandle::new(),
         }
     }
@@ -261,6 +268,17 @@ impl ApplicationRunner {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);
+        self
+    }
+
+    /// How long a new connection may go without the session joined (default
+    /// [`DEFAULT_JOIN_TIMEOUT`], 30 s; `None`: no limit). A router that accepts the
+    /// transport but never answers HELLO (or stops in the middle of authentication)
+    /// would otherwise hold the runner forever, since it answers transport pings; at
+    /// the deadline the connection is closed and the runner retries as after any
+    /// lost connection. Not an Autobahn|Python option (its runner waits forever).
+    pub fn join_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.join_timeout = timeout;
         self
     }
 
@@ -456,7 +474,23 @@ impl ApplicationRunner {
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(RunOutcome<A>, bool), Error> {
         let life = session.attach(transport)?;
-        let run = run_component(session, life, app);
+        let component = run_component(session, life, app);
+        let watchdog = async {
+            if let Some(t) = self.join_timeout {
+                tokio::time::sleep(t).await;
+                if !session.is_attached() && session.is_connected() {
+                    tracing::warn!(url = %self.url, timeout = ?t, "not joined in time; closing the connection");
+                    session.disconnect().await;
+                }
+            }
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        let run = async {
+            tokio::select! {
+                outcome = component => outcome,
+                never = watchdog => match never {},
+            }
+        };
         tokio::pin!(run);
         tokio::select! {
             outcome = &mut run => Ok((outcome, false)),
