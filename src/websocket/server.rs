@@ -348,6 +348,7 @@ impl WebSocketServerFactory {
             }
             Err(e) => {
                 let _ = stream.shutdown().await;
+                discard_input(&mut stream).await;
                 return Err(e);
             }
         };
@@ -524,6 +525,29 @@ impl WebSocketServerFactory {
 }
 
 /// Counts a connection for `max_connections` while it lives.
+/// After refusing a request: at most this long and this many bytes of the client's
+/// unread input are read and discarded before the socket closes.
+const REFUSAL_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+const REFUSAL_LINGER_BYTES: usize = 256 * 1024;
+
+/// Reads and discards what the client still sends (the rest of an oversized head, a
+/// body) until it closes, for a bounded time and amount. Closing a socket with unread
+/// input makes the kernel send RST, which can destroy our error response in the
+/// client's receive buffer before it reads it.
+async fn discard_input<S: AsyncRead + Unpin>(stream: &mut S) {
+    let drain = async {
+        let mut scratch = [0u8; 8192];
+        let mut total = 0;
+        while total < REFUSAL_LINGER_BYTES {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFUSAL_LINGER, drain).await;
+}
+
 /// How long the accept loops pause after an error that is not about one connection.
 const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
