@@ -76,11 +76,17 @@ async fn slowloris_trickled_handshake_is_dropped_at_the_open_handshake_timeout()
 }
 
 /// 50 connections that sent half a request and then nothing do not keep a real client
-/// from connecting and echoing; each of them is dropped once its timeout passes.
+/// from connecting and echoing: its echo completes while every one of them is still
+/// open (open timeout 2 s here), and each of them is dropped once the timeout passes.
 #[tokio::test]
 async fn slowloris_crowd_does_not_block_a_real_client_and_is_dropped() {
     bounded(async {
-        let (server, mut sev) = start_echo_server(server_with(short_open_timeout())).await;
+        const CROWD_TIMEOUT: Duration = Duration::from_secs(2);
+        let options = ServerOptions {
+            open_handshake_timeout: Some(CROWD_TIMEOUT),
+            ..Default::default()
+        };
+        let (server, mut sev) = start_echo_server(server_with(options)).await;
         let t0 = Instant::now();
         let mut crowd = Vec::new();
         for _ in 0..50 {
@@ -101,6 +107,17 @@ async fn slowloris_crowd_does_not_block_a_real_client_and_is_dropped() {
         let _ = sev.open().await;
         channel.send_message("hi", false).await.unwrap();
         assert_eq!(cev.message().await.0, "hi");
+        // Served meanwhile: not one of the crowd has been dropped yet.
+        let mut probe = [0u8; 1];
+        for (i, s) in crowd.iter().enumerate() {
+            match s.try_read(&mut probe) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => panic!(
+                    "crowd connection {i} already ended ({other:?}) when the echo arrived after {:?}",
+                    t0.elapsed()
+                ),
+            }
+        }
         channel.send_close(Some(1000), None).await.unwrap();
         let _ = cev.close().await;
         let _ = run.await;
@@ -109,7 +126,7 @@ async fn slowloris_crowd_does_not_block_a_real_client_and_is_dropped() {
         }
         let elapsed = t0.elapsed();
         assert!(
-            elapsed >= OPEN_TIMEOUT && elapsed < OPEN_TIMEOUT + SLACK,
+            elapsed >= CROWD_TIMEOUT && elapsed < CROWD_TIMEOUT + SLACK,
             "crowd dropped after {elapsed:?}"
         );
     })
