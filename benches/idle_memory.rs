@@ -46,8 +46,9 @@ const TEST_CONNS: usize = 50;
 /// Connections opened and closed before the baseline, so one-time allocations (runtime
 /// threads, first-use buffers) are in it.
 const WARMUP_CONNS: usize = 32;
-/// Time for the server to settle before reading its RSS.
-const SETTLE: Duration = Duration::from_millis(500);
+/// Open files the server child has with no client connected (stdio, listener, epoll,
+/// runtime) are far fewer than this.
+const FDS_AT_REST: usize = 64;
 /// Limit for each socket operation.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -207,6 +208,26 @@ fn main() {
 /// Echo handler.
 struct Echo {
     channel: WebSocketChannel,
+    _live: Live,
+}
+
+/// Connections whose handler exists (the connection task has not ended).
+static LIVE_CONNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one connection in [`LIVE_CONNS`] while it lives.
+struct Live;
+
+impl Live {
+    fn new() -> Self {
+        LIVE_CONNS.fetch_add(1, Ordering::SeqCst);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_CONNS.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl WebSocketHandler for Echo {
@@ -218,7 +239,7 @@ impl WebSocketHandler for Echo {
 impl WebSocketServerHandler for Echo {}
 
 /// Serves echo on 127.0.0.1 (free port, printed as `PORT <n>`); answers each line on
-/// stdin with `HEAP <live heap bytes>`; exits when stdin closes.
+/// stdin with `HEAP <live heap bytes> <live connections>`; exits when stdin closes.
 fn server_child(mode: Mode) {
     let mut options = ServerOptions::default();
     options.per_message_compression_accept = match mode {
@@ -252,14 +273,21 @@ fn server_child(mode: Mode) {
         let port = listener.local_addr().expect("local addr").port();
         println!("PORT {port}");
         std::io::stdout().flush().expect("stdout");
-        tokio::spawn(factory.serve(listener, |channel| Echo { channel }));
+        tokio::spawn(factory.serve(listener, |channel| Echo {
+            channel,
+            _live: Live::new(),
+        }));
         // The parent asks over stdin, and closes it when done (or dies).
         let _ = tokio::task::spawn_blocking(|| {
             for line in std::io::stdin().lock().lines() {
                 if line.is_err() {
                     break;
                 }
-                println!("HEAP {}", LIVE_BYTES.load(Ordering::Relaxed));
+                println!(
+                    "HEAP {} {}",
+                    LIVE_BYTES.load(Ordering::Relaxed),
+                    LIVE_CONNS.load(Ordering::SeqCst)
+                );
                 let _ = std::io::stdout().flush();
             }
         })
@@ -276,6 +304,7 @@ fn server_child(mode: Mode) {
 struct Sample {
     rss_kib: usize,
     heap: usize,
+    conns: usize,
 }
 
 struct Figures {
@@ -332,13 +361,15 @@ impl Server {
             .and_then(|()| stdin.flush())
             .expect("asking the server child");
         let line = self.line();
-        let heap = line
+        let (heap, conns) = line
             .strip_prefix("HEAP ")
-            .and_then(|h| h.parse().ok())
-            .unwrap_or_else(|| panic!("server child printed {line:?}, not `HEAP <n>`"));
+            .and_then(|h| h.split_once(' '))
+            .and_then(|(h, c)| Some((h.parse().ok()?, c.parse().ok()?)))
+            .unwrap_or_else(|| panic!("server child printed {line:?}, not `HEAP <n> <c>`"));
         Sample {
             rss_kib: vm_rss_kib(self.child.id()),
             heap,
+            conns,
         }
     }
 }
@@ -362,28 +393,29 @@ fn measure(mode: Mode, n: usize) -> Figures {
     let (mut server, port) = Server::start(mode);
     let pid = server.child.id();
 
-    close_all((0..WARMUP_CONNS).map(|_| open(port, mode)).collect());
-    let base = server.sample();
+    let base = close_all(
+        &mut server,
+        (0..WARMUP_CONNS).map(|_| open(port, mode)).collect(),
+    );
 
     let start = Instant::now();
     let conns: Vec<TcpStream> = (0..n).map(|_| open(port, mode)).collect();
     let setup = start.elapsed();
-    std::thread::sleep(SETTLE);
+    // Every connection has echoed: the server holds all of them, idle.
     let idle = server.sample();
+    assert_eq!(idle.conns, n, "{}: live connections", mode.name());
 
-    close_all(conns);
-    let closed = server.sample();
+    let closed = close_all(&mut server, conns);
     let fds = open_fds(pid);
     assert!(
-        fds < 64,
-        "{}: the server still has {fds} open files after all {n} clients closed",
+        fds < FDS_AT_REST,
+        "{}: the server still has {fds} open files after all {n} connections ended",
         mode.name()
     );
 
     let conns: Vec<TcpStream> = (0..n).map(|_| open(port, mode)).collect();
-    std::thread::sleep(SETTLE);
     let again = server.sample();
-    close_all(conns);
+    close_all(&mut server, conns);
     Figures {
         base,
         idle,
@@ -393,13 +425,27 @@ fn measure(mode: Mode, n: usize) -> Figures {
     }
 }
 
-/// Closes the connections and gives the server time to notice.
-fn close_all(conns: Vec<TcpStream>) {
+/// Closes the connections and waits until every connection task of the server child
+/// has ended (fails after 10 s); returns the sample that saw it.
+fn close_all(server: &mut Server, conns: Vec<TcpStream>) -> Sample {
+    let n = conns.len();
     for s in &conns {
         let _ = s.shutdown(Shutdown::Both);
     }
     drop(conns);
-    std::thread::sleep(SETTLE * 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sample = server.sample();
+        if sample.conns == 0 {
+            return sample;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} connections still live 10 s after their clients closed",
+            sample.conns
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Opens one connection: handshake, "Hello" echoed; returns the idle socket.

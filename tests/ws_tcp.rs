@@ -511,3 +511,23 @@ async fn senders_wait_while_the_peer_does_not_read() {
     })
     .await;
 }
+
+/// Every accepted connection is one task holding `accept_tcp`'s future for its whole
+/// life, so that future's size is idle memory per connection (about 2.4 KiB now; an
+/// 8 KiB buffer held across an `.await` once tripled it unnoticed).
+#[tokio::test]
+async fn connection_task_future_stays_small() {
+    let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let (tx, _rx) = events();
+    let task = factory.accept_tcp(tcp, addr, move |ch| Recorder::echo(ch, tx));
+    let size = std::mem::size_of_val(&task);
+    assert!(
+        size <= 4096,
+        "a connection task's future takes {size} bytes"
+    );
+}

@@ -536,7 +536,8 @@ const REFUSAL_LINGER_BYTES: usize = 256 * 1024;
 /// client's receive buffer before it reads it.
 async fn discard_input<S: AsyncRead + Unpin>(stream: &mut S) {
     let drain = async {
-        let mut scratch = [0u8; 8192];
+        // On the heap: an array here would enlarge every connection task's future.
+        let mut scratch = vec![0u8; 8192];
         let mut total = 0;
         while total < REFUSAL_LINGER_BYTES {
             match stream.read(&mut scratch).await {
@@ -565,15 +566,12 @@ async fn accept_failed(e: std::io::Error) {
     tokio::time::sleep(ACCEPT_BACKOFF).await;
 }
 
-/// Runs `fut` until `deadline` (forever without one); `Err` if the deadline passed.
-async fn within<T>(
-    deadline: Option<Instant>,
-    fut: impl std::future::Future<Output = T>,
-) -> std::result::Result<T, tokio::time::error::Elapsed> {
-    match deadline {
-        Some(d) => tokio::time::timeout_at(d, fut).await,
-        None => Ok(fut.await),
-    }
+/// Runs `fut` until `deadline` (without one, for 30 years: one code path keeps each
+/// connection task's future small); `Err` if the deadline passed.
+fn within<F: std::future::Future>(deadline: Option<Instant>, fut: F) -> tokio::time::Timeout<F> {
+    let deadline = deadline
+        .unwrap_or_else(|| Instant::now() + std::time::Duration::from_secs(30 * 365 * 86_400));
+    tokio::time::timeout_at(deadline, fut)
 }
 
 struct ConnectionSlot {
