@@ -4,8 +4,8 @@
 //!
 //! libFuzzer's own `-malloc_limit_mb` only sees allocations through the sanitizer's
 //! malloc hooks, i.e. not with `--sanitizer none` (which CI uses); this counter works
-//! in every build. The fuzzer runs one input at a time on one thread, so the global
-//! counters describe the code under test (plus the harness around it).
+//! in every build. `peak_during` counts what the calling thread allocates, and the fuzzer
+//! runs each input on one thread, so it describes the code under test exactly.
 
 #[path = "../../tests/counting_alloc/mod.rs"]
 mod counting;
