@@ -267,27 +267,41 @@ async fn join_call_with_progress_and_leave() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_and_invocations() {
     let (session, mut life, mut router) = joined().await;
+    // The "hang" endpoint reports when it started and when its task was dropped.
+    let (started, mut hang_started) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (dropped, mut hang_dropped) = tokio::sync::mpsc::unbounded_channel::<()>();
+    struct OnDrop(tokio::sync::mpsc::UnboundedSender<()>);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
     let reg = {
         let s = session.clone();
         let pending = tokio::spawn(async move {
             s.register(
                 "com.example.work",
-                |args: Vec<Value>, _kw: Dict, details: CallDetails| async move {
-                    match args.first().and_then(Value::as_str) {
-                        Some("progress") => {
-                            let p = details.progress.expect("caller asked for progress");
-                            p.send(list![50], Dict::new()).await.unwrap();
-                            Ok(CallResult::with_args(list![100]))
+                move |args: Vec<Value>, _kw: Dict, details: CallDetails| {
+                    let (started, dropped) = (started.clone(), dropped.clone());
+                    async move {
+                        match args.first().and_then(Value::as_str) {
+                            Some("progress") => {
+                                let p = details.progress.expect("caller asked for progress");
+                                p.send(list![50], Dict::new()).await.unwrap();
+                                Ok(CallResult::with_args(list![100]))
+                            }
+                            Some("fail") => {
+                                Err(ApplicationError::with_message("com.example.bad", "nope"))
+                            }
+                            Some("panic") => panic!("endpoint exploded"),
+                            Some("hang") => {
+                                let _guard = OnDrop(dropped);
+                                let _ = started.send(());
+                                std::future::pending::<()>().await;
+                                unreachable!()
+                            }
+                            _ => Ok(CallResult::with_args(list![details.procedure.unwrap()])),
                         }
-                        Some("fail") => {
-                            Err(ApplicationError::with_message("com.example.bad", "nope"))
-                        }
-                        Some("panic") => panic!("endpoint exploded"),
-                        Some("hang") => {
-                            std::future::pending::<()>().await;
-                            unreachable!()
-                        }
-                        _ => Ok(CallResult::with_args(list![details.procedure.unwrap()])),
                     }
                 },
                 RegisterOptions {
@@ -363,7 +377,11 @@ async fn register_and_invocations() {
 
     // A hanging invocation is interrupted: the task is dropped, ERROR canceled sent.
     router.send(invoke(5, "hang", Dict::new()));
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::time::timeout(Duration::from_secs(10), hang_started.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("the endpoint started");
     router.send(Interrupt {
         request: 5,
         options: dict! {"mode" => "kill"},
@@ -372,6 +390,11 @@ async fn register_and_invocations() {
         panic!()
     };
     assert_eq!((e.request, e.error.as_str()), (5, "wamp.error.canceled"));
+    tokio::time::timeout(Duration::from_secs(10), hang_dropped.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("the interrupted endpoint's task was dropped");
 
     let s = reg.clone();
     let un = tokio::spawn(async move { s.unregister().await });
