@@ -333,8 +333,10 @@ fn main() {
             workers.push(tokio::spawn(wamp_worker(wamp_url.clone(), counts.clone(), deadline)));
         }
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + report, report);
+        let mut rss_first = None;
         while Instant::now() < deadline {
             ticker.tick().await;
+            rss_first.get_or_insert_with(rss_kib);
             println!(
                 "{:>6} {:>9} {:>9} {:>10} {:>10} {:>6} {:>9} {:>9}",
                 start.elapsed().as_secs(),
@@ -350,9 +352,16 @@ fn main() {
         for w in workers {
             let _ = w.await;
         }
-        // Let the servers' connection tasks finish their closing handshakes.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The servers' connection tasks finish their closing handshakes after the
+        // clients return: wait (at most 10 s) for the heap to come back.
+        let settled = Instant::now() + Duration::from_secs(10);
+        while LIVE.load(Relaxed) > heap_before + (1 << 20) && Instant::now() < settled {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let heap_after = LIVE.load(Relaxed);
+        let rss_end = rss_kib();
+        // "RSS flat": the end within twice the first report's (allocator slack).
+        let rss_grew = rss_first.is_some_and(|first| rss_end > 2 * first);
         let errors = counts.errors.load(Relaxed);
         println!(
             "soak done: heap {} KiB before the workers, {} KiB after (Δ {} KiB), RSS {} KiB, errors {errors}",
@@ -361,10 +370,13 @@ fn main() {
             (heap_after as i64 - heap_before as i64) / 1024,
             rss_kib()
         );
-        errors > 0 || heap_after > heap_before + (1 << 20)
+        errors > 0 || heap_after > heap_before + (1 << 20) || rss_grew
     });
     if failed {
-        eprintln!("soak: FAILED (errors, or heap not back after all connections closed)");
+        eprintln!(
+            "soak: FAILED (errors, heap not back after all connections closed, or RSS \
+             more than doubled since the first report)"
+        );
         std::process::exit(1);
     }
 }
