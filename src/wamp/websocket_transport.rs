@@ -52,7 +52,7 @@ pub struct WebSocketTransportConfig {
     pub queue_size: usize,
     /// The most memory one received WebSocket message may take once decoded
     /// (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
-    /// connection with [`SerializationError::TooLarge`](crate::wamp::error::SerializationError::TooLarge)
+    /// connection with [`SerializationError::TooLarge`]
     /// as the reason. Not in Autobahn|Python: it bounds what dense shapes (lists of
     /// tiny dicts decode to 200× their wire size) can make a hostile router cost,
     /// next to the WebSocket `max_message_payload_size`, which bounds the wire size.

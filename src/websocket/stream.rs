@@ -56,7 +56,7 @@ pub const TLS_EXPORTER_LABEL: &[u8] = b"EXPORTER-Channel-Binding";
 
 impl MaybeTlsStream {
     /// The `tls-exporter` channel binding (RFC 9266: 32 bytes exported with
-    /// [`TLS_EXPORTER_LABEL`](self::TLS_EXPORTER_LABEL) and no context) of a TLS stream;
+    /// [`TLS_EXPORTER_LABEL`] and no context) of a TLS stream;
     /// `None` for plain TCP and Unix sockets.
     pub fn tls_exporter(&self) -> Option<Vec<u8>> {
         match self {
