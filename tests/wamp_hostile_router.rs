@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use autobahn::wamp::error::Error;
 use autobahn::wamp::message::*;
-use autobahn::wamp::runner::{ApplicationRunner, RetryPolicy};
+use autobahn::wamp::runner::{ApplicationRunner, RetryPolicy, StopHandle};
 use autobahn::wamp::session::{ApplicationSession, Session};
 use autobahn::wamp::types::*;
 use autobahn::wamp::value::{Dict, Value};
@@ -231,17 +231,59 @@ async fn joined(router: &mut Router) -> Conn {
     c
 }
 
-/// The runner was stopped: its GOODBYE gets the router's answer.
-async fn leave(router: &mut Router, c: &Conn) {
-    match router.msg_or_close(c).await {
-        Ok(Message::Goodbye(_)) => {
-            c.send(Goodbye {
-                details: Dict::new(),
-                reason: "wamp.close.goodbye_and_out".into(),
-            })
-            .await
+/// The runner under test, running a [`Caller`] in its own task.
+struct App {
+    stop: StopHandle,
+    outcomes: mpsc::UnboundedReceiver<(Request, Outcome)>,
+    run: tokio::task::JoinHandle<Result<Caller, Error>>,
+}
+
+/// Starts a runner for `router` (JSON, retrying after 10–50 ms, no jitter), as
+/// `configure` adjusts it.
+fn start(router: &Router, configure: impl FnOnce(ApplicationRunner) -> ApplicationRunner) -> App {
+    let runner = configure(
+        ApplicationRunner::new(router.url(), "realm1")
+            .serializers(["json"])
+            .retry_policy(RetryPolicy {
+                initial_retry_delay: Duration::from_millis(10),
+                max_retry_delay: Duration::from_millis(50),
+                retry_delay_jitter: 0.0,
+                ..RetryPolicy::default()
+            }),
+    );
+    let stop = runner.stop_handle();
+    let (tx, outcomes) = mpsc::unbounded_channel();
+    let run = tokio::spawn(async move { runner.run(|_| Caller { outcomes: tx }).await });
+    App {
+        stop,
+        outcomes,
+        run,
+    }
+}
+
+impl App {
+    /// The next connection behaves: every request of the join succeeds. Then the
+    /// runner is stopped, its GOODBYE answered, and it must end cleanly.
+    async fn behaving_router_then_stop(mut self, router: &mut Router) {
+        let c = joined(router).await;
+        answer_all(&c, &requests(router, &c).await).await;
+        assert_eq!(outcomes(&mut self.outcomes).await, vec![Outcome::Ok; 4]);
+        self.stop.stop();
+        match router.msg_or_close(&c).await {
+            Ok(Message::Goodbye(_)) => {
+                c.send(Goodbye {
+                    details: Dict::new(),
+                    reason: "wamp.close.goodbye_and_out".into(),
+                })
+                .await
+            }
+            other => panic!("expected GOODBYE, got {other:?}"),
         }
-        other => panic!("expected GOODBYE, got {other:?}"),
+        tokio::time::timeout(EVENT_BOUND, self.run)
+            .await
+            .expect("runner did not stop")
+            .expect("runner task")
+            .expect("runner result");
     }
 }
 
@@ -250,17 +292,7 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
     common::init_tracing();
     bounded(async {
         let mut router = Router::start("127.0.0.1:0", Answers::Nothing).await;
-        let runner = ApplicationRunner::new(router.url(), "realm1")
-            .serializers(["json"])
-            .retry_policy(RetryPolicy {
-                initial_retry_delay: Duration::from_millis(10),
-                max_retry_delay: Duration::from_millis(50),
-                retry_delay_jitter: 0.0,
-                ..RetryPolicy::default()
-            });
-        let stop = runner.stop_handle();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let run = tokio::spawn(async move { runner.run(|_| Caller { outcomes: tx }).await });
+        let mut app = start(&router, |runner| runner);
         use Hostility::*;
         let violation = vec![Outcome::ProtocolViolation; 4];
         let lost = vec![Outcome::TransportLost; 4];
@@ -323,7 +355,11 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
                         Some(1002),
                         "{hostility:?}"
                     );
-                    assert_eq!(outcomes(&mut rx).await, violation, "{hostility:?}");
+                    assert_eq!(
+                        outcomes(&mut app.outcomes).await,
+                        violation,
+                        "{hostility:?}"
+                    );
                 }
                 UnknownRequest | DuplicateAnswer | WrongState | DuplicateInvocation => {
                     match router.msg_or_close(&c).await {
@@ -343,7 +379,7 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
                         DuplicateInvocation => want[2] = Outcome::Ok,
                         _ => {}
                     }
-                    assert_eq!(outcomes(&mut rx).await, want, "{hostility:?}");
+                    assert_eq!(outcomes(&mut app.outcomes).await, want, "{hostility:?}");
                 }
                 HugeFrame => {
                     assert_eq!(
@@ -351,23 +387,14 @@ async fn hostile_router_fails_sessions_cleanly_and_the_runner_reconnects() {
                         Some(1009),
                         "close code"
                     );
-                    assert_eq!(outcomes(&mut rx).await, lost, "{hostility:?}");
+                    assert_eq!(outcomes(&mut app.outcomes).await, lost, "{hostility:?}");
                 }
-                Drop => assert_eq!(outcomes(&mut rx).await, lost, "{hostility:?}"),
+                Drop => assert_eq!(outcomes(&mut app.outcomes).await, lost, "{hostility:?}"),
             }
         }
 
         // A router that behaves: the runner is still there and every request succeeds.
-        let c = joined(&mut router).await;
-        answer_all(&c, &requests(&mut router, &c).await).await;
-        assert_eq!(outcomes(&mut rx).await, vec![Outcome::Ok; 4]);
-        stop.stop();
-        leave(&mut router, &c).await;
-        tokio::time::timeout(EVENT_BOUND, run)
-            .await
-            .expect("runner did not stop")
-            .expect("runner task")
-            .expect("runner result");
+        app.behaving_router_then_stop(&mut router).await;
     })
     .await;
 }
@@ -380,17 +407,7 @@ async fn router_silent_after_hello_is_left_at_the_join_timeout() {
     bounded(async {
         const JOIN_TIMEOUT: Duration = Duration::from_millis(300);
         let mut router = Router::start("127.0.0.1:0", Answers::Nothing).await;
-        let runner = ApplicationRunner::new(router.url(), "realm1")
-            .serializers(["json"])
-            .join_timeout(Some(JOIN_TIMEOUT))
-            .retry_policy(RetryPolicy {
-                initial_retry_delay: Duration::from_millis(10),
-                retry_delay_jitter: 0.0,
-                ..RetryPolicy::default()
-            });
-        let stop = runner.stop_handle();
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let run = tokio::spawn(async move { runner.run(|_| Caller { outcomes: tx }).await });
+        let app = start(&router, |runner| runner.join_timeout(Some(JOIN_TIMEOUT)));
 
         let c = router.open().await;
         assert!(matches!(
@@ -408,16 +425,7 @@ async fn router_silent_after_hello_is_left_at_the_join_timeout() {
             "closed after {waited:?}"
         );
 
-        let c = joined(&mut router).await;
-        answer_all(&c, &requests(&mut router, &c).await).await;
-        assert_eq!(outcomes(&mut rx).await, vec![Outcome::Ok; 4]);
-        stop.stop();
-        leave(&mut router, &c).await;
-        tokio::time::timeout(EVENT_BOUND, run)
-            .await
-            .expect("runner did not stop")
-            .expect("runner task")
-            .expect("runner result");
+        app.behaving_router_then_stop(&mut router).await;
     })
     .await;
 }

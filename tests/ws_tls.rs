@@ -2,6 +2,7 @@
 
 mod common;
 
+use autobahn::websocket::options::ServerOptions;
 use autobahn::websocket::stream::tls::{client_config_with_ca_pem, server_config_from_pem};
 use autobahn::websocket::{Error, WebSocketClientFactory, WebSocketServerFactory};
 use bytes::Bytes;
@@ -14,10 +15,18 @@ fn localhost_cert() -> (String, String) {
 }
 
 async fn tls_server() -> (TestServer, Events, String) {
+    tls_server_with(ServerOptions::default()).await
+}
+
+/// An echo server on `wss://localhost` with `options`; returns it, its events and the
+/// certificate PEM clients must trust.
+async fn tls_server_with(options: ServerOptions) -> (TestServer, Events, String) {
     let (cert, key) = localhost_cert();
     let config = server_config_from_pem(cert.as_bytes(), key.as_bytes()).expect("server config");
-    let (server, sev) =
-        start_echo_server(WebSocketServerFactory::new("wss://localhost").tls(config)).await;
+    let factory = WebSocketServerFactory::new("wss://localhost")
+        .tls(config)
+        .with_protocol_options(options);
+    let (server, sev) = start_echo_server(factory).await;
     (server, sev, cert)
 }
 
@@ -120,16 +129,11 @@ async fn tls_and_http_handshakes_share_one_open_timeout() {
     use std::time::{Duration, Instant};
     use tokio::io::AsyncReadExt;
     bounded(async {
-        let (cert, key) = localhost_cert();
-        let config = server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let options = autobahn::websocket::options::ServerOptions {
+        let (server, sev, cert) = tls_server_with(ServerOptions {
             open_handshake_timeout: Some(Duration::from_secs(2)),
             ..Default::default()
-        };
-        let factory = WebSocketServerFactory::new("wss://localhost")
-            .tls(config)
-            .with_protocol_options(options);
-        let (server, sev) = start_echo_server(factory).await;
+        })
+        .await;
         let t0 = Instant::now();
         let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         // The slow part of this client: it waits before its ClientHello.
@@ -159,16 +163,11 @@ async fn tls_and_http_handshakes_share_one_open_timeout() {
 #[tokio::test]
 async fn tls_handshake_in_progress_counts_against_max_connections() {
     bounded(async {
-        let (cert, key) = localhost_cert();
-        let config = server_config_from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-        let options = autobahn::websocket::options::ServerOptions {
+        let (server, _sev, cert) = tls_server_with(ServerOptions {
             max_connections: 1,
             ..Default::default()
-        };
-        let factory = WebSocketServerFactory::new("wss://localhost")
-            .tls(config)
-            .with_protocol_options(options);
-        let (server, _sev) = start_echo_server(factory).await;
+        })
+        .await;
         let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
         let url = format!("wss://localhost:{}/", server.addr.port());
         let client = WebSocketClientFactory::new(&url)

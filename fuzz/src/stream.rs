@@ -163,10 +163,12 @@ fn feed(
     for &end in ends {
         let failed_before = result.is_err();
         let before = events.len();
-        let mut piece = stream[start..end].to_vec();
-        let (r, peak) = alloc::peak_during(|| match how {
-            Feed::Buffered => conn.receive_data(&piece),
-            Feed::Reads => conn.receive_read(&mut piece),
+        // The read buffer `receive_read` decodes in place is the caller's: made before
+        // measuring, and only in that mode.
+        let mut read = matches!(how, Feed::Reads).then(|| stream[start..end].to_vec());
+        let (r, peak) = alloc::peak_during(|| match read.as_deref_mut() {
+            Some(piece) => conn.receive_read(piece),
+            None => conn.receive_data(&stream[start..end]),
         });
         start = end;
         if failed_before {
