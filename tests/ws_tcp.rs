@@ -99,7 +99,7 @@ async fn many_messages_in_flight_arrive_in_order() {
             let t: usize = parts.next().unwrap().parse().unwrap();
             let k: usize = parts.next().unwrap().parse().unwrap();
             assert_eq!(k, next[t], "per-sender order kept");
-            assert_eq!(is_binary, k % 2 == 0);
+            assert_eq!(is_binary, k.is_multiple_of(2));
             assert_eq!(parts.next().unwrap().len(), k % 300);
             next[t] += 1;
         }

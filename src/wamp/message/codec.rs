@@ -59,7 +59,7 @@ impl<'a> Elems<'a> {
     /// written bare, as Autobahn and Crossbar.io expect it.
     fn payload(&mut self, dict: &Dict, args: &'a Option<Vec<Value>>, kwargs: &'a Option<Dict>) {
         let args: &[Value] = args.as_deref().unwrap_or(&[]);
-        let no_kwargs = !kwargs.as_ref().is_some_and(|k| !k.is_empty());
+        let no_kwargs = kwargs.as_ref().is_none_or(|k| k.is_empty());
         if let ([one @ (Value::Bytes(_) | Value::String(_))], true) = (args, no_kwargs) {
             if dict.contains_key(BARE_PAYLOAD_KEY) {
                 self.push(Elem::Val(one));
