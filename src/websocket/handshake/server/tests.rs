@@ -288,6 +288,25 @@ fn protocols_and_extensions() {
 }
 
 #[test]
+fn thousands_of_protocols_in_one_head_are_all_kept_and_a_late_duplicate_is_found() {
+    // 2,500 distinct tokens nearly fill a 16 KiB head; the duplicate check is a set lookup each.
+    let k = format!("Sec-WebSocket-Key: {KEY}\r\n");
+    let tokens: Vec<String> = (0..2500).map(|i| format!("p{i}")).collect();
+    let list = tokens.join(",");
+    let cfg = ServerHandshakeConfig::default();
+    let ok = req_with(&format!("{k}Sec-WebSocket-Protocol: {list}\r\n"), "13");
+    match parse_with(ok.as_bytes(), &cfg) {
+        Ok(Some(ParsedRequest::Upgrade(u))) => assert_eq!(u.request.protocols, tokens),
+        other => panic!("expected upgrade, got {other:?}"),
+    }
+    let dup = req_with(&format!("{k}Sec-WebSocket-Protocol: {list},p0\r\n"), "13");
+    assert!(matches!(
+        parse_with(dup.as_bytes(), &cfg),
+        Err(HandshakeError::InvalidProtocol(m)) if m.contains("\"p0\"")
+    ));
+}
+
+#[test]
 fn origin_checks() {
     let k = format!("Sec-WebSocket-Key: {KEY}\r\n");
     let cfg = ServerHandshakeConfig {
