@@ -3,7 +3,9 @@
 //! `cargo bench --bench codec` (criterion; `-- mask` etc. to filter). Groups:
 //! frame header encode/decode, masking (with a memcpy of the same size as the physical
 //! limit), UTF-8 validation, handshake request parsing, and a sans-IO
-//! `protocol::Connection` receiving masked frames.
+//! `protocol::Connection` receiving masked frames, and permessage-deflate inflating per input
+//! byte: ordinary compressed text against a run of empty final blocks (`03 00`), which once
+//! cost ~45x more per byte (`-- inflate`).
 
 use std::hint::black_box;
 
@@ -202,12 +204,52 @@ fn connection_receive(c: &mut Criterion) {
     g.finish();
 }
 
+/// Inflating one message per iteration; throughput is per *compressed* (attacker) byte.
+#[cfg(feature = "deflate")]
+fn inflate(c: &mut Criterion) {
+    use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    let mut g = c.benchmark_group("inflate");
+    let params = PerMessageDeflateParams::default();
+    let mut client = PerMessageDeflate::new(false, params.clone());
+    let mut text_deflated = Vec::new();
+    client
+        .compress_message(&text(1 << 20), &mut text_deflated)
+        .unwrap();
+    // Each `03 00` is a whole empty DEFLATE stream (a fixed-Huffman block with BFINAL set).
+    let empty_final_blocks = [0x03, 0x00].repeat(256 << 10);
+    // The text is a whole message (`fin`, the tail fed). The empty blocks are fed as a frame
+    // that does not end the message: after a final block the tail would start a stream of its
+    // own, which is corrupt.
+    for (name, input, fin) in [
+        ("text 1 MiB deflated", &text_deflated, true),
+        ("empty final blocks 512 KiB", &empty_final_blocks, false),
+    ] {
+        g.throughput(Throughput::Bytes(input.len() as u64));
+        let mut server = PerMessageDeflate::new(true, params.clone());
+        let mut out = Vec::new();
+        g.bench_function(BenchmarkId::new("decompress_chunk", name), |b| {
+            b.iter(|| {
+                out.clear();
+                server
+                    .decompress_chunk(black_box(input), fin, &mut out, 0)
+                    .unwrap();
+                black_box(out.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "deflate"))]
+fn inflate(_: &mut Criterion) {}
+
 criterion_group!(
     benches,
     frame_header,
     mask,
     utf8,
     handshake,
-    connection_receive
+    connection_receive,
+    inflate
 );
 criterion_main!(benches);

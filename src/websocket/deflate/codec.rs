@@ -369,8 +369,24 @@ fn reserve_bounded(out: &mut Vec<u8>, room: usize, cap_limit: usize) {
 /// Inflates `input` into `out` in bounded steps, stopping at `limit` (0: none).
 fn inflate_bounded(
     decompressor: &mut Inflate,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), DeflateError> {
+    // `out[..filled]` is output; `out[filled..]` is zeroed room for zlib, zeroed once and kept
+    // across rounds. A round that produces nothing (an empty final block, `03 00`, ends the
+    // stream after two bytes) then costs no zero-fill of a whole step, only zlib's own work.
+    let mut filled = out.len();
+    let result = inflate_rounds(decompressor, input, out, &mut filled, limit);
+    out.truncate(filled);
+    result
+}
+
+fn inflate_rounds(
+    decompressor: &mut Inflate,
     mut input: &[u8],
     out: &mut Vec<u8>,
+    filled: &mut usize,
     limit: usize,
 ) -> Result<(), DeflateError> {
     // One byte past the limit is enough to know it is exceeded.
@@ -384,18 +400,20 @@ fn inflate_bounded(
         .saturating_mul(4)
         .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX);
     loop {
-        let room = step.min(cap_limit.saturating_sub(out.len()));
+        let room = step.min(cap_limit.saturating_sub(*filled));
         if room == 0 {
             return Err(DeflateError::TooBig { limit });
         }
-        reserve_bounded(out, room, cap_limit);
-        let len = out.len();
-        out.resize(len + room, 0);
+        let end = *filled + room;
+        if out.len() < end {
+            reserve_bounded(out, end - out.len(), cap_limit);
+            out.resize(end, 0);
+        }
         let (in_before, out_before) = (decompressor.total_in(), decompressor.total_out());
-        let status = decompressor.decompress(input, &mut out[len..], InflateFlush::NoFlush);
+        let status = decompressor.decompress(input, &mut out[*filled..end], InflateFlush::NoFlush);
         let consumed = usize::try_from(decompressor.total_in() - in_before).unwrap_or(usize::MAX);
         let produced = usize::try_from(decompressor.total_out() - out_before).unwrap_or(usize::MAX);
-        out.truncate(len + produced.min(room));
+        *filled += produced.min(room);
         input = input.get(consumed..).unwrap_or_default();
         match status {
             Err(e) => {
@@ -411,7 +429,7 @@ fn inflate_bounded(
             }
             Ok(_) => {}
         }
-        if limit != 0 && out.len() > limit {
+        if limit != 0 && *filled > limit {
             return Err(DeflateError::TooBig { limit });
         }
         if produced < room {
