@@ -168,9 +168,17 @@ impl HandshakeError {
             HttpVersion => 505,
             UpgradeRequired | UnsupportedVersion { .. } => 426,
             OriginNotAllowed(_) => 403,
-            Malformed(_) | MissingHeader(_) | DuplicateHeader(_) | NotWebSocketUpgrade
-            | NoConnectionUpgrade | InvalidVersion(_) | InvalidKey | InvalidProtocol(_)
-            | InvalidExtensions(_) | InvalidTarget(_) | HostPortMismatch { .. } => 400,
+            Malformed(_)
+            | MissingHeader(_)
+            | DuplicateHeader(_)
+            | NotWebSocketUpgrade
+            | NoConnectionUpgrade
+            | InvalidVersion(_)
+            | InvalidKey
+            | InvalidProtocol(_)
+            | InvalidExtensions(_)
+            | InvalidTarget(_)
+            | HostPortMismatch { .. } => 400,
             UnexpectedStatus { .. }
             | AcceptMismatch
             | UnexpectedProtocol(_)

@@ -396,19 +396,19 @@ fn status_page_without_server_name() {
 
 #[test]
 fn host_port_checked_against_external_port() {
-    let host_req = |host: &str| rfc_request().replace("Host: server.example.com", &format!("Host: {host}"));
+    let host_req =
+        |host: &str| rfc_request().replace("Host: server.example.com", &format!("Host: {host}"));
     let cfg = |external_port, default_port| ServerHandshakeConfig {
         external_port,
         default_port,
         ..Default::default()
     };
-    let accepted = |host: &str, c: &ServerHandshakeConfig| {
-        match parse_with(host_req(host).as_bytes(), c) {
+    let accepted =
+        |host: &str, c: &ServerHandshakeConfig| match parse_with(host_req(host).as_bytes(), c) {
             Ok(Some(ParsedRequest::Upgrade(_))) => true,
             Err(HandshakeError::HostPortMismatch { .. }) => false,
             other => panic!("Host {host:?}: {other:?}"),
-        }
-    };
+        };
     let on_9000 = cfg(Some(9000), 80);
     assert!(accepted("server.example.com:9000", &on_9000));
     assert!(accepted("[::1]:9000", &on_9000));
