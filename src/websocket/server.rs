@@ -424,15 +424,10 @@ impl WebSocketServerFactory {
                 return Ok(None);
             }
             ParsedRequest::FlashPolicy { .. } => {
-                let port = self
-                    .external_port
-                    .unwrap_or_else(|| parse_url(&self.url).map(|u| u.port).unwrap_or(80));
-                stream
-                    .write_all(&flash_policy_response(
-                        Some(&self.options.flash_socket_policy),
-                        port,
-                    ))
-                    .await?;
+                // The configured policy is complete and served as is, like Autobahn's;
+                // the port argument only fills in a missing policy.
+                let policy = flash_policy_response(Some(&self.options.flash_socket_policy), 0);
+                stream.write_all(&policy).await?;
                 return Ok(None);
             }
         };
