@@ -228,3 +228,125 @@ async fn bad_requests_get_http_errors() {
     })
     .await;
 }
+
+/// Sends `request` to `addr` and reads the answer's HTTP head only (a 101 leaves the
+/// connection open).
+async fn answer_head(addr: std::net::SocketAddr, request: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut s, request.as_bytes())
+        .await
+        .expect("write");
+    read_http_head(&mut s).await.0
+}
+
+/// A handshake request by hand naming `host` in `Host`.
+fn request_for_host(host: &str) -> String {
+    format!(
+        "GET /chat HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn external_port_is_the_port_host_must_name() {
+    bounded(async {
+        // Behind a forwarder: reachable as port 9000, listening on another one.
+        let factory = server_with(ServerOptions::default()).external_port(9000);
+        let (server, mut sev) = start_echo_server(factory).await;
+        let addr = server.addr;
+        let ip = addr.ip();
+
+        let resp = answer_head(addr, &request_for_host(&format!("{ip}:9000"))).await;
+        assert_eq!(status_of(&resp), 101, "{resp}");
+        assert_eq!(sev.request().await.host, format!("{ip}:9000"));
+
+        // The listening port, another port, or none (80 is not 9000): 400.
+        for host in [addr.to_string(), format!("{ip}:9001"), ip.to_string()] {
+            let resp = raw_exchange(addr, request_for_host(&host).as_bytes()).await;
+            assert_eq!(status_of(&resp), 400, "Host {host}: {resp}");
+            assert!(resp.contains("9000"), "the answer names the port: {resp}");
+        }
+        // Our own client, told the listening address, is refused the same way.
+        let (tx, _rx) = events();
+        let client = WebSocketClientFactory::new(&server.url("/")).unwrap();
+        assert!(matches!(
+            client.connect(|ch| Recorder::new(ch, tx)).await,
+            Err(Error::HttpStatus { status: 400, .. })
+        ));
+        // The status page is behind the same check.
+        let resp = raw_exchange(
+            addr,
+            format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert_eq!(status_of(&resp), 400, "{resp}");
+        let resp = raw_exchange(
+            addr,
+            format!("GET / HTTP/1.1\r\nHost: {ip}:9000\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert_eq!(status_of(&resp), 200, "{resp}");
+        while let Ok(ev) = sev.rx.try_recv() {
+            assert!(
+                !matches!(ev, Ev::Request(_)),
+                "a refused request reached on_connect: {ev:?}"
+            );
+        }
+
+        // Port 80 on a ws:// server: a Host without a port is right.
+        let factory = server_with(ServerOptions::default()).external_port(80);
+        let (server, _sev) = start_echo_server(factory).await;
+        let resp = answer_head(server.addr, &request_for_host(&ip.to_string())).await;
+        assert_eq!(status_of(&resp), 101, "{resp}");
+
+        // Without external_port, any Host port is accepted.
+        let (server, _sev) = start_echo_server(server_with(ServerOptions::default())).await;
+        let resp = answer_head(server.addr, &request_for_host(&format!("{ip}:1"))).await;
+        assert_eq!(status_of(&resp), 101, "{resp}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_none_sends_no_server_header() {
+    bounded(async {
+        for (name, server) in [(Some("Custom/1"), Some("Custom/1")), (None, None)] {
+            let factory = server_with(ServerOptions::default()).server(name);
+            let (srv, _sev) = start_echo_server(factory).await;
+            let addr = srv.addr;
+            let upgrade = answer_head(addr, &request(addr, "13", "")).await;
+            let page = raw_exchange(
+                addr,
+                format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+            )
+            .await;
+            let refused = raw_exchange(addr, request(addr, "7", "").as_bytes()).await;
+            for (what, resp, status) in [
+                ("101", &upgrade, 101),
+                ("status page", &page, 200),
+                ("426", &refused, 426),
+            ] {
+                assert_eq!(status_of(resp), status, "{what}: {resp}");
+                assert_eq!(
+                    header_of(resp, "server"),
+                    server,
+                    "{what} with server({name:?}): {resp}"
+                );
+            }
+            if name.is_none() {
+                assert!(
+                    !page.contains("AutobahnRust"),
+                    "the page does not name us: {page}"
+                );
+            }
+        }
+        // The default names this crate.
+        let (srv, _sev) = start_echo_server(server_with(ServerOptions::default())).await;
+        let page = raw_exchange(srv.addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(
+            header_of(&page, "server").is_some_and(|s| s.starts_with("AutobahnRust/")),
+            "{page}"
+        );
+    })
+    .await;
+}

@@ -96,7 +96,12 @@ impl WebSocketServerFactory {
         self
     }
 
-    /// The port this server is reachable under from outside (behind NAT/forwarding).
+    /// The port this server is reachable under from outside (behind NAT/forwarding),
+    /// Autobahn's `externalPort`: requests whose `Host` names another port (or, for a
+    /// port other than 80 for `ws://` and 443 for `wss://`, no port) are refused with
+    /// 400, the status page included. Without it the `Host` port is not checked
+    /// (Autobahn also checks the factory URL's port then; we do not, because the URL is
+    /// often written before the listener's port is known).
     pub fn external_port(mut self, port: u16) -> Self {
         self.external_port = Some(port);
         self
@@ -157,7 +162,18 @@ impl WebSocketServerFactory {
             trust_x_forwarded_for: o.trust_x_forwarded_for,
             max_header_bytes: o.max_handshake_size,
             max_headers: o.max_handshake_headers,
+            external_port: self.external_port,
+            default_port: if self.is_secure() { 443 } else { 80 },
         }
+    }
+
+    /// Whether this factory serves `wss://` (its URL says so, or TLS is configured).
+    fn is_secure(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return true;
+        }
+        parse_url(&self.url).is_ok_and(|u| u.is_secure)
     }
 
     fn driver_config(&self) -> DriverConfig {
@@ -403,20 +419,15 @@ impl WebSocketServerFactory {
         let upgrade: UpgradeRequest = match parsed {
             ParsedRequest::Upgrade(u) => *u,
             ParsedRequest::StatusPage { .. } => {
-                let name = self.server.as_deref().unwrap_or(DEFAULT_SERVER);
-                stream.write_all(&status_page_response(name)).await?;
+                let page = status_page_response(self.server.as_deref(), &self.options.versions);
+                stream.write_all(&page).await?;
                 return Ok(None);
             }
             ParsedRequest::FlashPolicy { .. } => {
-                let port = self
-                    .external_port
-                    .unwrap_or_else(|| parse_url(&self.url).map(|u| u.port).unwrap_or(80));
-                stream
-                    .write_all(&flash_policy_response(
-                        Some(&self.options.flash_socket_policy),
-                        port,
-                    ))
-                    .await?;
+                // The configured policy is complete and served as is, like Autobahn's;
+                // the port argument only fills in a missing policy.
+                let policy = flash_policy_response(Some(&self.options.flash_socket_policy), 0);
+                stream.write_all(&policy).await?;
                 return Ok(None);
             }
         };

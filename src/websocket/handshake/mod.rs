@@ -108,6 +108,14 @@ pub enum HandshakeError {
     /// The request target is not an origin-form path, or has a fragment.
     #[error("invalid request target: {0}")]
     InvalidTarget(String),
+    /// The port in `Host` is not the server's external port (Autobahn's `externalPort`).
+    #[error("Host {host:?} does not name this server's port {expected}")]
+    HostPortMismatch {
+        /// The `Host` header as received.
+        host: String,
+        /// The port the server is reachable under.
+        expected: u16,
+    },
     /// The `Origin` is not allowed by the server's origin policy.
     #[error("origin {0:?} not allowed")]
     OriginNotAllowed(String),
@@ -160,9 +168,17 @@ impl HandshakeError {
             HttpVersion => 505,
             UpgradeRequired | UnsupportedVersion { .. } => 426,
             OriginNotAllowed(_) => 403,
-            Malformed(_) | MissingHeader(_) | DuplicateHeader(_) | NotWebSocketUpgrade
-            | NoConnectionUpgrade | InvalidVersion(_) | InvalidKey | InvalidProtocol(_)
-            | InvalidExtensions(_) | InvalidTarget(_) => 400,
+            Malformed(_)
+            | MissingHeader(_)
+            | DuplicateHeader(_)
+            | NotWebSocketUpgrade
+            | NoConnectionUpgrade
+            | InvalidVersion(_)
+            | InvalidKey
+            | InvalidProtocol(_)
+            | InvalidExtensions(_)
+            | InvalidTarget(_)
+            | HostPortMismatch { .. } => 400,
             UnexpectedStatus { .. }
             | AcceptMismatch
             | UnexpectedProtocol(_)

@@ -36,6 +36,11 @@ pub struct ServerHandshakeConfig {
     pub max_header_bytes: usize,
     /// Most header lines accepted (default 64).
     pub max_headers: usize,
+    /// The port clients must name in `Host` (Autobahn's `externalPort`); `None`
+    /// (default) skips the check. A `Host` without a port names `default_port`.
+    pub external_port: Option<u16>,
+    /// The port a `Host` without one means: 80 for `ws`, 443 for `wss` (default 80).
+    pub default_port: u16,
 }
 
 impl Default for ServerHandshakeConfig {
@@ -48,6 +53,8 @@ impl Default for ServerHandshakeConfig {
             trust_x_forwarded_for: 0,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,
+            external_port: None,
+            default_port: 80,
         }
     }
 }
@@ -150,6 +157,9 @@ fn validate(
     let host = single(h, "Host")?
         .ok_or(HandshakeError::MissingHeader("Host"))?
         .to_owned();
+    if let Some(expected) = config.external_port {
+        check_host_port(&host, expected, config.default_port)?;
+    }
 
     if !h.contains("Upgrade") {
         return if config.web_status {
@@ -227,6 +237,31 @@ fn validate(
         key,
         consumed,
     })))
+}
+
+/// Autobahn's `externalPort` check: the port in `Host` (or `default_port` when it
+/// names none) must be the port the server is reachable under.
+fn check_host_port(host: &str, expected: u16, default_port: u16) -> Result<(), HandshakeError> {
+    // After an IPv6 literal's `]`, or after the only `:` of a name or IPv4 address.
+    let port_text = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(_, rest)| rest),
+        None => Some(host),
+    }
+    .and_then(|rest| rest.rsplit_once(':'))
+    .map(|(_, port)| port);
+    let port = match port_text {
+        None => Some(default_port),
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok(),
+        Some(_) => None,
+    };
+    if port == Some(expected) {
+        Ok(())
+    } else {
+        Err(HandshakeError::HostPortMismatch {
+            host: host.to_owned(),
+            expected,
+        })
+    }
 }
 
 fn parse_version(v: &str) -> Result<u8, HandshakeError> {
@@ -490,18 +525,20 @@ pub fn error_response(err: &HandshakeError, server: Option<&str>) -> Vec<u8> {
 }
 
 /// The page shown for a plain HTTP GET (Autobahn's `webStatus`): `200 OK` saying
-/// this is a WebSocket endpoint, with `server_name` as `Server` header and in the page.
-pub fn status_page_response(server_name: &str) -> Vec<u8> {
-    let name = html_escape(server_name);
+/// this is a WebSocket endpoint speaking `versions`, with `server` as `Server` header
+/// and page title. With `server` `None` (or empty) neither names the server.
+pub fn status_page_response(server: Option<&str>, versions: &[u8]) -> Vec<u8> {
+    let server = server.filter(|s| !s.is_empty());
+    let name = html_escape(server.unwrap_or("WebSocket endpoint"));
     let body = format!(
         "<!DOCTYPE html><html><head><title>{name}</title></head><body>\
          <h1>{name}</h1><p>This is a <b>WebSocket endpoint</b>, not a web server. \
          Talk to it with a WebSocket client (RFC 6455, versions {}).</p></body></html>",
-        version_list(&SUPPORTED_VERSIONS)
+        version_list(versions)
     );
     let mut extra = Headers::new();
-    if !server_name.is_empty() {
-        extra.append("Server", server_name);
+    if let Some(s) = server {
+        extra.append("Server", s);
     }
     html_response(200, &extra, &body)
 }

@@ -392,13 +392,74 @@ fn plain_get_status_page() {
     assert!(resp.starts_with("HTTP/1.1 426 "));
     assert!(resp.contains("\r\nUpgrade: websocket\r\n"));
 
-    let page = String::from_utf8(status_page_response("Autobahn<Rust>")).unwrap();
+    let page = String::from_utf8(status_page_response(Some("Autobahn<Rust>"), &[13])).unwrap();
     let (head, body) = page.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"));
     assert!(head.contains("\r\nServer: Autobahn<Rust>\r\n"));
     assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())));
     assert!(body.contains("Autobahn&lt;Rust&gt;"));
     assert!(body.contains("WebSocket endpoint"));
+}
+
+#[test]
+fn status_page_without_server_name() {
+    let page = String::from_utf8(status_page_response(None, &[13])).unwrap();
+    let (head, body) = page.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"));
+    assert!(!head.to_ascii_lowercase().contains("\r\nserver:"), "{head}");
+    assert!(body.contains("versions 13)"), "{body}");
+    // An empty name is no name either.
+    let page = String::from_utf8(status_page_response(Some(""), &[13])).unwrap();
+    assert!(!page.to_ascii_lowercase().contains("\r\nserver:"), "{page}");
+}
+
+#[test]
+fn host_port_checked_against_external_port() {
+    let host_req =
+        |host: &str| rfc_request().replace("Host: server.example.com", &format!("Host: {host}"));
+    let cfg = |external_port, default_port| ServerHandshakeConfig {
+        external_port,
+        default_port,
+        ..Default::default()
+    };
+    let accepted =
+        |host: &str, c: &ServerHandshakeConfig| match parse_with(host_req(host).as_bytes(), c) {
+            Ok(Some(ParsedRequest::Upgrade(_))) => true,
+            Err(HandshakeError::HostPortMismatch { .. }) => false,
+            other => panic!("Host {host:?}: {other:?}"),
+        };
+    let on_9000 = cfg(Some(9000), 80);
+    assert!(accepted("server.example.com:9000", &on_9000));
+    assert!(accepted("[::1]:9000", &on_9000));
+    assert!(accepted("10.0.0.1:9000", &on_9000));
+    for host in [
+        "server.example.com:9001",
+        "server.example.com",
+        "[::1]",
+        "[::1]:90000",
+        "server.example.com:",
+        "server.example.com:+9000",
+        "[::1:9000",
+    ] {
+        assert!(!accepted(host, &on_9000), "{host}");
+    }
+    // No port in Host means the scheme's default port.
+    assert!(accepted("server.example.com", &cfg(Some(80), 80)));
+    assert!(accepted("[::1]", &cfg(Some(443), 443)));
+    assert!(!accepted("server.example.com", &cfg(Some(443), 80)));
+    // Without an external port any Host port is fine.
+    assert!(accepted("server.example.com:1", &cfg(None, 80)));
+    // The status page is refused too, with 400.
+    let c = cfg(Some(9000), 80);
+    let e = parse_with(b"GET / HTTP/1.1\r\nHost: a:1\r\n\r\n", &c).unwrap_err();
+    assert_eq!(
+        e,
+        HandshakeError::HostPortMismatch {
+            host: "a:1".into(),
+            expected: 9000
+        }
+    );
+    assert_eq!(e.http_status(), 400);
 }
 
 #[test]
@@ -513,7 +574,7 @@ fn responses_parse_as_http() {
     for bytes in [
         accept_response(KEY, Some("chat"), &[], &Headers::new(), Some("s")).unwrap(),
         deny_response(400, Some("bad"), &Headers::new()),
-        status_page_response("srv"),
+        status_page_response(Some("srv"), &[13, 8]),
         error_response(&HandshakeError::InvalidKey, Some("srv")),
     ] {
         let mut headers = [httparse::EMPTY_HEADER; 16];
