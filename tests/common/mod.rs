@@ -295,8 +295,10 @@ pub async fn start_echo_server(factory: WebSocketServerFactory) -> (TestServer, 
 pub const IN_MEMORY_BUFFER: usize = 64 * 1024;
 
 /// The address in `Host` of requests sent over an in-memory stream (nothing listens).
-pub const IN_MEMORY_ADDR: SocketAddr =
-    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 80));
+pub const IN_MEMORY_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    80,
+));
 
 /// Two connected in-memory stream ends (no sockets: safe under a paused clock).
 pub fn in_memory_pair() -> (DuplexStream, DuplexStream) {
@@ -317,7 +319,9 @@ pub fn serve_in_memory(
     let (peer, server_end) = in_memory_pair();
     let task = tokio::spawn(async move {
         factory
-            .accept_stream(server_end, "memory".into(), move |ch| Recorder::echo(ch, tx))
+            .accept_stream(server_end, "memory".into(), move |ch| {
+                Recorder::echo(ch, tx)
+            })
             .await
     });
     (peer, rx, task)
