@@ -3,6 +3,8 @@
 //! sends. Ours stops reading once its own answers fill the output queue: the peer's
 //! writes stall, and the heap the whole process grew by (counted by a global allocator
 //! in this test binary, which holds only this test) stays near that queue's bound.
+//! The peer is in memory and the clock paused, so "the peer's writes stall" is seen
+//! exactly: virtual time only moves once every task waits.
 
 mod common;
 mod counting_alloc;
@@ -49,20 +51,21 @@ impl WebSocketServerHandler for Quiet {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ping_flood_from_a_peer_that_never_reads_stalls_instead_of_growing_memory() {
     bounded(async {
         let (closed_tx, mut closed) = mpsc::unbounded_channel();
-        let server = start_server(
-            WebSocketServerFactory::new("ws://127.0.0.1"),
-            move |_ch: WebSocketChannel| Quiet {
-                closed: closed_tx.clone(),
-            },
-        )
-        .await;
-        let (s, _) = raw_connect(server.addr).await;
-        // Never read: the read half is kept (not dropped) so no RST interrupts the test.
-        let (_rd, mut wr) = s.into_split();
+        let (peer, server_end) = in_memory_pair();
+        let _server = tokio::spawn(async move {
+            WebSocketServerFactory::new("ws://127.0.0.1")
+                .accept_stream(server_end, "memory".into(), move |_ch: WebSocketChannel| {
+                    Quiet { closed: closed_tx }
+                })
+                .await
+        });
+        let (s, _) = raw_open(peer, IN_MEMORY_ADDR).await;
+        // Never read: the read half is kept (not dropped) so the stream stays open.
+        let (_rd, mut wr) = tokio::io::split(s);
         let ping = client_frame(9, &[0x5a; 125]);
         let batch: Vec<u8> = ping
             .iter()
@@ -85,8 +88,9 @@ async fn ping_flood_from_a_peer_that_never_reads_stalls_instead_of_growing_memor
                 wr
             })
         };
-        // The event awaited is a non-event: the server no longer taking our bytes. It is
-        // seen as no progress for a whole second (or the flood going through, which fails).
+        // The event awaited is a non-event: the server no longer taking our bytes. A
+        // virtual second passes only once every task waits, so no progress over one
+        // means the flooder is stalled (or the flood went through, which fails).
         let mut last = usize::MAX;
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,5 +1,9 @@
-//! Timers on real sockets with tokio's paused clock: time only moves when every task
-//! waits, so each test runs instantly yet checks the virtual time that elapsed.
+//! Timers with tokio's paused clock over in-memory streams: time only moves when every
+//! task waits, so each test runs instantly yet checks the virtual time that elapsed.
+//! No real sockets here: with a paused clock, time would also jump while the kernel
+//! has not yet delivered bytes, and timers would fire early on a loaded machine (the
+//! real-clock, real-socket versions of these checks are in tests/ws_abuse.rs, and the
+//! last test here).
 
 mod common;
 
@@ -9,7 +13,7 @@ use autobahn::websocket::options::{ClientOptions, ServerOptions};
 use autobahn::websocket::{Error, WebSocketClientFactory, WebSocketServerFactory};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 const OPCODE_TEXT: u8 = 1;
@@ -20,10 +24,21 @@ fn server_with(options: ServerOptions) -> WebSocketServerFactory {
     WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options)
 }
 
-/// Asserts `elapsed` is `want` (the timer's duration) up to a small scheduling slack.
+/// A client factory for in-memory connections (the URL only fills the request).
+fn client_with(options: ClientOptions) -> WebSocketClientFactory {
+    WebSocketClientFactory::new("ws://127.0.0.1/")
+        .unwrap()
+        .with_protocol_options(ClientOptions {
+            per_message_compression_offers: Vec::new(),
+            ..options
+        })
+}
+
+/// Asserts `elapsed` is `want` (the timer's duration) up to the timer's granularity:
+/// virtual time over in-memory streams has no scheduling delay to allow for.
 fn assert_about(elapsed: Duration, want: Duration) {
     assert!(
-        elapsed >= want && elapsed < want + Duration::from_millis(500),
+        elapsed >= want && elapsed < want + Duration::from_millis(50),
         "elapsed {elapsed:?}, expected about {want:?}"
     );
 }
@@ -35,8 +50,7 @@ async fn open_handshake_timeout_drops_half_a_request() {
             open_handshake_timeout: Some(Duration::from_secs(5)),
             ..Default::default()
         };
-        let (server, mut sev) = start_echo_server(server_with(options)).await;
-        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        let (mut s, mut sev, task) = serve_in_memory(server_with(options));
         let t0 = Instant::now();
         s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n")
             .await
@@ -49,6 +63,8 @@ async fn open_handshake_timeout_drops_half_a_request() {
             String::from_utf8_lossy(&got)
         );
         assert_about(t0.elapsed(), Duration::from_secs(5));
+        let r = task.await.unwrap();
+        assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
         assert!(sev.is_empty(), "no handler hook ran");
     })
     .await;
@@ -57,25 +73,22 @@ async fn open_handshake_timeout_drops_half_a_request() {
 #[tokio::test(start_paused = true)]
 async fn client_open_handshake_timeout_when_server_never_answers() {
     bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (client_end, mut server_end) = in_memory_pair();
         let silent = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let _ = read_http_head(&mut s).await;
-            // Never answer; hold the socket until the client gives up.
+            let _ = read_http_head(&mut server_end).await;
+            // Never answer; hold the stream until the client gives up.
             let mut b = [0u8; 16];
-            let _ = s.read(&mut b).await;
+            let _ = server_end.read(&mut b).await;
         });
-        let options = ClientOptions {
+        let factory = client_with(ClientOptions {
             open_handshake_timeout: Some(Duration::from_secs(7)),
             ..Default::default()
-        };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
-            .unwrap()
-            .with_protocol_options(options);
+        });
         let t0 = Instant::now();
         let (tx, _rx) = events();
-        let r = factory.connect(|ch| Recorder::new(ch, tx)).await;
+        let r = factory
+            .connect_stream(client_end, |ch| Recorder::new(ch, tx))
+            .await;
         assert!(matches!(r, Err(Error::Timeout(_))), "{:?}", r.err());
         assert_about(t0.elapsed(), Duration::from_secs(7));
         silent.await.unwrap();
@@ -92,8 +105,8 @@ async fn server_auto_ping_drops_a_silent_peer() {
             auto_ping_size: 8,
             ..Default::default()
         };
-        let (server, mut sev) = start_echo_server(server_with(options)).await;
-        let (s, rest) = raw_connect(server.addr).await;
+        let (s, mut sev, _task) = serve_in_memory(server_with(options));
+        let (s, rest) = raw_open(s, IN_MEMORY_ADDR).await;
         let t0 = Instant::now();
         let mut peer = FrameReader::new(s, rest);
         let ping = peer.next().await.expect("a ping");
@@ -119,10 +132,13 @@ async fn auto_ping_keeps_an_answering_peer() {
             auto_ping_timeout: Some(Duration::from_millis(500)),
             ..Default::default()
         };
-        let (server, mut sev) = start_echo_server(server_with(options)).await;
-        let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
+        let (s, mut sev, _server_task) = serve_in_memory(server_with(options));
+        let factory = WebSocketClientFactory::new("ws://127.0.0.1/").unwrap();
         let (tx, mut rx) = events();
-        let conn = factory.connect(|ch| Recorder::new(ch, tx)).await.unwrap();
+        let conn = factory
+            .connect_stream(s, |ch| Recorder::new(ch, tx))
+            .await
+            .unwrap();
         let _task = conn.spawn();
         let ch = rx.open().await;
         let t0 = Instant::now();
@@ -140,23 +156,13 @@ async fn auto_ping_keeps_an_answering_peer() {
 #[tokio::test(start_paused = true)]
 async fn client_auto_ping_drops_a_silent_server() {
     bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let options = ClientOptions {
+        let factory = client_with(ClientOptions {
             auto_ping_interval: Some(Duration::from_secs(4)),
             auto_ping_timeout: Some(Duration::from_secs(2)),
-            per_message_compression_offers: Vec::new(),
             ..Default::default()
-        };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
-            .unwrap()
-            .with_protocol_options(options);
-        let (tx, mut rx) = events();
-        let (conn, server_side) = tokio::join!(
-            factory.connect(|ch| Recorder::new(ch, tx)),
-            raw_accept(&listener)
-        );
-        let task = conn.unwrap().spawn();
+        });
+        let (conn, mut rx, server_side) = connect_to_raw_server(&factory).await;
+        let task = conn.spawn();
         let t0 = Instant::now();
         let mut peer = FrameReader::new(server_side, Vec::new());
         let ping = peer.next().await.expect("a ping");
@@ -180,8 +186,8 @@ async fn server_close_handshake_timeout_when_peer_never_answers() {
             close_handshake_timeout: Some(Duration::from_secs(3)),
             ..Default::default()
         };
-        let (server, mut sev) = start_echo_server(server_with(options)).await;
-        let (s, rest) = raw_connect(server.addr).await;
+        let (s, mut sev, _task) = serve_in_memory(server_with(options));
+        let (s, rest) = raw_open(s, IN_MEMORY_ADDR).await;
         let mut peer = FrameReader::new(s, rest);
         // The Recorder starts the closing handshake on "close:<code>".
         peer.send(&client_frame(OPCODE_TEXT, b"close:4000")).await;
@@ -201,22 +207,12 @@ async fn server_close_handshake_timeout_when_peer_never_answers() {
 #[tokio::test(start_paused = true)]
 async fn client_close_handshake_timeout_when_server_never_answers() {
     bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let options = ClientOptions {
+        let factory = client_with(ClientOptions {
             close_handshake_timeout: Some(Duration::from_secs(2)),
-            per_message_compression_offers: Vec::new(),
             ..Default::default()
-        };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
-            .unwrap()
-            .with_protocol_options(options);
-        let (tx, mut rx) = events();
-        let (conn, server_side) = tokio::join!(
-            factory.connect(|ch| Recorder::new(ch, tx)),
-            raw_accept(&listener)
-        );
-        let task = conn.unwrap().spawn();
+        });
+        let (conn, mut rx, server_side) = connect_to_raw_server(&factory).await;
+        let task = conn.spawn();
         let ch = rx.open().await;
         let mut peer = FrameReader::new(server_side, Vec::new());
         ch.send_close(Some(1000), Some("bye")).await.unwrap();
@@ -237,22 +233,12 @@ async fn client_close_handshake_timeout_when_server_never_answers() {
 #[tokio::test(start_paused = true)]
 async fn client_drops_tcp_when_server_lingers_after_the_closing_handshake() {
     bounded(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let options = ClientOptions {
+        let factory = client_with(ClientOptions {
             server_connection_drop_timeout: Some(Duration::from_secs(5)),
-            per_message_compression_offers: Vec::new(),
             ..Default::default()
-        };
-        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
-            .unwrap()
-            .with_protocol_options(options);
-        let (tx, mut rx) = events();
-        let (conn, server_side) = tokio::join!(
-            factory.connect(|ch| Recorder::new(ch, tx)),
-            raw_accept(&listener)
-        );
-        let task = conn.unwrap().spawn();
+        });
+        let (conn, mut rx, server_side) = connect_to_raw_server(&factory).await;
+        let task = conn.spawn();
         let _ch = rx.open().await;
         let mut peer = FrameReader::new(server_side, Vec::new());
         // The server closes; the client replies; the server then fails to drop TCP.
@@ -267,6 +253,39 @@ async fn client_drops_tcp_when_server_lingers_after_the_closing_handshake() {
         assert_eq!(code, Some(4000));
         peer.expect_eof().await;
         assert!(task.await.unwrap().1.was_clean);
+    })
+    .await;
+}
+
+/// `connect` over TCP (not only `connect_stream`) is bounded by the open handshake
+/// timeout: a real listener that accepts and never answers, on the real clock (a
+/// lower bound on the wait; the upper bound is the test's own).
+#[tokio::test]
+async fn client_connect_over_tcp_times_out_when_server_never_answers() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (done_tx, done_rx) = once::<()>();
+        let silent = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let _ = read_http_head(&mut s).await;
+            // Hold the socket, unanswered, until the client has given up.
+            let _ = done_rx.await;
+        });
+        let want = Duration::from_millis(300);
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(ClientOptions {
+                open_handshake_timeout: Some(want),
+                ..Default::default()
+            });
+        let t0 = std::time::Instant::now();
+        let (tx, _rx) = events();
+        let r = factory.connect(|ch| Recorder::new(ch, tx)).await;
+        assert!(matches!(r, Err(Error::Timeout(_))), "{:?}", r.err());
+        assert!(t0.elapsed() >= want, "gave up after {:?}", t0.elapsed());
+        let _ = done_tx.send(());
+        silent.await.unwrap();
     })
     .await;
 }

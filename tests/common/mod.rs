@@ -1,6 +1,6 @@
 //! Shared helpers for the WebSocket integration tests: a recording/echoing handler,
-//! server start-up on a loopback port, a raw (hand-rolled) WebSocket peer for
-//! protocol-level tests, and a time bound for every test.
+//! server start-up on a loopback port or over an in-memory stream, a raw (hand-rolled)
+//! WebSocket peer for protocol-level tests, and a time bound for every test.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -14,16 +14,20 @@ use autobahn::websocket::types::{
     ConnectionAccept, ConnectionDeny, ConnectionRequest, ConnectionResponse,
 };
 use autobahn::websocket::{
-    WebSocketChannel, WebSocketClientHandler, WebSocketHandler, WebSocketServerFactory,
-    WebSocketServerHandler,
+    CloseInfo, WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler,
+    WebSocketConnection, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
 };
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 /// Upper bound for any single test (in the runtime's clock: virtual for paused tests).
+///
+/// A paused clock jumps ahead whenever every task waits, including while the kernel
+/// has not yet delivered bytes on a real socket; so paused-clock tests use only
+/// in-memory streams ([`in_memory_pair`]), where "every task waits" means "blocked".
 pub const TEST_BOUND: Duration = Duration::from_secs(60);
 /// Upper bound for waiting on one event.
 pub const EVENT_BOUND: Duration = Duration::from_secs(30);
@@ -286,13 +290,69 @@ pub async fn start_echo_server(factory: WebSocketServerFactory) -> (TestServer, 
     (server, rx)
 }
 
+/// Bytes an in-memory stream buffers in each direction before a writer waits (the
+/// stand-in for kernel socket buffers).
+pub const IN_MEMORY_BUFFER: usize = 64 * 1024;
+
+/// The address in `Host` of requests sent over an in-memory stream (nothing listens).
+pub const IN_MEMORY_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    80,
+));
+
+/// Two connected in-memory stream ends (no sockets: safe under a paused clock).
+pub fn in_memory_pair() -> (DuplexStream, DuplexStream) {
+    tokio::io::duplex(IN_MEMORY_BUFFER)
+}
+
+/// Runs one connection of `factory` over an in-memory stream with an echoing
+/// [`Recorder`]; returns the peer's end of the stream, the server's events and the
+/// connection task (its result is what `accept_stream` returned).
+pub fn serve_in_memory(
+    factory: WebSocketServerFactory,
+) -> (
+    DuplexStream,
+    Events,
+    JoinHandle<Result<CloseInfo, autobahn::websocket::Error>>,
+) {
+    let (tx, rx) = events();
+    let (peer, server_end) = in_memory_pair();
+    let task = tokio::spawn(async move {
+        factory
+            .accept_stream(server_end, "memory".into(), move |ch| {
+                Recorder::echo(ch, tx)
+            })
+            .await
+    });
+    (peer, rx, task)
+}
+
+/// Connects a recording client of `factory` over an in-memory stream to a raw server
+/// that answers the opening handshake and nothing else; returns the connection (not
+/// yet running), the client's events and the raw server's end.
+pub async fn connect_to_raw_server(
+    factory: &WebSocketClientFactory,
+) -> (
+    WebSocketConnection<DuplexStream, Recorder>,
+    Events,
+    DuplexStream,
+) {
+    let (tx, rx) = events();
+    let (client_end, server_end) = in_memory_pair();
+    let (conn, server_end) = tokio::join!(
+        factory.connect_stream(client_end, |ch| Recorder::new(ch, tx)),
+        raw_answer(server_end)
+    );
+    (conn.expect("opening handshake"), rx, server_end)
+}
+
 // ---------------------------------------------------------------------------------
 // A raw peer: hand-written frames, for protocol-level tests.
 // ---------------------------------------------------------------------------------
 
 /// Reads an HTTP head (up to the blank line) from `s`; returns (status line + headers,
 /// bytes read past the head). Fails on EOF before the end of the head.
-pub async fn read_http_head(s: &mut TcpStream) -> (String, Vec<u8>) {
+pub async fn read_http_head<S: AsyncRead + Unpin>(s: &mut S) -> (String, Vec<u8>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -344,7 +404,16 @@ pub fn raw_request(addr: SocketAddr) -> (Vec<u8>, String) {
 /// Connects to `addr` and completes the opening handshake by hand; returns the stream
 /// and any bytes that came after the response head.
 pub async fn raw_connect(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let s = TcpStream::connect(addr).await.expect("connect");
+    raw_open(s, addr).await
+}
+
+/// Completes the opening handshake by hand over `s`, with `addr` in the request's
+/// `Host`; returns the stream and any bytes that came after the response head.
+pub async fn raw_open<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    addr: SocketAddr,
+) -> (S, Vec<u8>) {
     let (req, key) = raw_request(addr);
     s.write_all(&req).await.expect("write request");
     let (head, rest) = read_http_head(&mut s).await;
@@ -359,7 +428,12 @@ pub async fn raw_connect(addr: SocketAddr) -> (TcpStream, Vec<u8>) {
 /// Accepts one raw connection on `listener` and answers its opening handshake by hand
 /// (a server that does nothing else unless the test makes it).
 pub async fn raw_accept(listener: &tokio::net::TcpListener) -> TcpStream {
-    let (mut s, _) = listener.accept().await.expect("accept");
+    let (s, _) = listener.accept().await.expect("accept");
+    raw_answer(s).await
+}
+
+/// Answers the opening handshake arriving on `s` by hand.
+pub async fn raw_answer<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) -> S {
     let (head, rest) = read_http_head(&mut s).await;
     assert!(rest.is_empty());
     let key = header_of(&head, "sec-websocket-key").expect("key");
@@ -418,14 +492,15 @@ impl RawFrame {
     }
 }
 
-/// A reader of frames from a raw stream, with what was already read.
-pub struct FrameReader {
-    pub stream: TcpStream,
+/// A reader of frames from a raw stream (a socket or an in-memory end), with what was
+/// already read.
+pub struct FrameReader<S = TcpStream> {
+    pub stream: S,
     pub buf: Vec<u8>,
 }
 
-impl FrameReader {
-    pub fn new(stream: TcpStream, leftover: Vec<u8>) -> Self {
+impl<S: AsyncRead + AsyncWrite + Unpin> FrameReader<S> {
+    pub fn new(stream: S, leftover: Vec<u8>) -> Self {
         Self {
             stream,
             buf: leftover,

@@ -8,7 +8,8 @@ Procedures (PREFIX.<name>):
   echo(*args, **kw)   -> the same args and kwargs (bytes included)
   progress(n=3)       -> progressive results 0..n-1 (if the caller asked for them), then n
   fail(*args, **kw)   -> raises ApplicationError("com.example.error.custom", *args, **kw)
-  slow(seconds=5)     -> sleeps, then returns seconds; on INTERRUPT prints {"cancelled": ...}
+  slow(seconds=5)     -> sleeps, prints {"finished": ...}, returns seconds; on INTERRUPT
+                         prints {"cancelled": ...} instead
 
 --invoke registers them all as shared registrations with that policy (roundrobin ...);
 --codec uses the x_custom payload codec (_peer.XCustomCodec, payload transparency).
@@ -85,6 +86,7 @@ def main():
             except asyncio.CancelledError:
                 _peer.emit({"cancelled": f"{pre}.slow"})
                 raise
+            _peer.emit({"finished": f"{pre}.slow"})
             return seconds
 
         opts = RegisterOptions(details_arg=DETAILS, invoke=args.invoke)

@@ -17,8 +17,6 @@ use super::crossbar::{Crossbar, Peer, REALM};
 
 /// Bound on one step: a call, a join, a peer's reply (a loaded 2-core machine).
 pub const STEP: Duration = Duration::from_secs(30);
-/// How long we listen for something that must NOT happen (an event after unsubscribing).
-pub const QUIET: Duration = Duration::from_millis(300);
 
 /// The receive limit our RawSocket sessions announce (2^16 = 64 KiB instead of the
 /// default 16 MiB), so that the router's handling of it can be tested.

@@ -215,15 +215,28 @@ async fn rawsocket_silent_router_times_out() {
             handshake_timeout: Some(Duration::from_millis(100)),
             ..Default::default()
         };
+        let (gave_up, client_gave_up) = tokio::sync::oneshot::channel::<()>();
         let router = async {
             let s = accept_tcp(&l).await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Silent, holding the connection until the client has given up.
+            let _ = client_gave_up.await;
             s
         };
-        let (_s, res) = tokio::join!(router, RawSocketTransport::connect(&url, &opts));
+        let client = async {
+            let t0 = std::time::Instant::now();
+            let res = RawSocketTransport::connect(&url, &opts).await;
+            let waited = t0.elapsed();
+            let _ = gave_up.send(());
+            (res, waited)
+        };
+        let (_s, (res, waited)) = tokio::join!(router, client);
         assert!(
             matches!(res, Err(RawSocketConnectError::Timeout)),
             "{res:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(100),
+            "gave up after {waited:?}"
         );
     })
     .await;
@@ -408,6 +421,7 @@ async fn rawsocket_abort_drops_the_connection() {
 async fn rawsocket_small_queue_loses_nothing() {
     bounded(async {
         let (l, url) = tcp_listener().await;
+        let (burst_written, burst_on_its_way) = tokio::sync::oneshot::channel::<()>();
         let router = async {
             let (mut r, _) = RsRouter::accept(accept_tcp(&l).await, 24).await;
             for i in 0..300u64 {
@@ -416,6 +430,7 @@ async fn rawsocket_small_queue_loses_nothing() {
             }
             // A PING behind the burst is answered once the application has read.
             r.send_frame(FrameKind::Ping, b"late").await;
+            let _ = burst_written.send(());
             let f = r.frame().await.expect("pong");
             assert_eq!((f.kind, &f.payload[..]), (FrameKind::Pong, &b"late"[..]));
             r.serve().await;
@@ -426,7 +441,8 @@ async fn rawsocket_small_queue_loses_nothing() {
                 ..Default::default()
             };
             let mut t = RawSocketTransport::connect(&url, &opts).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Read only once the whole burst is on its way: the queue overflows first.
+            burst_on_its_way.await.unwrap();
             for i in 0..300u64 {
                 expect_event(t.recv().await, i, &[Value::from(i)]);
             }

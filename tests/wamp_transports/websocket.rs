@@ -10,6 +10,7 @@ use super::*;
 enum RouterEv {
     Open(WebSocketChannel, Option<String>),
     Msg(Message),
+    Pong(Bytes),
     Closed(bool, Option<u16>),
 }
 
@@ -78,6 +79,10 @@ impl WebSocketHandler for WsRouter {
                 self.send(&batch).await;
             }
         }
+    }
+
+    async fn on_pong(&mut self, payload: Bytes) {
+        let _ = self.events.send(RouterEv::Pong(payload));
     }
 
     async fn on_close(&mut self, was_clean: bool, code: Option<u16>, _reason: Option<String>) {
@@ -323,14 +328,23 @@ async fn websocket_small_queue_loses_nothing() {
             .unwrap();
         let (ch, proto) = router_open(&mut rev).await;
         let s = for_subprotocol(&proto).unwrap();
-        // A burst far beyond the queue while the application does not read.
+        // A burst far beyond the queue while the application does not read. The pong
+        // to a ping sent after the first few events shows they reached the client (the
+        // WebSocket layer answers pings while the full queue holds the rest back), so
+        // the queue is full before the application starts reading.
         for i in 0..300u64 {
             let ev = router_reply(&publish(i, vec![Value::from(i)])).unwrap();
             ch.send_message(s.serialize(&ev).unwrap(), true)
                 .await
                 .unwrap();
+            if i == 8 {
+                ch.send_ping(b"queue full").await.unwrap();
+            }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        match rev.recv().await {
+            Some(RouterEv::Pong(p)) => assert_eq!(&p[..], b"queue full"),
+            other => panic!("expected the pong, got {other:?}"),
+        }
         for i in 0..300u64 {
             expect_event(t.recv().await, i, &[Value::from(i)]);
         }
