@@ -430,6 +430,9 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
                 return Ok(());
             }
             Ok(None) => {}
+            Err(HandshakeError::ProxyRefused { status, reason }) => {
+                return Err(Error::ProxyRefused { status, reason })
+            }
             Err(e) => return Err(Error::Proxy(e.to_string())),
         }
         buf.reserve(512);
