@@ -2,6 +2,7 @@
 //! tunnels, a proxy demanding credentials (407), one refusing (403), one hanging up.
 
 mod common;
+#[cfg(feature = "tls")]
 #[path = "common_tls/mod.rs"]
 mod test_ca;
 #[path = "common_proxy/mod.rs"]
@@ -58,6 +59,7 @@ async fn echo_through_connect_proxy_with_credentials() {
 
 /// `wss://` through `CONNECT`: TLS runs end to end inside the tunnel, with the target's
 /// name (not the proxy's) for the certificate check.
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn wss_through_connect_proxy() {
     use autobahn::websocket::stream::tls::{client_config_with_ca_pem, server_config_from_pem};

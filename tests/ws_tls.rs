@@ -1,6 +1,8 @@
 //! `wss://` over loopback with certificates made by rcgen: echo, untrusted certificates,
 //! TLS/plain mismatches, timeouts, client certificates.
 
+#![cfg(feature = "tls")]
+
 mod common;
 #[path = "common_tls/mod.rs"]
 mod test_ca;
@@ -53,11 +55,13 @@ async fn wss_echo_with_trusted_self_signed_cert() {
             .connect(|ch| Recorder::new(ch, tx))
             .await
             .expect("wss connect");
-        assert!(conn
-            .response()
-            .extensions
-            .iter()
-            .any(|e| e.name == "permessage-deflate"));
+        assert_eq!(
+            conn.response()
+                .extensions
+                .iter()
+                .any(|e| e.name == "permessage-deflate"),
+            cfg!(feature = "deflate")
+        );
         let task = conn.spawn();
         let ch = rx.open().await;
         assert_eq!(sev.request().await.path, "/secure");

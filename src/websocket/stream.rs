@@ -127,7 +127,6 @@ impl AsyncWrite for MaybeTlsStream {
     }
 }
 
-/// TLS configurations (feature `tls`): crypto provider, trust roots, client and server
-/// configurations.
+// TLS configurations (feature `tls`); documented in the module.
 #[cfg(feature = "tls")]
 pub mod tls;

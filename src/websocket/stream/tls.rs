@@ -1,4 +1,5 @@
-//! TLS configurations for `wss://`, `rss://` and TLS servers.
+//! TLS configurations for `wss://`, `rss://` and TLS servers (feature `tls`): the crypto
+//! provider, trust roots, client and server configurations.
 //!
 //! # Crypto provider
 //!
