@@ -1,76 +1,29 @@
-//! Through an HTTP CONNECT proxy written here: a tunnel that splices both ways, and a
-//! proxy that refuses.
+//! Through an HTTP CONNECT proxy written here (tests/common_proxy): `ws://` and `wss://`
+//! tunnels, a proxy demanding credentials (407), one refusing (403), one hanging up.
 
 mod common;
-
-use std::net::SocketAddr;
+#[cfg(feature = "tls")]
+#[path = "common_tls/mod.rs"]
+mod test_ca;
+#[path = "common_proxy/mod.rs"]
+mod test_proxy;
 
 use autobahn::websocket::{Error, Proxy, WebSocketClientFactory, WebSocketServerFactory};
 use bytes::Bytes;
 use common::*;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use test_proxy::{ProxyMode, TestProxy};
+use tokio::net::TcpListener;
 
-/// A minimal CONNECT proxy on a loopback port. Each CONNECT target is reported on the
-/// returned receiver. With `refuse`, it answers `403 Forbidden` instead of tunnelling.
-async fn start_proxy(
-    refuse: bool,
-) -> (
-    SocketAddr,
-    mpsc::UnboundedReceiver<String>,
-    tokio::task::JoinHandle<()>,
-) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut client, _)) = listener.accept().await else {
-                return;
-            };
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (head, rest) = read_http_head(&mut client).await;
-                let mut words = head.split_whitespace();
-                let (method, target) = (
-                    words.next().unwrap_or(""),
-                    words.next().unwrap_or("").to_string(),
-                );
-                let _ = tx.send(head.clone());
-                if refuse || method != "CONNECT" {
-                    let _ = client
-                        .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-                        .await;
-                    return;
-                }
-                let Ok(mut upstream) = TcpStream::connect(target.as_str()).await else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
-                    return;
-                };
-                client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await
-                    .unwrap();
-                // A client must not send before the 200, but forward anything that came.
-                upstream.write_all(&rest).await.unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-            });
-        }
-    });
-    (addr, rx, task)
-}
+const CREDENTIALS: &str = "Basic dGVzdDp0ZXN0";
 
 #[tokio::test]
-async fn echo_through_connect_proxy() {
+async fn echo_through_connect_proxy_with_credentials() {
     bounded(async {
         let (server, mut sev) =
             start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
-        let (proxy_addr, mut seen, proxy) = start_proxy(false).await;
-        let mut proxy_cfg = Proxy::new("127.0.0.1", proxy_addr.port());
-        proxy_cfg
-            .headers
-            .append("Proxy-Authorization", "Basic dGVzdDp0ZXN0");
+        let mut proxy = TestProxy::start(ProxyMode::RequireAuth(CREDENTIALS)).await;
+        let mut proxy_cfg = proxy.config();
+        proxy_cfg.headers.append("Proxy-Authorization", CREDENTIALS);
         let factory = WebSocketClientFactory::new(&server.url("/via-proxy"))
             .unwrap()
             .proxy(proxy_cfg);
@@ -82,17 +35,14 @@ async fn echo_through_connect_proxy() {
         let task = conn.spawn();
         let ch = rx.open().await;
 
-        let head = seen.recv().await.unwrap();
+        let head = proxy.seen.recv().await.unwrap();
         let target = server.addr.to_string();
         assert!(
             head.starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")),
             "{head}"
         );
         assert_eq!(header_of(&head, "host"), Some(target.as_str()));
-        assert_eq!(
-            header_of(&head, "proxy-authorization"),
-            Some("Basic dGVzdDp0ZXN0")
-        );
+        assert_eq!(header_of(&head, "proxy-authorization"), Some(CREDENTIALS));
         assert_eq!(sev.request().await.path, "/via-proxy");
 
         ch.send_text("through the tunnel").await.unwrap();
@@ -103,30 +53,113 @@ async fn echo_through_connect_proxy() {
         ch.send_close(Some(1000), None).await.unwrap();
         assert!(rx.close().await.0);
         assert!(task.await.unwrap().1.was_clean);
-        proxy.abort();
+    })
+    .await;
+}
+
+/// `wss://` through `CONNECT`: TLS runs end to end inside the tunnel, with the target's
+/// name (not the proxy's) for the certificate check.
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn wss_through_connect_proxy() {
+    use autobahn::websocket::stream::tls::{client_config_with_ca_pem, server_config_from_pem};
+    bounded(async {
+        let ca = test_ca::TestCa::new("test CA");
+        let cert = ca.server_cert();
+        let config =
+            server_config_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).unwrap();
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("wss://localhost").tls(config)).await;
+        let mut proxy = TestProxy::start(ProxyMode::Tunnel).await;
+        let url = format!("wss://localhost:{}/secure-via-proxy", server.addr.port());
+        let factory = WebSocketClientFactory::new(&url)
+            .unwrap()
+            .proxy(proxy.config())
+            .tls(client_config_with_ca_pem(ca.cert_pem().as_bytes()).unwrap());
+        let (tx, mut rx) = events();
+        let conn = factory
+            .connect(|ch| Recorder::new(ch, tx))
+            .await
+            .expect("wss:// via proxy");
+        assert!(
+            conn.stream().tls_exporter().is_some(),
+            "TLS inside the tunnel"
+        );
+        let task = conn.spawn();
+        let ch = rx.open().await;
+
+        let head = proxy.seen.recv().await.unwrap();
+        let target = format!("localhost:{}", server.addr.port());
+        assert!(
+            head.starts_with(&format!("CONNECT {target} HTTP/1.1\r\n")),
+            "{head}"
+        );
+        assert_eq!(sev.request().await.path, "/secure-via-proxy");
+        ch.send_text("secret through the tunnel").await.unwrap();
+        assert_eq!(
+            rx.message().await.0,
+            Bytes::from("secret through the tunnel")
+        );
+        ch.send_close(Some(1000), None).await.unwrap();
+        assert!(rx.close().await.0);
+        assert!(task.await.unwrap().1.was_clean);
+    })
+    .await;
+}
+
+/// A proxy that wants credentials answers 407: without them, and with wrong ones, the
+/// client gets [`Error::ProxyRefused`] with that status, and the server sees nothing.
+#[tokio::test]
+async fn proxy_asking_for_credentials_gives_407() {
+    bounded(async {
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let mut proxy = TestProxy::start(ProxyMode::RequireAuth(CREDENTIALS)).await;
+        let mut wrong = proxy.config();
+        wrong
+            .headers
+            .append("Proxy-Authorization", "Basic d3Jvbmc6d3Jvbmc=");
+        for (what, proxy_cfg) in [("no credentials", proxy.config()), ("wrong ones", wrong)] {
+            let factory = WebSocketClientFactory::new(&server.url("/"))
+                .unwrap()
+                .proxy(proxy_cfg);
+            let (tx, _rx) = events();
+            match factory.connect(|ch| Recorder::new(ch, tx)).await {
+                Err(e @ Error::ProxyRefused { status: 407, .. }) => {
+                    assert!(
+                        e.to_string().contains("407 Proxy Authentication Required"),
+                        "{e}"
+                    )
+                }
+                Err(e) => panic!("{what}: expected a 407 refusal, got {e}"),
+                Ok(_) => panic!("{what}: connected through a proxy demanding credentials"),
+            }
+            assert!(proxy.seen.recv().await.unwrap().starts_with("CONNECT "));
+        }
+        assert!(sev.is_empty(), "the WebSocket server never saw a client");
     })
     .await;
 }
 
 #[tokio::test]
-async fn refusing_proxy_gives_proxy_error() {
+async fn refusing_proxy_gives_proxy_refused() {
     bounded(async {
         let (server, mut sev) =
             start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
-        let (proxy_addr, mut seen, proxy) = start_proxy(true).await;
+        let mut proxy = TestProxy::start(ProxyMode::Refuse).await;
         let factory = WebSocketClientFactory::new(&server.url("/"))
             .unwrap()
-            .proxy(Proxy::new("127.0.0.1", proxy_addr.port()));
+            .proxy(proxy.config());
         let (tx, _rx) = events();
         match factory.connect(|ch| Recorder::new(ch, tx)).await {
-            Err(Error::Proxy(why)) => assert!(why.contains("403"), "{why}"),
-            Err(e) => panic!("expected a proxy error, got {e}"),
+            Err(Error::ProxyRefused { status, reason }) => {
+                assert_eq!((status, reason.as_str()), (403, "Forbidden"))
+            }
+            Err(e) => panic!("expected a proxy refusal, got {e}"),
             Ok(_) => panic!("connected through a refusing proxy"),
         }
-        assert!(seen.recv().await.unwrap().starts_with("CONNECT "));
-        // The WebSocket server never saw the client.
-        assert!(sev.is_empty());
-        proxy.abort();
+        assert!(proxy.seen.recv().await.unwrap().starts_with("CONNECT "));
+        assert!(sev.is_empty(), "the WebSocket server never saw a client");
     })
     .await;
 }

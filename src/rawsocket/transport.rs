@@ -76,8 +76,9 @@ pub struct RawSocketOptions {
     pub queue_size: usize,
     /// Disable Nagle's algorithm on TCP connections (default `true`).
     pub tcp_no_delay: bool,
-    /// The TLS configuration for `rss://` (default: the Mozilla root certificates;
-    /// see `crate::websocket::stream::tls` for helpers).
+    /// The TLS configuration for `rss://` (default: the platform's root certificates;
+    /// see [`stream::tls`](crate::websocket::stream::tls) for other trust roots and
+    /// client certificates).
     #[cfg(feature = "tls")]
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// The name to verify the router's certificate against (default: the URL's
@@ -303,10 +304,14 @@ async fn start_tls<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = options
-        .tls
-        .clone()
-        .unwrap_or_else(crate::websocket::stream::tls::client_config_webpki_roots);
+    use crate::websocket::stream::tls;
+    let config = match &options.tls {
+        Some(config) => config.clone(),
+        None => tls::default_client_config().map_err(|e| match e {
+            crate::websocket::Error::Tls(why) => RawSocketConnectError::Tls(why),
+            other => RawSocketConnectError::Tls(other.to_string()),
+        })?,
+    };
     let name = options
         .tls_server_name
         .clone()
@@ -316,7 +321,7 @@ where
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
-        .map_err(|e| RawSocketConnectError::Tls(e.to_string()))?;
+        .map_err(|e| RawSocketConnectError::Tls(tls::client_handshake_failure(&e, "rs://")))?;
     let exporter = tls
         .get_ref()
         .1

@@ -252,7 +252,8 @@ impl ApplicationRunner {
         self
     }
 
-    /// An HTTP proxy for WebSocket transports.
+    /// An HTTP proxy for WebSocket transports (`ws://`, `wss://`: TLS runs through the
+    /// `CONNECT` tunnel); RawSocket transports ignore it.
     pub fn proxy(mut self, proxy: Proxy) -> Self {
         self.proxy = Some(proxy);
         self
@@ -264,7 +265,8 @@ impl ApplicationRunner {
         self
     }
 
-    /// The TLS client configuration for `wss://` and `rss://` (Autobahn's `ssl`).
+    /// The TLS client configuration for `wss://` and `rss://` (Autobahn's `ssl`; default:
+    /// the platform's root certificates, see [`stream::tls`](crate::websocket::stream::tls)).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);

@@ -242,7 +242,7 @@ impl std::fmt::Debug for WebSocketTransport {
 }
 
 impl WebSocketTransport {
-    /// Connects to `url` (`ws://…` or `wss://…`, Mozilla roots for TLS) with the
+    /// Connects to `url` (`ws://…` or `wss://…`, the platform's roots for TLS) with the
     /// default WebSocket options, announcing `config`'s subprotocols.
     pub async fn connect(
         url: &str,

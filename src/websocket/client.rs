@@ -118,7 +118,9 @@ impl WebSocketClientFactory {
         self
     }
 
-    /// The rustls configuration for `wss://` (default: Mozilla's roots via webpki-roots).
+    /// The rustls configuration for `wss://` (default: the platform's root certificates;
+    /// see [`stream::tls`](super::stream::tls) for other trust roots and client
+    /// certificates).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);
@@ -224,16 +226,17 @@ impl WebSocketClientFactory {
         if self.url.is_secure {
             #[cfg(feature = "tls")]
             {
-                let config = self
-                    .tls
-                    .clone()
-                    .unwrap_or_else(super::stream::tls::client_config_webpki_roots);
+                use super::stream::tls;
+                let config = match &self.tls {
+                    Some(config) => config.clone(),
+                    None => tls::default_client_config()?,
+                };
                 let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
                     .map_err(|e| Error::Tls(format!("invalid server name: {e}")))?;
                 let tls = tokio_rustls::TlsConnector::from(config)
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Error::Tls(e.to_string()))?;
+                    .map_err(|e| Error::Tls(tls::client_handshake_failure(&e, "ws://")))?;
                 return Ok(MaybeTlsStream::TlsClient(Box::new(tls)));
             }
             #[cfg(not(feature = "tls"))]
@@ -281,11 +284,21 @@ impl WebSocketClientFactory {
                 }
                 Err(e) => return Err(Error::Handshake(e.to_string())),
             }
+            if !self.url.is_secure && looks_like_tls_record(&buf) {
+                return Err(Error::Handshake(
+                    "the server answered the HTTP upgrade with TLS; is it a TLS server (wss://)?"
+                        .into(),
+                ));
+            }
             buf.reserve(1024);
             if stream.read_buf(&mut buf).await? == 0 {
-                return Err(Error::Handshake(
-                    "connection closed during the opening handshake".into(),
-                ));
+                let why = if buf.is_empty() && !self.url.is_secure {
+                    "the server closed the connection without answering the HTTP upgrade; \
+                     is it a TLS server (wss://)?"
+                } else {
+                    "connection closed during the opening handshake"
+                };
+                return Err(Error::Handshake(why.into()));
             }
         };
         let _ = buf.split_to(consumed);
@@ -388,6 +401,13 @@ impl WebSocketClientFactory {
     }
 }
 
+/// Whether `buf` starts like a TLS record (handshake or alert, version 3.x): what a TLS
+/// server sends to a client speaking plain HTTP to it. An HTTP response starts with
+/// `HTTP/`.
+fn looks_like_tls_record(buf: &[u8]) -> bool {
+    matches!(buf, [0x15 | 0x16, 0x03, ..])
+}
+
 /// Opens a tunnel through an HTTP proxy with `CONNECT host:port`.
 async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
@@ -410,6 +430,9 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
                 return Ok(());
             }
             Ok(None) => {}
+            Err(HandshakeError::ProxyRefused { status, reason }) => {
+                return Err(Error::ProxyRefused { status, reason })
+            }
             Err(e) => return Err(Error::Proxy(e.to_string())),
         }
         buf.reserve(512);

@@ -31,9 +31,18 @@ pub enum Error {
     /// TLS setup or handshake failed.
     #[error("TLS: {0}")]
     Tls(String),
-    /// The proxy refused the CONNECT request.
+    /// The proxy failed (closed the connection, sent a malformed answer, …).
     #[error("proxy: {0}")]
     Proxy(String),
+    /// The proxy answered `CONNECT` with an HTTP error, e.g. 407 when it wants
+    /// `Proxy-Authorization` (see [`Proxy::headers`](super::Proxy::headers)).
+    #[error("the proxy refused CONNECT: HTTP {status} {reason}")]
+    ProxyRefused {
+        /// HTTP status code.
+        status: u16,
+        /// HTTP reason phrase.
+        reason: String,
+    },
     /// A timeout elapsed (opening handshake, closing handshake, ping).
     #[error("timed out: {0}")]
     Timeout(&'static str),

@@ -409,6 +409,15 @@ impl WebSocketServerFactory {
             if buf.len() > config.max_header_bytes {
                 return Err(Error::Handshake("request head too large".into()));
             }
+            // A TLS ClientHello (record type 22) never ends an HTTP head: answer now rather
+            // than at the open-handshake timeout, so that a wss:// client fails fast.
+            if buf.first() == Some(&0x16) {
+                let why = "TLS handshake sent to a WebSocket server without TLS; use ws://";
+                let _ = stream
+                    .write_all(&deny_response(400, Some(why), &Headers::new()))
+                    .await;
+                return Err(Error::Handshake(why.into()));
+            }
             buf.reserve(1024);
             if stream.read_buf(&mut buf).await? == 0 {
                 return Err(Error::Handshake(
