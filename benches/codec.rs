@@ -210,7 +210,7 @@ fn inflate(c: &mut Criterion) {
     use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
     let mut g = c.benchmark_group("inflate");
     let params = PerMessageDeflateParams::default();
-    let mut client = PerMessageDeflate::new(false, params.clone());
+    let mut client = PerMessageDeflate::new(false, params);
     let mut text_deflated = Vec::new();
     client
         .compress_message(&text(1 << 20), &mut text_deflated)
@@ -225,7 +225,7 @@ fn inflate(c: &mut Criterion) {
         ("empty final blocks 512 KiB", &empty_final_blocks, false),
     ] {
         g.throughput(Throughput::Bytes(input.len() as u64));
-        let mut server = PerMessageDeflate::new(true, params.clone());
+        let mut server = PerMessageDeflate::new(true, params);
         let mut out = Vec::new();
         g.bench_function(BenchmarkId::new("decompress_chunk", name), |b| {
             b.iter(|| {
