@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::channel::{Phase, WebSocketChannel};
 use super::driver::{self, CloseInfo, DriverConfig};
-use super::error::{Error, Result};
+use super::error::{ConnectStep, Error, Result};
 use super::handler::WebSocketClientHandler;
 use super::handshake::client::ClientHandshake;
 use super::handshake::HandshakeError;
@@ -74,7 +74,10 @@ impl std::fmt::Debug for WebSocketClientFactory {
 impl WebSocketClientFactory {
     /// A factory connecting to `url` (`ws://host:port/path?query` or `wss://…`).
     pub fn new(url: &str) -> Result<Self> {
-        let url = parse_url(url).map_err(|e| Error::Url(e.to_string()))?;
+        let url = parse_url(url).map_err(|source| Error::Url {
+            url: url.to_owned(),
+            source,
+        })?;
         Ok(Self {
             url,
             origin: None,
@@ -187,7 +190,14 @@ impl WebSocketClientFactory {
         H: WebSocketClientHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        let stream = tokio::net::UnixStream::connect(path).await?;
+        let path = path.as_ref();
+        let stream = tokio::net::UnixStream::connect(path)
+            .await
+            .map_err(|source| Error::Connect {
+                step: ConnectStep::UnixConnect,
+                target: path.display().to_string(),
+                source,
+            })?;
         self.connect_stream(MaybeTlsStream::Unix(stream), make)
             .await
     }
@@ -216,10 +226,18 @@ impl WebSocketClientFactory {
             Some(p) => (p.host.as_str(), p.port),
             None => (self.url.host.as_str(), self.url.port),
         };
-        let mut tcp = TcpStream::connect((host, port)).await?;
+        let mut tcp =
+            TcpStream::connect((host, port))
+                .await
+                .map_err(|source| Error::Connect {
+                    step: ConnectStep::TcpConnect,
+                    target: host_port(host, port),
+                    source,
+                })?;
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
+        tracing::debug!(target = %host_port(host, port), "TCP connected");
         if let Some(proxy) = &self.proxy {
-            tunnel(&mut tcp, &self.url.host, self.url.port, &proxy.headers).await?;
+            tunnel(&mut tcp, &self.url.host, self.url.port, proxy).await?;
         }
         if self.url.is_secure {
             #[cfg(feature = "tls")]
@@ -229,15 +247,21 @@ impl WebSocketClientFactory {
                     .clone()
                     .unwrap_or_else(super::stream::tls::client_config_webpki_roots);
                 let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
-                    .map_err(|e| Error::Tls(format!("invalid server name: {e}")))?;
+                    .map_err(|e| {
+                        Error::tls_with(format!("invalid server name {:?}", self.url.host), e)
+                    })?;
                 let tls = tokio_rustls::TlsConnector::from(config)
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Error::Tls(e.to_string()))?;
+                    .map_err(|e| {
+                        let server = host_port(&self.url.host, self.url.port);
+                        Error::tls_handshake(format!("handshake with {server} failed"), e)
+                    })?;
+                tracing::debug!("TLS handshake done");
                 return Ok(MaybeTlsStream::TlsClient(Box::new(tls)));
             }
             #[cfg(not(feature = "tls"))]
-            return Err(Error::Tls("wss:// needs the `tls` feature".into()));
+            return Err(Error::tls("wss:// needs the `tls` feature"));
         }
         Ok(MaybeTlsStream::Tcp(tcp))
     }
@@ -265,10 +289,18 @@ impl WebSocketClientFactory {
                 .map(|o| o.to_extension_string())
                 .collect();
         }
-        let (request, key) = hs
-            .build_request()
-            .map_err(|e| Error::Handshake(e.to_string()))?;
-        stream.write_all(&request).await?;
+        let url = self.url_string();
+        let handshake_error = |source| Error::Handshake {
+            peer: url.clone(),
+            source,
+        };
+        let upgrade_io = |source| Error::Connect {
+            step: ConnectStep::HttpUpgrade,
+            target: url.clone(),
+            source,
+        };
+        let (request, key) = hs.build_request().map_err(handshake_error)?;
+        stream.write_all(&request).await.map_err(upgrade_io)?;
         let peer = format!("tcp:{}:{}", self.url.host, self.url.port);
         let mut parser = hs.response_parser(&key, peer.clone());
         let mut buf = BytesMut::with_capacity(1024);
@@ -277,15 +309,17 @@ impl WebSocketClientFactory {
                 Ok(Some(r)) => break r,
                 Ok(None) => {}
                 Err(HandshakeError::UnexpectedStatus { status, reason, .. }) => {
-                    return Err(Error::HttpStatus { status, reason });
+                    return Err(Error::HttpStatus {
+                        url: url.clone(),
+                        status,
+                        reason,
+                    });
                 }
-                Err(e) => return Err(Error::Handshake(e.to_string())),
+                Err(e) => return Err(handshake_error(e)),
             }
             buf.reserve(1024);
-            if stream.read_buf(&mut buf).await? == 0 {
-                return Err(Error::Handshake(
-                    "connection closed during the opening handshake".into(),
-                ));
+            if stream.read_buf(&mut buf).await.map_err(upgrade_io)? == 0 {
+                return Err(handshake_error(HandshakeError::ConnectionClosed));
             }
         };
         let _ = buf.split_to(consumed);
@@ -327,7 +361,7 @@ impl WebSocketClientFactory {
             {
                 self.accept_deflate(ext, receiver, channel)
             }
-            exts => Err(Error::Handshake(format!(
+            exts => Err(self.rejected(format!(
                 "server answered with extensions we did not offer: {}",
                 exts.iter()
                     .map(|e| e.name.as_str())
@@ -347,13 +381,13 @@ impl WebSocketClientFactory {
         use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
         let offers = &self.options.per_message_compression_offers;
         let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
-            .map_err(|e| Error::Handshake(format!("invalid permessage-deflate response: {e}")))?;
+            .map_err(|e| self.rejected(format!("invalid permessage-deflate response: {e}")))?;
         let mut accept = self
             .options
             .per_message_compression_accept
             .as_ref()
             .and_then(|f| f(&resp))
-            .ok_or_else(|| Error::Handshake("permessage-deflate response refused".into()))?;
+            .ok_or_else(|| self.rejected("permessage-deflate response refused".into()))?;
         // An offer with client_no_context_takeover promised no context takeover even if
         // the server did not ask for it (RFC 7692 §7.1.1.2): keep the promise.
         if accept.no_context_takeover.is_none()
@@ -363,13 +397,32 @@ impl WebSocketClientFactory {
         }
         accept
             .validate()
-            .map_err(|e| Error::Handshake(format!("invalid permessage-deflate acceptance: {e}")))?;
+            .map_err(|e| self.rejected(format!("invalid permessage-deflate acceptance: {e}")))?;
         receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
         channel.shared.lock().sender.set_deflate(
             PerMessageDeflate::from_response_accept(&accept),
             self.options.per_message_compression_threshold,
         );
         Ok(())
+    }
+
+    /// The URL as text, for error messages and spans; without the query, which may
+    /// carry credentials.
+    fn url_string(&self) -> String {
+        let scheme = if self.url.is_secure { "wss" } else { "ws" };
+        let path = self.url.resource.split('?').next().unwrap_or("/");
+        format!(
+            "{scheme}://{}{path}",
+            host_port(&self.url.host, self.url.port)
+        )
+    }
+
+    /// The handshake failed on our side of the negotiation.
+    fn rejected(&self, why: String) -> Error {
+        Error::Handshake {
+            peer: self.url_string(),
+            source: HandshakeError::Rejected(why),
+        }
     }
 
     fn driver_config(&self) -> DriverConfig {
@@ -388,33 +441,53 @@ impl WebSocketClientFactory {
     }
 }
 
+/// `host:port`, with brackets around an IPv6 address.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Opens a tunnel through an HTTP proxy with `CONNECT host:port`.
 async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     host: &str,
     port: u16,
-    headers: &Headers,
+    proxy: &Proxy,
 ) -> Result<()> {
-    let req = connect_request(host, port, headers).map_err(|e| Error::Proxy(e.to_string()))?;
-    stream.write_all(&req).await?;
+    let proxy_addr = host_port(&proxy.host, proxy.port);
+    let refused = |source| Error::Proxy {
+        proxy: proxy_addr.clone(),
+        source,
+    };
+    let io_failed = |source| Error::Connect {
+        step: ConnectStep::ProxyConnect,
+        target: proxy_addr.clone(),
+        source,
+    };
+    let req = connect_request(host, port, &proxy.headers).map_err(refused)?;
+    stream.write_all(&req).await.map_err(io_failed)?;
     let mut parser = ProxyResponseParser::new();
     let mut buf = BytesMut::with_capacity(512);
     loop {
         match parser.parse(&buf) {
             Ok(Some(consumed)) => {
                 if consumed != buf.len() {
-                    return Err(Error::Proxy(
+                    return Err(refused(HandshakeError::Rejected(
                         "proxy sent data before the tunnel was used".into(),
-                    ));
+                    )));
                 }
+                tracing::debug!(proxy = %proxy_addr, "proxy tunnel open");
                 return Ok(());
             }
             Ok(None) => {}
-            Err(e) => return Err(Error::Proxy(e.to_string())),
+            Err(e) => return Err(refused(e)),
         }
         buf.reserve(512);
-        if stream.read_buf(&mut buf).await? == 0 {
-            return Err(Error::Proxy("proxy closed the connection".into()));
+        if stream.read_buf(&mut buf).await.map_err(io_failed)? == 0 {
+            return Err(refused(HandshakeError::ConnectionClosed));
         }
     }
 }

@@ -14,6 +14,7 @@ use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
 use super::error::{Error, Result};
 use super::handler::WebSocketServerHandler;
+use super::handshake::HandshakeError;
 use super::handshake::server::{
     accept_response, deny_response, error_response, flash_policy_response, status_page_response,
     ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
@@ -265,7 +266,7 @@ impl WebSocketServerFactory {
             let tls = within(deadline, acceptor.accept(tcp))
                 .await
                 .map_err(|_| Error::Timeout("TLS handshake"))?
-                .map_err(|e| Error::Tls(e.to_string()))?;
+                .map_err(|e| Error::tls_handshake(format!("handshake with {peer} failed"), e))?;
             let stream = MaybeTlsStream::TlsServer(Box::new(tls));
             return self
                 .run_connection(stream, peer, make, slot, deadline)
@@ -322,9 +323,10 @@ impl WebSocketServerFactory {
             let resp = deny_response(503, Some("too many connections"), &Headers::new());
             let _ = stream.write_all(&resp).await;
             let _ = stream.shutdown().await;
-            return Err(Error::Handshake(
-                "maximum number of connections reached".into(),
-            ));
+            return Err(Error::Handshake {
+                peer,
+                source: HandshakeError::Rejected("maximum number of connections reached".into()),
+            });
         }
         let sender = Sender::new(self.options.protocol_config());
         let channel = WebSocketChannel::new(sender, peer.clone());
@@ -376,6 +378,10 @@ impl WebSocketServerFactory {
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketServerHandler,
     {
+        let failed = |source| Error::Handshake {
+            peer: peer.to_owned(),
+            source,
+        };
         let config = self.handshake_config();
         let mut parser = RequestParser::new(peer, &config);
         let mut buf = BytesMut::with_capacity(1024);
@@ -387,17 +393,17 @@ impl WebSocketServerFactory {
                     let _ = stream
                         .write_all(&error_response(&e, self.server.as_deref()))
                         .await;
-                    return Err(Error::Handshake(e.to_string()));
+                    return Err(failed(e));
                 }
             }
             if buf.len() > config.max_header_bytes {
-                return Err(Error::Handshake("request head too large".into()));
+                return Err(failed(HandshakeError::HeadTooLarge {
+                    limit: config.max_header_bytes,
+                }));
             }
             buf.reserve(1024);
             if stream.read_buf(&mut buf).await? == 0 {
-                return Err(Error::Handshake(
-                    "connection closed during the opening handshake".into(),
-                ));
+                return Err(failed(HandshakeError::ConnectionClosed));
             }
         };
         let upgrade: UpgradeRequest = match parsed {
@@ -427,7 +433,7 @@ impl WebSocketServerFactory {
                 Err(why) => {
                     let resp = deny_response(400, Some(&why), &Headers::new());
                     let _ = stream.write_all(&resp).await;
-                    return Err(Error::Handshake(why));
+                    return Err(failed(HandshakeError::Rejected(why)));
                 }
             };
         let accept: ConnectionAccept = match handler.on_connect(&upgrade.request).await {
@@ -435,9 +441,9 @@ impl WebSocketServerFactory {
             Err(ConnectionDeny { code, reason }) => {
                 let resp = deny_response(code, reason.as_deref(), &Headers::new());
                 let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(format!(
+                return Err(failed(HandshakeError::Rejected(format!(
                     "connection denied by on_connect: {code}"
-                )));
+                ))));
             }
         };
         let offered = &upgrade.request.protocols;
@@ -450,9 +456,9 @@ impl WebSocketServerFactory {
                     &Headers::new(),
                 );
                 let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(format!(
+                return Err(failed(HandshakeError::Rejected(format!(
                     "on_connect chose subprotocol {p:?} not offered"
-                )));
+                ))));
             }
             None => offered.iter().find(|p| self.protocols.contains(p)).cloned(),
         };
@@ -472,7 +478,7 @@ impl WebSocketServerFactory {
                 let _ = stream
                     .write_all(&deny_response(500, Some(&e.to_string()), &Headers::new()))
                     .await;
-                return Err(Error::Handshake(e.to_string()));
+                return Err(failed(e));
             }
         };
         stream.write_all(&resp).await?;

@@ -157,7 +157,7 @@ pub mod tls {
             let _ = roots.add(cert);
         }
         if roots.is_empty() {
-            return Err(Error::Tls("no platform root certificates found".into()));
+            return Err(Error::tls("no platform root certificates found"));
         }
         Ok(Arc::new(
             rustls::ClientConfig::builder()
@@ -171,8 +171,10 @@ pub mod tls {
     pub fn client_config_with_ca_pem(pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, Error> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| Error::Tls(format!("bad certificate PEM: {e}")))?;
-            roots.add(cert).map_err(|e| Error::Tls(e.to_string()))?;
+            let cert = cert.map_err(|e| Error::tls_with("bad certificate PEM", e))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::tls_with("unusable CA certificate", e))?;
         }
         Ok(Arc::new(
             rustls::ClientConfig::builder()
@@ -188,16 +190,16 @@ pub mod tls {
     ) -> Result<Arc<rustls::ServerConfig>, Error> {
         let certs = CertificateDer::pem_slice_iter(cert_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Tls(format!("bad certificate PEM: {e}")))?;
+            .map_err(|e| Error::tls_with("bad certificate PEM", e))?;
         if certs.is_empty() {
-            return Err(Error::Tls("no certificate in PEM".into()));
+            return Err(Error::tls("no certificate in PEM"));
         }
         let key = PrivateKeyDer::from_pem_slice(key_pem)
-            .map_err(|e| Error::Tls(format!("bad key PEM: {e}")))?;
+            .map_err(|e| Error::tls_with("bad key PEM", e))?;
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(certs, key)
-            .map_err(|e| Error::Tls(e.to_string()))?;
+            .map_err(|e| Error::tls_with("certificate and key do not fit", e))?;
         Ok(Arc::new(config))
     }
 

@@ -64,6 +64,16 @@ pub enum HandshakeError {
     /// The HTTP head is not valid HTTP/1.x syntax.
     #[error("malformed HTTP head: {0}")]
     Malformed(String),
+    /// The HTTP head is not valid HTTP/1.x syntax (httparse's error is the source).
+    #[error("malformed HTTP head")]
+    HttpSyntax(#[source] httparse::Error),
+    /// The peer closed the connection before the handshake completed.
+    #[error("the connection closed during the opening handshake")]
+    ConnectionClosed,
+    /// We refused the handshake: a limit, the application's `on_connect`, or a
+    /// negotiation that cannot succeed (the text says which).
+    #[error("{0}")]
+    Rejected(String),
     /// The request method is not GET.
     #[error("HTTP method {0:?} not allowed (WebSocket needs GET)")]
     MethodNotAllowed(String),
@@ -160,7 +170,7 @@ impl HandshakeError {
             HttpVersion => 505,
             UpgradeRequired | UnsupportedVersion { .. } => 426,
             OriginNotAllowed(_) => 403,
-            Malformed(_) | MissingHeader(_) | DuplicateHeader(_) | NotWebSocketUpgrade
+            Malformed(_) | HttpSyntax(_) | ConnectionClosed | Rejected(_) | MissingHeader(_) | DuplicateHeader(_) | NotWebSocketUpgrade
             | NoConnectionUpgrade | InvalidVersion(_) | InvalidKey | InvalidProtocol(_)
             | InvalidExtensions(_) | InvalidTarget(_) => 400,
             UnexpectedStatus { .. }
@@ -195,6 +205,7 @@ impl From<HeaderError> for HandshakeError {
             HeaderError::TooLarge { limit } => HandshakeError::HeadTooLarge { limit },
             HeaderError::TooManyHeaders { limit } => HandshakeError::TooManyHeaders { limit },
             HeaderError::Malformed(m) => HandshakeError::Malformed(m),
+            HeaderError::Syntax(e) => HandshakeError::HttpSyntax(e),
         }
     }
 }
