@@ -2,6 +2,7 @@
 //! WebSocket or RawSocket, runs it, and (optionally) reconnects with backoff,
 //! restoring the component's registrations and subscriptions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use super::transport::{Transport, TransportError};
 use super::types::{CloseDetails, ComponentConfig};
 use super::value::Value;
 use super::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
+use super::error::TransportFailure;
 use super::{ApplicationError, Error};
+use crate::websocket::error::Chain;
 use crate::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
 use crate::rawsocket::SerializerId;
 use crate::websocket::client::{Proxy, WebSocketClientFactory};
@@ -126,6 +129,42 @@ impl Transport for AnyTransport {
     }
 }
 
+/// A failed attempt to reach the router, as
+/// [`ApplicationRunner::on_connect_failure`] reports it (Autobahn `Component`'s
+/// `connectfailure` event).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ConnectFailure<'a> {
+    /// The runner's URL.
+    pub url: &'a str,
+    /// Failed attempts in a row, this one included (1 for the first).
+    pub attempt: u32,
+    /// Why this attempt failed.
+    pub error: &'a TransportError,
+    /// How long the runner waits before the next attempt; `None` when it gives up
+    /// ([`RetryPolicy::max_retries`] reached, or [`ApplicationRunner::run_once`]).
+    pub retry_in: Option<Duration>,
+}
+
+/// The application's [`ApplicationRunner::on_connect_failure`] hook.
+type ConnectFailureHook = Arc<dyn Fn(&ConnectFailure<'_>) + Send + Sync>;
+
+/// What the runner counts and calls on failed connects; shared by clones.
+#[derive(Clone, Default)]
+struct FailureReporting {
+    total: Arc<AtomicU64>,
+    hook: Option<ConnectFailureHook>,
+}
+
+impl std::fmt::Debug for FailureReporting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailureReporting")
+            .field("total", &self.total.load(Ordering::Relaxed))
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
 /// How long [`StopHandle::stop`] waits for the router to answer GOODBYE before the
 /// runner closes the transport anyway.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -196,6 +235,7 @@ pub struct ApplicationRunner {
     max_decoded_size: usize,
     join_timeout: Option<Duration>,
     stop: StopHandle,
+    failures: FailureReporting,
 }
 
 impl ApplicationRunner {
@@ -215,6 +255,7 @@ impl ApplicationRunner {
             max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             join_timeout: Some(DEFAULT_JOIN_TIMEOUT),
             stop: StopHandle::new(),
+            failures: FailureReporting::default(),
         }
     }
 
@@ -288,6 +329,49 @@ impl ApplicationRunner {
         self
     }
 
+    /// Calls `hook` after each failed attempt to reach the router (before the wait
+    /// for the next one), besides the `warn` event the runner logs (Autobahn
+    /// `Component`'s `connectfailure` event). It runs on the runner's task: keep it
+    /// short.
+    pub fn on_connect_failure(
+        mut self,
+        hook: impl Fn(&ConnectFailure<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.failures.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// How many attempts to reach the router have failed since this runner (or the
+    /// runner it was cloned from) was created, over all runs.
+    pub fn connect_failures(&self) -> u64 {
+        self.failures.total.load(Ordering::Relaxed)
+    }
+
+    /// Counts, logs and reports one failed connect.
+    fn report_connect_failure(
+        &self,
+        attempt: u32,
+        error: &TransportError,
+        retry_in: Option<Duration>,
+    ) {
+        self.failures.total.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            url = %self.url,
+            attempt,
+            retry_in = ?retry_in,
+            error = %Chain(error),
+            "cannot reach the router"
+        );
+        if let Some(hook) = &self.failures.hook {
+            hook(&ConnectFailure {
+                url: &self.url,
+                attempt,
+                error,
+                retry_in,
+            });
+        }
+    }
+
     /// A handle that stops this runner (and its clones) from another task.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
@@ -317,7 +401,7 @@ impl ApplicationRunner {
         match scheme.as_str() {
             "ws" | "wss" => {
                 let mut factory = WebSocketClientFactory::new(&self.url)
-                    .map_err(|e| TransportError::Connect(e.to_string()))?
+                    .map_err(|e| TransportError::Connect(Box::new(e)))?
                     .headers(self.headers.clone());
                 if let Some(p) = &self.proxy {
                     factory = factory.proxy(p.clone());
@@ -344,9 +428,9 @@ impl ApplicationRunner {
                         "msgpack" => SerializerId::MSGPACK,
                         "cbor" => SerializerId::CBOR,
                         other => {
-                            return Err(TransportError::Connect(format!(
-                                "unknown serializer {other:?}"
-                            )))
+                            return Err(TransportError::Connect(
+                                format!("unknown serializer {other:?}").into(),
+                            ))
                         }
                     };
                 }
@@ -358,10 +442,9 @@ impl ApplicationRunner {
                     RawSocketTransport::connect(&self.url, &options).await?,
                 ))
             }
-            other => Err(TransportError::Connect(format!(
-                "unsupported URL scheme {other:?} in {}",
-                self.url
-            ))),
+            other => Err(TransportError::Connect(
+                format!("unsupported URL scheme {other:?} in {}", self.url).into(),
+            )),
         }
     }
 
@@ -381,7 +464,13 @@ impl ApplicationRunner {
             () = stopped(&mut stop) => {
                 return Ok(RunOutcome { app, joined: false, close: None });
             }
-            t = self.connect() => t.map_err(|e| Error::Transport(e.to_string()))?,
+            t = self.connect() => match t {
+                Ok(t) => t,
+                Err(e) => {
+                    self.report_connect_failure(1, &e, None);
+                    return Err(Error::Connect { url: self.url.clone(), source: e.into() });
+                }
+            },
         };
         let session = Session::new(self.config());
         let (outcome, _) = self
@@ -405,7 +494,10 @@ impl ApplicationRunner {
     /// answered with `wamp.close.goodbye_and_out`) or on [`stop`](Self::stop).
     /// Authentication failures and an unknown realm end it with
     /// [`Error::Application`] instead of retrying; running out of
-    /// [`RetryPolicy::max_retries`] with [`Error::Transport`].
+    /// [`RetryPolicy::max_retries`] with [`Error::GaveUp`], whose source is the last
+    /// connect failure. Each failed connect is logged (`warn`), counted
+    /// ([`connect_failures`](Self::connect_failures)) and reported to the
+    /// [`on_connect_failure`](Self::on_connect_failure) hook.
     pub async fn run<A, F>(&self, make: F) -> Result<A, Error>
     where
         A: ApplicationSession,
@@ -415,13 +507,19 @@ impl ApplicationRunner {
         let session = Session::new(self.config());
         let mut stop = self.stop.tx.subscribe();
         let mut failures = 0u32;
+        let mut last_failure: Option<TransportFailure> = None;
         loop {
             let connected = tokio::select! {
                 biased;
                 () = stopped(&mut stop) => return Ok(app),
                 c = self.connect() => c,
             };
-            match connected {
+            // Whether to give up, and the wait before the next attempt.
+            let next = |failures: u32| {
+                let give_up = self.retry.max_retries.is_some_and(|max| failures >= max);
+                (give_up, self.retry.delay(failures))
+            };
+            let (give_up, delay) = match connected {
                 Ok(transport) => {
                     let (outcome, was_stopped) = self
                         .run_connection(&session, transport, app, &mut stop)
@@ -432,6 +530,7 @@ impl ApplicationRunner {
                     }
                     if outcome.joined {
                         failures = 0;
+                        last_failure = None;
                     }
                     match Decision::after(&outcome.close) {
                         Decision::Stop => return Ok(app),
@@ -439,17 +538,23 @@ impl ApplicationRunner {
                         Decision::Retry => {}
                     }
                     tracing::info!(url = %self.url, "session lost; reconnecting");
+                    next(failures)
                 }
-                Err(e) => tracing::warn!(url = %self.url, "connect failed: {e}"),
-            }
-            if let Some(max) = self.retry.max_retries {
-                if failures >= max {
-                    return Err(Error::Transport(format!(
-                        "gave up after {failures} retries"
-                    )));
+                Err(e) => {
+                    let (give_up, delay) = next(failures);
+                    let retry_in = (!give_up).then_some(delay);
+                    self.report_connect_failure(failures.saturating_add(1), &e, retry_in);
+                    last_failure = Some(e.into());
+                    (give_up, delay)
                 }
+            };
+            if give_up {
+                return Err(Error::GaveUp {
+                    url: self.url.clone(),
+                    attempts: failures.saturating_add(1),
+                    source: last_failure,
+                });
             }
-            let delay = self.retry.delay(failures);
             tracing::debug!(
                 ?delay,
                 attempt = failures + 1,

@@ -140,21 +140,10 @@ impl Error {
         }
     }
 
-    /// A failed TLS handshake: the `rustls::Error` inside the I/O error tokio-rustls
-    /// returns becomes the source (an `io::Error` hides its inner error from
-    /// `source()`), otherwise the I/O error itself.
+    /// A failed TLS handshake, with [`tls_source`] of tokio-rustls' I/O error.
     #[cfg(feature = "tls")]
     pub(crate) fn tls_handshake(context: impl Into<String>, e: std::io::Error) -> Error {
-        let source: BoxError = if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
-            match e.into_inner().map(|i| i.downcast::<rustls::Error>()) {
-                Some(Ok(tls)) => tls,
-                Some(Err(other)) => other,
-                None => unreachable_inner(),
-            }
-        } else {
-            Box::new(e)
-        };
-        Error::tls_with(context, source)
+        Error::tls_with(context, tls_source(e))
     }
 
     /// The HTTP status of an [`Error::HttpStatus`].
@@ -166,12 +155,34 @@ impl Error {
     }
 }
 
-/// `into_inner` after `get_ref` returned `Some` is `Some`; a placeholder keeps the
-/// code panic-free regardless.
+/// The source to report for a TLS handshake's I/O error: the `rustls::Error` inside
+/// it (an `io::Error` hides its inner error from `source()`), otherwise the I/O error.
 #[cfg(feature = "tls")]
-fn unreachable_inner() -> BoxError {
-    "TLS handshake failed".into()
+pub(crate) fn tls_source(e: std::io::Error) -> BoxError {
+    if !e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
+        return Box::new(e);
+    }
+    match e.into_inner() {
+        Some(inner) => inner,
+        None => "TLS handshake failed".into(),
+    }
 }
 
 /// Result alias for this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Displays an error and its sources, `": "`-separated: for logs, where a bare
+/// `{e}` shows only the top-level context.
+pub(crate) struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}

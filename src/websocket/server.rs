@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
-use super::error::{Error, Result};
+use super::error::{Chain, Error, Result};
 use super::handler::WebSocketServerHandler;
 use super::handshake::HandshakeError;
 use super::handshake::server::{
@@ -202,7 +202,7 @@ impl WebSocketServerFactory {
             let make = make.clone();
             tokio::spawn(async move {
                 if let Err(e) = factory.accept_tcp(tcp, addr, |ch| make(ch)).await {
-                    tracing::debug!(peer = %addr, "connection ended with error: {e}");
+                    tracing::debug!(peer = %addr, error = %Chain(&e), "connection ended with an error");
                 }
             });
         }
@@ -237,7 +237,7 @@ impl WebSocketServerFactory {
                     .accept_stream(stream, peer.clone(), |ch| make(ch))
                     .await
                 {
-                    tracing::debug!(%peer, "connection ended with error: {e}");
+                    tracing::debug!(%peer, error = %Chain(&e), "connection ended with an error");
                 }
             });
         }
