@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::channel::{Phase, WebSocketChannel};
 use super::driver::{self, CloseInfo, DriverConfig};
@@ -19,6 +20,7 @@ use super::handshake::HandshakeError;
 use super::options::ClientOptions;
 use super::protocol::{Receiver, Role, Sender};
 use super::proxy::{connect_request, ProxyResponseParser};
+use super::span;
 use super::stream::MaybeTlsStream;
 use super::types::{ConnectionResponse, Headers};
 use super::url::{parse_url, ParsedUrl};
@@ -170,12 +172,15 @@ impl WebSocketClientFactory {
             let stream = self.open_stream().await?;
             self.handshake(stream, make).await
         };
-        match self.options.open_handshake_timeout {
-            Some(t) => tokio::time::timeout(t, fut)
-                .await
-                .map_err(|_| Error::Timeout("opening handshake"))?,
-            None => fut.await,
-        }
+        let fut = async {
+            match self.options.open_handshake_timeout {
+                Some(t) => tokio::time::timeout(t, fut)
+                    .await
+                    .map_err(|_| Error::Timeout("opening handshake"))?,
+                None => fut.await,
+            }
+        };
+        fut.instrument(self.connection_span()).await
     }
 
     /// Connects over a Unix domain socket at `path` (the URL still gives the `Host`
@@ -213,12 +218,15 @@ impl WebSocketClientFactory {
         H: WebSocketClientHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        match self.options.open_handshake_timeout {
-            Some(t) => tokio::time::timeout(t, self.handshake(stream, make))
-                .await
-                .map_err(|_| Error::Timeout("opening handshake"))?,
-            None => self.handshake(stream, make).await,
-        }
+        let fut = async {
+            match self.options.open_handshake_timeout {
+                Some(t) => tokio::time::timeout(t, self.handshake(stream, make))
+                    .await
+                    .map_err(|_| Error::Timeout("opening handshake"))?,
+                None => self.handshake(stream, make).await,
+            }
+        };
+        fut.instrument(self.connection_span()).await
     }
 
     async fn open_stream(&self) -> Result<MaybeTlsStream> {
@@ -327,6 +335,10 @@ impl WebSocketClientFactory {
         let channel = WebSocketChannel::new(sender, peer);
         let mut receiver = Receiver::new(self.options.protocol_config());
         self.negotiate_extensions(&response, &mut receiver, &channel)?;
+        // Runs in the span `connect` entered: the connection keeps it.
+        let span = tracing::Span::current();
+        span::record_negotiated(&span, response.protocol.as_deref(), &response.extensions);
+        tracing::debug!("WebSocket opening handshake done");
         let mut handler = make(channel.clone());
         handler.on_connect(&response).await;
         // The handshake is done: sends may start now (they are queued until the
@@ -341,6 +353,7 @@ impl WebSocketClientFactory {
             handler,
             response,
             cfg: self.driver_config(),
+            span,
         })
     }
 
@@ -415,6 +428,13 @@ impl WebSocketClientFactory {
             "{scheme}://{}{path}",
             host_port(&self.url.host, self.url.port)
         )
+    }
+
+    /// The span of a connection to open: peer and path now, the negotiated rest later.
+    fn connection_span(&self) -> tracing::Span {
+        let path = self.url.resource.split('?').next().unwrap_or("/");
+        let peer = host_port(&self.url.host, self.url.port);
+        span::connection_span("client", &peer, Some(path))
     }
 
     /// The handshake failed on our side of the negotiation.
@@ -504,6 +524,8 @@ pub struct WebSocketConnection<S, H> {
     handler: H,
     response: ConnectionResponse,
     cfg: DriverConfig,
+    /// The connection's span (from `connect`): the connection runs in it.
+    span: tracing::Span,
 }
 
 impl<S, H> WebSocketConnection<S, H>
@@ -543,6 +565,7 @@ where
             &mut self.handler,
             self.cfg,
         )
+        .instrument(self.span)
         .await;
         (self.handler, info)
     }

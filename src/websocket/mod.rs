@@ -21,6 +21,7 @@ pub mod deflate;
 pub mod channel;
 mod driver;
 pub mod error;
+mod span;
 pub mod handler;
 
 pub use channel::WebSocketChannel;

@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
@@ -24,6 +25,7 @@ use super::origin::OriginPolicy;
 use super::protocol::{Receiver, Sender};
 use super::stream::MaybeTlsStream;
 use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
+use super::span;
 use super::url::parse_url;
 
 /// The `Server` header we send by default.
@@ -256,6 +258,18 @@ impl WebSocketServerFactory {
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
         let peer = format!("tcp:{addr}");
+        let span = span::connection_span("server", &peer, None);
+        self.accept_tcp_in_span(tcp, peer, make)
+            .instrument(span)
+            .await
+    }
+
+    /// [`Self::accept_tcp`] in the connection's span.
+    async fn accept_tcp_in_span<H, F>(&self, tcp: TcpStream, peer: String, make: F) -> Result<CloseInfo>
+    where
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         // A TLS handshake in progress holds a connection slot, and the TLS and the HTTP
         // handshakes share one `open_handshake_timeout`: a slow client gets one timeout,
         // not two, and a flood of TLS handshakes counts against `max_connections`.
@@ -267,6 +281,7 @@ impl WebSocketServerFactory {
                 .await
                 .map_err(|_| Error::Timeout("TLS handshake"))?
                 .map_err(|e| Error::tls_handshake(format!("handshake with {peer} failed"), e))?;
+            tracing::debug!("TLS handshake done");
             let stream = MaybeTlsStream::TlsServer(Box::new(tls));
             return self
                 .run_connection(stream, peer, make, slot, deadline)
@@ -298,7 +313,9 @@ impl WebSocketServerFactory {
     {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
+        let span = span::connection_span("server", &peer, None);
         self.run_connection(stream, peer, make, slot, deadline)
+            .instrument(span)
             .await
     }
 
@@ -407,7 +424,10 @@ impl WebSocketServerFactory {
             }
         };
         let upgrade: UpgradeRequest = match parsed {
-            ParsedRequest::Upgrade(u) => *u,
+            ParsedRequest::Upgrade(u) => {
+                span::record_path(&tracing::Span::current(), &u.request.path);
+                *u
+            }
             ParsedRequest::StatusPage { .. } => {
                 let name = self.server.as_deref().unwrap_or(DEFAULT_SERVER);
                 stream.write_all(&status_page_response(name)).await?;
@@ -482,6 +502,12 @@ impl WebSocketServerFactory {
             }
         };
         stream.write_all(&resp).await?;
+        span::record_negotiated(
+            &tracing::Span::current(),
+            subprotocol.as_deref(),
+            &extensions,
+        );
+        tracing::debug!("WebSocket opening handshake done");
         let _ = buf.split_to(upgrade.consumed);
         Ok(Some((buf, receiver)))
     }
