@@ -119,7 +119,10 @@ async fn refusing_proxy_gives_proxy_error() {
             .proxy(Proxy::new("127.0.0.1", proxy_addr.port()));
         let (tx, _rx) = events();
         match factory.connect(|ch| Recorder::new(ch, tx)).await {
-            Err(Error::Proxy(why)) => assert!(why.contains("403"), "{why}"),
+            Err(Error::Proxy { proxy, source }) => {
+                assert_eq!(proxy, format!("127.0.0.1:{}", proxy_addr.port()));
+                assert!(source.to_string().contains("403"), "{source}");
+            }
             Err(e) => panic!("expected a proxy error, got {e}"),
             Ok(_) => panic!("connected through a refusing proxy"),
         }
@@ -147,7 +150,7 @@ async fn proxy_that_hangs_up_gives_proxy_error() {
         let (tx, _rx) = events();
         assert!(matches!(
             factory.connect(|ch| Recorder::new(ch, tx)).await,
-            Err(Error::Proxy(_))
+            Err(Error::Proxy { .. })
         ));
         hangup.await.unwrap();
     })

@@ -83,7 +83,10 @@ async fn untrusted_certificate_fails_with_tls_error() {
         let factory = WebSocketClientFactory::new(&url).unwrap();
         let (tx, _rx) = events();
         match factory.connect(|ch| Recorder::new(ch, tx)).await {
-            Err(Error::Tls(why)) => assert!(!why.is_empty()),
+            Err(Error::Tls { context, source }) => {
+                assert!(context.contains("localhost"), "{context}");
+                assert!(source.is_some(), "the rustls error is the source");
+            }
             Err(e) => panic!("expected a TLS error, got {e}"),
             Ok(_) => panic!("connected to an untrusted server"),
         }
@@ -96,7 +99,7 @@ async fn untrusted_certificate_fails_with_tls_error() {
         let (tx, _rx) = events();
         assert!(matches!(
             factory.connect(|ch| Recorder::new(ch, tx)).await,
-            Err(Error::Tls(_))
+            Err(Error::Tls { .. })
         ));
 
         // The server is unharmed and no handler saw a request.
@@ -113,7 +116,7 @@ async fn plain_client_to_tls_server_fails_cleanly() {
         let factory = WebSocketClientFactory::new(&server.url("/")).unwrap();
         let (tx, _rx) = events();
         match factory.connect(|ch| Recorder::new(ch, tx)).await {
-            Err(Error::Handshake(_)) | Err(Error::Io(_)) => {}
+            Err(Error::Handshake { .. }) | Err(Error::Connect { .. }) => {}
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("plain client connected to a TLS server"),
         }
