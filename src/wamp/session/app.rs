@@ -88,7 +88,7 @@ pub trait ApplicationSession: Send + 'static {
         error: ApplicationError,
         message: String,
     ) -> impl Future<Output = ()> + Send {
-        warn!(%error, %message, "user error");
+        warn!(%error, context = %message, "user error");
         async {}
     }
 }

@@ -126,7 +126,7 @@ impl<T: Transport> Driver<T> {
             tokio::select! {
                 msg = self.transport.recv() => match msg {
                     Some(Ok(m)) => {
-                        trace!(message = m.message_type().name(), "received WAMP message");
+                        trace!(msg_type = m.message_type().name(), "received WAMP message");
                         self.configure();
                         self.proto.handle_message(m);
                     }
@@ -185,7 +185,7 @@ impl<T: Transport> Driver<T> {
             };
             // The transport takes the message; what a refusal needs is kept aside.
             let unsent = UnsentMessage::of(&msg);
-            trace!(message = msg.message_type().name(), "sending WAMP message");
+            trace!(msg_type = msg.message_type().name(), "sending WAMP message");
             match self.transport.send(msg).await {
                 Ok(()) => {
                     if let Some(r) = publish_reply {
@@ -195,7 +195,7 @@ impl<T: Transport> Driver<T> {
                 Err(
                     e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
                 ) => {
-                    warn!(error = %e, message = %unsent.message_type(), "message not sent");
+                    warn!(error = %e, msg_type = %unsent.message_type(), "message not sent");
                     if let Some(r) = publish_reply {
                         let _ = r.send(Err(Error::Transport(e.to_string())));
                     }
@@ -433,7 +433,7 @@ impl<T: Transport> Driver<T> {
                 self.restore();
             }
             Event::Left(d) => {
-                debug!(reason = %d.reason, message = ?d.message, "WAMP session left");
+                debug!(reason = %d.reason, close_message = ?d.message, "WAMP session left");
                 self.set_details(None);
                 {
                     let mut registry = self.registry();
