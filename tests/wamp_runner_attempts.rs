@@ -103,7 +103,7 @@ async fn run_reports_each_failed_attempt_and_gives_up_after_max_retries() {
     let warnings: Vec<_> = capture
         .events()
         .into_iter()
-        .filter(|e| e.message == "cannot reach the router")
+        .filter(|e| e.message == "connect failed")
         .collect();
     assert_eq!(warnings.len(), 3, "{warnings:#?}");
     for (i, w) in warnings.iter().enumerate() {

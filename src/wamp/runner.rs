@@ -360,7 +360,7 @@ impl ApplicationRunner {
             attempt,
             retry_in = ?retry_in,
             error = %Chain(error),
-            "cannot reach the router"
+            "connect failed"
         );
         if let Some(hook) = &self.failures.hook {
             hook(&ConnectFailure {
