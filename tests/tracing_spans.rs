@@ -39,10 +39,9 @@ async fn websocket_connection_span_carries_peer_path_subprotocol_and_extensions(
     let capture = Capture::default();
     let _guard = capture.install();
     bounded(async {
-        let (server, mut sev) = start_echo_server(
-            WebSocketServerFactory::new("ws://127.0.0.1").protocols(["chat.v1"]),
-        )
-        .await;
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1").protocols(["chat.v1"]))
+                .await;
         let factory = WebSocketClientFactory::new(&server.url("/chat?user=x"))
             .unwrap()
             .protocols(["chat.v1"]);
@@ -72,15 +71,30 @@ async fn websocket_connection_span_carries_peer_path_subprotocol_and_extensions(
     let events = capture.events();
     let port = server_port(&events);
     for role in ["client", "server"] {
-        let open = events_in(&events, "WebSocket connection open", "ws_connection", "role", role);
+        let open = events_in(
+            &events,
+            "WebSocket connection open",
+            "ws_connection",
+            "role",
+            role,
+        );
         assert_eq!(open.len(), 1, "{role}: {events:#?}");
         assert_eq!(open[0].level, Level::DEBUG);
         let span = open[0].span("ws_connection").unwrap();
         assert_eq!(span.fields["path"], "/chat", "{role}: {span:?}");
         assert_eq!(span.fields["subprotocol"], "chat.v1", "{role}: {span:?}");
         #[cfg(feature = "deflate")]
-        assert_eq!(span.fields["extensions"], "permessage-deflate", "{role}: {span:?}");
-        let closed = events_in(&events, "WebSocket connection closed", "ws_connection", "role", role);
+        assert_eq!(
+            span.fields["extensions"], "permessage-deflate",
+            "{role}: {span:?}"
+        );
+        let closed = events_in(
+            &events,
+            "WebSocket connection closed",
+            "ws_connection",
+            "role",
+            role,
+        );
         assert_eq!(closed.len(), 1, "{role}: {events:#?}");
         assert_eq!(closed[0].level, Level::DEBUG);
         assert_eq!(closed[0].fields["was_clean"], "true");
@@ -90,20 +104,43 @@ async fn websocket_connection_span_carries_peer_path_subprotocol_and_extensions(
         assert_eq!(messages.len(), expected, "{role}: {events:#?}");
         assert!(messages.iter().all(|m| m.level == Level::TRACE));
     }
-    let client = events_in(&events, "WebSocket connection open", "ws_connection", "role", "client");
+    let client = events_in(
+        &events,
+        "WebSocket connection open",
+        "ws_connection",
+        "role",
+        "client",
+    );
     assert_eq!(
         client[0].span("ws_connection").unwrap().fields["peer"],
         format!("127.0.0.1:{port}")
     );
-    let server = events_in(&events, "WebSocket connection open", "ws_connection", "role", "server");
+    let server = events_in(
+        &events,
+        "WebSocket connection open",
+        "ws_connection",
+        "role",
+        "server",
+    );
     let server_peer = &server[0].span("ws_connection").unwrap().fields["peer"];
     assert!(server_peer.starts_with("tcp:127.0.0.1:"), "{server_peer}");
 }
 
 /// The server's port, from the client span's path-less peer.
 fn server_port(events: &[EventSeen]) -> u16 {
-    let open = events_in(events, "WebSocket connection open", "ws_connection", "role", "client");
-    let peer = &open.first().expect("client open event").span("ws_connection").unwrap().fields["peer"];
+    let open = events_in(
+        events,
+        "WebSocket connection open",
+        "ws_connection",
+        "role",
+        "client",
+    );
+    let peer = &open
+        .first()
+        .expect("client open event")
+        .span("ws_connection")
+        .unwrap()
+        .fields["peer"];
     peer.rsplit(':').next().unwrap().parse().unwrap()
 }
 
@@ -135,13 +172,22 @@ async fn wamp_session_span_carries_realm_session_id_and_transport() {
     let router_addr = bounded(async {
         let router = Router::start("127.0.0.1:0", Answers::Basics { abort: None }).await;
         let runner = ApplicationRunner::new(router.url(), "realm1").serializers(["json"]);
-        runner.run(|_| LeaveAtOnce).await.expect("run ends after leave");
+        runner
+            .run(|_| LeaveAtOnce)
+            .await
+            .expect("run ends after leave");
         router.addr
     })
     .await;
 
     let events = capture.events();
-    let joined = events_in(&events, "WAMP session joined", "wamp_session", "realm", "realm1");
+    let joined = events_in(
+        &events,
+        "WAMP session joined",
+        "wamp_session",
+        "realm",
+        "realm1",
+    );
     assert_eq!(joined.len(), 1, "{events:#?}");
     assert_eq!(joined[0].level, Level::DEBUG);
     let span = joined[0].span("wamp_session").unwrap();
@@ -158,17 +204,53 @@ async fn wamp_session_span_carries_realm_session_id_and_transport() {
             .filter(|e| e.level == Level::TRACE && e.fields["msg_type"] == wamp)
             .count()
     };
-    assert_eq!(in_session("sending WAMP message", "GOODBYE"), 1, "{events:#?}");
-    assert_eq!(in_session("received WAMP message", "GOODBYE"), 1, "{events:#?}");
-    let hello = events_in(&events, "sending WAMP message", "wamp_session", "realm", "realm1");
-    assert!(hello.iter().any(|e| e.fields["msg_type"] == "HELLO"), "{events:#?}");
-    let left = events_in(&events, "WAMP session left", "wamp_session", "session_id", "1001");
+    assert_eq!(
+        in_session("sending WAMP message", "GOODBYE"),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(
+        in_session("received WAMP message", "GOODBYE"),
+        1,
+        "{events:#?}"
+    );
+    let hello = events_in(
+        &events,
+        "sending WAMP message",
+        "wamp_session",
+        "realm",
+        "realm1",
+    );
+    assert!(
+        hello.iter().any(|e| e.fields["msg_type"] == "HELLO"),
+        "{events:#?}"
+    );
+    let left = events_in(
+        &events,
+        "WAMP session left",
+        "wamp_session",
+        "session_id",
+        "1001",
+    );
     assert_eq!(left.len(), 1, "{events:#?}");
-    let closed = events_in(&events, "WAMP session transport closed", "wamp_session", "realm", "realm1");
+    let closed = events_in(
+        &events,
+        "WAMP session transport closed",
+        "wamp_session",
+        "realm",
+        "realm1",
+    );
     assert_eq!(closed.len(), 1, "{events:#?}");
     // The WebSocket under it logs in its own connection span.
     assert!(
-        !events_in(&events, "message received", "ws_connection", "role", "client").is_empty(),
+        !events_in(
+            &events,
+            "message received",
+            "ws_connection",
+            "role",
+            "client"
+        )
+        .is_empty(),
         "{events:#?}"
     );
 }

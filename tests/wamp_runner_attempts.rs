@@ -51,12 +51,12 @@ fn recorder() -> (
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     let hook = move |f: &autobahn::wamp::ConnectFailure<'_>| {
-        let refused = std::iter::successors(
-            Some(f.error as &(dyn std::error::Error + 'static)),
-            |e| e.source(),
-        )
-        .filter_map(|e| e.downcast_ref::<std::io::Error>())
-        .any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+        let refused =
+            std::iter::successors(Some(f.error as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .filter_map(|e| e.downcast_ref::<std::io::Error>())
+            .any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
         record.lock().unwrap().push(Seen {
             attempt: f.attempt,
             retries: f.retry_in.is_some(),
@@ -75,7 +75,10 @@ async fn run_reports_each_failed_attempt_and_gives_up_after_max_retries() {
     let runner = ApplicationRunner::new(url.clone(), "realm1")
         .retry_policy(quick_retries(Some(2)))
         .on_connect_failure(hook);
-    let e = bounded(runner.run(|_| Nothing)).await.err().expect("gives up");
+    let e = bounded(runner.run(|_| Nothing))
+        .await
+        .err()
+        .expect("gives up");
 
     match &e {
         Error::GaveUp {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::auth::{Authentication, Authenticator};
+use super::error::TransportFailure;
 use super::message::Message;
 use super::serializer::DEFAULT_MAX_DECODED_SIZE;
 use super::session::{run_component, ApplicationSession, RunOutcome, Session};
@@ -16,12 +17,11 @@ use super::transport::{Transport, TransportError};
 use super::types::{CloseDetails, ComponentConfig};
 use super::value::Value;
 use super::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
-use super::error::TransportFailure;
 use super::{ApplicationError, Error};
-use crate::websocket::error::Chain;
 use crate::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
 use crate::rawsocket::SerializerId;
 use crate::websocket::client::{Proxy, WebSocketClientFactory};
+use crate::websocket::error::Chain;
 use crate::websocket::types::Headers;
 
 /// How to retry after a lost connection (the defaults are Autobahn `Component`'s).

@@ -26,8 +26,8 @@ use super::message::Message;
 use super::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
 use super::transport::{Transport, TransportError};
 use crate::websocket::client::WebSocketClientFactory;
-use crate::websocket::types::ConnectionResponse;
 use crate::websocket::error::Chain;
+use crate::websocket::types::ConnectionResponse;
 use crate::websocket::{
     CloseInfo, Error as WsError, WebSocketChannel, WebSocketClientHandler, WebSocketHandler,
 };

@@ -234,14 +234,13 @@ impl WebSocketClientFactory {
             Some(p) => (p.host.as_str(), p.port),
             None => (self.url.host.as_str(), self.url.port),
         };
-        let mut tcp =
-            TcpStream::connect((host, port))
-                .await
-                .map_err(|source| Error::Connect {
-                    step: ConnectStep::TcpConnect,
-                    target: host_port(host, port),
-                    source,
-                })?;
+        let mut tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(|source| Error::Connect {
+                step: ConnectStep::TcpConnect,
+                target: host_port(host, port),
+                source,
+            })?;
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
         tracing::debug!(target = %host_port(host, port), "TCP connected");
         if let Some(proxy) = &self.proxy {
@@ -254,10 +253,9 @@ impl WebSocketClientFactory {
                     .tls
                     .clone()
                     .unwrap_or_else(super::stream::tls::client_config_webpki_roots);
-                let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
-                    .map_err(|e| {
-                        Error::tls_with(format!("invalid server name {:?}", self.url.host), e)
-                    })?;
+                let name = rustls::pki_types::ServerName::try_from(self.url.host.clone()).map_err(
+                    |e| Error::tls_with(format!("invalid server name {:?}", self.url.host), e),
+                )?;
                 let tls = tokio_rustls::TlsConnector::from(config)
                     .connect(name, tcp)
                     .await

@@ -21,8 +21,8 @@ pub mod deflate;
 pub mod channel;
 mod driver;
 pub mod error;
-mod span;
 pub mod handler;
+mod span;
 
 pub use channel::WebSocketChannel;
 pub use driver::CloseInfo;

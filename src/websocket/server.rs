@@ -15,17 +15,17 @@ use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
 use super::error::{Chain, Error, Result};
 use super::handler::WebSocketServerHandler;
-use super::handshake::HandshakeError;
 use super::handshake::server::{
     accept_response, deny_response, error_response, flash_policy_response, status_page_response,
     ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
 };
+use super::handshake::HandshakeError;
 use super::options::ServerOptions;
 use super::origin::OriginPolicy;
 use super::protocol::{Receiver, Sender};
+use super::span;
 use super::stream::MaybeTlsStream;
 use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
-use super::span;
 use super::url::parse_url;
 
 /// The `Server` header we send by default.
@@ -265,7 +265,12 @@ impl WebSocketServerFactory {
     }
 
     /// [`Self::accept_tcp`] in the connection's span.
-    async fn accept_tcp_in_span<H, F>(&self, tcp: TcpStream, peer: String, make: F) -> Result<CloseInfo>
+    async fn accept_tcp_in_span<H, F>(
+        &self,
+        tcp: TcpStream,
+        peer: String,
+        make: F,
+    ) -> Result<CloseInfo>
     where
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,

@@ -335,10 +335,7 @@ impl Session {
             serializer = transport.serializer_id(),
         );
         driver::spawn(transport, self.clone(), rx, life_tx, span.clone());
-        Lifecycle {
-            rx: life_rx,
-            span,
-        }
+        Lifecycle { rx: life_rx, span }
     }
 
     /// The command queue of the current connection.

@@ -170,9 +170,10 @@ impl HandshakeError {
             HttpVersion => 505,
             UpgradeRequired | UnsupportedVersion { .. } => 426,
             OriginNotAllowed(_) => 403,
-            Malformed(_) | HttpSyntax(_) | ConnectionClosed | Rejected(_) | MissingHeader(_) | DuplicateHeader(_) | NotWebSocketUpgrade
-            | NoConnectionUpgrade | InvalidVersion(_) | InvalidKey | InvalidProtocol(_)
-            | InvalidExtensions(_) | InvalidTarget(_) => 400,
+            Malformed(_) | HttpSyntax(_) | ConnectionClosed | Rejected(_) | MissingHeader(_)
+            | DuplicateHeader(_) | NotWebSocketUpgrade | NoConnectionUpgrade
+            | InvalidVersion(_) | InvalidKey | InvalidProtocol(_) | InvalidExtensions(_)
+            | InvalidTarget(_) => 400,
             UnexpectedStatus { .. }
             | AcceptMismatch
             | UnexpectedProtocol(_)
