@@ -344,7 +344,7 @@ pub enum Error {
     },
 }
 
-/// A [`TransportError`] shared by the clones of an [`Error`] (which is `Clone`):
+/// A [`TransportError`] shared by the clones of an [`Error`](enum@Error) (which is `Clone`):
 /// displays as the transport error, and its sources are the transport error's.
 /// Two are equal when they are the same failure.
 #[derive(Debug, Clone)]
