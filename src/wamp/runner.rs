@@ -521,6 +521,8 @@ impl ApplicationRunner {
             };
             let (give_up, delay) = match connected {
                 Ok(transport) => {
+                    // Reached: an older connect failure is no longer the last one.
+                    last_failure = None;
                     let (outcome, was_stopped) = self
                         .run_connection(&session, transport, app, &mut stop)
                         .await?;
@@ -530,7 +532,6 @@ impl ApplicationRunner {
                     }
                     if outcome.joined {
                         failures = 0;
-                        last_failure = None;
                     }
                     match Decision::after(&outcome.close) {
                         Decision::Stop => return Ok(app),

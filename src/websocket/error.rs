@@ -186,3 +186,28 @@ impl fmt::Display for Chain<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Errors cross tasks and threads (`tokio::spawn`, `anyhow`).
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<T: std::error::Error + Send + Sync + 'static>() {}
+        check::<Error>();
+    }
+
+    #[test]
+    fn chain_joins_every_source_once() {
+        let e = Error::Connect {
+            step: ConnectStep::TcpConnect,
+            target: "127.0.0.1:1".into(),
+            source: std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"),
+        };
+        assert_eq!(
+            Chain(&e).to_string(),
+            "TCP connect to 127.0.0.1:1 failed: refused"
+        );
+    }
+}
