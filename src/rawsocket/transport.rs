@@ -223,7 +223,11 @@ impl RawSocketTransport {
                     let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
                         .await
                         .map_err(|source| RawSocketConnectError::Connect {
-                            target: format!("{host}:{port}"),
+                            target: if host.contains(':') {
+                                format!("[{host}]:{port}")
+                            } else {
+                                format!("{host}:{port}")
+                            },
                             source,
                         })?;
                     let _ = tcp.set_nodelay(options.tcp_no_delay);

@@ -507,7 +507,7 @@ impl ApplicationRunner {
         let session = Session::new(self.config());
         let mut stop = self.stop.tx.subscribe();
         let mut failures = 0u32;
-        let mut last_failure: Option<TransportFailure> = None;
+        let mut last_failure: Option<TransportFailure>;
         loop {
             let connected = tokio::select! {
                 biased;

@@ -242,7 +242,7 @@ impl WebSocketClientFactory {
                 source,
             })?;
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        tracing::debug!(target = %host_port(host, port), "TCP connected");
+        tracing::debug!(addr = %host_port(host, port), "TCP connected");
         if let Some(proxy) = &self.proxy {
             tunnel(&mut tcp, &self.url.host, self.url.port, proxy).await?;
         }
@@ -417,22 +417,23 @@ impl WebSocketClientFactory {
         Ok(())
     }
 
-    /// The URL as text, for error messages and spans; without the query, which may
-    /// carry credentials.
+    /// The resource without the query, which may carry credentials: for error
+    /// messages and spans.
+    fn path(&self) -> &str {
+        self.url.resource.split('?').next().unwrap_or("/")
+    }
+
+    /// The URL as text (without the query), for error messages.
     fn url_string(&self) -> String {
         let scheme = if self.url.is_secure { "wss" } else { "ws" };
-        let path = self.url.resource.split('?').next().unwrap_or("/");
-        format!(
-            "{scheme}://{}{path}",
-            host_port(&self.url.host, self.url.port)
-        )
+        let server = host_port(&self.url.host, self.url.port);
+        format!("{scheme}://{server}{}", self.path())
     }
 
     /// The span of a connection to open: peer and path now, the negotiated rest later.
     fn connection_span(&self) -> tracing::Span {
-        let path = self.url.resource.split('?').next().unwrap_or("/");
         let peer = host_port(&self.url.host, self.url.port);
-        span::connection_span("client", &peer, Some(path))
+        span::connection_span("client", &peer, Some(self.path()))
     }
 
     /// The handshake failed on our side of the negotiation.
