@@ -130,7 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await
     {
-        Err(Error::HttpStatus { status, reason }) => {
+        Err(Error::HttpStatus { status, reason, .. }) => {
             println!("[client] without the token: HTTP {status} {reason}");
             status == 403
         }

@@ -87,9 +87,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await
     {
-        Err(Error::Tls(why)) => {
+        Err(e @ Error::Tls { .. }) => {
+            let why = std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
             println!(
-                "[client] as expected, a client not trusting the certificate is refused: {why}"
+                "[client] as expected, a client not trusting the certificate is refused: {e}{why}"
             );
             true
         }

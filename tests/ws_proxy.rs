@@ -180,7 +180,7 @@ async fn proxy_that_hangs_up_gives_proxy_error() {
         let (tx, _rx) = events();
         assert!(matches!(
             factory.connect(|ch| Recorder::new(ch, tx)).await,
-            Err(Error::Proxy(_))
+            Err(Error::Proxy { .. })
         ));
         hangup.await.unwrap();
     })

@@ -97,7 +97,10 @@ async fn untrusted_certificate_fails_with_tls_error() {
         let factory = WebSocketClientFactory::new(&url).unwrap();
         let (tx, _rx) = events();
         match factory.connect(|ch| Recorder::new(ch, tx)).await {
-            Err(Error::Tls(why)) => assert!(!why.is_empty()),
+            Err(Error::Tls { context, source }) => {
+                assert!(context.contains("localhost"), "{context}");
+                assert!(source.is_some(), "the rustls error is the source");
+            }
             Err(e) => panic!("expected a TLS error, got {e}"),
             Ok(_) => panic!("connected to an untrusted server"),
         }
@@ -110,7 +113,7 @@ async fn untrusted_certificate_fails_with_tls_error() {
         let (tx, _rx) = events();
         assert!(matches!(
             factory.connect(|ch| Recorder::new(ch, tx)).await,
-            Err(Error::Tls(_))
+            Err(Error::Tls { .. })
         ));
 
         // The server is unharmed and no handler saw a request.
@@ -150,9 +153,10 @@ async fn plain_client_to_tls_server_fails_fast() {
             .await;
         let elapsed = t0.elapsed();
         match result {
-            Err(Error::Handshake(why)) => {
-                assert!(why.contains("is it a TLS server (wss://)?"), "{why}")
-            }
+            Err(Error::Handshake { source, .. }) => assert!(
+                source.to_string().contains("is it a TLS server (wss://)?"),
+                "{source}"
+            ),
             Err(e) => panic!("expected a handshake error naming TLS, got {e}"),
             Ok(_) => panic!("plain client connected to a TLS server"),
         }
@@ -183,9 +187,9 @@ async fn tls_client_to_plain_server_fails_fast() {
             .await;
         let elapsed = t0.elapsed();
         match result {
-            Err(Error::Tls(why)) => assert!(
-                why.contains("not TLS") && why.contains("plain ws:// server"),
-                "{why}"
+            Err(Error::Tls { context, .. }) => assert!(
+                context.contains("not TLS") && context.contains("plain ws:// server"),
+                "{context}"
             ),
             Err(e) => panic!("expected a TLS error naming the mismatch, got {e}"),
             Ok(_) => panic!("TLS client connected to a plain server"),
@@ -294,8 +298,8 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
             // TLS 1.3 clients finish their handshake before the server checks the
             // certificate: the refusal (an alert) may surface on the first read.
             match result {
-                Err(e @ (Error::Tls(_) | Error::Io(_) | Error::Handshake(_))) => {
-                    let text = e.to_string();
+                Err(e @ (Error::Tls { .. } | Error::Io(_) | Error::Handshake { .. })) => {
+                    let text = error_chain(&e);
                     assert!(text.contains(alert), "{what}: {text}");
                 }
                 Err(e) => panic!("{what}: unexpected error {e}"),

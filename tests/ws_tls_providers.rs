@@ -128,10 +128,13 @@ async fn default_client_configuration_builds_with_both_providers_compiled_in() {
             .connect(|ch| Recorder::new(ch, tx))
             .await
         {
-            Err(Error::Tls(why)) => assert!(
-                why.contains("UnknownIssuer") || why.contains("no platform root certificates"),
-                "{why}"
-            ),
+            Err(e @ Error::Tls { .. }) => {
+                let why = error_chain(&e);
+                assert!(
+                    why.contains("UnknownIssuer") || why.contains("no platform root certificates"),
+                    "{why}"
+                )
+            }
             Err(e) => panic!("expected a TLS error, got {e}"),
             Ok(_) => panic!("trusted a certificate from an unknown CA"),
         }
@@ -232,7 +235,8 @@ mod wamp {
                 .await;
             assert_eq!(sev.request().await.path, "/ws");
             match result {
-                Err(TransportError::Connect(why)) => {
+                Err(TransportError::Connect(e)) => {
+                    let why = error_chain(&*e);
                     assert!(why.contains("subprotocol"), "{why}")
                 }
                 other => panic!("expected the subprotocol refusal, got {other:?}"),

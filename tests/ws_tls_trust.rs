@@ -29,7 +29,10 @@ async fn platform_roots_by_default_mozilla_roots_as_an_option() {
         // This machine's own store: roots, or the clear error (never a panic).
         match TrustRoots::Platform.root_store() {
             Ok(roots) => assert!(!roots.is_empty()),
-            Err(Error::Tls(why)) => assert!(why.contains("no platform root certificates"), "{why}"),
+            Err(Error::Tls { context, .. }) => assert!(
+                context.contains("no platform root certificates"),
+                "{context}"
+            ),
             Err(e) => panic!("unexpected error {e}"),
         }
 
@@ -57,11 +60,17 @@ async fn platform_roots_by_default_mozilla_roots_as_an_option() {
         std::env::set_var("SSL_CERT_FILE", &empty);
         std::env::remove_var("SSL_CERT_DIR");
         match TrustRoots::Platform.root_store() {
-            Err(Error::Tls(why)) => assert!(why.contains("no platform root certificates"), "{why}"),
+            Err(Error::Tls { context, .. }) => assert!(
+                context.contains("no platform root certificates"),
+                "{context}"
+            ),
             other => panic!("expected the no-roots error, got {other:?}"),
         }
         match connect_default(&url).await {
-            Err(Error::Tls(why)) => assert!(why.contains("no platform root certificates"), "{why}"),
+            Err(Error::Tls { context, .. }) => assert!(
+                context.contains("no platform root certificates"),
+                "{context}"
+            ),
             Err(e) => panic!("expected the no-roots error, got {e}"),
             Ok(()) => panic!("connected without any trusted root"),
         }
@@ -82,7 +91,10 @@ async fn platform_roots_by_default_mozilla_roots_as_an_option() {
             .connect(|ch| Recorder::new(ch, tx))
             .await;
         match result {
-            Err(Error::Tls(why)) => assert!(why.contains("UnknownIssuer"), "{why}"),
+            Err(e @ Error::Tls { .. }) => {
+                let why = error_chain(&e);
+                assert!(why.contains("UnknownIssuer"), "{why}")
+            }
             Err(e) => panic!("expected an untrusted-certificate error, got {e}"),
             Ok(_) => panic!("the Mozilla roots trusted a test CA"),
         }

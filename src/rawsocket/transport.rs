@@ -115,12 +115,28 @@ pub enum RawSocketConnectError {
     /// The configured serializer is not one we implement.
     #[error("unsupported serializer {0}")]
     UnsupportedSerializer(SerializerId),
-    /// Connecting, or the handshake's IO, failed.
-    #[error("I/O error: {0}")]
+    /// Connecting failed (the I/O error is the source).
+    #[error("connecting to {target} failed")]
+    Connect {
+        /// `host:port` or the Unix socket path.
+        target: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The handshake's IO failed (the I/O error is the source).
+    #[error("I/O error")]
     Io(#[from] std::io::Error),
-    /// TLS setup or handshake failed.
-    #[error("TLS: {0}")]
-    Tls(String),
+    /// TLS setup or handshake failed: `context` says what was being done, the
+    /// `rustls::Error` (or I/O error) is the source when there is one.
+    #[error("TLS: {context}")]
+    Tls {
+        /// What was being done, and with whom.
+        context: String,
+        /// The underlying failure, if any.
+        #[source]
+        source: Option<crate::websocket::error::BoxError>,
+    },
     /// Unix domain sockets are not available on this platform.
     #[error("Unix domain sockets are not supported on this platform")]
     UnixUnsupported,
@@ -150,7 +166,7 @@ impl From<RawSocketError> for RawSocketConnectError {
 
 impl From<RawSocketConnectError> for TransportError {
     fn from(e: RawSocketConnectError) -> Self {
-        TransportError::Connect(e.to_string())
+        TransportError::Connect(Box::new(e))
     }
 }
 
@@ -205,7 +221,16 @@ impl RawSocketTransport {
         let fut = async {
             match url.endpoint {
                 RawSocketEndpoint::Tcp { host, port } => {
-                    let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+                    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+                        .await
+                        .map_err(|source| RawSocketConnectError::Connect {
+                            target: if host.contains(':') {
+                                format!("[{host}]:{port}")
+                            } else {
+                                format!("{host}:{port}")
+                            },
+                            source,
+                        })?;
                     let _ = tcp.set_nodelay(options.tcp_no_delay);
                     // Described as Autobahn (and our WebSocket layer) do.
                     let peer = match tcp.peer_addr() {
@@ -276,7 +301,12 @@ async fn connect_unix(
     secure: bool,
     options: &RawSocketOptions,
 ) -> Result<RawSocketTransport, RawSocketConnectError> {
-    let stream = tokio::net::UnixStream::connect(path).await?;
+    let stream = tokio::net::UnixStream::connect(path)
+        .await
+        .map_err(|source| RawSocketConnectError::Connect {
+            target: path.to_owned(),
+            source,
+        })?;
     let peer = format!("unix:{path}");
     if secure {
         start_tls(stream, "localhost", peer, options).await
@@ -307,21 +337,31 @@ where
     use crate::websocket::stream::tls;
     let config = match &options.tls {
         Some(config) => config.clone(),
-        None => tls::default_client_config().map_err(|e| match e {
-            crate::websocket::Error::Tls(why) => RawSocketConnectError::Tls(why),
-            other => RawSocketConnectError::Tls(other.to_string()),
+        None => tls::default_client_config().map_err(|e| RawSocketConnectError::Tls {
+            context: "no client configuration".into(),
+            source: Some(Box::new(e)),
         })?,
     };
     let name = options
         .tls_server_name
         .clone()
         .unwrap_or_else(|| host.to_owned());
-    let name = rustls::pki_types::ServerName::try_from(name)
-        .map_err(|e| RawSocketConnectError::Tls(format!("invalid server name: {e}")))?;
+    let name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|e| {
+        RawSocketConnectError::Tls {
+            context: format!("invalid server name {name:?}"),
+            source: Some(Box::new(e)),
+        }
+    })?;
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
-        .map_err(|e| RawSocketConnectError::Tls(tls::client_handshake_failure(&e, "rs://")))?;
+        .map_err(|e| RawSocketConnectError::Tls {
+            context: format!(
+                "handshake with {peer} failed{}",
+                tls::plain_server_hint(&e, "rs://")
+            ),
+            source: Some(crate::websocket::error::tls_source(e)),
+        })?;
     let exporter = tls
         .get_ref()
         .1
@@ -338,9 +378,10 @@ async fn start_tls<S>(
     _peer: String,
     _options: &RawSocketOptions,
 ) -> Result<RawSocketTransport, RawSocketConnectError> {
-    Err(RawSocketConnectError::Tls(
-        "rss:// needs the `tls` feature".into(),
-    ))
+    Err(RawSocketConnectError::Tls {
+        context: "rss:// needs the `tls` feature".into(),
+        source: None,
+    })
 }
 
 /// The 4-octet handshake, then the reader and writer tasks.

@@ -132,6 +132,9 @@ impl serde::de::Error for ValueError {
     }
 }
 
+use std::sync::Arc;
+
+use super::transport::TransportError;
 use super::value::{Dict, Value};
 
 /// A WAMP error as the application sees it (Autobahn's `ApplicationError`): an error
@@ -298,7 +301,7 @@ pub enum Error {
     #[error(transparent)]
     Serialization(#[from] SerializationError),
     /// A typed payload does not fit (serde conversion to or from [`Value`]).
-    #[error("payload conversion: {0}")]
+    #[error("payload conversion failed")]
     Value(#[from] ValueError),
     /// A URI given to the API is invalid; nothing was sent.
     #[error("invalid URI '{0}'")]
@@ -316,6 +319,66 @@ pub enum Error {
     /// The transport failed to send a message.
     #[error("transport error: {0}")]
     Transport(String),
+    /// Connecting to the router failed (why is the source).
+    #[error("connecting to {url} failed")]
+    Connect {
+        /// The router's URL.
+        url: String,
+        /// The transport's error.
+        #[source]
+        source: TransportFailure,
+    },
+    /// [`ApplicationRunner::run`](crate::wamp::ApplicationRunner::run) gave up after
+    /// [`RetryPolicy::max_retries`](crate::wamp::RetryPolicy::max_retries) retries;
+    /// the last connect failure is the source (none if the last connection was made
+    /// but lost before its session joined).
+    #[error("gave up on {url} after {attempts} failed attempts")]
+    GaveUp {
+        /// The router's URL.
+        url: String,
+        /// Failed attempts in a row (connects, and connections lost before joining).
+        attempts: u32,
+        /// The last connect failure.
+        #[source]
+        source: Option<TransportFailure>,
+    },
+}
+
+/// A [`TransportError`] shared by the clones of an [`Error`](enum@Error) (which is `Clone`):
+/// displays as the transport error, and its sources are the transport error's.
+/// Two are equal when they are the same failure.
+#[derive(Debug, Clone)]
+pub struct TransportFailure(Arc<TransportError>);
+
+impl TransportFailure {
+    /// The transport error.
+    pub fn get(&self) -> &TransportError {
+        &self.0
+    }
+}
+
+impl From<TransportError> for TransportFailure {
+    fn from(e: TransportError) -> Self {
+        TransportFailure(Arc::new(e))
+    }
+}
+
+impl PartialEq for TransportFailure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 impl Error {
@@ -337,7 +400,8 @@ impl From<Error> for ApplicationError {
             Error::Canceled => ApplicationError::new(ApplicationError::CANCELED),
             Error::Timeout => ApplicationError::new(ApplicationError::TIMEOUT),
             other => {
-                ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, other.to_string())
+                let text = crate::websocket::error::Chain(&other).to_string();
+                ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text)
             }
         }
     }

@@ -14,9 +14,9 @@ pub mod uri;
 pub mod value;
 pub mod websocket_transport;
 
-pub use error::{ApplicationError, Error};
+pub use error::{ApplicationError, Error, TransportFailure};
 pub use payload::{EncodedPayload, PayloadCodec, PptKeys};
-pub use runner::{ApplicationRunner, RetryPolicy, StopHandle};
+pub use runner::{ApplicationRunner, ConnectFailure, RetryPolicy, StopHandle};
 pub use session::{ApplicationSession, Session};
 pub use types::*;
 pub use value::{Dict, Value};

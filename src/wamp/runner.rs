@@ -2,12 +2,14 @@
 //! WebSocket or RawSocket, runs it, and (optionally) reconnects with backoff,
 //! restoring the component's registrations and subscriptions.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
 use super::auth::{Authentication, Authenticator};
+use super::error::TransportFailure;
 use super::message::Message;
 use super::serializer::DEFAULT_MAX_DECODED_SIZE;
 use super::session::{run_component, ApplicationSession, RunOutcome, Session};
@@ -19,6 +21,7 @@ use super::{ApplicationError, Error};
 use crate::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
 use crate::rawsocket::SerializerId;
 use crate::websocket::client::{Proxy, WebSocketClientFactory};
+use crate::websocket::error::Chain;
 use crate::websocket::types::Headers;
 
 /// How to retry after a lost connection (the defaults are Autobahn `Component`'s).
@@ -126,6 +129,42 @@ impl Transport for AnyTransport {
     }
 }
 
+/// A failed attempt to reach the router, as
+/// [`ApplicationRunner::on_connect_failure`] reports it (Autobahn `Component`'s
+/// `connectfailure` event).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ConnectFailure<'a> {
+    /// The runner's URL.
+    pub url: &'a str,
+    /// Failed attempts in a row, this one included (1 for the first).
+    pub attempt: u32,
+    /// Why this attempt failed.
+    pub error: &'a TransportError,
+    /// How long the runner waits before the next attempt; `None` when it gives up
+    /// ([`RetryPolicy::max_retries`] reached, or [`ApplicationRunner::run_once`]).
+    pub retry_in: Option<Duration>,
+}
+
+/// The application's [`ApplicationRunner::on_connect_failure`] hook.
+type ConnectFailureHook = Arc<dyn Fn(&ConnectFailure<'_>) + Send + Sync>;
+
+/// What the runner counts and calls on failed connects; shared by clones.
+#[derive(Clone, Default)]
+struct FailureReporting {
+    total: Arc<AtomicU64>,
+    hook: Option<ConnectFailureHook>,
+}
+
+impl std::fmt::Debug for FailureReporting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailureReporting")
+            .field("total", &self.total.load(Ordering::Relaxed))
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
 /// How long [`StopHandle::stop`] waits for the router to answer GOODBYE before the
 /// runner closes the transport anyway.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -196,6 +235,7 @@ pub struct ApplicationRunner {
     max_decoded_size: usize,
     join_timeout: Option<Duration>,
     stop: StopHandle,
+    failures: FailureReporting,
 }
 
 impl ApplicationRunner {
@@ -215,6 +255,7 @@ impl ApplicationRunner {
             max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             join_timeout: Some(DEFAULT_JOIN_TIMEOUT),
             stop: StopHandle::new(),
+            failures: FailureReporting::default(),
         }
     }
 
@@ -290,6 +331,49 @@ impl ApplicationRunner {
         self
     }
 
+    /// Calls `hook` after each failed attempt to reach the router (before the wait
+    /// for the next one), besides the `warn` event the runner logs (Autobahn
+    /// `Component`'s `connectfailure` event). It runs on the runner's task: keep it
+    /// short.
+    pub fn on_connect_failure(
+        mut self,
+        hook: impl Fn(&ConnectFailure<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.failures.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// How many attempts to reach the router have failed since this runner (or the
+    /// runner it was cloned from) was created, over all runs.
+    pub fn connect_failures(&self) -> u64 {
+        self.failures.total.load(Ordering::Relaxed)
+    }
+
+    /// Counts, logs and reports one failed connect.
+    fn report_connect_failure(
+        &self,
+        attempt: u32,
+        error: &TransportError,
+        retry_in: Option<Duration>,
+    ) {
+        self.failures.total.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            url = %self.url,
+            attempt,
+            retry_in = ?retry_in,
+            error = %Chain(error),
+            "connect failed"
+        );
+        if let Some(hook) = &self.failures.hook {
+            hook(&ConnectFailure {
+                url: &self.url,
+                attempt,
+                error,
+                retry_in,
+            });
+        }
+    }
+
     /// A handle that stops this runner (and its clones) from another task.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
@@ -319,7 +403,7 @@ impl ApplicationRunner {
         match scheme.as_str() {
             "ws" | "wss" => {
                 let mut factory = WebSocketClientFactory::new(&self.url)
-                    .map_err(|e| TransportError::Connect(e.to_string()))?
+                    .map_err(|e| TransportError::Connect(Box::new(e)))?
                     .headers(self.headers.clone());
                 if let Some(p) = &self.proxy {
                     factory = factory.proxy(p.clone());
@@ -346,9 +430,9 @@ impl ApplicationRunner {
                         "msgpack" => SerializerId::MSGPACK,
                         "cbor" => SerializerId::CBOR,
                         other => {
-                            return Err(TransportError::Connect(format!(
-                                "unknown serializer {other:?}"
-                            )))
+                            return Err(TransportError::Connect(
+                                format!("unknown serializer {other:?}").into(),
+                            ))
                         }
                     };
                 }
@@ -360,10 +444,9 @@ impl ApplicationRunner {
                     RawSocketTransport::connect(&self.url, &options).await?,
                 ))
             }
-            other => Err(TransportError::Connect(format!(
-                "unsupported URL scheme {other:?} in {}",
-                self.url
-            ))),
+            other => Err(TransportError::Connect(
+                format!("unsupported URL scheme {other:?} in {}", self.url).into(),
+            )),
         }
     }
 
@@ -383,7 +466,13 @@ impl ApplicationRunner {
             () = stopped(&mut stop) => {
                 return Ok(RunOutcome { app, joined: false, close: None });
             }
-            t = self.connect() => t.map_err(|e| Error::Transport(e.to_string()))?,
+            t = self.connect() => match t {
+                Ok(t) => t,
+                Err(e) => {
+                    self.report_connect_failure(1, &e, None);
+                    return Err(Error::Connect { url: self.url.clone(), source: e.into() });
+                }
+            },
         };
         let session = Session::new(self.config());
         let (outcome, _) = self
@@ -407,7 +496,10 @@ impl ApplicationRunner {
     /// answered with `wamp.close.goodbye_and_out`) or on [`stop`](Self::stop).
     /// Authentication failures and an unknown realm end it with
     /// [`Error::Application`] instead of retrying; running out of
-    /// [`RetryPolicy::max_retries`] with [`Error::Transport`].
+    /// [`RetryPolicy::max_retries`] with [`Error::GaveUp`], whose source is the last
+    /// connect failure. Each failed connect is logged (`warn`), counted
+    /// ([`connect_failures`](Self::connect_failures)) and reported to the
+    /// [`on_connect_failure`](Self::on_connect_failure) hook.
     pub async fn run<A, F>(&self, make: F) -> Result<A, Error>
     where
         A: ApplicationSession,
@@ -417,14 +509,22 @@ impl ApplicationRunner {
         let session = Session::new(self.config());
         let mut stop = self.stop.tx.subscribe();
         let mut failures = 0u32;
+        let mut last_failure: Option<TransportFailure>;
         loop {
             let connected = tokio::select! {
                 biased;
                 () = stopped(&mut stop) => return Ok(app),
                 c = self.connect() => c,
             };
-            match connected {
+            // Whether to give up, and the wait before the next attempt.
+            let next = |failures: u32| {
+                let give_up = self.retry.max_retries.is_some_and(|max| failures >= max);
+                (give_up, self.retry.delay(failures))
+            };
+            let (give_up, delay) = match connected {
                 Ok(transport) => {
+                    // Reached: an older connect failure is no longer the last one.
+                    last_failure = None;
                     let (outcome, was_stopped) = self
                         .run_connection(&session, transport, app, &mut stop)
                         .await?;
@@ -441,17 +541,23 @@ impl ApplicationRunner {
                         Decision::Retry => {}
                     }
                     tracing::info!(url = %self.url, "session lost; reconnecting");
+                    next(failures)
                 }
-                Err(e) => tracing::warn!(url = %self.url, "connect failed: {e}"),
-            }
-            if let Some(max) = self.retry.max_retries {
-                if failures >= max {
-                    return Err(Error::Transport(format!(
-                        "gave up after {failures} retries"
-                    )));
+                Err(e) => {
+                    let (give_up, delay) = next(failures);
+                    let retry_in = (!give_up).then_some(delay);
+                    self.report_connect_failure(failures.saturating_add(1), &e, retry_in);
+                    last_failure = Some(e.into());
+                    (give_up, delay)
                 }
+            };
+            if give_up {
+                return Err(Error::GaveUp {
+                    url: self.url.clone(),
+                    attempts: failures.saturating_add(1),
+                    source: last_failure,
+                });
             }
-            let delay = self.retry.delay(failures);
             tracing::debug!(
                 ?delay,
                 attempt = failures + 1,

@@ -10,10 +10,13 @@ use super::message::Message;
 
 /// Why a transport failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
-    /// Connecting or the transport handshake failed.
-    #[error("connect failed: {0}")]
-    Connect(String),
+    /// Connecting or the transport handshake failed (why is the source: a
+    /// [`WebSocketConnectError`](super::websocket_transport::WebSocketConnectError), a
+    /// [`RawSocketConnectError`](crate::rawsocket::RawSocketConnectError), or a message).
+    #[error("connecting the transport failed")]
+    Connect(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The stream failed or the peer went away.
     #[error("transport lost: {0}")]
     Lost(String),

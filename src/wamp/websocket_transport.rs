@@ -26,6 +26,7 @@ use super::message::Message;
 use super::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
 use super::transport::{Transport, TransportError};
 use crate::websocket::client::WebSocketClientFactory;
+use crate::websocket::error::Chain;
 use crate::websocket::types::ConnectionResponse;
 use crate::websocket::{
     CloseInfo, Error as WsError, WebSocketChannel, WebSocketClientHandler, WebSocketHandler,
@@ -109,7 +110,7 @@ pub enum WebSocketConnectError {
 
 impl From<WebSocketConnectError> for TransportError {
     fn from(e: WebSocketConnectError) -> Self {
-        TransportError::Connect(e.to_string())
+        TransportError::Connect(Box::new(e))
     }
 }
 
@@ -362,7 +363,7 @@ fn send_error(e: WsError) -> TransportError {
         WsError::NotOpen | WsError::ConnectionClosed => TransportError::Closed,
         WsError::Send(crate::websocket::protocol::SendError::Closing)
         | WsError::Send(crate::websocket::protocol::SendError::Closed) => TransportError::Closed,
-        other => TransportError::Lost(other.to_string()),
+        other => TransportError::Lost(Chain(&other).to_string()),
     }
 }
 

@@ -9,16 +9,18 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::channel::{Phase, WebSocketChannel};
 use super::driver::{self, CloseInfo, DriverConfig};
-use super::error::{Error, Result};
+use super::error::{ConnectStep, Error, Result};
 use super::handler::WebSocketClientHandler;
 use super::handshake::client::ClientHandshake;
 use super::handshake::HandshakeError;
 use super::options::ClientOptions;
 use super::protocol::{Receiver, Role, Sender};
 use super::proxy::{connect_request, ProxyResponseParser};
+use super::span;
 use super::stream::MaybeTlsStream;
 use super::types::{ConnectionResponse, Headers};
 use super::url::{parse_url, ParsedUrl};
@@ -74,7 +76,10 @@ impl std::fmt::Debug for WebSocketClientFactory {
 impl WebSocketClientFactory {
     /// A factory connecting to `url` (`ws://host:port/path?query` or `wss://…`).
     pub fn new(url: &str) -> Result<Self> {
-        let url = parse_url(url).map_err(|e| Error::Url(e.to_string()))?;
+        let url = parse_url(url).map_err(|source| Error::Url {
+            url: url.to_owned(),
+            source,
+        })?;
         Ok(Self {
             url,
             origin: None,
@@ -169,12 +174,15 @@ impl WebSocketClientFactory {
             let stream = self.open_stream().await?;
             self.handshake(stream, make).await
         };
-        match self.options.open_handshake_timeout {
-            Some(t) => tokio::time::timeout(t, fut)
-                .await
-                .map_err(|_| Error::Timeout("opening handshake"))?,
-            None => fut.await,
-        }
+        let fut = async {
+            match self.options.open_handshake_timeout {
+                Some(t) => tokio::time::timeout(t, fut)
+                    .await
+                    .map_err(|_| Error::Timeout("opening handshake"))?,
+                None => fut.await,
+            }
+        };
+        fut.instrument(self.connection_span()).await
     }
 
     /// Connects over a Unix domain socket at `path` (the URL still gives the `Host`
@@ -189,7 +197,14 @@ impl WebSocketClientFactory {
         H: WebSocketClientHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        let stream = tokio::net::UnixStream::connect(path).await?;
+        let path = path.as_ref();
+        let stream = tokio::net::UnixStream::connect(path)
+            .await
+            .map_err(|source| Error::Connect {
+                step: ConnectStep::UnixConnect,
+                target: path.display().to_string(),
+                source,
+            })?;
         self.connect_stream(MaybeTlsStream::Unix(stream), make)
             .await
     }
@@ -205,12 +220,15 @@ impl WebSocketClientFactory {
         H: WebSocketClientHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        match self.options.open_handshake_timeout {
-            Some(t) => tokio::time::timeout(t, self.handshake(stream, make))
-                .await
-                .map_err(|_| Error::Timeout("opening handshake"))?,
-            None => self.handshake(stream, make).await,
-        }
+        let fut = async {
+            match self.options.open_handshake_timeout {
+                Some(t) => tokio::time::timeout(t, self.handshake(stream, make))
+                    .await
+                    .map_err(|_| Error::Timeout("opening handshake"))?,
+                None => self.handshake(stream, make).await,
+            }
+        };
+        fut.instrument(self.connection_span()).await
     }
 
     async fn open_stream(&self) -> Result<MaybeTlsStream> {
@@ -218,10 +236,17 @@ impl WebSocketClientFactory {
             Some(p) => (p.host.as_str(), p.port),
             None => (self.url.host.as_str(), self.url.port),
         };
-        let mut tcp = TcpStream::connect((host, port)).await?;
+        let mut tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(|source| Error::Connect {
+                step: ConnectStep::TcpConnect,
+                target: host_port(host, port),
+                source,
+            })?;
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
+        tracing::debug!(addr = %host_port(host, port), "TCP connected");
         if let Some(proxy) = &self.proxy {
-            tunnel(&mut tcp, &self.url.host, self.url.port, &proxy.headers).await?;
+            tunnel(&mut tcp, &self.url.host, self.url.port, proxy).await?;
         }
         if self.url.is_secure {
             #[cfg(feature = "tls")]
@@ -231,16 +256,22 @@ impl WebSocketClientFactory {
                     Some(config) => config.clone(),
                     None => tls::default_client_config()?,
                 };
-                let name = rustls::pki_types::ServerName::try_from(self.url.host.clone())
-                    .map_err(|e| Error::Tls(format!("invalid server name: {e}")))?;
+                let name = rustls::pki_types::ServerName::try_from(self.url.host.clone()).map_err(
+                    |e| Error::tls_with(format!("invalid server name {:?}", self.url.host), e),
+                )?;
                 let tls = tokio_rustls::TlsConnector::from(config)
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| Error::Tls(tls::client_handshake_failure(&e, "ws://")))?;
+                    .map_err(|e| {
+                        let server = host_port(&self.url.host, self.url.port);
+                        let hint = tls::plain_server_hint(&e, "ws://");
+                        Error::tls_handshake(format!("handshake with {server} failed{hint}"), e)
+                    })?;
+                tracing::debug!("TLS handshake done");
                 return Ok(MaybeTlsStream::TlsClient(Box::new(tls)));
             }
             #[cfg(not(feature = "tls"))]
-            return Err(Error::Tls("wss:// needs the `tls` feature".into()));
+            return Err(Error::tls("wss:// needs the `tls` feature"));
         }
         Ok(MaybeTlsStream::Tcp(tcp))
     }
@@ -268,10 +299,18 @@ impl WebSocketClientFactory {
                 .map(|o| o.to_extension_string())
                 .collect();
         }
-        let (request, key) = hs
-            .build_request()
-            .map_err(|e| Error::Handshake(e.to_string()))?;
-        stream.write_all(&request).await?;
+        let url = self.url_string();
+        let handshake_error = |source| Error::Handshake {
+            peer: url.clone(),
+            source,
+        };
+        let upgrade_io = |source| Error::Connect {
+            step: ConnectStep::HttpUpgrade,
+            target: url.clone(),
+            source,
+        };
+        let (request, key) = hs.build_request().map_err(handshake_error)?;
+        stream.write_all(&request).await.map_err(upgrade_io)?;
         let peer = format!("tcp:{}:{}", self.url.host, self.url.port);
         let mut parser = hs.response_parser(&key, peer.clone());
         let mut buf = BytesMut::with_capacity(1024);
@@ -280,25 +319,23 @@ impl WebSocketClientFactory {
                 Ok(Some(r)) => break r,
                 Ok(None) => {}
                 Err(HandshakeError::UnexpectedStatus { status, reason, .. }) => {
-                    return Err(Error::HttpStatus { status, reason });
+                    return Err(Error::HttpStatus {
+                        url: url.clone(),
+                        status,
+                        reason,
+                    });
                 }
-                Err(e) => return Err(Error::Handshake(e.to_string())),
+                Err(e) => return Err(handshake_error(e)),
             }
             if !self.url.is_secure && looks_like_tls_record(&buf) {
-                return Err(Error::Handshake(
-                    "the server answered the HTTP upgrade with TLS; is it a TLS server (wss://)?"
-                        .into(),
-                ));
+                return Err(handshake_error(HandshakeError::TlsAnswer));
             }
             buf.reserve(1024);
-            if stream.read_buf(&mut buf).await? == 0 {
-                let why = if buf.is_empty() && !self.url.is_secure {
-                    "the server closed the connection without answering the HTTP upgrade; \
-                     is it a TLS server (wss://)?"
-                } else {
-                    "connection closed during the opening handshake"
-                };
-                return Err(Error::Handshake(why.into()));
+            if stream.read_buf(&mut buf).await.map_err(upgrade_io)? == 0 {
+                if buf.is_empty() && !self.url.is_secure {
+                    return Err(handshake_error(HandshakeError::ClosedWithoutAnswer));
+                }
+                return Err(handshake_error(HandshakeError::ConnectionClosed));
             }
         };
         let _ = buf.split_to(consumed);
@@ -306,6 +343,10 @@ impl WebSocketClientFactory {
         let channel = WebSocketChannel::new(sender, peer);
         let mut receiver = Receiver::new(self.options.protocol_config());
         self.negotiate_extensions(&response, &mut receiver, &channel)?;
+        // Runs in the span `connect` entered: the connection keeps it.
+        let span = tracing::Span::current();
+        span::record_negotiated(&span, response.protocol.as_deref(), &response.extensions);
+        tracing::debug!("WebSocket opening handshake done");
         let mut handler = make(channel.clone());
         handler.on_connect(&response).await;
         // The handshake is done: sends may start now (they are queued until the
@@ -320,6 +361,7 @@ impl WebSocketClientFactory {
             handler,
             response,
             cfg: self.driver_config(),
+            span,
         })
     }
 
@@ -340,7 +382,7 @@ impl WebSocketClientFactory {
             {
                 self.accept_deflate(ext, receiver, channel)
             }
-            exts => Err(Error::Handshake(format!(
+            exts => Err(self.rejected(format!(
                 "server answered with extensions we did not offer: {}",
                 exts.iter()
                     .map(|e| e.name.as_str())
@@ -360,13 +402,13 @@ impl WebSocketClientFactory {
         use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
         let offers = &self.options.per_message_compression_offers;
         let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
-            .map_err(|e| Error::Handshake(format!("invalid permessage-deflate response: {e}")))?;
+            .map_err(|e| self.rejected(format!("invalid permessage-deflate response: {e}")))?;
         let mut accept = self
             .options
             .per_message_compression_accept
             .as_ref()
             .and_then(|f| f(&resp))
-            .ok_or_else(|| Error::Handshake("permessage-deflate response refused".into()))?;
+            .ok_or_else(|| self.rejected("permessage-deflate response refused".into()))?;
         // An offer with client_no_context_takeover promised no context takeover even if
         // the server did not ask for it (RFC 7692 §7.1.1.2): keep the promise.
         if accept.no_context_takeover.is_none()
@@ -376,13 +418,40 @@ impl WebSocketClientFactory {
         }
         accept
             .validate()
-            .map_err(|e| Error::Handshake(format!("invalid permessage-deflate acceptance: {e}")))?;
+            .map_err(|e| self.rejected(format!("invalid permessage-deflate acceptance: {e}")))?;
         receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
         channel.shared.lock().sender.set_deflate(
             PerMessageDeflate::from_response_accept(&accept),
             self.options.per_message_compression_threshold,
         );
         Ok(())
+    }
+
+    /// The resource without the query, which may carry credentials: for error
+    /// messages and spans.
+    fn path(&self) -> &str {
+        self.url.resource.split('?').next().unwrap_or("/")
+    }
+
+    /// The URL as text (without the query), for error messages.
+    fn url_string(&self) -> String {
+        let scheme = if self.url.is_secure { "wss" } else { "ws" };
+        let server = host_port(&self.url.host, self.url.port);
+        format!("{scheme}://{server}{}", self.path())
+    }
+
+    /// The span of a connection to open: peer and path now, the negotiated rest later.
+    fn connection_span(&self) -> tracing::Span {
+        let peer = host_port(&self.url.host, self.url.port);
+        span::connection_span("client", &peer, Some(self.path()))
+    }
+
+    /// The handshake failed on our side of the negotiation.
+    fn rejected(&self, why: String) -> Error {
+        Error::Handshake {
+            peer: self.url_string(),
+            source: HandshakeError::Rejected(why),
+        }
     }
 
     fn driver_config(&self) -> DriverConfig {
@@ -408,36 +477,56 @@ fn looks_like_tls_record(buf: &[u8]) -> bool {
     matches!(buf, [0x15 | 0x16, 0x03, ..])
 }
 
+/// `host:port`, with brackets around an IPv6 address.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Opens a tunnel through an HTTP proxy with `CONNECT host:port`.
 async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     host: &str,
     port: u16,
-    headers: &Headers,
+    proxy: &Proxy,
 ) -> Result<()> {
-    let req = connect_request(host, port, headers).map_err(|e| Error::Proxy(e.to_string()))?;
-    stream.write_all(&req).await?;
+    let proxy_addr = host_port(&proxy.host, proxy.port);
+    let refused = |source| Error::Proxy {
+        proxy: proxy_addr.clone(),
+        source,
+    };
+    let io_failed = |source| Error::Connect {
+        step: ConnectStep::ProxyConnect,
+        target: proxy_addr.clone(),
+        source,
+    };
+    let req = connect_request(host, port, &proxy.headers).map_err(refused)?;
+    stream.write_all(&req).await.map_err(io_failed)?;
     let mut parser = ProxyResponseParser::new();
     let mut buf = BytesMut::with_capacity(512);
     loop {
         match parser.parse(&buf) {
             Ok(Some(consumed)) => {
                 if consumed != buf.len() {
-                    return Err(Error::Proxy(
+                    return Err(refused(HandshakeError::Rejected(
                         "proxy sent data before the tunnel was used".into(),
-                    ));
+                    )));
                 }
+                tracing::debug!(proxy = %proxy_addr, "proxy tunnel open");
                 return Ok(());
             }
             Ok(None) => {}
             Err(HandshakeError::ProxyRefused { status, reason }) => {
                 return Err(Error::ProxyRefused { status, reason })
             }
-            Err(e) => return Err(Error::Proxy(e.to_string())),
+            Err(e) => return Err(refused(e)),
         }
         buf.reserve(512);
-        if stream.read_buf(&mut buf).await? == 0 {
-            return Err(Error::Proxy("proxy closed the connection".into()));
+        if stream.read_buf(&mut buf).await.map_err(io_failed)? == 0 {
+            return Err(refused(HandshakeError::ConnectionClosed));
         }
     }
 }
@@ -454,6 +543,8 @@ pub struct WebSocketConnection<S, H> {
     handler: H,
     response: ConnectionResponse,
     cfg: DriverConfig,
+    /// The connection's span (from `connect`): the connection runs in it.
+    span: tracing::Span,
 }
 
 impl<S, H> WebSocketConnection<S, H>
@@ -493,6 +584,7 @@ where
             &mut self.handler,
             self.cfg,
         )
+        .instrument(self.span)
         .await;
         (self.handler, info)
     }

@@ -299,7 +299,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 
     fn fail(&mut self, v: ProtocolViolation) {
-        tracing::debug!(peer = %self.channel.peer(), "failing connection: {v}");
+        tracing::debug!(violation = %v, "failing connection");
         {
             let mut side = self.channel.shared.lock();
             let side = &mut *side;
@@ -336,7 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 
     fn lost(&mut self, why: String) {
-        tracing::debug!(peer = %self.channel.peer(), "connection lost: {why}");
+        tracing::debug!(%why, "connection lost");
         if self.failure.is_none() && self.peer_close.is_none() {
             self.failure = Some(why);
         }
@@ -405,9 +405,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             match res {
                 Poll::Ready(Ok(0)) => return self.lost("write returned zero".into()),
                 Poll::Ready(Ok(n)) => {
-                    if self.cfg.log_octets {
-                        tracing::trace!(len = n, "tx octets");
-                    }
+                    // Only the length: our frames are what the hooks sent.
+                    tracing::trace!(len = n, "tx octets");
                     self.writing.advance(n);
                     self.needs_flush = true;
                 }
@@ -624,19 +623,33 @@ where
     if !io.read_buf.is_empty() {
         io.process_input(&mut []);
     }
+    tracing::debug!("WebSocket connection open");
     let _ = alongside(&mut io, handler.on_open()).await;
     while let Some(ev) = poll_fn(|cx| io.poll_next(cx)).await {
         io.same_poll = match ev {
             Event::Message { payload, is_binary } => {
+                tracing::trace!(len = payload.len(), is_binary, "message received");
                 alongside(&mut io, handler.on_message(payload, is_binary)).await
             }
-            Event::Ping(p) => alongside(&mut io, handler.on_ping(p)).await,
-            Event::Pong(p) => alongside(&mut io, handler.on_pong(p)).await,
+            Event::Ping(p) => {
+                tracing::trace!(len = p.len(), "ping received");
+                alongside(&mut io, handler.on_ping(p)).await
+            }
+            Event::Pong(p) => {
+                tracing::trace!(len = p.len(), "pong received");
+                alongside(&mut io, handler.on_pong(p)).await
+            }
             Event::Close { .. } => true,
         };
     }
     let info = io.close_info();
     drop(io);
+    tracing::debug!(
+        was_clean = info.was_clean,
+        code = ?info.code,
+        reason = ?info.reason,
+        "WebSocket connection closed"
+    );
     handler
         .on_close(info.was_clean, info.code, info.reason.clone())
         .await;

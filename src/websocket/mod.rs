@@ -22,6 +22,7 @@ pub mod channel;
 mod driver;
 pub mod error;
 pub mod handler;
+mod span;
 
 pub use channel::WebSocketChannel;
 pub use driver::CloseInfo;

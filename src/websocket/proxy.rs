@@ -145,7 +145,7 @@ mod tests {
         ));
         assert!(matches!(
             ProxyResponseParser::new().parse(b"garbage\r\n\r\n"),
-            Err(HandshakeError::Malformed(_))
+            Err(HandshakeError::HttpSyntax(_))
         ));
     }
 }

@@ -9,18 +9,21 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
-use super::error::{Error, Result};
+use super::error::{Chain, Error, Result};
 use super::handler::WebSocketServerHandler;
 use super::handshake::server::{
     accept_response, deny_response, error_response, flash_policy_response, status_page_response,
     ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
 };
+use super::handshake::HandshakeError;
 use super::options::ServerOptions;
 use super::origin::OriginPolicy;
 use super::protocol::{Receiver, Sender};
+use super::span;
 use super::stream::MaybeTlsStream;
 use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
 use super::url::parse_url;
@@ -217,7 +220,7 @@ impl WebSocketServerFactory {
             let make = make.clone();
             tokio::spawn(async move {
                 if let Err(e) = factory.accept_tcp(tcp, addr, |ch| make(ch)).await {
-                    tracing::debug!(peer = %addr, "connection ended with error: {e}");
+                    tracing::debug!(peer = %addr, error = %Chain(&e), "connection ended with an error");
                 }
             });
         }
@@ -252,7 +255,7 @@ impl WebSocketServerFactory {
                     .accept_stream(stream, peer.clone(), |ch| make(ch))
                     .await
                 {
-                    tracing::debug!(%peer, "connection ended with error: {e}");
+                    tracing::debug!(%peer, error = %Chain(&e), "connection ended with an error");
                 }
             });
         }
@@ -271,6 +274,23 @@ impl WebSocketServerFactory {
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
         let peer = format!("tcp:{addr}");
+        let span = span::connection_span("server", &peer, None);
+        self.accept_tcp_in_span(tcp, peer, make)
+            .instrument(span)
+            .await
+    }
+
+    /// [`Self::accept_tcp`] in the connection's span.
+    async fn accept_tcp_in_span<H, F>(
+        &self,
+        tcp: TcpStream,
+        peer: String,
+        make: F,
+    ) -> Result<CloseInfo>
+    where
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         // A TLS handshake in progress holds a connection slot, and the TLS and the HTTP
         // handshakes share one `open_handshake_timeout`: a slow client gets one timeout,
         // not two, and a flood of TLS handshakes counts against `max_connections`.
@@ -281,7 +301,8 @@ impl WebSocketServerFactory {
             let tls = within(deadline, acceptor.accept(tcp))
                 .await
                 .map_err(|_| Error::Timeout("TLS handshake"))?
-                .map_err(|e| Error::Tls(e.to_string()))?;
+                .map_err(|e| Error::tls_handshake(format!("handshake with {peer} failed"), e))?;
+            tracing::debug!("TLS handshake done");
             let stream = MaybeTlsStream::TlsServer(Box::new(tls));
             return self
                 .run_connection(stream, peer, make, slot, deadline)
@@ -313,7 +334,9 @@ impl WebSocketServerFactory {
     {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
+        let span = span::connection_span("server", &peer, None);
         self.run_connection(stream, peer, make, slot, deadline)
+            .instrument(span)
             .await
     }
 
@@ -338,9 +361,10 @@ impl WebSocketServerFactory {
             let resp = deny_response(503, Some("too many connections"), &Headers::new());
             let _ = stream.write_all(&resp).await;
             let _ = stream.shutdown().await;
-            return Err(Error::Handshake(
-                "maximum number of connections reached".into(),
-            ));
+            return Err(Error::Handshake {
+                peer,
+                source: HandshakeError::Rejected("maximum number of connections reached".into()),
+            });
         }
         let sender = Sender::new(self.options.protocol_config());
         let channel = WebSocketChannel::new(sender, peer.clone());
@@ -392,6 +416,10 @@ impl WebSocketServerFactory {
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketServerHandler,
     {
+        let failed = |source| Error::Handshake {
+            peer: peer.to_owned(),
+            source,
+        };
         let config = self.handshake_config();
         let mut parser = RequestParser::new(peer, &config);
         let mut buf = BytesMut::with_capacity(1024);
@@ -403,11 +431,13 @@ impl WebSocketServerFactory {
                     let _ = stream
                         .write_all(&error_response(&e, self.server.as_deref()))
                         .await;
-                    return Err(Error::Handshake(e.to_string()));
+                    return Err(failed(e));
                 }
             }
             if buf.len() > config.max_header_bytes {
-                return Err(Error::Handshake("request head too large".into()));
+                return Err(failed(HandshakeError::HeadTooLarge {
+                    limit: config.max_header_bytes,
+                }));
             }
             // A TLS ClientHello (record type 22) never ends an HTTP head: answer now rather
             // than at the open-handshake timeout, so that a wss:// client fails fast.
@@ -416,17 +446,18 @@ impl WebSocketServerFactory {
                 let _ = stream
                     .write_all(&deny_response(400, Some(why), &Headers::new()))
                     .await;
-                return Err(Error::Handshake(why.into()));
+                return Err(failed(HandshakeError::Rejected(why.into())));
             }
             buf.reserve(1024);
             if stream.read_buf(&mut buf).await? == 0 {
-                return Err(Error::Handshake(
-                    "connection closed during the opening handshake".into(),
-                ));
+                return Err(failed(HandshakeError::ConnectionClosed));
             }
         };
         let upgrade: UpgradeRequest = match parsed {
-            ParsedRequest::Upgrade(u) => *u,
+            ParsedRequest::Upgrade(u) => {
+                span::record_path(&tracing::Span::current(), &u.request.path);
+                *u
+            }
             ParsedRequest::StatusPage { .. } => {
                 let page = status_page_response(self.server.as_deref(), &self.options.versions);
                 stream.write_all(&page).await?;
@@ -447,7 +478,7 @@ impl WebSocketServerFactory {
                 Err(why) => {
                     let resp = deny_response(400, Some(&why), &Headers::new());
                     let _ = stream.write_all(&resp).await;
-                    return Err(Error::Handshake(why));
+                    return Err(failed(HandshakeError::Rejected(why)));
                 }
             };
         let accept: ConnectionAccept = match handler.on_connect(&upgrade.request).await {
@@ -455,9 +486,9 @@ impl WebSocketServerFactory {
             Err(ConnectionDeny { code, reason }) => {
                 let resp = deny_response(code, reason.as_deref(), &Headers::new());
                 let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(format!(
+                return Err(failed(HandshakeError::Rejected(format!(
                     "connection denied by on_connect: {code}"
-                )));
+                ))));
             }
         };
         let offered = &upgrade.request.protocols;
@@ -470,9 +501,9 @@ impl WebSocketServerFactory {
                     &Headers::new(),
                 );
                 let _ = stream.write_all(&resp).await;
-                return Err(Error::Handshake(format!(
+                return Err(failed(HandshakeError::Rejected(format!(
                     "on_connect chose subprotocol {p:?} not offered"
-                )));
+                ))));
             }
             None => offered.iter().find(|p| self.protocols.contains(p)).cloned(),
         };
@@ -492,10 +523,16 @@ impl WebSocketServerFactory {
                 let _ = stream
                     .write_all(&deny_response(500, Some(&e.to_string()), &Headers::new()))
                     .await;
-                return Err(Error::Handshake(e.to_string()));
+                return Err(failed(e));
             }
         };
         stream.write_all(&resp).await?;
+        span::record_negotiated(
+            &tracing::Span::current(),
+            subprotocol.as_deref(),
+            &extensions,
+        );
+        tracing::debug!("WebSocket opening handshake done");
         let _ = buf.split_to(upgrade.consumed);
         Ok(Some((buf, receiver)))
     }

@@ -24,23 +24,23 @@ pub struct ParsedUrl {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UrlError {
-    /// Not a URL at all.
-    #[error("invalid WebSocket URL: {0}")]
-    Invalid(String),
+    /// Not a URL at all (the URL parser's error is the source).
+    #[error("not a URL")]
+    Invalid(#[source] ::url::ParseError),
     /// The scheme is not `ws` or `wss`.
-    #[error("invalid WebSocket URL: protocol scheme {0:?} is not for WebSocket")]
+    #[error("protocol scheme {0:?} is not for WebSocket")]
     Scheme(String),
     /// No host.
-    #[error("invalid WebSocket URL: missing hostname")]
+    #[error("missing hostname")]
     MissingHost,
     /// A non-empty fragment (not allowed in WebSocket URLs, RFC 6455 §3).
-    #[error("invalid WebSocket URL: non-empty fragment {0:?}")]
+    #[error("non-empty fragment {0:?}")]
     Fragment(String),
 }
 
 /// Parses a WebSocket URL such as `ws://localhost:9000/myresource?param1=23&param2=456`.
 pub fn parse_url(url: &str) -> Result<ParsedUrl, UrlError> {
-    let u = ::url::Url::parse(url).map_err(|e| UrlError::Invalid(e.to_string()))?;
+    let u = ::url::Url::parse(url).map_err(UrlError::Invalid)?;
     let is_secure = match u.scheme() {
         "ws" => false,
         "wss" => true,

@@ -579,7 +579,10 @@ mod tls {
                 ..Default::default()
             };
             let (_, res) = tokio::join!(router, RawSocketTransport::connect(&url, &opts));
-            assert!(matches!(res, Err(RawSocketConnectError::Tls(_))), "{res:?}");
+            assert!(
+                matches!(res, Err(RawSocketConnectError::Tls { .. })),
+                "{res:?}"
+            );
         })
         .await;
     }

@@ -28,7 +28,7 @@ impl<T: SessionTypes> Protocol<T> {
     /// Processes one message from the router.
     pub fn handle_message(&mut self, msg: Message) {
         if self.dead {
-            debug!(message = %msg.message_type(), "ignoring message after the session ended");
+            debug!(msg_type = %msg.message_type(), "ignoring message after the session ended");
             return;
         }
         match (self.state, msg) {
@@ -52,7 +52,7 @@ impl<T: SessionTypes> Protocol<T> {
             }
             (State::Closing, m) => {
                 // Messages the router sent before it saw our GOODBYE: dropped.
-                debug!(message = %m.message_type(), "ignoring message while closing");
+                debug!(msg_type = %m.message_type(), "ignoring message while closing");
             }
             (State::Established, m) => self.on_established(m),
             (state, m) => self.violation(format!(

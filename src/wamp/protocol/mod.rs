@@ -494,7 +494,7 @@ impl<T: SessionTypes> Protocol<T> {
                     self.fail(token, error);
                 }
             }
-            other => warn!(message = %other, %error, "message not sent"),
+            other => warn!(msg_type = %other, %error, "message not sent"),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use tracing::warn;
+use tracing::{warn, Instrument};
 
 use super::*;
 
@@ -88,7 +88,7 @@ pub trait ApplicationSession: Send + 'static {
         error: ApplicationError,
         message: String,
     ) -> impl Future<Output = ()> + Send {
-        warn!(%error, %message, "user error");
+        warn!(%error, context = %message, "user error");
         async {}
     }
 }
@@ -147,10 +147,21 @@ pub async fn run_session<T: Transport, A: ApplicationSession>(
 /// returned. This is what an application runner calls per connection.
 pub async fn run_component<A: ApplicationSession>(
     session: &Session,
+    life: Lifecycle,
+    app: A,
+) -> RunOutcome<A> {
+    let span = life.span.clone();
+    drive_component(session.clone(), life, app)
+        .instrument(span)
+        .await
+}
+
+/// [`run_component`]'s body, run in the session's span.
+async fn drive_component<A: ApplicationSession>(
+    session: Session,
     mut life: Lifecycle,
     mut app: A,
 ) -> RunOutcome<A> {
-    let session = session.clone();
     let mut queue = VecDeque::new();
     let mut joined = false;
     let mut close = None;

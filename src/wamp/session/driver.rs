@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
-use tracing::{debug, info, warn};
+use tracing::{debug, info, trace, warn, Instrument};
 
 mod event_handler;
 mod invocations;
@@ -73,6 +73,8 @@ struct Driver<T: Transport> {
     publish_replies: HashMap<u64, Reply<Option<Publication>>>,
     /// The version of the session's settings applied to `proto`.
     settings_version: Option<u64>,
+    /// This session's span (the task runs in it); `session_id` is recorded on join.
+    span: tracing::Span,
 }
 
 pub(super) fn spawn<T: Transport>(
@@ -80,6 +82,7 @@ pub(super) fn spawn<T: Transport>(
     session: Session,
     commands: mpsc::Receiver<Command>,
     life: mpsc::UnboundedSender<SessionEvent>,
+    span: tracing::Span,
 ) {
     let proto = Protocol::new(transport.serializer_id(), transport.peer());
     let mut driver = Driver {
@@ -97,9 +100,10 @@ pub(super) fn spawn<T: Transport>(
         close_transport: false,
         publish_replies: HashMap::new(),
         settings_version: None,
+        span: span.clone(),
     };
     driver.configure();
-    tokio::spawn(driver.run());
+    tokio::spawn(driver.run().instrument(span));
 }
 
 fn panic_message(e: JoinError) -> String {
@@ -111,6 +115,7 @@ fn panic_message(e: JoinError) -> String {
 
 impl<T: Transport> Driver<T> {
     async fn run(mut self) {
+        debug!("WAMP session transport attached");
         loop {
             if !self.flush().await {
                 break;
@@ -121,6 +126,7 @@ impl<T: Transport> Driver<T> {
             tokio::select! {
                 msg = self.transport.recv() => match msg {
                     Some(Ok(m)) => {
+                        trace!(msg_type = m.message_type().name(), "received WAMP message");
                         self.configure();
                         self.proto.handle_message(m);
                     }
@@ -143,6 +149,7 @@ impl<T: Transport> Driver<T> {
             }
         }
         self.transport.close().await;
+        debug!("WAMP session transport closed");
         for (_, r) in self.publish_replies.drain() {
             let _ = r.send(Err(Error::TransportLost));
         }
@@ -178,6 +185,7 @@ impl<T: Transport> Driver<T> {
             };
             // The transport takes the message; what a refusal needs is kept aside.
             let unsent = UnsentMessage::of(&msg);
+            trace!(msg_type = msg.message_type().name(), "sending WAMP message");
             match self.transport.send(msg).await {
                 Ok(()) => {
                     if let Some(r) = publish_reply {
@@ -187,7 +195,7 @@ impl<T: Transport> Driver<T> {
                 Err(
                     e @ (TransportError::MessageTooLarge { .. } | TransportError::Serialize(_)),
                 ) => {
-                    warn!(error = %e, message = %unsent.message_type(), "message not sent");
+                    warn!(error = %e, msg_type = %unsent.message_type(), "message not sent");
                     if let Some(r) = publish_reply {
                         let _ = r.send(Err(Error::Transport(e.to_string())));
                     }
@@ -417,12 +425,15 @@ impl<T: Transport> Driver<T> {
                     self.close_transport = true;
                     return;
                 }
+                self.span.record("session_id", d.session);
+                debug!(session_id = d.session, authid = ?d.authid, authrole = ?d.authrole, "WAMP session joined");
                 self.set_details(Some(d.clone()));
                 let _ = self.life.send(SessionEvent::Joined(d));
                 // Queued before anything `on_join` sends.
                 self.restore();
             }
             Event::Left(d) => {
+                debug!(reason = %d.reason, close_message = ?d.message, "WAMP session left");
                 self.set_details(None);
                 {
                     let mut registry = self.registry();

@@ -99,6 +99,9 @@ pub enum SessionEvent {
 #[derive(Debug)]
 pub struct Lifecycle {
     rx: mpsc::UnboundedReceiver<SessionEvent>,
+    /// The session's span (realm, session id, transport): the component's hooks run
+    /// in it.
+    span: tracing::Span,
 }
 
 impl Lifecycle {
@@ -323,8 +326,16 @@ impl Session {
             *commands = tx;
             self.shared.connected.store(true, Ordering::Release);
         }
-        driver::spawn(transport, self.clone(), rx, life_tx);
-        Lifecycle { rx: life_rx }
+        // One span per session over one transport; `session_id` is recorded on join.
+        let span = tracing::debug_span!(
+            "wamp_session",
+            realm = %self.shared.config.realm,
+            session_id = tracing::field::Empty,
+            transport = %transport.peer(),
+            serializer = transport.serializer_id(),
+        );
+        driver::spawn(transport, self.clone(), rx, life_tx, span.clone());
+        Lifecycle { rx: life_rx, span }
     }
 
     /// The command queue of the current connection.

@@ -16,8 +16,10 @@ pub(crate) enum HeaderError {
     TooLarge { limit: usize },
     /// More than `limit` header lines.
     TooManyHeaders { limit: usize },
-    /// httparse rejected the head.
+    /// The head is incomplete.
     Malformed(String),
+    /// httparse rejected the head.
+    Syntax(httparse::Error),
 }
 
 /// Where a complete head ends and how many header lines it has.
@@ -135,7 +137,7 @@ pub(crate) struct OwnedResponse {
 }
 
 fn malformed(e: httparse::Error) -> HeaderError {
-    HeaderError::Malformed(e.to_string())
+    HeaderError::Syntax(e)
 }
 
 /// Parses the request head `buf[..head.end]`.
@@ -258,7 +260,7 @@ mod tests {
         ] {
             let h = HeadScanner::new(1024, 8).scan(bad).unwrap().unwrap();
             assert!(
-                matches!(parse_request(bad, h), Err(HeaderError::Malformed(_))),
+                matches!(parse_request(bad, h), Err(HeaderError::Syntax(_))),
                 "{bad:?}"
             );
         }

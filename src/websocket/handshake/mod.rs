@@ -64,6 +64,23 @@ pub enum HandshakeError {
     /// The HTTP head is not valid HTTP/1.x syntax.
     #[error("malformed HTTP head: {0}")]
     Malformed(String),
+    /// The HTTP head is not valid HTTP/1.x syntax (httparse's error is the source).
+    #[error("malformed HTTP head")]
+    HttpSyntax(#[source] httparse::Error),
+    /// The peer closed the connection before the handshake completed.
+    #[error("the connection closed during the opening handshake")]
+    ConnectionClosed,
+    /// The server closed the connection without answering our plain-HTTP upgrade at all,
+    /// which a TLS server does with a request that is not TLS.
+    #[error("the server closed the connection without answering the HTTP upgrade; is it a TLS server (wss://)?")]
+    ClosedWithoutAnswer,
+    /// The server answered our plain-HTTP upgrade with a TLS record.
+    #[error("the server answered the HTTP upgrade with TLS; is it a TLS server (wss://)?")]
+    TlsAnswer,
+    /// We refused the handshake: a limit, the application's `on_connect`, or a
+    /// negotiation that cannot succeed (the text says which).
+    #[error("{0}")]
+    Rejected(String),
     /// The request method is not GET.
     #[error("HTTP method {0:?} not allowed (WebSocket needs GET)")]
     MethodNotAllowed(String),
@@ -169,6 +186,11 @@ impl HandshakeError {
             UpgradeRequired | UnsupportedVersion { .. } => 426,
             OriginNotAllowed(_) => 403,
             Malformed(_)
+            | HttpSyntax(_)
+            | ConnectionClosed
+            | ClosedWithoutAnswer
+            | TlsAnswer
+            | Rejected(_)
             | MissingHeader(_)
             | DuplicateHeader(_)
             | NotWebSocketUpgrade
@@ -211,6 +233,7 @@ impl From<HeaderError> for HandshakeError {
             HeaderError::TooLarge { limit } => HandshakeError::HeadTooLarge { limit },
             HeaderError::TooManyHeaders { limit } => HandshakeError::TooManyHeaders { limit },
             HeaderError::Malformed(m) => HandshakeError::Malformed(m),
+            HeaderError::Syntax(e) => HandshakeError::HttpSyntax(e),
         }
     }
 }

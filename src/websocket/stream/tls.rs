@@ -95,7 +95,7 @@ fn platform_roots() -> Result<RootCertStore, Error> {
             Some(e) => format!(" ({e})"),
             None => String::new(),
         };
-        return Err(Error::Tls(format!(
+        return Err(Error::tls(format!(
             "no platform root certificates found{why}: install the system CA bundle \
              (e.g. ca-certificates), set SSL_CERT_FILE, or give the client a configuration \
              such as client_config(TrustRoots::Mozilla)"
@@ -109,7 +109,7 @@ fn pem_roots(pem: &[u8]) -> Result<RootCertStore, Error> {
     for cert in certs_from_pem(pem)? {
         roots
             .add(cert)
-            .map_err(|e| Error::Tls(format!("unusable root certificate: {e}")))?;
+            .map_err(|e| Error::tls_with("unusable root certificate", e))?;
     }
     Ok(roots)
 }
@@ -117,15 +117,15 @@ fn pem_roots(pem: &[u8]) -> Result<RootCertStore, Error> {
 fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Tls(format!("bad certificate PEM: {e}")))?;
+        .map_err(|e| Error::tls_with("bad certificate PEM", e))?;
     if certs.is_empty() {
-        return Err(Error::Tls("no certificate in PEM".into()));
+        return Err(Error::tls("no certificate in PEM"));
     }
     Ok(certs)
 }
 
 fn key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, Error> {
-    PrivateKeyDer::from_pem_slice(pem).map_err(|e| Error::Tls(format!("bad key PEM: {e}")))
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| Error::tls_with("bad key PEM", e))
 }
 
 /// A client builder with [`crypto_provider`], TLS 1.2 and 1.3, trusting `trust`.
@@ -135,7 +135,7 @@ fn client_builder(
     let roots = trust.root_store()?;
     Ok(ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(|e| Error::tls_with("protocol versions for the crypto provider", e))?
         .with_root_certificates(roots))
 }
 
@@ -153,7 +153,7 @@ pub fn client_config_with_client_cert_pem(
 ) -> Result<Arc<ClientConfig>, Error> {
     let config = client_builder(&trust)?
         .with_client_auth_cert(certs_from_pem(cert_pem)?, key_from_pem(key_pem)?)
-        .map_err(|e| Error::Tls(format!("unusable client certificate or key: {e}")))?;
+        .map_err(|e| Error::tls_with("unusable client certificate or key", e))?;
     Ok(Arc::new(config))
 }
 
@@ -191,10 +191,10 @@ pub(crate) fn default_client_config() -> Result<Arc<ClientConfig>, Error> {
 pub fn server_config_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<ServerConfig>, Error> {
     let config = ServerConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(|e| Error::tls_with("protocol versions for the crypto provider", e))?
         .with_no_client_auth()
         .with_single_cert(certs_from_pem(cert_pem)?, key_from_pem(key_pem)?)
-        .map_err(|e| Error::Tls(format!("unusable server certificate or key: {e}")))?;
+        .map_err(|e| Error::tls_with("unusable server certificate or key", e))?;
     Ok(Arc::new(config))
 }
 
@@ -219,19 +219,19 @@ pub fn server_config_with_client_auth_pem(
         provider.clone(),
     )
     .build()
-    .map_err(|e| Error::Tls(format!("client certificate verifier: {e}")))?;
+    .map_err(|e| Error::tls_with("client certificate verifier", e))?;
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(|e| Error::tls_with("protocol versions for the crypto provider", e))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs_from_pem(cert_pem)?, key_from_pem(key_pem)?)
-        .map_err(|e| Error::Tls(format!("unusable server certificate or key: {e}")))?;
+        .map_err(|e| Error::tls_with("unusable server certificate or key", e))?;
     Ok(Arc::new(config))
 }
 
-/// The text of a failed client TLS handshake, saying so when the server did not answer
-/// with TLS (a plain server: `plain_scheme` is `ws://` or `rs://`).
-pub(crate) fn client_handshake_failure(e: &io::Error, plain_scheme: &str) -> String {
+/// What to add to the context of a failed client TLS handshake when the server did not
+/// answer with TLS (a plain server: `plain_scheme` is `ws://` or `rs://`); empty otherwise.
+pub(crate) fn plain_server_hint(e: &io::Error, plain_scheme: &str) -> String {
     use rustls::InvalidMessage::{InvalidContentType, UnknownProtocolVersion};
     match e
         .get_ref()
@@ -239,14 +239,14 @@ pub(crate) fn client_handshake_failure(e: &io::Error, plain_scheme: &str) -> Str
     {
         Some(rustls::Error::InvalidMessage(InvalidContentType | UnknownProtocolVersion)) => {
             format!(
-                "the server answered the TLS handshake with something that is not TLS \
-                 (plain HTTP?); is it a plain {plain_scheme} server? ({e})"
+                ": the server answered with something that is not TLS (plain HTTP?); is it a \
+                 plain {plain_scheme} server?"
             )
         }
         _ if e.kind() == io::ErrorKind::UnexpectedEof => format!(
-            "the server closed the connection during the TLS handshake; is it a plain \
-             {plain_scheme} server? ({e})"
+            ": the server closed the connection during the TLS handshake; is it a plain \
+             {plain_scheme} server?"
         ),
-        _ => format!("handshake failed: {e}"),
+        _ => String::new(),
     }
 }

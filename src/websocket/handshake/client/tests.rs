@@ -208,7 +208,7 @@ fn response_errors() {
     assert_eq!(parse(&h, &http10).unwrap_err(), HandshakeError::HttpVersion);
     assert!(matches!(
         parse(&h, "NOT HTTP\r\n\r\n"),
-        Err(HandshakeError::Malformed(_))
+        Err(HandshakeError::HttpSyntax(_))
     ));
     // Protocol not offered at all.
     let plain = ClientHandshake::new("h", 80, false);

@@ -231,7 +231,7 @@ fn http_level_errors() {
     assert_eq!(err(&no_conn), HandshakeError::NoConnectionUpgrade);
     assert!(matches!(
         err("GARBAGE\r\n\r\n"),
-        HandshakeError::Malformed(_)
+        HandshakeError::HttpSyntax(_)
     ));
     assert_eq!(err("GARBAGE\r\n\r\n").http_status(), 400);
     // Token lists, case-insensitively, over several header lines.
