@@ -25,6 +25,19 @@ use super::url::{parse_url, ParsedUrl};
 
 /// An explicit HTTP proxy (Autobahn's `proxy={'host':…, 'port':…}`), reached with
 /// `CONNECT host:port`.
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::websocket::{Proxy, WebSocketClientFactory};
+///
+/// # fn run() -> Result<(), autobahn::websocket::Error> {
+/// let mut proxy = Proxy::new("127.0.0.1", 3128);
+/// proxy.headers.insert("Proxy-Authorization", "Basic dXNlcjpwYXNz");
+/// let factory = WebSocketClientFactory::new("wss://example.com/ws")?.proxy(proxy);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Proxy {
     /// Proxy host.
@@ -47,6 +60,43 @@ impl Proxy {
 }
 
 /// Creates client connections (Autobahn's `WebSocketClientFactory`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+/// use autobahn::websocket::{types::Headers, Proxy, WebSocketHandler};
+/// use bytes::Bytes;
+///
+/// struct Printer(WebSocketChannel);
+/// impl WebSocketHandler for Printer {
+///     async fn on_message(&mut self, payload: Bytes, _is_binary: bool) {
+///         tracing::info!(len = payload.len(), "message");
+///     }
+/// }
+/// impl WebSocketClientHandler for Printer {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut headers = Headers::new();
+/// headers.insert("Authorization", "Bearer secret");
+/// let mut factory = WebSocketClientFactory::new("ws://127.0.0.1:9000/feed?topic=news")?
+///     .origin("https://example.com")
+///     .protocols(["feed.v2", "feed.v1"])
+///     .useragent("my-app/1.0")
+///     .headers(headers)
+///     .proxy(Proxy::new("127.0.0.1", 3128));
+/// factory.options_mut().auto_ping_interval = Some(Duration::from_secs(20));
+///
+/// let connection = factory.connect(Printer).await?;
+/// let channel = connection.channel().clone(); // send from anywhere
+/// let task = connection.spawn();
+/// channel.send_text("subscribe").await?;
+/// let (_printer, close) = task.await?;
+/// println!("closed: {close:?}");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WebSocketClientFactory {
     url: ParsedUrl,
@@ -177,6 +227,25 @@ impl WebSocketClientFactory {
 
     /// Connects over a Unix domain socket at `path` (the URL still gives the `Host`
     /// and resource).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+    /// use autobahn::websocket::WebSocketHandler;
+    ///
+    /// struct Client(WebSocketChannel);
+    /// impl WebSocketHandler for Client {}
+    /// impl WebSocketClientHandler for Client {}
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// // The URL gives Host and path; the socket path where to connect.
+    /// let factory = WebSocketClientFactory::new("ws://localhost/ws")?;
+    /// let connection = factory.connect_unix("/run/my-app.sock", Client).await?;
+    /// let (_client, close) = connection.run().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(unix)]
     pub async fn connect_unix<H, F>(
         &self,
