@@ -490,6 +490,29 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// An open client connection, after the opening handshake: run it with
 /// [`Self::run`] or [`Self::spawn`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+/// use autobahn::websocket::WebSocketHandler;
+///
+/// struct Quiet(WebSocketChannel);
+/// impl WebSocketHandler for Quiet {}
+/// impl WebSocketClientHandler for Quiet {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let connection = WebSocketClientFactory::new("ws://127.0.0.1:9000")?.connect(Quiet).await?;
+/// println!("subprotocol: {:?}", connection.response().protocol);
+/// let channel = connection.channel().clone();
+/// let running = connection.spawn(); // or `.run().await` on this task
+/// channel.send_text("hello").await?;
+/// channel.send_close(Some(1000), None).await?;
+/// let (_handler, close) = running.await?;
+/// assert!(close.was_clean);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct WebSocketConnection<S, H> {
     unrun: NotRunGuard,
