@@ -158,6 +158,36 @@ impl From<RawSocketConnectError> for TransportError {
 ///
 /// Dropping it drops the connection at once; call [`Transport::close`] to write the
 /// queued messages and shut the connection down cleanly.
+///
+/// # Examples
+///
+/// A session over RawSocket with MessagePack, without the runner:
+///
+/// ```no_run
+/// use autobahn::rawsocket::{RawSocketOptions, RawSocketTransport, SerializerId};
+/// use autobahn::wamp::session::SessionEvent;
+/// use autobahn::wamp::{ComponentConfig, HelloDetails, Session};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let options = RawSocketOptions {
+///     serializer: SerializerId::MSGPACK,
+///     max_len_exp: 20, // accept messages up to 1 MiB
+///     ..RawSocketOptions::default()
+/// };
+/// let transport = RawSocketTransport::connect("rs://127.0.0.1:8080", &options).await?;
+/// assert!(transport.peer_max_len() >= 512);
+///
+/// let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
+/// session.join(HelloDetails::new("realm1")).await?;
+/// while let Some(event) = lifecycle.next().await {
+///     if let SessionEvent::Joined(details) = event {
+///         println!("joined as session {}", details.session);
+///         break;
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct RawSocketTransport {
     serializer: Arc<dyn Serializer>,
     sender: FrameSender,
