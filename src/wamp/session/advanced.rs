@@ -53,6 +53,26 @@ impl Session {
     /// then the final result or the error.
     /// `options.on_progress` is replaced. Dropping the stream before the final result
     /// cancels the call like dropping a [`PendingCall`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{CallOptions, CallUpdate, Dict};
+    /// use autobahn::list;
+    ///
+    /// let mut call = session
+    ///     .call_progressive("com.example.countdown", list![3], Dict::new(), CallOptions::default())
+    ///     .await;
+    /// while let Some(update) = call.next().await {
+    ///     match update? {
+    ///         CallUpdate::Progress(r) => println!("{:?}", r.value()),
+    ///         CallUpdate::Final(r) => println!("final: {:?}", r.value()),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn call_progressive(
         &self,
         procedure: &str,
