@@ -92,6 +92,20 @@ impl ComponentConfig {
 
 /// What a client asks for when it joins (Autobahn's `HelloDetails`, the arguments of
 /// `join()`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::HelloDetails;
+///
+/// // What `Session::join` sends when the default `on_connect` is not used.
+/// let hello = HelloDetails {
+///     authmethods: vec!["ticket".into()],
+///     authid: Some("joe".into()),
+///     ..HelloDetails::new("realm1")
+/// };
+/// assert_eq!(hello.realm, "realm1");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HelloDetails {
     /// The realm to join.

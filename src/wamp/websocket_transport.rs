@@ -42,6 +42,19 @@ pub const DEFAULT_QUEUE_SIZE: usize = 64;
 const CLOSE_NORMAL: u16 = 1000;
 
 /// Settings of a [`WebSocketTransport`] beyond those of the WebSocket client.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::websocket_transport::{WebSocketTransportConfig, DEFAULT_SUBPROTOCOLS};
+///
+/// assert_eq!(WebSocketTransportConfig::default().effective_subprotocols(), DEFAULT_SUBPROTOCOLS);
+/// let config = WebSocketTransportConfig {
+///     max_decoded_size: 8 << 20,
+///     ..WebSocketTransportConfig::with_subprotocols(["wamp.2.msgpack.batched", "wamp.2.json"])
+/// };
+/// assert_eq!(config.effective_subprotocols()[0], "wamp.2.msgpack.batched");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSocketTransportConfig {
     /// WAMP subprotocols to announce, most preferred first (`wamp.2.json`,

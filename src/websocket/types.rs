@@ -272,6 +272,16 @@ pub struct ConnectionResponse {
 
 /// A server's decision to accept a connection, optionally selecting a subprotocol
 /// and adding headers (e.g. cookies) to the `101` response.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::ConnectionAccept;
+///
+/// let accept = ConnectionAccept::with_subprotocol("wamp.2.json").header("Set-Cookie", "id=1");
+/// assert_eq!(accept.subprotocol.as_deref(), Some("wamp.2.json"));
+/// assert_eq!(accept.headers.get("set-cookie"), Some("id=1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectionAccept {
     /// The selected subprotocol; must be one the client announced.
@@ -313,6 +323,15 @@ impl From<Option<String>> for ConnectionAccept {
 
 /// A server's refusal of a connection during the opening handshake, answered with
 /// an HTTP error status (`code`) and an optional reason.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::ConnectionDeny;
+///
+/// let deny = ConnectionDeny::new(ConnectionDeny::FORBIDDEN, Some("members only"));
+/// assert_eq!(deny.to_string(), "connection denied (403): members only");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionDeny {
     /// HTTP status code to answer.

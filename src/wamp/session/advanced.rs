@@ -93,6 +93,27 @@ impl Session {
     /// router's `wamp.session.add_testament` meta procedure (Crossbar.io announces it
     /// as `testament_meta_api`) and returns the publication id it reserved.
     /// `options.acknowledge` and `exclude_me` are ignored by the router.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{PublishOptions, TestamentScope};
+    /// use autobahn::{dict, list};
+    ///
+    /// // Others learn that this device went away, however it went.
+    /// session
+    ///     .add_testament(
+    ///         "com.example.device.gone",
+    ///         list!["device-17"],
+    ///         dict! {},
+    ///         PublishOptions::default(),
+    ///         TestamentScope::Destroyed,
+    ///     )
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn add_testament(
         &self,
         topic: &str,

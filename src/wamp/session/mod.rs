@@ -96,6 +96,25 @@ pub enum SessionEvent {
 }
 
 /// The receiving end of a session's lifecycle events.
+///
+/// # Examples
+///
+/// See [`Session::start`] for the loop that reads it.
+///
+/// ```no_run
+/// # async fn demo(mut lifecycle: autobahn::wamp::session::Lifecycle) {
+/// use autobahn::wamp::session::SessionEvent;
+///
+/// while let Some(event) = lifecycle.next().await {
+///     if let SessionEvent::UserError { error, message } = &event {
+///         eprintln!("{message}: {error}");
+///     }
+///     if event == SessionEvent::Disconnected {
+///         break; // always the last event
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Lifecycle {
     rx: mpsc::UnboundedReceiver<SessionEvent>,

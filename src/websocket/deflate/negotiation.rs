@@ -551,6 +551,24 @@ impl fmt::Display for PerMessageDeflateResponse {
 /// How a client accepts the server's response (Autobahn's `PerMessageDeflateResponseAccept`).
 ///
 /// The overrides tune the client's own compressor (client-to-server direction).
+///
+/// # Examples
+///
+/// A client acceptor that keeps less state than the server allows (see
+/// [`ClientOptions::per_message_compression_accept`](crate::websocket::options::ClientOptions::per_message_compression_accept)):
+///
+/// ```
+/// use std::sync::Arc;
+/// use autobahn::websocket::deflate::{PerMessageDeflateResponse, PerMessageDeflateResponseAccept};
+/// use autobahn::websocket::options::ClientOptions;
+///
+/// let options = ClientOptions {
+///     per_message_compression_accept: Some(Arc::new(|response: &PerMessageDeflateResponse| {
+///         PerMessageDeflateResponseAccept::with_params(*response, Some(true), None, Some(4)).ok()
+///     })),
+///     ..ClientOptions::default()
+/// };
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PerMessageDeflateResponseAccept {
     /// The response being accepted.

@@ -483,6 +483,20 @@ fn html_response(code: u16, extra: &Headers, body: &str) -> Vec<u8> {
 ///
 /// Codes outside 300..=599 are answered as 500. Invalid or reserved `extra` headers
 /// are dropped (logged), never written.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::handshake::server::deny_response;
+/// use autobahn::websocket::types::Headers;
+///
+/// let mut extra = Headers::new();
+/// extra.insert("Retry-After", "30");
+/// let answer = deny_response(503, Some("too busy"), &extra);
+/// let text = String::from_utf8_lossy(&answer);
+/// assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+/// assert!(text.contains("Retry-After: 30\r\n") && text.contains("too busy"));
+/// ```
 pub fn deny_response(code: u16, reason: Option<&str>, extra: &Headers) -> Vec<u8> {
     let code = if (300..=599).contains(&code) {
         code
