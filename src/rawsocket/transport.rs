@@ -50,6 +50,21 @@ pub const DEFAULT_QUEUE_SIZE: usize = 64;
 use crate::websocket::stream::TLS_EXPORTER_LABEL;
 
 /// Settings of a RawSocket client connection.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use autobahn::rawsocket::{RawSocketOptions, SerializerId};
+///
+/// let options = RawSocketOptions {
+///     serializer: SerializerId::JSON,
+///     max_len_exp: 16, // tell the router: at most 64 KiB per message
+///     handshake_timeout: Some(Duration::from_secs(5)),
+///     ..RawSocketOptions::default()
+/// };
+/// assert_eq!(options.queue_size, RawSocketOptions::default().queue_size);
+/// ```
 #[derive(Debug, Clone)]
 pub struct RawSocketOptions {
     /// The serializer to ask for (default CBOR: Autobahn's RawSocket client picks

@@ -155,6 +155,28 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`LEAVE_TIMEOUT`] for the answer), closes the transport, lets the component's
 /// `on_leave`/`on_disconnect` hooks run, does not reconnect, and returns `Ok`; one that
 /// is connecting or waiting to retry returns `Ok` at once; later runs return at once.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use autobahn::wamp::{ApplicationRunner, ApplicationSession};
+///
+/// struct App;
+/// impl ApplicationSession for App {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let runner = ApplicationRunner::new("ws://127.0.0.1:8080/ws", "realm1");
+/// let stop = runner.stop_handle();
+/// tokio::spawn(async move {
+///     tokio::time::sleep(Duration::from_secs(60)).await; // run for a minute
+///     stop.stop();
+/// });
+/// runner.run(|_| App).await?; // leaves the realm and returns on stop
+/// assert!(runner.stop_handle().is_stopped());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     tx: Arc<watch::Sender<bool>>,

@@ -274,6 +274,23 @@ impl WebSocketServerFactory {
     }
 
     /// Accepts connections on a Unix domain socket listener forever.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Quiet(WebSocketChannel);
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketServerHandler for Quiet {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = tokio::net::UnixListener::bind("/run/my-app.sock")?;
+    /// WebSocketServerFactory::new("ws://localhost").serve_unix(listener, Quiet).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(unix)]
     pub async fn serve_unix<H, F>(self, listener: tokio::net::UnixListener, make: F) -> Result<()>
     where
@@ -309,6 +326,37 @@ impl WebSocketServerFactory {
     }
 
     /// Runs one accepted TCP connection to its end (TLS first, if configured).
+    ///
+    /// # Examples
+    ///
+    /// An accept loop of your own, e.g. to count or filter peers before the handshake:
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Quiet(WebSocketChannel);
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketServerHandler for Quiet {}
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// let factory = Arc::new(WebSocketServerFactory::new("ws://127.0.0.1:9000"));
+    /// let listener = factory.listen("127.0.0.1:9000").await?;
+    /// loop {
+    ///     let (tcp, addr) = listener.accept().await?;
+    ///     if !addr.ip().is_loopback() {
+    ///         continue; // dropped before any handshake
+    ///     }
+    ///     let factory = factory.clone();
+    ///     tokio::spawn(async move {
+    ///         if let Ok(close) = factory.accept_tcp(tcp, addr, Quiet).await {
+    ///             tracing::info!(%addr, ?close.code, "connection ended");
+    ///         }
+    ///     });
+    /// }
+    /// # }
+    /// ```
     pub async fn accept_tcp<H, F>(
         &self,
         tcp: TcpStream,
