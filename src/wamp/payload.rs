@@ -47,6 +47,23 @@ pub enum PptKeys {
 }
 
 /// An encoded application payload (Autobahn's `EncodedPayload`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::{Dict, EncodedPayload, PptKeys};
+///
+/// let encoded = EncodedPayload::new(vec![1, 2, 3], "x_mine").serializer("cbor").keys(PptKeys::Spec);
+/// let mut options = Dict::new();
+/// encoded.write_keys(&mut options); // the spec's names
+/// assert_eq!(options["ppt_scheme"].as_str(), Some("x_mine"));
+/// assert_eq!(options["ppt_serializer"].as_str(), Some("cbor"));
+///
+/// // And back, from a received message's options and arguments.
+/// let args = encoded.clone().into_args();
+/// let received = EncodedPayload::from_message(&options, &args, &Dict::new());
+/// assert_eq!(received, Some(Ok(encoded)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedPayload {
     /// The encoded payload.

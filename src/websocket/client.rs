@@ -262,6 +262,29 @@ impl WebSocketClientFactory {
     }
 
     /// Runs the opening handshake over an already connected stream.
+    ///
+    /// # Examples
+    ///
+    /// Over a stream connected some other way (here a TCP connection made by hand; the
+    /// URL still gives the `Host` header and the resource):
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+    /// use autobahn::websocket::WebSocketHandler;
+    ///
+    /// struct Client(WebSocketChannel);
+    /// impl WebSocketHandler for Client {}
+    /// impl WebSocketClientHandler for Client {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tcp = tokio::net::TcpStream::connect("127.0.0.1:9000").await?;
+    /// tcp.set_nodelay(true)?;
+    /// let factory = WebSocketClientFactory::new("ws://localhost:9000/ws")?;
+    /// let connection = factory.connect_stream(tcp, Client).await?;
+    /// let (_client, close) = connection.run().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect_stream<S, H, F>(
         &self,
         stream: S,

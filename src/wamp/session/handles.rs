@@ -17,6 +17,22 @@ async fn wait_revoked(mut rx: watch::Receiver<Option<Revocation>>) -> Option<Rev
 ///
 /// It names the session's entry for this handler, so it stays valid when the session
 /// restores the subscription after a reconnect (see [`Session`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+/// use autobahn::wamp::SubscribeOptions;
+///
+/// let on_event = |_args, _kwargs, _details| async { Ok(()) };
+/// let subscription = session.subscribe("com.example.t", on_event, SubscribeOptions::default()).await?;
+/// tokio::select! {
+///     revoked = subscription.wait_revoked() => println!("the router ended it: {revoked:?}"),
+///     _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => subscription.unsubscribe().await?,
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Subscription {
     /// The router's subscription id when this handle was made (shared by all local
