@@ -18,6 +18,16 @@ pub const DEFAULT_ZBASE32_CHARS: &str = "13456789abcdefghijkmnopqrstuwxyz";
 ///
 /// Autobahn's `encoding`/`return_encoded` arguments map to Rust as: strings are
 /// always UTF-8, and `.as_bytes()` on the result is the encoded form.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::util::encode_truncate;
+///
+/// assert_eq!(encode_truncate("héllo", 2), "h"); // 'é' takes 2 bytes: not split
+/// assert_eq!(encode_truncate("héllo", 3), "hé");
+/// assert_eq!(encode_truncate("short", 123), "short");
+/// ```
 pub fn encode_truncate(text: &str, limit: usize) -> &str {
     if text.len() <= limit {
         return text;
@@ -35,6 +45,16 @@ pub fn encode_truncate(text: &str, limit: usize) -> &str {
 pub struct XorLengthError(pub usize, pub usize);
 
 /// Byte-wise XOR of two equally long byte strings.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::util::xor;
+///
+/// assert_eq!(xor(b"\x0f\xf0", b"\xff\xff")?, b"\xf0\x0f");
+/// assert!(xor(b"ab", b"abc").is_err());
+/// # Ok::<(), autobahn::util::XorLengthError>(())
+/// ```
 pub fn xor(d1: &[u8], d2: &[u8]) -> Result<Vec<u8>, XorLengthError> {
     if d1.len() != d2.len() {
         return Err(XorLengthError(d1.len(), d2.len()));
@@ -44,6 +64,16 @@ pub fn xor(d1: &[u8], d2: &[u8]) -> Result<Vec<u8>, XorLengthError> {
 
 /// Formats a time stamp as ISO 8601 UTC with milliseconds, e.g.
 /// `2014-05-23T13:03:44.123Z` (Autobahn's `utcstr`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use autobahn::util::utcstr;
+///
+/// let t = UNIX_EPOCH + Duration::from_millis(1_400_850_224_123);
+/// assert_eq!(utcstr(t), "2014-05-23T13:03:44.123Z");
+/// ```
 pub fn utcstr(ts: SystemTime) -> String {
     let ms: i128 = match ts.duration_since(UNIX_EPOCH) {
         Ok(d) => i128::try_from(d.as_millis()).unwrap_or(i128::MAX),
@@ -63,6 +93,13 @@ pub fn utcstr(ts: SystemTime) -> String {
 }
 
 /// The current time as ISO 8601 UTC (Autobahn's `utcnow`).
+///
+/// # Examples
+///
+/// ```
+/// let now = autobahn::util::utcnow();
+/// assert!(now.ends_with('Z') && now.len() == "2014-05-23T13:03:44.123Z".len());
+/// ```
 pub fn utcnow() -> String {
     utcstr(SystemTime::now())
 }
@@ -87,6 +124,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// `char_groups` groups of `chars_per_group` characters from `chars` (default
 /// [`DEFAULT_TOKEN_CHARS`]), joined by `sep` (default `-`); no separators when
 /// `chars_per_group` is 1. Empty `chars`/`sep` mean the defaults, as in Autobahn.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::util::{generate_token, DEFAULT_TOKEN_CHARS};
+///
+/// let token = generate_token(3, 4, None, None, false);
+/// assert_eq!(token.len(), 3 * 4 + 2); // e.g. M6X5-YO5W-T5IK
+/// assert!(token.split('-').all(|g| g.chars().all(|c| DEFAULT_TOKEN_CHARS.contains(c))));
+///
+/// let pin = generate_token(6, 1, Some("0123456789"), None, false);
+/// assert!(pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit()));
+/// ```
 pub fn generate_token(
     char_groups: usize,
     chars_per_group: usize,
@@ -120,16 +170,37 @@ pub fn generate_token(
 }
 
 /// A one-time activation code like `W97F-96MJ-YGJL` (≥ 57 bits of entropy).
+///
+/// # Examples
+///
+/// ```
+/// let code = autobahn::util::generate_activation_code();
+/// assert_eq!(code.split('-').count(), 3);
+/// ```
 pub fn generate_activation_code() -> String {
     generate_token(3, 4, Some(DEFAULT_TOKEN_CHARS), Some("-"), false)
 }
 
 /// A random user password like `kgojzi61dn5dtb6d` (16 z-base-32 characters, 80 bits).
+///
+/// # Examples
+///
+/// ```
+/// let password = autobahn::util::generate_user_password();
+/// assert_eq!(password.len(), 16);
+/// ```
 pub fn generate_user_password() -> String {
     generate_token(16, 1, Some(DEFAULT_ZBASE32_CHARS), Some("-"), true)
 }
 
 /// A serial / product code like `YRAC-EL4X-FQQE-AW4T-WNUV-VN6T` (≥ 114 bits).
+///
+/// # Examples
+///
+/// ```
+/// let serial = autobahn::util::generate_serial_number();
+/// assert_eq!(serial.len(), 6 * 4 + 5);
+/// ```
 pub fn generate_serial_number() -> String {
     generate_token(6, 4, Some(DEFAULT_TOKEN_CHARS), Some("-"), false)
 }

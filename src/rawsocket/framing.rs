@@ -117,6 +117,25 @@ pub fn encode_header(
 /// larger payload is refused with [`RawSocketError::MessageTooLarge`] and
 /// nothing is written: the caller decides what to do with the message, the
 /// connection stays usable.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::rawsocket::{encode_frame, FrameKind, RawSocketError};
+/// use bytes::BytesMut;
+///
+/// let mut out = BytesMut::new();
+/// encode_frame(FrameKind::Message, b"[6,{},\"wamp.close.normal\"]", 512, &mut out)?;
+/// assert_eq!(&out[..4], [0, 0, 0, 26]); // type 0, 24-bit length
+/// // Larger than the peer accepts: refused, nothing written.
+/// let big = vec![b' '; 513];
+/// assert!(matches!(
+///     encode_frame(FrameKind::Message, &big, 512, &mut out),
+///     Err(RawSocketError::MessageTooLarge { .. })
+/// ));
+/// assert_eq!(out.len(), 4 + 26);
+/// # Ok::<(), RawSocketError>(())
+/// ```
 pub fn encode_frame(
     kind: FrameKind,
     payload: &[u8],
@@ -170,6 +189,30 @@ fn parse_header(
 /// Memory held is at most what was fed and not yet taken out; feed what one
 /// socket read returned, then call [`FrameDecoder::next_frame`] until it
 /// returns `Ok(None)`.
+///
+/// # Examples
+///
+/// Frames in, frames out, with the decoder fed in arbitrary pieces:
+///
+/// ```
+/// use autobahn::rawsocket::{encode_frame, FrameDecoder, FrameKind};
+/// use bytes::BytesMut;
+///
+/// let mut wire = BytesMut::new();
+/// encode_frame(FrameKind::Message, br#"[1,"realm1",{}]"#, 1 << 24, &mut wire)?;
+/// encode_frame(FrameKind::Ping, b"hi", 1 << 24, &mut wire)?;
+///
+/// let mut decoder = FrameDecoder::new(1 << 16); // the limit we announced
+/// decoder.feed(&wire[..5]);
+/// assert_eq!(decoder.next_frame()?, None); // header, one payload octet: not complete
+/// decoder.feed(&wire[5..]);
+/// let message = decoder.next_frame()?.expect("message frame");
+/// assert_eq!((message.kind, &message.payload[..]), (FrameKind::Message, &br#"[1,"realm1",{}]"#[..]));
+/// let ping = decoder.next_frame()?.expect("ping frame");
+/// let pong = ping.pong().expect("a ping has a pong");
+/// assert_eq!((pong.kind, &pong.payload[..]), (FrameKind::Pong, &b"hi"[..]));
+/// # Ok::<(), autobahn::rawsocket::RawSocketError>(())
+/// ```
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_len: u32,

@@ -33,6 +33,17 @@ pub const MAX_MAX_LEN_EXP: u8 = 24;
 /// reserves 6..=15; 0 is illegal. Ids are kept as numbers so that a router can
 /// answer "serializer unsupported" for ids it does not know instead of failing
 /// to parse them.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::rawsocket::SerializerId;
+///
+/// assert_eq!(SerializerId::CBOR.get(), 3);
+/// assert_eq!(SerializerId::new(2), Some(SerializerId::MSGPACK));
+/// assert_eq!(SerializerId::MSGPACK.name(), Some("msgpack"));
+/// assert_eq!(SerializerId::new(0), None); // illegal
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SerializerId(u8);
 
@@ -166,6 +177,28 @@ fn check_frame(bytes: [u8; 4]) -> Result<(), RawSocketError> {
 }
 
 /// The client's handshake request.
+///
+/// # Examples
+///
+/// Both sides of the 4-octet handshake:
+///
+/// ```
+/// use autobahn::rawsocket::{accept_reply, parse_client_hello, ClientHandshake, SerializerId};
+///
+/// let client = ClientHandshake { max_len_exp: 24, serializer: SerializerId::MSGPACK };
+/// let hello = client.to_bytes();
+/// assert_eq!(hello[0], 0x7f); // the magic octet
+///
+/// // Router: parse the request, accept it announcing a 64 KiB limit (2^16).
+/// let request = parse_client_hello(hello)?;
+/// assert_eq!(request.max_len(), 16 << 20);
+/// let reply = accept_reply(16, request.serializer);
+///
+/// // Client: the router echoed our serializer; never send it more than 64 KiB.
+/// let router = client.check_reply(reply)?;
+/// assert_eq!(router.max_len(), 64 * 1024);
+/// # Ok::<(), autobahn::rawsocket::RawSocketError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientHandshake {
     /// Power-of-two exponent of the largest message the client will
@@ -273,6 +306,18 @@ pub fn accept_reply(max_len_exp: u8, serializer: SerializerId) -> [u8; 4] {
 ///
 /// `HandshakeErrorCode::Other(0)` would encode the spec's illegal code 0; it
 /// is sent as given (a client then sees `Refused(Other(0))`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::rawsocket::{error_reply, parse_server_reply, HandshakeErrorCode, RawSocketError};
+///
+/// let reply = error_reply(HandshakeErrorCode::SerializerUnsupported);
+/// assert!(matches!(
+///     parse_server_reply(reply),
+///     Err(RawSocketError::Refused(HandshakeErrorCode::SerializerUnsupported))
+/// ));
+/// ```
 pub fn error_reply(code: HandshakeErrorCode) -> [u8; 4] {
     [MAGIC, code.nibble() << 4, 0, 0]
 }

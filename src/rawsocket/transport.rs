@@ -50,6 +50,21 @@ pub const DEFAULT_QUEUE_SIZE: usize = 64;
 use crate::websocket::stream::TLS_EXPORTER_LABEL;
 
 /// Settings of a RawSocket client connection.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use autobahn::rawsocket::{RawSocketOptions, SerializerId};
+///
+/// let options = RawSocketOptions {
+///     serializer: SerializerId::JSON,
+///     max_len_exp: 16, // tell the router: at most 64 KiB per message
+///     handshake_timeout: Some(Duration::from_secs(5)),
+///     ..RawSocketOptions::default()
+/// };
+/// assert_eq!(options.queue_size, RawSocketOptions::default().queue_size);
+/// ```
 #[derive(Debug, Clone)]
 pub struct RawSocketOptions {
     /// The serializer to ask for (default CBOR: Autobahn's RawSocket client picks
@@ -175,6 +190,36 @@ impl From<RawSocketConnectError> for TransportError {
 ///
 /// Dropping it drops the connection at once; call [`Transport::close`] to write the
 /// queued messages and shut the connection down cleanly.
+///
+/// # Examples
+///
+/// A session over RawSocket with MessagePack, without the runner:
+///
+/// ```no_run
+/// use autobahn::rawsocket::{RawSocketOptions, RawSocketTransport, SerializerId};
+/// use autobahn::wamp::session::SessionEvent;
+/// use autobahn::wamp::{ComponentConfig, HelloDetails, Session};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let options = RawSocketOptions {
+///     serializer: SerializerId::MSGPACK,
+///     max_len_exp: 20, // accept messages up to 1 MiB
+///     ..RawSocketOptions::default()
+/// };
+/// let transport = RawSocketTransport::connect("rs://127.0.0.1:8080", &options).await?;
+/// assert!(transport.peer_max_len() >= 512);
+///
+/// let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
+/// session.join(HelloDetails::new("realm1")).await?;
+/// while let Some(event) = lifecycle.next().await {
+///     if let SessionEvent::Joined(details) = event {
+///         println!("joined as session {}", details.session);
+///         break;
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct RawSocketTransport {
     serializer: Arc<dyn Serializer>,
     sender: FrameSender,

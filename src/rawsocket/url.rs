@@ -73,6 +73,15 @@ pub struct RawSocketUrl {
 /// Builds a RawSocket URL from its parts, like Autobahn's `create_url`:
 /// `rs://host:port` or `rss://host:port`, with the port always written and
 /// defaulting to 80 (`rs`) or 443 (`rss`). An IPv6 address is put in brackets.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::rawsocket::create_url;
+///
+/// assert_eq!(create_url("localhost", Some(8080), false), "rs://localhost:8080");
+/// assert_eq!(create_url("::1", None, true), "rss://[::1]:443");
+/// ```
 pub fn create_url(hostname: &str, port: Option<u16>, is_secure: bool) -> String {
     let scheme = if is_secure { "rss" } else { "rs" };
     let port = port.unwrap_or(if is_secure { 443 } else { 80 });
@@ -85,6 +94,21 @@ pub fn create_url(hostname: &str, port: Option<u16>, is_secure: bool) -> String 
 
 /// Parses a RawSocket URL (`rs://localhost:9000`, `rss://example.com`,
 /// `rs://unix:/tmp/router.sock`); see the module docs for the rules.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::rawsocket::{parse_url, RawSocketEndpoint};
+///
+/// let url = parse_url("rss://Router.example.com")?;
+/// assert!(url.is_secure);
+/// assert_eq!(url.endpoint, RawSocketEndpoint::Tcp { host: "router.example.com".into(), port: 443 });
+///
+/// let unix = parse_url("rs://unix:/run/crossbar.sock")?;
+/// assert_eq!(unix.endpoint, RawSocketEndpoint::Unix { path: "/run/crossbar.sock".into() });
+/// assert!(parse_url("ws://localhost:8080").is_err());
+/// # Ok::<(), autobahn::rawsocket::UrlError>(())
+/// ```
 pub fn parse_url(url: &str) -> Result<RawSocketUrl, UrlError> {
     let (scheme, rest) = url
         .split_once("://")

@@ -47,6 +47,23 @@ pub enum PptKeys {
 }
 
 /// An encoded application payload (Autobahn's `EncodedPayload`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::{Dict, EncodedPayload, PptKeys};
+///
+/// let encoded = EncodedPayload::new(vec![1, 2, 3], "x_mine").serializer("cbor").keys(PptKeys::Spec);
+/// let mut options = Dict::new();
+/// encoded.write_keys(&mut options); // the spec's names
+/// assert_eq!(options["ppt_scheme"].as_str(), Some("x_mine"));
+/// assert_eq!(options["ppt_serializer"].as_str(), Some("cbor"));
+///
+/// // And back, from a received message's options and arguments.
+/// let args = encoded.clone().into_args();
+/// let received = EncodedPayload::from_message(&options, &args, &Dict::new());
+/// assert_eq!(received, Some(Ok(encoded)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedPayload {
     /// The encoded payload.
@@ -162,6 +179,56 @@ impl EncodedPayload {
 /// Errors carry a WAMP error URI (use [`ApplicationError::INVALID_PAYLOAD`]): an
 /// encoding error fails the request, a decoding error fails the call (RESULT), is
 /// returned to the caller (INVOCATION), or is reported as a user error (EVENT).
+///
+/// # Examples
+///
+/// A codec of its own scheme (`x_` prefix): the payload as JSON with its bytes
+/// XORed by a shared key, a stand-in for real encryption.
+///
+/// ```
+/// use autobahn::wamp::error::ApplicationError;
+/// use autobahn::wamp::value::{Dict, Value};
+/// use autobahn::wamp::{EncodedPayload, PayloadCodec};
+/// use autobahn::{dict, list};
+///
+/// struct XorCodec(u8);
+///
+/// fn invalid<E>(_: E) -> ApplicationError {
+///     ApplicationError::new(ApplicationError::INVALID_PAYLOAD)
+/// }
+///
+/// impl PayloadCodec for XorCodec {
+///     fn encode(
+///         &self,
+///         _is_originating: bool,
+///         _uri: &str,
+///         args: &[Value],
+///         kwargs: &Dict,
+///     ) -> Result<Option<EncodedPayload>, ApplicationError> {
+///         let mut bytes = serde_json::to_vec(&(args, kwargs)).map_err(invalid)?;
+///         bytes.iter_mut().for_each(|b| *b ^= self.0);
+///         Ok(Some(EncodedPayload::new(bytes, "x_xor").serializer("json")))
+///     }
+///
+///     fn decode(
+///         &self,
+///         _is_originating: bool,
+///         _uri: &str,
+///         payload: EncodedPayload,
+///     ) -> Result<(Vec<Value>, Dict), ApplicationError> {
+///         let bytes: Vec<u8> = payload.payload.iter().map(|b| b ^ self.0).collect();
+///         serde_json::from_slice(&bytes).map_err(invalid)
+///     }
+/// }
+///
+/// let codec = XorCodec(0x5a);
+/// let (args, kwargs) = (list![1, "secret"], dict! { "k" => true });
+/// let encoded = codec.encode(true, "com.example.topic", &args, &kwargs)?.expect("encoded");
+/// assert_eq!(encoded.enc_algo, "x_xor");
+/// assert_eq!(codec.decode(true, "com.example.topic", encoded)?, (args, kwargs));
+/// // In a session: session.set_payload_codec(Some(std::sync::Arc::new(XorCodec(0x5a))));
+/// # Ok::<(), ApplicationError>(())
+/// ```
 pub trait PayloadCodec: Send + Sync + 'static {
     /// Encodes a payload; `Ok(None)` sends it unencoded. The payload is lent, not
     /// given: a codec that declines (`None`) costs no copy of it.

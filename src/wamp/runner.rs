@@ -25,6 +25,18 @@ use crate::websocket::error::Chain;
 use crate::websocket::types::Headers;
 
 /// How to retry after a lost connection (the defaults are Autobahn `Component`'s).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use autobahn::wamp::RetryPolicy;
+///
+/// let policy = RetryPolicy { retry_delay_jitter: 0.0, ..RetryPolicy::default() };
+/// assert_eq!(policy.delay(0), Duration::from_millis(1500));
+/// assert_eq!(policy.delay(1), Duration::from_millis(2250)); // grows by 1.5
+/// assert_eq!(policy.delay(100), Duration::from_secs(300)); // capped
+/// ```
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Give up after this many failed attempts in a row (`None`: never).
@@ -182,6 +194,28 @@ pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`LEAVE_TIMEOUT`] for the answer), closes the transport, lets the component's
 /// `on_leave`/`on_disconnect` hooks run, does not reconnect, and returns `Ok`; one that
 /// is connecting or waiting to retry returns `Ok` at once; later runs return at once.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use autobahn::wamp::{ApplicationRunner, ApplicationSession};
+///
+/// struct App;
+/// impl ApplicationSession for App {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let runner = ApplicationRunner::new("ws://127.0.0.1:8080/ws", "realm1");
+/// let stop = runner.stop_handle();
+/// tokio::spawn(async move {
+///     tokio::time::sleep(Duration::from_secs(60)).await; // run for a minute
+///     stop.stop();
+/// });
+/// runner.run(|_| App).await?; // leaves the realm and returns on stop
+/// assert!(runner.stop_handle().is_stopped());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     tx: Arc<watch::Sender<bool>>,
@@ -220,6 +254,43 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 /// (`rs://unix:/path` for a Unix socket).
 ///
 /// Clones share one [`StopHandle`]: stopping one stops them all.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use autobahn::wamp::auth::AuthTicket;
+/// use autobahn::wamp::{ApplicationRunner, ApplicationSession, RetryPolicy, Value};
+///
+/// struct App;
+/// impl ApplicationSession for App {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let runner = ApplicationRunner::new("rs://127.0.0.1:8081", "realm1") // RawSocket
+///     .serializers(["msgpack"])
+///     .authentication(AuthTicket::new("joe", "secret"))
+///     .extra(Value::from("handed to the component in ComponentConfig::extra"))
+///     .join_timeout(Some(Duration::from_secs(10)))
+///     .retry_policy(RetryPolicy {
+///         max_retries: Some(5),
+///         initial_retry_delay: Duration::from_millis(500),
+///         ..RetryPolicy::default()
+///     });
+///
+/// // Stop from elsewhere (e.g. on Ctrl-C): `run` then leaves and returns.
+/// let stop = runner.stop_handle();
+/// tokio::spawn(async move {
+///     let _ = tokio::signal::ctrl_c().await;
+///     stop.stop();
+/// });
+/// runner.run(|config| {
+///     println!("joining {}", config.realm);
+///     App
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ApplicationRunner {
     url: String,
@@ -454,6 +525,22 @@ impl ApplicationRunner {
     /// `run(make)` with `auto_reconnect=False`). A [`stop`](Self::stop) ends it as
     /// [`StopHandle`] describes (before the connection is up: an outcome that never
     /// joined).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::wamp::{ApplicationRunner, ApplicationSession};
+    ///
+    /// struct App;
+    /// impl ApplicationSession for App {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // One connection, no reconnect.
+    /// let outcome = ApplicationRunner::new("ws://127.0.0.1:8080/ws", "realm1").run_once(|_| App).await?;
+    /// println!("joined: {}, close: {:?}", outcome.joined, outcome.close);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn run_once<A, F>(&self, make: F) -> Result<RunOutcome<A>, Error>
     where
         A: ApplicationSession,

@@ -41,6 +41,88 @@ pub enum TransportError {
 }
 
 /// A connected, message-oriented WAMP transport.
+///
+/// # Examples
+///
+/// Any message-oriented connection can carry a session. This one is an in-process
+/// pipe of messages, to a scripted router that welcomes the session and answers a
+/// call:
+///
+/// ```
+/// use autobahn::wamp::message::{Message, ResultMessage, Welcome};
+/// use autobahn::wamp::session::SessionEvent;
+/// use autobahn::wamp::transport::{Transport, TransportError};
+/// use autobahn::wamp::{CallOptions, ComponentConfig, Dict, HelloDetails, Session};
+/// use autobahn::{dict, list};
+/// use tokio::sync::mpsc;
+///
+/// struct Pipe {
+///     tx: Option<mpsc::Sender<Message>>,
+///     rx: mpsc::Receiver<Message>,
+/// }
+///
+/// impl Transport for Pipe {
+///     async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
+///         let tx = self.tx.as_ref().ok_or(TransportError::Closed)?;
+///         tx.send(msg).await.map_err(|_| TransportError::Closed)
+///     }
+///     async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
+///         self.rx.recv().await.map(Ok) // mpsc::Receiver::recv is cancel-safe
+///     }
+///     fn is_open(&self) -> bool {
+///         self.tx.is_some()
+///     }
+///     async fn close(&mut self) {
+///         self.tx = None;
+///     }
+///     fn abort(&mut self) {
+///         self.tx = None;
+///     }
+///     fn serializer_id(&self) -> &'static str {
+///         "json"
+///     }
+///     fn peer(&self) -> String {
+///         "pipe".into()
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (to_router, mut router_inbox) = mpsc::channel(8);
+/// let (router_outbox, from_router) = mpsc::channel(8);
+/// tokio::spawn(async move {
+///     while let Some(msg) = router_inbox.recv().await {
+///         let answer = match msg {
+///             Message::Hello(_) => Message::Welcome(Welcome { session: 1, details: dict! {} }),
+///             Message::Call(call) => Message::Result(ResultMessage {
+///                 request: call.request,
+///                 details: dict! {},
+///                 args: Some(list![5]),
+///                 kwargs: None,
+///             }),
+///             _ => continue,
+///         };
+///         if router_outbox.send(answer).await.is_err() {
+///             break;
+///         }
+///     }
+/// });
+///
+/// let pipe = Pipe { tx: Some(to_router), rx: from_router };
+/// let (session, mut lifecycle) = Session::start(pipe, ComponentConfig::new("realm1"));
+/// session.join(HelloDetails::new("realm1")).await?;
+/// assert!(matches!(lifecycle.next().await, Some(SessionEvent::Joined(_))));
+/// let result = session
+///     .call("com.example.add2", list![2, 3], Dict::new(), CallOptions::default())
+///     .await?;
+/// assert_eq!(result.value().as_i64(), Some(5));
+/// // Closing the transport without leaving first: Left (transport lost), Disconnected.
+/// session.disconnect().await;
+/// assert!(matches!(lifecycle.next().await, Some(SessionEvent::Left(_))));
+/// assert_eq!(lifecycle.next().await, Some(SessionEvent::Disconnected));
+/// # Ok(())
+/// # }
+/// ```
 pub trait Transport: Send + 'static {
     /// Serializes and sends one message. Waits while the transport's send queue is
     /// full (backpressure). An oversized message is an error and the transport stays

@@ -44,6 +44,24 @@ pub use super::session::{
 
 /// Configuration of an application component (Autobahn's `ComponentConfig`, plus the
 /// `authentication` of Autobahn's `Component`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::{AuthTicket, Authentication};
+/// use autobahn::wamp::value::Value;
+/// use autobahn::wamp::ComponentConfig;
+///
+/// let config = ComponentConfig {
+///     extra: Value::from("anything the component wants"),
+///     authentication: Authentication::new().with(AuthTicket::new("joe", "secret-ticket")),
+///     ..ComponentConfig::new("realm1")
+/// };
+/// let hello = config.hello_details();
+/// assert_eq!(hello.realm, "realm1");
+/// assert_eq!(hello.authmethods, ["ticket"]);
+/// assert_eq!(hello.authid.as_deref(), Some("joe"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComponentConfig {
     /// The realm to join.
@@ -74,6 +92,20 @@ impl ComponentConfig {
 
 /// What a client asks for when it joins (Autobahn's `HelloDetails`, the arguments of
 /// `join()`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::HelloDetails;
+///
+/// // What `Session::join` sends when the default `on_connect` is not used.
+/// let hello = HelloDetails {
+///     authmethods: vec!["ticket".into()],
+///     authid: Some("joe".into()),
+///     ..HelloDetails::new("realm1")
+/// };
+/// assert_eq!(hello.realm, "realm1");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HelloDetails {
     /// The realm to join.
@@ -185,6 +217,15 @@ fn put_list<T: Clone + Into<Value>>(d: &mut Dict, key: &str, v: &Option<Vec<T>>)
 }
 
 /// Options for `subscribe` (Autobahn's `SubscribeOptions`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::SubscribeOptions;
+///
+/// let options = SubscribeOptions { match_: Some("prefix".into()), ..Default::default() };
+/// assert_eq!(options.to_dict()["match"].as_str(), Some("prefix"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscribeOptions {
     /// Topic matching: `exact` (default), `prefix` or `wildcard`.
@@ -232,6 +273,23 @@ pub struct EventDetails {
 }
 
 /// Options for `publish` (Autobahn's `PublishOptions`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::PublishOptions;
+///
+/// // Wait for the broker's acknowledgement, and deliver to ourselves too.
+/// let options = PublishOptions {
+///     acknowledge: true,
+///     exclude_me: Some(false),
+///     eligible_authrole: Some(vec!["admin".into()]),
+///     ..Default::default()
+/// };
+/// let d = options.to_dict();
+/// assert_eq!(d["exclude_me"].as_bool(), Some(false));
+/// assert_eq!(d["eligible_authrole"][0].as_str(), Some("admin"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublishOptions {
     /// Ask the broker to acknowledge the publication (PUBLISHED or ERROR); `publish`
@@ -285,6 +343,20 @@ pub struct Publication {
 }
 
 /// Options for `register` (Autobahn's `RegisterOptions`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::RegisterOptions;
+///
+/// // One of several callees of the same procedure, taking turns.
+/// let options = RegisterOptions {
+///     invoke: Some("roundrobin".into()),
+///     concurrency: Some(4),
+///     ..Default::default()
+/// };
+/// assert_eq!(options.to_dict()["invoke"].as_str(), Some("roundrobin"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegisterOptions {
     /// Procedure matching: `exact` (default), `prefix` or `wildcard`.
@@ -398,6 +470,26 @@ impl CancelMode {
 pub type ProgressHandler = Arc<dyn Fn(CallResult) + Send + Sync>;
 
 /// Options for `call` (Autobahn's `CallOptions`).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use autobahn::wamp::{CallOptions, CallResult, CancelMode};
+///
+/// let options = CallOptions {
+///     timeout: Some(Duration::from_secs(5)),
+///     cancel_mode: Some(CancelMode::Kill),
+///     on_progress: Some(Arc::new(|update: CallResult| {
+///         println!("progress: {:?}", update.value());
+///     })),
+///     ..Default::default()
+/// };
+/// let d = options.to_dict();
+/// assert_eq!(d["timeout"].as_u64(), Some(5000)); // milliseconds on the wire (the spec)
+/// assert_eq!(d["receive_progress"].as_bool(), Some(true));
+/// ```
 #[derive(Clone, Default)]
 pub struct CallOptions {
     /// Cancel the call after this long: sent to the dealer as `timeout` (milliseconds
@@ -456,6 +548,24 @@ impl fmt::Debug for CallOptions {
 }
 
 /// The result of a call (Autobahn's `CallResult`): positional and keyword results.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::CallResult;
+/// use autobahn::{dict, list};
+///
+/// // As Autobahn returns it: one positional value is the value itself.
+/// assert_eq!(CallResult::with_args(list![5]).value().as_i64(), Some(5));
+/// let both = CallResult::with_args_kwargs(list![1, 2], dict! { "unit" => "m" });
+/// assert_eq!(both.value().as_list().map(Vec::len), Some(2));
+///
+/// // Typed results through serde.
+/// let r = CallResult::from_serialize(&(3, "three"))?;
+/// let (n, s): (i64, String) = r.deserialize()?;
+/// assert_eq!((n, s.as_str()), (3, "three"));
+/// # Ok::<(), autobahn::wamp::error::ValueError>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallResult {
     /// Positional results.

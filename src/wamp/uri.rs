@@ -103,6 +103,20 @@ fn allowed(c: char, strict: bool) -> bool {
 
 /// Validate `uri` under the rules selected by `check` (one pass, no
 /// allocation: this runs for every URI in every received message).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::uri::{is_reserved_uri, is_valid_uri, validate_uri, UriCheck};
+///
+/// validate_uri("com.myapp.add2", UriCheck::STRICT)?;
+/// assert!(!is_valid_uri("com.MyApp.add", UriCheck::STRICT)); // strict: [0-9a-z_] only
+/// assert!(is_valid_uri("com.MyApp.add", UriCheck::LOOSE));
+/// assert!(validate_uri("com..add", UriCheck::LOOSE).is_err());
+/// assert!(is_valid_uri("com..add", UriCheck::for_match_policy(Some("wildcard"))));
+/// assert!(is_reserved_uri("wamp.session.list"));
+/// # Ok::<(), autobahn::wamp::uri::UriError>(())
+/// ```
 pub fn validate_uri(uri: &str, check: UriCheck) -> Result<(), UriError> {
     let mut index = 0;
     let mut empty = true;

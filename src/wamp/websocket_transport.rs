@@ -43,6 +43,19 @@ pub const DEFAULT_QUEUE_SIZE: usize = 64;
 const CLOSE_NORMAL: u16 = 1000;
 
 /// Settings of a [`WebSocketTransport`] beyond those of the WebSocket client.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::websocket_transport::{WebSocketTransportConfig, DEFAULT_SUBPROTOCOLS};
+///
+/// assert_eq!(WebSocketTransportConfig::default().effective_subprotocols(), DEFAULT_SUBPROTOCOLS);
+/// let config = WebSocketTransportConfig {
+///     max_decoded_size: 8 << 20,
+///     ..WebSocketTransportConfig::with_subprotocols(["wamp.2.msgpack.batched", "wamp.2.json"])
+/// };
+/// assert_eq!(config.effective_subprotocols()[0], "wamp.2.msgpack.batched");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSocketTransportConfig {
     /// WAMP subprotocols to announce, most preferred first (`wamp.2.json`,
@@ -219,6 +232,24 @@ impl WebSocketClientHandler for WampHandler {
 ///
 /// Dropping it drops the connection without a closing handshake; call
 /// [`Transport::close`] for a clean close (WebSocket close code 1000).
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
+/// use autobahn::wamp::transport::Transport;
+/// use autobahn::websocket::WebSocketClientFactory;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // JSON only; the factory carries TLS, proxy and WebSocket options.
+/// let config = WebSocketTransportConfig::with_subprotocols(["wamp.2.json"]);
+/// let factory = WebSocketClientFactory::new("ws://127.0.0.1:8080/ws")?;
+/// let transport = WebSocketTransport::connect_with_factory(factory, &config).await?;
+/// assert_eq!(transport.subprotocol(), "wamp.2.json");
+/// assert_eq!(transport.serializer_id(), "json");
+/// # Ok(())
+/// # }
+/// ```
 pub struct WebSocketTransport {
     channel: WebSocketChannel,
     serializer: Arc<dyn Serializer>,

@@ -61,6 +61,67 @@ impl Shared {
 ///
 /// Cheap to clone; every clone talks to the same connection. Methods wait (without
 /// blocking a thread) while too much output is queued for a slow peer.
+///
+/// # Examples
+///
+/// Every way of sending, to a client that records what arrives (over an in-memory pipe):
+///
+/// ```
+/// use autobahn::websocket::{
+///     WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
+///     WebSocketServerFactory, WebSocketServerHandler,
+/// };
+/// use bytes::Bytes;
+///
+/// struct Sender(WebSocketChannel);
+/// impl WebSocketHandler for Sender {
+///     async fn on_open(&mut self) {
+///         let ch = &self.0;
+///         let _ = async {
+///             ch.send_text("text").await?;
+///             ch.send_message(vec![0u8, 1, 2], true).await?;
+///             ch.send_ping("ping!").await?;
+///             // A message streamed in frames (Autobahn's beginMessage ... endMessage).
+///             ch.begin_message(false, false).await?;
+///             ch.send_message_frame("stre").await?;
+///             ch.send_message_frame("amed").await?;
+///             ch.end_message().await?;
+///             ch.send_close(Some(1000), Some("done")).await
+///         }
+///         .await;
+///     }
+/// }
+/// impl WebSocketServerHandler for Sender {}
+///
+/// #[derive(Default)]
+/// struct Recorder(Vec<(&'static str, Bytes)>);
+/// impl WebSocketHandler for Recorder {
+///     async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
+///         self.0.push((if is_binary { "binary" } else { "text" }, payload));
+///     }
+///     async fn on_ping(&mut self, payload: Bytes) {
+///         self.0.push(("ping", payload));
+///     }
+/// }
+/// impl WebSocketClientHandler for Recorder {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+/// # let server = WebSocketServerFactory::new("ws://localhost");
+/// # tokio::spawn(async move { server.accept_stream(server_end, "pipe".into(), Sender).await });
+/// # let client = WebSocketClientFactory::new("ws://localhost")?;
+/// let connection = client.connect_stream(client_end, |_| Recorder::default()).await?;
+/// let (recorder, close) = connection.run().await;
+/// let got: Vec<(&str, &[u8])> = recorder.0.iter().map(|(k, p)| (*k, &p[..])).collect();
+/// assert_eq!(
+///     got,
+///     [("text", &b"text"[..]), ("binary", &[0, 1, 2]), ("ping", b"ping!"), ("text", b"streamed")]
+/// );
+/// assert_eq!((close.code, close.reason.as_deref()), (Some(1000), Some("done")));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct WebSocketChannel {
     pub(crate) shared: Arc<Shared>,
@@ -182,6 +243,16 @@ impl WebSocketChannel {
 
     /// Drops the connection at once, without a closing handshake (Autobahn's
     /// `dropConnection(abort=True)`); `on_close` then reports an unclean close.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn demo(channel: autobahn::websocket::WebSocketChannel) {
+    /// // A peer that misbehaves gets no closing handshake.
+    /// tracing::warn!(peer = channel.peer(), "flooding: dropping the connection");
+    /// channel.drop_connection();
+    /// # }
+    /// ```
     pub fn drop_connection(&self) {
         let waker = {
             let mut side = self.shared.lock();
@@ -195,6 +266,19 @@ impl WebSocketChannel {
 
     /// Sends a message (Autobahn's `sendMessage`): text (`is_binary` false, the payload
     /// must be UTF-8) or binary. Large unmasked payloads are written without a copy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo(channel: autobahn::websocket::WebSocketChannel) -> Result<(), autobahn::websocket::Error> {
+    /// channel.send_message("text, which must be UTF-8", false).await?;
+    /// channel.send_message(vec![0xde, 0xad, 0xbe, 0xef], true).await?;
+    /// // Clones talk to the same connection, e.g. from another task.
+    /// let other = channel.clone();
+    /// tokio::spawn(async move { other.send_text("from a task").await });
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_message(&self, payload: impl Into<Bytes>, is_binary: bool) -> Result<()> {
         let payload = payload.into();
         self.with_sender(move |s, out| s.send_message(out, payload, is_binary))
@@ -208,6 +292,17 @@ impl WebSocketChannel {
 
     /// Starts the closing handshake (Autobahn's `sendClose`). `code` is 1000 or
     /// 3000–4999; a reason needs a code and is truncated to 123 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo(channel: autobahn::websocket::WebSocketChannel) -> Result<(), autobahn::websocket::Error> {
+    /// channel.send_close(Some(4000), Some("application shutting down")).await?;
+    /// // 1001 ("going away") is for the library; applications use 1000 or 3000-4999.
+    /// assert!(channel.send_close(Some(1001), None).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_close(&self, code: Option<u16>, reason: Option<&str>) -> Result<()> {
         if let Some(c) = code {
             if c != 1000 && !(3000..=4999).contains(&c) {
@@ -220,6 +315,18 @@ impl WebSocketChannel {
     }
 
     /// Sends a ping (payload up to 125 bytes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo(channel: autobahn::websocket::WebSocketChannel) -> Result<(), autobahn::websocket::Error> {
+    /// // Our own keepalive with a timestamp; `on_pong` gets the payload back.
+    /// let millis = std::time::UNIX_EPOCH.elapsed().map(|d| d.as_millis()).unwrap_or(0);
+    /// channel.send_ping(millis.to_be_bytes()).await?;
+    /// assert!(channel.send_ping([0u8; 126]).await.is_err()); // control payloads: 125 bytes at most
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_ping(&self, payload: impl AsRef<[u8]>) -> Result<()> {
         self.with_sender(|s, out| s.send_ping(out, payload.as_ref()))
             .await
@@ -246,6 +353,23 @@ impl WebSocketChannel {
 
     /// Begins a frame of `length` bytes whose payload follows in pieces (Autobahn's
     /// `beginMessageFrame`).
+    ///
+    /// # Examples
+    ///
+    /// A 1 MB file sent as one frame whose payload is written in chunks:
+    ///
+    /// ```
+    /// # async fn demo(channel: autobahn::websocket::WebSocketChannel) -> Result<(), autobahn::websocket::Error> {
+    /// let file = vec![7u8; 1_000_000];
+    /// channel.begin_message(true, false).await?;
+    /// channel.begin_message_frame(file.len() as u64).await?;
+    /// for chunk in file.chunks(64 * 1024) {
+    ///     channel.send_message_frame_data(chunk).await?;
+    /// }
+    /// channel.end_message().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn begin_message_frame(&self, length: u64) -> Result<()> {
         self.with_sender(|s, out| s.begin_message_frame(out, length))
             .await

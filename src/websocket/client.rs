@@ -27,6 +27,19 @@ use super::url::{parse_url, ParsedUrl};
 
 /// An explicit HTTP proxy (Autobahn's `proxy={'host':…, 'port':…}`), reached with
 /// `CONNECT host:port`.
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::websocket::{Proxy, WebSocketClientFactory};
+///
+/// # fn run() -> Result<(), autobahn::websocket::Error> {
+/// let mut proxy = Proxy::new("127.0.0.1", 3128);
+/// proxy.headers.insert("Proxy-Authorization", "Basic dXNlcjpwYXNz");
+/// let factory = WebSocketClientFactory::new("wss://example.com/ws")?.proxy(proxy);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Proxy {
     /// Proxy host.
@@ -49,6 +62,43 @@ impl Proxy {
 }
 
 /// Creates client connections (Autobahn's `WebSocketClientFactory`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+/// use autobahn::websocket::{types::Headers, Proxy, WebSocketHandler};
+/// use bytes::Bytes;
+///
+/// struct Printer(WebSocketChannel);
+/// impl WebSocketHandler for Printer {
+///     async fn on_message(&mut self, payload: Bytes, _is_binary: bool) {
+///         tracing::info!(len = payload.len(), "message");
+///     }
+/// }
+/// impl WebSocketClientHandler for Printer {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut headers = Headers::new();
+/// headers.insert("Authorization", "Bearer secret");
+/// let mut factory = WebSocketClientFactory::new("ws://127.0.0.1:9000/feed?topic=news")?
+///     .origin("https://example.com")
+///     .protocols(["feed.v2", "feed.v1"])
+///     .useragent("my-app/1.0")
+///     .headers(headers)
+///     .proxy(Proxy::new("127.0.0.1", 3128));
+/// factory.options_mut().auto_ping_interval = Some(Duration::from_secs(20));
+///
+/// let connection = factory.connect(Printer).await?;
+/// let channel = connection.channel().clone(); // send from anywhere
+/// let task = connection.spawn();
+/// channel.send_text("subscribe").await?;
+/// let (_printer, close) = task.await?;
+/// println!("closed: {close:?}");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WebSocketClientFactory {
     url: ParsedUrl,
@@ -187,6 +237,25 @@ impl WebSocketClientFactory {
 
     /// Connects over a Unix domain socket at `path` (the URL still gives the `Host`
     /// and resource).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+    /// use autobahn::websocket::WebSocketHandler;
+    ///
+    /// struct Client(WebSocketChannel);
+    /// impl WebSocketHandler for Client {}
+    /// impl WebSocketClientHandler for Client {}
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// // The URL gives Host and path; the socket path where to connect.
+    /// let factory = WebSocketClientFactory::new("ws://localhost/ws")?;
+    /// let connection = factory.connect_unix("/run/my-app.sock", Client).await?;
+    /// let (_client, close) = connection.run().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(unix)]
     pub async fn connect_unix<H, F>(
         &self,
@@ -210,6 +279,29 @@ impl WebSocketClientFactory {
     }
 
     /// Runs the opening handshake over an already connected stream.
+    ///
+    /// # Examples
+    ///
+    /// Over a stream connected some other way (here a TCP connection made by hand; the
+    /// URL still gives the `Host` header and the resource):
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+    /// use autobahn::websocket::WebSocketHandler;
+    ///
+    /// struct Client(WebSocketChannel);
+    /// impl WebSocketHandler for Client {}
+    /// impl WebSocketClientHandler for Client {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tcp = tokio::net::TcpStream::connect("127.0.0.1:9000").await?;
+    /// tcp.set_nodelay(true)?;
+    /// let factory = WebSocketClientFactory::new("ws://localhost:9000/ws")?;
+    /// let connection = factory.connect_stream(tcp, Client).await?;
+    /// let (_client, close) = connection.run().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect_stream<S, H, F>(
         &self,
         stream: S,
@@ -533,6 +625,29 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// An open client connection, after the opening handshake: run it with
 /// [`Self::run`] or [`Self::spawn`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+/// use autobahn::websocket::WebSocketHandler;
+///
+/// struct Quiet(WebSocketChannel);
+/// impl WebSocketHandler for Quiet {}
+/// impl WebSocketClientHandler for Quiet {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let connection = WebSocketClientFactory::new("ws://127.0.0.1:9000")?.connect(Quiet).await?;
+/// println!("subprotocol: {:?}", connection.response().protocol);
+/// let channel = connection.channel().clone();
+/// let running = connection.spawn(); // or `.run().await` on this task
+/// channel.send_text("hello").await?;
+/// channel.send_close(Some(1000), None).await?;
+/// let (_handler, close) = running.await?;
+/// assert!(close.was_clean);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct WebSocketConnection<S, H> {
     unrun: NotRunGuard,

@@ -3,6 +3,17 @@
 use bytes::BufMut;
 
 /// A frame opcode.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::frame::OpCode;
+///
+/// assert_eq!(OpCode::from_u8(0x1), Some(OpCode::Text));
+/// assert_eq!(OpCode::Ping.as_u8(), 0x9);
+/// assert!(OpCode::Close.is_control());
+/// assert_eq!(OpCode::from_u8(0x3), None); // reserved
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpCode {
     /// Continuation of a fragmented message (0x0).
@@ -52,6 +63,31 @@ impl OpCode {
 }
 
 /// A decoded frame header.
+///
+/// # Examples
+///
+/// Encode a masked text frame header and parse it back:
+///
+/// ```
+/// use autobahn::websocket::frame::{FrameHeader, OpCode};
+///
+/// let header = FrameHeader {
+///     fin: true,
+///     rsv1: false,
+///     rsv2: false,
+///     rsv3: false,
+///     opcode: OpCode::Text,
+///     mask: Some([1, 2, 3, 4]),
+///     payload_len: 300,
+/// };
+/// let (bytes, len) = header.to_bytes();
+/// assert_eq!(len, header.encoded_len()); // 2 + 2 (16-bit length) + 4 (mask)
+/// assert_eq!(len, 8);
+///
+/// // Too short: the parser asks for more bytes.
+/// assert_eq!(FrameHeader::parse(&bytes[..3]), Ok(None));
+/// assert_eq!(FrameHeader::parse(&bytes[..len]), Ok(Some((header, len))));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// Final fragment of a message.
@@ -254,6 +290,16 @@ pub mod close_code {
 
     /// Whether `code` may appear in a close frame on the wire: the registered codes
     /// 1000–1003 and 1007–1014, and the application/library ranges 3000–4999.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::frame::close_code;
+    ///
+    /// assert!(close_code::is_sendable(close_code::NORMAL));
+    /// assert!(close_code::is_sendable(4000)); // application range
+    /// assert!(!close_code::is_sendable(close_code::ABNORMAL_CLOSE)); // never on the wire
+    /// ```
     pub fn is_sendable(code: u16) -> bool {
         matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }

@@ -12,6 +12,38 @@ use super::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest, Connecti
 /// Hooks run one at a time, in the order of events. While a hook awaits, the connection
 /// keeps answering pings and closes, and buffers a bounded number of further messages;
 /// past that bound, it stops reading from the peer (TCP backpressure).
+///
+/// # Examples
+///
+/// A chat participant that greets, counts what it receives and logs how it ended:
+///
+/// ```
+/// use autobahn::websocket::{WebSocketChannel, WebSocketHandler};
+/// use bytes::Bytes;
+///
+/// struct Chat {
+///     channel: WebSocketChannel,
+///     received: usize,
+/// }
+///
+/// impl WebSocketHandler for Chat {
+///     async fn on_open(&mut self) {
+///         let _ = self.channel.send_text("hi all").await;
+///     }
+///     async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
+///         self.received += 1;
+///         if !is_binary && &payload[..] == b"quit" {
+///             let _ = self.channel.send_close(Some(1000), Some("bye")).await;
+///         }
+///     }
+///     async fn on_ping(&mut self, payload: Bytes) {
+///         tracing::debug!(len = payload.len(), "ping (pong already sent)");
+///     }
+///     async fn on_close(&mut self, was_clean: bool, code: Option<u16>, reason: Option<String>) {
+///         tracing::info!(was_clean, ?code, ?reason, received = self.received, "closed");
+///     }
+/// }
+/// ```
 pub trait WebSocketHandler: Send + 'static {
     /// The opening handshake completed; messages can be sent.
     fn on_open(&mut self) -> impl Future<Output = ()> + Send {
@@ -52,6 +84,35 @@ pub trait WebSocketHandler: Send + 'static {
 }
 
 /// A server-side handler: decides on each connection request.
+///
+/// # Examples
+///
+/// Accept only `/chat`, choosing the subprotocol and setting a cookie:
+///
+/// ```
+/// use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest};
+/// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerHandler};
+///
+/// struct Room(WebSocketChannel);
+/// impl WebSocketHandler for Room {}
+///
+/// impl WebSocketServerHandler for Room {
+///     async fn on_connect(
+///         &mut self,
+///         request: &ConnectionRequest,
+///     ) -> Result<ConnectionAccept, ConnectionDeny> {
+///         if request.path != "/chat" {
+///             return Err(ConnectionDeny::new(ConnectionDeny::NOT_FOUND, Some("no such room")));
+///         }
+///         let accept = if request.protocols.iter().any(|p| p == "chat.v2") {
+///             ConnectionAccept::with_subprotocol("chat.v2")
+///         } else {
+///             ConnectionAccept::new()
+///         };
+///         Ok(accept.header("Set-Cookie", "room=chat"))
+///     }
+/// }
+/// ```
 pub trait WebSocketServerHandler: WebSocketHandler {
     /// A client asks to connect. Return the subprotocol (one the client offered, or
     /// `None`) and extra headers to accept, or a [`ConnectionDeny`] to refuse with an
@@ -66,6 +127,28 @@ pub trait WebSocketServerHandler: WebSocketHandler {
 }
 
 /// A client-side handler: sees the server's handshake response.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::ConnectionResponse;
+/// use autobahn::websocket::{WebSocketChannel, WebSocketClientHandler, WebSocketHandler};
+///
+/// struct Client {
+///     channel: WebSocketChannel,
+///     protocol: Option<String>,
+/// }
+/// impl WebSocketHandler for Client {}
+///
+/// impl WebSocketClientHandler for Client {
+///     async fn on_connect(&mut self, response: &ConnectionResponse) {
+///         self.protocol = response.protocol.clone();
+///         if let Some(cookie) = response.headers.get("Set-Cookie") {
+///             tracing::debug!(cookie, "server set a cookie");
+///         }
+///     }
+/// }
+/// ```
 pub trait WebSocketClientHandler: WebSocketHandler {
     /// The server accepted the connection.
     fn on_connect(&mut self, response: &ConnectionResponse) -> impl Future<Output = ()> + Send {

@@ -5,6 +5,19 @@
 //! into SIMD; a byte loop is kept as the reference it is tested against.
 
 /// XORs `buf` with `key`, as if `buf` started at payload offset 0.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::mask::apply_mask;
+///
+/// let key = [0x37, 0xfa, 0x21, 0x3d];
+/// let mut data = *b"Hello";
+/// apply_mask(&mut data, key);
+/// assert_eq!(data, [0x7f, 0x9f, 0x4d, 0x51, 0x58]); // RFC 6455 §5.7
+/// apply_mask(&mut data, key); // masking twice restores the payload
+/// assert_eq!(&data, b"Hello");
+/// ```
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
     apply_mask_at(buf, key, 0);
@@ -13,6 +26,23 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// XORs `buf` with `key`, where `buf[0]` sits at payload offset `offset`.
 ///
 /// Used to unmask a frame payload in pieces as it arrives.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::mask::{apply_mask, apply_mask_at};
+///
+/// let key = [1, 2, 3, 4];
+/// let mut whole = *b"split payload";
+/// apply_mask(&mut whole, key);
+///
+/// // The same bytes masked in two pieces, the second continuing at offset 5.
+/// let mut pieces = *b"split payload";
+/// let (a, b) = pieces.split_at_mut(5);
+/// apply_mask_at(a, key, 0);
+/// apply_mask_at(b, key, 5);
+/// assert_eq!(pieces, whole);
+/// ```
 pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
     // Whole 32-byte blocks with a word-sized key; the compiler vectorises this loop.

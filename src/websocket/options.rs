@@ -17,6 +17,32 @@ pub const SUPPORTED_VERSIONS: [u8; 2] = [8, 13];
 pub const DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE: usize = 64 << 20;
 
 /// Options of a WebSocket server (`WebSocketServerFactory.setProtocolOptions`).
+///
+/// # Examples
+///
+/// Autobahn's `factory.setProtocolOptions(...)` is field assignment here:
+///
+/// ```
+/// use std::time::Duration;
+/// use autobahn::websocket::options::ServerOptions;
+/// use autobahn::websocket::WebSocketServerFactory;
+///
+/// let options = ServerOptions {
+///     max_message_payload_size: 1 << 20,
+///     auto_fragment_size: 64 * 1024,
+///     auto_ping_interval: Some(Duration::from_secs(30)),
+///     auto_ping_timeout: Some(Duration::from_secs(10)),
+///     allowed_origins: vec!["https://*.example.com:443".into()],
+///     max_connections: 10_000,
+///     ..ServerOptions::default()
+/// };
+/// let mut factory = WebSocketServerFactory::new("ws://localhost:9000").with_protocol_options(options);
+///
+/// // Or change some in place, and go back to the defaults.
+/// factory.options_mut().open_handshake_timeout = Some(Duration::from_secs(5));
+/// factory.reset_protocol_options();
+/// assert_eq!(factory.options().max_connections, 0);
+/// ```
 #[derive(Clone)]
 pub struct ServerOptions {
     /// Protocol versions accepted (default `[8, 13]`).
@@ -173,6 +199,25 @@ impl std::fmt::Debug for ServerOptions {
 }
 
 /// Options of a WebSocket client (`WebSocketClientFactory.setProtocolOptions`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use autobahn::websocket::options::ClientOptions;
+/// use autobahn::websocket::WebSocketClientFactory;
+///
+/// let options = ClientOptions {
+///     max_message_payload_size: 16 << 20,
+///     open_handshake_timeout: Some(Duration::from_secs(10)),
+///     auto_ping_interval: Some(Duration::from_secs(20)),
+///     ..ClientOptions::default()
+/// };
+/// let mut factory = WebSocketClientFactory::new("ws://localhost:9000")?.with_protocol_options(options);
+/// factory.options_mut().log_frames = true;
+/// assert_eq!(factory.options().version, 13);
+/// # Ok::<(), autobahn::websocket::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct ClientOptions {
     /// Protocol version to speak: 13 (default) or 8.

@@ -14,6 +14,17 @@
 use crate::websocket::handshake::HandshakeError;
 
 /// A pre-compiled `*`-wildcard pattern, anchored at both ends.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::origin::WildcardPattern;
+///
+/// let p = WildcardPattern::new("https://*.example.com:443");
+/// assert!(p.matches("https://www.example.com:443"));
+/// assert!(!p.matches("https://evil.org:443"));
+/// assert!(WildcardPattern::new("*").is_match_all());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WildcardPattern {
     /// The literal pieces between `*`s (lower-cased); one piece means no `*`.
@@ -71,6 +82,18 @@ impl WildcardPattern {
 }
 
 /// A parsed `Origin` header value.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::origin::Origin;
+///
+/// let o = Origin::parse("HTTPS://Example.com")?;
+/// assert_eq!(o.serialize(), "https://example.com:443");
+/// assert_eq!(Origin::parse("null")?, Origin::Null);
+/// assert!(Origin::parse("https://example.com/path").is_err());
+/// # Ok::<(), String>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// The opaque origin `null` (also used for `file:` origins, as Autobahn does).
@@ -174,6 +197,26 @@ impl Origin {
 }
 
 /// Which origins a server accepts (Autobahn's `allowedOrigins` + `allowNullOrigin`).
+///
+/// # Examples
+///
+/// The sans-IO check, and the same policy on a server through its options:
+///
+/// ```
+/// use autobahn::websocket::origin::OriginPolicy;
+/// use autobahn::websocket::WebSocketServerFactory;
+///
+/// let policy = OriginPolicy::new(["https://*.example.com:443", "http://localhost:8080"], false);
+/// assert!(policy.is_allowed(Some("https://app.example.com")));
+/// assert!(policy.is_allowed(None)); // no Origin header: not a browser
+/// assert!(!policy.is_allowed(Some("null")));
+/// assert_eq!(policy.check(Some("https://evil.org")).unwrap_err().http_status(), 403);
+///
+/// let mut factory = WebSocketServerFactory::new("ws://localhost:9000");
+/// let options = factory.options_mut();
+/// options.allowed_origins = vec!["https://*.example.com:443".into()];
+/// options.allow_null_origin = false;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginPolicy {
     patterns: Vec<WildcardPattern>,

@@ -9,6 +9,25 @@ use crate::websocket::types::Headers;
 
 /// The `CONNECT host:port` request, with `extra` headers such as
 /// `Proxy-Authorization`.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::proxy::{connect_request, ProxyResponseParser};
+/// use autobahn::websocket::types::Headers;
+///
+/// let mut extra = Headers::new();
+/// extra.insert("Proxy-Authorization", "Basic dXNlcjpwYXNz");
+/// let request = connect_request("example.com", 443, &extra)?;
+/// assert!(request.starts_with(b"CONNECT example.com:443 HTTP/1.1\r\n"));
+///
+/// // The proxy's answer; bytes after the head already belong to the tunnel.
+/// let mut parser = ProxyResponseParser::new();
+/// let answer = b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03";
+/// let head_len = parser.parse(answer)?.expect("complete head");
+/// assert_eq!(&answer[head_len..], b"\x16\x03");
+/// # Ok::<(), autobahn::websocket::handshake::HandshakeError>(())
+/// ```
 pub fn connect_request(host: &str, port: u16, extra: &Headers) -> Result<Vec<u8>, HandshakeError> {
     let host_ok = !host.is_empty()
         && host
@@ -40,6 +59,23 @@ pub fn connect_request(host: &str, port: u16, extra: &Headers) -> Result<Vec<u8>
 }
 
 /// Incremental parser of the proxy's answer to `CONNECT`.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::proxy::ProxyResponseParser;
+///
+/// let mut parser = ProxyResponseParser::new();
+/// let mut buf = b"HTTP/1.1 200 OK\r\n".to_vec();
+/// assert!(parser.parse(&buf)?.is_none()); // head not complete yet
+/// buf.extend_from_slice(b"\r\n");
+/// assert_eq!(parser.parse(&buf)?, Some(buf.len()));
+///
+/// // A refusal is an error.
+/// let mut parser = ProxyResponseParser::new();
+/// assert!(parser.parse(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n").is_err());
+/// # Ok::<(), autobahn::websocket::handshake::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ProxyResponseParser {
     scanner: HeadScanner,

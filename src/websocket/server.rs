@@ -33,6 +33,55 @@ pub const DEFAULT_SERVER: &str = concat!("AutobahnRust/", env!("CARGO_PKG_VERSIO
 
 /// Creates server connections (Autobahn's `WebSocketServerFactory`): session parameters
 /// (URL, subprotocols, server name, extra headers, external port) plus protocol options.
+///
+/// # Examples
+///
+/// An echo server on a loopback port, and a client talking to it:
+///
+/// ```
+/// use autobahn::websocket::{
+///     WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
+///     WebSocketServerFactory, WebSocketServerHandler,
+/// };
+/// use bytes::Bytes;
+///
+/// struct Echo(WebSocketChannel);
+/// impl WebSocketHandler for Echo {
+///     async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
+///         let _ = self.0.send_message(payload, is_binary).await;
+///     }
+/// }
+/// impl WebSocketServerHandler for Echo {}
+///
+/// struct Ask(WebSocketChannel, Option<Bytes>);
+/// impl WebSocketHandler for Ask {
+///     async fn on_open(&mut self) {
+///         let _ = self.0.send_message(&b"\x01\x02"[..], true).await;
+///     }
+///     async fn on_message(&mut self, payload: Bytes, _is_binary: bool) {
+///         self.1 = Some(payload);
+///         let _ = self.0.send_close(Some(1000), None).await;
+///     }
+/// }
+/// impl WebSocketClientHandler for Ask {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut factory = WebSocketServerFactory::new("ws://127.0.0.1").protocols(["echo"]);
+/// factory.options_mut().max_message_payload_size = 1 << 20;
+/// let listener = factory.listen("127.0.0.1:0").await?;
+/// let port = listener.local_addr()?.port();
+/// tokio::spawn(factory.serve(listener, Echo));
+///
+/// let client = WebSocketClientFactory::new(&format!("ws://127.0.0.1:{port}"))?.protocols(["echo"]);
+/// let connection = client.connect(|channel| Ask(channel, None)).await?;
+/// assert_eq!(connection.response().protocol.as_deref(), Some("echo"));
+/// let (ask, close) = connection.run().await;
+/// assert_eq!(ask.1.as_deref(), Some(&[1u8, 2][..]));
+/// assert_eq!(close.code, Some(1000));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WebSocketServerFactory {
     url: String,
@@ -201,6 +250,23 @@ impl WebSocketServerFactory {
 
     /// Accepts connections on `listener` forever, one task per connection; `make`
     /// creates each connection's handler from its channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Silent(WebSocketChannel);
+    /// impl WebSocketHandler for Silent {}
+    /// impl WebSocketServerHandler for Silent {}
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// let factory = WebSocketServerFactory::new("ws://127.0.0.1:9000");
+    /// let listener = factory.listen("127.0.0.1:9000").await?;
+    /// factory.serve(listener, Silent).await // runs until the task is dropped
+    /// # }
+    /// ```
     pub async fn serve<H, F>(self, listener: TcpListener, make: F) -> Result<()>
     where
         H: WebSocketServerHandler,
@@ -227,6 +293,23 @@ impl WebSocketServerFactory {
     }
 
     /// Accepts connections on a Unix domain socket listener forever.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Quiet(WebSocketChannel);
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketServerHandler for Quiet {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = tokio::net::UnixListener::bind("/run/my-app.sock")?;
+    /// WebSocketServerFactory::new("ws://localhost").serve_unix(listener, Quiet).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(unix)]
     pub async fn serve_unix<H, F>(self, listener: tokio::net::UnixListener, make: F) -> Result<()>
     where
@@ -262,6 +345,37 @@ impl WebSocketServerFactory {
     }
 
     /// Runs one accepted TCP connection to its end (TLS first, if configured).
+    ///
+    /// # Examples
+    ///
+    /// An accept loop of your own, e.g. to count or filter peers before the handshake:
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Quiet(WebSocketChannel);
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketServerHandler for Quiet {}
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// let factory = Arc::new(WebSocketServerFactory::new("ws://127.0.0.1:9000"));
+    /// let listener = factory.listen("127.0.0.1:9000").await?;
+    /// loop {
+    ///     let (tcp, addr) = listener.accept().await?;
+    ///     if !addr.ip().is_loopback() {
+    ///         continue; // dropped before any handshake
+    ///     }
+    ///     let factory = factory.clone();
+    ///     tokio::spawn(async move {
+    ///         if let Ok(close) = factory.accept_tcp(tcp, addr, Quiet).await {
+    ///             tracing::info!(%addr, ?close.code, "connection ended");
+    ///         }
+    ///     });
+    /// }
+    /// # }
+    /// ```
     pub async fn accept_tcp<H, F>(
         &self,
         tcp: TcpStream,
@@ -321,6 +435,34 @@ impl WebSocketServerFactory {
 
     /// Runs one connection over any stream: opening handshake (bounded by
     /// `open_handshake_timeout`), then messages until the connection closes.
+    ///
+    /// # Examples
+    ///
+    /// Any byte stream will do; here one end of an in-memory pipe:
+    ///
+    /// ```
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// struct Silent(WebSocketChannel);
+    /// impl WebSocketHandler for Silent {}
+    /// impl WebSocketServerHandler for Silent {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (server_end, mut browser) = tokio::io::duplex(4096);
+    /// let factory = WebSocketServerFactory::new("ws://localhost");
+    /// tokio::spawn(async move { factory.accept_stream(server_end, "pipe".into(), Silent).await });
+    ///
+    /// // A plain HTTP GET gets the status page (`web_status`).
+    /// browser.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await?;
+    /// let mut page = Vec::new();
+    /// browser.read_to_end(&mut page).await?;
+    /// assert!(page.starts_with(b"HTTP/1.1 200 OK"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn accept_stream<S, H, F>(
         &self,
         stream: S,

@@ -10,6 +10,22 @@ use std::fmt;
 ///
 /// Order and duplicates are kept as received; look-ups by name are ASCII
 /// case-insensitive, as HTTP field names are.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::Headers;
+///
+/// let mut h = Headers::new();
+/// h.insert("Set-Cookie", "a=1");
+/// h.append("set-cookie", "b=2"); // names are case-insensitive
+/// assert_eq!(h.get("SET-COOKIE"), Some("a=1"));
+/// assert_eq!(h.get_all("Set-Cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
+/// h.insert("Set-Cookie", "c=3"); // insert replaces every value
+/// assert_eq!(h.count("set-cookie"), 1);
+/// assert_eq!(h.remove("set-cookie"), 1);
+/// assert!(h.is_empty());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     entries: Vec<(String, String)>,
@@ -137,6 +153,19 @@ impl<'a> Iterator for HeadersIter<'a> {
 ///
 /// `Display` renders header syntax, e.g. `permessage-deflate; client_max_window_bits`;
 /// values that are not HTTP tokens are written as quoted strings.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::Extension;
+///
+/// let ext = Extension::new("permessage-deflate")
+///     .with_param("client_max_window_bits", None)
+///     .with_param("server_max_window_bits", Some("10".into()));
+/// assert_eq!(ext.param("server_max_window_bits"), Some(Some("10")));
+/// assert_eq!(ext.param("client_max_window_bits"), Some(None)); // present, no value
+/// assert_eq!(ext.param("server_no_context_takeover"), None); // absent
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
     /// Extension token, e.g. `permessage-deflate`.
@@ -243,6 +272,16 @@ pub struct ConnectionResponse {
 
 /// A server's decision to accept a connection, optionally selecting a subprotocol
 /// and adding headers (e.g. cookies) to the `101` response.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::ConnectionAccept;
+///
+/// let accept = ConnectionAccept::with_subprotocol("wamp.2.json").header("Set-Cookie", "id=1");
+/// assert_eq!(accept.subprotocol.as_deref(), Some("wamp.2.json"));
+/// assert_eq!(accept.headers.get("set-cookie"), Some("id=1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectionAccept {
     /// The selected subprotocol; must be one the client announced.
@@ -284,6 +323,15 @@ impl From<Option<String>> for ConnectionAccept {
 
 /// A server's refusal of a connection during the opening handshake, answered with
 /// an HTTP error status (`code`) and an optional reason.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::types::ConnectionDeny;
+///
+/// let deny = ConnectionDeny::new(ConnectionDeny::FORBIDDEN, Some("members only"));
+/// assert_eq!(deny.to_string(), "connection denied (403): members only");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionDeny {
     /// HTTP status code to answer.

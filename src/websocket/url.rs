@@ -39,6 +39,20 @@ pub enum UrlError {
 }
 
 /// Parses a WebSocket URL such as `ws://localhost:9000/myresource?param1=23&param2=456`.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::url::parse_url;
+///
+/// let url = parse_url("wss://Example.com/chat?room=a%20b")?;
+/// assert!(url.is_secure);
+/// assert_eq!((url.host.as_str(), url.port), ("example.com", 443));
+/// assert_eq!(url.resource, "/chat?room=a%20b");
+/// assert_eq!(url.params["room"], ["a b"]);
+/// assert!(parse_url("http://example.com").is_err());
+/// # Ok::<(), autobahn::websocket::url::UrlError>(())
+/// ```
 pub fn parse_url(url: &str) -> Result<ParsedUrl, UrlError> {
     let u = ::url::Url::parse(url).map_err(UrlError::Invalid)?;
     let is_secure = match u.scheme() {
@@ -80,6 +94,18 @@ pub fn parse_url(url: &str) -> Result<ParsedUrl, UrlError> {
 
 /// Builds a WebSocket URL from components. The port is always written (80/443 when
 /// `None`, as Autobahn does); `path` (default `/`) and `params` are escaped.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::url::create_url;
+///
+/// assert_eq!(create_url("localhost", Some(9000), false, None, &[]), "ws://localhost:9000/");
+/// assert_eq!(
+///     create_url("::1", None, true, Some("/a b"), &[("q", "x&y")]),
+///     "wss://[::1]:443/a%20b?q=x%26y"
+/// );
+/// ```
 pub fn create_url(
     hostname: &str,
     port: Option<u16>,
@@ -128,6 +154,14 @@ fn quote(s: &str, safe: &[u8], plus: bool) -> String {
 
 /// Decodes `%XX` escapes (like Python's `unquote`): malformed escapes are kept
 /// literally, invalid UTF-8 is replaced by U+FFFD. `+` is left alone.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::url::percent_decode;
+///
+/// assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+/// ```
 pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());

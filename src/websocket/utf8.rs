@@ -13,6 +13,24 @@ use simdutf8::compat::from_utf8;
 pub struct InvalidUtf8;
 
 /// Validates a UTF-8 stream fed in arbitrary pieces.
+///
+/// # Examples
+///
+/// A text message arriving in pieces, split inside a multi-byte character:
+///
+/// ```
+/// use autobahn::websocket::utf8::Utf8Validator;
+///
+/// let text = "größer".as_bytes();
+/// let mut v = Utf8Validator::new();
+/// v.feed(&text[..3])?; // ends in the middle of 'ö'
+/// assert!(!v.is_complete());
+/// v.finish(&text[3..])?;
+///
+/// v.reset();
+/// assert!(v.feed(&[0xff]).is_err()); // fails at the first invalid byte
+/// # Ok::<(), autobahn::websocket::utf8::InvalidUtf8>(())
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct Utf8Validator {
     partial: [u8; 4],
@@ -93,6 +111,15 @@ fn sequence_len(lead: u8) -> usize {
 }
 
 /// Validates a complete buffer.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::utf8::validate;
+///
+/// assert!(validate("héllo".as_bytes()).is_ok());
+/// assert!(validate(&[b'a', 0xc3]).is_err()); // truncated sequence
+/// ```
 #[inline]
 pub fn validate(data: &[u8]) -> Result<(), InvalidUtf8> {
     simdutf8::basic::from_utf8(data)

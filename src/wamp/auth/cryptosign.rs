@@ -17,6 +17,27 @@ use crate::wamp::value::{Dict, Value};
 const CHALLENGE_LEN: usize = 32;
 
 /// An Ed25519 signing key for WAMP-Cryptosign (Autobahn's `CryptosignKey`).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::CryptosignKey;
+/// use autobahn::wamp::Challenge;
+/// use autobahn::dict;
+///
+/// let key = CryptosignKey::from_seed(&[7; 32]);
+/// assert_eq!(key.public_key().len(), 64); // hex, for the router's principal config
+/// assert_eq!(CryptosignKey::from_seed_hex(&"07".repeat(32))?.public_key(), key.public_key());
+///
+/// let challenge = Challenge {
+///     method: "cryptosign".into(),
+///     extra: dict! { "challenge" => "ab".repeat(32) },
+/// };
+/// let answer = key.sign_challenge(&challenge, None)?;
+/// assert_eq!(answer.len(), 2 * (64 + 32)); // hex of signature and signed challenge
+/// assert!(answer.ends_with(&"ab".repeat(32)));
+/// # Ok::<(), autobahn::wamp::auth::AuthError>(())
+/// ```
 #[derive(Clone)]
 pub struct CryptosignKey {
     key: SigningKey,
@@ -164,6 +185,29 @@ fn bind(
 ///   `authextra.challenge` and requires the router to sign it with the given trusted
 ///   key (Crossbar signs with its node key and puts `signature` and `pubkey` in the
 ///   CHALLENGE).
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::wamp::auth::{AuthCryptosign, CryptosignKey};
+/// use autobahn::wamp::{ApplicationRunner, ApplicationSession};
+///
+/// struct App;
+/// impl ApplicationSession for App {}
+///
+/// # async fn run(router_pubkey: [u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
+/// let key = CryptosignKey::from_ssh_file("/home/me/.ssh/id_ed25519")?;
+/// let auth = AuthCryptosign::new(key)
+///     .authid("client01@example.com")
+///     .authrole("device")
+///     .verify_router(&router_pubkey)?; // the router must prove its identity too
+/// ApplicationRunner::new("wss://router.example.com/ws", "devices")
+///     .authentication(auth)
+///     .run(|_config| App)
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct AuthCryptosign {
     key: CryptosignKey,
     authid: Option<String>,

@@ -142,6 +142,32 @@ impl fmt::Debug for ChannelIds {
 /// reconnects): per-attempt state (the SCRAM nonce) is created in
 /// [`authextra`](Self::authextra), which is called once per HELLO (by
 /// [`Authentication::hello`]), so one authenticator serves one join at a time.
+///
+/// # Examples
+///
+/// A method of your own (here a token read at each challenge):
+///
+/// ```
+/// use autobahn::wamp::auth::{AuthError, Authentication, Authenticator, ChannelIds};
+/// use autobahn::wamp::Challenge;
+///
+/// struct FreshToken;
+///
+/// impl Authenticator for FreshToken {
+///     fn method(&self) -> &str {
+///         "ticket"
+///     }
+///     fn authid(&self) -> Option<&str> {
+///         Some("service-42")
+///     }
+///     fn on_challenge(&self, _challenge: &Challenge, _channel: &ChannelIds) -> Result<String, AuthError> {
+///         Ok(std::env::var("SERVICE_TOKEN").unwrap_or_default())
+///     }
+/// }
+///
+/// let hello = Authentication::new().with(FreshToken).hello("realm1");
+/// assert_eq!(hello.authid.as_deref(), Some("service-42"));
+/// ```
 pub trait Authenticator: Send + Sync + 'static {
     /// The `authmethod` announced in HELLO, e.g. `ticket`.
     fn method(&self) -> &str;
@@ -215,6 +241,21 @@ impl<A: Authenticator + ?Sized> Authenticator for Arc<A> {
 
 /// The authenticators a component joins with, in order of preference (Autobahn
 /// `Component`'s `authentication`). Empty: join without authentication.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::{AuthCryptosign, AuthTicket, Authentication, CryptosignKey};
+///
+/// let auth = Authentication::new()
+///     .with(AuthCryptosign::new(CryptosignKey::generate()).authid("joe"))
+///     .with(AuthTicket::new("joe", "fallback ticket"));
+/// let hello = auth.hello("realm1");
+/// assert_eq!(hello.authmethods, ["cryptosign", "ticket"]);
+/// assert_eq!(hello.authid.as_deref(), Some("joe"));
+/// // cryptosign announces the public key in authextra.
+/// assert!(hello.authextra.is_some_and(|extra| extra.contains_key("pubkey")));
+/// ```
 #[derive(Clone, Default)]
 pub struct Authentication {
     authenticators: Vec<Arc<dyn Authenticator>>,

@@ -121,6 +121,25 @@ impl ScramCredential {
 /// Derives the credential a router stores for `password` (Autobahn's
 /// `derive_scram_credential`, which fixes argon2id-13 with 4096 iterations and 512 KiB
 /// and derives the salt from the e-mail address; here the caller chooses).
+///
+/// # Examples
+///
+/// The credential a router stores for a user (here with PBKDF2; Crossbar.io
+/// defaults to argon2id-13):
+///
+/// ```
+/// use autobahn::wamp::auth::{derive_scram_credential, ScramKdf};
+///
+/// let credential = derive_scram_credential(
+///     "correct horse battery staple",
+///     b"per-user salt",
+///     ScramKdf::Pbkdf2 { iterations: 4096 },
+/// )?;
+/// let principal = credential.to_dict();
+/// assert_eq!(principal["kdf"].as_str(), Some("pbkdf2"));
+/// assert_eq!(principal["stored-key"].as_str().map(str::len), Some(64)); // hex
+/// # Ok::<(), autobahn::wamp::auth::AuthError>(())
+/// ```
 pub fn derive_scram_credential(
     password: &str,
     salt: &[u8],
@@ -156,6 +175,25 @@ struct Attempt {
 ///
 /// Channel binding is not offered (`c=` stays empty): Crossbar does not implement it
 /// for SCRAM.
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::wamp::auth::AuthScram;
+/// use autobahn::wamp::{ApplicationRunner, ApplicationSession};
+///
+/// struct App;
+/// impl ApplicationSession for App {}
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // The router's challenge picks argon2id-13 or pbkdf2 and its parameters.
+/// ApplicationRunner::new("ws://127.0.0.1:8080/ws", "realm1")
+///     .authentication(AuthScram::new("alice", "correct horse battery staple"))
+///     .run(|_config| App)
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct AuthScram {
     authid: String,
     password: String,

@@ -8,6 +8,18 @@ use crate::wamp::value::{Dict, Value};
 
 /// WAMP-Anonymous (Autobahn's `AuthAnonymous`): announces `anonymous`; a router never
 /// challenges it.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::{AuthAnonymous, AuthTicket, Authentication};
+///
+/// // Try a ticket first, fall back to anonymous if the router offers only that.
+/// let auth = Authentication::new()
+///     .with(AuthTicket::new("joe", "secret"))
+///     .with(AuthAnonymous::new());
+/// assert_eq!(auth.hello("realm1").authmethods, ["ticket", "anonymous"]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthAnonymous {
     /// The authrole to ask for, if any.
@@ -41,6 +53,22 @@ impl Authenticator for AuthAnonymous {
 /// WAMP-Ticket (Autobahn's `AuthTicket`): answers the challenge with a fixed ticket
 /// (a password, a token, or a current TOTP code from
 /// [`compute_totp`](super::compute_totp)).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::{AuthTicket, Authenticator, ChannelIds};
+/// use autobahn::wamp::{ApplicationRunner, Challenge};
+///
+/// let ticket = AuthTicket::new("joe", "secret!!!").authrole("user");
+/// assert_eq!(ticket.method(), "ticket");
+/// // The answer to the router's challenge is the ticket itself.
+/// let challenge = Challenge { method: "ticket".into(), extra: Default::default() };
+/// assert_eq!(ticket.on_challenge(&challenge, &ChannelIds::default())?, "secret!!!");
+///
+/// let runner = ApplicationRunner::new("ws://127.0.0.1:8080/ws", "realm1").authentication(ticket);
+/// # Ok::<(), autobahn::wamp::auth::AuthError>(())
+/// ```
 #[derive(Clone)]
 pub struct AuthTicket {
     authid: String,

@@ -37,6 +37,17 @@ pub fn compute_totp(secret: &str, offset: i64) -> Result<String, AuthError> {
 }
 
 /// The TOTP code for the time step containing `unix_time` (seconds since the epoch).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::compute_totp_at;
+///
+/// // RFC 6238's SHA-1 test secret ("12345678901234567890", Base32) at T = 59 s.
+/// let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+/// assert_eq!(compute_totp_at(secret, 59)?, "287082");
+/// # Ok::<(), autobahn::wamp::auth::AuthError>(())
+/// ```
 pub fn compute_totp_at(secret: &str, unix_time: u64) -> Result<String, AuthError> {
     let key = decode_secret(secret)?;
     let counter = unix_time / STEP;
@@ -51,6 +62,21 @@ pub fn compute_totp_at(secret: &str, unix_time: u64) -> Result<String, AuthError
 
 /// Whether `ticket` is the TOTP code of the previous, current or next time step
 /// (Autobahn's `check_totp`).
+///
+/// # Examples
+///
+/// A second factor: the user's app shows the code, the ticket carries it.
+///
+/// ```
+/// use autobahn::wamp::auth::{check_totp, compute_totp, generate_totp_secret, AuthTicket};
+///
+/// let secret = generate_totp_secret(10); // shared once with the user's app (16 Base32 chars)
+/// assert_eq!(secret.len(), 16);
+/// let code = compute_totp(&secret, 0)?;
+/// assert!(check_totp(&secret, &code)?);
+/// let ticket = AuthTicket::new("joe", code);
+/// # Ok::<(), autobahn::wamp::auth::AuthError>(())
+/// ```
 pub fn check_totp(secret: &str, ticket: &str) -> Result<bool, AuthError> {
     for offset in [0, -1, 1] {
         if compute_totp(secret, offset)? == ticket {

@@ -23,6 +23,17 @@ pub(crate) const MAX_KEYLEN: u64 = 1024;
 
 /// PBKDF2 with HMAC-SHA256 (Autobahn's `pbkdf2(data, salt, iterations, keylen)`; the
 /// `hashfunc` parameter has no counterpart: SHA-256 is what WAMP uses).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::pbkdf2;
+///
+/// // RFC 7914 §11: PBKDF2-HMAC-SHA256("passwd", "salt", 1 iteration, 64 bytes).
+/// let key = pbkdf2(b"passwd", b"salt", 1, 64);
+/// assert_eq!(key.len(), 64);
+/// assert_eq!(key[..8], [0x55, 0xac, 0x04, 0x6e, 0x56, 0xe3, 0x08, 0x9f]);
+/// ```
 pub fn pbkdf2(data: &[u8], salt: &[u8], iterations: u32, keylen: usize) -> Vec<u8> {
     let mut out = vec![0u8; keylen];
     pbkdf2::pbkdf2_hmac::<Sha256>(data, salt, iterations.max(1), &mut out);
@@ -38,6 +49,15 @@ pub fn derive_key(secret: &[u8], salt: &[u8], iterations: u32, keylen: usize) ->
 
 /// A random WAMP-CRA secret of `length` letters and digits (Autobahn's
 /// `generate_wcs`, default length 14).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::auth::generate_wcs;
+///
+/// let secret = generate_wcs(14);
+/// assert!(secret.len() == 14 && secret.chars().all(|c| c.is_ascii_alphanumeric()));
+/// ```
 pub fn generate_wcs(length: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..length)
@@ -56,6 +76,29 @@ pub fn compute_wcs(key: &[u8], challenge: &[u8]) -> String {
 /// WAMP-CRA (Autobahn's `AuthWampCra`). When the router's challenge carries `salt`,
 /// `iterations` and `keylen`, the key is [`derive_key`] of the secret, otherwise the
 /// secret itself.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::dict;
+/// use autobahn::wamp::auth::{compute_wcs, derive_key, AuthWampCra, Authenticator, ChannelIds};
+/// use autobahn::wamp::Challenge;
+///
+/// let cra = AuthWampCra::new("peter", "secret1");
+/// let text = r#"{"authid": "peter", "nonce": "LHRTC9zeOIrt", "session": 3251278072152162}"#;
+/// let challenge = Challenge { method: "wampcra".into(), extra: dict! { "challenge" => text } };
+/// let signature = cra.on_challenge(&challenge, &ChannelIds::default())?;
+/// assert_eq!(signature, compute_wcs(b"secret1", text.as_bytes()));
+///
+/// // A salted challenge: the key is derived from the secret first.
+/// let salted = Challenge {
+///     method: "wampcra".into(),
+///     extra: dict! { "challenge" => text, "salt" => "salt123", "iterations" => 100, "keylen" => 32 },
+/// };
+/// let key = derive_key(b"secret1", b"salt123", 100, 32);
+/// assert_eq!(cra.on_challenge(&salted, &ChannelIds::default())?, compute_wcs(key.as_bytes(), text.as_bytes()));
+/// # Ok::<(), autobahn::wamp::auth::AuthError>(())
+/// ```
 #[derive(Clone)]
 pub struct AuthWampCra {
     authid: String,

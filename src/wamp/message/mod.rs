@@ -455,6 +455,16 @@ pub struct Yield {
 }
 
 /// Any WAMP v2 message.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::message::{Message, MessageType, Publish};
+///
+/// let msg = Message::Publish(Publish { request: 9, topic: "com.example.t".into(), ..Publish::default() });
+/// assert_eq!(msg.message_type(), MessageType::Publish);
+/// assert_eq!(msg.request_id(), Some(9));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     /// HELLO (1)

@@ -155,6 +155,54 @@ struct RegistrationEntry<E> {
 }
 
 /// The sans-IO WAMP client session state machine. See the [module docs](self).
+///
+/// # Examples
+///
+/// A session joined and a call made with no IO at all: the router's answers are
+/// written by hand.
+///
+/// ```
+/// use autobahn::wamp::message::{Message, ResultMessage, Welcome};
+/// use autobahn::wamp::protocol::{Event, Protocol, SessionTypes, State};
+/// use autobahn::wamp::HelloDetails;
+/// use autobahn::{dict, list};
+///
+/// /// Requests carry a name; no handlers or endpoints in this example.
+/// struct Types;
+/// impl SessionTypes for Types {
+///     type Token = &'static str;
+///     type EventHandler = ();
+///     type Endpoint = ();
+/// }
+///
+/// let mut session: Protocol<Types> = Protocol::new("json", "tcp:127.0.0.1:8080");
+/// session.join(&HelloDetails::new("realm1"))?;
+/// assert!(matches!(session.poll_outgoing(), Some(Message::Hello(h)) if h.realm == "realm1"));
+///
+/// session.handle_message(Message::Welcome(Welcome { session: 42, details: dict! {} }));
+/// assert!(matches!(session.poll_event(), Some(Event::Joined(d)) if d.session == 42));
+/// assert_eq!(session.state(), State::Established);
+///
+/// let request = session
+///     .call("com.example.add2", list![2, 3], dict! {}, dict! {}, "my call")
+///     .expect("established");
+/// assert!(matches!(session.poll_outgoing(), Some(Message::Call(c)) if c.request == request));
+///
+/// session.handle_message(Message::Result(ResultMessage {
+///     request,
+///     details: dict! {},
+///     args: Some(list![5]),
+///     kwargs: None,
+/// }));
+/// match session.poll_event() {
+///     Some(Event::CallResult { token, result }) => {
+///         assert_eq!(token, "my call");
+///         assert_eq!(result.value().as_i64(), Some(5));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # Ok::<(), autobahn::wamp::Error>(())
+/// ```
 pub struct Protocol<T: SessionTypes> {
     state: State,
     /// After a protocol violation or transport loss: all input is ignored.

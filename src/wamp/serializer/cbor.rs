@@ -24,6 +24,28 @@ const BREAK: u8 = 0xff;
 const INDEFINITE: u8 = 31;
 
 /// The CBOR serializer, unbatched or batched.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::message::{Message, Subscribe};
+/// use autobahn::wamp::serializer::{CborSerializer, Serializer};
+/// use autobahn::dict;
+///
+/// let subscribe = Message::Subscribe(Subscribe {
+///     request: 2,
+///     options: dict! { "match" => "prefix" },
+///     topic: "com.example.".into(),
+/// });
+/// // Batched: several messages in one transport payload.
+/// let cbor = CborSerializer::batched();
+/// let mut payload = Vec::new();
+/// cbor.serialize_into(&subscribe, &mut payload)?;
+/// cbor.serialize_into(&subscribe, &mut payload)?;
+/// assert_eq!(cbor.unserialize(&payload, true)?, [subscribe.clone(), subscribe]);
+/// assert_eq!(cbor.subprotocol(), "wamp.2.cbor.batched");
+/// # Ok::<(), autobahn::wamp::error::SerializationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CborSerializer {
     batched: bool,

@@ -18,6 +18,33 @@ use crate::wamp::value::wire::ValueSeed;
 const BATCH_SEPARATOR: u8 = 0x1e;
 
 /// The JSON serializer, unbatched or batched.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::message::{Message, Publish};
+/// use autobahn::wamp::serializer::{JsonSerializer, Serializer};
+/// use autobahn::wamp::value::Value;
+/// use autobahn::{dict, list};
+///
+/// let publish = Message::Publish(Publish {
+///     request: 1,
+///     options: dict! { "acknowledge" => true },
+///     topic: "com.example.topic".into(),
+///     args: Some(list![1, "two", Value::bytes([0, 255])]),
+///     kwargs: None,
+/// });
+/// let json = JsonSerializer::new();
+/// let bytes = json.serialize(&publish)?;
+/// // Binary becomes a string starting with NUL, then base64 (WAMP JSON rule).
+/// assert_eq!(
+///     std::str::from_utf8(&bytes)?,
+///     r#"[16,1,{"acknowledge":true},"com.example.topic",[1,"two","\u0000AP8="]]"#
+/// );
+/// assert_eq!(json.unserialize(&bytes, false)?, [publish]);
+/// assert_eq!(json.subprotocol(), "wamp.2.json");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct JsonSerializer {
     batched: bool,

@@ -45,6 +45,29 @@ pub const DEFAULT_MAX_DECODED_SIZE: usize = 64 << 20;
 /// Converts WAMP messages to and from transport payloads (`ISerializer`).
 ///
 /// Object safe: sessions hold a `Box<dyn Serializer>` chosen at connect time.
+///
+/// # Examples
+///
+/// Decoding is bounded: a payload whose values would take more memory than allowed
+/// fails before it is allocated.
+///
+/// ```
+/// use autobahn::wamp::message::{Message, Publish};
+/// use autobahn::wamp::serializer::{for_subprotocol, Serializer};
+/// use autobahn::wamp::value::Value;
+///
+/// let serializer = for_subprotocol("wamp.2.msgpack").expect("supported");
+/// let publish = Message::Publish(Publish {
+///     request: 1,
+///     topic: "com.example.big".into(),
+///     args: Some(vec![Value::from("x".repeat(10_000))]),
+///     ..Publish::default()
+/// });
+/// let bytes = serializer.serialize(&publish)?;
+/// assert!(serializer.unserialize_limited(&bytes, true, 1024).is_err());
+/// assert!(serializer.unserialize_limited(&bytes, true, 1 << 20).is_ok());
+/// # Ok::<(), autobahn::wamp::error::SerializationError>(())
+/// ```
 pub trait Serializer: Send + Sync + std::fmt::Debug {
     /// Short serializer id: `"json"`, `"msgpack"` or `"cbor"`.
     fn serializer_id(&self) -> &'static str;
@@ -106,6 +129,17 @@ pub trait Serializer: Send + Sync + std::fmt::Debug {
 
 /// The serializer for a WAMP WebSocket subprotocol name (`wamp.2.json`,
 /// `wamp.2.msgpack.batched`, ...), if supported.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::serializer::{for_rawsocket_id, for_subprotocol};
+///
+/// assert_eq!(for_subprotocol("wamp.2.cbor").map(|s| s.serializer_id()), Some("cbor"));
+/// assert!(for_subprotocol("wamp.2.json.batched").is_some_and(|s| s.is_batched()));
+/// assert_eq!(for_rawsocket_id(1).map(|s| s.serializer_id()), Some("json"));
+/// assert!(for_subprotocol("wamp.2.ubjson").is_none());
+/// ```
 pub fn for_subprotocol(subprotocol: &str) -> Option<Box<dyn Serializer>> {
     Some(match subprotocol {
         "wamp.2.json" => Box::new(JsonSerializer::new()),

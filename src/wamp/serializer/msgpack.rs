@@ -19,6 +19,28 @@ use crate::wamp::value::budget::DecodeBudget;
 use crate::wamp::value::{Dict, Value, MAX_DEPTH};
 
 /// The MessagePack serializer, unbatched or batched.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::message::{Call, Message};
+/// use autobahn::wamp::serializer::{MsgPackSerializer, Serializer};
+/// use autobahn::{dict, list};
+///
+/// let call = Message::Call(Call {
+///     request: 7,
+///     options: dict! {},
+///     procedure: "com.example.add2".into(),
+///     args: Some(list![2, 3]),
+///     kwargs: None,
+/// });
+/// let msgpack = MsgPackSerializer::new();
+/// let bytes = msgpack.serialize(&call)?;
+/// assert_eq!(bytes[0], 0x95); // a MessagePack array of 5
+/// assert_eq!(msgpack.unserialize(&bytes, true)?, [call]);
+/// assert_eq!(msgpack.rawsocket_id(), 2);
+/// # Ok::<(), autobahn::wamp::error::SerializationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MsgPackSerializer {
     batched: bool,

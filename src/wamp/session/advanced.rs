@@ -53,6 +53,26 @@ impl Session {
     /// then the final result or the error.
     /// `options.on_progress` is replaced. Dropping the stream before the final result
     /// cancels the call like dropping a [`PendingCall`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{CallOptions, CallUpdate, Dict};
+    /// use autobahn::list;
+    ///
+    /// let mut call = session
+    ///     .call_progressive("com.example.countdown", list![3], Dict::new(), CallOptions::default())
+    ///     .await;
+    /// while let Some(update) = call.next().await {
+    ///     match update? {
+    ///         CallUpdate::Progress(r) => println!("{:?}", r.value()),
+    ///         CallUpdate::Final(r) => println!("final: {:?}", r.value()),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn call_progressive(
         &self,
         procedure: &str,
@@ -73,6 +93,27 @@ impl Session {
     /// router's `wamp.session.add_testament` meta procedure (Crossbar.io announces it
     /// as `testament_meta_api`) and returns the publication id it reserved.
     /// `options.acknowledge` and `exclude_me` are ignored by the router.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{PublishOptions, TestamentScope};
+    /// use autobahn::{dict, list};
+    ///
+    /// // Others learn that this device went away, however it went.
+    /// session
+    ///     .add_testament(
+    ///         "com.example.device.gone",
+    ///         list!["device-17"],
+    ///         dict! {},
+    ///         PublishOptions::default(),
+    ///         TestamentScope::Destroyed,
+    ///     )
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn add_testament(
         &self,
         topic: &str,

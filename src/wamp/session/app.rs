@@ -20,6 +20,45 @@ use super::*;
 /// hooks run again from `on_connect`, and the session restores the registrations and
 /// subscriptions made earlier (see [`Session`]), so `on_join` need not register again
 /// (registering the same URI with the same options again adopts the restored one).
+///
+/// # Examples
+///
+/// A component keeping state across reconnects, with a custom join and error hook:
+///
+/// ```no_run
+/// use autobahn::wamp::{
+///     ApplicationError, ApplicationRunner, ApplicationSession, CloseDetails, Session,
+///     SessionDetails,
+/// };
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     joins: u32,
+/// }
+///
+/// impl ApplicationSession for Counter {
+///     async fn on_join(&mut self, session: &Session, details: SessionDetails) {
+///         self.joins += 1;
+///         println!("joined {} as session {} ({} joins)", details.realm, details.session, self.joins);
+///         let _ = session; // register, subscribe, call ... here
+///     }
+///     async fn on_leave(&mut self, session: &Session, details: CloseDetails) {
+///         println!("left: {}", details.reason);
+///         session.disconnect().await; // what the default does
+///     }
+///     async fn on_user_error(&mut self, error: ApplicationError, message: String) {
+///         eprintln!("{message}: {error}");
+///     }
+/// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let counter = ApplicationRunner::new("ws://127.0.0.1:8080/ws", "realm1")
+///     .run(|_config| Counter::default())
+///     .await?;
+/// println!("done after {} joins", counter.joins);
+/// # Ok(())
+/// # }
+/// ```
 pub trait ApplicationSession: Send + 'static {
     /// The transport is connected. The default joins [`ComponentConfig::realm`] with
     /// the HELLO details of [`ComponentConfig::authentication`]

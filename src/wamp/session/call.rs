@@ -8,6 +8,29 @@ use super::*;
 /// [`CallOptions::cancel_mode`]) if the router supports call canceling, and drops the
 /// late answer. With [`CallOptions::timeout`] it fails with [`Error::Timeout`] when
 /// the time is up (sending CANCEL, mode `killnowait` unless set).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+/// use std::sync::Arc;
+/// use autobahn::wamp::{CallOptions, CallResult, CancelMode, Dict};
+/// use autobahn::list;
+///
+/// let options = CallOptions {
+///     on_progress: Some(Arc::new(|r: CallResult| println!("progress {:?}", r.value()))),
+///     ..Default::default()
+/// };
+/// let call = session.start_call("com.example.render", list!["scene.xml"], Dict::new(), options).await;
+/// if std::env::var("IMPATIENT").is_ok() {
+///     // The dealer interrupts the callee and the call fails as canceled.
+///     call.cancel(CancelMode::Kill).await?;
+/// }
+/// let result = call.await;
+/// println!("{result:?}");
+/// # Ok(())
+/// # }
+/// ```
 pub struct PendingCall {
     pub(super) rx: oneshot::Receiver<Result<CallResult, Error>>,
     pub(super) id: Arc<AtomicU64>,

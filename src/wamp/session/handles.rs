@@ -17,6 +17,22 @@ async fn wait_revoked(mut rx: watch::Receiver<Option<Revocation>>) -> Option<Rev
 ///
 /// It names the session's entry for this handler, so it stays valid when the session
 /// restores the subscription after a reconnect (see [`Session`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+/// use autobahn::wamp::SubscribeOptions;
+///
+/// let on_event = |_args, _kwargs, _details| async { Ok(()) };
+/// let subscription = session.subscribe("com.example.t", on_event, SubscribeOptions::default()).await?;
+/// tokio::select! {
+///     revoked = subscription.wait_revoked() => println!("the router ended it: {revoked:?}"),
+///     _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => subscription.unsubscribe().await?,
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Subscription {
     /// The router's subscription id when this handle was made (shared by all local
@@ -82,6 +98,23 @@ impl Subscription {
 ///
 /// It names the session's entry for this registration, so it stays valid when the
 /// session restores the registration after a reconnect (see [`Session`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+/// use autobahn::wamp::{CallResult, RegisterOptions};
+///
+/// let ping = |_args, _kwargs, _details| async { Ok(CallResult::new()) };
+/// let registration = session.register("com.example.ping", ping, RegisterOptions::default()).await?;
+/// println!("registration id {:?}", registration.current_id());
+/// // Another callee took over (Crossbar.io's force_reregister) or an admin removed us:
+/// if let Some(revocation) = registration.wait_revoked().await {
+///     println!("revoked: {:?}", revocation.reason);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Registration {
     /// The router's registration id when this handle was made; after a restore see
@@ -179,6 +212,29 @@ impl ProgressSender {
 /// [`CallDetails::input`] when the caller streams its arguments): each chunk the caller
 /// sends after the first, in order; `None` after the last one. Chunks queue without a
 /// bound until the endpoint reads them (like a subscription handler's events).
+///
+/// # Examples
+///
+/// An endpoint summing numbers the caller streams in (progressive call invocations):
+///
+/// ```no_run
+/// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+/// use autobahn::wamp::{CallDetails, CallResult, Dict, RegisterOptions, Value};
+/// use autobahn::list;
+///
+/// let sum = |args: Vec<Value>, _kwargs: Dict, details: CallDetails| async move {
+///     let mut total: i64 = args.iter().filter_map(Value::as_i64).sum();
+///     if let Some(input) = &details.input {
+///         while let Some(chunk) = input.next().await {
+///             total += chunk.args.iter().filter_map(Value::as_i64).sum::<i64>();
+///         }
+///     }
+///     Ok(CallResult::with_args(list![total]))
+/// };
+/// session.register("com.example.sum", sum, RegisterOptions::default()).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct InvocationInput {
     rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<CallResult>>>,

@@ -96,6 +96,25 @@ pub enum SessionEvent {
 }
 
 /// The receiving end of a session's lifecycle events.
+///
+/// # Examples
+///
+/// See [`Session::start`] for the loop that reads it.
+///
+/// ```no_run
+/// # async fn demo(mut lifecycle: autobahn::wamp::session::Lifecycle) {
+/// use autobahn::wamp::session::SessionEvent;
+///
+/// while let Some(event) = lifecycle.next().await {
+///     if let SessionEvent::UserError { error, message } = &event {
+///         eprintln!("{message}: {error}");
+///     }
+///     if event == SessionEvent::Disconnected {
+///         break; // always the last event
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Lifecycle {
     rx: mpsc::UnboundedReceiver<SessionEvent>,
@@ -231,6 +250,50 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// restores: `unregister` removes the restored registration.
 ///
 /// [`ApplicationRunner::run`]: crate::wamp::runner::ApplicationRunner::run
+///
+/// # Examples
+///
+/// Everything a component does with its session, once joined:
+///
+/// ```no_run
+/// use autobahn::wamp::{
+///     ApplicationError, CallOptions, CallResult, Dict, EventDetails, PublishOptions,
+///     RegisterOptions, Session, SubscribeOptions, Value,
+/// };
+/// use autobahn::{dict, list};
+///
+/// async fn work(session: &Session) -> Result<(), Box<dyn std::error::Error>> {
+///     // Callee.
+///     let add2 = |args: Vec<Value>, _kwargs: Dict, _details| async move {
+///         match (args.first().and_then(Value::as_i64), args.get(1).and_then(Value::as_i64)) {
+///             (Some(a), Some(b)) => Ok(CallResult::with_args(list![a + b])),
+///             _ => Err(ApplicationError::new(ApplicationError::INVALID_ARGUMENT)),
+///         }
+///     };
+///     let registration = session.register("com.example.add2", add2, RegisterOptions::default()).await?;
+///
+///     // Caller: untyped, and typed through serde.
+///     let result = session.call("com.example.add2", list![2, 3], Dict::new(), CallOptions::default()).await?;
+///     assert_eq!(result.value().as_i64(), Some(5));
+///     let sum: i64 = session.call_with("com.example.add2", (20, 22)).await?;
+///     assert_eq!(sum, 42);
+///
+///     // Subscriber and publisher.
+///     let on_news = |args: Vec<Value>, _kwargs: Dict, details: EventDetails| async move {
+///         println!("news on {:?}: {args:?}", details.topic);
+///         Ok(())
+///     };
+///     let subscription = session.subscribe("com.example.news", on_news, SubscribeOptions::default()).await?;
+///     let options = PublishOptions { acknowledge: true, exclude_me: Some(false), ..Default::default() };
+///     let published = session.publish("com.example.news", list!["hello"], dict! {}, options).await?;
+///     println!("publication {:?}", published.map(|p| p.id));
+///
+///     subscription.unsubscribe().await?;
+///     registration.unregister().await?;
+///     session.leave(None, None).await?;
+///     Ok(())
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,
@@ -298,6 +361,36 @@ impl Session {
 
     /// Starts a session task over a connected transport (nothing is sent until
     /// [`join`](Self::join)). Must be called within a tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// Driving a session by hand, without [`ApplicationSession`] and the runner:
+    ///
+    /// ```no_run
+    /// use autobahn::wamp::session::SessionEvent;
+    /// use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
+    /// use autobahn::wamp::{ComponentConfig, HelloDetails, Session};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let transport =
+    ///     WebSocketTransport::connect("ws://127.0.0.1:8080/ws", &WebSocketTransportConfig::default()).await?;
+    /// let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
+    /// session.join(HelloDetails::new("realm1")).await?;
+    /// while let Some(event) = lifecycle.next().await {
+    ///     match event {
+    ///         SessionEvent::Joined(details) => {
+    ///             println!("session {} joined {}", details.session, details.realm);
+    ///             session.leave(None, None).await?;
+    ///         }
+    ///         SessionEvent::Challenge(_) => session.abort("wamp.error.cannot_authenticate", None).await?,
+    ///         SessionEvent::Left(_) => session.disconnect().await,
+    ///         SessionEvent::Disconnected => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn start<T: Transport>(transport: T, config: ComponentConfig) -> (Session, Lifecycle) {
         let session = Session::new(config);
         let life = session.spawn_driver(transport);
@@ -394,6 +487,16 @@ impl Session {
 
     /// Leaves the realm with GOODBYE (Autobahn's `leave`; reason default
     /// `wamp.close.normal`) and waits for the router's reply.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// let goodbye = session.leave(Some("wamp.close.logout"), Some("user logged out")).await?;
+    /// println!("router answered {}", goodbye.reason);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn leave(
         &self,
         reason: Option<&str>,
@@ -416,6 +519,25 @@ impl Session {
     /// Calls a procedure and waits for its result. Dropping the future cancels the call
     /// (CANCEL, if the router supports it); see [`CallOptions`] for timeouts and
     /// progressive results.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use std::time::Duration;
+    /// use autobahn::wamp::CallOptions;
+    /// use autobahn::{dict, list};
+    ///
+    /// let options = CallOptions { timeout: Some(Duration::from_secs(2)), ..Default::default() };
+    /// let result = session
+    ///     .call("com.example.search", list!["rust"], dict! { "limit" => 10 }, options)
+    ///     .await?;
+    /// for hit in &result.args {
+    ///     println!("{hit:?}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn call(
         &self,
         procedure: &str,
@@ -431,6 +553,22 @@ impl Session {
     /// Calls with typed arguments and result: `args` serializes to the positional
     /// arguments (a tuple or sequence: its elements; `()`: none; anything else: one
     /// argument) and the result decodes as [`CallResult::deserialize`] describes.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Weather {
+    ///     city: String,
+    ///     celsius: f64,
+    /// }
+    /// let now: Weather = session.call_with("com.example.weather", ("Berlin",)).await?;
+    /// println!("{}: {} °C", now.city, now.celsius);
+    /// let time: String = session.call_with("com.timeservice.now", ()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn call_with<A: Serialize, R: DeserializeOwned>(
         &self,
         procedure: &str,
@@ -448,6 +586,27 @@ impl Session {
     }
 
     /// Sends a CALL and returns a handle that resolves to its result and can cancel it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use std::time::Duration;
+    /// use autobahn::wamp::{CallOptions, CancelMode, Dict};
+    /// use autobahn::list;
+    ///
+    /// let call = session
+    ///     .start_call("com.example.long_job", list![], Dict::new(), CallOptions::default())
+    ///     .await;
+    /// let canceler = call.request_id();
+    /// // Give up after a second: cancel it (the callee is interrupted).
+    /// match tokio::time::timeout(Duration::from_secs(1), call).await {
+    ///     Ok(result) => println!("done: {:?}", result?.value()),
+    ///     Err(_) => println!("call {canceler} canceled by dropping it"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start_call(
         &self,
         procedure: &str,
@@ -481,6 +640,23 @@ impl Session {
 
     /// Publishes an event. Returns `Some(publication)` when `options.acknowledge` is
     /// set (after the broker's PUBLISHED), otherwise `None` once PUBLISH is queued.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::PublishOptions;
+    /// use autobahn::{dict, list};
+    ///
+    /// // Fire and forget.
+    /// session.publish("com.example.tick", list![1], dict! {}, PublishOptions::default()).await?;
+    /// // Acknowledged, retained for later subscribers.
+    /// let options = PublishOptions { acknowledge: true, retain: Some(true), ..Default::default() };
+    /// let publication = session.publish("com.example.state", list![], dict! { "on" => true }, options).await?;
+    /// assert!(publication.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn publish(
         &self,
         topic: &str,
@@ -504,6 +680,29 @@ impl Session {
     /// [`SubscribeOptions::match_`]). The handler receives the events of this
     /// subscription in order, one at a time; an error it returns goes to
     /// [`SessionEvent::UserError`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{ApplicationError, Dict, EventDetails, SubscribeOptions, Value};
+    ///
+    /// // Every topic under com.example.sensors.
+    /// let options = SubscribeOptions { match_: Some("prefix".into()), ..Default::default() };
+    /// let on_reading = |args: Vec<Value>, _kwargs: Dict, details: EventDetails| async move {
+    ///     let Some(value) = args.first().and_then(Value::as_f64) else {
+    ///         // Goes to the component's `on_user_error`.
+    ///         return Err(ApplicationError::new(ApplicationError::INVALID_ARGUMENT));
+    ///     };
+    ///     println!("{}: {value}", details.topic.unwrap_or_default());
+    ///     Ok(())
+    /// };
+    /// let subscription = session.subscribe("com.example.sensors.", on_reading, options).await?;
+    /// // ... later:
+    /// subscription.unsubscribe().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn subscribe<F, Fut>(
         &self,
         topic: &str,
@@ -530,6 +729,31 @@ impl Session {
     /// [`RegisterOptions::match_`]). Each invocation runs as its own task; an
     /// [`ApplicationError`] it returns is sent to the caller, a panic becomes
     /// `wamp.error.runtime_error`.
+    ///
+    /// # Examples
+    ///
+    /// An endpoint that sends progressive results when the caller asks for them:
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{CallDetails, CallResult, Dict, RegisterOptions, Value};
+    /// use autobahn::{dict, list};
+    ///
+    /// let countdown = |args: Vec<Value>, _kwargs: Dict, details: CallDetails| async move {
+    ///     let from = args.first().and_then(Value::as_i64).unwrap_or(3);
+    ///     if let Some(progress) = &details.progress {
+    ///         for n in (1..=from).rev() {
+    ///             let _ = progress.send(list![n], dict! {}).await;
+    ///         }
+    ///     }
+    ///     Ok(CallResult::with_args(list!["liftoff"]))
+    /// };
+    /// let registration = session
+    ///     .register("com.example.countdown", countdown, RegisterOptions::default())
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn register<F, Fut>(
         &self,
         procedure: &str,

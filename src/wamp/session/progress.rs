@@ -59,6 +59,22 @@ impl ProgressiveCall {
     }
 
     /// Collects the progressive results and the final result.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(session: autobahn::wamp::Session) -> Result<(), autobahn::wamp::Error> {
+    /// use autobahn::wamp::{CallOptions, Dict};
+    /// use autobahn::list;
+    ///
+    /// let call = session
+    ///     .call_progressive("com.example.countdown", list![3], Dict::new(), CallOptions::default())
+    ///     .await;
+    /// let (progress, last) = call.collect().await?;
+    /// println!("{} progressive results, then {:?}", progress.len(), last.value());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn collect(mut self) -> Result<(Vec<CallResult>, CallResult), Error> {
         let mut progress = Vec::new();
         while let Some(update) = self.next().await {

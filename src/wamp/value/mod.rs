@@ -40,6 +40,30 @@ pub type Dict = BTreeMap<String, Value>;
 pub const MAX_DEPTH: usize = 100;
 
 /// A dynamically typed WAMP value.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::wamp::value::{Dict, Value};
+/// use autobahn::{dict, list};
+///
+/// let v = Value::from(dict! {
+///     "name" => "sensor-1",
+///     "readings" => list![1.5, 2, -3],
+///     "raw" => Value::bytes(vec![0xca, 0xfe]),
+///     "unit" => Option::<&str>::None,
+/// });
+/// assert_eq!(v["name"].as_str(), Some("sensor-1"));
+/// assert_eq!(v["readings"][1].as_i64(), Some(2));
+/// assert_eq!(v["readings"][0].as_f64(), Some(1.5));
+/// assert_eq!(v.get("raw").and_then(Value::as_bytes), Some(&[0xca, 0xfe][..]));
+/// assert!(v["unit"].is_null());
+/// assert_eq!(v["nothing here"], Value::Null); // missing keys index as Null
+/// assert_eq!(Value::from(u64::MAX).as_u64(), Some(u64::MAX));
+///
+/// let d: Dict = v.into_dict().expect("a dict");
+/// assert_eq!(d.len(), 4);
+/// ```
 #[derive(Clone, Default)]
 pub enum Value {
     /// `null` / `None` / `nil`.
@@ -418,6 +442,17 @@ impl<T: Into<Value>> FromIterator<T> for Value {
 
 /// Build a [`Dict`]: `dict! { "a" => 1, "b" => "x" }`. Keys convert with
 /// `String::from`, values with `Value::from`.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::dict;
+/// use autobahn::wamp::value::Value;
+///
+/// let kwargs = dict! { "verbose" => true, "limit" => 10 };
+/// assert_eq!(kwargs["limit"], Value::from(10));
+/// assert!(dict! {}.is_empty());
+/// ```
 #[macro_export]
 macro_rules! dict {
     () => { $crate::wamp::value::Dict::new() };
@@ -430,6 +465,17 @@ macro_rules! dict {
 
 /// Build a `Vec<Value>` (e.g. WAMP `args`): `list![1, "a", true]`. Elements
 /// convert with `Value::from`.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::list;
+/// use autobahn::wamp::value::Value;
+///
+/// let args = list![1, "a", true, 2.5];
+/// assert_eq!(args[1], Value::from("a"));
+/// assert_eq!(list![].len(), 0);
+/// ```
 #[macro_export]
 macro_rules! list {
     () => { ::std::vec::Vec::<$crate::wamp::value::Value>::new() };

@@ -87,6 +87,26 @@ fn window_bits_or_max(bits: u8) -> u8 {
 ///
 /// The compressor (134–483 KiB depending on window bits and mem level) and the decompressor
 /// (46 KiB) are created on first use; see the [module docs](super) for the measurements.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+///
+/// let params = PerMessageDeflateParams::default();
+/// let mut server = PerMessageDeflate::new(true, params);
+/// let mut client = PerMessageDeflate::new(false, params);
+///
+/// let text = "the same words again and again and again and again".repeat(10);
+/// let mut wire = Vec::new();
+/// server.compress_message(text.as_bytes(), &mut wire)?;
+/// assert!(wire.len() < text.len() / 4);
+///
+/// let mut inflated = Vec::new();
+/// client.decompress_message(&wire, &mut inflated, 1 << 20)?; // at most 1 MiB out
+/// assert_eq!(inflated, text.as_bytes());
+/// # Ok::<(), autobahn::websocket::deflate::DeflateError>(())
+/// ```
 pub struct PerMessageDeflate {
     is_server: bool,
     params: PerMessageDeflateParams,

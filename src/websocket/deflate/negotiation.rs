@@ -164,6 +164,46 @@ fn check_mem_level(level: Option<u8>) -> Result<()> {
 }
 
 /// A *permessage-deflate* offer, sent by a client (Autobahn's `PerMessageDeflateOffer`).
+///
+/// # Examples
+///
+/// Negotiation end to end: the client's offer, the server's acceptance and the
+/// client's check of the response.
+///
+/// ```
+/// use autobahn::websocket::deflate::{
+///     PerMessageDeflateOffer, PerMessageDeflateOfferAccept, PerMessageDeflateResponse,
+/// };
+///
+/// // Client: offer, asking the server for a 10-bit window.
+/// let offer = PerMessageDeflateOffer::new(true, true, false, 10)?;
+/// assert_eq!(
+///     offer.to_extension_string(),
+///     "permessage-deflate; client_no_context_takeover; client_max_window_bits; \
+///      server_max_window_bits=10"
+/// );
+///
+/// // Server: the header's parameters parse back into the same offer; accept it asking
+/// // the client not to keep its context.
+/// let params = vec![
+///     ("client_no_context_takeover".to_string(), None),
+///     ("client_max_window_bits".to_string(), None),
+///     ("server_max_window_bits".to_string(), Some("10".to_string())),
+/// ];
+/// let parsed = PerMessageDeflateOffer::parse(&params)?;
+/// assert_eq!(parsed, offer);
+/// let accept = PerMessageDeflateOfferAccept::with_params(parsed, true, 0, None, None, None)?;
+/// assert_eq!(accept.server_max_window_bits(), 10);
+///
+/// // Client: the server's response is one of the answers our offer allows.
+/// let response_params = vec![
+///     ("client_no_context_takeover".to_string(), None),
+///     ("server_max_window_bits".to_string(), Some("10".to_string())),
+/// ];
+/// let response = PerMessageDeflateResponse::parse(&response_params, &[offer])?;
+/// assert!(response.client_no_context_takeover);
+/// # Ok::<(), autobahn::websocket::deflate::DeflateNegotiationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PerMessageDeflateOffer {
     /// The client accepts that the server asks it not to use context takeover
@@ -511,6 +551,24 @@ impl fmt::Display for PerMessageDeflateResponse {
 /// How a client accepts the server's response (Autobahn's `PerMessageDeflateResponseAccept`).
 ///
 /// The overrides tune the client's own compressor (client-to-server direction).
+///
+/// # Examples
+///
+/// A client acceptor that keeps less state than the server allows (see
+/// [`ClientOptions::per_message_compression_accept`](crate::websocket::options::ClientOptions::per_message_compression_accept)):
+///
+/// ```
+/// use std::sync::Arc;
+/// use autobahn::websocket::deflate::{PerMessageDeflateResponse, PerMessageDeflateResponseAccept};
+/// use autobahn::websocket::options::ClientOptions;
+///
+/// let options = ClientOptions {
+///     per_message_compression_accept: Some(Arc::new(|response: &PerMessageDeflateResponse| {
+///         PerMessageDeflateResponseAccept::with_params(*response, Some(true), None, Some(4)).ok()
+///     })),
+///     ..ClientOptions::default()
+/// };
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PerMessageDeflateResponseAccept {
     /// The response being accepted.
@@ -576,6 +634,29 @@ impl PerMessageDeflateResponseAccept {
 }
 
 /// Autobahn's typical server acceptor: accept the client's first offer as it is.
+///
+/// # Examples
+///
+/// Servers accept the first offer by default; an acceptor of your own can ask for less
+/// memory (see [`ServerOptions::per_message_compression_accept`](crate::websocket::options::ServerOptions::per_message_compression_accept)):
+///
+/// ```
+/// use std::sync::Arc;
+/// use autobahn::websocket::deflate::{accept_first_offer, PerMessageDeflateOffer};
+/// use autobahn::websocket::deflate::PerMessageDeflateOfferAccept;
+/// use autobahn::websocket::options::ServerOptions;
+///
+/// let offers = [PerMessageDeflateOffer::default()];
+/// assert_eq!(accept_first_offer(&offers).map(|a| a.offer), Some(offers[0]));
+/// assert!(accept_first_offer(&[]).is_none());
+///
+/// let mut options = ServerOptions::default();
+/// // No context takeover on our side, and a 9-bit window with zlib memLevel 1.
+/// options.per_message_compression_accept = Some(Arc::new(|offers: &[PerMessageDeflateOffer]| {
+///     let offer = *offers.first()?;
+///     PerMessageDeflateOfferAccept::with_params(offer, false, 0, Some(true), Some(9), Some(1)).ok()
+/// }));
+/// ```
 pub fn accept_first_offer(
     offers: &[PerMessageDeflateOffer],
 ) -> Option<PerMessageDeflateOfferAccept> {

@@ -35,6 +35,39 @@ const RESERVED: &[&str] = &[
 
 /// Everything the client's opening request says (Autobahn's client factory
 /// `url`/`origin`/`protocols`/`useragent`/`headers` plus extension offers).
+///
+/// # Examples
+///
+/// The whole opening handshake, sans-IO: the client's request, the server's parse and
+/// answer, and the client's check of that answer.
+///
+/// ```
+/// use autobahn::websocket::handshake::server::{
+///     accept_response, ParsedRequest, RequestParser, ServerHandshakeConfig,
+/// };
+/// use autobahn::websocket::handshake::ClientHandshake;
+/// use autobahn::websocket::types::Headers;
+/// use autobahn::websocket::url::parse_url;
+///
+/// let mut client = ClientHandshake::from_url(&parse_url("ws://localhost:9000/chat")?);
+/// client.protocols = vec!["chat.v2".into()];
+/// let (request, key) = client.build_request()?;
+///
+/// let config = ServerHandshakeConfig::default();
+/// let mut parser = RequestParser::new("tcp:127.0.0.1:50000", &config);
+/// let Some(ParsedRequest::Upgrade(upgrade)) = parser.parse(&request, &config)? else {
+///     panic!("not an upgrade request");
+/// };
+/// assert_eq!(upgrade.request.path, "/chat");
+/// assert_eq!(upgrade.request.protocols, ["chat.v2"]);
+/// let answer = accept_response(&upgrade.key, Some("chat.v2"), &[], &Headers::new(), None)?;
+///
+/// let mut check = client.response_parser(&key, "tcp:127.0.0.1:9000");
+/// let (response, used) = check.parse(&answer)?.expect("complete answer");
+/// assert_eq!(response.protocol.as_deref(), Some("chat.v2"));
+/// assert_eq!(used, answer.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHandshake {
     /// Server host name or IP (IPv6 without brackets).

@@ -16,6 +16,19 @@ use crate::websocket::types::{is_tchar, Extension};
 ///
 /// Malformed syntax is an error (a server answers 400). Whether the extensions are
 /// known or acceptable is for the caller to decide.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::handshake::parse_extensions;
+///
+/// let exts = parse_extensions(["permessage-deflate; client_max_window_bits, x-webkit-deflate-frame"])?;
+/// assert_eq!(exts.len(), 2);
+/// assert_eq!(exts[0].name, "permessage-deflate");
+/// assert_eq!(exts[0].param("client_max_window_bits"), Some(None));
+/// assert!(parse_extensions(["permessage-deflate; =1"]).is_err());
+/// # Ok::<(), autobahn::websocket::handshake::HandshakeError>(())
+/// ```
 pub fn parse_extensions<'a, I>(values: I) -> Result<Vec<Extension>, HandshakeError>
 where
     I: IntoIterator<Item = &'a str>,

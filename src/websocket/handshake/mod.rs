@@ -250,6 +250,15 @@ fn version_list(versions: &[u8]) -> String {
 }
 
 /// `Sec-WebSocket-Accept` for a client key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2).
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::handshake::accept_key;
+///
+/// // The example of RFC 6455 §1.3.
+/// assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
 pub fn accept_key(key: &str) -> String {
     let mut h = Sha1::new();
     h.update(key.as_bytes());

@@ -95,6 +95,30 @@ pub enum ParsedRequest {
 ///
 /// Feed it the connection's receive buffer after each read (the buffer must only
 /// grow); only bytes not seen before are scanned.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::handshake::server::{
+///     error_response, ParsedRequest, RequestParser, ServerHandshakeConfig,
+/// };
+///
+/// let config = ServerHandshakeConfig::default();
+///
+/// // A browser opening the page: answered with the status page.
+/// let mut parser = RequestParser::new("tcp:127.0.0.1:50000", &config);
+/// let get = b"GET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n";
+/// assert!(matches!(parser.parse(get, &config)?, Some(ParsedRequest::StatusPage { .. })));
+///
+/// // An upgrade without a key: refused with 400 and a small HTML page.
+/// let mut parser = RequestParser::new("tcp:127.0.0.1:50001", &config);
+/// let bad = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+///             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n";
+/// let err = parser.parse(bad, &config).unwrap_err();
+/// assert_eq!(err.http_status(), 400);
+/// assert!(error_response(&err, None).starts_with(b"HTTP/1.1 400"));
+/// # Ok::<(), autobahn::websocket::handshake::HandshakeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RequestParser {
     peer: String,
@@ -497,6 +521,20 @@ fn html_response(code: u16, extra: &Headers, body: &str) -> Vec<u8> {
 ///
 /// Codes outside 300..=599 are answered as 500. Invalid or reserved `extra` headers
 /// are dropped (logged), never written.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::handshake::server::deny_response;
+/// use autobahn::websocket::types::Headers;
+///
+/// let mut extra = Headers::new();
+/// extra.insert("Retry-After", "30");
+/// let answer = deny_response(503, Some("too busy"), &extra);
+/// let text = String::from_utf8_lossy(&answer);
+/// assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+/// assert!(text.contains("Retry-After: 30\r\n") && text.contains("too busy"));
+/// ```
 pub fn deny_response(code: u16, reason: Option<&str>, extra: &Headers) -> Vec<u8> {
     let code = if (300..=599).contains(&code) {
         code

@@ -181,6 +181,39 @@ pub enum CloseState {
 /// Feed bytes from the peer with [`Connection::receive_data`], take events with
 /// [`Connection::next_event`], send with the `send_*` methods, and write what
 /// [`Connection::take_output`] returns to the peer.
+///
+/// # Examples
+///
+/// A client and a server connection talking to each other through byte buffers:
+///
+/// ```
+/// use autobahn::websocket::protocol::{CloseState, Connection, Event, ProtocolConfig, Role};
+///
+/// let mut client = Connection::new(ProtocolConfig::new(Role::Client));
+/// let mut server = Connection::new(ProtocolConfig::new(Role::Server));
+///
+/// client.send_message("hello", false)?;
+/// client.send_ping(b"are you there")?;
+/// let wire = client.take_output(); // masked frames, to write to the socket
+/// server.receive_data(&wire)?;
+///
+/// assert_eq!(
+///     server.next_event(),
+///     Some(Event::Message { payload: "hello".into(), is_binary: false })
+/// );
+/// assert_eq!(server.next_event(), Some(Event::Ping("are you there".into())));
+/// // The server answered the ping by itself; the client sees the pong.
+/// client.receive_data(&server.take_output())?;
+/// assert_eq!(client.next_event(), Some(Event::Pong("are you there".into())));
+///
+/// // Closing handshake.
+/// client.send_close(Some(1000), Some("bye"))?;
+/// server.receive_data(&client.take_output())?;
+/// assert!(matches!(server.next_event(), Some(Event::Close { code: Some(1000), .. })));
+/// client.receive_data(&server.take_output())?; // the server's close reply
+/// assert_eq!(client.state(), &CloseState::Closed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Connection {
     config: ProtocolConfig,
@@ -225,6 +258,21 @@ impl Connection {
 
     /// Processes bytes from the peer. A violation fails the connection: the close frame
     /// with its code is queued for sending and the error returned.
+    ///
+    /// # Examples
+    ///
+    /// A violation fails the connection and queues the close frame to send:
+    ///
+    /// ```
+    /// use autobahn::websocket::protocol::{CloseState, Connection, ProtocolConfig, Role};
+    ///
+    /// let mut server = Connection::new(ProtocolConfig::new(Role::Server));
+    /// // An unmasked text frame from a client breaks RFC 6455.
+    /// let violation = server.receive_data(&[0x81, 0x02, b'h', b'i']).unwrap_err();
+    /// assert_eq!(violation.code, 1002);
+    /// assert!(matches!(server.state(), CloseState::Failed(_)));
+    /// assert!(!server.take_output().is_empty()); // close frame with code 1002
+    /// ```
     pub fn receive_data(&mut self, data: &[u8]) -> Result<(), ProtocolViolation> {
         if matches!(self.state, CloseState::Closed | CloseState::Failed(_)) {
             return Ok(());

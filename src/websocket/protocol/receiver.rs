@@ -58,6 +58,22 @@ struct InMessage {
 ///
 /// Payloads of single-frame messages are handed out as views into the read buffer
 /// (no copy); fragmented messages are reassembled.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::protocol::{Event, ProtocolConfig, Receiver, Role};
+/// use bytes::BytesMut;
+///
+/// let mut receiver = Receiver::new(ProtocolConfig::new(Role::Client));
+/// let mut events = Vec::new();
+/// // An unmasked server frame "Hel" (not final), then its continuation "lo".
+/// let mut buf = BytesMut::from(&b"\x01\x03Hel\x80\x02lo"[..]);
+/// receiver.receive(&mut buf, &mut events)?;
+/// assert_eq!(events, [Event::Message { payload: "Hello".into(), is_binary: false }]);
+/// assert!(buf.is_empty());
+/// # Ok::<(), autobahn::websocket::protocol::ProtocolViolation>(())
+/// ```
 #[derive(Debug)]
 pub struct Receiver {
     config: ProtocolConfig,
@@ -426,6 +442,17 @@ impl Receiver {
 }
 
 /// Decodes a close frame's payload: an optional code and an optional UTF-8 reason.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::protocol::parse_close_payload;
+///
+/// assert_eq!(parse_close_payload(b"")?, (None, None));
+/// assert_eq!(parse_close_payload(b"\x03\xe8bye")?, (Some(1000), Some("bye".to_string())));
+/// assert!(parse_close_payload(b"\x03\xed").is_err()); // 1005 may not be sent
+/// # Ok::<(), autobahn::websocket::protocol::ProtocolViolation>(())
+/// ```
 pub fn parse_close_payload(
     payload: &[u8],
 ) -> Result<(Option<u16>, Option<String>), ProtocolViolation> {

@@ -24,6 +24,30 @@ struct OpenFrame {
 }
 
 /// Encodes what we send, enforcing what RFC 6455 lets us send.
+///
+/// # Examples
+///
+/// A message streamed frame by frame (Autobahn's `beginMessage` … `endMessage`):
+///
+/// ```
+/// use autobahn::websocket::protocol::{Event, Outgoing, ProtocolConfig, Receiver, Role, Sender};
+/// use bytes::BytesMut;
+///
+/// let mut sender = Sender::new(ProtocolConfig::new(Role::Server));
+/// let mut out = Outgoing::new();
+/// sender.begin_message(true, false)?;
+/// sender.send_message_frame(&mut out, b"part 1, ")?;
+/// sender.begin_message_frame(&mut out, 6)?; // a frame whose payload comes in pieces
+/// assert_eq!(sender.send_message_frame_data(&mut out, b"par")?, 3); // 3 bytes to come
+/// assert_eq!(sender.send_message_frame_data(&mut out, b"t 2")?, 0);
+/// sender.end_message(&mut out)?;
+///
+/// let mut receiver = Receiver::new(ProtocolConfig::new(Role::Client));
+/// let mut events = Vec::new();
+/// receiver.receive(&mut BytesMut::from(&out.take_all()[..]), &mut events)?;
+/// assert_eq!(events, [Event::Message { payload: "part 1, part 2".into(), is_binary: true }]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Sender {
     config: ProtocolConfig,

@@ -27,6 +27,45 @@
 //! [`server_config_with_client_auth_pem`] makes a server that requires a certificate
 //! issued by a given CA; [`client_config_with_client_cert_pem`] makes a client that
 //! presents one.
+//!
+//! # Examples
+//!
+//! A `wss://` echo on a loopback port with a self-signed certificate (made here with
+//! `rcgen`), and a client that trusts exactly that certificate:
+//!
+//! ```
+//! use autobahn::websocket::stream::tls::{client_config_with_ca_pem, server_config_from_pem};
+//! use autobahn::websocket::{
+//!     WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
+//!     WebSocketServerFactory, WebSocketServerHandler,
+//! };
+//!
+//! struct Quiet(WebSocketChannel);
+//! impl WebSocketHandler for Quiet {}
+//! impl WebSocketServerHandler for Quiet {}
+//! impl WebSocketClientHandler for Quiet {}
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])?;
+//! let (cert_pem, key_pem) = (cert.cert.pem(), cert.key_pair.serialize_pem());
+//!
+//! let server = WebSocketServerFactory::new("wss://localhost")
+//!     .tls(server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes())?);
+//! let listener = server.listen("127.0.0.1:0").await?;
+//! let port = listener.local_addr()?.port();
+//! tokio::spawn(server.serve(listener, Quiet));
+//!
+//! let client = WebSocketClientFactory::new(&format!("wss://localhost:{port}"))?
+//!     .tls(client_config_with_ca_pem(cert_pem.as_bytes())?);
+//! let connection = client.connect(Quiet).await?;
+//! assert!(connection.stream().tls_exporter().is_some()); // TLS channel binding
+//! connection.channel().send_close(Some(1000), None).await?;
+//! let (_, close) = connection.run().await;
+//! assert!(close.was_clean);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::io;
 use std::path::Path;
@@ -199,6 +238,23 @@ pub fn server_config_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Arc<Ser
 }
 
 /// [`server_config_from_pem`] reading the two files.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+/// use autobahn::websocket::stream::tls::server_config_from_pem_files;
+/// use autobahn::websocket::WebSocketServerFactory;
+///
+/// # fn run() -> Result<(), autobahn::websocket::Error> {
+/// let config = server_config_from_pem_files(
+///     Path::new("/etc/my-app/fullchain.pem"),
+///     Path::new("/etc/my-app/privkey.pem"),
+/// )?;
+/// let factory = WebSocketServerFactory::new("wss://example.com:443").tls(config);
+/// # Ok(())
+/// # }
+/// ```
 pub fn server_config_from_pem_files(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Error> {
     let c = std::fs::read(cert)?;
     let k = std::fs::read(key)?;
