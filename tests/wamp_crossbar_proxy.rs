@@ -87,8 +87,11 @@ async fn runner_reports_the_proxy_asking_for_credentials() {
         .await
         .expect("run_once through the proxy timed out");
     match result {
-        Err(e @ Error::Transport(_)) => assert!(e.to_string().contains("407"), "{e}"),
-        Err(e) => panic!("expected a transport error with the 407, got {e}"),
+        Err(e @ Error::Connect { .. }) => {
+            let why = common::error_chain(&e);
+            assert!(why.contains("407"), "{why}")
+        }
+        Err(e) => panic!("expected a connect error with the 407, got {e}"),
         Ok(o) => panic!(
             "ran through a proxy demanding credentials (joined: {})",
             o.joined

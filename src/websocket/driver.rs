@@ -405,8 +405,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             match res {
                 Poll::Ready(Ok(0)) => return self.lost("write returned zero".into()),
                 Poll::Ready(Ok(n)) => {
-                    // Only the length: our frames are what the hooks sent.
-                    tracing::trace!(len = n, "tx octets");
+                    if self.cfg.log_octets {
+                        // Only the length: our frames are what the hooks sent.
+                        tracing::trace!(len = n, "tx octets");
+                    }
                     self.writing.advance(n);
                     self.needs_flush = true;
                 }

@@ -315,7 +315,10 @@ async fn client_per_message_compression_accept() {
         };
         let c = client_and_peer(options, DEFLATE_ACCEPTED).await;
         match c.task.await.unwrap() {
-            Err(e) => assert!(e.to_string().contains("permessage-deflate"), "{e}"),
+            Err(e) => {
+                let why = common::error_chain(&e);
+                assert!(why.contains("permessage-deflate"), "{why}")
+            }
             Ok(end) => panic!("opened with a refused extension: {end:?}"),
         }
     })
