@@ -298,7 +298,12 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
             // TLS 1.3 clients finish their handshake before the server checks the
             // certificate: the refusal (an alert) may surface on the first read.
             match result {
-                Err(e @ (Error::Tls { .. } | Error::Io(_) | Error::Handshake { .. })) => {
+                Err(
+                    e @ (Error::Tls { .. }
+                    | Error::Io(_)
+                    | Error::Handshake { .. }
+                    | Error::Connect { .. }),
+                ) => {
                     let text = error_chain(&e);
                     assert!(text.contains(alert), "{what}: {text}");
                 }
