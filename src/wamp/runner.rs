@@ -406,6 +406,35 @@ impl ApplicationRunner {
     /// for the next one), besides the `warn` event the runner logs (Autobahn
     /// `Component`'s `connectfailure` event). It runs on the runner's task: keep it
     /// short.
+    ///
+    /// # Examples
+    ///
+    /// A router that is not there: two attempts, reported, then `run` gives up with the
+    /// last failure as the error's source.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use autobahn::wamp::{ApplicationRunner, ApplicationSession, Error, RetryPolicy};
+    ///
+    /// struct App;
+    /// impl ApplicationSession for App {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// let runner = ApplicationRunner::new(format!("ws://127.0.0.1:{port}/ws"), "realm1")
+    ///     .retry_policy(RetryPolicy {
+    ///         max_retries: Some(1),
+    ///         initial_retry_delay: Duration::from_millis(10),
+    ///         ..RetryPolicy::default()
+    ///     })
+    ///     .on_connect_failure(|f| eprintln!("attempt {} failed: {}", f.attempt, f.error));
+    /// let err = runner.run(|_| App).await.err().unwrap();
+    /// assert!(matches!(err, Error::GaveUp { .. }));
+    /// assert!(std::error::Error::source(&err).is_some());
+    /// assert_eq!(runner.connect_failures(), 2);
+    /// # }
+    /// ```
     pub fn on_connect_failure(
         mut self,
         hook: impl Fn(&ConnectFailure<'_>) + Send + Sync + 'static,

@@ -41,6 +41,26 @@ impl fmt::Display for ConnectStep {
 }
 
 /// What can go wrong on a WebSocket connection.
+///
+/// The message says what failed and with whom; the underlying error (I/O, rustls,
+/// httparse, the URL parser, the handshake) is the [`source`](std::error::Error::source),
+/// never repeated in the message, so an error reporter prints each cause once.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::{Error, WebSocketClientFactory};
+///
+/// let err = WebSocketClientFactory::new("http://example.com").err().unwrap();
+/// assert!(matches!(err, Error::Url { .. }));
+/// let mut chain = vec![err.to_string()];
+/// let mut source = std::error::Error::source(&err);
+/// while let Some(cause) = source {
+///     chain.push(cause.to_string());
+///     source = cause.source();
+/// }
+/// assert!(chain.len() >= 2, "{chain:?}"); // context, then the cause
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

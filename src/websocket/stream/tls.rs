@@ -85,6 +85,21 @@ use crate::websocket::error::Error;
 ///
 /// Use it to build your own configurations with the same provider:
 /// `rustls::ClientConfig::builder_with_provider(crypto_provider())`.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::stream::tls::crypto_provider;
+///
+/// // Never `rustls::ClientConfig::builder()`: that asks for a process-wide default,
+/// // which panics when both providers are compiled into rustls and none was installed.
+/// let config = rustls::ClientConfig::builder_with_provider(crypto_provider())
+///     .with_safe_default_protocol_versions()?
+///     .with_root_certificates(rustls::RootCertStore::empty())
+///     .with_no_client_auth();
+/// assert!(!config.crypto_provider().cipher_suites.is_empty());
+/// # Ok::<(), rustls::Error>(())
+/// ```
 pub fn crypto_provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER
@@ -99,6 +114,19 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
 }
 
 /// Which root certificates a client trusts.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::stream::tls::{client_config, TrustRoots};
+/// use autobahn::websocket::WebSocketClientFactory;
+///
+/// // The Mozilla roots compiled into the crate, where the platform has no CA bundle.
+/// let factory = WebSocketClientFactory::new("wss://example.com/ws")?
+///     .tls(client_config(TrustRoots::Mozilla)?);
+/// assert_eq!(TrustRoots::default(), TrustRoots::Platform); // what `.tls` defaults to
+/// # Ok::<(), autobahn::websocket::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TrustRoots {
@@ -179,12 +207,38 @@ fn client_builder(
 }
 
 /// A client configuration trusting `trust`, presenting no certificate.
+///
+/// # Examples
+///
+/// ```
+/// use autobahn::websocket::stream::tls::{client_config, TrustRoots};
+///
+/// let config = client_config(TrustRoots::Mozilla)?;
+/// assert!(!config.client_auth_cert_resolver.has_certs());
+/// # Ok::<(), autobahn::websocket::Error>(())
+/// ```
 pub fn client_config(trust: TrustRoots) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(client_builder(&trust)?.with_no_client_auth()))
 }
 
 /// A client configuration trusting `trust` and presenting the client certificate chain
 /// `cert_pem` with its private key `key_pem` (mutual TLS).
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::websocket::stream::tls::{client_config_with_client_cert_pem, TrustRoots};
+/// use autobahn::websocket::WebSocketClientFactory;
+///
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = client_config_with_client_cert_pem(
+///     TrustRoots::Platform,
+///     &std::fs::read("client.pem")?,
+///     &std::fs::read("client.key")?,
+/// )?;
+/// let factory = WebSocketClientFactory::new("wss://example.com/ws")?.tls(config);
+/// # Ok(()) }
+/// ```
 pub fn client_config_with_client_cert_pem(
     trust: TrustRoots,
     cert_pem: &[u8],
@@ -264,6 +318,22 @@ pub fn server_config_from_pem_files(cert: &Path, key: &Path) -> Result<Arc<Serve
 /// A server configuration (PEM certificate chain and key) that requires every client to
 /// present a certificate issued by one of the CAs in `client_ca_pem` (mutual TLS); the
 /// TLS handshake of a client without one fails.
+///
+/// # Examples
+///
+/// ```no_run
+/// use autobahn::websocket::stream::tls::server_config_with_client_auth_pem;
+/// use autobahn::websocket::WebSocketServerFactory;
+///
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = server_config_with_client_auth_pem(
+///     &std::fs::read("server.pem")?,
+///     &std::fs::read("server.key")?,
+///     &std::fs::read("clients-ca.pem")?,
+/// )?;
+/// let factory = WebSocketServerFactory::new("wss://example.com").tls(config);
+/// # Ok(()) }
+/// ```
 pub fn server_config_with_client_auth_pem(
     cert_pem: &[u8],
     key_pem: &[u8],
