@@ -20,7 +20,8 @@ fn close_1000() -> Vec<u8> {
 #[tokio::test]
 async fn echoes_of_messages_read_with_the_close_go_out_before_our_close() {
     bounded(async {
-        let (server, mut sev) = start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let (server, mut sev) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
         let (s, rest) = raw_connect(server.addr).await;
         let mut peer = FrameReader::new(s, rest);
         // Two messages and the close in one write, so the server reads them together.
@@ -30,9 +31,17 @@ async fn echoes_of_messages_read_with_the_close_go_out_before_our_close() {
         peer.send(&burst).await;
 
         let echo = peer.next().await.expect("the first echo");
-        assert_eq!((echo.opcode, &echo.payload[..]), (1, &b"first"[..]), "{echo:?}");
+        assert_eq!(
+            (echo.opcode, &echo.payload[..]),
+            (1, &b"first"[..]),
+            "{echo:?}"
+        );
         let echo = peer.next().await.expect("the second echo");
-        assert_eq!((echo.opcode, &echo.payload[..]), (2, &b"second"[..]), "{echo:?}");
+        assert_eq!(
+            (echo.opcode, &echo.payload[..]),
+            (2, &b"second"[..]),
+            "{echo:?}"
+        );
         let close = peer.next().await.expect("our close reply");
         assert_eq!(close.close_code(), Some(1000), "{close:?}");
         peer.expect_eof().await;

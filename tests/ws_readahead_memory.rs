@@ -16,20 +16,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use autobahn::websocket::options::ServerOptions;
+use autobahn::websocket::options::{ClientOptions, ServerOptions};
 use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest};
 use autobahn::websocket::{
-    WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
+    WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
+    WebSocketServerFactory, WebSocketServerHandler,
 };
 use bytes::Bytes;
 use common::*;
-use counting_alloc::{peak_above, reset_peak, Counting, MEASURING};
+use counting_alloc::{peak_above, reset_peak, Counting};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Held by the test measuring the process-wide heap, so measurements do not overlap.
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The server's `max_queued_bytes` here.
 const QUEUE_BOUND: usize = 1 << 20;
@@ -67,6 +72,8 @@ impl WebSocketServerHandler for Gated {
     }
 }
 
+impl WebSocketClientHandler for Gated {}
+
 /// Message `i`: its number, then a byte pattern that compresses well.
 fn message(i: usize) -> Vec<u8> {
     let mut m = vec![(i % 251) as u8; MESSAGE];
@@ -94,12 +101,12 @@ async fn until_stalled(sent: &AtomicUsize, total: usize) -> usize {
     }
 }
 
-/// Floods a gated server with `compressed` compressed messages, then plain ones, and
+/// Floods a gated server (its handler busy) with `compressed` compressed messages, then plain ones, and
 /// checks the heap against the bound; then releases the handler and checks delivery.
 async fn flood_while_handler_is_busy(compressed: usize) {
-    let _measuring = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let _measuring = MEASURING.lock().await;
     let (open_tx, open) = watch::channel(false);
-    let (got_tx, mut got) = mpsc::unbounded_channel();
+    let (got_tx, got) = mpsc::unbounded_channel();
     let options = ServerOptions {
         max_queued_bytes: QUEUE_BOUND,
         ..Default::default()
@@ -145,9 +152,23 @@ async fn flood_while_handler_is_busy(compressed: usize) {
     };
     #[cfg(not(feature = "deflate"))]
     let head_frames: Vec<Vec<u8>> = Vec::new();
+    let (_rd, wr) = s.into_split();
+    flood_and_release(wr, head_frames, true, open_tx, got).await;
+}
+
+/// Writes `head_frames` (compressed messages 0..) and then plain messages to a peer
+/// whose handler waits for `open`, checks the heap and that the peer stalled, then
+/// opens the gate and checks that every message arrives, in order.
+async fn flood_and_release(
+    mut wr: OwnedWriteHalf,
+    head_frames: Vec<Vec<u8>>,
+    masked: bool,
+    open: watch::Sender<bool>,
+    mut got: mpsc::UnboundedReceiver<Bytes>,
+) {
+    let compressed = head_frames.len();
     let wire: usize = head_frames.iter().map(Vec::len).sum();
     let total_messages = compressed + PLAIN_MESSAGES;
-    let (_rd, mut wr) = s.into_split();
     let sent = Arc::new(AtomicUsize::new(0));
     let total = total_messages * MESSAGE;
 
@@ -160,9 +181,11 @@ async fn flood_while_handler_is_busy(compressed: usize) {
                 sent.fetch_add(MESSAGE, Ordering::Relaxed);
             }
             for i in compressed..total_messages {
-                wr.write_all(&client_frame(2, &message(i)))
-                    .await
-                    .expect("write");
+                let f = match masked {
+                    true => client_frame(2, &message(i)),
+                    false => frame(true, 2, &message(i), None),
+                };
+                wr.write_all(&f).await.expect("write");
                 sent.fetch_add(MESSAGE, Ordering::Relaxed);
             }
             wr
@@ -184,7 +207,7 @@ async fn flood_while_handler_is_busy(compressed: usize) {
     );
 
     // Released, the handler gets every message, in order and intact.
-    open_tx.send(true).unwrap();
+    open.send(true).unwrap();
     for i in 0..total_messages {
         let m = got.recv().await.expect("a message");
         assert_eq!(m.len(), MESSAGE, "message {i}");
@@ -202,4 +225,33 @@ async fn plain_messages_queued_for_a_busy_handler_are_bounded_in_bytes() {
 #[tokio::test]
 async fn compressed_messages_count_their_inflated_bytes() {
     bounded(flood_while_handler_is_busy(COMPRESSED_MESSAGES)).await;
+}
+
+/// The same for a client whose server floods it (issue 14 item 8: a hostile server).
+#[tokio::test]
+async fn a_client_stops_reading_from_a_server_that_floods_its_busy_handler() {
+    bounded(async {
+        let _measuring = MEASURING.lock().await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ClientOptions {
+            max_queued_bytes: QUEUE_BOUND,
+            #[cfg(feature = "deflate")]
+            per_message_compression_offers: Vec::new(),
+            ..Default::default()
+        };
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
+        let (open_tx, open) = watch::channel(false);
+        let (got_tx, got) = mpsc::unbounded_channel();
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|_ch| Gated { open, got: got_tx }),
+            raw_accept(&listener)
+        );
+        let _client = conn.unwrap().spawn();
+        let (_rd, wr) = server_side.into_split();
+        flood_and_release(wr, Vec::new(), false, open_tx, got).await;
+    })
+    .await;
 }
