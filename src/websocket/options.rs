@@ -76,8 +76,9 @@ pub struct ServerOptions {
     ///
     /// It gates further reading, not message size: a single message larger than this
     /// is still delivered (bounding it is `max_message_payload_size`'s job), so what a
-    /// connection holds for its handler stays below this bound plus one message. At most
-    /// 64 messages are queued whatever their size. python-websockets bounds the same
+    /// connection holds for its handler stays below this bound plus one message, besides
+    /// the message the handler is working on. At most 64 messages are queued whatever
+    /// their size; each counts a few dozen bytes besides its payload. python-websockets bounds the same
     /// queue by count (`max_queue` messages or frames) times `max_size` (1 MiB); here
     /// the bound is in bytes, whatever the message sizes.
     pub max_queued_bytes: usize,
