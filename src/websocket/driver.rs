@@ -2,8 +2,9 @@
 //! closing handshake and the timers, and calls the handler.
 //!
 //! One task per connection. The handler's hooks run one at a time; while one is
-//! pending, this task keeps reading (answering pings and closes, queueing messages up to
-//! a bound in bytes and in number), writing and timing.
+//! pending, this task keeps reading (answering pings, queueing messages up to a bound in
+//! bytes and in number, answering the peer's close once the messages before it are
+//! handled), writing and timing.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};

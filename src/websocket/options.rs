@@ -78,9 +78,11 @@ pub struct ServerOptions {
     /// is still delivered (bounding it is `max_message_payload_size`'s job), so what a
     /// connection holds for its handler stays below this bound plus one message, besides
     /// the message the handler is working on. At most 64 messages are queued whatever
-    /// their size; each counts a few dozen bytes besides its payload. python-websockets bounds the same
-    /// queue by count (`max_queue` messages or frames) times `max_size` (1 MiB); here
-    /// the bound is in bytes, whatever the message sizes.
+    /// their size; each counts a few dozen bytes besides its payload.
+    ///
+    /// python-websockets bounds the same queue by count (`max_queue` messages or
+    /// frames) times `max_size` (1 MiB); here the bound is in bytes, whatever the
+    /// message sizes.
     pub max_queued_bytes: usize,
     /// Fragment outgoing messages into frames of at most this size, `0` for no
     /// fragmentation (default `0`).

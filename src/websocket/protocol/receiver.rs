@@ -131,9 +131,10 @@ impl Receiver {
         self.paused
     }
 
-    /// Bytes held for the message being reassembled (inflated, if compressed).
+    /// Bytes held for the message being reassembled (inflated, if compressed): its
+    /// buffer's capacity, which is what it costs.
     pub fn message_in_progress_len(&self) -> usize {
-        self.message.as_ref().map_or(0, |m| m.buf.len())
+        self.message.as_ref().map_or(0, |m| m.buf.capacity())
     }
 
     /// Counts an emitted message against the budget.
