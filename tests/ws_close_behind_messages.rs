@@ -1,5 +1,5 @@
 //! A peer's close that arrives in the same read as messages before it: as with
-//! Autobahn|Python, the handler gets those messages first and its replies go out before
+//! Autobahn|Python, the handler (server or client) gets those messages first and its replies go out before
 //! our close reply; a handler that takes too long gets `close_handshake_timeout`.
 
 mod common;
@@ -7,9 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use autobahn::websocket::options::ServerOptions;
-use autobahn::websocket::WebSocketServerFactory;
+use autobahn::websocket::options::{ClientOptions, ServerOptions};
+use autobahn::websocket::{WebSocketClientFactory, WebSocketServerFactory};
 use common::*;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Mutex};
 
 /// A close frame with code 1000, as a client sends it.
@@ -81,6 +82,46 @@ async fn a_handler_that_takes_too_long_gets_the_close_timeout() {
         let close = peer.next().await.expect("our close reply");
         assert_eq!(close.close_code(), Some(1000), "{close:?}");
         peer.expect_eof().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_echoes_what_came_with_the_servers_close_before_replying() {
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ClientOptions {
+            #[cfg(feature = "deflate")]
+            per_message_compression_offers: Vec::new(),
+            ..Default::default()
+        };
+        let factory = WebSocketClientFactory::new(&format!("ws://{addr}/"))
+            .unwrap()
+            .with_protocol_options(options);
+        let (tx, mut rx) = events();
+        let (conn, server_side) = tokio::join!(
+            factory.connect(|ch| Recorder::echo(ch, tx)),
+            raw_accept(&listener)
+        );
+        let task = conn.unwrap().spawn();
+        rx.open().await;
+        let mut peer = FrameReader::new(server_side, Vec::new());
+        let mut burst = frame(true, 1, b"from the server", None);
+        burst.extend(frame(true, 8, &1000u16.to_be_bytes(), None));
+        peer.send(&burst).await;
+
+        let echo = peer.next().await.expect("the client's echo");
+        assert_eq!(
+            (echo.opcode, &echo.payload[..]),
+            (1, &b"from the server"[..]),
+            "{echo:?}"
+        );
+        let close = peer.next().await.expect("the client's close reply");
+        assert_eq!(close.close_code(), Some(1000), "{close:?}");
+        // The server drops TCP; the client saw a clean close.
+        drop(peer);
+        assert!(task.await.unwrap().1.was_clean);
     })
     .await;
 }
