@@ -101,8 +101,8 @@ async fn until_stalled(sent: &AtomicUsize, total: usize) -> usize {
     }
 }
 
-/// Floods a gated server (its handler busy) with `compressed` compressed messages, then plain ones, and
-/// checks the heap against the bound; then releases the handler and checks delivery.
+/// Opens a connection to a gated server (its handler busy) and floods it with
+/// `compressed` compressed messages, then plain ones (see [`flood_and_release`]).
 async fn flood_while_handler_is_busy(compressed: usize) {
     let _measuring = MEASURING.lock().await;
     let (open_tx, open) = watch::channel(false);
