@@ -558,6 +558,7 @@ impl WebSocketClientFactory {
             auto_ping_timeout: o.auto_ping_timeout,
             auto_ping_size: o.auto_ping_size,
             log_octets: o.log_octets,
+            max_queued_bytes: o.max_queued_bytes,
         }
     }
 }

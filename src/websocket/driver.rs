@@ -2,8 +2,9 @@
 //! closing handshake and the timers, and calls the handler.
 //!
 //! One task per connection. The handler's hooks run one at a time; while one is
-//! pending, this task keeps reading (answering pings and closes, queueing a bounded
-//! number of messages), writing and timing.
+//! pending, this task keeps reading (answering pings, queueing messages up to a bound in
+//! bytes and in number, answering the peer's close once the messages before it are
+//! handled), writing and timing.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
@@ -24,6 +25,9 @@ use super::protocol::{respond, Event, Outgoing, ProtocolViolation, Receiver, Rol
 
 /// Messages queued for a busy handler before we stop reading from the peer.
 const MAX_QUEUED_EVENTS: usize = 64;
+/// What a queued event costs besides its payload (the queue slot, the payload's
+/// allocation), so that a flood of empty messages is bounded too.
+const EVENT_OVERHEAD: usize = std::mem::size_of::<Event>() + 32;
 /// Reads per poll before yielding to other tasks.
 const READS_PER_POLL: usize = 16;
 /// Size of the on-stack buffer used when no partial frame is buffered.
@@ -47,6 +51,9 @@ pub(crate) struct DriverConfig {
     pub auto_ping_timeout: Option<Duration>,
     pub auto_ping_size: usize,
     pub log_octets: bool,
+    /// Bytes held for the handler (queued events and the message being reassembled)
+    /// past which we stop reading; `0` for no bound in bytes.
+    pub max_queued_bytes: usize,
 }
 
 /// How the connection ended, for `on_close`.
@@ -69,11 +76,20 @@ struct Io<S> {
     read_buf: BytesMut,
     writing: Outgoing,
     events: VecDeque<Event>,
+    /// What `events` holds, in bytes (payloads plus `EVENT_OVERHEAD` each).
+    queued_bytes: usize,
+    /// The receiver paused on its budget with complete frames left in `read_buf`: they
+    /// are decoded (before anything more is read) once the handler has drained.
+    undecoded: bool,
     read_eof: bool,
     /// Stop reading (after a violation): only wait for EOF or the timer.
     discard_input: bool,
     close_sent: bool,
     peer_close: Option<(Option<u16>, Option<String>)>,
+    /// The peer's close came behind messages still queued for the handler: it is
+    /// answered once they are handled (or when the close timeout fires), so that replies
+    /// to them go out before our close, as with Autobahn|Python.
+    close_reply_owed: bool,
     failure: Option<String>,
     /// A violation to fail the connection with once the queued events are handled.
     pending_failure: Option<ProtocolViolation>,
@@ -105,11 +121,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // write: all answers to one read then leave in one write.
         self.poll_progress(cx, true);
         if let Some(ev) = self.events.pop_front() {
+            self.queued_bytes -= event_cost(&ev);
             return Poll::Ready(Some(ev));
         }
         if let Some(v) = self.pending_failure.take() {
             // The messages that came before the violation have been handled.
             self.fail(v);
+            self.poll_progress(cx, false);
+        }
+        if self.close_reply_owed {
+            // The messages that came with the peer's close have been handled.
+            self.answer_close();
             self.poll_progress(cx, false);
         }
         if self.done {
@@ -131,14 +153,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.poll_timers(cx);
         let mut reads = 0;
         let skip_read = std::mem::take(&mut self.same_poll) && self.read_blocked;
-        while !skip_read
-            && !self.done
+        while !self.done
             && !self.read_eof
             && !self.drop_after_flush
             && !self.output_backlogged
-            && self.events.len() < MAX_QUEUED_EVENTS
+            && self.may_queue_more()
             && reads < READS_PER_POLL
         {
+            if std::mem::take(&mut self.undecoded) {
+                // Frames read earlier, held back by the bound: no read needed.
+                self.process_input(&mut []);
+                reads += 1;
+                continue;
+            }
+            if skip_read {
+                break;
+            }
             self.read_blocked = false;
             match self.poll_read(cx) {
                 Poll::Ready(Ok(0)) => self.on_eof(),
@@ -169,6 +199,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // shutdown begun) must be polled once to register the waker, or they never fire.
         if !self.done {
             self.poll_timers(cx);
+        }
+    }
+
+    /// Whether the handler's queue leaves room to decode more. Past the bound in bytes we
+    /// stop reading, so TCP pushes back on the peer; with nothing queued we always read,
+    /// so a message larger than the bound still arrives (its size is
+    /// `max_message_payload_size`'s business).
+    fn may_queue_more(&self) -> bool {
+        self.events.is_empty()
+            || (self.events.len() < MAX_QUEUED_EVENTS && self.held_bytes() < self.byte_bound())
+    }
+
+    /// Bytes held for the handler: queued events and the message being reassembled.
+    fn held_bytes(&self) -> usize {
+        self.queued_bytes + self.receiver.message_in_progress_len()
+    }
+
+    fn byte_bound(&self) -> usize {
+        match self.cfg.max_queued_bytes {
+            0 => usize::MAX,
+            n => n,
         }
     }
 
@@ -224,14 +275,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             return;
         }
         let before = self.events.len();
+        // One read may hold many messages, and compressed ones inflate: the receiver stops
+        // decoding where the bound is reached and leaves the rest in `read_buf`.
+        let budget = self.byte_bound().saturating_sub(self.held_bytes());
+        self.receiver.set_message_budget(budget);
         let result = self
             .receiver
             .receive_read(&mut self.read_buf, fresh, &mut self.events);
+        self.undecoded = self.receiver.is_paused() && !self.read_buf.is_empty();
         if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
             // Let the last payload own the allocation, and an idle connection hold none.
             self.read_buf = BytesMut::new();
         }
         if self.events.len() > before {
+            self.queued_bytes += self.events.range(before..).map(event_cost).sum::<usize>();
             self.react(before);
         }
         if let Err(v) = result {
@@ -256,9 +313,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if data_only {
             return;
         }
+        // A close behind queued events waits for them (see `close_reply_owed`).
+        let close_waits = !self.close_sent
+            && self.events.len() > 1
+            && matches!(self.events.back(), Some(Event::Close { .. }));
         let mut guard = self.channel.shared.lock();
         let side = &mut *guard;
         for ev in self.events.range(from..) {
+            if close_waits && matches!(ev, Event::Close { .. }) {
+                continue;
+            }
             respond(
                 &mut side.sender,
                 &mut side.out,
@@ -278,10 +342,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         drop(guard);
         if let Some(Event::Close { code, reason }) = self.events.back() {
             self.peer_close = Some((*code, reason.clone()));
-            self.events.pop_back();
-            self.close_sent = true;
-            self.on_close_handshake_done();
+            if let Some(ev) = self.events.pop_back() {
+                self.queued_bytes -= event_cost(&ev);
+            }
+            if close_waits {
+                self.close_reply_owed = true;
+                // The handler gets the close timeout to handle what came before it.
+                self.start_close_timer();
+            } else {
+                self.close_sent = true;
+                self.on_close_handshake_done();
+            }
         }
+    }
+
+    /// Sends our reply to the peer's close, which waited for the handler.
+    fn answer_close(&mut self) {
+        self.close_reply_owed = false;
+        if let Some((code, reason)) = self.peer_close.clone() {
+            let mut guard = self.channel.shared.lock();
+            let side = &mut *guard;
+            respond(
+                &mut side.sender,
+                &mut side.out,
+                &Event::Close { code, reason },
+                self.cfg.echo_close_code_reason,
+            );
+        }
+        self.close_sent = true;
+        // The wait for the handler is over; what follows gets its own timeout.
+        self.close_timer = None;
+        self.on_close_handshake_done();
     }
 
     fn on_close_handshake_done(&mut self) {
@@ -480,6 +571,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if let Some(t) = self.close_timer.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
                 self.close_timer = None;
+                if self.close_reply_owed {
+                    // The handler took too long with what came before the close: answer
+                    // it now (its later sends fail as after any close).
+                    self.answer_close();
+                    return;
+                }
                 if self.drop_after_flush && !self.shutting_down && self.failure.is_none() {
                     // Our last frames (the close reply among them) never left: the peer
                     // stopped reading. The closing handshake did not complete.
@@ -551,6 +648,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 }
 
+/// What a queued event counts against `max_queued_bytes`.
+fn event_cost(ev: &Event) -> usize {
+    EVENT_OVERHEAD
+        + match ev {
+            Event::Message { payload, .. } => payload.len(),
+            Event::Ping(p) | Event::Pong(p) => p.len(),
+            Event::Close { reason, .. } => reason.as_ref().map_or(0, String::len),
+        }
+}
+
 /// Reads into the spare capacity of `buf` without zeroing it first.
 fn poll_read_into<S: AsyncRead>(
     stream: Pin<&mut S>,
@@ -603,10 +710,13 @@ where
         read_buf: leftover,
         writing: Outgoing::new(),
         events: VecDeque::new(),
+        queued_bytes: 0,
+        undecoded: false,
         read_eof: false,
         discard_input: false,
         close_sent: false,
         peer_close: None,
+        close_reply_owed: false,
         failure: None,
         pending_failure: None,
         drop_after_flush: false,

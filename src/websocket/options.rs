@@ -16,6 +16,9 @@ pub const SUPPORTED_VERSIONS: [u8; 2] = [8, 13];
 /// Default `max_message_payload_size`: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE: usize = 64 << 20;
 
+/// Default `max_queued_bytes`: 4 MiB.
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
+
 /// Options of a WebSocket server (`WebSocketServerFactory.setProtocolOptions`).
 ///
 /// # Examples
@@ -64,6 +67,23 @@ pub struct ServerOptions {
     /// Default 64 MiB where Autobahn's is unlimited: an unlimited default lets any peer
     /// grow our memory without bound.
     pub max_message_payload_size: usize,
+    /// Bytes of received messages held for the handler (messages queued while a hook is
+    /// busy, inflated if compressed, plus the message being reassembled) past which the
+    /// connection stops reading from the peer until the handler catches up, so TCP
+    /// pushes back on the peer; `0` for no bound in bytes (default 4 MiB; not an
+    /// Autobahn option: Autobahn|Python hands every message to `onMessage` as it
+    /// arrives and has no such queue).
+    ///
+    /// It gates further reading, not message size: a single message larger than this
+    /// is still delivered (bounding it is `max_message_payload_size`'s job), so what a
+    /// connection holds for its handler stays below this bound plus one message, besides
+    /// the message the handler is working on. At most 64 messages are queued whatever
+    /// their size; each counts a few dozen bytes besides its payload.
+    ///
+    /// python-websockets bounds the same queue by count (`max_queue` messages or
+    /// frames) times `max_size` (1 MiB); here the bound is in bytes, whatever the
+    /// message sizes.
+    pub max_queued_bytes: usize,
     /// Fragment outgoing messages into frames of at most this size, `0` for no
     /// fragmentation (default `0`).
     pub auto_fragment_size: usize,
@@ -138,6 +158,7 @@ impl Default for ServerOptions {
             apply_mask: true,
             max_frame_payload_size: 0,
             max_message_payload_size: DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             auto_fragment_size: 0,
             fail_by_drop: true,
             echo_close_code_reason: false,
@@ -192,6 +213,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("versions", &self.versions)
             .field("max_frame_payload_size", &self.max_frame_payload_size)
             .field("max_message_payload_size", &self.max_message_payload_size)
+            .field("max_queued_bytes", &self.max_queued_bytes)
             .field("allowed_origins", &self.allowed_origins)
             .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
@@ -237,6 +259,10 @@ pub struct ClientOptions {
     /// Largest (reassembled, inflated) message accepted, `0` for unlimited (default 64 MiB,
     /// see [`ServerOptions::max_message_payload_size`]).
     pub max_message_payload_size: usize,
+    /// Bytes of received messages held for the handler past which we stop reading from
+    /// the server, `0` for no bound in bytes (default 4 MiB, see
+    /// [`ServerOptions::max_queued_bytes`]).
+    pub max_queued_bytes: usize,
     /// Fragment outgoing messages into frames of at most this size, `0` for none.
     pub auto_fragment_size: usize,
     /// Fail connections by dropping TCP without a closing handshake (default `true`).
@@ -289,6 +315,7 @@ impl Default for ClientOptions {
             apply_mask: true,
             max_frame_payload_size: 0,
             max_message_payload_size: DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             auto_fragment_size: 0,
             fail_by_drop: true,
             echo_close_code_reason: false,
@@ -340,6 +367,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("version", &self.version)
             .field("max_frame_payload_size", &self.max_frame_payload_size)
             .field("max_message_payload_size", &self.max_message_payload_size)
+            .field("max_queued_bytes", &self.max_queued_bytes)
             .finish_non_exhaustive()
     }
 }

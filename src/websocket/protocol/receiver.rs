@@ -81,6 +81,10 @@ pub struct Receiver {
     message: Option<InMessage>,
     utf8: Utf8Validator,
     close_received: bool,
+    /// Message bytes the caller will still take (see [`Receiver::set_message_budget`]).
+    budget: usize,
+    /// The budget ran out: decoding stops until the caller gives a new one.
+    paused: bool,
     #[cfg(feature = "deflate")]
     inflater: Option<Box<crate::websocket::deflate::PerMessageDeflate>>,
 }
@@ -94,6 +98,8 @@ impl Receiver {
             message: None,
             utf8: Utf8Validator::new(),
             close_received: false,
+            budget: usize::MAX,
+            paused: false,
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -108,6 +114,33 @@ impl Receiver {
     /// True once a close frame was received; later bytes are ignored.
     pub fn close_received(&self) -> bool {
         self.close_received
+    }
+
+    /// Lets decoding go on until messages totalling `bytes` of payload have been emitted
+    /// (at least one message, even with a budget of 0), then pause: the rest of the input
+    /// stays in the caller's buffer, undecoded, until the next call with a fresh budget.
+    /// This is how a caller bounds in bytes what one read can queue, compressed or not.
+    /// The default budget is unlimited.
+    pub fn set_message_budget(&mut self, bytes: usize) {
+        self.budget = bytes;
+        self.paused = false;
+    }
+
+    /// True if the last call stopped because the message budget ran out.
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Bytes held for the message being reassembled (inflated, if compressed): its
+    /// buffer's capacity, which is what it costs.
+    pub fn message_in_progress_len(&self) -> usize {
+        self.message.as_ref().map_or(0, |m| m.buf.capacity())
+    }
+
+    /// Counts an emitted message against the budget.
+    fn spend(&mut self, len: usize) {
+        self.budget = self.budget.saturating_sub(len);
+        self.paused = self.budget == 0;
     }
 
     /// How many more bytes the frame being received needs (0 if none is in progress),
@@ -138,6 +171,9 @@ impl Receiver {
             if self.close_received {
                 // RFC 6455 §5.5.1: nothing follows a close frame.
                 buf.clear();
+                return Ok(());
+            }
+            if self.paused {
                 return Ok(());
             }
             if self.frame.is_none() {
@@ -208,6 +244,9 @@ impl Receiver {
             if self.close_received {
                 // RFC 6455 §5.5.1: nothing follows a close frame.
                 return Ok(buf.len());
+            }
+            if self.paused {
+                break;
             }
             let (header, header_len) = match FrameHeader::parse(&buf[pos..]) {
                 Ok(Some(h)) => h,
@@ -368,10 +407,9 @@ impl Receiver {
                 if !is_binary && self.config.utf8_validate_incoming && !self.utf8.is_complete() {
                     return Err(invalid_utf8());
                 }
-                events.extend(Some(Event::Message {
-                    payload: payload.into_bytes(),
-                    is_binary,
-                }));
+                let payload = payload.into_bytes();
+                self.spend(payload.len());
+                events.extend(Some(Event::Message { payload, is_binary }));
             }
             OpCode::Text | OpCode::Binary => {
                 self.message = Some(InMessage {
@@ -432,6 +470,7 @@ impl Receiver {
             if !msg.is_binary && validate && !self.utf8.is_complete() {
                 return Err(invalid_utf8());
             }
+            self.spend(msg.buf.len());
             events.extend(Some(Event::Message {
                 payload: Bytes::from(msg.buf),
                 is_binary: msg.is_binary,

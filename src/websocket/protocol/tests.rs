@@ -470,3 +470,29 @@ mod deflate {
         assert_eq!(events(&mut s), vec![msg(b"plain", false)]);
     }
 }
+
+#[test]
+fn receiver_pauses_when_its_message_budget_runs_out() {
+    // Three 10-byte messages (the middle one fragmented) in one read, with a budget
+    // of 15: two are decoded, the third waits in the buffer for a fresh budget.
+    let mut input = frame(true, OpCode::Text, b"0123456789", false);
+    input.extend(frame(false, OpCode::Binary, b"abcde", false));
+    input.extend(frame(true, OpCode::Continuation, b"fghij", false));
+    input.extend(frame(true, OpCode::Text, b"9876543210", false));
+    let mut receiver = Receiver::new(ProtocolConfig::new(Role::Client));
+    let (mut buf, mut got) = (BytesMut::new(), Vec::new());
+    receiver.set_message_budget(15);
+    receiver
+        .receive_read(&mut buf, &mut input, &mut got)
+        .unwrap();
+    assert_eq!(got, [msg(b"0123456789", false), msg(b"abcdefghij", true)]);
+    assert!(receiver.is_paused());
+    assert!(!buf.is_empty());
+
+    // A budget of 0 still lets one message through.
+    receiver.set_message_budget(0);
+    receiver.receive_read(&mut buf, &mut [], &mut got).unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[2], msg(b"9876543210", false));
+    assert!(buf.is_empty());
+}
