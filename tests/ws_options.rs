@@ -111,3 +111,19 @@ pub fn capture_trace() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (out, tracing::subscriber::set_default(subscriber))
 }
+
+/// What `log_frames`/`log_octets` must show, the same for both roles: the traces of one
+/// echoed message with neither, with `log_frames`, and with `log_octets`.
+pub fn assert_log_options(quiet: &str, frames: &str, octets: &str) {
+    assert!(
+        !quiet.contains("rx frame") && !quiet.contains("octets"),
+        "{quiet}"
+    );
+    assert!(
+        frames.contains("rx frame") && frames.contains("tx frame"),
+        "{frames}"
+    );
+    assert!(!frames.contains("octets"), "{frames}");
+    assert!(octets.contains("rx octets"), "{octets}");
+    assert!(!octets.contains("rx frame"), "{octets}");
+}
