@@ -47,6 +47,10 @@ fn config(h: &[u8]) -> ServerHandshakeConfig {
         trust_x_forwarded_for: usize::from(flags >> 5),
         max_header_bytes: (usize::from(h[0]) + 1) * 32,
         max_headers: usize::from(h[1] % 72),
+        // Half the inputs also check the `Host` port (what the URL in the input names, or
+        // the default port 80).
+        external_port: (h[0] & 1 == 1).then_some(9000),
+        default_port: 80,
     }
 }
 
