@@ -105,6 +105,12 @@ impl Receiver {
         self.inflater = Some(Box::new(codec));
     }
 
+    /// Bytes the permessage-deflate codec has inflated so far (tests of fail-fast).
+    #[cfg(all(test, feature = "deflate"))]
+    pub(crate) fn inflated_total(&self) -> u64 {
+        self.inflater.as_ref().map_or(0, |c| c.inflated_total())
+    }
+
     /// True once a close frame was received; later bytes are ignored.
     pub fn close_received(&self) -> bool {
         self.close_received
@@ -406,18 +412,22 @@ impl Receiver {
                 let Some(inflater) = self.inflater.as_mut() else {
                     return Err(protocol_error("compressed frame without deflate"));
                 };
-                let old = msg.buf.len();
+                use crate::websocket::deflate::DeflateError;
+                // Text is validated step by step as it is inflated, so a bad byte stops
+                // the inflation there (fail fast, as for uncompressed text).
+                let check_utf8 = !msg.is_binary && validate;
+                let utf8 = &mut self.utf8;
                 inflater
-                    .decompress_chunk(payload, fin, &mut msg.buf, limit)
+                    .decompress_chunk_checked(payload, fin, &mut msg.buf, limit, |piece| {
+                        !check_utf8 || utf8.feed(piece).is_ok()
+                    })
                     .map_err(|e| match e {
-                        crate::websocket::deflate::DeflateError::TooBig { .. } => {
+                        DeflateError::TooBig { .. } => {
                             too_big("inflated message exceeds the limit")
                         }
+                        DeflateError::Rejected => invalid_utf8(),
                         _ => protocol_error("invalid compressed data"),
                     })?;
-                if !msg.is_binary && validate && self.utf8.feed(&msg.buf[old..]).is_err() {
-                    return Err(invalid_utf8());
-                }
             }
             #[cfg(not(feature = "deflate"))]
             return Err(protocol_error("compressed frame without deflate"));

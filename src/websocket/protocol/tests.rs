@@ -462,6 +462,71 @@ mod deflate {
         assert_eq!(err.code, 1007);
     }
 
+    /// Masked client frames carrying `deflated` as one compressed text message, in
+    /// frames of at most `frame_size` bytes.
+    fn compressed_text_frames(deflated: &[u8], frame_size: usize) -> Vec<u8> {
+        let chunks: Vec<&[u8]> = deflated.chunks(frame_size).collect();
+        let mut wire = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let op = if i == 0 {
+                OpCode::Text
+            } else {
+                OpCode::Continuation
+            };
+            let mut f = frame(i + 1 == chunks.len(), op, chunk, true);
+            if i == 0 {
+                f[0] |= 0x40; // RSV1: compressed
+            }
+            wire.extend_from_slice(&f);
+        }
+        wire
+    }
+
+    #[test]
+    fn compressed_text_with_a_bad_first_byte_fails_before_inflating_the_rest() {
+        // 0xFF and 8 MiB of zeros: ~8 KiB deflated. Validating only after inflating a
+        // frame inflated all 8 MiB first; now it stops within the first inflate step.
+        let mut bad = vec![0u8; (8 << 20) + 1];
+        bad[0] = 0xff;
+        let mut deflated = Vec::new();
+        codec(false)
+            .with_compression_level(9)
+            .compress_message(&bad, &mut deflated)
+            .unwrap();
+        assert!(deflated.len() < 16 * 1024, "{} bytes", deflated.len());
+        for frame_size in [usize::MAX, 1024] {
+            let (_, mut s) = pair(0);
+            let err = s
+                .receive_data(&compressed_text_frames(&deflated, frame_size))
+                .unwrap_err();
+            assert_eq!(err.code, 1007, "frames of {frame_size}");
+            let inflated = s.receiver.inflated_total();
+            assert!(
+                inflated <= 2 * 64 * 1024,
+                "inflated {inflated} bytes before failing (frames of {frame_size})"
+            );
+        }
+    }
+
+    #[test]
+    fn compressed_text_valid_until_a_late_bad_byte_fails_there() {
+        // The bad byte 1 MiB in: inflation stops within a step after it, not at 8 MiB.
+        let mut text = vec![b'a'; (8 << 20) + 1];
+        text[1 << 20] = 0xff;
+        let mut deflated = Vec::new();
+        codec(false).compress_message(&text, &mut deflated).unwrap();
+        let (_, mut s) = pair(0);
+        let err = s
+            .receive_data(&compressed_text_frames(&deflated, 4096))
+            .unwrap_err();
+        assert_eq!(err.code, 1007);
+        let inflated = s.receiver.inflated_total();
+        assert!(
+            inflated <= (1 << 20) + 2 * 64 * 1024,
+            "inflated {inflated} bytes"
+        );
+    }
+
     #[test]
     fn uncompressed_messages_on_a_deflate_connection_stay_uncompressed() {
         let (_, mut s) = pair(0);
