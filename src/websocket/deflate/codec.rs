@@ -360,7 +360,54 @@ impl PerMessageDeflate {
         limit: usize,
         mut check: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), DeflateError> {
-        let peer_no_context_takeover = self.peer_no_context_takeover();
+        self.inflate_some(input, out, limit, usize::MAX, &mut check)?;
+        if fin {
+            self.finish_message(out, limit, &mut check)?;
+        }
+        Ok(())
+    }
+
+    /// Inflates a piece of a compressed message, as
+    /// [`decompress_chunk_checked`](Self::decompress_chunk_checked) does without `fin`, but
+    /// stops once it has produced at least `max_out` bytes (in steps of at most 64 KiB): a
+    /// caller bounding the work per call (one poll of an async task) inflates a large frame
+    /// over several calls. Returns how much of `input` was consumed and whether it is
+    /// [done](InflateProgress::done); if not, call again with the rest of `input` (which may
+    /// be empty: output is still pending). After the message's last frame, call
+    /// [`finish_message`](Self::finish_message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    ///
+    /// let params = PerMessageDeflateParams::default();
+    /// let mut wire = Vec::new();
+    /// PerMessageDeflate::new(false, params).compress_message(&[7u8; 1 << 20], &mut wire)?;
+    ///
+    /// let mut server = PerMessageDeflate::new(true, params);
+    /// let (mut out, mut input, mut calls) = (Vec::new(), &wire[..], 0);
+    /// loop {
+    ///     calls += 1;
+    ///     let progress = server.inflate_some(input, &mut out, 0, 256 * 1024, |_| true)?;
+    ///     input = &input[progress.consumed..];
+    ///     if progress.done {
+    ///         break;
+    ///     }
+    /// }
+    /// server.finish_message(&mut out, 0, |_| true)?;
+    /// assert_eq!(out, vec![7u8; 1 << 20]);
+    /// assert!(calls >= 4); // 1 MiB in pieces of about 256 KiB
+    /// # Ok::<(), autobahn::websocket::deflate::DeflateError>(())
+    /// ```
+    pub fn inflate_some(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        max_out: usize,
+        mut check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<InflateProgress, DeflateError> {
         // A raw stream with the largest window inflates anything a conforming peer sends; its
         // memory in zlib-rs does not depend on the window size.
         let decompressor = self
@@ -368,21 +415,34 @@ impl PerMessageDeflate {
             .get_or_insert_with(|| Inflate::new(false, MAX_WINDOW_BITS));
         #[cfg(test)]
         let before = out.len();
-        let mut result = inflate_bounded(decompressor, input, out, limit, &mut check);
-        if result.is_ok() && fin {
-            result = inflate_bounded(decompressor, &TAIL, out, limit, &mut check);
-        }
+        let result = inflate_bounded(decompressor, input, out, limit, max_out, &mut check);
         #[cfg(test)]
         {
             self.inflated_total += out.len().saturating_sub(before) as u64;
         }
         if result.is_err() {
             decompressor.reset(false);
-        } else if fin && peer_no_context_takeover {
+        }
+        result
+    }
+
+    /// Ends a compressed message inflated with [`inflate_some`](Self::inflate_some): feeds the
+    /// `00 00 ff ff` tail (RFC 7692 §7.2.2) and frees the decompressor when the peer uses no
+    /// context takeover. Same `limit` and `check` as for the message's pieces.
+    pub fn finish_message(
+        &mut self,
+        out: &mut Vec<u8>,
+        limit: usize,
+        mut check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), DeflateError> {
+        // The tail is an empty stored block: it produces nothing beyond what is pending.
+        let progress = self.inflate_some(&TAIL, out, limit, usize::MAX, &mut check)?;
+        debug_assert!(progress.done);
+        if self.peer_no_context_takeover() {
             // No history to keep: free the memory until the next message.
             self.decompressor = None;
         }
-        result
+        Ok(())
     }
 
     /// Bytes inflated so far over the codec's life (unit tests measure fail-fast with it).
@@ -444,20 +504,31 @@ fn reserve_bounded(out: &mut Vec<u8>, room: usize, cap_limit: usize) {
     out.reserve_exact(target - out.len());
 }
 
+/// How far [`PerMessageDeflate::inflate_some`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InflateProgress {
+    /// Bytes of the input consumed.
+    pub consumed: usize,
+    /// All input consumed and all its output produced; false when the output budget ran out
+    /// first.
+    pub done: bool,
+}
+
 /// Inflates `input` into `out` in bounded steps, stopping at `limit` (0: none) or when `check`
-/// rejects a step's output.
+/// rejects a step's output (errors), or once `max_out` bytes were produced (paused).
 fn inflate_bounded(
     decompressor: &mut Inflate,
     input: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
+    max_out: usize,
     check: &mut dyn FnMut(&[u8]) -> bool,
-) -> Result<(), DeflateError> {
+) -> Result<InflateProgress, DeflateError> {
     // `out[..filled]` is output; `out[filled..]` is zeroed room for zlib, zeroed once and kept
     // across rounds. A round that produces nothing (an empty final block, `03 00`, ends the
     // stream after two bytes) then costs no zero-fill of a whole step, only zlib's own work.
     let mut filled = out.len();
-    let result = inflate_rounds(decompressor, input, out, &mut filled, limit, check);
+    let result = inflate_rounds(decompressor, input, out, &mut filled, limit, max_out, check);
     out.truncate(filled);
     result
 }
@@ -468,18 +539,23 @@ fn inflate_rounds(
     out: &mut Vec<u8>,
     filled: &mut usize,
     limit: usize,
+    max_out: usize,
     check: &mut dyn FnMut(&[u8]) -> bool,
-) -> Result<(), DeflateError> {
+) -> Result<InflateProgress, DeflateError> {
+    let (input_len, start) = (input.len(), *filled);
     // One byte past the limit is enough to know it is exceeded.
     let cap_limit = if limit == 0 {
         usize::MAX
     } else {
         limit.saturating_add(1)
     };
-    let mut step = input
-        .len()
-        .saturating_mul(4)
-        .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX);
+    // No input: continuing output pending from a paused call.
+    let mut step = match input.len() {
+        0 => INFLATE_STEP_MAX,
+        n => n
+            .saturating_mul(4)
+            .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX),
+    };
     loop {
         let room = step.min(cap_limit.saturating_sub(*filled));
         if room == 0 {
@@ -518,10 +594,14 @@ fn inflate_rounds(
         if limit != 0 && *filled > limit {
             return Err(DeflateError::TooBig { limit });
         }
+        let done = produced < room && input.is_empty();
+        if done || *filled - start >= max_out {
+            return Ok(InflateProgress {
+                consumed: input_len - input.len(),
+                done,
+            });
+        }
         if produced < room {
-            if input.is_empty() {
-                return Ok(());
-            }
             if consumed == 0 && produced == 0 && status != Ok(Status::StreamEnd) {
                 return Err(DeflateError::Corrupt("no progress"));
             }
