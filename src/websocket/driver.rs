@@ -130,8 +130,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
         self.poll_timers(cx);
         let mut reads = 0;
+        if self.may_decode_more() {
+            // The receiver stopped at its work budget (a large compressed frame): one more
+            // budget in this poll, the rest in later ones.
+            self.process_input(&mut []);
+        }
         let skip_read = std::mem::take(&mut self.same_poll) && self.read_blocked;
         while !skip_read
+            && !self.receiver.has_work_left()
             && !self.done
             && !self.read_eof
             && !self.drop_after_flush
@@ -150,7 +156,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
-        if reads == READS_PER_POLL {
+        if reads == READS_PER_POLL || self.may_decode_more() {
             cx.waker().wake_by_ref();
         }
         let defer = defer_write && !self.events.is_empty();
@@ -170,6 +176,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if !self.done {
             self.poll_timers(cx);
         }
+    }
+
+    /// The receiver has buffered input left from its last call and the handler can take
+    /// more events.
+    fn may_decode_more(&self) -> bool {
+        self.receiver.has_work_left()
+            && !self.done
+            && !self.discard_input
+            && self.peer_close.is_none()
+            && !self.output_backlogged
+            && self.events.len() < MAX_QUEUED_EVENTS
     }
 
     /// Reads once and decodes what was read; `Ok(0)` is EOF.
@@ -594,6 +611,9 @@ where
     H: WebSocketHandler,
 {
     channel.shared.lock().phase = Phase::Open;
+    let mut receiver = receiver;
+    // A large compressed frame is inflated over several polls, yielding in between.
+    receiver.set_bounded_work(true);
     let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
     let mut io = Io {
         stream,

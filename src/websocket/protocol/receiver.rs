@@ -11,6 +11,12 @@ use crate::websocket::utf8::Utf8Validator;
 /// `max_message_payload_size` on the wire; its inflated size is held to the limit.
 const COMPRESSED_WIRE_SLACK: u64 = 1024;
 
+/// Most compressed input one [`Receiver::receive`] call inflates: the costliest input per byte
+/// (a run of empty final blocks, ~21 ns a byte) then takes ~5 ms.
+const INFLATE_INPUT_PER_CALL: usize = 256 * 1024;
+/// Most inflated output one [`Receiver::receive`] call produces (and validates): ~1–4 ms.
+const INFLATE_OUTPUT_PER_CALL: usize = 4 << 20;
+
 /// A frame whose header has been decoded and whose payload is (partly) in the buffer.
 #[derive(Debug)]
 struct InFrame {
@@ -18,6 +24,10 @@ struct InFrame {
     header_len: usize,
     /// Payload bytes already unmasked (and validated, for text).
     processed: usize,
+    /// Payload bytes of a compressed message already handed to the inflater.
+    inflated: usize,
+    /// The inflater paused with output still pending (its output budget ran out).
+    inflate_pending: bool,
 }
 
 /// A complete frame's (unmasked) payload: part of the receive buffer, or of the caller's
@@ -81,6 +91,10 @@ pub struct Receiver {
     message: Option<InMessage>,
     utf8: Utf8Validator,
     close_received: bool,
+    /// `receive` inflates a bounded amount per call (see `set_bounded_work`).
+    bounded_work: bool,
+    /// The last `receive` stopped at its work budget with buffered input left to decode.
+    work_left: bool,
     #[cfg(feature = "deflate")]
     inflater: Option<Box<crate::websocket::deflate::PerMessageDeflate>>,
 }
@@ -94,6 +108,8 @@ impl Receiver {
             message: None,
             utf8: Utf8Validator::new(),
             close_received: false,
+            bounded_work: false,
+            work_left: false,
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -116,6 +132,23 @@ impl Receiver {
         self.close_received
     }
 
+    /// Bounds the work of each [`receive`](Self::receive) (and
+    /// [`receive_read`](Self::receive_read)) call: at most 256 KiB of compressed input and
+    /// 4 MiB of output inflated (a few ms), the rest left buffered; then
+    /// [`has_work_left`](Self::has_work_left) tells the caller to call again. An async task
+    /// yields between the calls, so one large frame does not block its runtime worker.
+    /// Off by default: each call decodes everything it can.
+    pub fn set_bounded_work(&mut self, bounded: bool) {
+        self.bounded_work = bounded;
+    }
+
+    /// True when the last [`receive`](Self::receive) stopped at its work budget (see
+    /// [`set_bounded_work`](Self::set_bounded_work)) with input still buffered: call it
+    /// again, after yielding to other tasks, even if nothing new arrived.
+    pub fn has_work_left(&self) -> bool {
+        self.work_left
+    }
+
     /// How many more bytes the frame being received needs (0 if none is in progress),
     /// so the caller can size its next read.
     pub fn bytes_wanted(&self, buf: &BytesMut) -> usize {
@@ -133,6 +166,9 @@ impl Receiver {
 
     /// Consumes as many complete frames from `buf` as possible, pushing events.
     ///
+    /// Compressed data is inflated as it arrives; with
+    /// [`set_bounded_work`](Self::set_bounded_work), at most a bounded amount per call.
+    ///
     /// On a violation, returns the close code and reason to fail the connection with;
     /// the receiver must not be used afterwards.
     pub fn receive(
@@ -140,6 +176,17 @@ impl Receiver {
         buf: &mut BytesMut,
         events: &mut impl Extend<Event>,
     ) -> Result<(), ProtocolViolation> {
+        self.work_left = false;
+        let mut budget = match self.bounded_work {
+            true => InflateBudget {
+                input: INFLATE_INPUT_PER_CALL,
+                output: INFLATE_OUTPUT_PER_CALL,
+            },
+            false => InflateBudget {
+                input: usize::MAX,
+                output: usize::MAX,
+            },
+        };
         loop {
             if self.close_received {
                 // RFC 6455 §5.5.1: nothing follows a close frame.
@@ -157,7 +204,13 @@ impl Receiver {
                             header,
                             header_len,
                             processed: 0,
+                            inflated: 0,
+                            inflate_pending: false,
                         });
+                        if header.rsv1 {
+                            // A compressed message: inflated as its payload arrives.
+                            self.start_message(&header);
+                        }
                     }
                     Ok(None) => return Ok(()),
                     Err(e) => return Err(header_violation(e)),
@@ -185,13 +238,53 @@ impl Receiver {
                     f.processed = available;
                 }
             }
+            let compressed =
+                !header.opcode.is_control() && self.message.as_ref().is_some_and(|m| m.compressed);
+            if compressed && !self.inflate_arrived(buf, &mut budget)? {
+                self.work_left = true;
+                return Ok(());
+            }
             if available < payload_len {
                 return Ok(());
             }
             self.frame = None;
             buf.advance(header_len);
+            if compressed {
+                buf.advance(payload_len);
+                self.end_data_frame(header.fin, events)?;
+                continue;
+            }
             let payload = buf.split_to(payload_len);
             self.on_frame(header, Payload::Buffered(payload), events)?;
+        }
+    }
+
+    /// Inflates the arrived (unmasked) payload of the compressed frame in progress, within
+    /// `budget`. Returns false if the budget ran out first.
+    fn inflate_arrived(
+        &mut self,
+        buf: &BytesMut,
+        budget: &mut InflateBudget,
+    ) -> Result<bool, ProtocolViolation> {
+        loop {
+            let Some(frame) = self.frame.as_ref() else {
+                return Ok(true);
+            };
+            if frame.inflated == frame.processed && !frame.inflate_pending {
+                return Ok(true);
+            }
+            if budget.input == 0 || budget.output == 0 {
+                return Ok(false);
+            }
+            let start = frame.header_len + frame.inflated;
+            let end = frame.header_len + frame.processed.min(frame.inflated + budget.input);
+            let (consumed, produced, done) = self.inflate(&buf[start..end], budget.output)?;
+            budget.input -= consumed;
+            budget.output = budget.output.saturating_sub(produced);
+            if let Some(frame) = self.frame.as_mut() {
+                frame.inflated += consumed;
+                frame.inflate_pending = !done;
+            }
         }
     }
 
@@ -380,12 +473,7 @@ impl Receiver {
                 }));
             }
             OpCode::Text | OpCode::Binary => {
-                self.message = Some(InMessage {
-                    is_binary: header.opcode == OpCode::Binary,
-                    compressed: header.rsv1,
-                    buf: Vec::new(),
-                    wire_len: 0,
-                });
+                self.start_message(&header);
                 self.on_data(header.fin, payload.as_slice(), events)?;
             }
             OpCode::Continuation => self.on_data(header.fin, payload.as_slice(), events)?,
@@ -393,61 +481,127 @@ impl Receiver {
         Ok(())
     }
 
-    /// A frame of a fragmented or compressed message.
+    /// A message of several frames, or a compressed one, begins with this frame.
+    fn start_message(&mut self, header: &FrameHeader) {
+        self.message = Some(InMessage {
+            is_binary: header.opcode == OpCode::Binary,
+            compressed: header.rsv1,
+            buf: Vec::new(),
+            wire_len: 0,
+        });
+    }
+
+    /// A whole frame of a fragmented or compressed message.
     fn on_data(
         &mut self,
         fin: bool,
         payload: &[u8],
         events: &mut impl Extend<Event>,
     ) -> Result<(), ProtocolViolation> {
-        let validate = self.config.utf8_validate_incoming;
         let limit = self.config.max_message_payload_size;
         let Some(msg) = self.message.as_mut() else {
             return Err(protocol_error("continuation frame without a message"));
         };
-        msg.wire_len += payload.len() as u64;
         if msg.compressed {
-            #[cfg(feature = "deflate")]
-            {
-                let Some(inflater) = self.inflater.as_mut() else {
-                    return Err(protocol_error("compressed frame without deflate"));
-                };
-                use crate::websocket::deflate::DeflateError;
-                // Text is validated step by step as it is inflated, so a bad byte stops
-                // the inflation there (fail fast, as for uncompressed text).
-                let check_utf8 = !msg.is_binary && validate;
-                let utf8 = &mut self.utf8;
-                inflater
-                    .decompress_chunk_checked(payload, fin, &mut msg.buf, limit, |piece| {
-                        !check_utf8 || utf8.feed(piece).is_ok()
-                    })
-                    .map_err(|e| match e {
-                        DeflateError::TooBig { .. } => {
-                            too_big("inflated message exceeds the limit")
-                        }
-                        DeflateError::Rejected => invalid_utf8(),
-                        _ => protocol_error("invalid compressed data"),
-                    })?;
-            }
-            #[cfg(not(feature = "deflate"))]
-            return Err(protocol_error("compressed frame without deflate"));
+            // A frame decoded in place is at most one read: inflated whole.
+            self.inflate(payload, usize::MAX)?;
         } else {
+            msg.wire_len += payload.len() as u64;
             if limit != 0 && msg.buf.len() + payload.len() > limit {
                 return Err(too_big("message payload exceeds the limit"));
             }
             msg.buf.extend_from_slice(payload);
         }
-        if fin {
-            let msg = self.message.take().expect("message in progress");
-            if !msg.is_binary && validate && !self.utf8.is_complete() {
-                return Err(invalid_utf8());
-            }
-            events.extend(Some(Event::Message {
-                payload: Bytes::from(msg.buf),
-                is_binary: msg.is_binary,
-            }));
+        self.end_data_frame(fin, events)
+    }
+
+    /// A data frame's payload has been taken in; the message is complete with `fin`.
+    fn end_data_frame(
+        &mut self,
+        fin: bool,
+        events: &mut impl Extend<Event>,
+    ) -> Result<(), ProtocolViolation> {
+        if !fin {
+            return Ok(());
         }
+        let Some(mut msg) = self.message.take() else {
+            return Err(protocol_error("continuation frame without a message"));
+        };
+        let validate = self.config.utf8_validate_incoming && !msg.is_binary;
+        #[cfg(feature = "deflate")]
+        if msg.compressed {
+            let limit = self.config.max_message_payload_size;
+            let Some(inflater) = self.inflater.as_mut() else {
+                return Err(protocol_error("compressed frame without deflate"));
+            };
+            let utf8 = &mut self.utf8;
+            inflater
+                .finish_message(&mut msg.buf, limit, |piece| {
+                    !validate || utf8.feed(piece).is_ok()
+                })
+                .map_err(inflate_violation)?;
+        }
+        if validate && !self.utf8.is_complete() {
+            return Err(invalid_utf8());
+        }
+        events.extend(Some(Event::Message {
+            payload: Bytes::from(msg.buf),
+            is_binary: msg.is_binary,
+        }));
         Ok(())
+    }
+
+    /// Inflates `input`, a piece of the compressed message in progress, into its buffer,
+    /// stopping once about `max_out` bytes were produced. Text is validated step by step as
+    /// it is inflated, so a bad byte stops the inflation there (fail fast, as for
+    /// uncompressed text). Returns the input consumed, the output produced, and whether
+    /// all of it is done (nothing pending).
+    fn inflate(
+        &mut self,
+        input: &[u8],
+        max_out: usize,
+    ) -> Result<(usize, usize, bool), ProtocolViolation> {
+        #[cfg(feature = "deflate")]
+        {
+            let limit = self.config.max_message_payload_size;
+            let validate = self.config.utf8_validate_incoming;
+            let (Some(msg), Some(inflater)) = (self.message.as_mut(), self.inflater.as_mut())
+            else {
+                return Err(protocol_error("compressed frame without deflate"));
+            };
+            let check_utf8 = validate && !msg.is_binary;
+            let utf8 = &mut self.utf8;
+            let before = msg.buf.len();
+            let progress = inflater
+                .inflate_some(input, &mut msg.buf, limit, max_out, |piece| {
+                    !check_utf8 || utf8.feed(piece).is_ok()
+                })
+                .map_err(inflate_violation)?;
+            msg.wire_len += progress.consumed as u64;
+            Ok((progress.consumed, msg.buf.len() - before, progress.done))
+        }
+        #[cfg(not(feature = "deflate"))]
+        {
+            let _ = (input, max_out);
+            Err(protocol_error("compressed frame without deflate"))
+        }
+    }
+}
+
+/// Work left for one [`Receiver::receive`] call: compressed bytes to inflate, bytes to
+/// produce.
+struct InflateBudget {
+    input: usize,
+    output: usize,
+}
+
+#[cfg(feature = "deflate")]
+fn inflate_violation(e: crate::websocket::deflate::DeflateError) -> ProtocolViolation {
+    use crate::websocket::deflate::DeflateError;
+    match e {
+        DeflateError::TooBig { .. } => too_big("inflated message exceeds the limit"),
+        DeflateError::Rejected => invalid_utf8(),
+        _ => protocol_error("invalid compressed data"),
     }
 }
 

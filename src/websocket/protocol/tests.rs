@@ -527,6 +527,55 @@ mod deflate {
         );
     }
 
+    /// Feeds `wire` to a server receiver with bounded work; returns the events and how
+    /// many calls it took.
+    fn receive_bounded(wire: &[u8]) -> (Vec<Event>, usize) {
+        let mut r = Receiver::new(ProtocolConfig::new(Role::Server));
+        r.set_deflate(codec(true));
+        r.set_bounded_work(true);
+        let (mut buf, mut events, mut calls) = (BytesMut::from(wire), Vec::new(), 0);
+        loop {
+            calls += 1;
+            r.receive(&mut buf, &mut events).unwrap();
+            if !r.has_work_left() {
+                break;
+            }
+            assert!(events.is_empty(), "the message before its work is done");
+        }
+        assert!(buf.is_empty());
+        (events, calls)
+    }
+
+    #[test]
+    fn a_large_compressed_frame_is_inflated_over_several_bounded_calls() {
+        let text = "κόσμε ".repeat(2 << 20); // 22 MiB of text
+        let mut deflated = Vec::new();
+        codec(false)
+            .compress_message(text.as_bytes(), &mut deflated)
+            .unwrap();
+        let (received, calls) = receive_bounded(&compressed_text_frames(&deflated, usize::MAX));
+        assert_eq!(received, vec![msg(text.as_bytes(), false)]);
+        assert!(calls >= 5, "{calls} calls for 22 MiB at 4 MiB a call");
+        // Unbounded (the sans-IO default): one call.
+        let (_, mut s) = pair(0);
+        s.receive_data(&compressed_text_frames(&deflated, usize::MAX))
+            .unwrap();
+        assert_eq!(events(&mut s), vec![msg(text.as_bytes(), false)]);
+    }
+
+    #[test]
+    fn empty_final_blocks_are_inflated_over_several_bounded_calls() {
+        // 1 MiB of `03 00` (empty DEFLATE streams), then a stream of its own with "ok".
+        let mut ok = Vec::new();
+        codec(false).compress_message(b"ok", &mut ok).unwrap();
+        let mut wire = compressed_text_frames(&[0x03, 0x00].repeat(512 << 10), usize::MAX);
+        wire[0] &= 0x7f; // not final: "ok" follows in a continuation
+        wire.extend(frame(true, OpCode::Continuation, &ok, true));
+        let (received, calls) = receive_bounded(&wire);
+        assert_eq!(received, vec![msg(b"ok", false)]);
+        assert!(calls >= 4, "{calls} calls for 1 MiB at 256 KiB a call");
+    }
+
     #[test]
     fn uncompressed_messages_on_a_deflate_connection_stay_uncompressed() {
         let (_, mut s) = pair(0);
