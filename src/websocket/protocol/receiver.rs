@@ -277,7 +277,10 @@ impl Receiver {
                 return Ok(false);
             }
             let start = frame.header_len + frame.inflated;
-            let end = frame.header_len + frame.processed.min(frame.inflated + budget.input);
+            let end = frame.header_len
+                + frame
+                    .processed
+                    .min(frame.inflated.saturating_add(budget.input));
             let (consumed, produced, done) = self.inflate(&buf[start..end], budget.output)?;
             budget.input -= consumed;
             budget.output = budget.output.saturating_sub(produced);

@@ -577,6 +577,29 @@ mod deflate {
     }
 
     #[test]
+    fn compressed_frames_arriving_in_pieces_are_inflated_as_they_arrive() {
+        let text = "κόσμε ".repeat(20_000);
+        let mut deflated = Vec::new();
+        codec(false)
+            .compress_message(text.as_bytes(), &mut deflated)
+            .unwrap();
+        for frame_size in [usize::MAX, 1000] {
+            let wire = compressed_text_frames(&deflated, frame_size);
+            for piece in [1, 7, 4096] {
+                let (_, mut s) = pair(0);
+                for chunk in wire.chunks(piece) {
+                    s.receive_data(chunk).unwrap();
+                }
+                assert_eq!(
+                    events(&mut s),
+                    vec![msg(text.as_bytes(), false)],
+                    "frames of {frame_size}, pieces of {piece}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn uncompressed_messages_on_a_deflate_connection_stay_uncompressed() {
         let (_, mut s) = pair(0);
         s.receive_data(&frame(true, OpCode::Text, b"plain", true))
