@@ -527,23 +527,12 @@ impl Receiver {
         if !fin {
             return Ok(());
         }
-        let Some(mut msg) = self.message.take() else {
+        #[cfg(feature = "deflate")]
+        self.finish_inflate()?;
+        let Some(msg) = self.message.take() else {
             return Err(protocol_error("continuation frame without a message"));
         };
         let validate = self.config.utf8_validate_incoming && !msg.is_binary;
-        #[cfg(feature = "deflate")]
-        if msg.compressed {
-            let limit = self.config.max_message_payload_size;
-            let Some(inflater) = self.inflater.as_mut() else {
-                return Err(protocol_error("compressed frame without deflate"));
-            };
-            let utf8 = &mut self.utf8;
-            inflater
-                .finish_message(&mut msg.buf, limit, |piece| {
-                    !validate || utf8.feed(piece).is_ok()
-                })
-                .map_err(inflate_violation)?;
-        }
         if validate && !self.utf8.is_complete() {
             return Err(invalid_utf8());
         }
@@ -552,6 +541,26 @@ impl Receiver {
             is_binary: msg.is_binary,
         }));
         Ok(())
+    }
+
+    /// Ends the inflation of the compressed message in progress (if it is one).
+    #[cfg(feature = "deflate")]
+    fn finish_inflate(&mut self) -> Result<(), ProtocolViolation> {
+        let limit = self.config.max_message_payload_size;
+        let validate = self.config.utf8_validate_incoming;
+        let Some(msg) = self.message.as_mut().filter(|m| m.compressed) else {
+            return Ok(());
+        };
+        let Some(inflater) = self.inflater.as_mut() else {
+            return Err(protocol_error("compressed frame without deflate"));
+        };
+        let check_utf8 = validate && !msg.is_binary;
+        let utf8 = &mut self.utf8;
+        inflater
+            .finish_message(&mut msg.buf, limit, |piece| {
+                !check_utf8 || utf8.feed(piece).is_ok()
+            })
+            .map_err(inflate_violation)
     }
 
     /// Inflates `input`, a piece of the compressed message in progress, into its buffer,
