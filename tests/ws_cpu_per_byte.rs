@@ -229,3 +229,70 @@ async fn a_head_with_thousands_of_protocols_costs_little_cpu_per_byte() {
     })
     .await;
 }
+
+/// One runtime thread and in-memory streams (the order in which tasks run is then decided by
+/// the work each does, not by the kernel): a frame that inflates to 32 MiB of text ending in
+/// a bad byte is inflated over several polls, yielding between them, so an honest client
+/// whose message arrives just after it is answered before the attacker's 1007. Inflated in
+/// one poll, the attacker's close came first.
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_inflation_yields_to_an_honest_client() {
+    bounded(async {
+        let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+        let (peer, _attacker_events, _attacker_task) = serve_in_memory(factory.clone());
+        let (honest_peer, _honest_events, _honest_task) = serve_in_memory(factory);
+        let (mut honest_peer, rest) = raw_open(honest_peer, IN_MEMORY_ADDR).await;
+        assert!(rest.is_empty());
+
+        let (request, _) = raw_request(IN_MEMORY_ADDR);
+        let request = String::from_utf8(request).unwrap().replacen(
+            "\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
+            1,
+        );
+        let mut peer = peer;
+        peer.write_all(request.as_bytes()).await.unwrap();
+        let (head, rest) = read_http_head(&mut peer).await;
+        assert_eq!(status_of(&head), 101, "{head}");
+        assert!(rest.is_empty());
+
+        let mut text = vec![b'a'; 32 << 20];
+        *text.last_mut().unwrap() = 0xff;
+        let attack = compressed_frame(true, 1, &deflated(&text));
+        drop(text);
+        assert!(attack.len() < IN_MEMORY_BUFFER, "{} bytes", attack.len());
+
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Both frames are written before either server task runs.
+        peer.write_all(&attack).await.unwrap();
+        honest_peer
+            .write_all(&client_frame(1, b"honest"))
+            .await
+            .unwrap();
+        let attacker = {
+            let order = order.clone();
+            tokio::spawn(async move {
+                let close = FrameReader::new(peer, Vec::new()).next().await;
+                order.lock().unwrap().push("attacker");
+                close.expect("the attacker's close")
+            })
+        };
+        let honest = {
+            let order = order.clone();
+            tokio::spawn(async move {
+                let echo = FrameReader::new(honest_peer, Vec::new()).next().await;
+                order.lock().unwrap().push("honest");
+                echo.expect("the honest echo")
+            })
+        };
+        let close = attacker.await.unwrap();
+        assert_eq!(close.close_code(), Some(1007));
+        assert_eq!(honest.await.unwrap().payload, b"honest");
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["honest", "attacker"],
+            "the honest client waited for the whole inflation"
+        );
+    })
+    .await;
+}
