@@ -5,7 +5,7 @@
 //! limit), UTF-8 validation, handshake request parsing, and a sans-IO
 //! `protocol::Connection` receiving masked frames, and permessage-deflate inflating per input
 //! byte: ordinary compressed text against a run of empty final blocks (`03 00`), which once
-//! cost ~45x more per byte (`-- inflate`).
+//! cost ~45x more per byte, and compressed text failing UTF-8 at its first byte (`-- inflate`).
 
 use std::hint::black_box;
 
@@ -237,6 +237,39 @@ fn inflate(c: &mut Criterion) {
             })
         });
     }
+    // Compressed text whose first byte is not UTF-8, then 16 MiB of zeros: checked as it is
+    // inflated, it fails within the first step instead of after inflating the whole frame.
+    let mut bad_text = vec![0u8; 16 << 20];
+    bad_text[0] = 0xff;
+    let mut bad_deflated = Vec::new();
+    client
+        .compress_message(&bad_text, &mut bad_deflated)
+        .unwrap();
+    drop(bad_text);
+    g.throughput(Throughput::Bytes(bad_deflated.len() as u64));
+    let mut server = PerMessageDeflate::new(true, params);
+    let mut out = Vec::new();
+    g.bench_function(
+        BenchmarkId::new(
+            "decompress_chunk_checked",
+            "bad first byte, 16 MiB inflated",
+        ),
+        |b| {
+            b.iter(|| {
+                out.clear();
+                let mut utf8 = Utf8Validator::new();
+                let result = server.decompress_chunk_checked(
+                    black_box(&bad_deflated),
+                    true,
+                    &mut out,
+                    0,
+                    |piece| utf8.feed(piece).is_ok(),
+                );
+                assert!(result.is_err());
+                black_box(out.len())
+            })
+        },
+    );
     g.finish();
 }
 

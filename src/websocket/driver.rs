@@ -152,8 +152,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
         self.poll_timers(cx);
         let mut reads = 0;
+        if self.may_decode_more() {
+            // The receiver stopped at its work budget (a large compressed frame): one more
+            // budget in this poll, the rest in later ones.
+            self.process_input(&mut []);
+        }
         let skip_read = std::mem::take(&mut self.same_poll) && self.read_blocked;
         while !self.done
+            && !self.receiver.has_work_left()
             && !self.read_eof
             && !self.drop_after_flush
             && !self.output_backlogged
@@ -180,7 +186,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
-        if reads == READS_PER_POLL {
+        if reads == READS_PER_POLL || self.may_decode_more() {
             cx.waker().wake_by_ref();
         }
         let defer = defer_write && !self.events.is_empty();
@@ -221,6 +227,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             0 => usize::MAX,
             n => n,
         }
+    }
+
+    /// The receiver has buffered input left from its last call and the handler can take
+    /// more events.
+    fn may_decode_more(&self) -> bool {
+        self.receiver.has_work_left()
+            && !self.done
+            && !self.discard_input
+            && self.peer_close.is_none()
+            && !self.output_backlogged
+            && self.may_queue_more()
     }
 
     /// Reads once and decodes what was read; `Ok(0)` is EOF.
@@ -701,6 +718,9 @@ where
     H: WebSocketHandler,
 {
     channel.shared.lock().phase = Phase::Open;
+    let mut receiver = receiver;
+    // A large compressed frame is inflated over several polls, yielding in between.
+    receiver.set_bounded_work(true);
     let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
     let mut io = Io {
         stream,

@@ -35,6 +35,10 @@ pub enum DeflateError {
     /// The compressor failed; this does not happen with validated parameters.
     #[error("compression failed: {0}")]
     Compress(&'static str),
+    /// The caller's check of the inflated output (see
+    /// [`PerMessageDeflate::decompress_chunk_checked`]) rejected it; inflation stopped there.
+    #[error("inflated output rejected by the caller's check")]
+    Rejected,
 }
 
 /// The agreed parameters of a permessage-deflate session, and our compressor's tuning.
@@ -112,6 +116,8 @@ pub struct PerMessageDeflate {
     params: PerMessageDeflateParams,
     compressor: Option<Deflate>,
     decompressor: Option<Inflate>,
+    #[cfg(test)]
+    inflated_total: u64,
 }
 
 impl std::fmt::Debug for PerMessageDeflate {
@@ -146,6 +152,8 @@ impl PerMessageDeflate {
             params,
             compressor: None,
             decompressor: None,
+            #[cfg(test)]
+            inflated_total: 0,
         }
     }
 
@@ -300,9 +308,10 @@ impl PerMessageDeflate {
     /// means no limit. On `fin` the `00 00 ff ff` tail is fed, and the decompressor is reset
     /// when the peer uses no context takeover.
     ///
-    /// Output is only appended, so a caller validating UTF-8 incrementally checks
-    /// `out[len_before..]` after each call. Any error leaves the decompressor reset and the
-    /// message unusable; the connection should be failed.
+    /// Output is only appended. To check it as it is produced (and stop a large inflation at
+    /// the first bad byte) use [`decompress_chunk_checked`](Self::decompress_chunk_checked).
+    /// Any error leaves the decompressor reset and the message unusable; the connection
+    /// should be failed.
     ///
     /// A DEFLATE block with BFINAL set (RFC 7692 §7.2.3.4) ends the stream: the decompressor is
     /// reset and the rest of the input inflated as a new stream (its history is lost, so a peer
@@ -314,23 +323,132 @@ impl PerMessageDeflate {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), DeflateError> {
-        let peer_no_context_takeover = self.peer_no_context_takeover();
+        self.decompress_chunk_checked(input, fin, out, limit, |_| true)
+    }
+
+    /// [`decompress_chunk`](Self::decompress_chunk) that hands each newly inflated piece (at
+    /// most 64 KiB, in order) to `check` as soon as it is produced, and stops with
+    /// [`DeflateError::Rejected`] when `check` returns false: a text message whose first
+    /// inflated byte is not UTF-8 then costs one inflate step, not the whole frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::deflate::{DeflateError, PerMessageDeflate, PerMessageDeflateParams};
+    /// use autobahn::websocket::utf8::Utf8Validator;
+    ///
+    /// let params = PerMessageDeflateParams::default();
+    /// let mut wire = Vec::new();
+    /// let mut bad = vec![0u8; 1 << 20];
+    /// bad[0] = 0xff; // never valid UTF-8
+    /// PerMessageDeflate::new(false, params).compress_message(&bad, &mut wire)?;
+    ///
+    /// let mut server = PerMessageDeflate::new(true, params);
+    /// let (mut utf8, mut out) = (Utf8Validator::new(), Vec::new());
+    /// let result = server.decompress_chunk_checked(&wire, true, &mut out, 0, |piece| {
+    ///     utf8.feed(piece).is_ok()
+    /// });
+    /// assert_eq!(result, Err(DeflateError::Rejected));
+    /// assert!(out.len() <= 64 * 1024); // stopped after the first step, not 1 MiB
+    /// # Ok::<(), DeflateError>(())
+    /// ```
+    pub fn decompress_chunk_checked(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut Vec<u8>,
+        limit: usize,
+        mut check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), DeflateError> {
+        self.inflate_some(input, out, limit, usize::MAX, &mut check)?;
+        if fin {
+            self.finish_message(out, limit, &mut check)?;
+        }
+        Ok(())
+    }
+
+    /// Inflates a piece of a compressed message, as
+    /// [`decompress_chunk_checked`](Self::decompress_chunk_checked) does without `fin`, but
+    /// stops once it has produced at least `max_out` bytes (in steps of at most 64 KiB): a
+    /// caller bounding the work per call (one poll of an async task) inflates a large frame
+    /// over several calls. Returns how much of `input` was consumed and whether it is
+    /// [done](InflateProgress::done); if not, call again with the rest of `input` (which may
+    /// be empty: output is still pending). After the message's last frame, call
+    /// [`finish_message`](Self::finish_message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    ///
+    /// let params = PerMessageDeflateParams::default();
+    /// let mut wire = Vec::new();
+    /// PerMessageDeflate::new(false, params).compress_message(&[7u8; 1 << 20], &mut wire)?;
+    ///
+    /// let mut server = PerMessageDeflate::new(true, params);
+    /// let (mut out, mut input, mut calls) = (Vec::new(), &wire[..], 0);
+    /// loop {
+    ///     calls += 1;
+    ///     let progress = server.inflate_some(input, &mut out, 0, 256 * 1024, |_| true)?;
+    ///     input = &input[progress.consumed..];
+    ///     if progress.done {
+    ///         break;
+    ///     }
+    /// }
+    /// server.finish_message(&mut out, 0, |_| true)?;
+    /// assert_eq!(out, vec![7u8; 1 << 20]);
+    /// assert!(calls >= 4); // 1 MiB in pieces of about 256 KiB
+    /// # Ok::<(), autobahn::websocket::deflate::DeflateError>(())
+    /// ```
+    pub fn inflate_some(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        max_out: usize,
+        mut check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<InflateProgress, DeflateError> {
         // A raw stream with the largest window inflates anything a conforming peer sends; its
         // memory in zlib-rs does not depend on the window size.
         let decompressor = self
             .decompressor
             .get_or_insert_with(|| Inflate::new(false, MAX_WINDOW_BITS));
-        let mut result = inflate_bounded(decompressor, input, out, limit);
-        if result.is_ok() && fin {
-            result = inflate_bounded(decompressor, &TAIL, out, limit);
+        #[cfg(test)]
+        let before = out.len();
+        let result = inflate_bounded(decompressor, input, out, limit, max_out, &mut check);
+        #[cfg(test)]
+        {
+            self.inflated_total += out.len().saturating_sub(before) as u64;
         }
         if result.is_err() {
             decompressor.reset(false);
-        } else if fin && peer_no_context_takeover {
+        }
+        result
+    }
+
+    /// Ends a compressed message inflated with [`inflate_some`](Self::inflate_some): feeds the
+    /// `00 00 ff ff` tail (RFC 7692 §7.2.2) and frees the decompressor when the peer uses no
+    /// context takeover. Same `limit` and `check` as for the message's pieces.
+    pub fn finish_message(
+        &mut self,
+        out: &mut Vec<u8>,
+        limit: usize,
+        mut check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), DeflateError> {
+        // The tail is an empty stored block: it produces nothing beyond what is pending.
+        let progress = self.inflate_some(&TAIL, out, limit, usize::MAX, &mut check)?;
+        debug_assert!(progress.done);
+        if self.peer_no_context_takeover() {
             // No history to keep: free the memory until the next message.
             self.decompressor = None;
         }
-        result
+        Ok(())
+    }
+
+    /// Bytes inflated so far over the codec's life (unit tests measure fail-fast with it).
+    #[cfg(test)]
+    pub(crate) fn inflated_total(&self) -> u64 {
+        self.inflated_total
     }
 
     /// Inflates one whole received message payload into `out` (see
@@ -386,18 +504,31 @@ fn reserve_bounded(out: &mut Vec<u8>, room: usize, cap_limit: usize) {
     out.reserve_exact(target - out.len());
 }
 
-/// Inflates `input` into `out` in bounded steps, stopping at `limit` (0: none).
+/// How far [`PerMessageDeflate::inflate_some`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InflateProgress {
+    /// Bytes of the input consumed.
+    pub consumed: usize,
+    /// All input consumed and all its output produced; false when the output budget ran out
+    /// first.
+    pub done: bool,
+}
+
+/// Inflates `input` into `out` in bounded steps, stopping at `limit` (0: none) or when `check`
+/// rejects a step's output (errors), or once `max_out` bytes were produced (paused).
 fn inflate_bounded(
     decompressor: &mut Inflate,
     input: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
-) -> Result<(), DeflateError> {
+    max_out: usize,
+    check: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<InflateProgress, DeflateError> {
     // `out[..filled]` is output; `out[filled..]` is zeroed room for zlib, zeroed once and kept
     // across rounds. A round that produces nothing (an empty final block, `03 00`, ends the
     // stream after two bytes) then costs no zero-fill of a whole step, only zlib's own work.
     let mut filled = out.len();
-    let result = inflate_rounds(decompressor, input, out, &mut filled, limit);
+    let result = inflate_rounds(decompressor, input, out, &mut filled, limit, max_out, check);
     out.truncate(filled);
     result
 }
@@ -408,17 +539,23 @@ fn inflate_rounds(
     out: &mut Vec<u8>,
     filled: &mut usize,
     limit: usize,
-) -> Result<(), DeflateError> {
+    max_out: usize,
+    check: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<InflateProgress, DeflateError> {
+    let (input_len, start) = (input.len(), *filled);
     // One byte past the limit is enough to know it is exceeded.
     let cap_limit = if limit == 0 {
         usize::MAX
     } else {
         limit.saturating_add(1)
     };
-    let mut step = input
-        .len()
-        .saturating_mul(4)
-        .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX);
+    // No input: continuing output pending from a paused call.
+    let mut step = match input.len() {
+        0 => INFLATE_STEP_MAX,
+        n => n
+            .saturating_mul(4)
+            .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX),
+    };
     loop {
         let room = step.min(cap_limit.saturating_sub(*filled));
         if room == 0 {
@@ -433,8 +570,13 @@ fn inflate_rounds(
         let status = decompressor.decompress(input, &mut out[*filled..end], InflateFlush::NoFlush);
         let consumed = usize::try_from(decompressor.total_in() - in_before).unwrap_or(usize::MAX);
         let produced = usize::try_from(decompressor.total_out() - out_before).unwrap_or(usize::MAX);
-        *filled += produced.min(room);
+        let piece = *filled..*filled + produced.min(room);
+        *filled = piece.end;
         input = input.get(consumed..).unwrap_or_default();
+        // Checked before anything more is inflated (fail fast on bad UTF-8).
+        if !piece.is_empty() && !check(&out[piece]) {
+            return Err(DeflateError::Rejected);
+        }
         match status {
             Err(e) => {
                 tracing::debug!(error = e.as_str(), "permessage-deflate: corrupt input");
@@ -452,10 +594,14 @@ fn inflate_rounds(
         if limit != 0 && *filled > limit {
             return Err(DeflateError::TooBig { limit });
         }
+        let done = produced < room && input.is_empty();
+        if done || *filled - start >= max_out {
+            return Ok(InflateProgress {
+                consumed: input_len - input.len(),
+                done,
+            });
+        }
         if produced < room {
-            if input.is_empty() {
-                return Ok(());
-            }
             if consumed == 0 && produced == 0 && status != Ok(Status::StreamEnd) {
                 return Err(DeflateError::Corrupt("no progress"));
             }

@@ -45,7 +45,7 @@
 pub mod codec;
 pub mod negotiation;
 
-pub use codec::{DeflateError, PerMessageDeflate, PerMessageDeflateParams};
+pub use codec::{DeflateError, InflateProgress, PerMessageDeflate, PerMessageDeflateParams};
 pub use negotiation::{
     accept_first_offer, accept_response, default_offers, DeflateNegotiationError,
     PerMessageCompressionAccept, PerMessageCompressionResponseAccept, PerMessageDeflateOffer,

@@ -7,6 +7,9 @@ use crate::websocket::frame::{close_code, FrameHeader, HeaderError, OpCode};
 use crate::websocket::mask::apply_mask_at;
 use crate::websocket::utf8::Utf8Validator;
 
+mod inflate;
+use inflate::InflateBudget;
+
 /// Bytes (besides 1/8 of the limit) by which a compressed message may exceed
 /// `max_message_payload_size` on the wire; its inflated size is held to the limit.
 const COMPRESSED_WIRE_SLACK: u64 = 1024;
@@ -18,6 +21,10 @@ struct InFrame {
     header_len: usize,
     /// Payload bytes already unmasked (and validated, for text).
     processed: usize,
+    /// Payload bytes of a compressed message already handed to the inflater.
+    inflated: usize,
+    /// The inflater paused with output still pending (its output budget ran out).
+    inflate_pending: bool,
 }
 
 /// A complete frame's (unmasked) payload: part of the receive buffer, or of the caller's
@@ -85,6 +92,10 @@ pub struct Receiver {
     budget: usize,
     /// The budget ran out: decoding stops until the caller gives a new one.
     paused: bool,
+    /// `receive` inflates a bounded amount per call (see `set_bounded_work`).
+    bounded_work: bool,
+    /// The last `receive` stopped at its work budget with buffered input left to decode.
+    work_left: bool,
     #[cfg(feature = "deflate")]
     inflater: Option<Box<crate::websocket::deflate::PerMessageDeflate>>,
 }
@@ -100,6 +111,8 @@ impl Receiver {
             close_received: false,
             budget: usize::MAX,
             paused: false,
+            bounded_work: false,
+            work_left: false,
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -109,6 +122,12 @@ impl Receiver {
     #[cfg(feature = "deflate")]
     pub fn set_deflate(&mut self, codec: crate::websocket::deflate::PerMessageDeflate) {
         self.inflater = Some(Box::new(codec));
+    }
+
+    /// Bytes the permessage-deflate codec has inflated so far (tests of fail-fast).
+    #[cfg(all(test, feature = "deflate"))]
+    pub(crate) fn inflated_total(&self) -> u64 {
+        self.inflater.as_ref().map_or(0, |c| c.inflated_total())
     }
 
     /// True once a close frame was received; later bytes are ignored.
@@ -143,6 +162,23 @@ impl Receiver {
         self.paused = self.budget == 0;
     }
 
+    /// Bounds the work of each [`receive`](Self::receive) (and
+    /// [`receive_read`](Self::receive_read)) call: at most 256 KiB of compressed input and
+    /// 4 MiB of output inflated (a few ms), the rest left buffered; then
+    /// [`has_work_left`](Self::has_work_left) tells the caller to call again. An async task
+    /// yields between the calls, so one large frame does not block its runtime worker.
+    /// Off by default: each call decodes everything it can.
+    pub fn set_bounded_work(&mut self, bounded: bool) {
+        self.bounded_work = bounded;
+    }
+
+    /// True when the last [`receive`](Self::receive) stopped at its work budget (see
+    /// [`set_bounded_work`](Self::set_bounded_work)) with input still buffered: call it
+    /// again, after yielding to other tasks, even if nothing new arrived.
+    pub fn has_work_left(&self) -> bool {
+        self.work_left
+    }
+
     /// How many more bytes the frame being received needs (0 if none is in progress),
     /// so the caller can size its next read.
     pub fn bytes_wanted(&self, buf: &BytesMut) -> usize {
@@ -160,6 +196,9 @@ impl Receiver {
 
     /// Consumes as many complete frames from `buf` as possible, pushing events.
     ///
+    /// Compressed data is inflated as it arrives; with
+    /// [`set_bounded_work`](Self::set_bounded_work), at most a bounded amount per call.
+    ///
     /// On a violation, returns the close code and reason to fail the connection with;
     /// the receiver must not be used afterwards.
     pub fn receive(
@@ -167,6 +206,8 @@ impl Receiver {
         buf: &mut BytesMut,
         events: &mut impl Extend<Event>,
     ) -> Result<(), ProtocolViolation> {
+        self.work_left = false;
+        let mut budget = InflateBudget::new(self.bounded_work);
         loop {
             if self.close_received {
                 // RFC 6455 §5.5.1: nothing follows a close frame.
@@ -187,7 +228,13 @@ impl Receiver {
                             header,
                             header_len,
                             processed: 0,
+                            inflated: 0,
+                            inflate_pending: false,
                         });
+                        if header.rsv1 {
+                            // A compressed message: inflated as its payload arrives.
+                            self.start_message(&header);
+                        }
                     }
                     Ok(None) => return Ok(()),
                     Err(e) => return Err(header_violation(e)),
@@ -215,11 +262,22 @@ impl Receiver {
                     f.processed = available;
                 }
             }
+            let compressed =
+                !header.opcode.is_control() && self.message.as_ref().is_some_and(|m| m.compressed);
+            if compressed && !self.inflate_arrived(buf, &mut budget)? {
+                self.work_left = true;
+                return Ok(());
+            }
             if available < payload_len {
                 return Ok(());
             }
             self.frame = None;
             buf.advance(header_len);
+            if compressed {
+                buf.advance(payload_len);
+                self.end_data_frame(header.fin, events)?;
+                continue;
+            }
             let payload = buf.split_to(payload_len);
             self.on_frame(header, Payload::Buffered(payload), events)?;
         }
@@ -412,12 +470,7 @@ impl Receiver {
                 events.extend(Some(Event::Message { payload, is_binary }));
             }
             OpCode::Text | OpCode::Binary => {
-                self.message = Some(InMessage {
-                    is_binary: header.opcode == OpCode::Binary,
-                    compressed: header.rsv1,
-                    buf: Vec::new(),
-                    wire_len: 0,
-                });
+                self.start_message(&header);
                 self.on_data(header.fin, payload.as_slice(), events)?;
             }
             OpCode::Continuation => self.on_data(header.fin, payload.as_slice(), events)?,
@@ -425,57 +478,63 @@ impl Receiver {
         Ok(())
     }
 
-    /// A frame of a fragmented or compressed message.
+    /// A message of several frames, or a compressed one, begins with this frame.
+    fn start_message(&mut self, header: &FrameHeader) {
+        self.message = Some(InMessage {
+            is_binary: header.opcode == OpCode::Binary,
+            compressed: header.rsv1,
+            buf: Vec::new(),
+            wire_len: 0,
+        });
+    }
+
+    /// A whole frame of a fragmented or compressed message.
     fn on_data(
         &mut self,
         fin: bool,
         payload: &[u8],
         events: &mut impl Extend<Event>,
     ) -> Result<(), ProtocolViolation> {
-        let validate = self.config.utf8_validate_incoming;
         let limit = self.config.max_message_payload_size;
         let Some(msg) = self.message.as_mut() else {
             return Err(protocol_error("continuation frame without a message"));
         };
-        msg.wire_len += payload.len() as u64;
         if msg.compressed {
-            #[cfg(feature = "deflate")]
-            {
-                let Some(inflater) = self.inflater.as_mut() else {
-                    return Err(protocol_error("compressed frame without deflate"));
-                };
-                let old = msg.buf.len();
-                inflater
-                    .decompress_chunk(payload, fin, &mut msg.buf, limit)
-                    .map_err(|e| match e {
-                        crate::websocket::deflate::DeflateError::TooBig { .. } => {
-                            too_big("inflated message exceeds the limit")
-                        }
-                        _ => protocol_error("invalid compressed data"),
-                    })?;
-                if !msg.is_binary && validate && self.utf8.feed(&msg.buf[old..]).is_err() {
-                    return Err(invalid_utf8());
-                }
-            }
-            #[cfg(not(feature = "deflate"))]
-            return Err(protocol_error("compressed frame without deflate"));
+            // A frame decoded in place is at most one read: inflated whole.
+            self.inflate(payload, usize::MAX)?;
         } else {
+            msg.wire_len += payload.len() as u64;
             if limit != 0 && msg.buf.len() + payload.len() > limit {
                 return Err(too_big("message payload exceeds the limit"));
             }
             msg.buf.extend_from_slice(payload);
         }
-        if fin {
-            let msg = self.message.take().expect("message in progress");
-            if !msg.is_binary && validate && !self.utf8.is_complete() {
-                return Err(invalid_utf8());
-            }
-            self.spend(msg.buf.len());
-            events.extend(Some(Event::Message {
-                payload: Bytes::from(msg.buf),
-                is_binary: msg.is_binary,
-            }));
+        self.end_data_frame(fin, events)
+    }
+
+    /// A data frame's payload has been taken in; the message is complete with `fin`.
+    fn end_data_frame(
+        &mut self,
+        fin: bool,
+        events: &mut impl Extend<Event>,
+    ) -> Result<(), ProtocolViolation> {
+        if !fin {
+            return Ok(());
         }
+        #[cfg(feature = "deflate")]
+        self.finish_inflate()?;
+        let Some(msg) = self.message.take() else {
+            return Err(protocol_error("continuation frame without a message"));
+        };
+        let validate = self.config.utf8_validate_incoming && !msg.is_binary;
+        if validate && !self.utf8.is_complete() {
+            return Err(invalid_utf8());
+        }
+        self.spend(msg.buf.len());
+        events.extend(Some(Event::Message {
+            payload: Bytes::from(msg.buf),
+            is_binary: msg.is_binary,
+        }));
         Ok(())
     }
 }

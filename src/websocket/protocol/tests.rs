@@ -462,6 +462,143 @@ mod deflate {
         assert_eq!(err.code, 1007);
     }
 
+    /// Masked client frames carrying `deflated` as one compressed text message, in
+    /// frames of at most `frame_size` bytes.
+    fn compressed_text_frames(deflated: &[u8], frame_size: usize) -> Vec<u8> {
+        let chunks: Vec<&[u8]> = deflated.chunks(frame_size).collect();
+        let mut wire = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let op = if i == 0 {
+                OpCode::Text
+            } else {
+                OpCode::Continuation
+            };
+            let mut f = frame(i + 1 == chunks.len(), op, chunk, true);
+            if i == 0 {
+                f[0] |= 0x40; // RSV1: compressed
+            }
+            wire.extend_from_slice(&f);
+        }
+        wire
+    }
+
+    #[test]
+    fn compressed_text_with_a_bad_first_byte_fails_before_inflating_the_rest() {
+        // 0xFF and 8 MiB of zeros: ~8 KiB deflated. Validating only after inflating a
+        // frame inflated all 8 MiB first; now it stops within the first inflate step.
+        let mut bad = vec![0u8; (8 << 20) + 1];
+        bad[0] = 0xff;
+        let mut deflated = Vec::new();
+        codec(false)
+            .with_compression_level(9)
+            .compress_message(&bad, &mut deflated)
+            .unwrap();
+        assert!(deflated.len() < 16 * 1024, "{} bytes", deflated.len());
+        for frame_size in [usize::MAX, 1024] {
+            let (_, mut s) = pair(0);
+            let err = s
+                .receive_data(&compressed_text_frames(&deflated, frame_size))
+                .unwrap_err();
+            assert_eq!(err.code, 1007, "frames of {frame_size}");
+            let inflated = s.receiver.inflated_total();
+            assert!(
+                inflated <= 2 * 64 * 1024,
+                "inflated {inflated} bytes before failing (frames of {frame_size})"
+            );
+        }
+    }
+
+    #[test]
+    fn compressed_text_valid_until_a_late_bad_byte_fails_there() {
+        // The bad byte 1 MiB in: inflation stops within a step after it, not at 8 MiB.
+        let mut text = vec![b'a'; (8 << 20) + 1];
+        text[1 << 20] = 0xff;
+        let mut deflated = Vec::new();
+        codec(false).compress_message(&text, &mut deflated).unwrap();
+        let (_, mut s) = pair(0);
+        let err = s
+            .receive_data(&compressed_text_frames(&deflated, 4096))
+            .unwrap_err();
+        assert_eq!(err.code, 1007);
+        let inflated = s.receiver.inflated_total();
+        assert!(
+            inflated <= (1 << 20) + 2 * 64 * 1024,
+            "inflated {inflated} bytes"
+        );
+    }
+
+    /// Feeds `wire` to a server receiver with bounded work; returns the events and how
+    /// many calls it took.
+    fn receive_bounded(wire: &[u8]) -> (Vec<Event>, usize) {
+        let mut r = Receiver::new(ProtocolConfig::new(Role::Server));
+        r.set_deflate(codec(true));
+        r.set_bounded_work(true);
+        let (mut buf, mut events, mut calls) = (BytesMut::from(wire), Vec::new(), 0);
+        loop {
+            calls += 1;
+            r.receive(&mut buf, &mut events).unwrap();
+            if !r.has_work_left() {
+                break;
+            }
+            assert!(events.is_empty(), "the message before its work is done");
+        }
+        assert!(buf.is_empty());
+        (events, calls)
+    }
+
+    #[test]
+    fn a_large_compressed_frame_is_inflated_over_several_bounded_calls() {
+        let text = "κόσμε ".repeat(2 << 20); // 22 MiB of text
+        let mut deflated = Vec::new();
+        codec(false)
+            .compress_message(text.as_bytes(), &mut deflated)
+            .unwrap();
+        let (received, calls) = receive_bounded(&compressed_text_frames(&deflated, usize::MAX));
+        assert_eq!(received, vec![msg(text.as_bytes(), false)]);
+        assert!(calls >= 5, "{calls} calls for 22 MiB at 4 MiB a call");
+        // Unbounded (the sans-IO default): one call.
+        let (_, mut s) = pair(0);
+        s.receive_data(&compressed_text_frames(&deflated, usize::MAX))
+            .unwrap();
+        assert_eq!(events(&mut s), vec![msg(text.as_bytes(), false)]);
+    }
+
+    #[test]
+    fn empty_final_blocks_are_inflated_over_several_bounded_calls() {
+        // 1 MiB of `03 00` (empty DEFLATE streams), then a stream of its own with "ok".
+        let mut ok = Vec::new();
+        codec(false).compress_message(b"ok", &mut ok).unwrap();
+        let mut wire = compressed_text_frames(&[0x03, 0x00].repeat(512 << 10), usize::MAX);
+        wire[0] &= 0x7f; // not final: "ok" follows in a continuation
+        wire.extend(frame(true, OpCode::Continuation, &ok, true));
+        let (received, calls) = receive_bounded(&wire);
+        assert_eq!(received, vec![msg(b"ok", false)]);
+        assert!(calls >= 4, "{calls} calls for 1 MiB at 256 KiB a call");
+    }
+
+    #[test]
+    fn compressed_frames_arriving_in_pieces_are_inflated_as_they_arrive() {
+        let text = "κόσμε ".repeat(20_000);
+        let mut deflated = Vec::new();
+        codec(false)
+            .compress_message(text.as_bytes(), &mut deflated)
+            .unwrap();
+        for frame_size in [usize::MAX, 1000] {
+            let wire = compressed_text_frames(&deflated, frame_size);
+            for piece in [1, 7, 4096] {
+                let (_, mut s) = pair(0);
+                for chunk in wire.chunks(piece) {
+                    s.receive_data(chunk).unwrap();
+                }
+                assert_eq!(
+                    events(&mut s),
+                    vec![msg(text.as_bytes(), false)],
+                    "frames of {frame_size}, pieces of {piece}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn uncompressed_messages_on_a_deflate_connection_stay_uncompressed() {
         let (_, mut s) = pair(0);
