@@ -45,6 +45,7 @@ const MESSAGE: usize = 256 << 10;
 const PLAIN_MESSAGES: usize = 256;
 /// Compressed messages sent first in the compressed case (64 MiB inflated, a few
 /// hundred KiB on the wire).
+#[cfg(feature = "deflate")]
 const COMPRESSED_MESSAGES: usize = 256;
 /// Beyond the bound: the message the handler holds, the one being read, the read
 /// buffer, the inflater's state, tokio and the test's writer.
