@@ -72,6 +72,7 @@ fn check(c: &ClientHandshake, buf: &[u8], answer: &Answer) {
                 TooManyHeaders { limit } => assert_eq!(*limit, c.max_headers),
                 UnexpectedStatus { status, .. } => assert_ne!(*status, 101),
                 Malformed(_)
+                | HttpSyntax(_)
                 | HttpVersion
                 | NotWebSocketUpgrade
                 | NoConnectionUpgrade
