@@ -111,7 +111,7 @@ struct RunningServer {
 
 impl RunningServer {
     /// Starts `kind` on a fresh pinned thread; returns once it listens.
-    fn start(kind: Server) -> Self {
+    fn start(kind: Server, deflate: bool) -> Self {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -130,7 +130,7 @@ impl RunningServer {
                         .expect("report ready");
                     tokio::select! {
                         _ = stop_rx => {}
-                        _ = serve(kind, listener, port) => {}
+                        _ = serve(kind, listener, port, deflate) => {}
                     }
                 });
                 // Dropping the runtime drops every connection task.
@@ -159,9 +159,9 @@ impl Drop for RunningServer {
     }
 }
 
-async fn serve(kind: Server, listener: TcpListener, port: u16) {
+async fn serve(kind: Server, listener: TcpListener, port: u16, deflate: bool) {
     match kind {
-        Server::Autobahn => serve_autobahn(listener, port).await,
+        Server::Autobahn => serve_autobahn(listener, port, deflate).await,
         Server::Fastwebsockets => serve_fastwebsockets(listener).await,
         Server::TokioWebsockets => serve_tokio_websockets(listener).await,
         Server::TokioTungstenite => serve_tokio_tungstenite(listener).await,
@@ -210,9 +210,10 @@ async fn serve_floor(listener: TcpListener) {
     }
 }
 
-/// Our server: the factory with default options except permessage-deflate declined
-/// (the peers do not implement it), echoing through the channel.
-async fn serve_autobahn(listener: TcpListener, port: u16) {
+/// Our server: the factory with default options, echoing through the channel.
+/// permessage-deflate is declined unless the cell is a compressed one (the peers do not
+/// implement it, so only we run those cells).
+async fn serve_autobahn(listener: TcpListener, port: u16, deflate: bool) {
     use autobahn::websocket::options::ServerOptions;
     use autobahn::websocket::{
         WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
@@ -232,9 +233,11 @@ async fn serve_autobahn(listener: TcpListener, port: u16) {
     #[allow(unused_mut)]
     let mut options = ServerOptions::default();
     #[cfg(feature = "deflate")]
-    {
+    if !deflate {
         options.per_message_compression_accept = None;
     }
+    #[cfg(not(feature = "deflate"))]
+    assert!(!deflate, "compressed cells need the deflate feature");
     assert!(options.utf8_validate_incoming);
     let factory = WebSocketServerFactory::new(format!("ws://127.0.0.1:{port}"))
         .with_protocol_options(options);
@@ -336,13 +339,20 @@ async fn serve_tokio_tungstenite(listener: TcpListener) {
 // The load generator.
 
 /// Opens a connection and does the opening handshake; returns bytes read past it.
-async fn connect(port: u16) -> io::Result<(TcpStream, Vec<u8>)> {
+/// A compressed cell offers permessage-deflate with `client_no_context_takeover`, so the
+/// one pre-compressed frame is valid every time it is sent.
+async fn connect(port: u16, deflate: bool) -> io::Result<(TcpStream, Vec<u8>)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
     s.set_nodelay(true)?;
+    let offer = if deflate {
+        "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
+    } else {
+        ""
+    };
     let req = format!(
         "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Version: 13\r\n{offer}\r\n"
     );
     s.write_all(req.as_bytes()).await?;
     let mut buf = Vec::with_capacity(512);
@@ -354,7 +364,10 @@ async fn connect(port: u16) -> io::Result<(TcpStream, Vec<u8>)> {
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            if !buf.starts_with(b"HTTP/1.1 101") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            if !buf.starts_with(b"HTTP/1.1 101")
+                || (deflate && !head.contains("permessage-deflate"))
+            {
                 return Err(io::Error::other(format!(
                     "handshake refused: {}",
                     String::from_utf8_lossy(&buf)
@@ -365,10 +378,10 @@ async fn connect(port: u16) -> io::Result<(TcpStream, Vec<u8>)> {
     }
 }
 
-/// A masked client frame.
-fn encode_frame(payload: &[u8], text: bool, key: [u8; 4]) -> Vec<u8> {
+/// A masked client frame; `compressed` sets RSV1 (the payload is already deflated).
+fn encode_frame(payload: &[u8], text: bool, compressed: bool, key: [u8; 4]) -> Vec<u8> {
     let mut f = Vec::with_capacity(payload.len() + 14);
-    f.push(0x80 | if text { 0x1 } else { 0x2 });
+    f.push(0x80 | if compressed { 0x40 } else { 0 } | if text { 0x1 } else { 0x2 });
     match payload.len() {
         n if n < 126 => f.push(0x80 | n as u8),
         n if n <= 0xffff => {
@@ -383,6 +396,48 @@ fn encode_frame(payload: &[u8], text: bool, key: [u8; 4]) -> Vec<u8> {
     f.extend_from_slice(&key);
     f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
     f
+}
+
+/// JSON-like text of exactly `len` bytes: records whose numbers and names vary, as an
+/// API's messages do (compresses about 4:1, not the 100:1 of a repeated sentence).
+fn make_json(len: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(len + 128);
+    s.push('[');
+    let mut i: u64 = 0;
+    while s.len() < len {
+        let x = i.wrapping_mul(2_654_435_761) % 100_000;
+        s += &format!(
+            "{{\"id\":{i},\"user\":\"user-{x:05}\",\"score\":{}.{:02},\"active\":{},\"tags\":[\"t{}\",\"t{}\"]}},",
+            x % 997,
+            x % 100,
+            x.is_multiple_of(3),
+            x % 17,
+            x % 29
+        );
+        i += 1;
+    }
+    s.truncate(len);
+    s.into_bytes()
+}
+
+/// Deflates `payload` as a client whose every message starts a fresh DEFLATE context.
+#[cfg(feature = "deflate")]
+fn deflate_payload(payload: &[u8]) -> Vec<u8> {
+    use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    let params = PerMessageDeflateParams {
+        client_no_context_takeover: true,
+        ..PerMessageDeflateParams::default()
+    };
+    let mut out = Vec::new();
+    PerMessageDeflate::new(false, params)
+        .compress_message(payload, &mut out)
+        .expect("deflate the payload");
+    out
+}
+
+#[cfg(not(feature = "deflate"))]
+fn deflate_payload(_: &[u8]) -> Vec<u8> {
+    unreachable!("compressed cells need the deflate feature")
 }
 
 /// A payload of exactly `len` bytes; text is valid UTF-8 with some multi-byte characters.
@@ -503,7 +558,9 @@ impl EchoParser {
         if self.opcode > 2 || !self.fin {
             return Ok(0);
         }
-        let ok = self.message_len == self.expect_len && self.message_opcode == self.expect_opcode;
+        // A compressed echo's length is not the payload's (`expect_len` 0: not checked).
+        let ok = (self.expect_len == 0 || self.message_len == self.expect_len)
+            && self.message_opcode == self.expect_opcode;
         self.message_len = 0;
         if !ok {
             return Err(io::Error::other("echo of wrong length or type"));
@@ -521,13 +578,15 @@ struct Load {
     inflight: usize,
     payload_len: usize,
     text: bool,
+    deflate: bool,
     /// Messages echoed so far, all connections.
     counter: Rc<StdCell<u64>>,
 }
 
 /// One connection of the generator: keeps `inflight` messages outstanding.
 async fn drive(mut stream: TcpStream, leftover: Vec<u8>, load: Load) -> io::Result<()> {
-    let mut parser = EchoParser::new(load.payload_len, load.text);
+    let expect_len = if load.deflate { 0 } else { load.payload_len };
+    let mut parser = EchoParser::new(expect_len, load.text);
     let mut buf = vec![0u8; 256 * 1024];
     stream
         .write_all(&load.frames[..load.inflight * load.frame_len])
@@ -558,6 +617,8 @@ struct BenchCell {
     text: bool,
     conns: usize,
     inflight: usize,
+    /// permessage-deflate, JSON-like text: only autobahn runs these cells.
+    deflate: bool,
 }
 
 impl BenchCell {
@@ -569,7 +630,11 @@ impl BenchCell {
         };
         format!(
             "{} {size}, {} conn, {} in flight",
-            if self.text { "text" } else { "binary" },
+            match (self.text, self.deflate) {
+                (true, true) => "deflate JSON",
+                (true, false) => "text",
+                _ => "binary",
+            },
             self.conns,
             self.inflight
         )
@@ -583,6 +648,7 @@ fn cells() -> Vec<BenchCell> {
         text,
         conns,
         inflight,
+        deflate: false,
     };
     for payload in [16, 1024] {
         for conns in [1, 64] {
@@ -600,6 +666,14 @@ fn cells() -> Vec<BenchCell> {
     for payload in [1024, 64 << 10] {
         for conns in [1, 64] {
             v.push(cell(payload, true, conns, 1));
+        }
+    }
+    if cfg!(feature = "deflate") {
+        for (payload, conns) in [(1024, 1), (1024, 64), (64 << 10, 1)] {
+            v.push(BenchCell {
+                deflate: true,
+                ..cell(payload, true, conns, 1)
+            });
         }
     }
     v
@@ -623,11 +697,15 @@ fn run_sample(
     warmup: Duration,
     measure: Duration,
 ) -> io::Result<Sample> {
-    let server = RunningServer::start(kind);
+    let server = RunningServer::start(kind, cell.deflate);
     let port = server.port;
     let local = tokio::task::LocalSet::new();
-    let payload = make_payload(cell.payload, cell.text);
-    let one = encode_frame(&payload, cell.text, [0x37, 0xfa, 0x21, 0x3d]);
+    let payload = if cell.deflate {
+        deflate_payload(&make_json(cell.payload))
+    } else {
+        make_payload(cell.payload, cell.text)
+    };
+    let one = encode_frame(&payload, cell.text, cell.deflate, [0x37, 0xfa, 0x21, 0x3d]);
     let frame_len = one.len();
     let counter = Rc::new(StdCell::new(0u64));
     let load = Load {
@@ -636,13 +714,14 @@ fn run_sample(
         inflight: cell.inflight,
         payload_len: cell.payload,
         text: cell.text,
+        deflate: cell.deflate,
         counter: counter.clone(),
     };
     let gen_clock = this_thread_cpu_clock();
     local.block_on(rt, async {
         let mut tasks = Vec::with_capacity(cell.conns);
         for _ in 0..cell.conns {
-            let (stream, leftover) = connect(port).await?;
+            let (stream, leftover) = connect(port, cell.deflate).await?;
             tasks.push(tokio::task::spawn_local(drive(
                 stream,
                 leftover,
@@ -698,6 +777,15 @@ fn median(mut v: Vec<f64>) -> f64 {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// A table number, or `–` where a server did not run the cell (or there is no ratio).
+fn shown(x: f64, decimals: usize) -> String {
+    if x.is_finite() && x != 0.0 {
+        format!("{x:.decimals$}")
+    } else {
+        "–".into()
     }
 }
 
@@ -769,6 +857,9 @@ fn main() {
             for k in 0..servers.len() {
                 let si = (k + rep + ci) % servers.len();
                 let kind = servers[si];
+                if cell.deflate && kind != Server::Autobahn {
+                    continue; // only we implement permessage-deflate
+                }
                 match run_sample(&rt, kind, cell, warmup, measure) {
                     Ok(s) => {
                         eprintln!(
@@ -844,7 +935,7 @@ fn main() {
             .collect();
         let mut line = format!("| {} |", cell.name());
         for c in &cpu {
-            line += &format!(" {c:.2} |");
+            line += &format!(" {} |", shown(*c, 2));
         }
         let best_cpu = (0..servers.len())
             .filter(|&i| peer(i))
@@ -852,21 +943,21 @@ fn main() {
             .filter(|x| x.is_finite())
             .fold(f64::INFINITY, f64::min);
         if let Some(o) = ours {
-            line += &format!(" {:.2}× |", cpu[o] / best_cpu);
+            line += &format!(" {}× |", shown(cpu[o] / best_cpu, 2));
         }
         if let Some(f) = floor {
-            line += &format!(" {:.2}× |", cpu[f] / best_cpu);
+            line += &format!(" {}× |", shown(cpu[f] / best_cpu, 2));
         }
         for r in &rate {
-            line += &format!(" {r:.0} |");
+            line += &format!(" {} |", shown(*r, 0));
         }
         if let Some(o) = ours {
             let best = (0..servers.len())
                 .filter(|&i| peer(i))
                 .map(|i| rate[i])
                 .filter(|x| x.is_finite())
-                .fold(0.0, f64::max);
-            line += &format!(" {:.2}× |", rate[o] / best);
+                .fold(f64::NAN, f64::max);
+            line += &format!(" {}× |", shown(rate[o] / best, 2));
         }
         println!("{line}");
     }
