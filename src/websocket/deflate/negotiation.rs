@@ -206,8 +206,9 @@ fn check_mem_level(level: Option<u8>) -> Result<()> {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PerMessageDeflateOffer {
-    /// The client accepts that the server asks it not to use context takeover
-    /// (`client_no_context_takeover` in the response). Default `true`.
+    /// The client hints that it will not use context takeover (`client_no_context_takeover`
+    /// in the offer), so the server may ask for it. Default `true`. A response asking for it
+    /// is accepted either way: RFC 7692 §7.1.1.2 lets a server include it unasked.
     pub accept_no_context_takeover: bool,
     /// The client accepts that the server limits the client's window
     /// (`client_max_window_bits` in the offer). Default `true`.
@@ -308,9 +309,9 @@ impl PerMessageDeflateOffer {
         if response.client_max_window_bits != 0 && !self.accept_max_window_bits {
             return Err(NotAllowed("client_max_window_bits without an offer of it"));
         }
-        if response.client_no_context_takeover && !self.accept_no_context_takeover {
-            return Err(NotAllowed("client_no_context_takeover not accepted"));
-        }
+        // No check of `client_no_context_takeover`: RFC 7692 §7.1.1.2 lets a server put it in
+        // any response, offered or not (node's `ws` does), and the client then simply
+        // compresses without context takeover.
         if self.request_no_context_takeover && !response.server_no_context_takeover {
             return Err(NotAllowed("requested server_no_context_takeover missing"));
         }

@@ -1,0 +1,235 @@
+//! The JavaScript side of the interop tests: pinned npm packages (Node.js 22 itself, `ws`,
+//! `playwright-core`) installed under `<target dir>/node-peers`, Debian's Chromium for the
+//! browser tests, and the scripts of this directory run with that Node.js.
+//!
+//! Setup failures fail the tests with what to do: they are never skipped.
+#![allow(dead_code)] // each test binary uses a part
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::time::timeout;
+
+/// The npm packages we test against, pinned so a release cannot change a run unnoticed.
+/// `node` is Node.js itself as an npm package (the system's may be older than 22).
+pub const PACKAGES: [&str; 3] = ["node@22.23.3", "ws@8.23.1", "playwright-core@1.65.2"];
+/// Limit for `npm install` and for installing Chromium.
+pub const SETUP_LIMIT: Duration = Duration::from_secs(600);
+/// Limit for one step (a line from a script, one echo).
+pub const STEP_LIMIT: Duration = Duration::from_secs(60);
+/// Limit for one whole exchange.
+pub const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// Where Debian's `chromium` package puts the browser.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("interop")
+}
+
+/// `<target dir>/node-peers`, found from `<target dir>/tmp`, so it follows `CARGO_TARGET_DIR`.
+fn peers_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("node-peers")
+}
+
+/// The pinned Node.js binary, with `ws` and `playwright-core` beside it; installed once.
+pub fn node() -> &'static Path {
+    static NODE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match NODE.get_or_init(install_packages) {
+        Ok(p) => p,
+        Err(e) => panic!(
+            "the JavaScript interop tests need {PACKAGES:?} from npm under {} and could not \
+             install them: {e}\n(needs `npm` on PATH and access to the npm registry)",
+            peers_dir().display()
+        ),
+    }
+}
+
+fn install_packages() -> Result<PathBuf, String> {
+    let dir = peers_dir();
+    let marker = dir.join("autobahn-rs-node-peers.txt");
+    let wanted = PACKAGES.join("\n");
+    let node = dir.join("node_modules/node/bin/node");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        return check_node(&node);
+    }
+    // Install in a private directory and rename it into place, so concurrent test processes
+    // never use a half-installed tree.
+    let parent = dir.parent().ok_or("target directory has no parent")?;
+    std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+    let tmp = parent.join(format!("node-peers.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
+    run_blocking(
+        std::process::Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--prefix",
+            ])
+            .arg(&tmp)
+            .args(PACKAGES),
+        "npm install",
+    )?;
+    std::fs::write(tmp.join("autobahn-rs-node-peers.txt"), &wanted)
+        .map_err(|e| format!("writing marker: {e}"))?;
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::rename(&tmp, &dir) {
+            if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+                return Err(format!("moving {} into place: {e}", tmp.display()));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    check_node(&node)
+}
+
+fn check_node(node: &Path) -> Result<PathBuf, String> {
+    let out = std::process::Command::new(node)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("running {}: {e}", node.display()))?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || !version.starts_with("v22.") {
+        return Err(format!(
+            "{} reports {version:?}, want v22.x",
+            node.display()
+        ));
+    }
+    Ok(node.to_path_buf())
+}
+
+/// Debian's Chromium, installed with apt-get when it is missing (the tests run as root in
+/// CI; elsewhere install the `chromium` package by hand).
+pub fn chromium() -> &'static Path {
+    static BROWSER: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BROWSER.get_or_init(install_chromium) {
+        Ok(p) => p,
+        Err(e) => panic!(
+            "the browser tests need Debian's Chromium at {CHROMIUM} and could not install it: \
+             {e}\n(install it with `apt-get install chromium`)"
+        ),
+    }
+}
+
+fn install_chromium() -> Result<PathBuf, String> {
+    let path = PathBuf::from(CHROMIUM);
+    if !path.exists() {
+        let install = || {
+            run_blocking(
+                std::process::Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends", "chromium"])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                "apt-get install chromium",
+            )
+        };
+        // A new machine may have stale package lists: update them once and retry.
+        if let Err(first) = install() {
+            run_blocking(
+                std::process::Command::new("apt-get")
+                    .arg("update")
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                "apt-get update",
+            )
+            .map_err(|e| format!("{first}; then {e}"))?;
+            install()?;
+        }
+    }
+    let out = std::process::Command::new(&path)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("running {CHROMIUM}: {e}"))?;
+    if !String::from_utf8_lossy(&out.stdout).contains("Chromium") {
+        return Err(format!(
+            "{CHROMIUM} --version printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    Ok(path)
+}
+
+/// Runs a setup command to completion within [`SETUP_LIMIT`].
+fn run_blocking(cmd: &mut std::process::Command, what: &str) -> Result<(), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let deadline = Instant::now() + SETUP_LIMIT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what}: no result after {SETUP_LIMIT:?}"));
+            }
+            Err(e) => return Err(format!("{what}: {e}")),
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    if !out.status.success() {
+        let tail = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b);
+            s.chars()
+                .rev()
+                .take(2000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<String>()
+        };
+        return Err(format!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            tail(&out.stdout),
+            tail(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// A script of this directory run with the pinned Node.js, its packages resolvable; killed
+/// when dropped.
+pub fn node_script(script: &str, args: &[String]) -> Command {
+    let mut cmd = Command::new(node());
+    cmd.arg(interop_dir().join(script))
+        .args(args)
+        .current_dir(interop_dir())
+        .env("NODE_PATH", peers_dir().join("node_modules"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+pub async fn next_line(lines: &mut tokio::io::Lines<BufReader<ChildStdout>>, what: &str) -> String {
+    match timeout(STEP_LIMIT, lines.next_line()).await {
+        Ok(Ok(Some(line))) => line,
+        Ok(Ok(None)) => panic!("the node script ended before printing {what}"),
+        Ok(Err(e)) => panic!("reading {what} from the node script: {e}"),
+        Err(_) => panic!("the node script printed no {what} within {STEP_LIMIT:?}"),
+    }
+}
+
+pub async fn stderr_of(child: &mut Child) -> String {
+    let mut s = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = timeout(Duration::from_secs(2), err.read_to_string(&mut s)).await;
+    }
+    s
+}
