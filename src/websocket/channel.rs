@@ -40,6 +40,9 @@ pub(crate) struct SendSide {
     /// A layer above failed the connection: drop it once the queued output (its
     /// close frame) is written.
     pub(crate) fail_after_flush: bool,
+    /// The server shut down while this connection was still opening: close it with
+    /// 1001 as soon as it is open.
+    pub(crate) going_away: bool,
 }
 
 #[derive(Debug)]
@@ -138,6 +141,7 @@ impl WebSocketChannel {
                     driver: None,
                     abort: false,
                     fail_after_flush: false,
+                    going_away: false,
                 }),
                 drained: Notify::new(),
                 peer,
@@ -238,6 +242,47 @@ impl WebSocketChannel {
         };
         if let Some(w) = waker {
             w.wake();
+        }
+    }
+
+    /// The opening handshake is done: sends become possible (and a shutdown that came
+    /// during the handshake starts the closing handshake now).
+    pub(crate) fn set_open(&self) {
+        let mut side = self.shared.lock();
+        side.phase = Phase::Open;
+        if side.going_away {
+            Self::queue_going_away(&mut side);
+        }
+    }
+
+    /// A server shutting down: starts the closing handshake with 1001 "going away",
+    /// past the high-water mark (the close goes behind what is queued). A connection
+    /// still opening closes as soon as it is open.
+    pub(crate) fn going_away(&self) {
+        let waker = {
+            let mut side = self.shared.lock();
+            match side.phase {
+                Phase::Connecting => {
+                    side.going_away = true;
+                    None
+                }
+                Phase::Open => {
+                    Self::queue_going_away(&mut side);
+                    side.driver.take()
+                }
+                Phase::Closed => None,
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn queue_going_away(side: &mut SendSide) {
+        if !side.sender.close_sent() {
+            let _ = side
+                .sender
+                .send_close(&mut side.out, Some(1001), Some("going away"));
         }
     }
 

@@ -717,7 +717,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
     H: WebSocketHandler,
 {
-    channel.shared.lock().phase = Phase::Open;
+    channel.set_open();
     let mut receiver = receiver;
     // A large compressed frame is inflated over several polls, yielding in between.
     receiver.set_bounded_work(true);

@@ -30,6 +30,6 @@ pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
 pub mod server;
 pub mod stream;
-pub use server::WebSocketServerFactory;
+pub use server::{ServerHandle, ShutdownReport, WebSocketServer, WebSocketServerFactory};
 pub mod client;
 pub use client::{Proxy, WebSocketClientFactory, WebSocketConnection};

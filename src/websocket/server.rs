@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::channel::WebSocketChannel;
 use super::driver::{self, CloseInfo, DriverConfig};
-use super::error::{Chain, Error, Result};
+use super::error::{Error, Result};
 use super::handler::WebSocketServerHandler;
 use super::handshake::server::{
     accept_response, deny_response, error_response, flash_policy_response, status_page_response,
@@ -27,6 +27,10 @@ use super::span;
 use super::stream::MaybeTlsStream;
 use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
 use super::url::parse_url;
+
+mod running;
+use running::Listener;
+pub use running::{ServerHandle, ShutdownReport, WebSocketServer};
 
 /// The `Server` header we send by default.
 pub const DEFAULT_SERVER: &str = concat!("AutobahnRust/", env!("CARGO_PKG_VERSION"));
@@ -273,24 +277,83 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
     {
-        let factory = Arc::new(self);
-        let make = Arc::new(make);
-        loop {
-            let (tcp, addr) = match listener.accept().await {
-                Ok(x) => x,
-                Err(e) => {
-                    accept_failed(e).await;
-                    continue;
-                }
-            };
-            let factory = factory.clone();
-            let make = make.clone();
-            tokio::spawn(async move {
-                if let Err(e) = factory.accept_tcp(tcp, addr, |ch| make(ch)).await {
-                    tracing::debug!(peer = %addr, error = %Chain(&e), "connection ended with an error");
-                }
-            });
-        }
+        self.start(listener, make).wait().await;
+        Ok(())
+    }
+
+    /// Accepts connections on `listener` in a task of its own and returns the running
+    /// server: its address, connection count and graceful shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Quiet(WebSocketChannel);
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketServerHandler for Quiet {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+    /// let listener = factory.listen("127.0.0.1:0").await?;
+    /// let server = factory.start(listener, Quiet);
+    /// println!("listening on {}", server.local_addr().expect("TCP"));
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start<H, F>(self, listener: TcpListener, make: F) -> WebSocketServer
+    where
+        H: WebSocketServerHandler,
+        F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
+    {
+        self.start_on(Listener::Tcp(listener), make)
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully (see
+    /// [`ServerHandle::shutdown`]) and returns how that went.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketHandler, WebSocketServerFactory};
+    /// use autobahn::websocket::WebSocketServerHandler;
+    ///
+    /// struct Quiet(WebSocketChannel);
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketServerHandler for Quiet {}
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let factory = WebSocketServerFactory::new("ws://127.0.0.1:9000");
+    /// let listener = factory.listen("127.0.0.1:9000").await?;
+    /// let ctrl_c = async {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    /// };
+    /// let report = factory
+    ///     .serve_with_shutdown(listener, Quiet, ctrl_c, Duration::from_secs(10))
+    ///     .await;
+    /// tracing::info!(closed = report.closed, dropped = report.dropped, "bye");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn serve_with_shutdown<H, F>(
+        self,
+        listener: TcpListener,
+        make: F,
+        signal: impl std::future::Future<Output = ()>,
+        grace: std::time::Duration,
+    ) -> ShutdownReport
+    where
+        H: WebSocketServerHandler,
+        F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
+    {
+        let server = self.start(listener, make);
+        signal.await;
+        server.shutdown(grace).await
     }
 
     /// Accepts connections on a Unix domain socket listener forever.
@@ -317,32 +380,18 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
     {
-        let factory = Arc::new(self);
-        let make = Arc::new(make);
-        loop {
-            let (stream, addr) = match listener.accept().await {
-                Ok(x) => x,
-                Err(e) => {
-                    accept_failed(e).await;
-                    continue;
-                }
-            };
-            let peer = match addr.as_pathname() {
-                Some(p) => format!("unix:{}", p.display()),
-                None => "unix".to_string(),
-            };
-            let factory = factory.clone();
-            let make = make.clone();
-            tokio::spawn(async move {
-                let stream = MaybeTlsStream::Unix(stream);
-                if let Err(e) = factory
-                    .accept_stream(stream, peer.clone(), |ch| make(ch))
-                    .await
-                {
-                    tracing::debug!(%peer, error = %Chain(&e), "connection ended with an error");
-                }
-            });
-        }
+        self.start_unix(listener, make).wait().await;
+        Ok(())
+    }
+
+    /// [`Self::start`] on a Unix domain socket listener.
+    #[cfg(unix)]
+    pub fn start_unix<H, F>(self, listener: tokio::net::UnixListener, make: F) -> WebSocketServer
+    where
+        H: WebSocketServerHandler,
+        F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
+    {
+        self.start_on(Listener::Unix(listener), make)
     }
 
     /// Runs one accepted TCP connection to its end (TLS first, if configured).

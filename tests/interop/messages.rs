@@ -1,5 +1,6 @@
 //! The messages the Rust side sends (the twin of `messages.py`) and the expected outcome
 //! of a permessage-deflate negotiation.
+#![allow(dead_code)] // each test binary uses a part
 
 use autobahn::websocket::deflate::{PerMessageDeflateOfferAccept, PerMessageDeflateResponse};
 use bytes::Bytes;
