@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test of autobahn-rs, as CI runs it (README's test command).
-# Needs: the Rust toolchain, python3 with venv/pip (kosoku and other peers are
-# installed from PyPI into venvs under target/ by the harnesses themselves).
+# Needs: the Rust toolchain, python3 with venv/pip, npm, and apt-get as root. The harnesses
+# install the peers themselves: kosoku, Crossbar.io and Python websockets from PyPI into venvs
+# under target/; Node.js 22, ws and playwright-core from npm under target/node-peers; Debian's
+# chromium with apt-get (tests/interop/node.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
