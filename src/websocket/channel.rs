@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 use super::error::{Error, Result};
 use super::protocol::{Outgoing, SendError, Sender};
 
-/// Queued bytes above which senders wait.
-pub(crate) const HIGH_WATER: usize = 1 << 20;
+/// Default queued bytes above which senders wait ([`WebSocketChannel::set_high_water_mark`]).
+pub const DEFAULT_HIGH_WATER_MARK: usize = 1 << 20;
 
 /// Whether sends are possible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,8 @@ pub(crate) struct SendSide {
     /// The server shut down while this connection was still opening: close it with
     /// 1001 as soon as it is open.
     pub(crate) going_away: bool,
+    /// Queued bytes above which senders wait (and `try_send_message` fails).
+    pub(crate) high_water: usize,
 }
 
 #[derive(Debug)]
@@ -142,6 +144,7 @@ impl WebSocketChannel {
                     abort: false,
                     fail_after_flush: false,
                     going_away: false,
+                    high_water: DEFAULT_HIGH_WATER_MARK,
                 }),
                 drained: Notify::new(),
                 peer,
@@ -185,7 +188,7 @@ impl WebSocketChannel {
             notified.as_mut().enable();
             {
                 let side = self.shared.lock();
-                if side.phase != Phase::Open || side.out.len() < HIGH_WATER {
+                if side.phase != Phase::Open || side.out.len() < side.high_water {
                     continue;
                 }
             }
@@ -204,7 +207,7 @@ impl WebSocketChannel {
             Phase::Closed => return Some(Err(Error::ConnectionClosed)),
             Phase::Open => {}
         }
-        if guard.out.len() >= HIGH_WATER {
+        if guard.out.len() >= guard.high_water {
             return None;
         }
         let side = &mut *guard;
@@ -330,6 +333,108 @@ impl WebSocketChannel {
             .await
     }
 
+    /// [`Self::send_message`] without compression for this one message, even when
+    /// permessage-deflate is on (Autobahn's `doNotCompress`): for data that is already
+    /// compressed, or that must not share a compression context with secrets.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo(channel: autobahn::websocket::WebSocketChannel) -> Result<(), autobahn::websocket::Error> {
+    /// let jpeg: Vec<u8> = vec![0xff, 0xd8, 0xff]; // compressed already
+    /// channel.send_message_uncompressed(jpeg, true).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_message_uncompressed(
+        &self,
+        payload: impl Into<Bytes>,
+        is_binary: bool,
+    ) -> Result<()> {
+        let payload = payload.into();
+        self.with_sender(move |s, out| s.send_message_with(out, payload, is_binary, true))
+            .await
+    }
+
+    /// Queues a message without waiting: fails at once, handing the payload back, when
+    /// more than the high-water mark is already queued for this peer (or the connection is
+    /// not open). For fan-out, where one slow client must not hold up the others: skip it,
+    /// count its misses, drop it after a while — the caller's policy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::channel::TrySendError;
+    ///
+    /// # fn demo(clients: &[autobahn::websocket::WebSocketChannel]) {
+    /// let tick = bytes::Bytes::from_static(b"tick");
+    /// for client in clients {
+    ///     match client.try_send_message(tick.clone(), false) {
+    ///         Ok(()) => {}
+    ///         Err(TrySendError::Full(_payload)) => {
+    ///             tracing::debug!(peer = client.peer(), buffered = client.buffered_amount(), "slow: skipped");
+    ///         }
+    ///         Err(TrySendError::Closed(_)) => {} // gone; its on_close will unregister it
+    ///         Err(e) => tracing::warn!("{e}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn try_send_message(
+        &self,
+        payload: impl Into<Bytes>,
+        is_binary: bool,
+    ) -> std::result::Result<(), TrySendError> {
+        let payload = payload.into();
+        let waker = {
+            let mut guard = self.shared.lock();
+            let side = &mut *guard;
+            match side.phase {
+                Phase::Open => {}
+                Phase::Connecting => return Err(TrySendError::Closed(payload)),
+                Phase::Closed => return Err(TrySendError::Closed(payload)),
+            }
+            if side.out.len() >= side.high_water {
+                return Err(TrySendError::Full(payload));
+            }
+            side.sender
+                .send_message(&mut side.out, payload, is_binary)
+                .map_err(|e| TrySendError::Failed(e.into()))?;
+            side.driver.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Bytes queued for this peer and not yet handed to the socket (the browser API's
+    /// `bufferedAmount`): encoded frames, so compressed size when compression is on.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.lock().out.len()
+    }
+
+    /// Queued bytes above which sends wait and [`Self::try_send_message`] fails; default
+    /// [`DEFAULT_HIGH_WATER_MARK`] (1 MiB). A message larger than the mark is still
+    /// queued whole when less than the mark is queued before it.
+    pub fn set_high_water_mark(&self, bytes: usize) {
+        let waker = {
+            let mut side = self.shared.lock();
+            side.high_water = bytes.max(1);
+            side.driver.take()
+        };
+        // Senders waiting for room re-check against the new mark.
+        self.shared.drained.notify_waiters();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The current high-water mark ([`Self::set_high_water_mark`]).
+    pub fn high_water_mark(&self) -> usize {
+        self.shared.lock().high_water
+    }
+
     /// Sends a text message.
     pub async fn send_text(&self, text: impl Into<String>) -> Result<()> {
         self.send_message(Bytes::from(text.into()), false).await
@@ -431,4 +536,19 @@ impl WebSocketChannel {
     pub async fn end_message(&self) -> Result<()> {
         self.with_sender(|s, out| s.end_message(out)).await
     }
+}
+
+/// Why [`WebSocketChannel::try_send_message`] did not queue a message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrySendError {
+    /// More than the high-water mark is queued for this peer; the payload is handed back.
+    #[error("send queue above its high-water mark")]
+    Full(Bytes),
+    /// The connection is not open (still opening, or gone); the payload is handed back.
+    #[error("connection not open")]
+    Closed(Bytes),
+    /// The message itself was refused (e.g. a close was already sent).
+    #[error(transparent)]
+    Failed(Error),
 }

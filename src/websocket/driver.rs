@@ -18,7 +18,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep, Instant, Sleep};
 
-use super::channel::{Phase, WebSocketChannel, HIGH_WATER};
+use super::channel::{Phase, WebSocketChannel};
 use super::frame::close_code;
 use super::handler::WebSocketHandler;
 use super::protocol::{respond, Event, Outgoing, ProtocolViolation, Receiver, Role};
@@ -95,7 +95,7 @@ struct Io<S> {
     pending_failure: Option<ProtocolViolation>,
     /// Close the TCP connection as soon as the output is written.
     drop_after_flush: bool,
-    /// Our own answers (pongs) filled the output queue to `HIGH_WATER`: reading stops
+    /// Our own answers (pongs) filled the output queue to its high-water mark: reading stops
     /// until the queue moves to the writer, so a peer that pings and never reads
     /// cannot grow our memory.
     output_backlogged: bool,
@@ -346,7 +346,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 ev,
                 self.cfg.echo_close_code_reason,
             );
-            if side.out.len() >= HIGH_WATER {
+            if side.out.len() >= side.high_water {
                 self.output_backlogged = true;
             }
             if let (Event::Pong(p), Some(expected)) = (ev, &self.ping_outstanding) {
@@ -477,7 +477,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     self.failure = Some("failed by the application layer".into());
                 }
                 let close_now_sent = side.sender.close_sent() && !self.close_sent;
-                let was_full = side.out.len() >= HIGH_WATER;
+                let was_full = side.out.len() >= side.high_water;
                 if side.out.is_empty() {
                     match &side.driver {
                         Some(w) if w.will_wake(cx.waker()) => {}

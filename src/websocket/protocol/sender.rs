@@ -149,7 +149,22 @@ impl Sender {
         payload: Bytes,
         is_binary: bool,
     ) -> Result<(), SendError> {
+        self.send_message_with(out, payload, is_binary, false)
+    }
+
+    /// [`Self::send_message`]; `do_not_compress` sends this one message uncompressed even
+    /// when permessage-deflate is on (Autobahn's `doNotCompress`: data that is already
+    /// compressed, or must not share a compression context with secrets).
+    pub fn send_message_with(
+        &mut self,
+        out: &mut Outgoing,
+        payload: Bytes,
+        is_binary: bool,
+        do_not_compress: bool,
+    ) -> Result<(), SendError> {
         self.check_open()?;
+        #[cfg(not(feature = "deflate"))]
+        let _ = do_not_compress; // nothing is compressed without the feature
         if self.message.is_some() {
             return Err(SendError::MessageInProgress);
         }
@@ -159,7 +174,7 @@ impl Sender {
             OpCode::Text
         };
         #[cfg(feature = "deflate")]
-        if self.deflater.is_some() && payload.len() >= self.compress_threshold {
+        if !do_not_compress && self.deflater.is_some() && payload.len() >= self.compress_threshold {
             let mut compressed = std::mem::take(&mut self.scratch);
             compressed.clear();
             if let Some(d) = self.deflater.as_mut() {
@@ -290,6 +305,8 @@ impl Sender {
         do_not_compress: bool,
     ) -> Result<(), SendError> {
         self.check_open()?;
+        #[cfg(not(feature = "deflate"))]
+        let _ = do_not_compress; // nothing is compressed without the feature
         if self.message.is_some() {
             return Err(SendError::MessageInProgress);
         }
