@@ -12,7 +12,8 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::channel::{Phase, WebSocketChannel};
-use super::driver::{self, CloseInfo, DriverConfig};
+use super::connection::WebSocket;
+use super::driver::{self, CloseInfo, DriverConfig, Io};
 use super::error::{ConnectStep, Error, Result};
 use super::handler::WebSocketClientHandler;
 use super::handshake::client::ClientHandshake;
@@ -321,6 +322,43 @@ impl WebSocketClientFactory {
             }
         };
         fut.instrument(self.connection_span()).await
+    }
+
+    /// [`Self::connect`] for the pull API: the connection as a [`WebSocket`] value
+    /// (`recv`/`send`, `Stream`/`Sink`). The server's response is logged in the
+    /// connection's span; [`Self::connect`] then [`WebSocketConnection::into_websocket`]
+    /// keeps it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{Message, WebSocketClientFactory};
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// let mut ws = WebSocketClientFactory::new("ws://127.0.0.1:9000")?.connect_websocket().await?;
+    /// ws.send("hello").await?;
+    /// while let Some(message) = ws.recv().await {
+    ///     if let Some(text) = message.as_text() {
+    ///         tracing::info!(%text, "received");
+    ///     }
+    /// }
+    /// tracing::info!(close = ?ws.close_info(), "connection ended");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_websocket(&self) -> Result<WebSocket<MaybeTlsStream>> {
+        Ok(self.connect(|_| PullApi).await?.into_websocket())
+    }
+
+    /// [`Self::connect_stream`] for the pull API.
+    pub async fn connect_stream_websocket<S>(&self, stream: S) -> Result<WebSocket<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        Ok(self
+            .connect_stream(stream, |_| PullApi)
+            .await?
+            .into_websocket())
     }
 
     async fn open_stream(&self) -> Result<MaybeTlsStream> {
@@ -709,7 +747,50 @@ where
     pub fn spawn(self) -> JoinHandle<(H, CloseInfo)> {
         tokio::spawn(self.run())
     }
+
+    /// The connection as a value for the pull API (`recv`/`send`, `Stream`/`Sink`); the
+    /// handler is dropped (its `on_connect` has run).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+    /// use autobahn::websocket::WebSocketHandler;
+    ///
+    /// struct Quiet;
+    /// impl WebSocketHandler for Quiet {}
+    /// impl WebSocketClientHandler for Quiet {}
+    ///
+    /// # async fn run() -> Result<(), autobahn::websocket::Error> {
+    /// let factory = WebSocketClientFactory::new("ws://127.0.0.1:9000")?.protocols(["chat"]);
+    /// let connection = factory.connect(|_| Quiet).await?;
+    /// let subprotocol = connection.response().protocol.clone();
+    /// let mut ws = connection.into_websocket();
+    /// ws.send(format!("speaking {subprotocol:?}")).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_websocket(mut self) -> WebSocket<S> {
+        self.unrun.0 = None;
+        let span = self.span;
+        let io = span.in_scope(|| {
+            Io::new(
+                self.stream,
+                self.leftover,
+                self.channel,
+                self.receiver,
+                self.cfg,
+            )
+        });
+        WebSocket::from_io(io, span)
+    }
 }
+
+/// The handler of a connection taken over by the pull API.
+struct PullApi;
+
+impl super::handler::WebSocketHandler for PullApi {}
+impl WebSocketClientHandler for PullApi {}
 
 /// Closes the channel of a connection dropped without being run, so that senders get
 /// [`Error::ConnectionClosed`] instead of queueing (and then waiting) forever.

@@ -68,7 +68,9 @@ pub struct CloseInfo {
     pub reason: Option<String>,
 }
 
-struct Io<S> {
+/// One connection's IO and protocol state: the connection itself. The callback API
+/// ([`run`]) and the pull API ([`super::connection::WebSocket`]) both drive it.
+pub(crate) struct Io<S> {
     stream: S,
     cfg: DriverConfig,
     channel: WebSocketChannel,
@@ -115,8 +117,78 @@ struct Io<S> {
     ping_outstanding: Option<Bytes>,
 }
 
+impl<S> Io<S> {
+    /// The send side of this connection.
+    pub(crate) fn channel(&self) -> &WebSocketChannel {
+        &self.channel
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+    /// An open connection over `stream`; `leftover` holds bytes read past the opening
+    /// handshake.
+    pub(crate) fn new(
+        stream: S,
+        leftover: BytesMut,
+        channel: WebSocketChannel,
+        mut receiver: Receiver,
+        cfg: DriverConfig,
+    ) -> Self {
+        channel.set_open();
+        // A large compressed frame is inflated over several polls, yielding in between.
+        receiver.set_bounded_work(true);
+        let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
+        let mut io = Io {
+            stream,
+            cfg,
+            channel,
+            receiver,
+            read_buf: leftover,
+            writing: Outgoing::new(),
+            events: VecDeque::new(),
+            queued_bytes: 0,
+            undecoded: false,
+            read_eof: false,
+            discard_input: false,
+            close_sent: false,
+            peer_close: None,
+            close_reply_owed: false,
+            failure: None,
+            pending_failure: None,
+            drop_after_flush: false,
+            output_backlogged: false,
+            shutting_down: false,
+            lingering: false,
+            done: false,
+            needs_flush: false,
+            read_blocked: false,
+            same_poll: false,
+            close_timer: None,
+            ping_timer,
+            ping_deadline: None,
+            ping_outstanding: None,
+        };
+        if !io.read_buf.is_empty() {
+            io.process_input(&mut []);
+        }
+        tracing::debug!("WebSocket connection open");
+        io
+    }
+
+    /// The connection has ended (see [`Self::close_info`]).
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Nothing of ours waits to be written: the channel's queue, the bytes being
+    /// written and the flush are all done.
+    pub(crate) fn is_flushed(&self) -> bool {
+        self.writing.is_empty() && !self.needs_flush && self.channel.shared.lock().out.is_empty()
+    }
+
+    /// The next event for the application, doing all the IO possible meanwhile; `None`
+    /// once the connection has ended.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         // The handler runs next if events are queued, and its answers go out with the next
         // write: all answers to one read then leave in one write.
         self.poll_progress(cx, true);
@@ -146,7 +218,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// caller hands them out and calls again (its next call writes once they are gone).
     /// A hook that is pending (e.g. waiting for the queue to drain) is polled with
     /// `defer_write` false, so output always moves while the handler waits.
-    fn poll_progress(&mut self, cx: &mut Context<'_>, defer_write: bool) {
+    pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>, defer_write: bool) {
         if self.done {
             return;
         }
@@ -649,7 +721,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
-    fn close_info(&self) -> CloseInfo {
+    /// How the connection ended (meaningful once [`Self::is_done`]).
+    pub(crate) fn close_info(&self) -> CloseInfo {
         match &self.peer_close {
             Some((code, reason)) => CloseInfo {
                 was_clean: self.close_sent && self.failure.is_none(),
@@ -717,45 +790,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
     H: WebSocketHandler,
 {
-    channel.set_open();
-    let mut receiver = receiver;
-    // A large compressed frame is inflated over several polls, yielding in between.
-    receiver.set_bounded_work(true);
-    let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
-    let mut io = Io {
-        stream,
-        cfg,
-        channel,
-        receiver,
-        read_buf: leftover,
-        writing: Outgoing::new(),
-        events: VecDeque::new(),
-        queued_bytes: 0,
-        undecoded: false,
-        read_eof: false,
-        discard_input: false,
-        close_sent: false,
-        peer_close: None,
-        close_reply_owed: false,
-        failure: None,
-        pending_failure: None,
-        drop_after_flush: false,
-        output_backlogged: false,
-        shutting_down: false,
-        lingering: false,
-        done: false,
-        needs_flush: false,
-        read_blocked: false,
-        same_poll: false,
-        close_timer: None,
-        ping_timer,
-        ping_deadline: None,
-        ping_outstanding: None,
-    };
-    if !io.read_buf.is_empty() {
-        io.process_input(&mut []);
-    }
-    tracing::debug!("WebSocket connection open");
+    let mut io = Io::new(stream, leftover, channel, receiver, cfg);
     let _ = alongside(&mut io, handler.on_open()).await;
     while let Some(ev) = poll_fn(|cx| io.poll_next(cx)).await {
         io.same_poll = match ev {

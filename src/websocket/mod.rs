@@ -1,8 +1,9 @@
 //! WebSocket (RFC 6455) client and server.
 //!
 //! Layers, bottom up: [`frame`], [`mask`], [`utf8`] and [`handshake`] are pure codecs;
-//! [`protocol`] is the sans-IO connection state machine; the channel, client and server
-//! modules drive it over tokio streams.
+//! [`protocol`] is the sans-IO connection state machine; [`WebSocket`] is a connection over
+//! any tokio stream (pull API: `recv`/`send`, `Stream`/`Sink`), and the handler API, the
+//! client and the server are layers on the same connection state.
 
 pub mod frame;
 pub mod handshake;
@@ -19,15 +20,19 @@ pub mod utf8;
 pub mod deflate;
 
 pub mod channel;
+mod connection;
 mod driver;
 pub mod error;
 pub mod handler;
+mod message;
 mod span;
 
 pub use channel::WebSocketChannel;
+pub use connection::WebSocket;
 pub use driver::CloseInfo;
 pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
+pub use message::{Message, Utf8Bytes};
 pub mod server;
 pub mod stream;
 pub use server::{ServerHandle, ShutdownReport, WebSocketServer, WebSocketServerFactory};

@@ -1,0 +1,200 @@
+//! The pull API: a client connection as a value (`recv`/`send`/`close`, `Stream`/`Sink`)
+//! against our callback server, over real sockets.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use autobahn::websocket::options::ServerOptions;
+use autobahn::websocket::{
+    Message, WebSocketChannel, WebSocketClientFactory, WebSocketHandler, WebSocketServerFactory,
+    WebSocketServerHandler,
+};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+
+use common::{bounded, start_server, TestServer};
+
+/// Echoes; "bye" makes it close with 4000; after 3 pongs it says so.
+struct Server {
+    channel: WebSocketChannel,
+    pongs: usize,
+}
+
+impl WebSocketHandler for Server {
+    async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
+        if &payload[..] == b"bye" {
+            let _ = self.channel.send_close(Some(4000), Some("bye")).await;
+            return;
+        }
+        let _ = self.channel.send_message(payload, is_binary).await;
+    }
+
+    async fn on_pong(&mut self, _payload: Bytes) {
+        self.pongs += 1;
+        if self.pongs == 3 {
+            let _ = self.channel.send_text("3 pongs").await;
+        }
+    }
+}
+
+impl WebSocketServerHandler for Server {}
+
+async fn server(options: ServerOptions) -> TestServer {
+    let factory = WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options);
+    start_server(factory, |channel| Server { channel, pongs: 0 }).await
+}
+
+fn client(server: &TestServer) -> WebSocketClientFactory {
+    WebSocketClientFactory::new(&server.url("/")).expect("url")
+}
+
+#[tokio::test]
+async fn messages_of_every_length_encoding_echo_and_the_close_is_clean() {
+    let server = server(ServerOptions::default()).await;
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    for size in [0, 1, 125, 126, 65535, 65536, 1 << 20] {
+        let text: String = "é".repeat(size / 2);
+        bounded(ws.send(text.clone())).await.expect("send text");
+        assert_eq!(bounded(ws.recv()).await, Some(Message::from(text)));
+        let binary: Vec<u8> = (0..size).map(|i| i as u8).collect();
+        bounded(ws.send(binary.clone())).await.expect("send binary");
+        assert_eq!(bounded(ws.recv()).await, Some(Message::from(binary)));
+    }
+    assert!(ws.close_info().is_none(), "still open");
+    let info = bounded(ws.close(Some(1000), Some("done")))
+        .await
+        .expect("close");
+    assert!(info.was_clean, "{info:?}");
+    assert_eq!(info.code, Some(1000));
+    assert_eq!(ws.recv().await, None);
+    assert!(ws.send("late").await.is_err());
+}
+
+#[tokio::test]
+async fn stream_and_sink() {
+    let server = server(ServerOptions::default()).await;
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    for i in 0..10 {
+        // `feed` queues without flushing; `send` flushes all.
+        bounded(ws.feed(Message::from(format!("m{i}"))))
+            .await
+            .expect("feed");
+    }
+    bounded(SinkExt::send(&mut ws, Message::from("last")))
+        .await
+        .expect("send");
+    let got: Vec<Message> = bounded(ws.by_ref().take(11).collect()).await;
+    let want: Vec<Message> = (0..10)
+        .map(|i| Message::from(format!("m{i}")))
+        .chain([Message::from("last")])
+        .collect();
+    assert_eq!(got, want);
+    bounded(SinkExt::close(&mut ws)).await.expect("sink close");
+    assert_eq!(bounded(ws.next()).await, None, "the stream ends");
+    assert_eq!(ws.close_info().map(|i| i.code), Some(Some(1000)));
+}
+
+#[tokio::test]
+async fn the_peer_closing_ends_recv_with_its_code() {
+    let server = server(ServerOptions::default()).await;
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    bounded(ws.send("bye")).await.expect("send");
+    assert_eq!(bounded(ws.recv()).await, None);
+    let info = ws.close_info().expect("closed");
+    assert!(info.was_clean, "{info:?}");
+    assert_eq!(
+        (info.code, info.reason.as_deref()),
+        (Some(4000), Some("bye"))
+    );
+}
+
+#[tokio::test]
+async fn pings_are_answered_while_recv_waits_and_can_be_seen() {
+    let options = ServerOptions {
+        auto_ping_interval: Some(Duration::from_millis(20)),
+        auto_ping_timeout: Some(Duration::from_secs(30)),
+        ..ServerOptions::default()
+    };
+    let server = server(options).await;
+    // Control frames off: the pongs go out unseen, and the server counts them.
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    assert_eq!(bounded(ws.recv()).await, Some(Message::from("3 pongs")));
+    // On: pings are handed out too (and still answered).
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    ws.receive_control_frames(true);
+    let mut pings = 0;
+    loop {
+        match bounded(ws.recv()).await.expect("open") {
+            Message::Ping(p) => {
+                assert!(!p.is_empty(), "auto-ping payloads are random bytes");
+                pings += 1;
+            }
+            m => {
+                assert_eq!(m, Message::from("3 pongs"));
+                break;
+            }
+        }
+    }
+    assert!(pings >= 3, "saw {pings} pings");
+}
+
+#[tokio::test]
+async fn a_channel_sends_from_another_task_while_recv_waits() {
+    let server = server(ServerOptions::default()).await;
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    let channel = ws.channel().clone();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        for i in 0..5 {
+            channel
+                .send_text(format!("from a task {i}"))
+                .await
+                .expect("send");
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    for i in 0..5 {
+        assert_eq!(
+            bounded(ws.recv()).await,
+            Some(Message::from(format!("from a task {i}")))
+        );
+    }
+    assert_eq!(sent.load(Ordering::SeqCst), 5);
+    let channel = ws.channel().clone();
+    drop(ws);
+    assert!(
+        channel.send_text("after drop").await.is_err(),
+        "a dropped connection refuses sends"
+    );
+}
+
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn compressed_messages_round_trip() {
+    let server = server(ServerOptions::default()).await;
+    let mut ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    for round in 0..3 {
+        let text = format!("{round}: ") + &"compressible text ".repeat(1000);
+        bounded(ws.send(text.clone())).await.expect("send");
+        assert_eq!(bounded(ws.recv()).await, Some(Message::from(text)));
+    }
+    bounded(ws.close(None, None)).await.expect("close");
+}
