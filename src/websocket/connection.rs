@@ -17,6 +17,7 @@ use super::driver::{CloseInfo, Io};
 use super::error::{Error, Result};
 use super::message::{Message, Utf8Bytes};
 use super::protocol::{Event, SendError};
+use super::server::ConnectionSlot;
 
 /// A WebSocket connection as a value: receive with [`Self::recv`] (or as a
 /// `futures_core::Stream` of [`Message`]s), send with [`Self::send`] (or as a
@@ -59,6 +60,8 @@ pub struct WebSocket<S> {
     control: bool,
     /// The connection's span: entered whenever the connection is polled.
     span: tracing::Span,
+    /// The server's `max_connections` place, given back when the connection is dropped.
+    _slot: Option<ConnectionSlot>,
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -75,7 +78,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             io,
             control: false,
             span,
+            _slot: None,
         }
+    }
+
+    /// Keeps a server's connection slot for as long as the connection lives.
+    pub(crate) fn holding(mut self, slot: ConnectionSlot) -> Self {
+        self._slot = Some(slot);
+        self
     }
 
     /// A cloneable handle that sends on this connection from other tasks (what the

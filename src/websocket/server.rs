@@ -12,7 +12,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::channel::WebSocketChannel;
-use super::driver::{self, CloseInfo, DriverConfig};
+use super::connection::WebSocket;
+use super::driver::{self, CloseInfo, DriverConfig, Io};
 use super::error::{Error, Result};
 use super::handler::WebSocketServerHandler;
 use super::handshake::server::{
@@ -536,7 +537,7 @@ impl WebSocketServerFactory {
     /// set (before TLS, for [`Self::accept_tcp`]).
     async fn run_connection<S, H, F>(
         &self,
-        mut stream: S,
+        stream: S,
         peer: String,
         make: F,
         slot: ConnectionSlot,
@@ -547,9 +548,113 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        let _slot = slot;
+        let Some(mut opened) = self.handshake(stream, peer, make, slot, deadline).await? else {
+            return Ok(CloseInfo {
+                was_clean: true,
+                code: None,
+                reason: None,
+            });
+        };
+        Ok(driver::run(
+            opened.stream,
+            opened.leftover,
+            opened.channel,
+            opened.receiver,
+            &mut opened.handler,
+            self.driver_config(),
+        )
+        .await)
+    }
+
+    /// Accepts a connection for the pull API: the opening handshake over `stream` (the
+    /// handler from `make` decides in `on_connect`, and is dropped then), and the
+    /// connection as a [`WebSocket`]. `None` if the request was not a WebSocket upgrade
+    /// and was answered (the status page).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::{Message, WebSocketClientFactory, WebSocketServerFactory};
+    /// use autobahn::websocket::{WebSocketHandler, WebSocketServerHandler};
+    ///
+    /// struct AcceptAll;
+    /// impl WebSocketHandler for AcceptAll {}
+    /// impl WebSocketServerHandler for AcceptAll {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    /// let factory = WebSocketServerFactory::new("ws://localhost");
+    /// tokio::spawn(async move {
+    ///     let accepted = factory.accept_stream_websocket(server_end, "pipe".into(), |_| AcceptAll);
+    ///     if let Ok(Some(mut ws)) = accepted.await {
+    ///         while let Some(message) = ws.recv().await {
+    ///             let _ = ws.send(message).await; // echo
+    ///         }
+    ///     }
+    /// });
+    /// let client = WebSocketClientFactory::new("ws://localhost")?;
+    /// let mut ws = client.connect_stream_websocket(client_end).await?;
+    /// ws.send("ping?").await?;
+    /// assert_eq!(ws.recv().await, Some(Message::from("ping?")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn accept_stream_websocket<S, H, F>(
+        &self,
+        stream: S,
+        peer: String,
+        make: F,
+    ) -> Result<Option<WebSocket<S>>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let slot = ConnectionSlot::take(&self.connections);
+        let deadline = self.open_deadline();
+        let span = span::connection_span("server", &peer, None);
+        let opened = self
+            .handshake(stream, peer, make, slot, deadline)
+            .instrument(span.clone())
+            .await?;
+        Ok(opened.map(|o| self.websocket_of(o, span)))
+    }
+
+    /// The handshake done, the connection as a value (holding its connection slot).
+    fn websocket_of<S, H>(&self, opened: Opened<S, H>, span: tracing::Span) -> WebSocket<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let io = span.in_scope(|| {
+            Io::new(
+                opened.stream,
+                opened.leftover,
+                opened.channel,
+                opened.receiver,
+                self.driver_config(),
+            )
+        });
+        WebSocket::from_io(io, span).holding(opened.slot)
+    }
+
+    /// The connection limit, then the opening handshake within `deadline`; `None` if the
+    /// request was answered without an upgrade (status page, policy file).
+    async fn handshake<S, H, F>(
+        &self,
+        mut stream: S,
+        peer: String,
+        make: F,
+        slot: ConnectionSlot,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Opened<S, H>>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         let max = self.options.max_connections;
-        if max != 0 && _slot.count > max {
+        if max != 0 && slot.count > max {
             let resp = deny_response(503, Some("too many connections"), &Headers::new());
             let _ = stream.write_all(&resp).await;
             let _ = stream.shutdown().await;
@@ -567,32 +672,26 @@ impl WebSocketServerFactory {
         )
         .await
         .map_err(|_| Error::Timeout("opening handshake"))?;
-        let (leftover, receiver) = match opened {
-            Ok(Some(x)) => x,
+        match opened {
+            Ok(Some((leftover, receiver))) => Ok(Some(Opened {
+                stream,
+                leftover,
+                channel,
+                receiver,
+                handler,
+                slot,
+            })),
             Ok(None) => {
                 // Status page or Flash policy served.
                 let _ = stream.shutdown().await;
-                return Ok(CloseInfo {
-                    was_clean: true,
-                    code: None,
-                    reason: None,
-                });
+                Ok(None)
             }
             Err(e) => {
                 let _ = stream.shutdown().await;
                 discard_input(&mut stream).await;
-                return Err(e);
+                Err(e)
             }
-        };
-        Ok(driver::run(
-            stream,
-            leftover,
-            channel,
-            receiver,
-            &mut handler,
-            self.driver_config(),
-        )
-        .await)
+        }
     }
 
     /// The opening handshake: `Ok(None)` if the request was not a WebSocket upgrade and
@@ -823,7 +922,18 @@ fn within<F: std::future::Future>(deadline: Option<Instant>, fut: F) -> tokio::t
     tokio::time::timeout_at(deadline, fut)
 }
 
-struct ConnectionSlot {
+/// An accepted connection whose opening handshake is done.
+struct Opened<S, H> {
+    stream: S,
+    leftover: BytesMut,
+    channel: WebSocketChannel,
+    receiver: Receiver,
+    handler: H,
+    slot: ConnectionSlot,
+}
+
+/// One place under `max_connections`, given back when dropped.
+pub(crate) struct ConnectionSlot {
     counter: Arc<AtomicUsize>,
     count: usize,
 }
