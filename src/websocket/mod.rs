@@ -19,6 +19,7 @@ pub mod utf8;
 pub mod deflate;
 
 pub mod channel;
+mod budget;
 mod driver;
 pub mod error;
 pub mod handler;
