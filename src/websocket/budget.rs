@@ -3,7 +3,8 @@
 //! handler (queued messages, the message being reassembled or inflated, a partial frame).
 //!
 //! A connection that holds part of the budget reads (and inflates) more only while the
-//! total is under the budget; otherwise it stops reading, so TCP pushes back on its peer,
+//! total, plus what its message in progress may grow by in one step (its buffer doubles),
+//! is under the budget; otherwise it stops reading, so TCP pushes back on its peer,
 //! and it is woken when another connection releases memory. A connection that holds
 //! nothing may read while the total is under the budget plus a headroom, so that the
 //! small messages of honest peers keep flowing while messages in progress hold the
@@ -87,10 +88,11 @@ impl BudgetCharge {
         }
     }
 
-    /// Whether this connection may read more now; if not, `waker` is woken when memory
-    /// is released.
-    pub(crate) fn allows(&self, waker: &Waker) -> bool {
-        if self.has_room() {
+    /// Whether this connection may read more now, its charge growing by up to `growth`
+    /// (what its message buffer grows by when it doubles); if not, `waker` is woken when
+    /// memory is released.
+    pub(crate) fn allows(&self, waker: &Waker, growth: usize) -> bool {
+        if self.has_room(growth) {
             return true;
         }
         {
@@ -100,17 +102,19 @@ impl BudgetCharge {
             }
         }
         // A release between the first check and the registration woke nobody.
-        self.has_room()
+        self.has_room(growth)
     }
 
-    fn has_room(&self) -> bool {
-        let ceiling = match self.charged {
-            0 => self
-                .limit
-                .saturating_add((self.limit / 4).max(MIN_HEADROOM)),
-            _ => self.limit,
-        };
-        self.shared.held() < ceiling
+    fn has_room(&self, growth: usize) -> bool {
+        let held = self.shared.held();
+        match self.charged {
+            0 => {
+                held < self
+                    .limit
+                    .saturating_add((self.limit / 4).max(MIN_HEADROOM))
+            }
+            _ => held.saturating_add(growth) < self.limit,
+        }
     }
 }
 
@@ -149,10 +153,14 @@ mod tests {
         assert_eq!(shared.held(), 1100);
         let flag = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(flag.clone());
-        assert!(!b.allows(&waker), "over the budget, a holder waits");
+        assert!(!b.allows(&waker, 0), "over the budget, a holder waits");
         a.set(100);
         assert!(flag.0.load(Ordering::SeqCst), "the release woke the waiter");
-        assert!(b.allows(&waker));
+        assert!(b.allows(&waker, 0));
+        assert!(
+            !b.allows(&waker, 400),
+            "its buffer's next doubling would pass the budget"
+        );
         drop(a);
         drop(b);
         assert_eq!(shared.held(), 0);
@@ -165,12 +173,12 @@ mod tests {
         let idle = BudgetCharge::new(shared.clone(), 1000);
         let waker = Waker::noop();
         hog.set(1000 + MIN_HEADROOM - 1);
-        assert!(!hog.allows(waker));
-        assert!(idle.allows(waker));
+        assert!(!hog.allows(waker, 0));
+        assert!(idle.allows(waker, 0));
         hog.set(1000 + MIN_HEADROOM);
-        assert!(!idle.allows(waker));
+        assert!(!idle.allows(waker, 0));
         drop(hog);
-        assert!(idle.allows(waker));
+        assert!(idle.allows(waker, 0));
         assert_eq!(shared.waiting.load(Ordering::SeqCst), 0);
     }
 }

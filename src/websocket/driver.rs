@@ -44,6 +44,8 @@ const MAX_IO_SLICES: usize = 32;
 const READ_SLACK: usize = 4 * 1024;
 /// Largest single reservation for a frame in progress.
 const MAX_READ_RESERVE: usize = 4 << 20;
+/// Most input buffered, undecoded, while the server-wide budget holds reading up.
+const MAX_READ_WHILE_BLOCKED: usize = 64 * 1024;
 
 /// Timing and closing behaviour of a connection (from the options).
 #[derive(Debug, Clone)]
@@ -218,6 +220,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
+        if self.budget_blocked && !self.done && !self.read_eof && !self.drop_after_flush {
+            self.read_while_blocked(cx);
+        }
         if reads == READS_PER_POLL || (self.may_decode_more() && !self.budget_blocked) {
             // (When the budget blocks, its release wakes us.)
             cx.waker().wake_by_ref();
@@ -270,11 +275,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let Some(budget) = &self.budget else {
             return true;
         };
-        self.budget_blocked = !budget.allows(cx.waker());
+        let growth = self.receiver.message_in_progress_len();
+        self.budget_blocked = !budget.allows(cx.waker(), growth);
         if self.budget_blocked && self.cfg.message_timeout.is_none() && self.mid_message() {
             self.fail(BUDGET_EXHAUSTED);
         }
         !self.budget_blocked
+    }
+
+    /// Held up by the budget, we still read a little, undecoded (up to
+    /// `MAX_READ_WHILE_BLOCKED` buffered, the peer's own bytes): a peer that has gone is
+    /// then seen, and its share of the budget released, before its message times out.
+    fn read_while_blocked(&mut self, cx: &mut Context<'_>) {
+        for _ in 0..READS_PER_POLL {
+            let room = MAX_READ_WHILE_BLOCKED.saturating_sub(self.read_buf.len());
+            if room == 0 {
+                return;
+            }
+            let want = room.min(STACK_READ);
+            match poll_read_into(Pin::new(&mut self.stream), cx, &mut self.read_buf, want) {
+                Poll::Ready(Ok(0)) => return self.on_eof(),
+                Poll::Ready(Ok(_)) => {
+                    // Decoded once the budget allows (see the read loop).
+                    self.undecoded = true;
+                    self.charge_budget();
+                }
+                Poll::Ready(Err(e)) => return self.lost(format!("read failed: {e}")),
+                Poll::Pending => return,
+            }
+        }
+        cx.waker().wake_by_ref();
     }
 
     /// A message (or a frame) has begun and is not complete.
@@ -314,16 +344,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if !self.mid_message() || self.discard_input {
             return;
         }
-        if !self.may_queue_more() || self.undecoded {
-            self.message_timer = None;
+        if self.budget_blocked {
+            return self.fail(BUDGET_EXHAUSTED);
+        }
+        if self.handler_is_behind() {
             self.time_message(false);
             return;
         }
-        let v = match self.budget_blocked {
-            true => BUDGET_EXHAUSTED,
-            false => MESSAGE_TIMED_OUT,
-        };
-        self.fail(v);
+        self.fail(MESSAGE_TIMED_OUT);
+    }
+
+    /// We stopped reading because the handler has not taken what we hold for it: the
+    /// peer is not to blame for what it could not deliver meanwhile.
+    fn handler_is_behind(&self) -> bool {
+        !self.may_queue_more() || self.undecoded
     }
 
     /// The receiver has buffered input left from its last call and the handler can take
@@ -722,10 +756,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 return self.lost(why.into());
             }
         }
+        let we_hold_input_back = self.budget_blocked || self.handler_is_behind();
         if let Some(t) = self.ping_deadline.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
-                self.ping_deadline = None;
-                return self.lost("auto-ping timed out".into());
+                if we_hold_input_back {
+                    // The pong may be among what we have not read (or decoded) yet: the
+                    // peer gets another period.
+                    let timeout = self.cfg.auto_ping_timeout.unwrap_or(Duration::from_secs(1));
+                    t.as_mut().reset(Instant::now() + timeout);
+                    let _ = t.as_mut().poll(cx);
+                } else {
+                    self.ping_deadline = None;
+                    return self.lost("auto-ping timed out".into());
+                }
             }
         }
         if let Some(t) = self.message_timer.as_mut() {

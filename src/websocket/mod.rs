@@ -18,8 +18,8 @@ pub mod utf8;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 
-pub mod channel;
 mod budget;
+pub mod channel;
 mod driver;
 pub mod error;
 pub mod handler;
