@@ -288,7 +288,7 @@ async fn a_message_held_up_by_the_budget_fails_with_1013() {
     bounded(async {
         for timeout in [Some(Duration::from_secs(10)), None] {
             let factory = server_with(ServerOptions {
-                max_buffered_bytes_total: 1024,
+                max_buffered_bytes_total: 64 * 1024,
                 message_timeout: timeout,
                 ..Default::default()
             });
@@ -299,7 +299,7 @@ async fn a_message_held_up_by_the_budget_fails_with_1013() {
             peer.send(&frame(true, OPCODE_TEXT, b"small", MASK)).await;
             assert_eq!(peer.next().await.unwrap().payload, b"small");
             let t0 = Instant::now();
-            peer.send(&frame(false, OPCODE_BINARY, &[1u8; 2000], MASK))
+            peer.send(&frame(false, OPCODE_BINARY, &[1u8; 100 * 1024], MASK))
                 .await;
             let close = peer.next().await.expect("a close frame");
             assert_eq!(close.close_code(), Some(1013), "timeout {timeout:?}");

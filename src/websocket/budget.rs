@@ -1,6 +1,7 @@
 //! The server-wide budget for buffered message memory (`max_buffered_bytes_total`):
 //! one counter shared by a factory's connections, each charging what it holds for its
-//! handler (queued messages, the message being reassembled or inflated, a partial frame).
+//! handler (queued messages, the message being reassembled or inflated, a partial frame),
+//! in units of [`GRANULE`].
 //!
 //! A connection that holds part of the budget reads (and inflates) more only while the
 //! total, plus what its message in progress may grow by in one step (its buffer doubles),
@@ -20,6 +21,12 @@ use std::task::Waker;
 /// connection holding nothing is not locked out by the budget's overshoot, which is one
 /// such step per runtime worker.
 const MIN_HEADROOM: usize = 16 << 20;
+
+/// Unit in which connections are charged: what a connection holds is rounded down to a
+/// multiple of it, so that the shared counter (a cache line all connections write) is
+/// touched only by connections holding more than small messages, and a connection that
+/// holds less counts as holding nothing.
+pub(crate) const GRANULE: usize = 64 * 1024;
 
 /// The counter shared by a factory's connections.
 #[derive(Debug, Default)]
@@ -77,8 +84,13 @@ impl BudgetCharge {
         }
     }
 
-    /// Sets this connection's charge to `bytes`; a decrease wakes the waiting connections.
+    /// Sets this connection's charge to `bytes` (rounded down to the [`GRANULE`]); a
+    /// decrease wakes the waiting connections.
     pub(crate) fn set(&mut self, bytes: usize) {
+        let bytes = bytes & !(GRANULE - 1);
+        if bytes == self.charged {
+            return;
+        }
         let before = std::mem::replace(&mut self.charged, bytes);
         if bytes > before {
             self.shared.held.fetch_add(bytes - before, Ordering::AcqRel);
@@ -143,22 +155,24 @@ mod tests {
         }
     }
 
+    const LIMIT: usize = 16 * GRANULE;
+
     #[test]
     fn a_holder_waits_past_the_budget_and_is_woken_by_a_release() {
         let shared = Arc::new(SharedBudget::default());
-        let mut a = BudgetCharge::new(shared.clone(), 1000);
-        let mut b = BudgetCharge::new(shared.clone(), 1000);
-        a.set(600);
-        b.set(500);
-        assert_eq!(shared.held(), 1100);
+        let mut a = BudgetCharge::new(shared.clone(), LIMIT);
+        let mut b = BudgetCharge::new(shared.clone(), LIMIT);
+        a.set(10 * GRANULE);
+        b.set(8 * GRANULE + 100);
+        assert_eq!(shared.held(), 18 * GRANULE, "charged in whole granules");
         let flag = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(flag.clone());
         assert!(!b.allows(&waker, 0), "over the budget, a holder waits");
-        a.set(100);
+        a.set(2 * GRANULE);
         assert!(flag.0.load(Ordering::SeqCst), "the release woke the waiter");
         assert!(b.allows(&waker, 0));
         assert!(
-            !b.allows(&waker, 400),
+            !b.allows(&waker, 6 * GRANULE),
             "its buffer's next doubling would pass the budget"
         );
         drop(a);
@@ -167,18 +181,20 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_holding_nothing_reads_within_the_headroom() {
+    fn a_connection_holding_less_than_a_granule_reads_within_the_headroom() {
         let shared = Arc::new(SharedBudget::default());
-        let mut hog = BudgetCharge::new(shared.clone(), 1000);
-        let idle = BudgetCharge::new(shared.clone(), 1000);
+        let mut hog = BudgetCharge::new(shared.clone(), LIMIT);
+        let mut small = BudgetCharge::new(shared.clone(), LIMIT);
+        small.set(GRANULE - 1);
         let waker = Waker::noop();
-        hog.set(1000 + MIN_HEADROOM - 1);
+        hog.set(LIMIT + MIN_HEADROOM - GRANULE);
         assert!(!hog.allows(waker, 0));
-        assert!(idle.allows(waker, 0));
-        hog.set(1000 + MIN_HEADROOM);
-        assert!(!idle.allows(waker, 0));
+        assert!(small.allows(waker, 0));
+        hog.set(LIMIT + MIN_HEADROOM);
+        assert!(!small.allows(waker, 0));
         drop(hog);
-        assert!(idle.allows(waker, 0));
+        assert!(small.allows(waker, 0));
         assert_eq!(shared.waiting.load(Ordering::SeqCst), 0);
+        assert_eq!(shared.held(), 0);
     }
 }

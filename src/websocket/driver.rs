@@ -220,7 +220,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
-        if self.budget_blocked && !self.done && !self.read_eof && !self.drop_after_flush {
+        if self.budget_blocked
+            && self.cfg.message_timeout.is_some()
+            && !self.done
+            && !self.read_eof
+            && !self.drop_after_flush
+        {
             self.read_while_blocked(cx);
         }
         if reads == READS_PER_POLL || (self.may_decode_more() && !self.budget_blocked) {
@@ -270,14 +275,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// Whether the server-wide budget lets this connection read (or decode) more; if not,
     /// a release of memory by any connection wakes this task. Without a message timeout
     /// to bound the wait, a message in progress that the budget holds up fails at once
-    /// with 1013: waiting for others to release could wait forever if they all wait too.
+    /// with 1013: waiting for others to release could wait forever if they all wait too
+    /// (a connection holding only queued messages releases them to its handler).
     fn budget_allows(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(budget) = &self.budget else {
             return true;
         };
         let growth = self.receiver.message_in_progress_len();
         self.budget_blocked = !budget.allows(cx.waker(), growth);
-        if self.budget_blocked && self.cfg.message_timeout.is_none() && self.mid_message() {
+        let in_progress = self.receiver.is_mid_message();
+        if self.budget_blocked && self.cfg.message_timeout.is_none() && in_progress {
             self.fail(BUDGET_EXHAUSTED);
         }
         !self.budget_blocked
@@ -286,6 +293,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// Held up by the budget, we still read a little, undecoded (up to
     /// `MAX_READ_WHILE_BLOCKED` buffered, the peer's own bytes): a peer that has gone is
     /// then seen, and its share of the budget released, before its message times out.
+    /// What is read counts as a message begun: the message timer bounds the wait.
     fn read_while_blocked(&mut self, cx: &mut Context<'_>) {
         for _ in 0..READS_PER_POLL {
             let room = MAX_READ_WHILE_BLOCKED.saturating_sub(self.read_buf.len());
@@ -298,6 +306,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 Poll::Ready(Ok(_)) => {
                     // Decoded once the budget allows (see the read loop).
                     self.undecoded = true;
+                    self.time_message(false);
                     self.charge_budget();
                 }
                 Poll::Ready(Err(e)) => return self.lost(format!("read failed: {e}")),
@@ -336,10 +345,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
-    /// The message timer fired. If we stopped reading because the handler is behind, the
-    /// peer is not to blame: it gets another period. If the server-wide budget held the
-    /// message up, the peer may try again later (1013). Otherwise the peer was too slow
-    /// (1008).
+    /// The message timer fired. If the server-wide budget held the message up, the peer
+    /// may try again later (1013). If our handler held it up, the peer is not to blame:
+    /// it gets another period. Otherwise the peer was too slow (1008).
     fn message_timed_out(&mut self) {
         if !self.mid_message() || self.discard_input {
             return;
@@ -347,17 +355,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         if self.budget_blocked {
             return self.fail(BUDGET_EXHAUSTED);
         }
-        if self.handler_is_behind() {
+        if self.we_hold_the_peer_up() {
             self.time_message(false);
             return;
         }
         self.fail(MESSAGE_TIMED_OUT);
     }
 
-    /// We stopped reading because the handler has not taken what we hold for it: the
-    /// peer is not to blame for what it could not deliver meanwhile.
-    fn handler_is_behind(&self) -> bool {
-        !self.may_queue_more() || self.undecoded
+    /// We stopped reading because the handler has not taken what we hold for it (or the
+    /// budget is exhausted), while the peer reads what we send: the peer is not to blame
+    /// for what it could not deliver meanwhile (a message, a pong). A peer that does not
+    /// read is, even if that is what keeps our handler busy.
+    fn we_hold_the_peer_up(&self) -> bool {
+        let reading_stopped = self.budget_blocked || !self.may_queue_more() || self.undecoded;
+        reading_stopped && self.writing.is_empty()
     }
 
     /// The receiver has buffered input left from its last call and the handler can take
@@ -438,10 +449,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         let mut completed_a_message = false;
         if self.events.len() > before {
             self.queued_bytes += self.events.range(before..).map(event_cost).sum::<usize>();
-            completed_a_message = self
-                .events
-                .range(before..)
-                .any(|ev| matches!(ev, Event::Message { .. }));
+            completed_a_message = self.message_timer.is_some()
+                && self
+                    .events
+                    .range(before..)
+                    .any(|ev| matches!(ev, Event::Message { .. }));
             self.react(before);
         }
         self.time_message(completed_a_message);
@@ -756,10 +768,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 return self.lost(why.into());
             }
         }
-        let we_hold_input_back = self.budget_blocked || self.handler_is_behind();
+        let spare_the_peer = self.we_hold_the_peer_up();
         if let Some(t) = self.ping_deadline.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
-                if we_hold_input_back {
+                if spare_the_peer {
                     // The pong may be among what we have not read (or decoded) yet: the
                     // peer gets another period.
                     let timeout = self.cfg.auto_ping_timeout.unwrap_or(Duration::from_secs(1));

@@ -176,15 +176,15 @@ async fn server_message_timeout() {
 async fn server_max_buffered_bytes_total() {
     bounded(async {
         let options = ServerOptions {
-            max_buffered_bytes_total: 1024,
+            max_buffered_bytes_total: 64 * 1024,
             message_timeout: None,
             ..Default::default()
         };
         let (_s, _events, mut peer) = server_and_peer(options).await;
         peer.send(&client_frame(TEXT, b"small")).await;
         assert_eq!(peer.next().await.unwrap().payload, b"small");
-        peer.send(&frame(false, BINARY, &[1; 2000], Some([1, 2, 3, 4])))
-            .await;
+        let begun = frame(false, BINARY, &[1; 100 * 1024], Some([1, 2, 3, 4]));
+        peer.send(&begun).await;
         assert_eq!(peer.next().await.unwrap().close_code(), Some(1013));
     })
     .await;
