@@ -118,30 +118,34 @@ pub struct ServerOptions {
     /// Bytes of received messages that all connections of the factory together may hold
     /// for their handlers (what `max_queued_bytes` bounds per connection: queued
     /// messages, the message being reassembled or inflated, a partial frame), `0` for no
-    /// budget (default 256 MiB; not an Autobahn option).
+    /// budget (default 256 MiB; not an Autobahn option). Connections are charged in
+    /// units of 64 KiB: one holding less counts as holding nothing, so small messages
+    /// cost no shared counter update.
     ///
     /// Past the budget, a connection that holds part of it stops reading (TCP pushes back
     /// on its peer) until some connection releases memory: its handler takes a message,
-    /// or it closes. A connection that holds nothing may still read while the total is
-    /// within a headroom (a quarter of the budget, at least 16 MiB), so that honest
-    /// peers' small messages keep being served while messages in progress hold the
-    /// budget. The total may pass the budget by what one read inflates to (at most a
-    /// few MiB) per runtime worker.
+    /// or it closes. A message in progress also stops before its buffer's next doubling
+    /// would pass the budget. A connection that holds nothing may still read while the
+    /// total is within a headroom (a quarter of the budget, at least 16 MiB), so that
+    /// honest peers' small messages keep being served while messages in progress hold
+    /// the budget. The total may pass the budget by what one read inflates to (up to
+    /// about 8 MiB) per runtime worker, plus 64 KiB per held-up connection (read,
+    /// undecoded, so that a peer that has gone is noticed).
     ///
     /// Waiting cannot last forever, even if every holder waits on the others: a message
     /// held up by the budget is failed with 1013 (try again later: the server is busy,
     /// the peer did nothing wrong) when its `message_timeout` expires, or at once if
-    /// there is no message timeout. We do not fail with 1009 because the message may be
-    /// within `max_message_payload_size`. Keep the budget above
-    /// `max_message_payload_size`, or such messages can never arrive.
+    /// there is no message timeout. Not 1009: the message may be within
+    /// `max_message_payload_size`. Keep the budget well above
+    /// `max_message_payload_size`, or messages that large may never arrive.
     pub max_buffered_bytes_total: usize,
     /// Time allowed to receive a message once it has begun (its first frame header, or
     /// the first bytes of one), `None` for no limit (default 60 s; not an Autobahn
     /// option). A message not complete in time fails the connection with 1008 (policy
     /// violation: the peer broke our policy on message duration; 1001 "going away"
     /// would say that we shut down), or with 1013 if the server-wide budget held it up
-    /// (see `max_buffered_bytes_total`). Time during which we stop reading because
-    /// our handler is behind does not count against the peer.
+    /// (see `max_buffered_bytes_total`). If we stopped reading because our handler is
+    /// behind, and the peer reads what we send, it gets another period instead.
     ///
     /// Without it, a peer that begins a message and never ends it holds what it made us
     /// buffer (up to `max_message_payload_size` inflated, from a few KiB of compressed
@@ -175,7 +179,9 @@ pub struct ServerOptions {
     /// with auto-ping off, such connections hold their buffers forever.
     pub auto_ping_interval: Option<Duration>,
     /// Drop the connection if an automatic ping is not answered in time (default 20 s,
-    /// as python-websockets; Autobahn's is off).
+    /// as python-websockets; Autobahn's is off). If we stopped reading (the handler is
+    /// behind, or the budget is exhausted) and the peer reads what we send, its pong may
+    /// be unread: it gets another period instead.
     pub auto_ping_timeout: Option<Duration>,
     /// Payload size of automatic pings, 4..=125 (default 4).
     pub auto_ping_size: usize,
@@ -369,7 +375,8 @@ pub struct ClientOptions {
     /// [`ServerOptions::per_message_compression_threshold`]).
     #[cfg(feature = "deflate")]
     pub per_message_compression_threshold: usize,
-    /// Send a ping every interval (default off).
+    /// Send a ping every interval (default off, as Autobahn: a client's peer is the
+    /// server it chose; servers ping by default, see [`ServerOptions::auto_ping_interval`]).
     pub auto_ping_interval: Option<Duration>,
     /// Drop the connection if an automatic ping is not answered in time (default off).
     pub auto_ping_timeout: Option<Duration>,
