@@ -315,3 +315,56 @@ async fn a_message_held_up_by_the_budget_fails_with_1013() {
     })
     .await;
 }
+
+/// While the handler is behind and we stopped reading, the peer cannot finish its
+/// message: the message timeout gives it another period (it reads what we send), and
+/// the message arrives once the handler catches up.
+#[tokio::test(start_paused = true)]
+async fn the_message_timeout_spares_a_peer_that_our_handler_holds_up() {
+    let _measuring = MEASURING.lock().await;
+    bounded(async {
+        let timeout = Duration::from_secs(10);
+        let factory = server_with(ServerOptions {
+            message_timeout: Some(timeout),
+            max_queued_bytes: 64 * 1024,
+            auto_ping_interval: None,
+            ..Default::default()
+        });
+        let (tx, mut events) = events();
+        let (gate_tx, gate_rx) = tokio::sync::mpsc::unbounded_channel();
+        let gate = std::sync::Arc::new(tokio::sync::Mutex::new(gate_rx));
+        let (s, server_end) = in_memory_pair();
+        let _task = tokio::spawn(async move {
+            factory
+                .accept_stream(server_end, "memory".into(), move |ch| Recorder {
+                    gate: Some(gate),
+                    ..Recorder::echo(ch, tx)
+                })
+                .await
+        });
+        let (s, rest) = raw_open(s, IN_MEMORY_ADDR).await;
+        let mut peer = FrameReader::new(s, rest);
+        peer.send(&frame(true, OPCODE_TEXT, b"block", MASK)).await;
+        events.until(|ev| matches!(ev, Ev::Blocked).then_some(())).await;
+        // Queued behind the blocked handler: a small message, then the first half of a
+        // large one, past `max_queued_bytes`: the server stops reading there.
+        peer.send(&frame(true, OPCODE_TEXT, b"queued", MASK)).await;
+        let half = vec![5u8; 100 * 1024];
+        peer.send(&frame(false, OPCODE_BINARY, &half, MASK)).await;
+        let rest_of_it = frame(true, OPCODE_CONTINUATION, &half, MASK);
+        let writer = tokio::spawn(async move {
+            peer.send(&rest_of_it).await;
+            peer
+        });
+        // Three message timeouts pass with the handler blocked.
+        tokio::time::sleep(3 * timeout).await;
+        gate_tx.send(()).unwrap();
+        let mut peer = writer.await.unwrap();
+        for want in [&b"block"[..], b"queued"] {
+            assert_eq!(peer.next().await.expect("an echo").payload, want);
+        }
+        let echo = peer.next().await.expect("the large message's echo");
+        assert_eq!((echo.opcode, echo.payload.len()), (OPCODE_BINARY, 200 * 1024));
+    })
+    .await;
+}
