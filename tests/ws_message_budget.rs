@@ -345,7 +345,9 @@ async fn the_message_timeout_spares_a_peer_that_our_handler_holds_up() {
         let (s, rest) = raw_open(s, IN_MEMORY_ADDR).await;
         let mut peer = FrameReader::new(s, rest);
         peer.send(&frame(true, OPCODE_TEXT, b"block", MASK)).await;
-        events.until(|ev| matches!(ev, Ev::Blocked).then_some(())).await;
+        events
+            .until(|ev| matches!(ev, Ev::Blocked).then_some(()))
+            .await;
         // Queued behind the blocked handler: a small message, then the first half of a
         // large one, past `max_queued_bytes`: the server stops reading there.
         peer.send(&frame(true, OPCODE_TEXT, b"queued", MASK)).await;
@@ -364,7 +366,10 @@ async fn the_message_timeout_spares_a_peer_that_our_handler_holds_up() {
             assert_eq!(peer.next().await.expect("an echo").payload, want);
         }
         let echo = peer.next().await.expect("the large message's echo");
-        assert_eq!((echo.opcode, echo.payload.len()), (OPCODE_BINARY, 200 * 1024));
+        assert_eq!(
+            (echo.opcode, echo.payload.len()),
+            (OPCODE_BINARY, 200 * 1024)
+        );
     })
     .await;
 }
