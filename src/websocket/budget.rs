@@ -29,6 +29,10 @@ const MIN_HEADROOM: usize = 16 << 20;
 pub(crate) const GRANULE: usize = 64 * 1024;
 
 /// The counter shared by a factory's connections.
+///
+/// `held` and `waiting` are accessed with `SeqCst`: a waiter stores to `waiting` then
+/// loads `held`, a releaser stores to `held` then loads `waiting`, and at least one of
+/// them must see the other's store, or the wake-up is lost.
 #[derive(Debug, Default)]
 pub(crate) struct SharedBudget {
     held: AtomicUsize,
@@ -41,7 +45,7 @@ pub(crate) struct SharedBudget {
 impl SharedBudget {
     /// Bytes charged by all connections now.
     pub(crate) fn held(&self) -> usize {
-        self.held.load(Ordering::Acquire)
+        self.held.load(Ordering::SeqCst)
     }
 
     fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waker>> {
@@ -51,12 +55,12 @@ impl SharedBudget {
 
     /// Wakes every waiting connection: each checks the budget again.
     fn wake_all(&self) {
-        if self.waiting.load(Ordering::Acquire) == 0 {
+        if self.waiting.load(Ordering::SeqCst) == 0 {
             return;
         }
         let woken: Vec<Waker> = {
             let mut waiters = self.waiters();
-            self.waiting.store(0, Ordering::Release);
+            self.waiting.store(0, Ordering::SeqCst);
             waiters.drain().map(|(_, w)| w).collect()
         };
         woken.into_iter().for_each(Waker::wake);
@@ -93,9 +97,9 @@ impl BudgetCharge {
         }
         let before = std::mem::replace(&mut self.charged, bytes);
         if bytes > before {
-            self.shared.held.fetch_add(bytes - before, Ordering::AcqRel);
+            self.shared.held.fetch_add(bytes - before, Ordering::SeqCst);
         } else if bytes < before {
-            self.shared.held.fetch_sub(before - bytes, Ordering::AcqRel);
+            self.shared.held.fetch_sub(before - bytes, Ordering::SeqCst);
             self.shared.wake_all();
         }
     }
@@ -110,7 +114,7 @@ impl BudgetCharge {
         {
             let mut waiters = self.shared.waiters();
             if waiters.insert(self.id, waker.clone()).is_none() {
-                self.shared.waiting.fetch_add(1, Ordering::AcqRel);
+                self.shared.waiting.fetch_add(1, Ordering::SeqCst);
             }
         }
         // A release between the first check and the registration woke nobody.
@@ -133,10 +137,10 @@ impl BudgetCharge {
 impl Drop for BudgetCharge {
     fn drop(&mut self) {
         self.set(0);
-        if self.shared.waiting.load(Ordering::Acquire) > 0 {
+        if self.shared.waiting.load(Ordering::SeqCst) > 0 {
             let mut waiters = self.shared.waiters();
             if waiters.remove(&self.id).is_some() {
-                self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
+                self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }

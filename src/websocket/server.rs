@@ -210,8 +210,8 @@ impl WebSocketServerFactory {
 
     /// Bytes of received messages that this factory's connections hold now (queued for
     /// their handlers, being reassembled or inflated, partial frames), counted against
-    /// [`ServerOptions::max_buffered_bytes_total`]; counted only while that option is not
-    /// `0`.
+    /// [`ServerOptions::max_buffered_bytes_total`], in units of 64 KiB; counted only
+    /// while that option is not `0`. Clones of the factory share the count.
     pub fn buffered_bytes(&self) -> usize {
         self.buffered.held()
     }
