@@ -597,6 +597,8 @@ impl WebSocketClientFactory {
             auto_ping_size: o.auto_ping_size,
             log_octets: o.log_octets,
             max_queued_bytes: o.max_queued_bytes,
+            message_timeout: o.message_timeout,
+            budget: None,
         }
     }
 }

@@ -4,13 +4,16 @@
 //! One task per connection. The handler's hooks run one at a time; while one is
 //! pending, this task keeps reading (answering pings, queueing messages up to a bound in
 //! bytes and in number, answering the peer's close once the messages before it are
-//! handled), writing and timing.
+//! handled), writing and timing. What it holds for the handler is also charged to the
+//! server-wide budget, if any (see [`super::budget`]), and a message once begun must be
+//! complete within `message_timeout`.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,10 +21,13 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep, Instant, Sleep};
 
+use super::budget::{BudgetCharge, SharedBudget};
 use super::channel::{Phase, WebSocketChannel};
 use super::frame::close_code;
 use super::handler::WebSocketHandler;
-use super::protocol::{respond, Event, Outgoing, ProtocolViolation, Receiver, Role};
+use super::protocol::{
+    respond, Event, Outgoing, ProtocolConfig, ProtocolViolation, Receiver, Role,
+};
 
 /// Messages queued for a busy handler before we stop reading from the peer.
 const MAX_QUEUED_EVENTS: usize = 64;
@@ -38,6 +44,8 @@ const MAX_IO_SLICES: usize = 32;
 const READ_SLACK: usize = 4 * 1024;
 /// Largest single reservation for a frame in progress.
 const MAX_READ_RESERVE: usize = 4 << 20;
+/// Most input buffered, undecoded, while the server-wide budget holds reading up.
+const MAX_READ_WHILE_BLOCKED: usize = 64 * 1024;
 
 /// Timing and closing behaviour of a connection (from the options).
 #[derive(Debug, Clone)]
@@ -54,7 +62,25 @@ pub(crate) struct DriverConfig {
     /// Bytes held for the handler (queued events and the message being reassembled)
     /// past which we stop reading; `0` for no bound in bytes.
     pub max_queued_bytes: usize,
+    /// Time allowed to receive a message once it has begun.
+    pub message_timeout: Option<Duration>,
+    /// The server-wide budget shared with the factory's other connections, and its size
+    /// in bytes.
+    pub budget: Option<(Arc<SharedBudget>, usize)>,
 }
+
+/// The peer did not complete a message in time (see `message_timeout`).
+const MESSAGE_TIMED_OUT: ProtocolViolation = ProtocolViolation {
+    code: close_code::POLICY_VIOLATION,
+    reason: "message not completed in time",
+};
+
+/// The server-wide budget for buffered messages stayed exhausted while this peer's
+/// message was in progress (see `max_buffered_bytes_total`).
+const BUDGET_EXHAUSTED: ProtocolViolation = ProtocolViolation {
+    code: close_code::TRY_AGAIN_LATER,
+    reason: "server busy: message memory budget exhausted",
+};
 
 /// How the connection ended, for `on_close`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +141,12 @@ pub(crate) struct Io<S> {
     ping_timer: Option<Pin<Box<Sleep>>>,
     ping_deadline: Option<Pin<Box<Sleep>>>,
     ping_outstanding: Option<Bytes>,
+    /// Armed while a message is in progress: when it must be complete.
+    message_timer: Option<Pin<Box<Sleep>>>,
+    /// This connection's charge against the server-wide budget.
+    budget: Option<BudgetCharge>,
+    /// The last budget check refused more reading: we, not the peer, hold the message up.
+    budget_blocked: bool,
 }
 
 impl<S> Io<S> {
@@ -138,6 +170,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // A large compressed frame is inflated over several polls, yielding in between.
         receiver.set_bounded_work(true);
         let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
+        let budget = cfg
+            .budget
+            .as_ref()
+            .map(|(shared, limit)| BudgetCharge::new(shared.clone(), *limit));
         let mut io = Io {
             stream,
             cfg,
@@ -167,6 +203,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             ping_timer,
             ping_deadline: None,
             ping_outstanding: None,
+            message_timer: None,
+            budget,
+            budget_blocked: false,
         };
         if !io.read_buf.is_empty() {
             io.process_input(&mut []);
@@ -194,6 +233,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.poll_progress(cx, true);
         if let Some(ev) = self.events.pop_front() {
             self.queued_bytes -= event_cost(&ev);
+            self.charge_budget();
             return Poll::Ready(Some(ev));
         }
         if let Some(v) = self.pending_failure.take() {
@@ -224,7 +264,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
         self.poll_timers(cx);
         let mut reads = 0;
-        if self.may_decode_more() {
+        if self.may_decode_more() && self.budget_allows(cx) {
             // The receiver stopped at its work budget (a large compressed frame): one more
             // budget in this poll, the rest in later ones.
             self.process_input(&mut []);
@@ -237,6 +277,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             && !self.output_backlogged
             && self.may_queue_more()
             && reads < READS_PER_POLL
+            && self.budget_allows(cx)
         {
             if std::mem::take(&mut self.undecoded) {
                 // Frames read earlier, held back by the bound: no read needed.
@@ -258,7 +299,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
-        if reads == READS_PER_POLL || self.may_decode_more() {
+        if self.budget_blocked
+            && self.cfg.message_timeout.is_some()
+            && !self.done
+            && !self.read_eof
+            && !self.drop_after_flush
+        {
+            self.read_while_blocked(cx);
+        }
+        if reads == READS_PER_POLL || (self.may_decode_more() && !self.budget_blocked) {
+            // (When the budget blocks, its release wakes us.)
             cx.waker().wake_by_ref();
         }
         let defer = defer_write && !self.events.is_empty();
@@ -299,6 +349,105 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             0 => usize::MAX,
             n => n,
         }
+    }
+
+    /// Whether the server-wide budget lets this connection read (or decode) more; if not,
+    /// a release of memory by any connection wakes this task. Without a message timeout
+    /// to bound the wait, a message in progress that the budget holds up fails at once
+    /// with 1013: waiting for others to release could wait forever if they all wait too
+    /// (a connection holding only queued messages releases them to its handler).
+    fn budget_allows(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(budget) = &self.budget else {
+            return true;
+        };
+        let growth = self.receiver.message_in_progress_len();
+        self.budget_blocked = !budget.allows(cx.waker(), growth);
+        let in_progress = self.receiver.is_mid_message();
+        if self.budget_blocked && self.cfg.message_timeout.is_none() && in_progress {
+            self.fail(BUDGET_EXHAUSTED);
+        }
+        !self.budget_blocked
+    }
+
+    /// Held up by the budget, we still read a little, undecoded (up to
+    /// `MAX_READ_WHILE_BLOCKED` buffered, the peer's own bytes): a peer that has gone is
+    /// then seen, and its share of the budget released, before its message times out.
+    /// What is read counts as a message begun: the message timer bounds the wait.
+    fn read_while_blocked(&mut self, cx: &mut Context<'_>) {
+        for _ in 0..READS_PER_POLL {
+            let room = MAX_READ_WHILE_BLOCKED.saturating_sub(self.read_buf.len());
+            if room == 0 {
+                return;
+            }
+            let want = room.min(STACK_READ);
+            match poll_read_into(Pin::new(&mut self.stream), cx, &mut self.read_buf, want) {
+                Poll::Ready(Ok(0)) => return self.on_eof(),
+                Poll::Ready(Ok(_)) => {
+                    // Decoded once the budget allows (see the read loop).
+                    self.undecoded = true;
+                    self.time_message(false);
+                    self.charge_budget();
+                }
+                Poll::Ready(Err(e)) => return self.lost(format!("read failed: {e}")),
+                Poll::Pending => return,
+            }
+        }
+        cx.waker().wake_by_ref();
+    }
+
+    /// A message (or a frame) has begun and is not complete.
+    fn mid_message(&self) -> bool {
+        self.receiver.is_mid_message() || !self.read_buf.is_empty()
+    }
+
+    /// Charges what this connection holds now to the server-wide budget: queued events,
+    /// the message being reassembled, the read buffer.
+    fn charge_budget(&mut self) {
+        let held = self.held_bytes() + self.read_buf.capacity();
+        if let Some(budget) = self.budget.as_mut() {
+            budget.set(held);
+        }
+    }
+
+    /// Arms, restarts or disarms the message timer after input was decoded: it runs from
+    /// the start of the message in progress, if any.
+    fn time_message(&mut self, completed_a_message: bool) {
+        let Some(timeout) = self.cfg.message_timeout else {
+            return;
+        };
+        let mid_message = self.mid_message();
+        match (&mut self.message_timer, mid_message) {
+            (None, true) => self.message_timer = Some(Box::pin(sleep(timeout))),
+            (Some(t), true) if completed_a_message => t.as_mut().reset(Instant::now() + timeout),
+            (Some(_), false) => self.message_timer = None,
+            _ => {}
+        }
+    }
+
+    /// The message timer fired. If the server-wide budget held the message up, the peer
+    /// may try again later (1013). If our handler held it up, the peer is not to blame:
+    /// it gets another period. Otherwise the peer was too slow (1008).
+    fn message_timed_out(&mut self) {
+        if !self.mid_message() || self.discard_input {
+            return;
+        }
+        if self.budget_blocked {
+            return self.fail(BUDGET_EXHAUSTED);
+        }
+        if self.we_hold_the_peer_up() {
+            self.time_message(false);
+            return;
+        }
+        self.fail(MESSAGE_TIMED_OUT);
+    }
+
+    /// We stopped reading because the handler has not taken what we hold for it (or the
+    /// budget is exhausted), while the peer reads what we send: the peer is not to blame
+    /// for what it could not deliver meanwhile (a message, a pong). A peer that does not
+    /// read is, even if that is what keeps our handler busy.
+    fn we_hold_the_peer_up(&self) -> bool {
+        let reading_stopped = self.budget_blocked || !self.may_queue_more() || self.undecoded;
+        reading_stopped && self.writing.is_empty()
     }
 
     /// The receiver has buffered input left from its last call and the handler can take
@@ -376,10 +525,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             // Let the last payload own the allocation, and an idle connection hold none.
             self.read_buf = BytesMut::new();
         }
+        let mut completed_a_message = false;
         if self.events.len() > before {
             self.queued_bytes += self.events.range(before..).map(event_cost).sum::<usize>();
+            completed_a_message = self.message_timer.is_some()
+                && self
+                    .events
+                    .range(before..)
+                    .any(|ev| matches!(ev, Event::Message { .. }));
             self.react(before);
         }
+        self.time_message(completed_a_message);
+        self.charge_budget();
         if let Err(v) = result {
             if self.events.is_empty() {
                 self.fail(v);
@@ -493,6 +650,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.failure = Some(format!("protocol violation: {v}"));
         self.discard_input = true;
         self.read_buf = BytesMut::new();
+        // Nothing more is decoded: free the message in progress and the codec now.
+        self.receiver = Receiver::new(ProtocolConfig::new(self.cfg.role));
+        self.message_timer = None;
+        self.charge_budget();
         if self.cfg.fail_by_drop {
             self.drop_after_flush = true;
         } else {
@@ -527,6 +688,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.done = true;
         self.read_buf = BytesMut::new();
         self.writing = Outgoing::new();
+        self.message_timer = None;
+        // The events still queued go with the task; the budget need not wait for that.
+        self.budget = None;
         let mut side = self.channel.shared.lock();
         side.phase = Phase::Closed;
         side.out = Outgoing::new();
@@ -651,7 +815,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     #[inline]
     fn poll_timers(&mut self, cx: &mut Context<'_>) {
-        if self.close_timer.is_some() || self.ping_deadline.is_some() || self.ping_timer.is_some() {
+        if self.close_timer.is_some()
+            || self.ping_deadline.is_some()
+            || self.ping_timer.is_some()
+            || self.message_timer.is_some()
+        {
             self.poll_armed_timers(cx);
         }
     }
@@ -679,10 +847,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 return self.lost(why.into());
             }
         }
+        let spare_the_peer = self.we_hold_the_peer_up();
         if let Some(t) = self.ping_deadline.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
-                self.ping_deadline = None;
-                return self.lost("auto-ping timed out".into());
+                if spare_the_peer {
+                    // The pong may be among what we have not read (or decoded) yet: the
+                    // peer gets another period.
+                    let timeout = self.cfg.auto_ping_timeout.unwrap_or(Duration::from_secs(1));
+                    t.as_mut().reset(Instant::now() + timeout);
+                    let _ = t.as_mut().poll(cx);
+                } else {
+                    self.ping_deadline = None;
+                    return self.lost("auto-ping timed out".into());
+                }
+            }
+        }
+        if let Some(t) = self.message_timer.as_mut() {
+            if t.as_mut().poll(cx).is_ready() {
+                self.message_timer = None;
+                self.message_timed_out();
+                if let Some(t) = self.message_timer.as_mut() {
+                    // Re-armed: register the waker.
+                    let _ = t.as_mut().poll(cx);
+                }
             }
         }
         if let Some(t) = self.ping_timer.as_mut() {

@@ -19,6 +19,7 @@ pub mod utf8;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 
+mod budget;
 pub mod channel;
 mod connection;
 mod driver;

@@ -19,6 +19,17 @@ pub const DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE: usize = 64 << 20;
 /// Default `max_queued_bytes`: 4 MiB.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 
+/// Default server `max_buffered_bytes_total`: 256 MiB, room for four messages of the
+/// default `max_message_payload_size` at once.
+pub const DEFAULT_MAX_BUFFERED_BYTES_TOTAL: usize = 256 << 20;
+
+/// Default server `message_timeout`: 60 s (a 64 MiB message at about 9 Mbit/s).
+pub const DEFAULT_MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default server `auto_ping_interval` and `auto_ping_timeout`: 20 s, as
+/// python-websockets.
+pub const DEFAULT_SERVER_AUTO_PING: Duration = Duration::from_secs(20);
+
 /// Options of a WebSocket server (`WebSocketServerFactory.setProtocolOptions`).
 ///
 /// # Examples
@@ -46,6 +57,26 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 /// factory.reset_protocol_options();
 /// assert_eq!(factory.options().max_connections, 0);
 /// ```
+///
+/// # Defaults for a server that faces the internet
+///
+/// Autobahn|Python's defaults trust the peer: no limit on message size, no deadline, no
+/// keepalive. Ours bound what any peer can make the server hold, and for how long; where
+/// Autobahn's default is not dangerous we keep it. Compared with python-websockets:
+///
+/// | option | Autobahn\|Python | python-websockets | here | why |
+/// |---|---|---|---|---|
+/// | `max_message_payload_size` | unlimited | 1 MiB (`max_size`) | 64 MiB | bounded, yet large messages still work; the total is bounded by the budget below |
+/// | `max_frame_payload_size` | unlimited | (`max_size`) | unlimited | a frame is bounded by its message |
+/// | `max_queued_bytes` | (no queue) | 16 frames (`max_queue`) × `max_size` | 4 MiB | read-ahead bounded in bytes, whatever the message sizes |
+/// | `max_buffered_bytes_total` | (none) | (none) | 256 MiB | bounds all connections together: a thousandfold compression ratio times many connections is unbounded otherwise |
+/// | `message_timeout` | none | none | 60 s | a message once begun must not hold memory forever |
+/// | `open_handshake_timeout` | none | 10 s (`open_timeout`) | 30 s | slowloris; generous for slow TLS clients |
+/// | `close_handshake_timeout` | 1 s | 10 s (`close_timeout`) | 1 s | Autobahn's, not dangerous |
+/// | `auto_ping_interval` / `auto_ping_timeout` | off | 20 s / 20 s | 20 s / 20 s | a peer that vanished (or never reads) is found and its memory released |
+/// | `max_connections` | unlimited | unlimited | unlimited | memory is bounded by the budget, not the count; set it to bound file descriptors |
+/// | `allowed_origins` | `*` | any | `*` | Autobahn's; a browser-facing application checks `Origin` itself or sets this |
+/// | `max_handshake_size` / `_headers` | unlimited | 8 KiB lines, 128 headers | 16 KiB / 64 | bounded |
 #[derive(Clone)]
 pub struct ServerOptions {
     /// Protocol versions accepted (default `[8, 13]`).
@@ -84,6 +115,44 @@ pub struct ServerOptions {
     /// frames) times `max_size` (1 MiB); here the bound is in bytes, whatever the
     /// message sizes.
     pub max_queued_bytes: usize,
+    /// Bytes of received messages that all connections of the factory together may hold
+    /// for their handlers (what `max_queued_bytes` bounds per connection: queued
+    /// messages, the message being reassembled or inflated, a partial frame), `0` for no
+    /// budget (default 256 MiB; not an Autobahn option). Connections are charged in
+    /// units of 64 KiB: one holding less counts as holding nothing, so small messages
+    /// cost no shared counter update.
+    ///
+    /// Past the budget, a connection that holds part of it stops reading (TCP pushes back
+    /// on its peer) until some connection releases memory: its handler takes a message,
+    /// or it closes. A message in progress also stops before its buffer's next doubling
+    /// would pass the budget. A connection that holds nothing may still read while the
+    /// total is within a headroom (a quarter of the budget, at least 16 MiB), so that
+    /// honest peers' small messages keep being served while messages in progress hold
+    /// the budget. The total may pass the budget by what one read inflates to (up to
+    /// about 8 MiB) per runtime worker, plus 64 KiB per held-up connection (read,
+    /// undecoded, so that a peer that has gone is noticed).
+    ///
+    /// Waiting cannot last forever, even if every holder waits on the others: a message
+    /// held up by the budget is failed with 1013 (try again later: the server is busy,
+    /// the peer did nothing wrong) when its `message_timeout` expires, or at once if
+    /// there is no message timeout. Not 1009: the message may be within
+    /// `max_message_payload_size`. Keep the budget well above
+    /// `max_message_payload_size`, or messages that large may never arrive.
+    pub max_buffered_bytes_total: usize,
+    /// Time allowed to receive a message once it has begun (its first frame header, or
+    /// the first bytes of one), `None` for no limit (default 60 s; not an Autobahn
+    /// option). A message not complete in time fails the connection with 1008 (policy
+    /// violation: the peer broke our policy on message duration; 1001 "going away"
+    /// would say that we shut down), or with 1013 if the server-wide budget held it up
+    /// (see `max_buffered_bytes_total`). If we stopped reading because our handler is
+    /// behind, and the peer reads what we send, it gets another period instead.
+    ///
+    /// Without it, a peer that begins a message and never ends it holds what it made us
+    /// buffer (up to `max_message_payload_size` inflated, from a few KiB of compressed
+    /// fragments) for as long as the connection lives. The default leaves a 64 MiB
+    /// message about 9 Mbit/s; the Autobahn Testsuite's fragmented cases finish within
+    /// a second.
+    pub message_timeout: Option<Duration>,
     /// Fragment outgoing messages into frames of at most this size, `0` for no
     /// fragmentation (default `0`).
     pub auto_fragment_size: usize,
@@ -102,9 +171,17 @@ pub struct ServerOptions {
     pub close_handshake_timeout: Option<Duration>,
     /// Set TCP_NODELAY (default `true`).
     pub tcp_no_delay: bool,
-    /// Send a ping every interval (default off).
+    /// Send a ping every interval (default 20 s, as python-websockets; Autobahn's is
+    /// off).
+    ///
+    /// A server facing the internet must learn when a peer has vanished (no FIN ever
+    /// arrives from a dead NAT or a pulled cable) or reads nothing while holding memory:
+    /// with auto-ping off, such connections hold their buffers forever.
     pub auto_ping_interval: Option<Duration>,
-    /// Drop the connection if an automatic ping is not answered in time (default off).
+    /// Drop the connection if an automatic ping is not answered in time (default 20 s,
+    /// as python-websockets; Autobahn's is off). If we stopped reading (the handler is
+    /// behind, or the budget is exhausted) and the peer reads what we send, its pong may
+    /// be unread: it gets another period instead.
     pub auto_ping_timeout: Option<Duration>,
     /// Payload size of automatic pings, 4..=125 (default 4).
     pub auto_ping_size: usize,
@@ -159,14 +236,16 @@ impl Default for ServerOptions {
             max_frame_payload_size: 0,
             max_message_payload_size: DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            max_buffered_bytes_total: DEFAULT_MAX_BUFFERED_BYTES_TOTAL,
+            message_timeout: Some(DEFAULT_MESSAGE_TIMEOUT),
             auto_fragment_size: 0,
             fail_by_drop: true,
             echo_close_code_reason: false,
             open_handshake_timeout: Some(Duration::from_secs(30)),
             close_handshake_timeout: Some(Duration::from_secs(1)),
             tcp_no_delay: true,
-            auto_ping_interval: None,
-            auto_ping_timeout: None,
+            auto_ping_interval: Some(DEFAULT_SERVER_AUTO_PING),
+            auto_ping_timeout: Some(DEFAULT_SERVER_AUTO_PING),
             auto_ping_size: 4,
             serve_flash_socket_policy: false,
             flash_socket_policy: DEFAULT_FLASH_SOCKET_POLICY.to_string(),
@@ -214,6 +293,9 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_frame_payload_size", &self.max_frame_payload_size)
             .field("max_message_payload_size", &self.max_message_payload_size)
             .field("max_queued_bytes", &self.max_queued_bytes)
+            .field("max_buffered_bytes_total", &self.max_buffered_bytes_total)
+            .field("message_timeout", &self.message_timeout)
+            .field("auto_ping_interval", &self.auto_ping_interval)
             .field("allowed_origins", &self.allowed_origins)
             .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
@@ -263,6 +345,10 @@ pub struct ClientOptions {
     /// the server, `0` for no bound in bytes (default 4 MiB, see
     /// [`ServerOptions::max_queued_bytes`]).
     pub max_queued_bytes: usize,
+    /// Time allowed to receive a message once it has begun, `None` for no limit
+    /// (default none, as Autobahn: a client holds one connection, whose memory
+    /// `max_message_payload_size` bounds; see [`ServerOptions::message_timeout`]).
+    pub message_timeout: Option<Duration>,
     /// Fragment outgoing messages into frames of at most this size, `0` for none.
     pub auto_fragment_size: usize,
     /// Fail connections by dropping TCP without a closing handshake (default `true`).
@@ -289,7 +375,8 @@ pub struct ClientOptions {
     /// [`ServerOptions::per_message_compression_threshold`]).
     #[cfg(feature = "deflate")]
     pub per_message_compression_threshold: usize,
-    /// Send a ping every interval (default off).
+    /// Send a ping every interval (default off, as Autobahn: a client's peer is the
+    /// server it chose; servers ping by default, see [`ServerOptions::auto_ping_interval`]).
     pub auto_ping_interval: Option<Duration>,
     /// Drop the connection if an automatic ping is not answered in time (default off).
     pub auto_ping_timeout: Option<Duration>,
@@ -316,6 +403,7 @@ impl Default for ClientOptions {
             max_frame_payload_size: 0,
             max_message_payload_size: DEFAULT_MAX_MESSAGE_PAYLOAD_SIZE,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            message_timeout: None,
             auto_fragment_size: 0,
             fail_by_drop: true,
             echo_close_code_reason: false,
@@ -368,6 +456,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("max_frame_payload_size", &self.max_frame_payload_size)
             .field("max_message_payload_size", &self.max_message_payload_size)
             .field("max_queued_bytes", &self.max_queued_bytes)
+            .field("message_timeout", &self.message_timeout)
             .finish_non_exhaustive()
     }
 }

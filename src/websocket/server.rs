@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::budget::SharedBudget;
 use super::channel::WebSocketChannel;
 use super::connection::WebSocket;
 use super::driver::{self, CloseInfo, DriverConfig, Io};
@@ -98,6 +99,8 @@ pub struct WebSocketServerFactory {
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
     connections: Arc<AtomicUsize>,
+    /// What the connections hold for their handlers (`max_buffered_bytes_total`).
+    buffered: Arc<SharedBudget>,
 }
 
 impl std::fmt::Debug for WebSocketServerFactory {
@@ -131,6 +134,7 @@ impl WebSocketServerFactory {
             #[cfg(feature = "tls")]
             tls: None,
             connections: Arc::new(AtomicUsize::new(0)),
+            buffered: Arc::new(SharedBudget::default()),
         }
     }
 
@@ -209,6 +213,14 @@ impl WebSocketServerFactory {
         self.connections.load(Ordering::Relaxed)
     }
 
+    /// Bytes of received messages that this factory's connections hold now (queued for
+    /// their handlers, being reassembled or inflated, partial frames), counted against
+    /// [`ServerOptions::max_buffered_bytes_total`], in units of 64 KiB; counted only
+    /// while that option is not `0`. Clones of the factory share the count.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.held()
+    }
+
     fn handshake_config(&self) -> ServerHandshakeConfig {
         let o = &self.options;
         ServerHandshakeConfig {
@@ -246,6 +258,9 @@ impl WebSocketServerFactory {
             auto_ping_size: o.auto_ping_size,
             log_octets: o.log_octets,
             max_queued_bytes: o.max_queued_bytes,
+            message_timeout: o.message_timeout,
+            budget: (o.max_buffered_bytes_total != 0)
+                .then(|| (self.buffered.clone(), o.max_buffered_bytes_total)),
         }
     }
 

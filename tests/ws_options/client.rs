@@ -186,6 +186,25 @@ async fn client_max_frame_and_message_payload_size() {
     .await;
 }
 
+/// A message the server begins and does not finish within `message_timeout` fails
+/// with 1008.
+#[tokio::test]
+async fn client_message_timeout() {
+    bounded(async {
+        let timeout = Duration::from_millis(300);
+        let options = ClientOptions {
+            message_timeout: Some(timeout),
+            ..Default::default()
+        };
+        let mut c = client_and_peer(options, "").await;
+        let t0 = std::time::Instant::now();
+        c.peer.send(&frame(false, BINARY, b"begun", None)).await;
+        assert_eq!(c.peer.next().await.unwrap().close_code(), Some(1008));
+        assert!(t0.elapsed() >= timeout, "failed after {:?}", t0.elapsed());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn client_auto_fragment_size() {
     bounded(async {

@@ -1,6 +1,7 @@
 //! `ServerOptions` fields, seen by a raw client.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use autobahn::websocket::options::ServerOptions;
 use autobahn::websocket::WebSocketServerFactory;
@@ -143,6 +144,48 @@ async fn server_max_frame_payload_size() {
         let echo = peer.next().await.unwrap();
         assert_eq!(echo.payload, [7; 10]);
         assert_eq!(peer.next().await.unwrap().close_code(), Some(1009));
+    })
+    .await;
+}
+
+/// A message begun and not finished within `message_timeout` fails with 1008; complete
+/// messages are not timed.
+#[tokio::test]
+async fn server_message_timeout() {
+    bounded(async {
+        let timeout = Duration::from_millis(300);
+        let options = ServerOptions {
+            message_timeout: Some(timeout),
+            ..Default::default()
+        };
+        let (_s, _events, mut peer) = server_and_peer(options).await;
+        peer.send(&client_frame(TEXT, b"whole")).await;
+        assert_eq!(peer.next().await.unwrap().payload, b"whole");
+        let t0 = std::time::Instant::now();
+        peer.send(&frame(false, BINARY, b"begun", Some([1, 2, 3, 4])))
+            .await;
+        assert_eq!(peer.next().await.unwrap().close_code(), Some(1008));
+        assert!(t0.elapsed() >= timeout, "failed after {:?}", t0.elapsed());
+    })
+    .await;
+}
+
+/// Past `max_buffered_bytes_total` (here smaller than one message), a message in
+/// progress without a message timeout fails at once with 1013; smaller ones are served.
+#[tokio::test]
+async fn server_max_buffered_bytes_total() {
+    bounded(async {
+        let options = ServerOptions {
+            max_buffered_bytes_total: 64 * 1024,
+            message_timeout: None,
+            ..Default::default()
+        };
+        let (_s, _events, mut peer) = server_and_peer(options).await;
+        peer.send(&client_frame(TEXT, b"small")).await;
+        assert_eq!(peer.next().await.unwrap().payload, b"small");
+        let begun = frame(false, BINARY, &[1; 100 * 1024], Some([1, 2, 3, 4]));
+        peer.send(&begun).await;
+        assert_eq!(peer.next().await.unwrap().close_code(), Some(1013));
     })
     .await;
 }

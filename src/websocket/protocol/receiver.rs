@@ -156,6 +156,12 @@ impl Receiver {
         self.message.as_ref().map_or(0, |m| m.buf.capacity())
     }
 
+    /// True while a message (or a frame) has begun and is not complete yet: the
+    /// connection task bounds how long that may last.
+    pub fn is_mid_message(&self) -> bool {
+        self.message.is_some() || self.frame.is_some()
+    }
+
     /// Counts an emitted message against the budget.
     fn spend(&mut self, len: usize) {
         self.budget = self.budget.saturating_sub(len);
