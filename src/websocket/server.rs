@@ -31,7 +31,7 @@ use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
 use super::url::parse_url;
 
 mod running;
-use running::Listener;
+use running::{Handlers, Listener, Pull};
 pub use running::{ServerHandle, ShutdownReport, WebSocketServer};
 
 /// The `Server` header we send by default.
@@ -326,7 +326,48 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
     {
-        self.start_on(Listener::Tcp(listener), make)
+        self.start_on(Listener::Tcp(listener), Handlers(make))
+    }
+
+    /// [`Self::start`] for the pull API: each connection, once its opening handshake is
+    /// done, goes to `handle` as a [`WebSocket`] on a task of its own (python-websockets'
+    /// `serve(handler)`). Graceful shutdown works as for handlers.
+    ///
+    /// # Examples
+    ///
+    /// An echo server on the pull API:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use autobahn::websocket::{Message, WebSocketClientFactory, WebSocketServerFactory};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+    /// let listener = factory.listen("127.0.0.1:0").await?;
+    /// let server = factory.start_websocket(listener, |mut ws| async move {
+    ///     while let Some(message) = ws.recv().await {
+    ///         if ws.send(message).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// });
+    /// let url = format!("ws://{}", server.local_addr().expect("TCP"));
+    /// let mut client = WebSocketClientFactory::new(&url)?.connect_websocket().await?;
+    /// client.send("hi").await?;
+    /// assert_eq!(client.recv().await, Some(Message::from("hi")));
+    /// server.shutdown(Duration::from_secs(1)).await;
+    /// assert_eq!(client.recv().await, None);
+    /// assert_eq!(client.close_info().and_then(|c| c.code), Some(1001));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn start_websocket<F, Fut>(self, listener: TcpListener, handle: F) -> WebSocketServer
+    where
+        F: Fn(WebSocket<MaybeTlsStream>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.start_on(Listener::Tcp(listener), Pull(handle))
     }
 
     /// Serves until `signal` completes, then shuts down gracefully (see
@@ -407,7 +448,7 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
     {
-        self.start_on(Listener::Unix(listener), make)
+        self.start_on(Listener::Unix(listener), Handlers(make))
     }
 
     /// Runs one accepted TCP connection to its end (TLS first, if configured).
@@ -471,9 +512,45 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
-        // A TLS handshake in progress holds a connection slot, and the TLS and the HTTP
-        // handshakes share one `open_handshake_timeout`: a slow client gets one timeout,
-        // not two, and a flood of TLS handshakes counts against `max_connections`.
+        let (stream, slot, deadline) = self.secure(tcp, &peer).await?;
+        self.run_connection(stream, peer, make, slot, deadline)
+            .await
+    }
+
+    /// [`Self::accept_tcp`] for the pull API (see [`Self::accept_stream_websocket`]).
+    pub async fn accept_tcp_websocket<H, F>(
+        &self,
+        tcp: TcpStream,
+        addr: SocketAddr,
+        make: F,
+    ) -> Result<Option<WebSocket<MaybeTlsStream>>>
+    where
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let _ = tcp.set_nodelay(self.options.tcp_no_delay);
+        let peer = format!("tcp:{addr}");
+        let span = span::connection_span("server", &peer, None);
+        let opened = async {
+            let (stream, slot, deadline) = self.secure(tcp, &peer).await?;
+            self.handshake(stream, peer, make, slot, deadline).await
+        }
+        .instrument(span.clone())
+        .await?;
+        Ok(opened.map(|o| self.websocket_of(o, span)))
+    }
+
+    /// Takes a connection slot and starts the handshake deadline, then runs the TLS
+    /// handshake if the factory has TLS.
+    ///
+    /// A TLS handshake in progress holds a connection slot, and the TLS and the HTTP
+    /// handshakes share one `open_handshake_timeout`: a slow client gets one timeout, not
+    /// two, and a flood of TLS handshakes counts against `max_connections`.
+    async fn secure(
+        &self,
+        tcp: TcpStream,
+        peer: &str,
+    ) -> Result<(MaybeTlsStream, ConnectionSlot, Option<Instant>)> {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
         #[cfg(feature = "tls")]
@@ -483,13 +560,10 @@ impl WebSocketServerFactory {
                 .map_err(|_| Error::Timeout("TLS handshake"))?
                 .map_err(|e| Error::tls_handshake(format!("handshake with {peer} failed"), e))?;
             tracing::debug!("TLS handshake done");
-            let stream = MaybeTlsStream::TlsServer(Box::new(tls));
-            return self
-                .run_connection(stream, peer, make, slot, deadline)
-                .await;
+            return Ok((MaybeTlsStream::TlsServer(Box::new(tls)), slot, deadline));
         }
-        self.run_connection(MaybeTlsStream::Tcp(tcp), peer, make, slot, deadline)
-            .await
+        let _ = peer;
+        Ok((MaybeTlsStream::Tcp(tcp), slot, deadline))
     }
 
     /// When the opening handshake of a connection accepted now must be done.

@@ -3,6 +3,7 @@
 //! wait up to a grace period, drop the rest).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use tokio::time::Instant;
 
 use super::{accept_failed, WebSocketServerFactory};
 use crate::websocket::channel::WebSocketChannel;
+use crate::websocket::connection::WebSocket;
 use crate::websocket::error::Chain;
 use crate::websocket::handler::WebSocketServerHandler;
 use crate::websocket::stream::MaybeTlsStream;
@@ -164,16 +166,133 @@ impl Listener {
     }
 }
 
-/// The open connections' channels, to tell each one the server is going away.
-type Live = Arc<Mutex<HashMap<u64, WebSocketChannel>>>;
+/// The open connections' channels, to tell each one the server is going away; once it
+/// is, a connection registering later is told at once.
+#[derive(Default)]
+pub(super) struct Live(Mutex<(bool, HashMap<u64, WebSocketChannel>)>);
+
+impl Live {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, HashMap<u64, WebSocketChannel>)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn register(&self, id: u64, channel: &WebSocketChannel) {
+        let mut live = self.lock();
+        if live.0 {
+            channel.going_away();
+        }
+        live.1.insert(id, channel.clone());
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().1.remove(&id);
+    }
+
+    /// Marks the server as going away and tells every open connection; returns how many.
+    fn going_away(&self) -> usize {
+        let mut live = self.lock();
+        live.0 = true;
+        for channel in live.1.values() {
+            channel.going_away();
+        }
+        live.1.len()
+    }
+}
+
+/// What a server does with each accepted connection: run it with handlers, or hand it
+/// to the application as a [`WebSocket`].
+pub(super) trait Service: Send + Sync + 'static {
+    /// Runs one connection to its end; registers its channel in `live` once it has one.
+    fn serve(
+        &self,
+        factory: &WebSocketServerFactory,
+        stream: Accepted,
+        peer: String,
+        live: &Live,
+        id: u64,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// The handler API: `make` creates each connection's handler.
+pub(super) struct Handlers<F>(pub(super) F);
+
+impl<H, F> Service for Handlers<F>
+where
+    H: WebSocketServerHandler,
+    F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
+{
+    async fn serve(
+        &self,
+        factory: &WebSocketServerFactory,
+        stream: Accepted,
+        peer: String,
+        live: &Live,
+        id: u64,
+    ) {
+        let register = |channel: WebSocketChannel| {
+            live.register(id, &channel);
+            (self.0)(channel)
+        };
+        let result = match stream {
+            Accepted::Tcp(tcp, addr) => factory.accept_tcp(tcp, addr, register).await,
+            #[cfg(unix)]
+            Accepted::Unix(stream) => {
+                factory
+                    .accept_stream(MaybeTlsStream::Unix(stream), peer.clone(), register)
+                    .await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%peer, error = %Chain(&e), "connection ended with an error");
+        }
+    }
+}
+
+/// The pull API: `handle` gets each connection as a value once its handshake is done.
+pub(super) struct Pull<F>(pub(super) F);
+
+/// `on_connect` of a pull-API server: the factory's own checks decide.
+struct AcceptAll;
+impl crate::websocket::handler::WebSocketHandler for AcceptAll {}
+impl WebSocketServerHandler for AcceptAll {}
+
+impl<F, Fut> Service for Pull<F>
+where
+    F: Fn(WebSocket<MaybeTlsStream>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    async fn serve(
+        &self,
+        factory: &WebSocketServerFactory,
+        stream: Accepted,
+        peer: String,
+        live: &Live,
+        id: u64,
+    ) {
+        let register = |channel: WebSocketChannel| {
+            live.register(id, &channel);
+            AcceptAll
+        };
+        let accepted = match stream {
+            Accepted::Tcp(tcp, addr) => factory.accept_tcp_websocket(tcp, addr, register).await,
+            #[cfg(unix)]
+            Accepted::Unix(stream) => {
+                factory
+                    .accept_stream_websocket(MaybeTlsStream::Unix(stream), peer.clone(), register)
+                    .await
+            }
+        };
+        match accepted {
+            Ok(Some(ws)) => (self.0)(ws).await,
+            Ok(None) => {} // a plain HTTP request, answered
+            Err(e) => tracing::debug!(%peer, error = %Chain(&e), "opening handshake failed"),
+        }
+    }
+}
 
 impl WebSocketServerFactory {
     /// Starts accepting on `listener` (TCP or Unix) in a task of its own.
-    pub(super) fn start_on<H, F>(self, listener: Listener, make: F) -> WebSocketServer
-    where
-        H: WebSocketServerHandler,
-        F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
-    {
+    pub(super) fn start_on(self, listener: Listener, service: impl Service) -> WebSocketServer {
         let (stop, stopped) = watch::channel(None);
         let handle = ServerHandle {
             stop: Arc::new(stop),
@@ -185,24 +304,20 @@ impl WebSocketServerFactory {
             task: tokio::spawn(accept_loop(
                 Arc::new(self),
                 listener,
-                Arc::new(make),
+                Arc::new(service),
                 stopped,
             )),
         }
     }
 }
 
-async fn accept_loop<H, F>(
+async fn accept_loop(
     factory: Arc<WebSocketServerFactory>,
     listener: Listener,
-    make: Arc<F>,
+    service: Arc<impl Service>,
     mut stopped: watch::Receiver<Option<Duration>>,
-) -> ShutdownReport
-where
-    H: WebSocketServerHandler,
-    F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
-{
-    let live: Live = Arc::default();
+) -> ShutdownReport {
+    let live: Arc<Live> = Arc::default();
     let mut tasks = JoinSet::new();
     let mut next_id = 0u64;
     // Once every handle is gone nobody can shut this server down: it serves on.
@@ -221,23 +336,23 @@ where
                 Ok((stream, peer)) => {
                     let id = next_id;
                     next_id += 1;
-                    tasks.spawn(run_one(factory.clone(), stream, peer, make.clone(), live.clone(), id));
+                    let (factory, service, live) = (factory.clone(), service.clone(), live.clone());
+                    tasks.spawn(async move {
+                        service.serve(&factory, stream, peer, &live, id).await;
+                        live.remove(id);
+                    });
                 }
                 Err(e) => accept_failed(e).await,
             },
         }
     };
     drop(listener); // new connections are refused from now on
-    let open: Vec<WebSocketChannel> = lock(&live).values().cloned().collect();
+    let open = live.going_away();
     tracing::info!(
-        connections = open.len(),
+        connections = open,
         ?grace,
         "shutting down: closing every connection with 1001"
     );
-    for channel in &open {
-        channel.going_away();
-    }
-    drop(open);
     let deadline = Instant::now() + grace;
     let mut report = ShutdownReport::default();
     while let Ok(Some(_)) = tokio::time::timeout_at(deadline, tasks.join_next()).await {
@@ -271,43 +386,8 @@ async fn accept(listener: &Listener) -> std::io::Result<(Accepted, String)> {
     }
 }
 
-enum Accepted {
+pub(super) enum Accepted {
     Tcp(tokio::net::TcpStream, SocketAddr),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
-}
-
-/// One connection, registered in `live` while it exists.
-async fn run_one<H, F>(
-    factory: Arc<WebSocketServerFactory>,
-    stream: Accepted,
-    peer: String,
-    make: Arc<F>,
-    live: Live,
-    id: u64,
-) where
-    H: WebSocketServerHandler,
-    F: Fn(WebSocketChannel) -> H + Send + Sync + 'static,
-{
-    let register = |channel: WebSocketChannel| {
-        lock(&live).insert(id, channel.clone());
-        make(channel)
-    };
-    let result = match stream {
-        Accepted::Tcp(tcp, addr) => factory.accept_tcp(tcp, addr, register).await,
-        #[cfg(unix)]
-        Accepted::Unix(stream) => {
-            factory
-                .accept_stream(MaybeTlsStream::Unix(stream), peer.clone(), register)
-                .await
-        }
-    };
-    lock(&live).remove(&id);
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %Chain(&e), "connection ended with an error");
-    }
-}
-
-fn lock(live: &Live) -> std::sync::MutexGuard<'_, HashMap<u64, WebSocketChannel>> {
-    live.lock().unwrap_or_else(|e| e.into_inner())
 }
