@@ -4,6 +4,9 @@
 //!   response builders.
 //! * [`client`]: request builder and incremental response parser.
 //! * [`extensions`]: `Sec-WebSocket-Extensions` parsing.
+//! * [`ServerHandshake`] and [`ClientHandshake`] also work on `http::Request` /
+//!   `http::Response` values, for HTTP stacks that parse and upgrade connections
+//!   themselves; our own server and client run the same functions on bytes.
 //!
 //! Both parsers are fed the caller's growing receive buffer; they scan only bytes
 //! not seen before for the end of the HTTP head (no quadratic re-scan, cf.
@@ -14,13 +17,16 @@
 pub mod client;
 pub mod extensions;
 mod head;
+mod negotiated;
 pub mod server;
 
 pub use client::{ClientHandshake, ResponseParser};
 pub use extensions::parse_extensions;
+pub use negotiated::Negotiated;
 pub use server::{
     accept_response, deny_response, error_response, flash_policy_response, status_page_response,
-    ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
+    Accepted, Checked, ParsedRequest, PendingUpgrade, Refusal, RequestParser, ServerHandshake,
+    ServerHandshakeConfig, UpgradeRequest,
 };
 
 pub(crate) use head::{parse_response as head_parse_response, HeadScanner, HeaderError};
