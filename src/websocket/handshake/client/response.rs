@@ -221,3 +221,6 @@ impl ResponseParser {
         Ok(Some((self.check.check(resp)?, head.end)))
     }
 }
+
+#[cfg(test)]
+mod tests;

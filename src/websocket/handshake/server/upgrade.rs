@@ -461,3 +461,6 @@ impl Refusal {
         self.answer.to_bytes()
     }
 }
+
+#[cfg(test)]
+mod tests;
