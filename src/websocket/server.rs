@@ -19,7 +19,7 @@ use super::handshake::server::{
     deny_response, flash_policy_response, status_page_response, ParsedRequest, PendingUpgrade,
     Refusal, RequestParser, ServerHandshake,
 };
-use super::handshake::{HandshakeError, Negotiated};
+use super::handshake::HandshakeError;
 use super::options::ServerOptions;
 use super::protocol::{Receiver, Sender};
 use super::span;
@@ -498,12 +498,14 @@ impl WebSocketServerFactory {
         let _slot = slot;
         let max = self.options.max_connections;
         if max != 0 && _slot.count > max {
-            let refusal = Refusal::too_many_connections();
-            let _ = stream.write_all(&refusal.to_bytes()).await;
+            // Only the bytes live across the writes: this state can be the largest of the
+            // connection task's future, whose size is idle memory per connection.
+            let answer = Refusal::too_many_connections().to_bytes();
+            let _ = stream.write_all(&answer).await;
             let _ = stream.shutdown().await;
             return Err(Error::Handshake {
                 peer,
-                source: refusal.into_error(),
+                source: Refusal::too_many_connections().into_error(),
             });
         }
         let sender = Sender::new(self.options.protocol_config());
@@ -619,16 +621,13 @@ impl WebSocketServerFactory {
             Ok(a) => a,
             Err(refusal) => return Err(failed(refuse(stream, refusal).await)),
         };
-        stream.write_all(&accepted.to_bytes()).await?;
-        let Negotiated {
-            subprotocol,
-            extensions,
-            ..
-        } = accepted.negotiated();
+        let answer = accepted.to_bytes();
+        let negotiated = accepted.into_negotiated();
+        stream.write_all(&answer).await?;
         span::record_negotiated(
             &tracing::Span::current(),
-            subprotocol.as_deref(),
-            extensions,
+            negotiated.subprotocol.as_deref(),
+            &negotiated.extensions,
         );
         tracing::debug!("WebSocket opening handshake done");
         let _ = buf.split_to(consumed);
