@@ -14,8 +14,6 @@ use super::{
     check_outgoing_header, is_token, parse_extensions, write_header, HandshakeError,
     DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEADER_BYTES,
 };
-#[cfg(test)]
-use crate::websocket::types::ConnectionResponse;
 use crate::websocket::types::Headers;
 use crate::websocket::url::ParsedUrl;
 
@@ -216,7 +214,8 @@ impl ClientHandshake {
         Ok((request, key))
     }
 
-    /// [`Self::http_request`] with a given `Sec-WebSocket-Key`.
+    /// [`Self::http_request`] with a given `Sec-WebSocket-Key`. Refuses what
+    /// [`Self::build_request_with_key`] refuses, and a resource `http::Uri` does not take.
     pub fn http_request_with_key(&self, key: &str) -> Result<http::Request<()>, HandshakeError> {
         let headers = self.request_headers(key)?;
         let uri = http::Uri::try_from(self.resource.as_str()).map_err(|_| {

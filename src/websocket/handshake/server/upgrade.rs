@@ -346,7 +346,6 @@ impl ServerHandshake {
 
 /// What [`ServerHandshake::check`] found.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
 pub enum Checked {
     /// A valid upgrade: ask `on_connect`, then [`ServerHandshake::respond`].
     Upgrade(PendingUpgrade),
