@@ -1,6 +1,6 @@
 //! Client side of the opening handshake: the request (RFC 6455 §4.1), as bytes or as
 //! an `http::Request`, and the check of the server's answer (§4.2.2, §4.1 steps 1–6)
-//! with the extension negotiation ([`response`]).
+//! with the extension negotiation ([`ClientHandshake::negotiate`]).
 
 mod response;
 
