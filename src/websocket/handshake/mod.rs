@@ -156,6 +156,23 @@ pub enum HandshakeError {
     /// (client) The server selected a subprotocol we did not offer.
     #[error("server selected subprotocol {0:?} that was not offered")]
     UnexpectedProtocol(String),
+    /// (client) The server accepted extensions we did not offer (or permessage-deflate
+    /// more than once); their names.
+    #[error("server answered with extensions we did not offer: {}", .0.join(", "))]
+    UnexpectedExtensions(Vec<String>),
+    /// (client) The server's permessage-deflate response is not one our offers allow.
+    #[cfg(feature = "deflate")]
+    #[error("invalid permessage-deflate response")]
+    InvalidDeflateResponse(#[source] crate::websocket::deflate::DeflateNegotiationError),
+    /// (client) Our permessage-deflate acceptor refused the server's response.
+    #[cfg(feature = "deflate")]
+    #[error("permessage-deflate response refused")]
+    DeflateResponseRefused,
+    /// (client) Our permessage-deflate acceptor answered with settings that contradict
+    /// the server's response.
+    #[cfg(feature = "deflate")]
+    #[error("invalid permessage-deflate acceptance")]
+    InvalidDeflateAcceptance(#[source] crate::websocket::deflate::DeflateNegotiationError),
     /// (client) The HTTP proxy did not answer CONNECT with 2xx.
     #[error("proxy refused CONNECT: HTTP {status} {reason}")]
     ProxyRefused {
@@ -210,8 +227,13 @@ impl HandshakeError {
             UnexpectedStatus { .. }
             | AcceptMismatch
             | UnexpectedProtocol(_)
+            | UnexpectedExtensions(_)
             | ProxyRefused { .. } => 502,
+            #[cfg(feature = "deflate")]
+            InvalidDeflateResponse(_) | DeflateResponseRefused => 502,
             InvalidOutgoingHeader { .. } | InvalidArgument(_) => 500,
+            #[cfg(feature = "deflate")]
+            InvalidDeflateAcceptance(_) => 500,
         }
     }
 

@@ -107,13 +107,9 @@ impl ClientHandshake {
                 negotiated.deflate = Some(self.accept_deflate(ext)?);
             }
             exts => {
-                return Err(HandshakeError::Rejected(format!(
-                    "server answered with extensions we did not offer: {}",
-                    exts.iter()
-                        .map(|e| e.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
+                return Err(HandshakeError::UnexpectedExtensions(
+                    exts.iter().map(|e| e.name.clone()).collect(),
+                ))
             }
         }
         Ok(negotiated)
@@ -125,15 +121,14 @@ impl ClientHandshake {
         ext: &crate::websocket::types::Extension,
     ) -> Result<crate::websocket::deflate::PerMessageDeflateParams, HandshakeError> {
         use crate::websocket::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
-        let rejected = HandshakeError::Rejected;
         let offers = &self.per_message_compression_offers;
         let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
-            .map_err(|e| rejected(format!("invalid permessage-deflate response: {e}")))?;
+            .map_err(HandshakeError::InvalidDeflateResponse)?;
         let mut accept = self
             .per_message_compression_accept
             .as_ref()
             .and_then(|f| f(&resp))
-            .ok_or_else(|| rejected("permessage-deflate response refused".into()))?;
+            .ok_or(HandshakeError::DeflateResponseRefused)?;
         // An offer with client_no_context_takeover promised no context takeover even if
         // the server did not ask for it (RFC 7692 §7.1.1.2): keep the promise.
         if accept.no_context_takeover.is_none()
@@ -143,7 +138,7 @@ impl ClientHandshake {
         }
         accept
             .validate()
-            .map_err(|e| rejected(format!("invalid permessage-deflate acceptance: {e}")))?;
+            .map_err(HandshakeError::InvalidDeflateAcceptance)?;
         Ok(*PerMessageDeflate::from_response_accept(&accept).params())
     }
 }

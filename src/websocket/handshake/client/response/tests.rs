@@ -94,8 +94,13 @@ fn unoffered_extension() {
     let err = check(&client(), &answer(&[("Sec-WebSocket-Extensions", "x-foo")])).unwrap_err();
     assert_eq!(
         err,
-        HandshakeError::Rejected("server answered with extensions we did not offer: x-foo".into())
+        HandshakeError::UnexpectedExtensions(vec!["x-foo".into()])
     );
+    assert_eq!(
+        err.to_string(),
+        "server answered with extensions we did not offer: x-foo"
+    );
+    assert_eq!(err.http_status(), 502);
     assert_eq!(
         check(
             &client(),
@@ -203,21 +208,28 @@ mod deflate {
         ] {
             let err = check(&c, &answer(&[("Sec-WebSocket-Extensions", bad)])).unwrap_err();
             assert!(
-                err.to_string()
-                    .starts_with("invalid permessage-deflate response"),
-                "{bad}: {err}"
+                matches!(err, HandshakeError::InvalidDeflateResponse(_)),
+                "{bad}: {err:?}"
             );
+            // The reason is the source, for error chains.
+            assert!(std::error::Error::source(&err).is_some(), "{bad}");
         }
         // Two deflate responses: one extension of each kind at most.
         let two = "permessage-deflate, permessage-deflate";
-        assert!(check(&c, &answer(&[("Sec-WebSocket-Extensions", two)])).is_err());
+        assert!(matches!(
+            check(&c, &answer(&[("Sec-WebSocket-Extensions", two)])),
+            Err(HandshakeError::UnexpectedExtensions(_))
+        ));
         // Deflate that we did not offer.
         let err = check(
             &client(),
             &answer(&[("Sec-WebSocket-Extensions", "permessage-deflate")]),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("permessage-deflate"), "{err}");
+        assert!(
+            matches!(err, HandshakeError::InvalidDeflateResponse(_)),
+            "{err:?}"
+        );
         // Our acceptor refusing the response.
         let mut c = deflate_client();
         c.per_message_compression_accept = None;
@@ -226,9 +238,7 @@ mod deflate {
                 &c,
                 &answer(&[("Sec-WebSocket-Extensions", "permessage-deflate")])
             ),
-            Err(HandshakeError::Rejected(
-                "permessage-deflate response refused".into()
-            ))
+            Err(HandshakeError::DeflateResponseRefused)
         );
     }
 
