@@ -185,3 +185,63 @@ async fn refusals_through_hyper_are_our_servers_answers() {
     })
     .await;
 }
+
+/// The other way round: hyper's client sends our `http::Request` to our server, our
+/// check accepts hyper's response, and the negotiated codec reads the server's echo.
+#[tokio::test]
+async fn hyper_client_upgrades_to_our_server_with_our_request_and_check() {
+    use autobahn::websocket::handshake::ClientHandshake;
+    use autobahn::websocket::WebSocketServerFactory;
+    use common::{client_frame, start_echo_server};
+
+    bounded(async {
+        let factory = WebSocketServerFactory::new("ws://127.0.0.1").protocols(["chat"]);
+        let (server, _events) = start_echo_server(factory).await;
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(connection.with_upgrades());
+
+        let mut client = ClientHandshake::new("127.0.0.1", server.addr.port(), false);
+        client.resource = "/echo".into();
+        client.protocols = vec!["chat".into()];
+        #[cfg(feature = "deflate")]
+        {
+            client.per_message_compression_offers = autobahn::websocket::deflate::default_offers();
+        }
+        let (request, key) = client.http_request().unwrap();
+        let response = sender
+            .send_request(request.map(|()| http_body_util::Empty::<Bytes>::new()))
+            .await
+            .unwrap();
+        let peer = format!("tcp:{}", server.addr);
+        let (answer, negotiated) = client.check_response(&key, &response, &peer).unwrap();
+        assert_eq!(answer.protocol.as_deref(), Some("chat"));
+        assert_eq!(negotiated.subprotocol.as_deref(), Some("chat"));
+
+        let stream = hyper::upgrade::on(response).await.unwrap();
+        let mut ws = FrameReader::new(hyper_util::rt::TokioIo::new(stream), Vec::new());
+        ws.send(&client_frame(1, b"echo me")).await;
+        let echo = ws.next().await.expect("the echo");
+        assert_eq!(echo.opcode, 1);
+        #[cfg(feature = "deflate")]
+        {
+            // Compressed (RSV1) with the parameters both sides agreed.
+            assert_eq!(echo.rsv, 4, "{echo:?}");
+            let mut codec = negotiated.deflate_codec(false).expect("deflate agreed");
+            let mut text = Vec::new();
+            codec
+                .decompress_message(&echo.payload, &mut text, 0)
+                .unwrap();
+            assert_eq!(text, b"echo me");
+        }
+        #[cfg(not(feature = "deflate"))]
+        assert_eq!(echo.payload, b"echo me");
+        ws.send(&client_frame(8, &1000u16.to_be_bytes())).await;
+        let close = ws.next().await.expect("the close reply");
+        assert_eq!(close.close_code(), Some(1000));
+    })
+    .await;
+}
