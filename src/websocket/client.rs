@@ -17,7 +17,7 @@ use super::driver::{self, CloseInfo, DriverConfig, Io};
 use super::error::{ConnectStep, Error, Result};
 use super::handler::WebSocketClientHandler;
 use super::handshake::client::ClientHandshake;
-use super::handshake::HandshakeError;
+use super::handshake::{HandshakeError, Negotiated};
 use super::options::ClientOptions;
 use super::protocol::{Receiver, Role, Sender};
 use super::proxy::{connect_request, ProxyResponseParser};
@@ -422,12 +422,10 @@ impl WebSocketClientFactory {
         hs.max_headers = self.options.max_handshake_headers;
         #[cfg(feature = "deflate")]
         {
-            hs.extensions = self
-                .options
-                .per_message_compression_offers
-                .iter()
-                .map(|o| o.to_extension_string())
-                .collect();
+            hs.per_message_compression_offers
+                .clone_from(&self.options.per_message_compression_offers);
+            hs.per_message_compression_accept
+                .clone_from(&self.options.per_message_compression_accept);
         }
         let url = self.url_string();
         let handshake_error = |source| Error::Handshake {
@@ -472,7 +470,8 @@ impl WebSocketClientFactory {
         let sender = Sender::new(self.options.protocol_config());
         let channel = WebSocketChannel::new(sender, peer);
         let mut receiver = Receiver::new(self.options.protocol_config());
-        self.negotiate_extensions(&response, &mut receiver, &channel)?;
+        let negotiated = hs.negotiate(&response).map_err(handshake_error)?;
+        self.set_deflate(&negotiated, &mut receiver, &channel);
         // Runs in the span `connect` entered: the connection keeps it.
         let span = tracing::Span::current();
         span::record_negotiated(&span, response.protocol.as_deref(), &response.extensions);
@@ -495,66 +494,23 @@ impl WebSocketClientFactory {
         })
     }
 
-    #[allow(unused_variables)]
-    fn negotiate_extensions(
+    /// Sets up both directions' permessage-deflate codecs, if compression was agreed.
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn set_deflate(
         &self,
-        response: &ConnectionResponse,
+        negotiated: &Negotiated,
         receiver: &mut Receiver,
         channel: &WebSocketChannel,
-    ) -> Result<()> {
-        match &response.extensions[..] {
-            [] => Ok(()),
-            #[cfg(feature = "deflate")]
-            [ext]
-                if ext
-                    .name
-                    .eq_ignore_ascii_case(super::deflate::EXTENSION_NAME) =>
-            {
-                self.accept_deflate(ext, receiver, channel)
-            }
-            exts => Err(self.rejected(format!(
-                "server answered with extensions we did not offer: {}",
-                exts.iter()
-                    .map(|e| e.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+    ) {
+        #[cfg(feature = "deflate")]
+        if let Some(params) = negotiated.deflate {
+            use super::deflate::PerMessageDeflate;
+            receiver.set_deflate(PerMessageDeflate::new(false, params));
+            channel.shared.lock().sender.set_deflate(
+                PerMessageDeflate::new(false, params),
+                self.options.per_message_compression_threshold,
+            );
         }
-    }
-
-    #[cfg(feature = "deflate")]
-    fn accept_deflate(
-        &self,
-        ext: &super::types::Extension,
-        receiver: &mut Receiver,
-        channel: &WebSocketChannel,
-    ) -> Result<()> {
-        use super::deflate::{PerMessageDeflate, PerMessageDeflateResponse};
-        let offers = &self.options.per_message_compression_offers;
-        let resp = PerMessageDeflateResponse::parse(&ext.params, offers)
-            .map_err(|e| self.rejected(format!("invalid permessage-deflate response: {e}")))?;
-        let mut accept = self
-            .options
-            .per_message_compression_accept
-            .as_ref()
-            .and_then(|f| f(&resp))
-            .ok_or_else(|| self.rejected("permessage-deflate response refused".into()))?;
-        // An offer with client_no_context_takeover promised no context takeover even if
-        // the server did not ask for it (RFC 7692 §7.1.1.2): keep the promise.
-        if accept.no_context_takeover.is_none()
-            && offers.iter().all(|o| o.accept_no_context_takeover)
-        {
-            accept.no_context_takeover = Some(true);
-        }
-        accept
-            .validate()
-            .map_err(|e| self.rejected(format!("invalid permessage-deflate acceptance: {e}")))?;
-        receiver.set_deflate(PerMessageDeflate::from_response_accept(&accept));
-        channel.shared.lock().sender.set_deflate(
-            PerMessageDeflate::from_response_accept(&accept),
-            self.options.per_message_compression_threshold,
-        );
-        Ok(())
     }
 
     /// The resource without the query, which may carry credentials: for error
@@ -574,14 +530,6 @@ impl WebSocketClientFactory {
     fn connection_span(&self) -> tracing::Span {
         let peer = host_port(&self.url.host, self.url.port);
         span::connection_span("client", &peer, Some(self.path()))
-    }
-
-    /// The handshake failed on our side of the negotiation.
-    fn rejected(&self, why: String) -> Error {
-        Error::Handshake {
-            peer: self.url_string(),
-            source: HandshakeError::Rejected(why),
-        }
     }
 
     fn driver_config(&self) -> DriverConfig {

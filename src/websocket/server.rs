@@ -18,16 +18,15 @@ use super::driver::{self, CloseInfo, DriverConfig, Io};
 use super::error::{Error, Result};
 use super::handler::WebSocketServerHandler;
 use super::handshake::server::{
-    accept_response, deny_response, error_response, flash_policy_response, status_page_response,
-    ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
+    deny_response, flash_policy_response, status_page_response, ParsedRequest, PendingUpgrade,
+    Refusal, RequestParser, ServerHandshake,
 };
 use super::handshake::HandshakeError;
 use super::options::ServerOptions;
-use super::origin::OriginPolicy;
 use super::protocol::{Receiver, Sender};
 use super::span;
 use super::stream::MaybeTlsStream;
-use super::types::{ConnectionAccept, ConnectionDeny, Extension, Headers};
+use super::types::Headers;
 use super::url::parse_url;
 
 mod running;
@@ -35,7 +34,7 @@ use running::{Handlers, Listener, Pull};
 pub use running::{ServerHandle, ShutdownReport, WebSocketServer};
 
 /// The `Server` header we send by default.
-pub const DEFAULT_SERVER: &str = concat!("AutobahnRust/", env!("CARGO_PKG_VERSION"));
+pub use super::handshake::server::DEFAULT_SERVER;
 
 /// Creates server connections (Autobahn's `WebSocketServerFactory`): session parameters
 /// (URL, subprotocols, server name, extra headers, external port) plus protocol options.
@@ -221,19 +220,17 @@ impl WebSocketServerFactory {
         self.buffered.held()
     }
 
-    fn handshake_config(&self) -> ServerHandshakeConfig {
-        let o = &self.options;
-        ServerHandshakeConfig {
-            versions: o.versions.clone(),
-            web_status: o.web_status,
-            serve_flash_socket_policy: o.serve_flash_socket_policy,
-            origins: OriginPolicy::new(o.allowed_origins.iter(), o.allow_null_origin),
-            trust_x_forwarded_for: o.trust_x_forwarded_for,
-            max_header_bytes: o.max_handshake_size,
-            max_headers: o.max_handshake_headers,
-            external_port: self.external_port,
-            default_port: if self.is_secure() { 443 } else { 80 },
-        }
+    /// The sans-IO opening handshake this factory runs: its options, subprotocols,
+    /// `Server` header, extra headers and external port. An HTTP stack that upgrades
+    /// connections itself can decide handshakes exactly as this factory's server does.
+    pub fn server_handshake(&self) -> ServerHandshake {
+        let mut handshake = ServerHandshake::from_options(&self.options);
+        handshake.config.external_port = self.external_port;
+        handshake.config.default_port = if self.is_secure() { 443 } else { 80 };
+        handshake.protocols.clone_from(&self.protocols);
+        handshake.server.clone_from(&self.server);
+        handshake.headers.clone_from(&self.headers);
+        handshake
     }
 
     /// Whether this factory serves `wss://` (its URL says so, or TLS is configured).
@@ -744,12 +741,14 @@ impl WebSocketServerFactory {
     {
         let max = self.options.max_connections;
         if max != 0 && slot.count > max {
-            let resp = deny_response(503, Some("too many connections"), &Headers::new());
-            let _ = stream.write_all(&resp).await;
+            // Only the bytes live across the writes: this state can be the largest of the
+            // connection task's future, whose size is idle memory per connection.
+            let answer = Refusal::too_many_connections().to_bytes();
+            let _ = stream.write_all(&answer).await;
             let _ = stream.shutdown().await;
             return Err(Error::Handshake {
                 peer,
-                source: HandshakeError::Rejected("maximum number of connections reached".into()),
+                source: Refusal::too_many_connections().into_error(),
             });
         }
         let sender = Sender::new(self.options.protocol_config());
@@ -800,19 +799,15 @@ impl WebSocketServerFactory {
             peer: peer.to_owned(),
             source,
         };
-        let config = self.handshake_config();
-        let mut parser = RequestParser::new(peer, &config);
+        let handshake = self.server_handshake();
+        let config = &handshake.config;
+        let mut parser = RequestParser::new(peer, config);
         let mut buf = BytesMut::with_capacity(1024);
         let parsed = loop {
-            match parser.parse(&buf, &config) {
+            match parser.parse(&buf, config) {
                 Ok(Some(p)) => break p,
                 Ok(None) => {}
-                Err(e) => {
-                    let _ = stream
-                        .write_all(&error_response(&e, self.server.as_deref()))
-                        .await;
-                    return Err(failed(e));
-                }
+                Err(e) => return Err(failed(refuse(stream, handshake.refuse(e)).await)),
             }
             if buf.len() > config.max_header_bytes {
                 return Err(failed(HandshakeError::HeadTooLarge {
@@ -833,13 +828,13 @@ impl WebSocketServerFactory {
                 return Err(failed(HandshakeError::ConnectionClosed));
             }
         };
-        let upgrade: UpgradeRequest = match parsed {
+        let upgrade = match parsed {
             ParsedRequest::Upgrade(u) => {
                 span::record_path(&tracing::Span::current(), &u.request.path);
                 *u
             }
             ParsedRequest::StatusPage { .. } => {
-                let page = status_page_response(self.server.as_deref(), &self.options.versions);
+                let page = status_page_response(handshake.server.as_deref(), &config.versions);
                 stream.write_all(&page).await?;
                 return Ok(None);
             }
@@ -851,114 +846,56 @@ impl WebSocketServerFactory {
                 return Ok(None);
             }
         };
+        let consumed = upgrade.consumed;
+        let pending = match handshake.negotiate(upgrade) {
+            Ok(p) => p,
+            Err(refusal) => return Err(failed(refuse(stream, refusal).await)),
+        };
         let mut receiver = Receiver::new(self.options.protocol_config());
-        let extensions =
-            match self.negotiate_extensions(&upgrade.request.extensions, &mut receiver, channel) {
-                Ok(x) => x,
-                Err(why) => {
-                    let resp = deny_response(400, Some(&why), &Headers::new());
-                    let _ = stream.write_all(&resp).await;
-                    return Err(failed(HandshakeError::Rejected(why)));
-                }
-            };
-        let accept: ConnectionAccept = match handler.on_connect(&upgrade.request).await {
+        self.set_deflate(&pending, &mut receiver, channel);
+        let decision = handler.on_connect(pending.request()).await;
+        let accepted = match handshake.respond(pending, decision) {
             Ok(a) => a,
-            Err(ConnectionDeny { code, reason }) => {
-                let resp = deny_response(code, reason.as_deref(), &Headers::new());
-                let _ = stream.write_all(&resp).await;
-                return Err(failed(HandshakeError::Rejected(format!(
-                    "connection denied by on_connect: {code}"
-                ))));
-            }
+            Err(refusal) => return Err(failed(refuse(stream, refusal).await)),
         };
-        let offered = &upgrade.request.protocols;
-        let subprotocol = match accept.subprotocol {
-            Some(p) if offered.contains(&p) => Some(p),
-            Some(p) => {
-                let resp = deny_response(
-                    500,
-                    Some("server chose a subprotocol the client did not offer"),
-                    &Headers::new(),
-                );
-                let _ = stream.write_all(&resp).await;
-                return Err(failed(HandshakeError::Rejected(format!(
-                    "on_connect chose subprotocol {p:?} not offered"
-                ))));
-            }
-            None => offered.iter().find(|p| self.protocols.contains(p)).cloned(),
-        };
-        let mut headers = self.headers.clone();
-        for (k, v) in accept.headers.iter() {
-            headers.append(k, v);
-        }
-        let resp = match accept_response(
-            &upgrade.key,
-            subprotocol.as_deref(),
-            &extensions,
-            &headers,
-            self.server.as_deref(),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = stream
-                    .write_all(&deny_response(500, Some(&e.to_string()), &Headers::new()))
-                    .await;
-                return Err(failed(e));
-            }
-        };
-        stream.write_all(&resp).await?;
+        let answer = accepted.to_bytes();
+        let negotiated = accepted.into_negotiated();
+        stream.write_all(&answer).await?;
         span::record_negotiated(
             &tracing::Span::current(),
-            subprotocol.as_deref(),
-            &extensions,
+            negotiated.subprotocol.as_deref(),
+            &negotiated.extensions,
         );
         tracing::debug!("WebSocket opening handshake done");
-        let _ = buf.split_to(upgrade.consumed);
+        let _ = buf.split_to(consumed);
         Ok(Some((buf, receiver)))
     }
 
-    /// Chooses extensions from the client's offers; sets up the codecs.
-    #[allow(unused_variables)]
-    fn negotiate_extensions(
+    /// Sets up both directions' permessage-deflate codecs, if compression was agreed.
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn set_deflate(
         &self,
-        offered: &[Extension],
+        pending: &PendingUpgrade,
         receiver: &mut Receiver,
         channel: &WebSocketChannel,
-    ) -> Result<Vec<Extension>, String> {
+    ) {
         #[cfg(feature = "deflate")]
-        {
-            use super::deflate::{PerMessageDeflate, PerMessageDeflateOffer, EXTENSION_NAME};
-            let offers = offered
-                .iter()
-                .filter(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME))
-                .map(|e| PerMessageDeflateOffer::parse(&e.params))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("invalid permessage-deflate offer: {e}"))?;
-            if offers.is_empty() {
-                return Ok(Vec::new());
-            }
-            let Some(accept_fn) = &self.options.per_message_compression_accept else {
-                return Ok(Vec::new());
-            };
-            let Some(accept) = accept_fn(&offers) else {
-                return Ok(Vec::new());
-            };
-            accept
-                .validate()
-                .map_err(|e| format!("invalid permessage-deflate acceptance: {e}"))?;
-            let header = accept.to_extension_string();
-            let ext =
-                super::handshake::parse_extensions([header.as_str()]).map_err(|e| e.to_string())?;
-            receiver.set_deflate(PerMessageDeflate::from_offer_accept(&accept));
+        if let Some(params) = pending.deflate() {
+            use super::deflate::PerMessageDeflate;
+            receiver.set_deflate(PerMessageDeflate::new(true, *params));
             channel.shared.lock().sender.set_deflate(
-                PerMessageDeflate::from_offer_accept(&accept),
+                PerMessageDeflate::new(true, *params),
                 self.options.per_message_compression_threshold,
             );
-            Ok(ext)
         }
-        #[cfg(not(feature = "deflate"))]
-        Ok(Vec::new())
     }
+}
+
+/// Writes a refusal's answer (best effort: the handshake failed either way) and gives
+/// its reason.
+async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, refusal: Refusal) -> HandshakeError {
+    let _ = stream.write_all(&refusal.to_bytes()).await;
+    refusal.into_error()
 }
 
 /// Counts a connection for `max_connections` while it lives.

@@ -1,16 +1,20 @@
-//! Client side of the opening handshake: request builder (RFC 6455 §4.1) and an
-//! incremental parser/validator of the server's answer (§4.2.2, §4.1 steps 1–6).
+//! Client side of the opening handshake: the request (RFC 6455 §4.1), as bytes or as
+//! an `http::Request`, and the check of the server's answer (§4.2.2, §4.1 steps 1–6)
+//! with the extension negotiation ([`ClientHandshake::negotiate`]).
+
+mod response;
+
+pub use response::ResponseParser;
 
 use base64::Engine as _;
 use rand::RngCore;
 
-use super::head::{parse_response, HeadScanner};
 use super::server::extensions_header;
 use super::{
-    accept_key, check_outgoing_header, has_token, is_token, parse_extensions, single, write_header,
-    HandshakeError, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEADER_BYTES,
+    check_outgoing_header, is_token, parse_extensions, write_header, HandshakeError,
+    DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEADER_BYTES,
 };
-use crate::websocket::types::{ConnectionResponse, Headers};
+use crate::websocket::types::Headers;
 use crate::websocket::url::ParsedUrl;
 
 /// Default `User-Agent`: `AutobahnRust/<crate version>`.
@@ -68,7 +72,7 @@ const RESERVED: &[&str] = &[
 /// assert_eq!(used, answer.len());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ClientHandshake {
     /// Server host name or IP (IPv6 without brackets).
     pub host: String,
@@ -87,14 +91,48 @@ pub struct ClientHandshake {
     /// Extra request headers (e.g. `Authorization`, cookies).
     pub headers: Headers,
     /// Extension offers, each as `Sec-WebSocket-Extensions` syntax
-    /// (e.g. `permessage-deflate; client_max_window_bits`).
+    /// (e.g. `permessage-deflate; client_max_window_bits`), sent before
+    /// [`Self::per_message_compression_offers`]. The server's answer may only accept
+    /// permessage-deflate.
     pub extensions: Vec<String>,
+    /// permessage-deflate offers, in order of preference (default none).
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_offers: Vec<crate::websocket::deflate::PerMessageDeflateOffer>,
+    /// Accepts (or refuses, failing the handshake) the server's permessage-deflate
+    /// response (default [`accept_response`](crate::websocket::deflate::accept_response)).
+    #[cfg(feature = "deflate")]
+    pub per_message_compression_accept:
+        Option<crate::websocket::deflate::PerMessageCompressionResponseAccept>,
     /// WebSocket version to speak: 13 (default) or 8.
     pub version: u8,
     /// Largest accepted response head in bytes.
     pub max_header_bytes: usize,
     /// Most response header lines accepted.
     pub max_headers: usize,
+}
+
+impl std::fmt::Debug for ClientHandshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("ClientHandshake");
+        d.field("host", &self.host)
+            .field("port", &self.port)
+            .field("is_secure", &self.is_secure)
+            .field("resource", &self.resource)
+            .field("origin", &self.origin)
+            .field("protocols", &self.protocols)
+            .field("useragent", &self.useragent)
+            .field("headers", &self.headers)
+            .field("extensions", &self.extensions);
+        #[cfg(feature = "deflate")]
+        d.field(
+            "per_message_compression_offers",
+            &self.per_message_compression_offers,
+        );
+        d.field("version", &self.version)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("max_headers", &self.max_headers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientHandshake {
@@ -110,6 +148,12 @@ impl ClientHandshake {
             useragent: None,
             headers: Headers::new(),
             extensions: Vec::new(),
+            #[cfg(feature = "deflate")]
+            per_message_compression_offers: Vec::new(),
+            #[cfg(feature = "deflate")]
+            per_message_compression_accept: Some(std::sync::Arc::new(
+                crate::websocket::deflate::accept_response,
+            )),
             version: 13,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,
@@ -134,6 +178,69 @@ impl ClientHandshake {
     /// Builds the request with a given `Sec-WebSocket-Key` (for tests; real clients
     /// use [`ClientHandshake::build_request`]).
     pub fn build_request_with_key(&self, key: &str) -> Result<Vec<u8>, HandshakeError> {
+        let headers = self.request_headers(key)?;
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(format!("GET {} HTTP/1.1\r\n", self.resource).as_bytes());
+        for (n, v) in &headers {
+            write_header(&mut out, n, v);
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
+    }
+
+    /// The request as an `http::Request` with a fresh random key, for an HTTP client
+    /// that performs the upgrade itself; returns it and the key (for
+    /// [`Self::check_response`]). The URI is the resource (origin-form); `Host` is a
+    /// header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::handshake::ClientHandshake;
+    /// use autobahn::websocket::url::parse_url;
+    ///
+    /// let mut client = ClientHandshake::from_url(&parse_url("ws://localhost:9000/chat?room=1")?);
+    /// client.protocols = vec!["chat.v2".into(), "chat.v1".into()];
+    /// let (request, key) = client.http_request()?;
+    /// assert_eq!(request.uri(), "/chat?room=1");
+    /// assert_eq!(request.headers()["host"], "localhost:9000");
+    /// assert_eq!(request.headers()["sec-websocket-protocol"], "chat.v2, chat.v1");
+    /// assert_eq!(request.headers()["sec-websocket-key"], key.as_str());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn http_request(&self) -> Result<(http::Request<()>, String), HandshakeError> {
+        let key = generate_key();
+        let request = self.http_request_with_key(&key)?;
+        Ok((request, key))
+    }
+
+    /// [`Self::http_request`] with a given `Sec-WebSocket-Key`. Refuses what
+    /// [`Self::build_request_with_key`] refuses, and a resource `http::Uri` does not take.
+    pub fn http_request_with_key(&self, key: &str) -> Result<http::Request<()>, HandshakeError> {
+        let headers = self.request_headers(key)?;
+        let uri = http::Uri::try_from(self.resource.as_str()).map_err(|_| {
+            HandshakeError::InvalidArgument(format!("invalid resource {:?}", self.resource))
+        })?;
+        let mut request = http::Request::new(());
+        *request.uri_mut() = uri;
+        let map = request.headers_mut();
+        for (n, v) in &headers {
+            let bad = |why| HandshakeError::InvalidOutgoingHeader {
+                name: n.to_owned(),
+                why,
+            };
+            let name = http::HeaderName::from_bytes(n.as_bytes())
+                .map_err(|_| bad("name is not an HTTP token"))?;
+            let value = http::HeaderValue::from_str(v)
+                .map_err(|_| bad("value contains control characters (CR/LF/NUL...)"))?;
+            map.append(name, value);
+        }
+        Ok(request)
+    }
+
+    /// The request's headers in the order written, after checking every value that
+    /// goes into the request.
+    fn request_headers(&self, key: &str) -> Result<Headers, HandshakeError> {
         let bad = |m: String| HandshakeError::InvalidArgument(m);
         if self.version != 13 && self.version != 8 {
             return Err(bad(format!(
@@ -167,16 +274,15 @@ impl ClientHandshake {
             format!("{host}:{}", self.port)
         };
 
-        let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(format!("GET {} HTTP/1.1\r\n", self.resource).as_bytes());
+        let mut out = Headers::with_capacity(12 + self.headers.len());
         let ua = self.useragent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
         check_outgoing_header("User-Agent", ua)?;
-        write_header(&mut out, "User-Agent", ua);
-        write_header(&mut out, "Host", &host);
-        write_header(&mut out, "Upgrade", "websocket");
-        write_header(&mut out, "Connection", "Upgrade");
-        write_header(&mut out, "Pragma", "no-cache");
-        write_header(&mut out, "Cache-Control", "no-cache");
+        out.append("User-Agent", ua);
+        out.append("Host", host);
+        out.append("Upgrade", "websocket");
+        out.append("Connection", "Upgrade");
+        out.append("Pragma", "no-cache");
+        out.append("Cache-Control", "no-cache");
         for (n, v) in &self.headers {
             check_outgoing_header(n, v)?;
             if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(n)) {
@@ -185,7 +291,7 @@ impl ClientHandshake {
                     why: "reserved handshake header",
                 });
             }
-            write_header(&mut out, n, v);
+            out.append(n, v);
         }
         if let Some(o) = &self.origin {
             let name = if self.version <= 12 {
@@ -194,47 +300,41 @@ impl ClientHandshake {
                 "Origin"
             };
             check_outgoing_header(name, o)?;
-            write_header(&mut out, name, o);
+            out.append(name, o);
         }
         if !self.protocols.is_empty() {
             if let Some(p) = self.protocols.iter().find(|p| !is_token(p)) {
                 return Err(bad(format!("subprotocol {p:?} is not a token")));
             }
-            write_header(
-                &mut out,
-                "Sec-WebSocket-Protocol",
-                &self.protocols.join(", "),
-            );
+            out.append("Sec-WebSocket-Protocol", self.protocols.join(", "));
         }
-        if !self.extensions.is_empty() {
+        let offers = self.extension_offers();
+        if !offers.is_empty() {
             // Re-render parsed offers so only well-formed syntax goes on the wire.
-            let parsed = parse_extensions(self.extensions.iter().map(String::as_str))
+            let parsed = parse_extensions(offers.iter().map(String::as_str))
                 .map_err(|e| bad(format!("extension offer: {e}")))?;
             if !parsed.is_empty() {
-                write_header(
-                    &mut out,
-                    "Sec-WebSocket-Extensions",
-                    &extensions_header(&parsed)?,
-                );
+                out.append("Sec-WebSocket-Extensions", extensions_header(&parsed)?);
             }
         }
         check_outgoing_header("Sec-WebSocket-Key", key)?;
-        write_header(&mut out, "Sec-WebSocket-Key", key);
-        write_header(&mut out, "Sec-WebSocket-Version", &self.version.to_string());
-        out.extend_from_slice(b"\r\n");
+        out.append("Sec-WebSocket-Key", key);
+        out.append("Sec-WebSocket-Version", self.version.to_string());
         Ok(out)
     }
 
-    /// A parser for the server's answer to a request sent with `key`, to a server
-    /// at transport address `peer`.
-    pub fn response_parser(&self, key: &str, peer: impl Into<String>) -> ResponseParser {
-        ResponseParser {
-            scanner: HeadScanner::new(self.max_header_bytes, self.max_headers),
-            expected_accept: accept_key(key),
-            protocols: self.protocols.clone(),
-            version: self.version,
-            peer: peer.into(),
-        }
+    /// Every extension offer as header syntax: [`Self::extensions`], then the
+    /// permessage-deflate offers.
+    fn extension_offers(&self) -> Vec<String> {
+        #[allow(unused_mut)]
+        let mut offers = self.extensions.clone();
+        #[cfg(feature = "deflate")]
+        offers.extend(
+            self.per_message_compression_offers
+                .iter()
+                .map(|o| o.to_extension_string()),
+        );
+        offers
     }
 }
 
@@ -243,70 +343,6 @@ pub fn generate_key() -> String {
     let mut nonce = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut nonce);
     base64::engine::general_purpose::STANDARD.encode(nonce)
-}
-
-/// Incremental parser and validator of the server's opening-handshake answer.
-#[derive(Debug, Clone)]
-pub struct ResponseParser {
-    scanner: HeadScanner,
-    expected_accept: String,
-    protocols: Vec<String>,
-    version: u8,
-    peer: String,
-}
-
-impl ResponseParser {
-    /// Parses `buf`, the connection's receive buffer (which must only grow):
-    /// `Ok(None)` until the head is complete, then the validated response and the
-    /// number of bytes it used (later bytes are WebSocket frames for the caller).
-    ///
-    /// Whether the accepted extensions are acceptable is for the caller to check.
-    pub fn parse(
-        &mut self,
-        buf: &[u8],
-    ) -> Result<Option<(ConnectionResponse, usize)>, HandshakeError> {
-        let Some(head) = self.scanner.scan(buf)? else {
-            return Ok(None);
-        };
-        let resp = parse_response(buf, head)?;
-        if resp.status != 101 {
-            return Err(HandshakeError::UnexpectedStatus {
-                status: resp.status,
-                reason: resp.reason,
-            });
-        }
-        if resp.minor_version != 1 {
-            return Err(HandshakeError::HttpVersion);
-        }
-        let h = &resp.headers;
-        if !has_token(h, "Upgrade", "websocket") {
-            return Err(HandshakeError::NotWebSocketUpgrade);
-        }
-        if !has_token(h, "Connection", "upgrade") {
-            return Err(HandshakeError::NoConnectionUpgrade);
-        }
-        let accept = single(h, "Sec-WebSocket-Accept")?
-            .ok_or(HandshakeError::MissingHeader("Sec-WebSocket-Accept"))?;
-        if accept != self.expected_accept {
-            return Err(HandshakeError::AcceptMismatch);
-        }
-        let protocol = match single(h, "Sec-WebSocket-Protocol")? {
-            None | Some("") => None,
-            Some(p) if self.protocols.iter().any(|o| o == p) => Some(p.to_owned()),
-            Some(p) => return Err(HandshakeError::UnexpectedProtocol(p.to_owned())),
-        };
-        let extensions = parse_extensions(h.get_all("Sec-WebSocket-Extensions"))?;
-        Ok(Some((
-            ConnectionResponse {
-                peer: self.peer.clone(),
-                headers: resp.headers,
-                version: self.version,
-                protocol,
-                extensions,
-            },
-            head.end,
-        )))
-    }
 }
 
 #[cfg(test)]

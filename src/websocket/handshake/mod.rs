@@ -4,6 +4,9 @@
 //!   response builders.
 //! * [`client`]: request builder and incremental response parser.
 //! * [`extensions`]: `Sec-WebSocket-Extensions` parsing.
+//! * [`ServerHandshake`] and [`ClientHandshake`] also work on `http::Request` /
+//!   `http::Response` values, for HTTP stacks that parse and upgrade connections
+//!   themselves; our own server and client run the same functions on bytes.
 //!
 //! Both parsers are fed the caller's growing receive buffer; they scan only bytes
 //! not seen before for the end of the HTTP head (no quadratic re-scan, cf.
@@ -14,13 +17,16 @@
 pub mod client;
 pub mod extensions;
 mod head;
+mod negotiated;
 pub mod server;
 
 pub use client::{ClientHandshake, ResponseParser};
 pub use extensions::parse_extensions;
+pub use negotiated::Negotiated;
 pub use server::{
     accept_response, deny_response, error_response, flash_policy_response, status_page_response,
-    ParsedRequest, RequestParser, ServerHandshakeConfig, UpgradeRequest,
+    Accepted, Checked, ParsedRequest, PendingUpgrade, Refusal, RequestParser, ServerHandshake,
+    ServerHandshakeConfig, UpgradeRequest,
 };
 
 pub(crate) use head::{parse_response as head_parse_response, HeadScanner, HeaderError};
@@ -150,6 +156,23 @@ pub enum HandshakeError {
     /// (client) The server selected a subprotocol we did not offer.
     #[error("server selected subprotocol {0:?} that was not offered")]
     UnexpectedProtocol(String),
+    /// (client) The server accepted extensions we did not offer (or permessage-deflate
+    /// more than once); their names.
+    #[error("server answered with extensions we did not offer: {}", .0.join(", "))]
+    UnexpectedExtensions(Vec<String>),
+    /// (client) The server's permessage-deflate response is not one our offers allow.
+    #[cfg(feature = "deflate")]
+    #[error("invalid permessage-deflate response")]
+    InvalidDeflateResponse(#[source] crate::websocket::deflate::DeflateNegotiationError),
+    /// (client) Our permessage-deflate acceptor refused the server's response.
+    #[cfg(feature = "deflate")]
+    #[error("permessage-deflate response refused")]
+    DeflateResponseRefused,
+    /// (client) Our permessage-deflate acceptor answered with settings that contradict
+    /// the server's response.
+    #[cfg(feature = "deflate")]
+    #[error("invalid permessage-deflate acceptance")]
+    InvalidDeflateAcceptance(#[source] crate::websocket::deflate::DeflateNegotiationError),
     /// (client) The HTTP proxy did not answer CONNECT with 2xx.
     #[error("proxy refused CONNECT: HTTP {status} {reason}")]
     ProxyRefused {
@@ -204,8 +227,13 @@ impl HandshakeError {
             UnexpectedStatus { .. }
             | AcceptMismatch
             | UnexpectedProtocol(_)
+            | UnexpectedExtensions(_)
             | ProxyRefused { .. } => 502,
+            #[cfg(feature = "deflate")]
+            InvalidDeflateResponse(_) | DeflateResponseRefused => 502,
             InvalidOutgoingHeader { .. } | InvalidArgument(_) => 500,
+            #[cfg(feature = "deflate")]
+            InvalidDeflateAcceptance(_) => 500,
         }
     }
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::websocket::handshake::server::{
     accept_response, ParsedRequest, RequestParser, ServerHandshakeConfig,
 };
-use crate::websocket::types::Extension;
+use crate::websocket::types::{ConnectionResponse, Extension};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";

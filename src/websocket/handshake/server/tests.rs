@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::websocket::handshake::head::HeadScanner;
+use crate::websocket::types::{Extension, Headers};
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
