@@ -19,6 +19,7 @@ use super::registry::{current, Confirmed, Slot};
 use super::*;
 use crate::wamp::protocol::{Event, Protocol, SessionTypes, UnsentMessage};
 use crate::wamp::transport::TransportError;
+use crate::wamp::value::budget::dict_heap_size;
 
 /// The token attached to each request: where its answer goes.
 enum Token {
@@ -40,8 +41,9 @@ enum Token {
     Done(Reply<()>),
 }
 
-/// One event for a subscription handler's task.
-type EventItem = (Vec<Value>, Dict, EventDetails);
+/// One event for a subscription handler's task, with its charge to the session's
+/// budget.
+type EventItem = (Vec<Value>, Dict, EventDetails, HeldBytes);
 
 struct Types;
 impl SessionTypes for Types {
@@ -64,7 +66,7 @@ struct Driver<T: Transport> {
     /// Running invocation request id → its task (for INTERRUPT).
     running: HashMap<u64, AbortHandle>,
     /// Running progressive call invocations → where their further input goes.
-    inputs: HashMap<u64, mpsc::UnboundedSender<CallResult>>,
+    inputs: HashMap<u64, mpsc::UnboundedSender<(CallResult, HeldBytes)>>,
     leave_waiters: Vec<Reply<CloseDetails>>,
     disconnect_waiters: Vec<oneshot::Sender<()>>,
     close_transport: bool,
@@ -123,8 +125,12 @@ impl<T: Transport> Driver<T> {
             if self.close_transport || !self.transport.is_open() {
                 break;
             }
+            // While what handlers hold is over budget, the router waits (the transport
+            // stops reading); commands and ending invocations still run.
+            let full = self.session.shared.queued.is_full();
             tokio::select! {
-                msg = self.transport.recv() => match msg {
+                () = self.session.shared.queued.below_limit(), if full => {}
+                msg = self.transport.recv(), if !full => match msg {
                     Some(Ok(m)) => {
                         trace!(msg_type = m.message_type().name(), "received WAMP message");
                         self.configure();
@@ -543,6 +549,9 @@ impl<T: Transport> Driver<T> {
                 args,
                 kwargs,
             } => {
+                // Each copy counts against the budget until its handler is done.
+                let size =
+                    payload_size(&args, &kwargs).saturating_add(dict_heap_size(&details.details));
                 // The last handler (usually the only one) takes the payload itself.
                 let mut item = Some((args, kwargs, details));
                 let mut handlers = handlers.into_iter().peekable();
@@ -552,8 +561,9 @@ impl<T: Transport> Driver<T> {
                         _ => item.take(),
                     };
                     // A closed queue means the handler task is gone: nothing to do.
-                    if let Some(this) = this {
-                        let _ = h.send(this);
+                    if let Some((args, kwargs, details)) = this {
+                        let held = self.session.charge(size);
+                        let _ = h.send((args, kwargs, details, held));
                     }
                 }
             }

@@ -23,7 +23,8 @@ pub(in crate::wamp::session) fn spawn_event_handler(
 ) -> mpsc::UnboundedSender<EventItem> {
     let (tx, mut rx) = mpsc::unbounded_channel::<EventItem>();
     tokio::spawn(async move {
-        while let Some((args, kwargs, details)) = rx.recv().await {
+        // `_held` keeps the event charged to the session's budget until handled.
+        while let Some((args, kwargs, details, _held)) = rx.recv().await {
             // A panic is caught (without a task per event) and the next event still runs.
             let mut fut = current(&handler)(args, kwargs, details);
             let outcome = std::future::poll_fn(|cx| {
