@@ -24,17 +24,19 @@ use autobahn::rawsocket::handshake::{accept_reply, SerializerId};
 use autobahn::rawsocket::{encode_frame, FrameKind, RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::message::{self, Message};
 use autobahn::wamp::serializer::{for_subprotocol, Serializer};
-use autobahn::wamp::session::Lifecycle;
+use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{
-    CallOptions, ComponentConfig, Dict, HelloDetails, Session, SubscribeOptions, Value,
+    CallDetails, CallOptions, CallResult, ComponentConfig, Dict, EventDetails, HelloDetails,
+    RegisterOptions, Session, SubscribeOptions, Value,
 };
 use autobahn::websocket::options::ClientOptions;
 use autobahn::websocket::WebSocketClientFactory;
 use common::{bounded, EVENT_BOUND};
 use counting_alloc::{peak_above, reset_peak, Counting};
 use fake_router::{Answers, Router};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Mutex};
 
@@ -58,6 +60,8 @@ const SLACK: usize = 4 << 20;
 const TOPIC: &str = "com.example.flood";
 const SUBSCRIPTION: u64 = 7;
 const PROCEDURE: &str = "com.example.after_the_flood";
+const ENDPOINT: &str = "com.example.flooded_endpoint";
+const REGISTRATION: u64 = 9;
 
 /// Event number `n` (its publication id) on `subscription`, with a 64 KiB argument of
 /// hex digits that permessage-deflate cannot shrink much (the WebSocket client offers
@@ -101,21 +105,21 @@ async fn until_stalled(sent: &AtomicUsize, total: usize) -> usize {
     }
 }
 
-/// Joins and subscribes with a handler that holds every event until `open`, then
-/// reports its publication id.
-async fn subscribe_gated(
-    session: &Session,
-    lifecycle: &mut Lifecycle,
-    open: watch::Receiver<bool>,
-) -> mpsc::UnboundedReceiver<u64> {
+/// Joins the realm (the router answers by itself or from `router`).
+async fn join(session: &Session, lifecycle: &mut Lifecycle) {
     session.set_max_queued_bytes(BOUND);
     session.join(HelloDetails::new("realm1")).await.unwrap();
-    while !matches!(
-        lifecycle.next().await,
-        Some(autobahn::wamp::session::SessionEvent::Joined(_))
-    ) {}
+    while !matches!(lifecycle.next().await, Some(SessionEvent::Joined(_))) {}
+}
+
+/// Subscribes with a handler that holds every event until `open`, then reports its
+/// publication id.
+async fn subscribe_gated(
+    session: &Session,
+    open: watch::Receiver<bool>,
+) -> mpsc::UnboundedReceiver<u64> {
     let (got_tx, got) = mpsc::unbounded_channel();
-    let handler = move |_args: Vec<Value>, _kwargs: Dict, details: autobahn::wamp::EventDetails| {
+    let handler = move |_args: Vec<Value>, _kwargs: Dict, details: EventDetails| {
         let mut open = open.clone();
         let got = got_tx.clone();
         async move {
@@ -132,10 +136,12 @@ async fn subscribe_gated(
 }
 
 /// While the handler is blocked, the router's flood (`sent` counts its event bytes)
-/// must stall with the heap under `buffers` times [`BOUND`] plus [`SLACK`]; then the gate opens and every event must
-/// arrive in order, with the session's budget empty again.
+/// must stall with the heap under `buffers` times [`BOUND`] plus [`SLACK`]; then the
+/// gate opens and every event must arrive (`ordered`: in order), and the session's
+/// budget empty again.
 async fn check_flood(
     buffers: usize,
+    ordered: bool,
     session: &Session,
     sent: &AtomicUsize,
     before: usize,
@@ -159,136 +165,264 @@ async fn check_flood(
     assert!(session.queued_bytes() <= BOUND + 2 * EVENT_ARG);
 
     open.send_replace(true);
+    let mut arrived = Vec::new();
     for n in 1..=EVENTS {
         let p = tokio::time::timeout(EVENT_BOUND, got.recv())
             .await
-            .unwrap_or_else(|_| panic!("event {n} did not arrive"));
-        assert_eq!(p, Some(n), "events in order");
+            .unwrap_or_else(|_| panic!("{n} of {EVENTS} arrived"));
+        arrived.extend(p);
     }
-    assert_eq!(session.queued_bytes(), 0, "every charge released");
+    if !ordered {
+        arrived.sort_unstable();
+    }
+    assert!(arrived.iter().copied().eq(1..=EVENTS), "all in order");
+    // Handlers release their charge once they return, just after reporting.
+    tokio::time::timeout(EVENT_BOUND, async {
+        while session.queued_bytes() != 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("every charge released");
 }
 
-/// Accepts one RawSocket client with MessagePack; returns the connected stream.
-async fn rawsocket_accept(listener: TcpListener) -> tokio::net::TcpStream {
-    let (mut s, _) = listener.accept().await.unwrap();
-    let mut hello = [0u8; 4];
-    s.read_exact(&mut hello).await.unwrap();
-    s.write_all(&accept_reply(24, SerializerId::MSGPACK))
+/// The router's end of a RawSocket connection (MessagePack).
+struct RawRouter {
+    rd: OwnedReadHalf,
+    /// `None` while a flood task has it.
+    wr: Option<OwnedWriteHalf>,
+    s: Arc<dyn Serializer>,
+}
+
+impl RawRouter {
+    /// Accepts one client and answers its handshake.
+    async fn accept(listener: TcpListener) -> RawRouter {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 4];
+        stream.read_exact(&mut hello).await.unwrap();
+        stream
+            .write_all(&accept_reply(24, SerializerId::MSGPACK))
+            .await
+            .unwrap();
+        let (rd, wr) = stream.into_split();
+        let s = Arc::from(for_subprotocol("wamp.2.msgpack").unwrap());
+        RawRouter {
+            rd,
+            wr: Some(wr),
+            s,
+        }
+    }
+
+    /// The next message from the client.
+    async fn recv(&mut self) -> Message {
+        let mut header = [0u8; 4];
+        self.rd.read_exact(&mut header).await.unwrap();
+        let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
+        let mut payload = vec![0u8; len];
+        self.rd.read_exact(&mut payload).await.unwrap();
+        let mut msgs = self.s.unserialize(&payload, true).unwrap();
+        assert_eq!(msgs.len(), 1);
+        msgs.remove(0)
+    }
+
+    /// A message as a RawSocket frame.
+    fn frame(s: &dyn Serializer, m: &Message) -> bytes::BytesMut {
+        let mut frame = bytes::BytesMut::new();
+        encode_frame(
+            FrameKind::Message,
+            &s.serialize(m).unwrap(),
+            1 << 24,
+            &mut frame,
+        )
+        .unwrap();
+        frame
+    }
+
+    async fn send(&mut self, m: Message) {
+        let frame = Self::frame(&*self.s, &m);
+        let wr = self.wr.as_mut().expect("not flooding");
+        wr.write_all(&frame).await.unwrap();
+    }
+
+    /// Writes `count` messages made by `make` (from 1) from a task, counting
+    /// [`EVENT_ARG`] bytes per message written in `sent`; [`Self::flooded`] waits for it.
+    fn flood(
+        &mut self,
+        count: u64,
+        make: impl Fn(u64) -> Message + Send + 'static,
+    ) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<OwnedWriteHalf>) {
+        let sent = Arc::new(AtomicUsize::new(0));
+        let task = {
+            let (s, sent) = (self.s.clone(), sent.clone());
+            let mut wr = self.wr.take().expect("one flood at a time");
+            tokio::spawn(async move {
+                for n in 1..=count {
+                    wr.write_all(&Self::frame(&*s, &make(n))).await.unwrap();
+                    sent.fetch_add(EVENT_ARG, Ordering::Relaxed);
+                }
+                wr
+            })
+        };
+        (sent, task)
+    }
+
+    /// Waits for the flood to end and takes the write half back.
+    async fn flooded(&mut self, task: tokio::task::JoinHandle<OwnedWriteHalf>) {
+        self.wr = Some(task.await.unwrap());
+    }
+}
+
+/// A session over RawSocket (the transport's budget [`BOUND`]), joined.
+async fn rawsocket_session() -> (Session, Lifecycle, RawRouter) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accept = tokio::spawn(RawRouter::accept(listener));
+    let options = RawSocketOptions {
+        serializer: SerializerId::MSGPACK,
+        max_queued_bytes: BOUND,
+        ..RawSocketOptions::default()
+    };
+    let transport = RawSocketTransport::connect(&format!("rs://{addr}"), &options)
         .await
         .unwrap();
-    s
+    let mut router = accept.await.unwrap();
+    let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
+    let welcome = async {
+        assert!(matches!(router.recv().await, Message::Hello(_)));
+        router
+            .send(Message::Welcome(message::Welcome {
+                session: 1,
+                details: fake_router::router_details(),
+            }))
+            .await;
+    };
+    tokio::join!(join(&session, &mut lifecycle), welcome);
+    (session, lifecycle, router)
 }
 
-/// Reads one RawSocket frame's message.
-async fn read_msg(rd: &mut (impl AsyncRead + Unpin), s: &dyn Serializer) -> Option<Message> {
-    let mut header = [0u8; 4];
-    rd.read_exact(&mut header).await.ok()?;
-    let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-    let mut payload = vec![0u8; len];
-    rd.read_exact(&mut payload).await.ok()?;
-    s.unserialize(&payload, true).ok()?.pop()
-}
-
-fn rawsocket_frame(s: &dyn Serializer, m: &Message) -> bytes::BytesMut {
-    let mut frame = bytes::BytesMut::new();
-    encode_frame(
-        FrameKind::Message,
-        &s.serialize(m).unwrap(),
-        1 << 24,
-        &mut frame,
-    )
-    .unwrap();
-    frame
+/// Calls [`PROCEDURE`] and answers it from the router: the session still works.
+async fn rawsocket_call_is_answered(session: &Session, router: &mut RawRouter) {
+    let call = tokio::spawn({
+        let session = session.clone();
+        async move {
+            session
+                .call(PROCEDURE, vec![], Dict::new(), CallOptions::default())
+                .await
+        }
+    });
+    let c = loop {
+        match router.recv().await {
+            Message::Call(c) => break c,
+            Message::Yield(_) => {}
+            other => panic!("expected CALL, got {other:?}"),
+        }
+    };
+    assert_eq!(c.procedure, PROCEDURE);
+    router
+        .send(Message::Result(message::ResultMessage {
+            request: c.request,
+            details: Dict::new(),
+            args: Some(vec![Value::from("still here")]),
+            kwargs: None,
+        }))
+        .await;
+    let r = call.await.unwrap().unwrap();
+    assert_eq!(r.value().as_str(), Some("still here"));
 }
 
 #[tokio::test]
 async fn rawsocket_flood_to_a_blocked_subscriber_is_bounded() {
     let _measuring = MEASURING.lock().await;
     bounded(async {
-        let s: Arc<dyn Serializer> = Arc::from(for_subprotocol("wamp.2.msgpack").unwrap());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let accept = tokio::spawn(rawsocket_accept(listener));
-        let options = RawSocketOptions {
-            serializer: SerializerId::MSGPACK,
-            max_queued_bytes: BOUND,
-            ..RawSocketOptions::default()
-        };
-        let transport = RawSocketTransport::connect(&format!("rs://{addr}"), &options)
-            .await
-            .unwrap();
-        let (mut rd, mut wr) = accept.await.unwrap().into_split();
-        let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
-
-        // The router's side of the opening: WELCOME, SUBSCRIBED; then it reports the
-        // messages it reads.
+        let (session, _lifecycle, mut router) = rawsocket_session().await;
         let (open, open_rx) = watch::channel(false);
-        let router = {
-            let s = s.clone();
-            async move {
-                let hello = read_msg(&mut rd, &*s).await;
-                assert!(matches!(hello, Some(Message::Hello(_))), "{hello:?}");
-                let welcome = Message::Welcome(message::Welcome {
-                    session: 1,
-                    details: fake_router::router_details(),
-                });
-                wr.write_all(&rawsocket_frame(&*s, &welcome)).await.unwrap();
-                let Some(Message::Subscribe(sub)) = read_msg(&mut rd, &*s).await else {
-                    panic!("expected SUBSCRIBE");
-                };
-                let subscribed = Message::Subscribed(message::Subscribed {
+        let subscribed = async {
+            let Message::Subscribe(sub) = router.recv().await else {
+                panic!("expected SUBSCRIBE");
+            };
+            router
+                .send(Message::Subscribed(message::Subscribed {
                     request: sub.request,
                     subscription: SUBSCRIPTION,
-                });
-                wr.write_all(&rawsocket_frame(&*s, &subscribed))
-                    .await
-                    .unwrap();
-                (rd, wr)
-            }
+                }))
+                .await;
         };
-        let (got, (mut rd, mut wr)) =
-            tokio::join!(subscribe_gated(&session, &mut lifecycle, open_rx), router);
+        let (got, ()) = tokio::join!(subscribe_gated(&session, open_rx), subscribed);
 
-        let sent = Arc::new(AtomicUsize::new(0));
         let before = reset_peak();
-        let flood = {
-            let (s, sent) = (s.clone(), sent.clone());
-            tokio::spawn(async move {
-                for n in 1..=EVENTS {
-                    wr.write_all(&rawsocket_frame(&*s, &event(SUBSCRIPTION, n)))
-                        .await
-                        .unwrap();
-                    sent.fetch_add(EVENT_ARG, Ordering::Relaxed);
-                }
-                wr
-            })
-        };
+        let (sent, flood) = router.flood(EVENTS, |n| event(SUBSCRIPTION, n));
         // The session's budget, the transport's.
-        check_flood(2, &session, &sent, before, open, got).await;
-        let mut wr = flood.await.unwrap();
+        check_flood(2, true, &session, &sent, before, open, got).await;
+        router.flooded(flood).await;
+        rawsocket_call_is_answered(&session, &mut router).await;
+    })
+    .await;
+}
 
-        // The session still works.
-        let call = tokio::spawn({
-            let session = session.clone();
+/// INVOCATIONs flooding an endpoint that does not finish: each running invocation
+/// holds its arguments (and a task), so the session stops reading once they hold its
+/// budget, instead of starting a task for every INVOCATION the router sends.
+#[tokio::test]
+async fn rawsocket_invocation_flood_to_a_blocked_endpoint_is_bounded() {
+    let _measuring = MEASURING.lock().await;
+    bounded(async {
+        let (session, _lifecycle, mut router) = rawsocket_session().await;
+        let (open, open_rx) = watch::channel(false);
+        let (got_tx, got) = mpsc::unbounded_channel();
+        let endpoint = move |args: Vec<Value>, _kwargs: Dict, _details: CallDetails| {
+            let mut open = open_rx.clone();
+            let got = got_tx.clone();
             async move {
-                session
-                    .call(PROCEDURE, vec![], Dict::new(), CallOptions::default())
-                    .await
+                let _ = open.wait_for(|open| *open).await;
+                let n = args.get(1).and_then(Value::as_u64).unwrap_or(0);
+                let _ = got.send(n);
+                Ok(CallResult::new())
             }
-        });
-        let Some(Message::Call(c)) = read_msg(&mut rd, &*s).await else {
-            panic!("expected CALL");
         };
-        assert_eq!(c.procedure, PROCEDURE);
-        let result = Message::Result(message::ResultMessage {
-            request: c.request,
-            details: Dict::new(),
-            args: Some(vec![Value::from("still here")]),
-            kwargs: None,
+        let registered = async {
+            let Message::Register(r) = router.recv().await else {
+                panic!("expected REGISTER");
+            };
+            router
+                .send(Message::Registered(message::Registered {
+                    request: r.request,
+                    registration: REGISTRATION,
+                }))
+                .await;
+        };
+        let (registration, ()) = tokio::join!(
+            session.register(ENDPOINT, endpoint, RegisterOptions::default()),
+            registered
+        );
+        registration.unwrap();
+
+        let before = reset_peak();
+        let (sent, flood) = router.flood(EVENTS, |n| {
+            let Message::Event(e) = event(SUBSCRIPTION, n) else {
+                unreachable!()
+            };
+            let mut args = e.args.unwrap_or_default();
+            args.push(Value::from(n));
+            Message::Invocation(message::Invocation {
+                request: n,
+                registration: REGISTRATION,
+                details: Dict::new(),
+                args: Some(args),
+                kwargs: None,
+            })
         });
-        wr.write_all(&rawsocket_frame(&*s, &result)).await.unwrap();
-        let r = call.await.unwrap().unwrap();
-        assert_eq!(r.value().as_str(), Some("still here"));
+        // The session's budget, the transport's.
+        check_flood(2, false, &session, &sent, before, open, got).await;
+        router.flooded(flood).await;
+        // Every invocation was answered.
+        let mut yields = 0;
+        while yields < EVENTS {
+            match router.recv().await {
+                Message::Yield(_) => yields += 1,
+                other => panic!("expected YIELD, got {other:?}"),
+            }
+        }
+        rawsocket_call_is_answered(&session, &mut router).await;
     })
     .await;
 }
@@ -314,7 +448,8 @@ async fn websocket_flood_to_a_blocked_subscriber_is_bounded() {
         let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
         let conn = router.open().await;
         let (open, open_rx) = watch::channel(false);
-        let got = subscribe_gated(&session, &mut lifecycle, open_rx).await;
+        join(&session, &mut lifecycle).await;
+        let got = subscribe_gated(&session, open_rx).await;
         assert!(matches!(router.msg(&conn).await, Message::Hello(_)));
         assert!(matches!(router.msg(&conn).await, Message::Subscribe(_)));
 
@@ -332,7 +467,7 @@ async fn websocket_flood_to_a_blocked_subscriber_is_bounded() {
         };
         // The session's budget, the transport's, the WebSocket client's read-ahead and
         // the router's output queue (1 MiB, in this process too).
-        check_flood(4, &session, &sent, before, open, got).await;
+        check_flood(4, true, &session, &sent, before, open, got).await;
         flood.await.unwrap();
 
         let call = tokio::spawn({
@@ -355,6 +490,56 @@ async fn websocket_flood_to_a_blocked_subscriber_is_bounded() {
         .await;
         let r = call.await.unwrap().unwrap();
         assert_eq!(r.value().as_str(), Some("still here"));
+    })
+    .await;
+}
+
+/// A router that sends PINGs and never reads the PONGs: the PONGs wait for the writer
+/// within its 1 MiB budget (`SEND_HIGH_WATER`), then the reader waits for room and
+/// stops reading, so the router stalls and the heap stays near that budget.
+#[tokio::test]
+async fn rawsocket_ping_flood_from_a_router_that_never_reads_is_bounded() {
+    let _measuring = MEASURING.lock().await;
+    bounded(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accept = tokio::spawn(RawRouter::accept(listener));
+        let options = RawSocketOptions {
+            serializer: SerializerId::MSGPACK,
+            ..RawSocketOptions::default()
+        };
+        let transport = RawSocketTransport::connect(&format!("rs://{addr}"), &options)
+            .await
+            .unwrap();
+        let mut wr = accept.await.unwrap().wr.take().unwrap();
+        let mut ping = bytes::BytesMut::new();
+        encode_frame(FrameKind::Ping, &vec![0x5a; EVENT_ARG], 1 << 24, &mut ping).unwrap();
+
+        let sent = Arc::new(AtomicUsize::new(0));
+        let total = EVENTS as usize * EVENT_ARG;
+        let before = reset_peak();
+        let flood = {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                for _ in 0..EVENTS {
+                    if wr.write_all(&ping).await.is_err() {
+                        break;
+                    }
+                    sent.fetch_add(EVENT_ARG, Ordering::Relaxed);
+                }
+            })
+        };
+        let sent_then = until_stalled(&sent, total).await;
+        let grown = peak_above(before);
+        eprintln!(
+            "router sent {sent_then} of {total} PING bytes before stalling; heap grew by {grown}"
+        );
+        assert!(sent_then < total, "the router sent all {total} bytes");
+        // The writer's budget (`SEND_HIGH_WATER`, 1 MiB).
+        let bound = (1 << 20) + SLACK;
+        assert!(grown <= bound, "heap grew by {grown}, bound {bound}");
+        drop(transport);
+        flood.await.unwrap();
     })
     .await;
 }
