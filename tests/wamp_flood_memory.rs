@@ -27,8 +27,8 @@ use autobahn::wamp::serializer::{for_subprotocol, Serializer};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{
-    CallDetails, CallOptions, CallResult, ComponentConfig, Dict, EventDetails, HelloDetails,
-    RegisterOptions, Session, SubscribeOptions, Value,
+    CallDetails, CallOptions, CallResult, CallUpdate, ComponentConfig, Dict, EventDetails,
+    HelloDetails, RegisterOptions, Session, SubscribeOptions, Value,
 };
 use autobahn::websocket::options::ClientOptions;
 use autobahn::websocket::WebSocketClientFactory;
@@ -422,6 +422,69 @@ async fn rawsocket_invocation_flood_to_a_blocked_endpoint_is_bounded() {
                 other => panic!("expected YIELD, got {other:?}"),
             }
         }
+        rawsocket_call_is_answered(&session, &mut router).await;
+    })
+    .await;
+}
+
+/// Progressive results flooding a [`ProgressiveCall`](autobahn::wamp::ProgressiveCall)
+/// the application does not poll: the results wait in the stream, counted against the
+/// session's budget, and the session stops reading once they fill it.
+#[tokio::test]
+async fn rawsocket_progressive_results_not_taken_are_bounded() {
+    let _measuring = MEASURING.lock().await;
+    bounded(async {
+        let (session, _lifecycle, mut router) = rawsocket_session().await;
+        let mut call = session
+            .call_progressive(PROCEDURE, vec![], Dict::new(), CallOptions::default())
+            .await;
+        let Message::Call(c) = router.recv().await else {
+            panic!("expected CALL");
+        };
+        let request = c.request;
+
+        let before = reset_peak();
+        let (sent, flood) = router.flood(EVENTS, move |n| {
+            let Message::Event(e) = event(SUBSCRIPTION, n) else {
+                unreachable!()
+            };
+            let mut args = e.args.unwrap_or_default();
+            args.push(Value::from(n));
+            Message::Result(message::ResultMessage {
+                request,
+                details: autobahn::dict! { "progress" => true },
+                args: Some(args),
+                kwargs: None,
+            })
+        });
+        // The stream is the handler here: `check_flood` opens it by taking updates.
+        let (open, mut open_rx) = watch::channel(false);
+        let (got_tx, got) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            let _ = open_rx.wait_for(|open| *open).await;
+            while let Some(update) = call.next().await {
+                match update.unwrap() {
+                    CallUpdate::Progress(r) => {
+                        let _ = got_tx.send(r.args.get(1).and_then(Value::as_u64).unwrap_or(0));
+                    }
+                    CallUpdate::Final(r) => return r,
+                }
+            }
+            panic!("no final result");
+        });
+        // The session's budget, the transport's.
+        check_flood(2, true, &session, &sent, before, open, got).await;
+        router.flooded(flood).await;
+        router
+            .send(Message::Result(message::ResultMessage {
+                request,
+                details: Dict::new(),
+                args: Some(vec![Value::from("done")]),
+                kwargs: None,
+            }))
+            .await;
+        let last = reader.await.unwrap();
+        assert_eq!(last.value().as_str(), Some("done"));
         rawsocket_call_is_answered(&session, &mut router).await;
     })
     .await;
