@@ -15,15 +15,16 @@ mod common;
 mod counting_alloc;
 #[path = "fake_router/mod.rs"]
 mod fake_router;
+#[path = "wamp_flood_memory/raw_router.rs"]
+mod raw_router;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use autobahn::rawsocket::handshake::{accept_reply, SerializerId};
+use autobahn::rawsocket::handshake::SerializerId;
 use autobahn::rawsocket::{encode_frame, FrameKind, RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::message::{self, Message};
-use autobahn::wamp::serializer::{for_subprotocol, Serializer};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{
@@ -35,8 +36,8 @@ use autobahn::websocket::WebSocketClientFactory;
 use common::{bounded, EVENT_BOUND};
 use counting_alloc::{peak_above, reset_peak, Counting};
 use fake_router::{Answers, Router};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use raw_router::{rawsocket_call_is_answered, rawsocket_session, RawRouter};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Mutex};
 
@@ -184,150 +185,6 @@ async fn check_flood(
     })
     .await
     .expect("every charge released");
-}
-
-/// The router's end of a RawSocket connection (MessagePack).
-struct RawRouter {
-    rd: OwnedReadHalf,
-    /// `None` while a flood task has it.
-    wr: Option<OwnedWriteHalf>,
-    s: Arc<dyn Serializer>,
-}
-
-impl RawRouter {
-    /// Accepts one client and answers its handshake.
-    async fn accept(listener: TcpListener) -> RawRouter {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let mut hello = [0u8; 4];
-        stream.read_exact(&mut hello).await.unwrap();
-        stream
-            .write_all(&accept_reply(24, SerializerId::MSGPACK))
-            .await
-            .unwrap();
-        let (rd, wr) = stream.into_split();
-        let s = Arc::from(for_subprotocol("wamp.2.msgpack").unwrap());
-        RawRouter {
-            rd,
-            wr: Some(wr),
-            s,
-        }
-    }
-
-    /// The next message from the client.
-    async fn recv(&mut self) -> Message {
-        let mut header = [0u8; 4];
-        self.rd.read_exact(&mut header).await.unwrap();
-        let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
-        let mut payload = vec![0u8; len];
-        self.rd.read_exact(&mut payload).await.unwrap();
-        let mut msgs = self.s.unserialize(&payload, true).unwrap();
-        assert_eq!(msgs.len(), 1);
-        msgs.remove(0)
-    }
-
-    /// A message as a RawSocket frame.
-    fn frame(s: &dyn Serializer, m: &Message) -> bytes::BytesMut {
-        let mut frame = bytes::BytesMut::new();
-        encode_frame(
-            FrameKind::Message,
-            &s.serialize(m).unwrap(),
-            1 << 24,
-            &mut frame,
-        )
-        .unwrap();
-        frame
-    }
-
-    async fn send(&mut self, m: Message) {
-        let frame = Self::frame(&*self.s, &m);
-        let wr = self.wr.as_mut().expect("not flooding");
-        wr.write_all(&frame).await.unwrap();
-    }
-
-    /// Writes `count` messages made by `make` (from 1) from a task, counting
-    /// [`EVENT_ARG`] bytes per message written in `sent`; [`Self::flooded`] waits for it.
-    fn flood(
-        &mut self,
-        count: u64,
-        make: impl Fn(u64) -> Message + Send + 'static,
-    ) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<OwnedWriteHalf>) {
-        let sent = Arc::new(AtomicUsize::new(0));
-        let task = {
-            let (s, sent) = (self.s.clone(), sent.clone());
-            let mut wr = self.wr.take().expect("one flood at a time");
-            tokio::spawn(async move {
-                for n in 1..=count {
-                    wr.write_all(&Self::frame(&*s, &make(n))).await.unwrap();
-                    sent.fetch_add(EVENT_ARG, Ordering::Relaxed);
-                }
-                wr
-            })
-        };
-        (sent, task)
-    }
-
-    /// Waits for the flood to end and takes the write half back.
-    async fn flooded(&mut self, task: tokio::task::JoinHandle<OwnedWriteHalf>) {
-        self.wr = Some(task.await.unwrap());
-    }
-}
-
-/// A session over RawSocket (the transport's budget [`BOUND`]), joined.
-async fn rawsocket_session() -> (Session, Lifecycle, RawRouter) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accept = tokio::spawn(RawRouter::accept(listener));
-    let options = RawSocketOptions {
-        serializer: SerializerId::MSGPACK,
-        max_queued_bytes: BOUND,
-        ..RawSocketOptions::default()
-    };
-    let transport = RawSocketTransport::connect(&format!("rs://{addr}"), &options)
-        .await
-        .unwrap();
-    let mut router = accept.await.unwrap();
-    let (session, mut lifecycle) = Session::start(transport, ComponentConfig::new("realm1"));
-    let welcome = async {
-        assert!(matches!(router.recv().await, Message::Hello(_)));
-        router
-            .send(Message::Welcome(message::Welcome {
-                session: 1,
-                details: fake_router::router_details(),
-            }))
-            .await;
-    };
-    tokio::join!(join(&session, &mut lifecycle), welcome);
-    (session, lifecycle, router)
-}
-
-/// Calls [`PROCEDURE`] and answers it from the router: the session still works.
-async fn rawsocket_call_is_answered(session: &Session, router: &mut RawRouter) {
-    let call = tokio::spawn({
-        let session = session.clone();
-        async move {
-            session
-                .call(PROCEDURE, vec![], Dict::new(), CallOptions::default())
-                .await
-        }
-    });
-    let c = loop {
-        match router.recv().await {
-            Message::Call(c) => break c,
-            Message::Yield(_) => {}
-            other => panic!("expected CALL, got {other:?}"),
-        }
-    };
-    assert_eq!(c.procedure, PROCEDURE);
-    router
-        .send(Message::Result(message::ResultMessage {
-            request: c.request,
-            details: Dict::new(),
-            args: Some(vec![Value::from("still here")]),
-            kwargs: None,
-        }))
-        .await;
-    let r = call.await.unwrap().unwrap();
-    assert_eq!(r.value().as_str(), Some("still here"));
 }
 
 #[tokio::test]
