@@ -149,7 +149,7 @@ pub(crate) fn value_heap_size(value: &Value) -> usize {
 
 /// Heap bytes of a list of values (see [`value_heap_size`]).
 pub(crate) fn list_heap_size(list: &[Value]) -> usize {
-    list.iter().fold(list.len() * size_of::<Value>(), |n, v| {
+    list.iter().fold(std::mem::size_of_val(list), |n, v| {
         n.saturating_add(value_heap_size(v))
     })
 }
