@@ -529,6 +529,7 @@ mod tests {
             ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"]
         );
         assert_eq!(c.queue_size, DEFAULT_QUEUE_SIZE);
+        assert_eq!(c.max_queued_bytes, 4 << 20);
     }
 
     #[test]

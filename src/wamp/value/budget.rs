@@ -132,9 +132,10 @@ impl DecodeBudget {
     }
 }
 
-/// Heap bytes `value` holds, estimated with the charges decoding makes (an upper
-/// bound for decoded values; lists count their length, not spare capacity). Used to
-/// bound in bytes what received messages waiting for the application may hold.
+/// Heap bytes `value` holds, estimated as decoding charges them (lists count their
+/// length, not their spare capacity, so a decoded list may hold up to twice its
+/// share). Used to bound in bytes what received messages waiting for the application
+/// may hold.
 pub(crate) fn value_heap_size(value: &Value) -> usize {
     match value {
         Value::Null | Value::Bool(_) | Value::Integer(_) | Value::UInteger(_) | Value::Float(_) => {
