@@ -79,7 +79,7 @@ pub struct WebSocketTransportConfig {
     /// connection stops taking messages from the WebSocket layer, `0` for no bound in
     /// bytes (default [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot
     /// it. Behind it, the WebSocket client's own
-    /// [`max_queued_bytes`](crate::websocket::ClientOptions::max_queued_bytes) bounds
+    /// [`max_queued_bytes`](crate::websocket::options::ClientOptions::max_queued_bytes) bounds
     /// the undecoded messages, so a router that floods a session that does not read
     /// makes it hold at most both bounds plus one message. Autobahn|Python reads as
     /// fast as the router sends and queues without bound.
