@@ -480,6 +480,9 @@ where
         open: AtomicBool::new(true),
         budget: Arc::new(Semaphore::new(SEND_HIGH_WATER)),
     });
+    // Unbounded in frames, bounded in bytes: every frame (our messages, the PONGs a
+    // router's PINGs ask for) first takes its share of `budget`, so a router that
+    // does not read stalls our reader too.
     let (wtx, wrx) = mpsc::unbounded_channel();
     let sender = FrameSender {
         tx: wtx,
