@@ -28,8 +28,8 @@ use autobahn::wamp::message::{self, Message};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{
-    CallDetails, CallOptions, CallResult, CallUpdate, ComponentConfig, Dict, EventDetails,
-    HelloDetails, RegisterOptions, Session, SubscribeOptions, Value,
+    ApplicationError, CallDetails, CallOptions, CallResult, CallUpdate, ComponentConfig, Dict,
+    EventDetails, HelloDetails, RegisterOptions, Session, SubscribeOptions, Value,
 };
 use autobahn::websocket::options::ClientOptions;
 use autobahn::websocket::WebSocketClientFactory;
@@ -343,6 +343,72 @@ async fn rawsocket_progressive_results_not_taken_are_bounded() {
         let last = reader.await.unwrap();
         assert_eq!(last.value().as_str(), Some("done"));
         rawsocket_call_is_answered(&session, &mut router).await;
+    })
+    .await;
+}
+
+/// Small events whose handler fails, while the application does not read its
+/// lifecycle: each failure is a `UserError` report, ~10 times the event's wire size.
+/// Past 1 MiB of unread reports further ones are logged and dropped, so the heap stays
+/// bounded and the session keeps reading.
+#[tokio::test]
+async fn rawsocket_user_errors_left_unread_are_bounded() {
+    /// 200,000 EVENTs of ~20 bytes each on the wire.
+    const SMALL_EVENTS: u64 = 200_000;
+    /// What unread reports may hold.
+    const REPORTS: usize = 1 << 20;
+    let _measuring = MEASURING.lock().await;
+    bounded(async {
+        let (session, mut lifecycle, mut router) = rawsocket_session().await;
+        let failing = |_args: Vec<Value>, _kwargs: Dict, _details: EventDetails| async {
+            Err(ApplicationError::new("com.example.oops"))
+        };
+        let subscribed = async {
+            let Message::Subscribe(sub) = router.recv().await else {
+                panic!("expected SUBSCRIBE");
+            };
+            router
+                .send(Message::Subscribed(message::Subscribed {
+                    request: sub.request,
+                    subscription: SUBSCRIPTION,
+                }))
+                .await;
+        };
+        let (subscription, ()) = tokio::join!(
+            session.subscribe(TOPIC, failing, SubscribeOptions::default()),
+            subscribed
+        );
+        subscription.unwrap();
+
+        let before = reset_peak();
+        let (_sent, flood) = router.flood(SMALL_EVENTS, |n| {
+            Message::Event(message::Event {
+                subscription: SUBSCRIPTION,
+                publication: n,
+                details: Dict::new(),
+                args: Some(vec![Value::from(1)]),
+                kwargs: None,
+            })
+        });
+        router.flooded(flood).await;
+        // Answered after every event was read; then the handlers finish.
+        rawsocket_call_is_answered(&session, &mut router).await;
+        tokio::time::timeout(EVENT_BOUND, async {
+            while session.queued_bytes() != 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("every event handled");
+        let grown = peak_above(before);
+        eprintln!("{SMALL_EVENTS} failing events: heap grew by {grown}");
+        let bound = REPORTS + SLACK;
+        assert!(grown <= bound, "heap grew by {grown}, bound {bound}");
+        // The reports kept are there to read.
+        assert!(matches!(
+            lifecycle.next().await,
+            Some(SessionEvent::UserError { .. })
+        ));
     })
     .await;
 }

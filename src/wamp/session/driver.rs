@@ -15,6 +15,7 @@ mod restore;
 use event_handler::panic_payload_message;
 pub(super) use event_handler::spawn_event_handler;
 
+use super::life::LifeSender;
 use super::registry::{current, Confirmed, Slot};
 use super::*;
 use crate::wamp::protocol::{Event, Protocol, SessionTypes, UnsentMessage};
@@ -59,7 +60,7 @@ struct Driver<T: Transport> {
     proto: Protocol<Types>,
     session: Session,
     commands: mpsc::Receiver<Command>,
-    life: mpsc::UnboundedSender<SessionEvent>,
+    life: LifeSender,
     tasks: JoinSet<InvocationResult>,
     /// Invocation task → invocation request id.
     task_requests: HashMap<Id, u64>,
@@ -83,7 +84,7 @@ pub(super) fn spawn<T: Transport>(
     transport: T,
     session: Session,
     commands: mpsc::Receiver<Command>,
-    life: mpsc::UnboundedSender<SessionEvent>,
+    life: LifeSender,
     span: tracing::Span,
 ) {
     let proto = Protocol::new(transport.serializer_id(), transport.peer());
@@ -171,7 +172,7 @@ impl<T: Transport> Driver<T> {
         for w in self.disconnect_waiters.drain(..) {
             let _ = w.send(());
         }
-        let _ = self.life.send(SessionEvent::Disconnected);
+        self.life.send(SessionEvent::Disconnected);
         // Commands still queued fail when `self.commands` is dropped here.
     }
 
@@ -236,7 +237,7 @@ impl<T: Transport> Driver<T> {
     }
 
     fn user_error(&self, error: ApplicationError, message: String) {
-        let _ = self.life.send(SessionEvent::UserError { error, message });
+        self.life.user_error(error, message);
     }
 
     fn command(&mut self, cmd: Command) {
@@ -421,7 +422,7 @@ impl<T: Transport> Driver<T> {
     fn event(&mut self, ev: Event<Types>) {
         match ev {
             Event::Challenge(c) => {
-                let _ = self.life.send(SessionEvent::Challenge(c));
+                self.life.send(SessionEvent::Challenge(c));
             }
             Event::Joined(d) => {
                 if let Err(e) = self.session.config().authentication.on_welcome(&d) {
@@ -434,7 +435,7 @@ impl<T: Transport> Driver<T> {
                 self.span.record("session_id", d.session);
                 debug!(session_id = d.session, authid = ?d.authid, authrole = ?d.authrole, "WAMP session joined");
                 self.set_details(Some(d.clone()));
-                let _ = self.life.send(SessionEvent::Joined(d));
+                self.life.send(SessionEvent::Joined(d));
                 // Queued before anything `on_join` sends.
                 self.restore();
             }
@@ -453,7 +454,7 @@ impl<T: Transport> Driver<T> {
                 for w in self.leave_waiters.drain(..) {
                     let _ = w.send(Ok(d.clone()));
                 }
-                let _ = self.life.send(SessionEvent::Left(d));
+                self.life.send(SessionEvent::Left(d));
             }
             Event::CloseTransport => self.close_transport = true,
             Event::RequestFailed { token, error } => self.fail(token, error),

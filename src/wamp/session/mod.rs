@@ -39,6 +39,7 @@ mod app;
 mod call;
 mod driver;
 mod handles;
+mod life;
 mod progress;
 mod registry;
 
@@ -106,6 +107,10 @@ pub enum SessionEvent {
     /// The transport is closed; the session task has ended. Always the last event.
     Disconnected,
     /// A handler failed (an event handler returned an error, or an endpoint panicked).
+    ///
+    /// A router can cause one per event it sends, so they do not pile up without
+    /// bound: while over 1 MiB of them wait unread in the [`Lifecycle`], further ones
+    /// are logged (a warning, then at debug level) and dropped.
     UserError {
         /// The error.
         error: ApplicationError,
@@ -136,7 +141,7 @@ pub enum SessionEvent {
 /// ```
 #[derive(Debug)]
 pub struct Lifecycle {
-    rx: mpsc::UnboundedReceiver<SessionEvent>,
+    rx: mpsc::UnboundedReceiver<life::LifeItem>,
     /// The session's span (realm, session id, transport): the component's hooks run
     /// in it.
     span: tracing::Span,
@@ -145,7 +150,8 @@ pub struct Lifecycle {
 impl Lifecycle {
     /// The next event; `None` after [`SessionEvent::Disconnected`].
     pub async fn next(&mut self) -> Option<SessionEvent> {
-        self.rx.recv().await
+        // A user error leaves the unread backlog here.
+        self.rx.recv().await.map(|(event, _held)| event)
     }
 }
 
@@ -443,7 +449,7 @@ impl Session {
 
     fn spawn_driver<T: Transport>(&self, transport: T) -> Lifecycle {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (life_tx, life_rx) = mpsc::unbounded_channel();
+        let (life_tx, life_rx) = life::LifeSender::channel();
         *lock(&self.shared.channel) = ChannelIds::of(&transport);
         {
             let mut commands = lock(&self.shared.commands);

@@ -18,7 +18,7 @@ pub(super) fn panic_payload_message(p: Box<dyn std::any::Any + Send>) -> String 
 /// session end) and the queued events are handled.
 pub(in crate::wamp::session) fn spawn_event_handler(
     handler: Slot<EventHandler>,
-    life: mpsc::UnboundedSender<SessionEvent>,
+    life: LifeSender,
     topic: String,
 ) -> mpsc::UnboundedSender<EventItem> {
     let (tx, mut rx) = mpsc::unbounded_channel::<EventItem>();
@@ -44,7 +44,7 @@ pub(in crate::wamp::session) fn spawn_event_handler(
                 ),
             };
             let message = format!("event handler for '{topic}' failed");
-            let _ = life.send(SessionEvent::UserError { error, message });
+            life.user_error(error, message);
         }
     });
     tx
