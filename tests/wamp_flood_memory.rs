@@ -2,7 +2,7 @@
 //! socket, for both WAMP transports. The session must stop reading once its byte
 //! budget and the transport's are spent, so the heap the whole process grows by
 //! (counted by a global allocator in this test binary) stays near those bounds, far
-//! below the 64 MiB the router tries to send, and the router's writes stall. Once the
+//! below the 32 MiB the router tries to send, and the router's writes stall. Once the
 //! handler is released, every event arrives, in order, and the session still works (a
 //! call is answered).
 //!
@@ -51,9 +51,9 @@ static MEASURING: Mutex<()> = Mutex::const_new(());
 const BOUND: usize = 1 << 20;
 /// Size of each event's one argument.
 const EVENT_ARG: usize = 64 << 10;
-/// Events the router tries to send: 64 MiB, far more than the bounds and than what
+/// Events the router tries to send: 32 MiB, far more than the bounds and than what
 /// the kernel buffers on loopback, so the router must stall.
-const EVENTS: u64 = 1024;
+const EVENTS: u64 = 512;
 /// Beyond the bounds: one message overshooting each, the frame or WebSocket message
 /// being read (and its buffer's spare capacity), read buffers, the deflate states of
 /// both ends, tokio.
