@@ -6,8 +6,10 @@
 //! After the 4-octet handshake, two tasks run per connection:
 //!
 //! - the reader decodes frames, answers each PING with a PONG, decodes WAMP
-//!   messages and hands them to [`RawSocketTransport::recv`] through a bounded queue
-//!   (when the application does not read, the reader stops reading the socket);
+//!   messages and hands them to [`RawSocketTransport::recv`] through a queue bounded
+//!   in messages ([`RawSocketOptions::queue_size`]) and in bytes
+//!   ([`RawSocketOptions::max_queued_bytes`]): when the application does not read, the
+//!   reader stops reading the socket and TCP pushes back on the router;
 //! - the writer writes whole frames in order, so that a `send` cancelled half-way
 //!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
 //!   for it; `send` waits beyond that (backpressure).
@@ -32,7 +34,7 @@ use super::url::{parse_url, RawSocketEndpoint, UrlError};
 use super::RawSocketError;
 use crate::wamp::message::Message;
 use crate::wamp::serializer::{for_rawsocket_id, Serializer, DEFAULT_MAX_DECODED_SIZE};
-use crate::wamp::transport::{Transport, TransportError};
+use crate::wamp::transport::{QueuedBytes, Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES};
 
 mod tasks;
 #[cfg(test)]
@@ -89,6 +91,14 @@ pub struct RawSocketOptions {
     /// How many received messages may wait for `recv` before the transport stops
     /// reading from the socket (at least 1).
     pub queue_size: usize,
+    /// Bytes (decoded) of received messages that may wait for `recv` before the
+    /// transport stops reading from the socket, `0` for no bound in bytes (default
+    /// [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot it, so a router
+    /// can make the transport hold at most this plus one message (`max_len_exp` on the
+    /// wire, `max_decoded_size` decoded) plus one read buffer, whatever it sends.
+    /// Autobahn|Python (Twisted or asyncio) reads as fast as the router sends and
+    /// queues without bound.
+    pub max_queued_bytes: usize,
     /// Disable Nagle's algorithm on TCP connections (default `true`).
     pub tcp_no_delay: bool,
     /// The TLS configuration for `rss://` (default: the platform's root certificates;
@@ -111,6 +121,7 @@ impl Default for RawSocketOptions {
             handshake_timeout: Some(Duration::from_secs(30)),
             close_timeout: Some(Duration::from_secs(1)),
             queue_size: DEFAULT_QUEUE_SIZE,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             tcp_no_delay: true,
             #[cfg(feature = "tls")]
             tls: None,
@@ -224,6 +235,8 @@ pub struct RawSocketTransport {
     serializer: Arc<dyn Serializer>,
     sender: FrameSender,
     rx: mpsc::Receiver<Item>,
+    /// What the messages in `rx` hold.
+    queued: QueuedBytes,
     shared: Arc<Shared>,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
@@ -467,6 +480,9 @@ where
         open: AtomicBool::new(true),
         budget: Arc::new(Semaphore::new(SEND_HIGH_WATER)),
     });
+    // Unbounded in frames, bounded in bytes: every frame (our messages, the PONGs a
+    // router's PINGs ask for) first takes its share of `budget`, so a router that
+    // does not read stalls our reader too.
     let (wtx, wrx) = mpsc::unbounded_channel();
     let sender = FrameSender {
         tx: wtx,
@@ -474,12 +490,14 @@ where
     };
     let writer = tokio::spawn(write_loop(wr, wrx, shared.clone(), peer.clone()));
     let (tx, rx) = mpsc::channel(options.queue_size.max(1));
+    let queued = QueuedBytes::new(options.max_queued_bytes);
     let reader = tokio::spawn(read_loop(ReadLoop {
         rd,
         decoder: FrameDecoder::new(hs.max_len()),
         serializer: serializer.clone(),
         max_decoded_size: options.max_decoded_size,
         tx,
+        queued: queued.clone(),
         sender: sender.clone(),
         writer: writer.abort_handle(),
         peer_max_len: hello.max_len(),
@@ -490,6 +508,7 @@ where
         serializer,
         sender,
         rx,
+        queued,
         shared,
         reader,
         writer,
@@ -535,7 +554,8 @@ impl Transport for RawSocketTransport {
         }
         // `mpsc::Receiver::recv` is cancel-safe, and nothing else here awaits.
         match self.rx.recv().await {
-            Some(Ok(msg)) => Some(Ok(msg)),
+            // The session takes the message over: its charge is released.
+            Some(Ok((msg, _held))) => Some(Ok(msg)),
             Some(Err(e)) => {
                 self.done = true;
                 Some(Err(e))
@@ -584,6 +604,7 @@ impl Transport for RawSocketTransport {
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
         self.shared.budget.close();
+        self.queued.close();
         self.rx.close();
         self.reader.abort();
         self.writer.abort();

@@ -8,6 +8,16 @@ use std::future::Future;
 
 use super::message::Message;
 
+mod queued_bytes;
+
+pub(crate) use queued_bytes::{HeldBytes, QueuedBytes};
+
+/// Default bound on the bytes of received messages a WAMP transport holds for the
+/// session ([`RawSocketOptions::max_queued_bytes`](crate::rawsocket::RawSocketOptions::max_queued_bytes),
+/// [`WebSocketTransportConfig::max_queued_bytes`](super::websocket_transport::WebSocketTransportConfig::max_queued_bytes)):
+/// 4 MiB, like the WebSocket layer's read-ahead bound.
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
+
 /// Why a transport failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

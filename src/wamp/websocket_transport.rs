@@ -10,9 +10,11 @@
 //! `max_decoded_size`), then TCP is dropped without waiting for the router's close.
 //!
 //! Incoming messages are decoded by the connection's handler, inside the connection
-//! task, and handed to [`WebSocketTransport::recv`] through a bounded queue. When the
-//! application does not read, the queue fills, the handler waits, the connection task
-//! buffers a bounded number of WebSocket messages and then stops reading from the
+//! task, and handed to [`WebSocketTransport::recv`] through a queue bounded in
+//! messages ([`WebSocketTransportConfig::queue_size`]) and in decoded bytes
+//! ([`WebSocketTransportConfig::max_queued_bytes`]). When the application does not
+//! read, the queue fills, the handler waits, the connection task buffers at most the
+//! client's `max_queued_bytes` of WebSocket messages and then stops reading from the
 //! socket: TCP pushes back on the router.
 
 use std::sync::Arc;
@@ -24,7 +26,9 @@ use tokio::task::JoinHandle;
 use super::error::SerializationError;
 use super::message::Message;
 use super::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
-use super::transport::{Transport, TransportError};
+use super::transport::{
+    HeldBytes, QueuedBytes, Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES,
+};
 use crate::websocket::client::WebSocketClientFactory;
 use crate::websocket::error::Chain;
 use crate::websocket::types::ConnectionResponse;
@@ -71,6 +75,15 @@ pub struct WebSocketTransportConfig {
     /// tiny dicts decode to 200× their wire size) can make a hostile router cost,
     /// next to the WebSocket `max_message_payload_size`, which bounds the wire size.
     pub max_decoded_size: usize,
+    /// Bytes (decoded) of received messages that may wait for `recv` before the
+    /// connection stops taking messages from the WebSocket layer, `0` for no bound in
+    /// bytes (default [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot
+    /// it. Behind it, the WebSocket client's own
+    /// [`max_queued_bytes`](crate::websocket::options::ClientOptions::max_queued_bytes) bounds
+    /// the undecoded messages, so a router that floods a session that does not read
+    /// makes it hold at most both bounds plus one message. Autobahn|Python reads as
+    /// fast as the router sends and queues without bound.
+    pub max_queued_bytes: usize,
 }
 
 impl Default for WebSocketTransportConfig {
@@ -79,6 +92,7 @@ impl Default for WebSocketTransportConfig {
             subprotocols: Vec::new(),
             queue_size: DEFAULT_QUEUE_SIZE,
             max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
         }
     }
 }
@@ -127,8 +141,9 @@ impl From<WebSocketConnectError> for TransportError {
     }
 }
 
-/// What the connection task hands to `recv`.
-type Item = Result<Message, TransportError>;
+/// What the connection task hands to `recv`: a message with its charge to the
+/// receive budget.
+type Item = Result<(Message, HeldBytes), TransportError>;
 
 /// The WebSocket handler of a WAMP connection: decodes messages and queues them.
 struct WampHandler {
@@ -138,6 +153,8 @@ struct WampHandler {
     max_decoded_size: usize,
     /// `None` once the transport has been told that it ended.
     tx: Option<mpsc::Sender<Item>>,
+    /// Bytes of the messages in `tx` not yet taken by the session.
+    queued: QueuedBytes,
 }
 
 /// WebSocket close code for a message that is not valid WAMP (Autobahn's `_bailout`).
@@ -174,8 +191,13 @@ impl WebSocketHandler for WampHandler {
         };
         match serializer.unserialize_limited(&payload, is_binary, self.max_decoded_size) {
             Ok(messages) => {
+                drop(payload);
                 for msg in messages {
-                    if tx.send(Ok(msg)).await.is_err() {
+                    // Past the budget the handler waits, so the connection stops
+                    // reading once its own read-ahead bound is reached.
+                    self.queued.below_limit().await;
+                    let held = self.queued.charge(msg.memory_size());
+                    if tx.send(Ok((msg, held))).await.is_err() {
                         // The transport was dropped or closed: nobody reads any more.
                         self.tx = None;
                         return;
@@ -254,6 +276,8 @@ pub struct WebSocketTransport {
     channel: WebSocketChannel,
     serializer: Arc<dyn Serializer>,
     rx: mpsc::Receiver<Item>,
+    /// What the messages in `rx` hold.
+    queued: QueuedBytes,
     task: Option<JoinHandle<(WampHandler, CloseInfo)>>,
     /// `recv` returned `None` or an error, or we closed/aborted: no more messages.
     done: bool,
@@ -291,11 +315,12 @@ impl WebSocketTransport {
     ) -> Result<Self, WebSocketConnectError> {
         let (factory, offered) = prepare(factory, config)?;
         let (tx, rx) = mpsc::channel(config.queue_size.max(1));
+        let queued = QueuedBytes::new(config.max_queued_bytes);
         let conn = factory
-            .connect(|channel| new_handler(channel, tx, config.max_decoded_size))
+            .connect(|channel| new_handler(channel, tx, queued.clone(), config.max_decoded_size))
             .await?;
         let tls_exporter = conn.stream().tls_exporter();
-        let mut t = Self::start(conn, rx, &offered)?;
+        let mut t = Self::start(conn, rx, queued, &offered)?;
         t.tls_exporter = tls_exporter;
         Ok(t)
     }
@@ -310,18 +335,20 @@ impl WebSocketTransport {
     ) -> Result<Self, WebSocketConnectError> {
         let (factory, offered) = prepare(factory, config)?;
         let (tx, rx) = mpsc::channel(config.queue_size.max(1));
+        let queued = QueuedBytes::new(config.max_queued_bytes);
         let conn = factory
             .connect_unix(path, |channel| {
-                new_handler(channel, tx, config.max_decoded_size)
+                new_handler(channel, tx, queued.clone(), config.max_decoded_size)
             })
             .await?;
-        Self::start(conn, rx, &offered)
+        Self::start(conn, rx, queued, &offered)
     }
 
     /// Checks the negotiated subprotocol and starts the connection task.
     fn start<S>(
         mut conn: crate::websocket::WebSocketConnection<S, WampHandler>,
         rx: mpsc::Receiver<Item>,
+        queued: QueuedBytes,
         offered: &[String],
     ) -> Result<Self, WebSocketConnectError>
     where
@@ -344,6 +371,7 @@ impl WebSocketTransport {
             channel,
             serializer,
             rx,
+            queued,
             task: Some(conn.spawn()),
             done: false,
             subprotocol,
@@ -378,6 +406,7 @@ fn prepare(
 fn new_handler(
     channel: WebSocketChannel,
     tx: mpsc::Sender<Item>,
+    queued: QueuedBytes,
     max_decoded_size: usize,
 ) -> WampHandler {
     WampHandler {
@@ -385,6 +414,7 @@ fn new_handler(
         serializer: None,
         max_decoded_size,
         tx: Some(tx),
+        queued,
     }
 }
 
@@ -428,7 +458,8 @@ impl Transport for WebSocketTransport {
         }
         // `mpsc::Receiver::recv` is cancel-safe, and nothing else here awaits.
         match self.rx.recv().await {
-            Some(Ok(msg)) => Some(Ok(msg)),
+            // The session takes the message over: its charge is released.
+            Some(Ok((msg, _held))) => Some(Ok(msg)),
             Some(Err(e)) => {
                 self.done = true;
                 Some(Err(e))
@@ -449,6 +480,7 @@ impl Transport for WebSocketTransport {
         // A handler blocked on a full queue must not keep the connection task from
         // seeing the close: closing the queue makes its pending send fail.
         self.rx.close();
+        self.queued.close();
         if self.channel.is_open() {
             if let Err(e) = self.channel.send_close(Some(CLOSE_NORMAL), None).await {
                 tracing::debug!(peer = %self.peer, "wamp/websocket: close failed: {e}");
@@ -464,6 +496,7 @@ impl Transport for WebSocketTransport {
     fn abort(&mut self) {
         self.done = true;
         self.rx.close();
+        self.queued.close();
         self.channel.drop_connection();
     }
 
@@ -496,6 +529,7 @@ mod tests {
             ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"]
         );
         assert_eq!(c.queue_size, DEFAULT_QUEUE_SIZE);
+        assert_eq!(c.max_queued_bytes, 4 << 20);
     }
 
     #[test]

@@ -12,13 +12,13 @@ use super::SEND_HIGH_WATER;
 use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
 use crate::wamp::message::Message;
 use crate::wamp::serializer::Serializer;
-use crate::wamp::transport::TransportError;
+use crate::wamp::transport::{HeldBytes, QueuedBytes, TransportError};
 
 /// Size of the buffer each socket read goes into.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// What the reader hands to `recv`.
-pub(super) type Item = Result<Message, TransportError>;
+/// What the reader hands to `recv`: a message with its charge to the receive budget.
+pub(super) type Item = Result<(Message, HeldBytes), TransportError>;
 
 /// Work for the writer task.
 pub(super) enum WriterCmd {
@@ -142,6 +142,8 @@ pub(super) struct ReadLoop<R> {
     /// Bound on what one received message may cost decoded.
     pub(super) max_decoded_size: usize,
     pub(super) tx: mpsc::Sender<Item>,
+    /// Bytes of the messages in `tx` not yet taken by the session.
+    pub(super) queued: QueuedBytes,
     pub(super) sender: FrameSender,
     pub(super) writer: tokio::task::AbortHandle,
     pub(super) peer_max_len: u32,
@@ -198,8 +200,14 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
                         Ok(m) => m,
                         Err(e) => return ReadEnd::Failed(TransportError::Protocol(e.to_string())),
                     };
+                    // Drop the frame before waiting: only decoded messages are held.
+                    drop(frame);
                     for msg in messages {
-                        if st.tx.send(Ok(msg)).await.is_err() {
+                        // Past the budget the reader waits here, so it stops reading
+                        // the socket and TCP pushes back on the router.
+                        st.queued.below_limit().await;
+                        let held = st.queued.charge(msg.memory_size());
+                        if st.tx.send(Ok((msg, held))).await.is_err() {
                             return ReadEnd::Dropped;
                         }
                     }

@@ -11,6 +11,7 @@ fn defaults() {
     assert_eq!(o.serializer, SerializerId::CBOR);
     assert_eq!(o.max_len_exp, 24);
     assert_eq!(o.handshake_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(o.max_queued_bytes, 4 << 20);
 }
 
 #[test]

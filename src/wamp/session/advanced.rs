@@ -48,6 +48,29 @@ impl Session {
         settings.version += 1;
     }
 
+    /// Bounds the bytes of received messages the session holds for the application:
+    /// events queued for (or being handled by) subscription handlers, running
+    /// invocations, progressive results and invocation input not yet taken (`0`: no
+    /// bound; default [`DEFAULT_MAX_HANDLER_BYTES`], 16 MiB). Past it the session stops
+    /// reading from the router until handlers catch up; see the
+    /// [module documentation](super) for what that means for handlers that wait on the
+    /// session. Takes effect at once, on this and every later connection.
+    pub fn set_max_queued_bytes(&self, bytes: usize) {
+        self.shared.queued.set_limit(bytes);
+    }
+
+    /// Bytes of received messages the session holds for the application now (see
+    /// [`set_max_queued_bytes`](Self::set_max_queued_bytes); an estimate of their heap
+    /// size).
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.queued.held()
+    }
+
+    /// Charges a received payload to the session's budget.
+    pub(super) fn charge(&self, bytes: usize) -> HeldBytes {
+        self.shared.queued.charge(bytes)
+    }
+
     /// Calls a procedure asking for progressive results and returns them as a stream of
     /// [`CallUpdate`]s ([`ProgressiveCall::next`]): each progressive result in order,
     /// then the final result or the error.
@@ -81,8 +104,11 @@ impl Session {
         mut options: CallOptions,
     ) -> ProgressiveCall {
         let (tx, rx) = mpsc::unbounded_channel();
+        let queued = self.shared.queued.clone();
+        // Results not yet taken from the stream count against the session's budget.
         options.on_progress = Some(Arc::new(move |r: CallResult| {
-            let _ = tx.send(r);
+            let held = queued.charge(payload_size(&r.args, &r.kwargs));
+            let _ = tx.send((r, held));
         }));
         let call = self.start_call(procedure, args, kwargs, options).await;
         ProgressiveCall::new(call, rx)

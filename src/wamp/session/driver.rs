@@ -15,10 +15,12 @@ mod restore;
 use event_handler::panic_payload_message;
 pub(super) use event_handler::spawn_event_handler;
 
+use super::life::LifeSender;
 use super::registry::{current, Confirmed, Slot};
 use super::*;
 use crate::wamp::protocol::{Event, Protocol, SessionTypes, UnsentMessage};
 use crate::wamp::transport::TransportError;
+use crate::wamp::value::budget::dict_heap_size;
 
 /// The token attached to each request: where its answer goes.
 enum Token {
@@ -40,8 +42,9 @@ enum Token {
     Done(Reply<()>),
 }
 
-/// One event for a subscription handler's task.
-type EventItem = (Vec<Value>, Dict, EventDetails);
+/// One event for a subscription handler's task, with its charge to the session's
+/// budget.
+type EventItem = (Vec<Value>, Dict, EventDetails, HeldBytes);
 
 struct Types;
 impl SessionTypes for Types {
@@ -57,14 +60,14 @@ struct Driver<T: Transport> {
     proto: Protocol<Types>,
     session: Session,
     commands: mpsc::Receiver<Command>,
-    life: mpsc::UnboundedSender<SessionEvent>,
+    life: LifeSender,
     tasks: JoinSet<InvocationResult>,
     /// Invocation task → invocation request id.
     task_requests: HashMap<Id, u64>,
     /// Running invocation request id → its task (for INTERRUPT).
     running: HashMap<u64, AbortHandle>,
     /// Running progressive call invocations → where their further input goes.
-    inputs: HashMap<u64, mpsc::UnboundedSender<CallResult>>,
+    inputs: HashMap<u64, mpsc::UnboundedSender<(CallResult, HeldBytes)>>,
     leave_waiters: Vec<Reply<CloseDetails>>,
     disconnect_waiters: Vec<oneshot::Sender<()>>,
     close_transport: bool,
@@ -81,7 +84,7 @@ pub(super) fn spawn<T: Transport>(
     transport: T,
     session: Session,
     commands: mpsc::Receiver<Command>,
-    life: mpsc::UnboundedSender<SessionEvent>,
+    life: LifeSender,
     span: tracing::Span,
 ) {
     let proto = Protocol::new(transport.serializer_id(), transport.peer());
@@ -123,8 +126,12 @@ impl<T: Transport> Driver<T> {
             if self.close_transport || !self.transport.is_open() {
                 break;
             }
+            // While what handlers hold is over budget, the router waits (the transport
+            // stops reading); commands and ending invocations still run.
+            let full = self.session.shared.queued.is_full();
             tokio::select! {
-                msg = self.transport.recv() => match msg {
+                () = self.session.shared.queued.below_limit(), if full => {}
+                msg = self.transport.recv(), if !full => match msg {
                     Some(Ok(m)) => {
                         trace!(msg_type = m.message_type().name(), "received WAMP message");
                         self.configure();
@@ -165,7 +172,7 @@ impl<T: Transport> Driver<T> {
         for w in self.disconnect_waiters.drain(..) {
             let _ = w.send(());
         }
-        let _ = self.life.send(SessionEvent::Disconnected);
+        self.life.send(SessionEvent::Disconnected);
         // Commands still queued fail when `self.commands` is dropped here.
     }
 
@@ -230,7 +237,7 @@ impl<T: Transport> Driver<T> {
     }
 
     fn user_error(&self, error: ApplicationError, message: String) {
-        let _ = self.life.send(SessionEvent::UserError { error, message });
+        self.life.user_error(error, message);
     }
 
     fn command(&mut self, cmd: Command) {
@@ -415,7 +422,7 @@ impl<T: Transport> Driver<T> {
     fn event(&mut self, ev: Event<Types>) {
         match ev {
             Event::Challenge(c) => {
-                let _ = self.life.send(SessionEvent::Challenge(c));
+                self.life.send(SessionEvent::Challenge(c));
             }
             Event::Joined(d) => {
                 if let Err(e) = self.session.config().authentication.on_welcome(&d) {
@@ -428,7 +435,7 @@ impl<T: Transport> Driver<T> {
                 self.span.record("session_id", d.session);
                 debug!(session_id = d.session, authid = ?d.authid, authrole = ?d.authrole, "WAMP session joined");
                 self.set_details(Some(d.clone()));
-                let _ = self.life.send(SessionEvent::Joined(d));
+                self.life.send(SessionEvent::Joined(d));
                 // Queued before anything `on_join` sends.
                 self.restore();
             }
@@ -447,7 +454,7 @@ impl<T: Transport> Driver<T> {
                 for w in self.leave_waiters.drain(..) {
                     let _ = w.send(Ok(d.clone()));
                 }
-                let _ = self.life.send(SessionEvent::Left(d));
+                self.life.send(SessionEvent::Left(d));
             }
             Event::CloseTransport => self.close_transport = true,
             Event::RequestFailed { token, error } => self.fail(token, error),
@@ -543,6 +550,9 @@ impl<T: Transport> Driver<T> {
                 args,
                 kwargs,
             } => {
+                // Each copy counts against the budget until its handler is done.
+                let size =
+                    payload_size(&args, &kwargs).saturating_add(dict_heap_size(&details.details));
                 // The last handler (usually the only one) takes the payload itself.
                 let mut item = Some((args, kwargs, details));
                 let mut handlers = handlers.into_iter().peekable();
@@ -552,8 +562,9 @@ impl<T: Transport> Driver<T> {
                         _ => item.take(),
                     };
                     // A closed queue means the handler task is gone: nothing to do.
-                    if let Some(this) = this {
-                        let _ = h.send(this);
+                    if let Some((args, kwargs, details)) = this {
+                        let held = self.session.charge(size);
+                        let _ = h.send((args, kwargs, details, held));
                     }
                 }
             }

@@ -237,7 +237,8 @@ impl ProgressSender {
 /// ```
 #[derive(Clone)]
 pub struct InvocationInput {
-    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<CallResult>>>,
+    /// Input with its charge to the session's budget.
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(CallResult, HeldBytes)>>>,
 }
 
 impl std::fmt::Debug for InvocationInput {
@@ -247,7 +248,7 @@ impl std::fmt::Debug for InvocationInput {
 }
 
 impl InvocationInput {
-    pub(super) fn new(rx: mpsc::UnboundedReceiver<CallResult>) -> InvocationInput {
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<(CallResult, HeldBytes)>) -> InvocationInput {
         InvocationInput {
             rx: Arc::new(tokio::sync::Mutex::new(rx)),
         }
@@ -256,6 +257,7 @@ impl InvocationInput {
     /// The next input chunk; `None` once the caller sent its last one (or the
     /// invocation ended).
     pub async fn next(&self) -> Option<CallResult> {
-        self.rx.lock().await.recv().await
+        let (input, _held) = self.rx.lock().await.recv().await?;
+        Some(input)
     }
 }

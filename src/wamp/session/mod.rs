@@ -9,8 +9,23 @@
 //!
 //! Handlers never run on the session task: each invocation runs as its own tokio task
 //! (so a slow endpoint does not stall the session), and each subscription handler gets
-//! a task that receives its events in order, one at a time (its queue is unbounded: a
-//! handler slower than the event rate accumulates events in memory).
+//! a task that receives its events in order, one at a time.
+//!
+//! # What a router can make the session hold
+//!
+//! Received events waiting for (or in) their handler, running invocations, and
+//! progressive results and invocation input not yet taken, count against one byte
+//! budget per session ([`Session::set_max_queued_bytes`], default
+//! [`DEFAULT_MAX_HANDLER_BYTES`]). While it is spent, the session task stops taking
+//! messages from the transport (it still runs commands and finishes invocations), the
+//! transport's own bounded queue fills and it stops reading the socket: the router is
+//! pushed back by TCP, nothing is dropped, and memory stays under the budget plus one
+//! message. The price of backpressure: a handler that waits for an answer from the
+//! router on this same session (a call made from an event handler, say) while the
+//! budget is spent by events queued behind it waits until the budget is raised or the
+//! call times out, since the answer sits behind those events; do such work in a task
+//! of its own, or give the budget room for the bursts you expect. Autobahn|Python
+//! reads without bound instead (its handlers' Deferreds/futures pile up in memory).
 //!
 //! Lifecycle events (challenge, join, leave, disconnect, user errors) go to the
 //! [`Lifecycle`] receiver; [`run_session`] drives an [`ApplicationSession`] from them.
@@ -24,6 +39,7 @@ mod app;
 mod call;
 mod driver;
 mod handles;
+mod life;
 mod progress;
 mod registry;
 
@@ -47,13 +63,17 @@ pub use progress::{CallUpdate, ProgressiveCall};
 use super::auth::ChannelIds;
 use super::error::{ApplicationError, Error};
 use super::payload::PayloadCodec;
-use super::transport::Transport;
+use super::transport::{HeldBytes, QueuedBytes, Transport};
 use super::types::{
     CallDetails, CallOptions, CallResult, CancelMode, Challenge, CloseDetails, ComponentConfig,
     EventDetails, HelloDetails, ProgressHandler, Publication, PublishOptions, RegisterOptions,
     SessionDetails, SubscribeOptions, TimeoutUnit,
 };
 use super::value::{to_value, Dict, Value};
+
+/// Default of [`Session::set_max_queued_bytes`]: 16 MiB of received events, running
+/// invocations, progressive results and invocation input held for the application.
+pub const DEFAULT_MAX_HANDLER_BYTES: usize = 16 << 20;
 
 /// Capacity of the command queue from the handles to the session task; senders wait
 /// when it is full (backpressure on fast publishers).
@@ -87,6 +107,10 @@ pub enum SessionEvent {
     /// The transport is closed; the session task has ended. Always the last event.
     Disconnected,
     /// A handler failed (an event handler returned an error, or an endpoint panicked).
+    ///
+    /// A router can cause one per event it sends, so they do not pile up without
+    /// bound: while over 1 MiB of them wait unread in the [`Lifecycle`], further ones
+    /// are logged (a warning, then at debug level) and dropped.
     UserError {
         /// The error.
         error: ApplicationError,
@@ -117,7 +141,7 @@ pub enum SessionEvent {
 /// ```
 #[derive(Debug)]
 pub struct Lifecycle {
-    rx: mpsc::UnboundedReceiver<SessionEvent>,
+    rx: mpsc::UnboundedReceiver<life::LifeItem>,
     /// The session's span (realm, session id, transport): the component's hooks run
     /// in it.
     span: tracing::Span,
@@ -126,7 +150,8 @@ pub struct Lifecycle {
 impl Lifecycle {
     /// The next event; `None` after [`SessionEvent::Disconnected`].
     pub async fn next(&mut self) -> Option<SessionEvent> {
-        self.rx.recv().await
+        // A user error leaves the unread backlog here.
+        self.rx.recv().await.map(|(event, _held)| event)
     }
 }
 
@@ -218,6 +243,17 @@ struct Shared {
     /// What to restore when the session joins again.
     registry: Mutex<registry::Registry>,
     settings: Mutex<Settings>,
+    /// What received messages held for handlers cost (see the module documentation).
+    queued: QueuedBytes,
+}
+
+/// What a received payload costs held for the application: an estimate of its heap
+/// size, plus the container it travels in.
+fn payload_size(args: &[Value], kwargs: &Dict) -> usize {
+    use crate::wamp::value::budget::{dict_heap_size, list_heap_size};
+    std::mem::size_of::<CallResult>()
+        .saturating_add(list_heap_size(args))
+        .saturating_add(dict_heap_size(kwargs))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -355,6 +391,7 @@ impl Session {
                 channel: Mutex::new(ChannelIds::default()),
                 registry: Mutex::new(registry::Registry::default()),
                 settings: Mutex::new(Settings::default()),
+                queued: QueuedBytes::new(DEFAULT_MAX_HANDLER_BYTES),
             }),
         }
     }
@@ -412,7 +449,7 @@ impl Session {
 
     fn spawn_driver<T: Transport>(&self, transport: T) -> Lifecycle {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (life_tx, life_rx) = mpsc::unbounded_channel();
+        let (life_tx, life_rx) = life::LifeSender::channel();
         *lock(&self.shared.channel) = ChannelIds::of(&transport);
         {
             let mut commands = lock(&self.shared.commands);

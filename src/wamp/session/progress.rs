@@ -18,7 +18,8 @@ pub enum CallUpdate {
 /// Dropping it before the final result cancels the call (see [`PendingCall`]).
 #[derive(Debug)]
 pub struct ProgressiveCall {
-    progress: mpsc::UnboundedReceiver<CallResult>,
+    /// Progressive results with their charge to the session's budget.
+    progress: mpsc::UnboundedReceiver<(CallResult, HeldBytes)>,
     call: Option<PendingCall>,
     outcome: Option<Result<CallResult, Error>>,
     request: u64,
@@ -27,7 +28,7 @@ pub struct ProgressiveCall {
 impl ProgressiveCall {
     pub(super) fn new(
         call: PendingCall,
-        progress: mpsc::UnboundedReceiver<CallResult>,
+        progress: mpsc::UnboundedReceiver<(CallResult, HeldBytes)>,
     ) -> ProgressiveCall {
         ProgressiveCall {
             request: call.request_id(),
@@ -93,7 +94,7 @@ impl ProgressiveCall {
     /// it a `Stream`).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<CallUpdate, Error>>> {
         let this = self;
-        if let Poll::Ready(Some(r)) = this.progress.poll_recv(cx) {
+        if let Poll::Ready(Some((r, _held))) = this.progress.poll_recv(cx) {
             return Poll::Ready(Some(Ok(CallUpdate::Progress(r))));
         }
         if let Some(call) = this.call.as_mut() {
@@ -107,7 +108,7 @@ impl ProgressiveCall {
         }
         // The session task queues every progressive result before it answers the
         // call, so whatever is left in the queue now came before the final result.
-        if let Ok(r) = this.progress.try_recv() {
+        if let Ok((r, _held)) = this.progress.try_recv() {
             return Poll::Ready(Some(Ok(CallUpdate::Progress(r))));
         }
         Poll::Ready(this.outcome.take().map(|r| r.map(CallUpdate::Final)))

@@ -132,6 +132,40 @@ impl DecodeBudget {
     }
 }
 
+/// Heap bytes `value` holds, estimated as decoding charges them (lists count their
+/// length, not their spare capacity, so a decoded list may hold up to twice its
+/// share). Used to bound in bytes what received messages waiting for the application
+/// may hold.
+pub(crate) fn value_heap_size(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Integer(_) | Value::UInteger(_) | Value::Float(_) => {
+            0
+        }
+        Value::String(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::List(l) => list_heap_size(l),
+        Value::Dict(d) => dict_heap_size(d),
+    }
+}
+
+/// Heap bytes of a list of values (see [`value_heap_size`]).
+pub(crate) fn list_heap_size(list: &[Value]) -> usize {
+    list.iter().fold(std::mem::size_of_val(list), |n, v| {
+        n.saturating_add(value_heap_size(v))
+    })
+}
+
+/// Heap bytes of a dict (see [`value_heap_size`]).
+pub(crate) fn dict_heap_size(dict: &Dict) -> usize {
+    let nodes = match dict.len() {
+        0 => 0,
+        n => LEAF_NODE + (n - 1) * DICT_ENTRY,
+    };
+    dict.iter().fold(nodes, |n, (k, v)| {
+        n.saturating_add(k.len()).saturating_add(value_heap_size(v))
+    })
+}
+
 /// The budget of a [`DecodeBudget`] is spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Exceeded;
@@ -173,5 +207,18 @@ mod tests {
         b.grow_bytes(&mut buf, 1).unwrap();
         assert_eq!(buf.capacity(), 20);
         assert_eq!(b.grow_bytes(&mut buf, 100), Err(Exceeded));
+    }
+
+    #[test]
+    fn heap_size_counts_strings_lists_and_dict_nodes() {
+        assert_eq!(value_heap_size(&Value::Integer(7)), 0);
+        assert_eq!(value_heap_size(&Value::from("abc")), 3);
+        let list = Value::List(vec![Value::from("ab"), Value::Null]);
+        assert_eq!(value_heap_size(&list), 2 * size_of::<Value>() + 2);
+        let mut d = Dict::new();
+        d.insert("k".into(), Value::bytes(vec![0; 10]));
+        assert_eq!(dict_heap_size(&d), LEAF_NODE + 1 + 10);
+        d.insert("l".into(), Value::Null);
+        assert_eq!(dict_heap_size(&d), LEAF_NODE + DICT_ENTRY + 2 + 10);
     }
 }

@@ -18,12 +18,13 @@ pub(super) fn panic_payload_message(p: Box<dyn std::any::Any + Send>) -> String 
 /// session end) and the queued events are handled.
 pub(in crate::wamp::session) fn spawn_event_handler(
     handler: Slot<EventHandler>,
-    life: mpsc::UnboundedSender<SessionEvent>,
+    life: LifeSender,
     topic: String,
 ) -> mpsc::UnboundedSender<EventItem> {
     let (tx, mut rx) = mpsc::unbounded_channel::<EventItem>();
     tokio::spawn(async move {
-        while let Some((args, kwargs, details)) = rx.recv().await {
+        // `_held` keeps the event charged to the session's budget until handled.
+        while let Some((args, kwargs, details, _held)) = rx.recv().await {
             // A panic is caught (without a task per event) and the next event still runs.
             let mut fut = current(&handler)(args, kwargs, details);
             let outcome = std::future::poll_fn(|cx| {
@@ -43,7 +44,7 @@ pub(in crate::wamp::session) fn spawn_event_handler(
                 ),
             };
             let message = format!("event handler for '{topic}' failed");
-            let _ = life.send(SessionEvent::UserError { error, message });
+            life.user_error(error, message);
         }
     });
     tx

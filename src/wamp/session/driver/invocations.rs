@@ -4,6 +4,10 @@
 use super::*;
 use crate::wamp::session::handles::InvocationInput;
 
+/// What a running invocation costs besides its arguments: its task and the
+/// bookkeeping of the session task (a generous estimate).
+const INVOCATION_TASK_SIZE: usize = 1024;
+
 impl<T: Transport> Driver<T> {
     /// Runs an endpoint for an INVOCATION as its own task.
     pub(super) fn start_invocation(
@@ -26,7 +30,17 @@ impl<T: Transport> Driver<T> {
             details.input = Some(InvocationInput::new(rx));
             self.inputs.insert(request, tx);
         }
-        let handle = self.tasks.spawn(endpoint(args, kwargs, details));
+        // The running invocation holds its arguments: they count against the budget
+        // until it ends (a flood of INVOCATIONs cannot spawn tasks without bound).
+        let held = self
+            .session
+            .charge(INVOCATION_TASK_SIZE.saturating_add(payload_size(&args, &kwargs)));
+        let run = endpoint(args, kwargs, details);
+        let handle = self.tasks.spawn(async move {
+            let result = run.await;
+            drop(held);
+            result
+        });
         self.task_requests.insert(handle.id(), request);
         self.running.insert(request, handle);
     }
@@ -34,8 +48,11 @@ impl<T: Transport> Driver<T> {
     /// More input for a running progressive call invocation.
     pub(super) fn invocation_input(&mut self, request: u64, input: CallResult, last: bool) {
         if let Some(tx) = self.inputs.get(&request) {
+            let held = self
+                .session
+                .charge(payload_size(&input.args, &input.kwargs));
             // The endpoint may have stopped reading: its loss.
-            let _ = tx.send(input);
+            let _ = tx.send((input, held));
         }
         if last {
             // Closing the queue ends the endpoint's input.
