@@ -106,19 +106,25 @@ for ex in examples/*.rs; do
   timeout 120 cargo run -q --example "$name"
 done
 
-step "Autobahn Testsuite: our server (fuzzingclient) and our client (fuzzingserver), in parallel"
-# kosoku is one Python process per run; running both roles at once uses both cores.
-cargo build --release --example testee_server --example testee_client
-python3 wstest/run.py client --allow informational --no-build > target/wstest-client.log 2>&1 &
+step "Autobahn Testsuite: our servers (fuzzingclient) and our clients (fuzzingserver), handler API and pull API"
+# kosoku is one Python process per run; the server runs and the client runs go in two
+# parallel chains, which uses both cores.
+cargo build --release --example testee_server --example testee_client \
+  --example testee_pull_server --example testee_pull_client
+(
+  python3 wstest/run.py client --allow informational --no-build
+  python3 wstest/run.py client --api pull --allow informational --no-build
+) > target/wstest-client.log 2>&1 &
 client_pid=$!
 server_status=0
 python3 wstest/run.py server -p 2 --allow informational --no-build || server_status=$?
+python3 wstest/run.py server --api pull -p 2 --allow informational --no-build || server_status=$?
 client_status=0
 wait "$client_pid" || client_status=$?
 echo
 cat target/wstest-client.log
 if [ "$server_status" -ne 0 ] || [ "$client_status" -ne 0 ]; then
-  echo "Autobahn Testsuite failed (server: $server_status, client: $client_status)"
+  echo "Autobahn Testsuite failed (servers: $server_status, clients: $client_status)"
   exit 1
 fi
 

@@ -673,14 +673,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="stop a run with no traffic for this long (default 60; 0 = off)")
     ap.add_argument("--retries", type=int, default=2, metavar="N",
                     help="after a stall, rerun without the hung cases up to N times (default 2)")
+    ap.add_argument("--api", choices=("handlers", "pull"), default="handlers",
+                    help="which testees: handlers = testee_{server,client} (the handler API), "
+                         "pull = testee_pull_{server,client} (the pull API); default handlers")
     ap.add_argument("--testee", type=Path, metavar="PATH",
-                    help="testee binary (default: target/release/examples/testee_{server,client})")
+                    help="testee binary (default: target/release/examples/testee_[pull_]{server,client})")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build")
     ap.add_argument("--server-cmd", default="{testee} {addr}", metavar="TEMPLATE",
                     help="server testee command; placeholders {testee} {addr} {host} {port}")
     ap.add_argument("--client-cmd", default="{testee} {url} {agent}", metavar="TEMPLATE",
                     help="client testee command; placeholders {testee} {url} {agent}")
-    ap.add_argument("--agent", default="autobahn-rs", help="client agent name (client mode)")
+    ap.add_argument("--agent", default=None,
+                    help="client agent name (client mode; default autobahn-rs, or "
+                         "autobahn-rs-pull with --api pull)")
     ap.add_argument("--allow", action="append", default=[], metavar="CASE",
                     help="accept INFORMATIONAL for these cases; only cases that are "
                     "INFORMATIONAL by definition qualify ('informational' = all of them)")
@@ -696,6 +701,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="client mode: wait this long for kosoku's report after the client exits")
     ap.add_argument("--startup-timeout", type=float, default=30, metavar="SECONDS")
     args = ap.parse_args(argv)
+    if args.agent is None:
+        args.agent = "autobahn-rs-pull" if args.api == "pull" else "autobahn-rs"
     if args.parallel < 1:
         ap.error("--parallel must be >= 1")
     if args.mode == "client" and args.parallel != 1:
@@ -716,7 +723,7 @@ def main(argv: list[str]) -> int:
     if not selected:
         raise HarnessError("the include/exclude globs select no case")
 
-    example = f"testee_{args.mode}"
+    example = f"testee_pull_{args.mode}" if args.api == "pull" else f"testee_{args.mode}"
     custom_cmd = (args.server_cmd if args.mode == "server" else args.client_cmd)
     uses_testee = "{testee}" in custom_cmd
     if args.testee is None:
@@ -728,7 +735,8 @@ def main(argv: list[str]) -> int:
         raise HarnessError(f"testee binary {args.testee} does not exist "
                            "(build it, or pass --testee / --server-cmd / --client-cmd)")
 
-    outdir = args.report_dir or DEFAULT_REPORTS / args.mode
+    outdir = args.report_dir or DEFAULT_REPORTS / (
+        f"pull-{args.mode}" if args.api == "pull" else args.mode)
     outdir = outdir if outdir.is_absolute() else Path.cwd() / outdir
     if outdir.exists() and any(outdir.iterdir()) and not (outdir / "kosoku.log").exists() \
             and not (outdir / "index.json").exists():
