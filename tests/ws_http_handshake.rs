@@ -245,3 +245,49 @@ async fn hyper_client_upgrades_to_our_server_with_our_request_and_check() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_stream_hyper_upgraded_becomes_our_connection() {
+    use autobahn::websocket::{Message, WebSocketServerFactory};
+    bounded(async {
+        let (addr, mut upgraded) = hyper_server(handshake_with_chat()).await;
+        let url = format!("ws://127.0.0.1:{}/talk", addr.port());
+        let client = WebSocketClientFactory::new(&url)
+            .unwrap()
+            .protocols(["chat"]);
+        let mut ws = client
+            .connect_websocket()
+            .await
+            .expect("handshake through hyper");
+
+        // The server side: what hyper upgraded, as our connection.
+        let (stream, negotiated) = upgraded.recv().await.expect("the upgraded stream");
+        let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+        let mut server = factory.upgraded_websocket(
+            hyper_util::rt::TokioIo::new(stream),
+            &negotiated,
+            "tcp:hyper".into(),
+        );
+        assert_eq!(factory.connection_count(), 1);
+        let echo = tokio::spawn(async move {
+            while let Some(message) = server.recv().await {
+                if server.send(message).await.is_err() {
+                    break;
+                }
+            }
+            server.close_info()
+        });
+        for i in 0..3 {
+            // Compressible, so permessage-deflate (when negotiated) does work both ways.
+            let text = format!("{i} ") + &"through hyper ".repeat(500);
+            ws.send(text.clone()).await.expect("send");
+            assert_eq!(ws.recv().await, Some(Message::from(text)));
+        }
+        let close = ws.close(Some(1000), None).await.expect("close");
+        assert!(close.was_clean, "{close:?}");
+        let server_close = echo.await.unwrap().expect("ended");
+        assert_eq!(server_close.code, Some(1000));
+        assert_eq!(factory.connection_count(), 0, "the slot is given back");
+    })
+    .await;
+}

@@ -503,13 +503,9 @@ impl WebSocketClientFactory {
         channel: &WebSocketChannel,
     ) {
         #[cfg(feature = "deflate")]
-        if let Some(params) = negotiated.deflate {
-            use super::deflate::PerMessageDeflate;
-            receiver.set_deflate(PerMessageDeflate::new(false, params));
-            channel.shared.lock().sender.set_deflate(
-                PerMessageDeflate::new(false, params),
-                self.options.per_message_compression_threshold,
-            );
+        if let Some(params) = &negotiated.deflate {
+            let threshold = self.options.per_message_compression_threshold;
+            super::connection::install_deflate(params, false, threshold, receiver, channel);
         }
     }
 

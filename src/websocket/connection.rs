@@ -218,6 +218,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
+/// Sets up both directions' permessage-deflate codecs of a new connection (`is_server`:
+/// our role), when the handshake agreed compression.
+#[cfg(feature = "deflate")]
+pub(crate) fn install_deflate(
+    params: &crate::websocket::deflate::PerMessageDeflateParams,
+    is_server: bool,
+    threshold: usize,
+    receiver: &mut super::protocol::Receiver,
+    channel: &WebSocketChannel,
+) {
+    use crate::websocket::deflate::PerMessageDeflate;
+    receiver.set_deflate(PerMessageDeflate::new(is_server, *params));
+    channel
+        .shared
+        .lock()
+        .sender
+        .set_deflate(PerMessageDeflate::new(is_server, *params), threshold);
+}
+
 impl<S> Drop for WebSocket<S> {
     /// Senders on [`WebSocket::channel`] clones fail from now on instead of queueing.
     fn drop(&mut self) {

@@ -21,7 +21,7 @@ use super::handshake::server::{
     deny_response, flash_policy_response, status_page_response, ParsedRequest, PendingUpgrade,
     Refusal, RequestParser, ServerHandshake,
 };
-use super::handshake::HandshakeError;
+use super::handshake::{HandshakeError, Negotiated};
 use super::options::ServerOptions;
 use super::protocol::{Receiver, Sender};
 use super::span;
@@ -707,6 +707,62 @@ impl WebSocketServerFactory {
         Ok(opened.map(|o| self.websocket_of(o, span)))
     }
 
+    /// A connection over a stream that another HTTP stack upgraded, after it answered
+    /// the handshake with [`Self::server_handshake`] (check, `on_connect`, respond): the
+    /// third way to get a [`WebSocket`], besides accepting a stream or a TCP connection.
+    /// It counts against `max_connections` and the message budget like the others.
+    ///
+    /// # Examples
+    ///
+    /// With hyper (the test `ws_http_handshake` runs this): answer the request with
+    /// `accepted.response()`, then, once hyper hands over the upgraded stream:
+    ///
+    /// ```ignore
+    /// let negotiated = accepted.negotiated().clone();
+    /// let on_upgrade = hyper::upgrade::on(&mut request);
+    /// tokio::spawn(async move {
+    ///     let stream = hyper_util::rt::TokioIo::new(on_upgrade.await?);
+    ///     let mut ws = factory.upgraded_websocket(stream, &negotiated, format!("tcp:{peer}"));
+    ///     while let Some(message) = ws.recv().await { /* ... */ }
+    ///     Ok::<_, hyper::Error>(())
+    /// });
+    /// ```
+    pub fn upgraded_websocket<S>(
+        &self,
+        stream: S,
+        negotiated: &Negotiated,
+        peer: String,
+    ) -> WebSocket<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let slot = ConnectionSlot::take(&self.connections);
+        let channel =
+            WebSocketChannel::new(Sender::new(self.options.protocol_config()), peer.clone());
+        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+        let mut receiver = Receiver::new(self.options.protocol_config());
+        #[cfg(feature = "deflate")]
+        if let Some(params) = &negotiated.deflate {
+            let threshold = self.options.per_message_compression_threshold;
+            super::connection::install_deflate(params, true, threshold, &mut receiver, &channel);
+        }
+        let span = span::connection_span("server", &peer, None);
+        span::record_negotiated(
+            &span,
+            negotiated.subprotocol.as_deref(),
+            &negotiated.extensions,
+        );
+        let opened = Opened {
+            stream,
+            leftover: BytesMut::new(),
+            channel,
+            receiver,
+            handler: (),
+            slot,
+        };
+        self.websocket_of(opened, span)
+    }
+
     /// The handshake done, the connection as a value (holding its connection slot).
     fn websocket_of<S, H>(&self, opened: Opened<S, H>, span: tracing::Span) -> WebSocket<S>
     where
@@ -881,12 +937,8 @@ impl WebSocketServerFactory {
     ) {
         #[cfg(feature = "deflate")]
         if let Some(params) = pending.deflate() {
-            use super::deflate::PerMessageDeflate;
-            receiver.set_deflate(PerMessageDeflate::new(true, *params));
-            channel.shared.lock().sender.set_deflate(
-                PerMessageDeflate::new(true, *params),
-                self.options.per_message_compression_threshold,
-            );
+            let threshold = self.options.per_message_compression_threshold;
+            super::connection::install_deflate(params, true, threshold, receiver, channel);
         }
     }
 }
