@@ -198,3 +198,45 @@ async fn compressed_messages_round_trip() {
     }
     bounded(ws.close(None, None)).await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_halves_on_two_tasks() {
+    let server = server(ServerOptions::default()).await;
+    let ws = bounded(client(&server).connect_websocket())
+        .await
+        .expect("connect");
+    let (mut reader, mut writer) = ws.split();
+    // The reader waits first, so the writer's polls come after its registration: a
+    // waker lost to the writer would leave the reader asleep with echoes waiting.
+    let reading = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(message) = reader.recv().await {
+            got.push(message);
+        }
+        (got, reader.close_info())
+    });
+    let writing = tokio::spawn(async move {
+        for i in 0..200 {
+            writer.send(format!("n{i}")).await.expect("send");
+        }
+        // Sink and channel work on the writing half too.
+        SinkExt::send(&mut writer, Message::from("sink"))
+            .await
+            .expect("sink");
+        writer
+            .channel()
+            .send_text("channel")
+            .await
+            .expect("channel");
+        writer.close(Some(1000), Some("done")).await.expect("close")
+    });
+    let close = bounded(writing).await.expect("writer task");
+    assert_eq!(close.code, Some(1000));
+    let (got, reader_close) = bounded(reading).await.expect("reader task");
+    let want: Vec<Message> = (0..200)
+        .map(|i| Message::from(format!("n{i}")))
+        .chain([Message::from("sink"), Message::from("channel")])
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(reader_close.and_then(|c| c.code), Some(1000));
+}

@@ -139,14 +139,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`WebSocketChannel::send_close`]) and waits for it to end, discarding messages that
     /// still arrive; returns how the connection ended.
     pub async fn close(&mut self, code: Option<u16>, reason: Option<&str>) -> Result<CloseInfo> {
+        self.start_close(code, reason)?;
+        while self.recv().await.is_some() {}
+        Ok(self.io.close_info())
+    }
+
+    /// Queues our close frame (`code` as for [`WebSocketChannel::send_close`]).
+    pub(crate) fn start_close(&mut self, code: Option<u16>, reason: Option<&str>) -> Result<()> {
         if let Some(c) = code {
             if c != 1000 && !(3000..=4999).contains(&c) {
                 return Err(SendError::InvalidCloseCode(c).into());
             }
         }
-        self.queue_close(code, reason)?;
-        while self.recv().await.is_some() {}
-        Ok(self.io.close_info())
+        self.queue_close(code, reason)
+    }
+
+    /// For a split connection: whether the reading half may have something now.
+    pub(crate) fn has_news_for_reader(&self) -> bool {
+        self.io.has_news_for_reader()
+    }
+
+    /// For a split connection: whether a waiting writing half may go on now.
+    pub(crate) fn has_news_for_writer(&self) -> bool {
+        self.io.has_news_for_writer()
     }
 
     /// How the connection ended, once it has (`recv` returned `None`).
@@ -155,7 +170,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Ready when less than the high-water mark is queued; moves output meanwhile.
-    fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let _span = self.span.clone().entered();
         let mut progressed = false;
         loop {
@@ -176,7 +191,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         }
     }
 
-    fn queue(&mut self, message: Message) -> Result<()> {
+    pub(crate) fn queue(&mut self, message: Message) -> Result<()> {
         let mut guard = self.io.channel().shared.lock();
         let side = &mut *guard;
         match side.phase {
@@ -204,7 +219,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Ready once everything queued is written (or the connection ended).
-    fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let _span = self.span.clone().entered();
         self.io.poll_progress(cx, false);
         if self.io.is_done() {
@@ -235,6 +250,18 @@ pub(crate) fn install_deflate(
         .lock()
         .sender
         .set_deflate(PerMessageDeflate::new(is_server, *params), threshold);
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// `Sink::poll_close`: our close frame (1000), flushed.
+    pub(crate) fn poll_sink_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.queue_close(Some(1000), None)?;
+        match self.poll_flushed(cx) {
+            // The peer answered our close already: closed is what was asked for.
+            Poll::Ready(Err(Error::ConnectionClosed)) => Poll::Ready(Ok(())),
+            other => other,
+        }
+    }
 }
 
 impl<S> Drop for WebSocket<S> {
@@ -274,12 +301,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
 
     /// Sends a close frame (1000) and flushes; the peer's answer ends the `Stream`.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let this = self.get_mut();
-        this.queue_close(Some(1000), None)?;
-        match this.poll_flushed(cx) {
-            // The peer answered our close already: closed is what was asked for.
-            Poll::Ready(Err(Error::ConnectionClosed)) => Poll::Ready(Ok(())),
-            other => other,
-        }
+        self.get_mut().poll_sink_close(cx)
     }
 }

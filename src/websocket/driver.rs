@@ -219,6 +219,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.done
     }
 
+    /// `poll_next` has something to hand out (or the end to report) without new input.
+    pub(crate) fn has_news_for_reader(&self) -> bool {
+        self.done
+            || !self.events.is_empty()
+            || self.pending_failure.is_some()
+            || self.close_reply_owed
+    }
+
+    /// A sender waiting for room, a flush or the end may look again.
+    pub(crate) fn has_news_for_writer(&self) -> bool {
+        if self.done {
+            return true;
+        }
+        let side = self.channel.shared.lock();
+        side.out.len() < side.high_water
+    }
+
     /// Nothing of ours waits to be written: the channel's queue, the bytes being
     /// written and the flush are all done.
     pub(crate) fn is_flushed(&self) -> bool {

@@ -27,6 +27,7 @@ pub mod error;
 pub mod handler;
 mod message;
 mod span;
+mod split;
 
 pub use channel::WebSocketChannel;
 pub use connection::WebSocket;
@@ -34,6 +35,7 @@ pub use driver::CloseInfo;
 pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
 pub use message::{Message, Utf8Bytes};
+pub use split::{WebSocketReader, WebSocketWriter};
 pub mod server;
 pub mod stream;
 pub use server::{ServerHandle, ShutdownReport, WebSocketServer, WebSocketServerFactory};
