@@ -103,7 +103,7 @@ for ex in examples/*.rs; do
   name=$(basename "$ex" .rs)
   case "$name" in testee_*) continue ;; esac
   echo "--- example $name"
-  timeout 120 cargo run -q --example "$name"
+  timeout 120 cargo run -q --all-features --example "$name"
 done
 
 step "Autobahn Testsuite: our servers (fuzzingclient) and our clients (fuzzingserver), handler API and pull API"

@@ -40,4 +40,6 @@ pub mod server;
 pub mod stream;
 pub use server::{ServerHandle, ShutdownReport, WebSocketServer, WebSocketServerFactory};
 pub mod client;
+#[cfg(feature = "hyper")]
+pub mod upgrade;
 pub use client::{Proxy, WebSocketClientFactory, WebSocketConnection};
