@@ -38,6 +38,9 @@ const MAX_IO_SLICES: usize = 32;
 const READ_SLACK: usize = 4 * 1024;
 /// Largest single reservation for a frame in progress.
 const MAX_READ_RESERVE: usize = 4 << 20;
+/// How often a compressed connection checks whether its zlib state went unused (parked
+/// after one to two periods without traffic, see `PerMessageDeflate::park_if_idle`).
+const DEFLATE_PARK_CHECK: Duration = Duration::from_secs(1);
 
 /// Timing and closing behaviour of a connection (from the options).
 #[derive(Debug, Clone)]
@@ -113,6 +116,8 @@ struct Io<S> {
     ping_timer: Option<Pin<Box<Sleep>>>,
     ping_deadline: Option<Pin<Box<Sleep>>>,
     ping_outstanding: Option<Bytes>,
+    /// Armed while permessage-deflate holds zlib state: parks it once idle.
+    park_timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
@@ -308,6 +313,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             self.queued_bytes += self.events.range(before..).map(event_cost).sum::<usize>();
             self.react(before);
         }
+        if self.park_timer.is_none() && self.receiver.deflate_awake() {
+            self.arm_park_timer();
+        }
         if let Err(v) = result {
             if self.events.is_empty() {
                 self.fail(v);
@@ -477,6 +485,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     self.failure = Some("failed by the application layer".into());
                 }
                 let close_now_sent = side.sender.close_sent() && !self.close_sent;
+                let deflate_woke = self.park_timer.is_none() && side.sender.deflate_awake();
                 let was_full = side.out.len() >= HIGH_WATER;
                 if side.out.is_empty() {
                     match &side.driver {
@@ -491,6 +500,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     }
                 }
                 drop(side);
+                if deflate_woke {
+                    self.arm_park_timer();
+                }
                 if close_now_sent {
                     self.close_sent = true;
                     self.start_close_timer();
@@ -579,7 +591,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     #[inline]
     fn poll_timers(&mut self, cx: &mut Context<'_>) {
-        if self.close_timer.is_some() || self.ping_deadline.is_some() || self.ping_timer.is_some() {
+        if self.close_timer.is_some()
+            || self.ping_deadline.is_some()
+            || self.ping_timer.is_some()
+            || self.park_timer.is_some()
+        {
             self.poll_armed_timers(cx);
         }
     }
@@ -613,6 +629,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 return self.lost("auto-ping timed out".into());
             }
         }
+        self.poll_park_timer(cx);
         if let Some(t) = self.ping_timer.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
                 let interval = self
@@ -626,6 +643,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
+    }
+
+    /// Parks permessage-deflate's zlib state if it was unused for a whole period; disarms
+    /// the timer once nothing is held (the next message re-arms it).
+    fn poll_park_timer(&mut self, cx: &mut Context<'_>) {
+        let Some(t) = self.park_timer.as_mut() else {
+            return;
+        };
+        if t.as_mut().poll(cx).is_pending() {
+            return;
+        }
+        let receiving = self.receiver.park_deflate_if_idle();
+        let sending = self.channel.shared.lock().sender.park_deflate_if_idle();
+        match self.park_timer.as_mut() {
+            Some(t) if receiving || sending => {
+                t.as_mut().reset(Instant::now() + DEFLATE_PARK_CHECK);
+                let _ = t.as_mut().poll(cx);
+            }
+            _ => self.park_timer = None,
+        }
+    }
+
+    /// Starts the park timer (polled at the end of the current pass).
+    fn arm_park_timer(&mut self) {
+        self.park_timer = Some(Box::pin(sleep(DEFLATE_PARK_CHECK)));
     }
 
     fn send_auto_ping(&mut self, cx: &mut Context<'_>) {
@@ -727,7 +769,12 @@ where
         cfg,
         channel,
         receiver,
-        read_buf: leftover,
+        // An empty leftover still holds the handshake's buffer: an idle connection keeps none.
+        read_buf: if leftover.is_empty() {
+            BytesMut::new()
+        } else {
+            leftover
+        },
         writing: Outgoing::new(),
         events: VecDeque::new(),
         queued_bytes: 0,
@@ -751,6 +798,7 @@ where
         ping_timer,
         ping_deadline: None,
         ping_outstanding: None,
+        park_timer: None,
     };
     if !io.read_buf.is_empty() {
         io.process_input(&mut []);

@@ -43,6 +43,7 @@
 //! never receives a compressed message never pays for a decompressor.
 
 pub mod codec;
+mod history;
 pub mod negotiation;
 
 pub use codec::{DeflateError, InflateProgress, PerMessageDeflate, PerMessageDeflateParams};
