@@ -115,12 +115,16 @@ impl History {
                     &mut throwaway
                 }
             };
-            let mut window = vec![0; len];
+            // One byte of spare room: the end of the stream is seen without a full buffer.
+            let mut window = vec![0; len + 1];
             let status = inflater.decompress(&packed, &mut window, InflateFlush::Finish);
             let produced = inflater.total_out();
             inflater.reset(false);
             match status {
-                Ok(Status::StreamEnd) if produced == len as u64 => self.recent = window,
+                Ok(Status::StreamEnd) if produced == len as u64 => {
+                    window.truncate(len);
+                    self.recent = window;
+                }
                 Ok(_) => return Err(RestoreError("truncated")),
                 Err(e) => return Err(RestoreError(e.as_str())),
             }
