@@ -770,10 +770,11 @@ where
         channel,
         receiver,
         // An empty leftover still holds the handshake's buffer: an idle connection keeps none.
-        read_buf: if leftover.is_empty() {
-            BytesMut::new()
-        } else {
-            leftover
+        // An empty leftover still holds the handshake's buffer: an idle connection keeps none.
+        // (Moved in both arms, so it is not kept alive in this future either.)
+        read_buf: match leftover {
+            empty if empty.is_empty() => BytesMut::new(),
+            leftover => leftover,
         },
         writing: Outgoing::new(),
         events: VecDeque::new(),
