@@ -89,7 +89,7 @@ fn json(i: usize) -> Vec<u8> {
         seq % 5000,
         i % 100,
         seq % 97 + 1,
-        if i % 2 == 0 { "buy" } else { "sell" },
+        if i.is_multiple_of(2) { "buy" } else { "sell" },
         i % 9,
         i % 4,
         seq * 31 % 1_000_003,

@@ -770,7 +770,6 @@ where
         channel,
         receiver,
         // An empty leftover still holds the handshake's buffer: an idle connection keeps none.
-        // An empty leftover still holds the handshake's buffer: an idle connection keeps none.
         // (Moved in both arms, so it is not kept alive in this future either.)
         read_buf: match leftover {
             empty if empty.is_empty() => BytesMut::new(),

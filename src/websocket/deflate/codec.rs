@@ -91,7 +91,8 @@ fn window_bits_or_max(bits: u8) -> u8 {
 /// [`decompress_chunk`](Self::decompress_chunk) per frame, bounded by a size limit.
 ///
 /// The compressor (134–483 KiB depending on window bits and mem level) and the decompressor
-/// (46 KiB) are created on first use; see the [module docs](super) for the measurements.
+/// (46 KiB) are created on first use, and freed by [`park`](Self::park) on an idle
+/// connection; see the [module docs](super) for the measurements.
 ///
 /// # Examples
 ///
@@ -161,39 +162,29 @@ impl PerMessageDeflate {
             compression_level: params.compression_level.min(9),
             ..params
         };
-        let (ours, theirs) = if is_server {
-            (
+        // The history of a direction, kept if it has context takeover. A window of 8 bits is
+        // run (ours) or may come (a zlib peer's) as 9: keep 512 bytes.
+        let history = |server_side: bool| {
+            let (no_takeover, bits) = if server_side {
                 (
                     params.server_no_context_takeover,
                     params.server_max_window_bits,
-                ),
+                )
+            } else {
                 (
                     params.client_no_context_takeover,
                     params.client_max_window_bits,
-                ),
-            )
-        } else {
-            (
-                (
-                    params.client_no_context_takeover,
-                    params.client_max_window_bits,
-                ),
-                (
-                    params.server_no_context_takeover,
-                    params.server_max_window_bits,
-                ),
-            )
+                )
+            };
+            History::new((!no_takeover).then_some(bits.max(9)))
         };
-        // A window of 8 bits is run (ours) or may come (a zlib peer's) as 9: keep 512 bytes.
-        let history =
-            |(no_takeover, bits): (bool, u8)| History::new((!no_takeover).then_some(bits.max(9)));
         Self {
             is_server,
             params,
             compressor: None,
             decompressor: None,
-            sent: history(ours),
-            received: history(theirs),
+            sent: history(is_server),
+            received: history(!is_server),
             compressing: false,
             inflating: false,
             used: false,

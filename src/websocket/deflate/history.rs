@@ -18,10 +18,13 @@ use super::MAX_WINDOW_BITS;
 
 /// Windows up to this size are parked as they are: deflating them would save too little.
 const PACK_MIN: usize = 256;
-/// Level of the throwaway compressor that packs a parked window: it runs once per idle
-/// period, not per message. Two full 32 KiB windows of JSON-like text (the codec tests)
-/// pack to 18.8 KiB at level 1 (zlib-rs' quick strategy), 15.5 at 2, 11.5 at 6, 11.1 at 9.
-const PACK_LEVEL: i32 = 6;
+/// Level of the throwaway compressor that packs a parked window; it runs once per idle
+/// period, not per message. Two full 32 KiB windows of JSON-like text (the codec tests) pack
+/// to 18.8 KiB at level 1 (zlib-rs' quick strategy), 15.5 at 2, 12.4 at 4, 11.5 at 6; a
+/// park and wake-up of a compressor with a full window costs ~110, ~290, ~290 and ~500 µs
+/// (`cargo bench --bench codec -- deflate_park`, a loaded 2-core machine). Level 4 keeps
+/// full windows within 16 KiB at about half the cost of 6.
+const PACK_LEVEL: i32 = 4;
 /// Its memLevel: the smallest, as it lives only for one call.
 const PACK_MEM_LEVEL: i32 = 1;
 

@@ -53,7 +53,7 @@ fn park_keeps_context_takeover_both_ways_for_every_window() {
                     assert!(!c.holds_zlib_state(), "bits {bits}: parked");
                 }
             }
-            let (from, to, to_ref) = if i % 2 == 0 {
+            let (from, to, to_ref) = if i.is_multiple_of(2) {
                 (&mut server, &mut client, &mut client_ref)
             } else {
                 (&mut client, &mut server, &mut server_ref)
@@ -158,8 +158,8 @@ fn parked_window_is_bounded_and_small_for_json() {
             "bits {bits}"
         );
         if bits == 15 {
-            // The two 32 KiB windows of JSON, deflated.
-            assert!(held <= 12 * 1024, "{held} bytes parked");
+            // The two 32 KiB windows of JSON, deflated: well within 16 KiB.
+            assert!(held <= 14 * 1024, "{held} bytes parked");
         }
     }
 }
