@@ -100,9 +100,7 @@ impl Receiver {
             Err(protocol_error("compressed frame without deflate"))
         }
     }
-}
 
-impl Receiver {
     /// Parks the permessage-deflate decompressor if it inflated nothing since the last call
     /// (see [`PerMessageDeflate::park_if_idle`](crate::websocket::deflate::PerMessageDeflate::park_if_idle));
     /// returns whether zlib state is still held.
