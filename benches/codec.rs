@@ -5,7 +5,9 @@
 //! limit), UTF-8 validation, handshake request parsing, and a sans-IO
 //! `protocol::Connection` receiving masked frames, and permessage-deflate inflating per input
 //! byte: ordinary compressed text against a run of empty final blocks (`03 00`), which once
-//! cost ~45x more per byte, and compressed text failing UTF-8 at its first byte (`-- inflate`).
+//! cost ~45x more per byte, and compressed text failing UTF-8 at its first byte (`-- inflate`);
+//! the CPU of waking a parked permessage-deflate codec against back-to-back messages
+//! (`-- deflate_park`).
 
 use std::hint::black_box;
 
@@ -276,6 +278,101 @@ fn inflate(c: &mut Criterion) {
 #[cfg(not(feature = "deflate"))]
 fn inflate(_: &mut Criterion) {}
 
+/// A JSON-like message of about `len` bytes (message `i` of a stream: fields vary).
+#[cfg(feature = "deflate")]
+fn json(i: usize, len: usize) -> Vec<u8> {
+    let mut m = Vec::with_capacity(len + 128);
+    let mut k = i;
+    while m.len() < len {
+        k = k.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        m.extend_from_slice(
+            format!(
+                r#"{{"id":{i},"topic":"com.example.ticker.{}","price":{}.{:02},"qty":{},"side":"{}"}},"#,
+                k % 7,
+                k % 5000,
+                k % 100,
+                k % 1000,
+                if k.is_multiple_of(2) { "buy" } else { "sell" }
+            )
+            .as_bytes(),
+        );
+    }
+    m.truncate(len);
+    m
+}
+
+/// The CPU a parked codec costs on wake-up: a 1 KiB JSON-like message compressed (or
+/// compressed and inflated) back to back, against the same with the codec parked before
+/// every message (`park` packs both 32 KiB windows; the message then restores the state
+/// from them). Both codecs first carry 64 KiB each way, so the windows are full.
+#[cfg(feature = "deflate")]
+fn park(c: &mut Criterion) {
+    use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    let params = PerMessageDeflateParams::default();
+    let mut g = c.benchmark_group("deflate_park");
+    let warm = || {
+        let (mut server, mut client) = (
+            PerMessageDeflate::new(true, params),
+            PerMessageDeflate::new(false, params),
+        );
+        let (mut wire, mut out) = (Vec::new(), Vec::new());
+        for i in 0..128usize {
+            let (from, to) = if i.is_multiple_of(2) {
+                (&mut server, &mut client)
+            } else {
+                (&mut client, &mut server)
+            };
+            wire.clear();
+            out.clear();
+            from.compress_message(&json(i, 1024), &mut wire).unwrap();
+            to.decompress_message(&wire, &mut out, 0).unwrap();
+        }
+        (server, client)
+    };
+    let messages: Vec<Vec<u8>> = (0..64).map(|i| json(1000 + i, 1024)).collect();
+    for parked in [false, true] {
+        let name = if parked { "parked" } else { "unparked" };
+        let (mut server, _) = warm();
+        let (mut wire, mut i) = (Vec::new(), 0);
+        g.bench_function(BenchmarkId::new("compress 1 KiB JSON", name), |b| {
+            b.iter(|| {
+                if parked {
+                    server.park();
+                }
+                wire.clear();
+                i += 1;
+                let msg = &messages[i % messages.len()];
+                server.compress_message(black_box(msg), &mut wire).unwrap();
+                black_box(wire.len())
+            })
+        });
+        let (mut server, mut client) = warm();
+        let (mut wire, mut out, mut i) = (Vec::new(), Vec::new(), 0);
+        g.bench_function(
+            BenchmarkId::new("compress + decompress 1 KiB JSON", name),
+            |b| {
+                b.iter(|| {
+                    if parked {
+                        client.park();
+                        server.park();
+                    }
+                    wire.clear();
+                    out.clear();
+                    i += 1;
+                    let msg = &messages[i % messages.len()];
+                    client.compress_message(black_box(msg), &mut wire).unwrap();
+                    server.decompress_message(&wire, &mut out, 0).unwrap();
+                    black_box(out.len())
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "deflate"))]
+fn park(_: &mut Criterion) {}
+
 criterion_group!(
     benches,
     frame_header,
@@ -283,6 +380,7 @@ criterion_group!(
     utf8,
     handshake,
     connection_receive,
-    inflate
+    inflate,
+    park
 );
 criterion_main!(benches);

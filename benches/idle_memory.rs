@@ -49,6 +49,9 @@ const WARMUP_CONNS: usize = 32;
 /// Open files the server child has with no client connected (stdio, listener, epoll,
 /// runtime) are far fewer than this.
 const FDS_AT_REST: usize = 64;
+/// How long connections stay idle before they are measured: past the 1–2 s after which the
+/// server parks a compressed connection's zlib state.
+const IDLE_PARK_WAIT: Duration = Duration::from_secs(3);
 /// Limit for each socket operation.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -401,7 +404,10 @@ fn measure(mode: Mode, n: usize) -> Figures {
     let start = Instant::now();
     let conns: Vec<TcpStream> = (0..n).map(|_| open(port, mode)).collect();
     let setup = start.elapsed();
-    // Every connection has echoed: the server holds all of them, idle.
+    // Every connection has echoed: the server holds all of them, idle. A compressed
+    // connection parks its zlib state after one to two seconds without traffic: measure it
+    // idle, not just opened.
+    std::thread::sleep(IDLE_PARK_WAIT);
     let idle = server.sample();
     assert_eq!(idle.conns, n, "{}: live connections", mode.name());
 

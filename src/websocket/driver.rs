@@ -46,6 +46,9 @@ const READ_SLACK: usize = 4 * 1024;
 const MAX_READ_RESERVE: usize = 4 << 20;
 /// Most input buffered, undecoded, while the server-wide budget holds reading up.
 const MAX_READ_WHILE_BLOCKED: usize = 64 * 1024;
+/// How often a compressed connection checks whether its zlib state went unused (parked
+/// after one to two periods without traffic, see `PerMessageDeflate::park_if_idle`).
+const DEFLATE_PARK_CHECK: Duration = Duration::from_secs(1);
 
 /// Timing and closing behaviour of a connection (from the options).
 #[derive(Debug, Clone)]
@@ -147,6 +150,8 @@ pub(crate) struct Io<S> {
     budget: Option<BudgetCharge>,
     /// The last budget check refused more reading: we, not the peer, hold the message up.
     budget_blocked: bool,
+    /// Armed while permessage-deflate holds zlib state: parks it once idle.
+    park_timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S> Io<S> {
@@ -179,7 +184,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             cfg,
             channel,
             receiver,
-            read_buf: leftover,
+            // An empty leftover still holds the handshake's buffer: an idle connection
+            // keeps none.
+            read_buf: match leftover {
+                empty if empty.is_empty() => BytesMut::new(),
+                leftover => leftover,
+            },
             writing: Outgoing::new(),
             events: VecDeque::new(),
             queued_bytes: 0,
@@ -206,6 +216,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             message_timer: None,
             budget,
             budget_blocked: false,
+            park_timer: None,
         };
         if !io.read_buf.is_empty() {
             io.process_input(&mut []);
@@ -554,6 +565,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
         self.time_message(completed_a_message);
         self.charge_budget();
+        if self.park_timer.is_none() && self.receiver.deflate_awake() {
+            self.arm_park_timer();
+        }
         if let Err(v) = result {
             if self.events.is_empty() {
                 self.fail(v);
@@ -730,6 +744,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     self.failure = Some("failed by the application layer".into());
                 }
                 let close_now_sent = side.sender.close_sent() && !self.close_sent;
+                let deflate_woke = self.park_timer.is_none() && side.sender.deflate_awake();
                 let was_full = side.out.len() >= side.high_water;
                 if side.out.is_empty() {
                     match &side.driver {
@@ -744,6 +759,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     }
                 }
                 drop(side);
+                if deflate_woke {
+                    self.arm_park_timer();
+                }
                 if close_now_sent {
                     self.close_sent = true;
                     self.start_close_timer();
@@ -836,6 +854,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             || self.ping_deadline.is_some()
             || self.ping_timer.is_some()
             || self.message_timer.is_some()
+            || self.park_timer.is_some()
         {
             self.poll_armed_timers(cx);
         }
@@ -889,6 +908,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
+        self.poll_park_timer(cx);
         if let Some(t) = self.ping_timer.as_mut() {
             if t.as_mut().poll(cx).is_ready() {
                 let interval = self
@@ -902,6 +922,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 }
             }
         }
+    }
+
+    /// Parks permessage-deflate's zlib state if it was unused for a whole period; disarms
+    /// the timer once nothing is held (the next message re-arms it).
+    fn poll_park_timer(&mut self, cx: &mut Context<'_>) {
+        let Some(t) = self.park_timer.as_mut() else {
+            return;
+        };
+        if t.as_mut().poll(cx).is_pending() {
+            return;
+        }
+        let receiving = self.receiver.park_deflate_if_idle();
+        let sending = self.channel.shared.lock().sender.park_deflate_if_idle();
+        match self.park_timer.as_mut() {
+            Some(t) if receiving || sending => {
+                t.as_mut().reset(Instant::now() + DEFLATE_PARK_CHECK);
+                let _ = t.as_mut().poll(cx);
+            }
+            _ => self.park_timer = None,
+        }
+    }
+
+    /// Starts the park timer (polled at the end of the current pass).
+    fn arm_park_timer(&mut self) {
+        self.park_timer = Some(Box::pin(sleep(DEFLATE_PARK_CHECK)));
     }
 
     fn send_auto_ping(&mut self, cx: &mut Context<'_>) {

@@ -3,6 +3,7 @@
 
 use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Status};
 
+use super::history::History;
 use super::negotiation::{PerMessageDeflateOfferAccept, PerMessageDeflateResponseAccept};
 use super::{
     valid_mem_level, valid_window_bits, DEFAULT_COMPRESSION_LEVEL, DEFAULT_MEM_LEVEL,
@@ -90,7 +91,8 @@ fn window_bits_or_max(bits: u8) -> u8 {
 /// [`decompress_chunk`](Self::decompress_chunk) per frame, bounded by a size limit.
 ///
 /// The compressor (134–483 KiB depending on window bits and mem level) and the decompressor
-/// (46 KiB) are created on first use; see the [module docs](super) for the measurements.
+/// (46 KiB) are created on first use, and freed by [`park`](Self::park) on an idle
+/// connection; see the [module docs](super) for the measurements.
 ///
 /// # Examples
 ///
@@ -116,6 +118,17 @@ pub struct PerMessageDeflate {
     params: PerMessageDeflateParams,
     compressor: Option<Deflate>,
     decompressor: Option<Inflate>,
+    /// Our compressor's window, when our direction keeps context (restored after a park).
+    sent: History,
+    /// The peer's window, when its direction keeps context (restored after a park).
+    received: History,
+    /// A message is being compressed (between its first and last chunk).
+    compressing: bool,
+    /// A message is being inflated: the decompressor may be inside a block, where no
+    /// dictionary can restore it, so it is not parked.
+    inflating: bool,
+    /// Compressed or inflated something since the last [`PerMessageDeflate::park_if_idle`].
+    used: bool,
     #[cfg(test)]
     inflated_total: u64,
 }
@@ -127,6 +140,8 @@ impl std::fmt::Debug for PerMessageDeflate {
             .field("params", &self.params)
             .field("compressor_allocated", &self.compressor.is_some())
             .field("decompressor_allocated", &self.decompressor.is_some())
+            .field("sent", &self.sent)
+            .field("received", &self.received)
             .finish()
     }
 }
@@ -147,11 +162,32 @@ impl PerMessageDeflate {
             compression_level: params.compression_level.min(9),
             ..params
         };
+        // The history of a direction, kept if it has context takeover. A window of 8 bits is
+        // run (ours) or may come (a zlib peer's) as 9: keep 512 bytes.
+        let history = |server_side: bool| {
+            let (no_takeover, bits) = if server_side {
+                (
+                    params.server_no_context_takeover,
+                    params.server_max_window_bits,
+                )
+            } else {
+                (
+                    params.client_no_context_takeover,
+                    params.client_max_window_bits,
+                )
+            };
+            History::new((!no_takeover).then_some(bits.max(9)))
+        };
         Self {
             is_server,
             params,
             compressor: None,
             decompressor: None,
+            sent: history(is_server),
+            received: history(!is_server),
+            compressing: false,
+            inflating: false,
+            used: false,
             #[cfg(test)]
             inflated_total: 0,
         }
@@ -260,31 +296,29 @@ impl PerMessageDeflate {
         fin: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
-        let (no_context_takeover, window_bits) = self.send_direction();
-        let (level, mem_level) = (self.params.compression_level, self.params.mem_level);
-        let compressor = self.compressor.get_or_insert_with(|| {
-            let mut config = DeflateConfig::new(i32::from(level));
-            // zlib cannot deflate with a 256-byte window; 9 bits stays within 8 (module docs).
-            config.window_bits = -i32::from(window_bits.max(9));
-            config.mem_level = i32::from(mem_level);
-            Deflate::new_with_config(config)
-        });
+        self.used = true;
+        self.compressing = !fin;
+        let no_context_takeover = self.send_direction().0;
         let start = out.len();
-        let result = deflate_sync(compressor, data, out);
+        let result = match self.compressor() {
+            Ok(compressor) => deflate_sync(compressor, data, out),
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
             // A failed stream cannot go on; a fresh one keeps later messages decodable only
             // with no context takeover, but the caller is expected to fail the connection.
-            compressor.reset();
+            self.reset_compressor();
             out.truncate(start);
             return Err(e);
         }
+        self.sent.record(data);
         if fin {
             if out[start..].ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
             } else if out.len() == start {
                 out.push(0x00);
             } else {
-                compressor.reset();
+                self.reset_compressor();
                 out.truncate(start);
                 return Err(DeflateError::Compress(
                     "sync flush did not end with 00 00 ff ff",
@@ -297,6 +331,38 @@ impl PerMessageDeflate {
             }
         }
         Ok(())
+    }
+
+    /// The compressor: created on first use, and after a park given back its window.
+    fn compressor(&mut self) -> Result<&mut Deflate, DeflateError> {
+        if self.compressor.is_none() {
+            let window_bits = self.send_direction().1;
+            let mut config = DeflateConfig::new(i32::from(self.params.compression_level));
+            // zlib cannot deflate with a 256-byte window; 9 bits stays within 8 (module docs).
+            config.window_bits = -i32::from(window_bits.max(9));
+            config.mem_level = i32::from(self.params.mem_level);
+            let mut compressor = Deflate::new_with_config(config);
+            let window = self.sent.restore(None).map_err(|e| {
+                tracing::warn!(error = %e, "permessage-deflate");
+                DeflateError::Compress("parked history lost")
+            })?;
+            if !window.is_empty() {
+                compressor
+                    .set_dictionary(window)
+                    .map_err(|e| DeflateError::Compress(e.as_str()))?;
+            }
+            self.compressor = Some(compressor);
+        }
+        self.compressor
+            .as_mut()
+            .ok_or(DeflateError::Compress("no compressor"))
+    }
+
+    fn reset_compressor(&mut self) {
+        if let Some(c) = self.compressor.as_mut() {
+            c.reset();
+        }
+        self.sent.clear();
     }
 
     /// Inflates one frame's payload of a compressed message, appending to `out`.
@@ -408,22 +474,56 @@ impl PerMessageDeflate {
         max_out: usize,
         mut check: impl FnMut(&[u8]) -> bool,
     ) -> Result<InflateProgress, DeflateError> {
-        // A raw stream with the largest window inflates anything a conforming peer sends; its
-        // memory in zlib-rs does not depend on the window size.
-        let decompressor = self
-            .decompressor
-            .get_or_insert_with(|| Inflate::new(false, MAX_WINDOW_BITS));
+        self.used = true;
+        self.inflating = true;
+        if self.decompressor.is_none() {
+            self.decompressor = Some(self.new_decompressor()?);
+        }
+        let Some(decompressor) = self.decompressor.as_mut() else {
+            return Err(DeflateError::Corrupt("no decompressor"));
+        };
         #[cfg(test)]
         let before = out.len();
-        let result = inflate_bounded(decompressor, input, out, limit, max_out, &mut check);
+        let history = &mut self.received;
+        let result = inflate_bounded(
+            decompressor,
+            input,
+            out,
+            limit,
+            max_out,
+            &mut check,
+            history,
+        );
         #[cfg(test)]
         {
             self.inflated_total += out.len().saturating_sub(before) as u64;
         }
         if result.is_err() {
             decompressor.reset(false);
+            self.received.clear();
+            self.inflating = false;
         }
         result
+    }
+
+    /// A decompressor, given back the peer's window after a park.
+    fn new_decompressor(&mut self) -> Result<Inflate, DeflateError> {
+        // A raw stream with the largest window inflates anything a conforming peer sends; its
+        // memory in zlib-rs does not depend on the window size.
+        let mut decompressor = Inflate::new(false, MAX_WINDOW_BITS);
+        let window = self
+            .received
+            .restore(Some(&mut decompressor))
+            .map_err(|e| {
+                tracing::warn!(error = %e, "permessage-deflate");
+                DeflateError::Corrupt("parked history lost")
+            })?;
+        if !window.is_empty() {
+            decompressor
+                .set_dictionary(window)
+                .map_err(|e| DeflateError::Corrupt(e.as_str()))?;
+        }
+        Ok(decompressor)
     }
 
     /// Ends a compressed message inflated with [`inflate_some`](Self::inflate_some): feeds the
@@ -438,6 +538,7 @@ impl PerMessageDeflate {
         // The tail is an empty stored block: it produces nothing beyond what is pending.
         let progress = self.inflate_some(&TAIL, out, limit, usize::MAX, &mut check)?;
         debug_assert!(progress.done);
+        self.inflating = false;
         if self.peer_no_context_takeover() {
             // No history to keep: free the memory until the next message.
             self.decompressor = None;
@@ -460,6 +561,76 @@ impl PerMessageDeflate {
         limit: usize,
     ) -> Result<(), DeflateError> {
         self.decompress_chunk(payload, true, out, limit)
+    }
+
+    /// Frees the zlib states (a compressor holds 134–483 KiB, a decompressor 46 KiB) and keeps
+    /// only what context takeover needs: the last `2^window_bits` bytes each direction
+    /// carried, deflated if that makes them smaller. The next message restores its
+    /// direction's state with that window as a preset dictionary, so the peer sees no
+    /// difference: compressed output stays a continuation of the same context and the peer's
+    /// next message inflates against the same history.
+    ///
+    /// A direction in the middle of a message is left as it is (the decompressor may be
+    /// inside a block, which no dictionary restores); so is one that holds nothing. Waking
+    /// costs a state allocation and zlib's dictionary setup (see `benches/codec.rs`), so
+    /// park an idle connection, not one between back-to-back messages: see
+    /// [`park_if_idle`](Self::park_if_idle).
+    ///
+    /// A peer that negotiated a window smaller than 15 bits but refers further back than it
+    /// (which RFC 7692 forbids) inflates before a park and fails as corrupt after one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    ///
+    /// let params = PerMessageDeflateParams::default();
+    /// let (mut server, mut client) = (PerMessageDeflate::new(true, params), PerMessageDeflate::new(false, params));
+    /// let text = br#"{"id": 1, "op": "subscribe", "topic": "com.example.ticker"}"#;
+    /// let (mut wire, mut out) = (Vec::new(), Vec::new());
+    /// server.compress_message(text, &mut wire)?;
+    /// client.decompress_message(&wire, &mut out, 0)?;
+    ///
+    /// server.park();
+    /// assert!(!server.holds_zlib_state());
+    /// // The same message again: after the park it still refers back to the first one.
+    /// let mut again = Vec::new();
+    /// server.compress_message(text, &mut again)?;
+    /// assert!(again.len() < wire.len() / 2);
+    /// out.clear();
+    /// client.decompress_message(&again, &mut out, 0)?;
+    /// assert_eq!(out, text);
+    /// # Ok::<(), autobahn::websocket::deflate::DeflateError>(())
+    /// ```
+    pub fn park(&mut self) {
+        if !self.compressing && self.compressor.take().is_some() {
+            self.sent.park();
+        }
+        if !self.inflating && self.decompressor.take().is_some() {
+            self.received.park();
+        }
+    }
+
+    /// [`park`](Self::park)s the codec if it compressed and inflated nothing since the last
+    /// call; returns whether it still holds a zlib state. Called periodically (the
+    /// connection task does it every second or so), it parks a codec after one to two
+    /// periods without traffic and costs nothing between back-to-back messages.
+    pub fn park_if_idle(&mut self) -> bool {
+        if !std::mem::take(&mut self.used) {
+            self.park();
+        }
+        self.holds_zlib_state()
+    }
+
+    /// Whether a compressor or decompressor is allocated (false when parked or not yet used).
+    pub fn holds_zlib_state(&self) -> bool {
+        self.compressor.is_some() || self.decompressor.is_some()
+    }
+
+    /// Heap bytes of the windows kept for context takeover (tests).
+    #[cfg(test)]
+    pub(crate) fn history_heap_bytes(&self) -> usize {
+        self.sent.heap_bytes() + self.received.heap_bytes()
     }
 }
 
@@ -523,12 +694,21 @@ fn inflate_bounded(
     limit: usize,
     max_out: usize,
     check: &mut dyn FnMut(&[u8]) -> bool,
+    history: &mut History,
 ) -> Result<InflateProgress, DeflateError> {
     // `out[..filled]` is output; `out[filled..]` is zeroed room for zlib, zeroed once and kept
     // across rounds. A round that produces nothing (an empty final block, `03 00`, ends the
     // stream after two bytes) then costs no zero-fill of a whole step, only zlib's own work.
     let mut filled = out.len();
-    let result = inflate_rounds(decompressor, input, out, &mut filled, limit, max_out, check);
+    let result = inflate_rounds(
+        decompressor,
+        input,
+        out,
+        &mut filled,
+        (limit, max_out),
+        check,
+        history,
+    );
     out.truncate(filled);
     result
 }
@@ -538,9 +718,9 @@ fn inflate_rounds(
     mut input: &[u8],
     out: &mut Vec<u8>,
     filled: &mut usize,
-    limit: usize,
-    max_out: usize,
+    (limit, max_out): (usize, usize),
     check: &mut dyn FnMut(&[u8]) -> bool,
+    history: &mut History,
 ) -> Result<InflateProgress, DeflateError> {
     let (input_len, start) = (input.len(), *filled);
     // One byte past the limit is enough to know it is exceeded.
@@ -573,6 +753,7 @@ fn inflate_rounds(
         let piece = *filled..*filled + produced.min(room);
         *filled = piece.end;
         input = input.get(consumed..).unwrap_or_default();
+        history.record(&out[piece.clone()]);
         // Checked before anything more is inflated (fail fast on bad UTF-8).
         if !piece.is_empty() && !check(&out[piece]) {
             return Err(DeflateError::Rejected);
@@ -586,8 +767,9 @@ fn inflate_rounds(
                 }));
             }
             Ok(Status::StreamEnd) => {
-                // BFINAL block: start a new stream for whatever follows.
+                // BFINAL block: start a new stream (with no history) for whatever follows.
                 decompressor.reset(false);
+                history.clear();
             }
             Ok(_) => {}
         }

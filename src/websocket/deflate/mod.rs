@@ -41,8 +41,27 @@
 //! zlib-rs) + `7·2^(mem_level+6)` (literal/pending buffers) + state. Both are created lazily on
 //! first use, so a connection that only receives never pays for a compressor, and one that
 //! never receives a compressed message never pays for a decompressor.
+//!
+//! ## Idle connections: parking
+//!
+//! With context takeover (what every browser offers) the states above would live as long as
+//! the connection, idle or not. Instead, an idle codec is *parked*
+//! ([`PerMessageDeflate::park`]): both zlib states are freed and only what RFC 7692 context
+//! takeover needs is kept, the last `2^window_bits` bytes each direction carried, deflated
+//! while parked (two full 32 KiB windows of JSON-like text: ~12 KiB). The next message
+//! restores its direction's state with that window as a preset dictionary (zlib's
+//! `deflateSetDictionary` / `inflateSetDictionary`), so the wire bytes stay those of one
+//! continuous context. The window is recorded as messages go by (a copy of at most the last
+//! window of each), as zlib does not hand its own out.
+//!
+//! Parking is not done per message: waking allocates the state again and rebuilds the
+//! compressor's hash chains from the window, several times the cost of compressing a 1 KiB
+//! message (`cargo bench --bench codec -- deflate_park`). The connection task parks a
+//! codec after one to two seconds without traffic ([`PerMessageDeflate::park_if_idle`]
+//! once a second while zlib state is held), so back-to-back messages never pay for it.
 
 pub mod codec;
+mod history;
 pub mod negotiation;
 
 pub use codec::{DeflateError, InflateProgress, PerMessageDeflate, PerMessageDeflateParams};

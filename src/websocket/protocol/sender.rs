@@ -94,6 +94,31 @@ impl Sender {
         self.compress_threshold = threshold;
     }
 
+    /// Parks the permessage-deflate compressor if it compressed nothing since the last call
+    /// (see [`PerMessageDeflate::park_if_idle`](crate::websocket::deflate::PerMessageDeflate::park_if_idle)),
+    /// freeing the compression scratch buffer with it; returns whether zlib state is still
+    /// held.
+    pub(crate) fn park_deflate_if_idle(&mut self) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.deflater.as_mut() {
+            let awake = d.park_if_idle();
+            if !awake {
+                self.scratch = Vec::new();
+            }
+            return awake;
+        }
+        false
+    }
+
+    /// Whether the permessage-deflate compressor holds zlib state (to be parked when idle).
+    pub(crate) fn deflate_awake(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.deflater.as_ref() {
+            return d.holds_zlib_state();
+        }
+        false
+    }
+
     /// True once we sent a close frame; no data or control frame may follow.
     pub fn close_sent(&self) -> bool {
         self.close_sent

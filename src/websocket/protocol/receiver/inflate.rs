@@ -100,6 +100,26 @@ impl Receiver {
             Err(protocol_error("compressed frame without deflate"))
         }
     }
+
+    /// Parks the permessage-deflate decompressor if it inflated nothing since the last call
+    /// (see [`PerMessageDeflate::park_if_idle`](crate::websocket::deflate::PerMessageDeflate::park_if_idle));
+    /// returns whether zlib state is still held.
+    pub(crate) fn park_deflate_if_idle(&mut self) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.inflater.as_mut() {
+            return d.park_if_idle();
+        }
+        false
+    }
+
+    /// Whether the permessage-deflate decompressor holds zlib state (to be parked when idle).
+    pub(crate) fn deflate_awake(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.inflater.as_ref() {
+            return d.holds_zlib_state();
+        }
+        false
+    }
 }
 
 /// Work left for one [`Receiver::receive`] call: compressed bytes to inflate, bytes to
