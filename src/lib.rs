@@ -132,7 +132,8 @@ pub mod rawsocket;
 #[cfg(feature = "wamp")]
 pub mod wamp;
 
-/// The README's Rust blocks, compiled as doctests (they use the `wamp` feature).
-#[cfg(all(doctest, feature = "wamp"))]
+/// The README's Rust blocks, compiled as doctests (they use the `wamp` and `axum`
+/// features).
+#[cfg(all(doctest, feature = "wamp", feature = "axum"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -107,3 +107,74 @@ async fn chromium_echoes_through_our_server_without_compression() {
     check_echoes(&report);
     assert_eq!(report["extensions"], "", "{report}");
 }
+
+/// `examples/web_site` as built by `cargo test --all-features` (which builds the
+/// examples) or CI's example build, started on a free port; returns it and its address.
+async fn start_web_site() -> (tokio::process::Child, String) {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let target = tmp.parent().unwrap_or(tmp);
+    let binary = ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("examples").join("web_site"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "examples/web_site is not built under {}: run `cargo build --examples \
+                 --all-features` (cargo test --all-features builds it too)",
+                target.display()
+            )
+        });
+    let mut child = tokio::process::Command::new(&binary)
+        .arg("127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting examples/web_site");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("web_site prints its address")
+        .expect("read")
+        .expect("a line");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("web_site printed {line:?}"))
+        .to_string();
+    (child, addr)
+}
+
+#[tokio::test]
+async fn chromium_uses_the_web_site_example_page_and_its_websocket() {
+    let browser = chromium();
+    let (_site, addr) = start_web_site().await;
+    let args = [
+        format!("--page=http://{addr}/"),
+        "--ui=1".to_string(),
+        format!("--url=ws://{addr}/ws"),
+        format!("--executable={}", browser.display()),
+    ];
+    let mut script = node_script("browser_echo.cjs", &args)
+        .spawn()
+        .expect("starting browser_echo.cjs");
+    let mut lines = BufReader::new(script.stdout.take().expect("piped stdout")).lines();
+    let line = match timeout(RUN_LIMIT, lines.next_line()).await {
+        Ok(Ok(Some(line))) => line,
+        other => panic!(
+            "browser_echo.cjs reported nothing ({other:?}); stderr: {}",
+            stderr_of(&mut script).await
+        ),
+    };
+    let report: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("report {line:?}: {e}"));
+    check_echoes(&report);
+    // The page's own client: connected with compression, sent, got the echo.
+    let ui = report["ui"].as_str().unwrap_or_default();
+    assert!(
+        ui.contains("(extensions: permessage-deflate")
+            && ui.contains("sent: Hello, world!")
+            && ui.contains("received: Hello, world!"),
+        "the page's log: {ui:?}"
+    );
+    assert_eq!(report["extensions"], "permessage-deflate", "{report}");
+}

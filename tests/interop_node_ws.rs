@@ -1,7 +1,8 @@
 //! Interop of our WebSocket client and server with node's `ws` library, the WebSocket of
 //! most JavaScript servers.
 //!
-//! Each test runs one side in Rust and the other in node (scripts `tests/interop/node_*.cjs`),
+//! Our side runs on the handler API and on the pull API (`WebSocket`). Each test runs one
+//! side in Rust and the other in node (scripts `tests/interop/node_*.cjs`),
 //! echoes text and binary messages of every length encoding (0 B to 1 MiB, random and
 //! compressible) twice on one connection, so context takeover carries over, and checks every
 //! echo byte for byte and the negotiated permessage-deflate on both sides, with compression
@@ -21,7 +22,7 @@ use std::time::Duration;
 use autobahn::websocket::deflate::{PerMessageDeflateOffer, PerMessageDeflateResponse};
 use autobahn::websocket::options::{ClientOptions, ServerOptions};
 use autobahn::websocket::{
-    WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
+    Message, WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler, WebSocketHandler,
     WebSocketServerFactory, WebSocketServerHandler,
 };
 use bytes::Bytes;
@@ -319,4 +320,135 @@ async fn server_node_client_small_windows() {
 #[tokio::test]
 async fn server_node_client_without_compression() {
     node_vs_server("none", None).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// The same peers against the pull API (`WebSocket`: recv/send)
+
+/// The node client against our server written on the pull API.
+async fn node_vs_pull_server(mode: &str, header: Option<&str>) {
+    let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+    let listener = factory.listen("127.0.0.1:0").await.expect("bind");
+    let count = Arc::new(Mutex::new(0usize));
+    let counter = count.clone();
+    let server = factory.start_websocket(listener, move |mut ws| {
+        let counter = counter.clone();
+        async move {
+            while let Some(message) = ws.recv().await {
+                *counter.lock().unwrap() += 1;
+                if ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let port = server.local_addr().expect("TCP").port();
+    let args = [
+        format!("--url=ws://127.0.0.1:{port}/"),
+        format!("--deflate={mode}"),
+        format!("--rounds={ROUNDS}"),
+    ];
+    let mut client = node_script("node_ws_echo_client.cjs", &args)
+        .spawn()
+        .expect("starting node_ws_echo_client.cjs");
+    let mut lines = BufReader::new(client.stdout.take().expect("piped stdout")).lines();
+    let ext = next_line(&mut lines, "the EXT line").await;
+    let status = timeout(RUN_LIMIT, client.wait())
+        .await
+        .expect("node client finishes")
+        .expect("wait");
+    let mut rest = Vec::new();
+    while let Ok(Ok(Some(l))) = timeout(Duration::from_secs(2), lines.next_line()).await {
+        rest.push(l);
+    }
+    let stderr = stderr_of(&mut client).await;
+    assert!(
+        status.success(),
+        "node client failed ({status}): {stderr}\n{rest:?}"
+    );
+    let total = ROUNDS * SIZES.len() * 4;
+    assert_eq!(rest, vec![format!("OK {total} 1000")]);
+    assert_eq!(*count.lock().unwrap(), total);
+    assert_eq!(ext, format!("EXT {}", header.unwrap_or("-")));
+    server.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn pull_server_node_default_client() {
+    node_vs_pull_server("default", Some("permessage-deflate")).await;
+}
+
+#[tokio::test]
+async fn pull_server_node_client_without_compression() {
+    node_vs_pull_server("none", None).await;
+}
+
+/// Our client on the pull API against the node echo server.
+async fn pull_client_vs_node(
+    mode: &str,
+    offers: Vec<PerMessageDeflateOffer>,
+    header: Option<&str>,
+) {
+    let mut server = node_script("node_ws_echo_server.cjs", &[format!("--deflate={mode}")])
+        .spawn()
+        .expect("starting node_ws_echo_server.cjs");
+    let mut lines = BufReader::new(server.stdout.take().expect("piped stdout")).lines();
+    let port_line = next_line(&mut lines, "its port").await;
+    let port: u16 = port_line
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("node server printed {port_line:?}"));
+    let options = ClientOptions {
+        per_message_compression_offers: offers,
+        ..ClientOptions::default()
+    };
+    let factory = WebSocketClientFactory::new(&format!("ws://127.0.0.1:{port}/"))
+        .expect("valid URL")
+        .with_protocol_options(options);
+    let mut ws = timeout(STEP_LIMIT, factory.connect_websocket())
+        .await
+        .expect("handshake in time")
+        .expect("handshake");
+    let theirs = next_line(&mut lines, "the EXT line").await;
+    assert_eq!(theirs, format!("EXT {}", header.unwrap_or("-")));
+    let messages = test_messages();
+    let exchange = async {
+        for round in 0..ROUNDS {
+            for m in &messages {
+                let what = format!("round {round} {}", m.label);
+                let sent = if m.is_binary {
+                    Message::Binary(m.payload.clone())
+                } else {
+                    Message::Text(m.payload.clone().try_into().expect("UTF-8"))
+                };
+                ws.send(sent.clone())
+                    .await
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let echo = timeout(STEP_LIMIT, ws.recv()).await.expect(&what);
+                assert_eq!(
+                    echo.as_ref().map(Message::is_binary),
+                    Some(m.is_binary),
+                    "{what}"
+                );
+                assert_bytes_eq(echo.expect("open").payload(), &m.payload, &what);
+            }
+        }
+    };
+    timeout(RUN_LIMIT, exchange)
+        .await
+        .expect("exchange in time");
+    let close = ws.close(Some(1000), None).await.expect("close");
+    assert!(close.was_clean, "{close:?}");
+    drop(server.stdin.take());
+    let _ = timeout(Duration::from_secs(5), server.wait()).await;
+}
+
+#[tokio::test]
+async fn pull_client_node_default_server() {
+    pull_client_vs_node("default", takeover_offer(), Some("permessage-deflate")).await;
+}
+
+#[tokio::test]
+async fn pull_client_node_server_without_compression() {
+    pull_client_vs_node("none", takeover_offer(), None).await;
 }

@@ -1,5 +1,7 @@
 // Drives Debian's Chromium (headless, through playwright-core) to echo messages through a
-// WebSocket server (autobahn-rs' in the tests). The page opens --url=URL, sends text and
+// WebSocket server (autobahn-rs' in the tests). With --page=URL it loads that page (and
+// with --ui=1 first uses the page's own echo form: click Send, wait for the echo in its
+// log); otherwise a blank page served here on loopback. The page opens --url=URL, sends text and
 // binary messages of 0 B to 16 MiB, checks every echo byte for byte inside the page, closes
 // with 1000 and reports one JSON line: {"extensions", "protocol", "echoed", "closeCode",
 // "wasClean", "errors"}. Exits 2 on a failure outside the page.
@@ -43,7 +45,20 @@ async function main() {
   try {
     const page = context.pages()[0] || (await context.newPage());
     await page.goto(opts.page || `http://127.0.0.1:${pageServer.address().port}/`);
+    let ui = null;
+    if (opts.ui === '1') {
+      // The page's echo client: connect, send the input's text, see it come back.
+      await page.waitForSelector('#send:not([disabled])', { timeout: 30000 });
+      await page.click('#send');
+      await page.waitForFunction(
+        () => document.getElementById('log').textContent.includes('received: Hello, world!'),
+        null,
+        { timeout: 30000 },
+      );
+      ui = await page.evaluate(() => document.getElementById('log').textContent);
+    }
     const result = await page.evaluate(echoInPage, opts.url);
+    result.ui = ui;
     console.log(JSON.stringify(result));
   } finally {
     pageServer.close();
