@@ -36,6 +36,9 @@ fn ns_per_byte_bound() -> f64 {
     }
 }
 
+/// The tests measure the whole process's CPU, so they must not overlap.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// CPU time of the whole process (every thread: the server, the clients, the runtime).
 fn process_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -150,6 +153,7 @@ async fn run_attack(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_final_deflate_blocks_cost_little_cpu_per_byte() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     bounded(async {
         let (_server, mut honest, attacker) = setup().await;
         // 4 MiB of `03 00`: each an empty DEFLATE stream (a fixed-Huffman block with BFINAL).
@@ -176,6 +180,7 @@ async fn empty_final_deflate_blocks_cost_little_cpu_per_byte() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_text_with_a_bad_first_byte_fails_fast() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     bounded(async {
         let (_server, mut honest, attacker) = setup().await;
         // 0xFF and 60 MiB of zeros (under the default 64 MiB message limit): ~60 KiB sent.
@@ -194,6 +199,7 @@ async fn compressed_text_with_a_bad_first_byte_fails_fast() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_with_thousands_of_protocols_costs_little_cpu_per_byte() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     bounded(async {
         let factory = WebSocketServerFactory::new("ws://127.0.0.1");
         let (server, _events) = start_echo_server(factory).await;
@@ -237,6 +243,7 @@ async fn a_head_with_thousands_of_protocols_costs_little_cpu_per_byte() {
 /// one poll, the attacker's close came first.
 #[tokio::test(flavor = "current_thread")]
 async fn a_large_inflation_yields_to_an_honest_client() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     bounded(async {
         let factory = WebSocketServerFactory::new("ws://127.0.0.1");
         let (peer, _attacker_events, _attacker_task) = serve_in_memory(factory.clone());

@@ -89,8 +89,9 @@ impl ClientHandshake {
 
     /// Whether the extensions the server accepted are ones we offered, with parameters
     /// our offers allow and our acceptor takes; gives what the connection uses.
-    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut, clippy::needless_update))]
     pub fn negotiate(&self, response: &ConnectionResponse) -> Result<Negotiated, HandshakeError> {
+        // (Without `deflate`, the two fields are all of `Negotiated`.)
         let mut negotiated = Negotiated {
             subprotocol: response.protocol.clone(),
             extensions: response.extensions.clone(),
