@@ -70,7 +70,11 @@ impl Capture {
     /// log here too.
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
         let subscriber = tracing_subscriber::registry().with(self.clone());
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // A callsite first hit on a thread without a subscriber (another test of the same
+        // binary, running in parallel) may have cached "never"; ask every callsite again.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 }
 
