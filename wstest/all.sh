@@ -93,6 +93,12 @@ for features in "" tls deflate wamp; do
     --test wamp_decode_memory --test wamp_reconnect)
   cargo test -q --no-default-features ${features:+--features "$features"} "${targets[@]}"
 done
+# The library alone with each web-stack feature: building tests and examples would unify
+# the dev-dependencies' features and hide a feature the library forgot to ask for.
+for features in hyper axum; do
+  echo "--- library only, features: $features"
+  cargo clippy --lib --no-default-features --features "$features" -- -D warnings
+done
 
 step "fuzzing: every fuzz/ target for ${FUZZ_SECONDS:=15}s from its seeds, two at a time (fuzz/run-all.sh)"
 # libFuzzer targets built on the stable toolchain with cargo-fuzz's flags (no

@@ -13,7 +13,8 @@ use tracing::Instrument;
 
 use super::channel::{Phase, WebSocketChannel};
 use super::connection::WebSocket;
-use super::driver::{self, CloseInfo, DriverConfig, Io};
+use super::driver::{CloseInfo, DriverConfig, Io};
+use super::handler_loop;
 use super::error::{ConnectStep, Error, Result};
 use super::handler::WebSocketClientHandler;
 use super::handshake::client::ClientHandshake;
@@ -676,16 +677,18 @@ where
     /// `on_close`); returns the handler and how the connection ended.
     pub async fn run(mut self) -> (H, CloseInfo) {
         self.unrun.0 = None;
-        let info = driver::run(
+        let io = Io::new(
             self.stream,
             self.leftover,
             self.channel,
             self.receiver,
-            &mut self.handler,
             self.cfg,
-        )
-        .instrument(self.span)
-        .await;
+        );
+        // The span is entered around the whole loop, hooks included.
+        let ws = WebSocket::from_io(io, tracing::Span::none());
+        let info = handler_loop::run(ws, &mut self.handler)
+            .instrument(self.span)
+            .await;
         (self.handler, info)
     }
 

@@ -154,6 +154,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.queue_close(code, reason)
     }
 
+    /// The next event, pings and pongs included (for the callback API).
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let _span = self.span.clone().entered();
+        self.io.poll_next(cx)
+    }
+
+    /// Moves IO along (reading, answering, writing, timing) while the application is busy.
+    pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) {
+        let _span = self.span.clone().entered();
+        self.io.poll_progress(cx, false);
+    }
+
+    /// The application took the last event and is back in the same task poll: a read
+    /// that was pending then is still pending.
+    pub(crate) fn set_same_poll(&mut self, same: bool) {
+        self.io.same_poll = same;
+    }
+
+    /// How the connection ended (call once `poll_event` gave `None`).
+    pub(crate) fn final_close_info(&self) -> CloseInfo {
+        self.io.close_info()
+    }
+
     /// For a split connection: whether the reading half may have something now.
     pub(crate) fn has_news_for_reader(&self) -> bool {
         self.io.has_news_for_reader()

@@ -1,15 +1,16 @@
-//! The connection task: moves bytes between the stream and the sans-IO core, runs the
-//! closing handshake and the timers, and calls the handler.
+//! The connection's IO: moves bytes between the stream and the sans-IO core, runs the
+//! closing handshake and the timers. [`super::connection::WebSocket`] wraps it, and the
+//! callback API ([`super::handler_loop`]) drives that.
 //!
-//! One task per connection. The handler's hooks run one at a time; while one is
-//! pending, this task keeps reading (answering pings, queueing messages up to a bound in
+//! While the application is busy with a message (a handler's hook is pending, or nobody
+//! calls `recv`), polling the connection keeps reading (answering pings, queueing messages up to a bound in
 //! bytes and in number, answering the peer's close once the messages before it are
 //! handled), writing and timing. What it holds for the handler is also charged to the
 //! server-wide budget, if any (see [`super::budget`]), and a message once begun must be
 //! complete within `message_timeout`.
 
 use std::collections::VecDeque;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -24,7 +25,6 @@ use tokio::time::{sleep, sleep_until, Instant, Sleep};
 use super::budget::{BudgetCharge, SharedBudget};
 use super::channel::{Phase, WebSocketChannel};
 use super::frame::close_code;
-use super::handler::WebSocketHandler;
 use super::protocol::{
     respond, Event, Outgoing, ProtocolConfig, ProtocolViolation, Receiver, Role,
 };
@@ -141,7 +141,7 @@ pub(crate) struct Io<S> {
     read_blocked: bool,
     /// The next `poll_next` runs in the same task poll as the previous one (the hook in
     /// between completed at once): a read that was pending then is still pending.
-    same_poll: bool,
+    pub(crate) same_poll: bool,
     close_timer: Option<Pin<Box<Sleep>>>,
     ping_timer: Option<Pin<Box<Sleep>>>,
     ping_deadline: Option<Pin<Box<Sleep>>>,
@@ -1076,74 +1076,6 @@ fn poll_read_into<S: AsyncRead>(
     // growing the length by `n` exposes only initialised bytes.
     unsafe { buf.set_len(buf.len() + n) };
     Poll::Ready(Ok(n))
-}
-
-/// Runs an open connection to the end and calls the handler's hooks; returns how it
-/// ended. `leftover` holds bytes read past the opening handshake.
-pub(crate) async fn run<S, H>(
-    stream: S,
-    leftover: BytesMut,
-    channel: WebSocketChannel,
-    receiver: Receiver,
-    handler: &mut H,
-    cfg: DriverConfig,
-) -> CloseInfo
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-    H: WebSocketHandler,
-{
-    let mut io = Io::new(stream, leftover, channel, receiver, cfg);
-    let _ = alongside(&mut io, handler.on_open()).await;
-    while let Some(ev) = poll_fn(|cx| io.poll_next(cx)).await {
-        io.same_poll = match ev {
-            Event::Message { payload, is_binary } => {
-                tracing::trace!(len = payload.len(), is_binary, "message received");
-                alongside(&mut io, handler.on_message(payload, is_binary)).await
-            }
-            Event::Ping(p) => {
-                tracing::trace!(len = p.len(), "ping received");
-                alongside(&mut io, handler.on_ping(p)).await
-            }
-            Event::Pong(p) => {
-                tracing::trace!(len = p.len(), "pong received");
-                alongside(&mut io, handler.on_pong(p)).await
-            }
-            Event::Close { .. } => true,
-        };
-    }
-    let info = io.close_info();
-    drop(io);
-    tracing::debug!(
-        was_clean = info.was_clean,
-        code = ?info.code,
-        reason = ?info.reason,
-        "WebSocket connection closed"
-    );
-    handler
-        .on_close(info.was_clean, info.code, info.reason.clone())
-        .await;
-    info
-}
-
-/// Polls a handler hook while keeping the connection's IO going. Returns true if the
-/// hook completed on its first poll (so the caller is still in the same task poll).
-async fn alongside<S, F>(io: &mut Io<S>, hook: F) -> bool
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: Future<Output = ()>,
-{
-    let mut hook = std::pin::pin!(hook);
-    let mut at_once = true;
-    poll_fn(|cx| {
-        if hook.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        at_once = false;
-        io.poll_progress(cx, false);
-        Poll::Pending
-    })
-    .await;
-    at_once
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod connection;
 mod driver;
 pub mod error;
 pub mod handler;
+mod handler_loop;
 mod message;
 mod span;
 mod split;

@@ -14,7 +14,8 @@ use tracing::Instrument;
 use super::budget::SharedBudget;
 use super::channel::WebSocketChannel;
 use super::connection::WebSocket;
-use super::driver::{self, CloseInfo, DriverConfig, Io};
+use super::driver::{CloseInfo, DriverConfig, Io};
+use super::handler_loop;
 use super::error::{Error, Result};
 use super::handler::WebSocketServerHandler;
 use super::handshake::server::{
@@ -641,15 +642,16 @@ impl WebSocketServerFactory {
                 reason: None,
             });
         };
-        Ok(driver::run(
+        let io = Io::new(
             opened.stream,
             opened.leftover,
             opened.channel,
             opened.receiver,
-            &mut opened.handler,
             self.driver_config(),
-        )
-        .await)
+        );
+        // The caller's span (the connection's) is entered around the whole loop.
+        let ws = WebSocket::from_io(io, tracing::Span::none());
+        Ok(handler_loop::run(ws, &mut opened.handler).await)
     }
 
     /// Accepts a connection for the pull API: the opening handshake over `stream` (the

@@ -1,0 +1,78 @@
+//! Autobahn's callback API as a layer on [`WebSocket`]: the loop that takes the
+//! connection's events and calls the handler's hooks (`on_open`, `on_message`, `on_ping`,
+//! `on_pong`, `on_close`).
+//!
+//! The connection keeps moving while a hook is pending (a handler that awaits its own
+//! sends, say): reading (up to its bounds), answering pings, writing, timing. There is
+//! one implementation of a connection; this file only decides when to call whom.
+
+use std::future::{poll_fn, Future};
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::connection::WebSocket;
+use super::driver::CloseInfo;
+use super::handler::WebSocketHandler;
+use super::protocol::Event;
+
+/// Runs an open connection to its end, calling the handler's hooks; returns how it
+/// ended. The connection is dropped before `on_close`, so sends from there fail.
+pub(crate) async fn run<S, H>(mut ws: WebSocket<S>, handler: &mut H) -> CloseInfo
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: WebSocketHandler,
+{
+    let _ = alongside(&mut ws, handler.on_open()).await;
+    while let Some(event) = poll_fn(|cx| ws.poll_event(cx)).await {
+        let at_once = match event {
+            Event::Message { payload, is_binary } => {
+                tracing::trace!(len = payload.len(), is_binary, "message received");
+                alongside(&mut ws, handler.on_message(payload, is_binary)).await
+            }
+            Event::Ping(p) => {
+                tracing::trace!(len = p.len(), "ping received");
+                alongside(&mut ws, handler.on_ping(p)).await
+            }
+            Event::Pong(p) => {
+                tracing::trace!(len = p.len(), "pong received");
+                alongside(&mut ws, handler.on_pong(p)).await
+            }
+            Event::Close { .. } => true,
+        };
+        ws.set_same_poll(at_once);
+    }
+    let info = ws.final_close_info();
+    drop(ws);
+    tracing::debug!(
+        was_clean = info.was_clean,
+        code = ?info.code,
+        reason = ?info.reason,
+        "WebSocket connection closed"
+    );
+    handler
+        .on_close(info.was_clean, info.code, info.reason.clone())
+        .await;
+    info
+}
+
+/// Polls a handler hook while keeping the connection's IO going. True if the hook
+/// completed on its first poll (so the caller is still in the same task poll).
+async fn alongside<S, F>(ws: &mut WebSocket<S>, hook: F) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: Future<Output = ()>,
+{
+    let mut hook = std::pin::pin!(hook);
+    let mut at_once = true;
+    poll_fn(|cx| {
+        if hook.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        at_once = false;
+        ws.poll_progress(cx);
+        Poll::Pending
+    })
+    .await;
+    at_once
+}
