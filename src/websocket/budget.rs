@@ -88,8 +88,15 @@ impl BudgetCharge {
         }
     }
 
+    /// Whether this connection holds a charge (at least one [`GRANULE`]).
+    #[inline]
+    pub(crate) fn is_charged(&self) -> bool {
+        self.charged > 0
+    }
+
     /// Sets this connection's charge to `bytes` (rounded down to the [`GRANULE`]); a
     /// decrease wakes the waiting connections.
+    #[inline]
     pub(crate) fn set(&mut self, bytes: usize) {
         let bytes = bytes & !(GRANULE - 1);
         if bytes == self.charged {
@@ -107,6 +114,7 @@ impl BudgetCharge {
     /// Whether this connection may read more now, its charge growing by up to `growth`
     /// (what its message buffer grows by when it doubles); if not, `waker` is woken when
     /// memory is released.
+    #[inline]
     pub(crate) fn allows(&self, waker: &Waker, growth: usize) -> bool {
         if self.has_room(growth) {
             return true;
@@ -121,6 +129,7 @@ impl BudgetCharge {
         self.has_room(growth)
     }
 
+    #[inline]
     fn has_room(&self, growth: usize) -> bool {
         let held = self.shared.held();
         match self.charged {

@@ -10,7 +10,6 @@
 //! complete within `message_timeout`.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -20,7 +19,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{sleep, sleep_until, Instant, Sleep};
+use tokio::time::Instant;
 
 use super::budget::{BudgetCharge, SharedBudget};
 use super::channel::{Phase, WebSocketChannel};
@@ -28,6 +27,7 @@ use super::frame::close_code;
 use super::protocol::{
     respond, Event, Outgoing, ProtocolConfig, ProtocolViolation, Receiver, Role,
 };
+use super::timer::Timer;
 
 /// Messages queued for a busy handler before we stop reading from the peer.
 const MAX_QUEUED_EVENTS: usize = 64;
@@ -142,12 +142,12 @@ pub(crate) struct Io<S> {
     /// The next `poll_next` runs in the same task poll as the previous one (the hook in
     /// between completed at once): a read that was pending then is still pending.
     pub(crate) same_poll: bool,
-    close_timer: Option<Pin<Box<Sleep>>>,
-    ping_timer: Option<Pin<Box<Sleep>>>,
-    ping_deadline: Option<Pin<Box<Sleep>>>,
+    close_timer: Option<Timer>,
+    ping_timer: Option<Timer>,
+    ping_deadline: Option<Timer>,
     ping_outstanding: Option<Bytes>,
     /// Armed while a message is in progress: when it must be complete.
-    message_timer: Option<Pin<Box<Sleep>>>,
+    message_timer: Option<Timer>,
     /// When the message in progress must be complete. The timer above follows it lazily
     /// (created once, moved only when it fires early): arming a timer for every message
     /// that straddles two reads cost ~0.1 µs per message in `ws_echo`.
@@ -157,7 +157,7 @@ pub(crate) struct Io<S> {
     /// The last budget check refused more reading: we, not the peer, hold the message up.
     budget_blocked: bool,
     /// Armed while permessage-deflate holds zlib state: parks it once idle.
-    park_timer: Option<Pin<Box<Sleep>>>,
+    park_timer: Option<Timer>,
     /// Passes of `poll_progress` since the timers were last polled.
     passes_without_timers: u32,
 }
@@ -182,7 +182,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         channel.set_open();
         // A large compressed frame is inflated over several polls, yielding in between.
         receiver.set_bounded_work(true);
-        let ping_timer = cfg.auto_ping_interval.map(|d| Box::pin(sleep(d)));
+        let ping_timer = cfg.auto_ping_interval.map(Timer::after);
         let budget = cfg
             .budget
             .as_ref()
@@ -271,7 +271,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         self.poll_progress(cx, true);
         if let Some(ev) = self.events.pop_front() {
             self.queued_bytes -= event_cost(&ev);
-            self.charge_budget();
+            // Handing out only lowers what we hold: nothing to give back unless charged.
+            if self.budget.as_ref().is_some_and(BudgetCharge::is_charged) {
+                self.charge_budget();
+            }
             return Poll::Ready(Some(ev));
         }
         if let Some(v) = self.pending_failure.take() {
@@ -308,7 +311,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             self.process_input(&mut []);
         }
         let skip_read = std::mem::take(&mut self.same_poll) && self.read_blocked;
-        while !self.done
+        // The common case under load (the handler took a message at once, the last read
+        // was pending): nothing to read or decode, so none of the checks below.
+        let nothing_to_read = skip_read && !self.undecoded;
+        while !nothing_to_read
+            && !self.done
             && !self.receiver.has_work_left()
             && !self.read_eof
             && !self.drop_after_flush
@@ -476,46 +483,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             (Some(_), false) => self.message_deadline = None,
             _ => {}
         }
-    }
-
-    /// Polls the message timer towards `message_deadline`; true once that has passed.
-    fn poll_message_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.message_deadline else {
-            return false;
-        };
-        let timer = self
-            .message_timer
-            .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
-        if timer.deadline() > deadline {
-            timer.as_mut().reset(deadline);
-        }
-        if timer.as_mut().poll(cx).is_pending() {
-            return false;
-        }
-        if deadline <= timer.deadline() {
-            return true;
-        }
-        // Fired for an earlier message: follow the current one.
-        timer.as_mut().reset(deadline);
-        let _ = timer.as_mut().poll(cx);
-        false
-    }
-
-    /// The message timer fired. If the server-wide budget held the message up, the peer
-    /// may try again later (1013). If our handler held it up, the peer is not to blame:
-    /// it gets another period. Otherwise the peer was too slow (1008).
-    fn message_timed_out(&mut self) {
-        if !self.mid_message() || self.discard_input {
-            return;
-        }
-        if self.budget_blocked {
-            return self.fail(BUDGET_EXHAUSTED);
-        }
-        if self.we_hold_the_peer_up() {
-            self.time_message(false);
-            return;
-        }
-        self.fail(MESSAGE_TIMED_OUT);
     }
 
     /// We stopped reading because the handler has not taken what we hold for it (or the
@@ -706,10 +673,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             // RFC 6455 §7.1.1: the server closes the TCP connection first.
             Role::Server => self.drop_after_flush = true,
             Role::Client => {
-                self.close_timer = self
-                    .cfg
-                    .server_connection_drop_timeout
-                    .map(|d| Box::pin(sleep(d)));
+                self.close_timer = self.cfg.server_connection_drop_timeout.map(Timer::after);
                 self.discard_input = true;
             }
         }
@@ -739,12 +703,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             self.drop_after_flush = true;
         } else {
             self.start_close_timer();
-        }
-    }
-
-    fn start_close_timer(&mut self) {
-        if self.close_timer.is_none() {
-            self.close_timer = self.cfg.close_handshake_timeout.map(|d| Box::pin(sleep(d)));
         }
     }
 
@@ -899,130 +857,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         cx.waker().wake_by_ref();
     }
 
-    #[inline]
-    fn poll_timers(&mut self, cx: &mut Context<'_>) {
-        if self.close_timer.is_some()
-            || self.ping_deadline.is_some()
-            || self.message_deadline.is_some()
-        {
-            self.poll_armed_timers(cx);
-        }
-    }
-
-    fn poll_armed_timers(&mut self, cx: &mut Context<'_>) {
-        if let Some(t) = self.close_timer.as_mut() {
-            if t.as_mut().poll(cx).is_ready() {
-                self.close_timer = None;
-                if self.close_reply_owed {
-                    // The handler took too long with what came before the close: answer
-                    // it now (its later sends fail as after any close).
-                    self.answer_close();
-                    return;
-                }
-                if self.drop_after_flush && !self.shutting_down && self.failure.is_none() {
-                    // Our last frames (the close reply among them) never left: the peer
-                    // stopped reading. The closing handshake did not complete.
-                    self.failure = Some("peer stopped reading before our close went out".into());
-                }
-                let why = if self.peer_close.is_some() {
-                    "server did not drop the connection in time"
-                } else {
-                    "closing handshake timed out"
-                };
-                return self.lost(why.into());
-            }
-        }
-        let spare_the_peer = self.we_hold_the_peer_up();
-        if let Some(t) = self.ping_deadline.as_mut() {
-            if t.as_mut().poll(cx).is_ready() {
-                if spare_the_peer {
-                    // The pong may be among what we have not read (or decoded) yet: the
-                    // peer gets another period.
-                    let timeout = self.cfg.auto_ping_timeout.unwrap_or(Duration::from_secs(1));
-                    t.as_mut().reset(Instant::now() + timeout);
-                    let _ = t.as_mut().poll(cx);
-                } else {
-                    self.ping_deadline = None;
-                    return self.lost("auto-ping timed out".into());
-                }
-            }
-        }
-        if self.poll_message_timer(cx) {
-            self.message_deadline = None;
-            self.message_timed_out();
-            // Re-armed (our handler held the peer up): register the waker.
-            self.poll_message_timer(cx);
-        }
-    }
-
-    /// The auto-ping and deflate-parking timers; true if a ping was queued.
-    fn poll_periodic_timers(&mut self, cx: &mut Context<'_>) -> bool {
-        self.poll_park_timer(cx);
-        let Some(t) = self.ping_timer.as_mut() else {
-            return false;
-        };
-        if t.as_mut().poll(cx).is_pending() {
-            return false;
-        }
-        let interval = self
-            .cfg
-            .auto_ping_interval
-            .unwrap_or(Duration::from_secs(1));
-        t.as_mut().reset(Instant::now() + interval);
-        let _ = t.as_mut().poll(cx);
-        if self.ping_outstanding.is_none() && !self.close_sent {
-            self.send_auto_ping(cx);
-            return true;
-        }
-        false
-    }
-
-    /// Parks permessage-deflate's zlib state if it was unused for a whole period; disarms
-    /// the timer once nothing is held (the next message re-arms it).
-    fn poll_park_timer(&mut self, cx: &mut Context<'_>) {
-        let Some(t) = self.park_timer.as_mut() else {
-            return;
-        };
-        if t.as_mut().poll(cx).is_pending() {
-            return;
-        }
-        let receiving = self.receiver.park_deflate_if_idle();
-        let sending = self.channel.shared.lock().sender.park_deflate_if_idle();
-        match self.park_timer.as_mut() {
-            Some(t) if receiving || sending => {
-                t.as_mut().reset(Instant::now() + DEFLATE_PARK_CHECK);
-                let _ = t.as_mut().poll(cx);
-            }
-            _ => self.park_timer = None,
-        }
-    }
-
-    /// Starts the park timer (polled at the end of the current pass).
-    fn arm_park_timer(&mut self) {
-        self.park_timer = Some(Box::pin(sleep(DEFLATE_PARK_CHECK)));
-    }
-
-    fn send_auto_ping(&mut self, cx: &mut Context<'_>) {
-        let size = self.cfg.auto_ping_size.clamp(4, 125);
-        let payload: Bytes = (0..size)
-            .map(|_| rand::random::<u8>())
-            .collect::<Vec<u8>>()
-            .into();
-        {
-            let mut side = self.channel.shared.lock();
-            let side = &mut *side;
-            if side.sender.send_ping(&mut side.out, &payload).is_err() {
-                return;
-            }
-        }
-        self.ping_outstanding = Some(payload);
-        if let Some(d) = self.cfg.auto_ping_timeout {
-            let mut t = Box::pin(sleep(d));
-            let _ = t.as_mut().poll(cx);
-            self.ping_deadline = Some(t);
-        }
-    }
-
     /// How the connection ended (meaningful once [`Self::is_done`]).
     pub(crate) fn close_info(&self) -> CloseInfo {
         match &self.peer_close {
@@ -1077,6 +911,8 @@ fn poll_read_into<S: AsyncRead>(
     unsafe { buf.set_len(buf.len() + n) };
     Poll::Ready(Ok(n))
 }
+
+mod timers;
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ mod handler_loop;
 mod message;
 mod span;
 mod split;
+mod timer;
 
 pub use channel::WebSocketChannel;
 pub use connection::WebSocket;

@@ -15,9 +15,9 @@ use super::budget::SharedBudget;
 use super::channel::WebSocketChannel;
 use super::connection::WebSocket;
 use super::driver::{CloseInfo, DriverConfig, Io};
-use super::handler_loop;
 use super::error::{Error, Result};
 use super::handler::WebSocketServerHandler;
+use super::handler_loop;
 use super::handshake::server::{
     deny_response, flash_policy_response, status_page_response, ParsedRequest, PendingUpgrade,
     Refusal, RequestParser, ServerHandshake,
