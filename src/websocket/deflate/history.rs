@@ -5,9 +5,9 @@
 //! the last `2^window_bits` bytes of the previous messages. That window is all a compressor
 //! or a decompressor carries from one message to the next (both are at a block boundary once
 //! a message ends), so zlib's `*SetDictionary` with it restores an equivalent state. zlib
-//! does not hand its window out, so [`History`] records it as the data goes by: a copy of at
-//! most the last window of each message, which costs far less than compressing or inflating
-//! the message (a memcpy against zlib's work per byte).
+//! does not hand its window out, so [`History`] records it as the data goes by, in a ring of
+//! the window's size: one copy of each message (at most its last window), which costs far
+//! less than compressing or inflating it (a memcpy against zlib's work per byte).
 //!
 //! While parked, the window is deflated (raw DEFLATE, a throwaway compressor): JSON-like text
 //! shrinks to ~20 %, so a full 32 KiB window costs ~6 KiB instead of 32.
@@ -39,9 +39,12 @@ pub(crate) struct RestoreError(&'static str);
 pub(crate) struct History {
     /// `2^window_bits`; 0 when the direction keeps no context (nothing is recorded).
     window: usize,
-    /// Recent data; only its last `window` bytes count. It grows to at most twice the window
-    /// before the older part is dropped, so each byte is moved about once.
-    recent: Vec<u8>,
+    /// The last (up to) `window` bytes, as a ring once full: the oldest byte is at `head`.
+    /// Recording a message is one copy of it (at most its last `window` bytes), nothing
+    /// moves, and the ring never holds more than the window.
+    ring: Vec<u8>,
+    /// Where the next byte goes once `ring` is full (then also the oldest byte).
+    head: usize,
     /// Parked and deflated: the window as raw DEFLATE, and its length inflated.
     packed: Option<(Box<[u8]>, usize)>,
 }
@@ -62,44 +65,55 @@ impl History {
             return;
         }
         debug_assert!(self.packed.is_none(), "record on a parked history");
-        let data = &data[data.len().saturating_sub(self.window)..];
-        let needed = self.recent.len() + data.len();
-        if needed > 2 * self.window {
-            // Keep what is still inside the window once `data` is appended.
-            let keep = self.window - data.len();
-            self.recent.drain(..self.recent.len() - keep);
-        } else if needed > self.recent.capacity() {
-            let target = needed.max(self.recent.capacity() * 2).min(2 * self.window);
-            self.recent.reserve_exact(target - self.recent.len());
+        let mut data = &data[data.len().saturating_sub(self.window)..];
+        if self.ring.len() < self.window {
+            // Still filling up (not wrapped yet): append what fits, growing geometrically.
+            let fit = (self.window - self.ring.len()).min(data.len());
+            let needed = self.ring.len() + fit;
+            if needed > self.ring.capacity() {
+                let target = needed.max(self.ring.capacity() * 2).min(self.window);
+                self.ring.reserve_exact(target - self.ring.len());
+            }
+            self.ring.extend_from_slice(&data[..fit]);
+            data = &data[fit..];
         }
-        self.recent.extend_from_slice(data);
+        while !data.is_empty() {
+            let n = (self.window - self.head).min(data.len());
+            self.ring[self.head..self.head + n].copy_from_slice(&data[..n]);
+            self.head = (self.head + n) % self.window;
+            data = &data[n..];
+        }
     }
 
     /// Forgets everything (the zlib state was reset).
     pub(crate) fn clear(&mut self) {
-        self.recent = Vec::new();
+        self.ring = Vec::new();
+        self.head = 0;
         self.packed = None;
     }
 
-    /// The window: the last (up to) `2^window_bits` bytes recorded. Empty while packed.
-    pub(crate) fn window(&self) -> &[u8] {
-        &self.recent[self.recent.len().saturating_sub(self.window)..]
+    /// The window in order, oldest byte first: the last (up to) `2^window_bits` bytes
+    /// recorded. Empty while packed. Unrolls the ring (only at park and wake-up).
+    pub(crate) fn window(&mut self) -> &[u8] {
+        self.ring.rotate_left(self.head);
+        self.head = 0;
+        &self.ring
     }
 
     /// Parks the window: keeps only its bytes, deflated if that makes them smaller.
     pub(crate) fn park(&mut self) {
-        if self.packed.is_some() || self.recent.is_empty() {
+        if self.packed.is_some() || self.ring.is_empty() {
             return;
         }
         let window = self.window();
         if window.len() > PACK_MIN {
             if let Some(packed) = pack(window) {
                 self.packed = Some((packed, window.len()));
-                self.recent = Vec::new();
+                self.ring = Vec::new();
                 return;
             }
         }
-        self.recent = window.to_vec();
+        self.ring.shrink_to_fit();
     }
 
     /// Undoes [`park`](Self::park) and returns the window to hand to zlib's
@@ -126,7 +140,8 @@ impl History {
             match status {
                 Ok(Status::StreamEnd) if produced == len as u64 => {
                     window.truncate(len);
-                    self.recent = window;
+                    self.ring = window;
+                    self.head = 0;
                 }
                 Ok(_) => return Err(RestoreError("truncated")),
                 Err(e) => return Err(RestoreError(e.as_str())),
@@ -144,7 +159,7 @@ impl History {
     /// Heap bytes held (tests).
     #[cfg(test)]
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.recent.capacity() + self.packed.as_ref().map_or(0, |(p, _)| p.len())
+        self.ring.capacity() + self.packed.as_ref().map_or(0, |(p, _)| p.len())
     }
 }
 
@@ -163,5 +178,60 @@ fn pack(window: &[u8]) -> Option<Box<[u8]>> {
             Some(out.into_boxed_slice())
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The window always equals the last `2^bits` bytes of everything recorded, whatever
+    /// the sizes of the pieces (the ring wraps at every offset).
+    #[test]
+    fn the_window_is_the_tail_of_everything_recorded() {
+        for bits in [8u8, 9, 15] {
+            let window = 1usize << bits;
+            let mut history = History::new(Some(bits));
+            let mut all = Vec::new();
+            let mut next = 0u8;
+            for (i, size) in [1, 7, 0, 255, 256, 257, 3 * window + 5, 13, window - 1, 2]
+                .into_iter()
+                .cycle()
+                .take(40)
+                .enumerate()
+            {
+                let piece: Vec<u8> = (0..size)
+                    .map(|_| {
+                        next = next.wrapping_mul(31).wrapping_add(7);
+                        next
+                    })
+                    .collect();
+                history.record(&piece);
+                all.extend_from_slice(&piece);
+                let tail = &all[all.len().saturating_sub(window)..];
+                assert_eq!(history.window(), tail, "bits {bits}, after piece {i}");
+                assert!(history.heap_bytes() <= window, "never more than the window");
+            }
+        }
+    }
+
+    #[test]
+    fn a_parked_window_comes_back_unchanged() {
+        let mut history = History::new(Some(15));
+        let text: Vec<u8> = br#"{"id":1,"name":"autobahn","tags":["ws","wamp"]}"#
+            .iter()
+            .copied()
+            .cycle()
+            .take(50_000)
+            .collect();
+        history.record(&text);
+        let expected = text[text.len() - (1 << 15)..].to_vec();
+        history.park();
+        assert!(history.is_packed(), "JSON-like text packs smaller");
+        assert!(history.heap_bytes() < expected.len() / 2);
+        assert_eq!(history.restore(None).unwrap(), &expected[..]);
+        history.record(b"more");
+        assert_eq!(history.window().len(), 1 << 15);
+        assert!(history.window().ends_with(b"more"));
     }
 }
