@@ -86,26 +86,6 @@ fn event(subscription: u64, n: u64) -> Message {
     })
 }
 
-/// Waits until the router has sent everything or made no progress for a second.
-async fn until_stalled(sent: &AtomicUsize, total: usize) -> usize {
-    let (mut last, mut quiet) = (usize::MAX, 0);
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = sent.load(Ordering::Relaxed);
-        if now >= total {
-            return now;
-        }
-        if now == last {
-            quiet += 1;
-            if quiet == 10 {
-                return now;
-            }
-        } else {
-            (last, quiet) = (now, 0);
-        }
-    }
-}
-
 /// Joins the realm (the router answers by itself or from `router`).
 async fn join(session: &Session, lifecycle: &mut Lifecycle) {
     session.set_max_queued_bytes(BOUND);
@@ -150,7 +130,7 @@ async fn check_flood(
     mut got: mpsc::UnboundedReceiver<u64>,
 ) {
     let total = EVENTS as usize * EVENT_ARG;
-    let sent_then = until_stalled(sent, total).await;
+    let sent_then = common::until_stalled(sent, total).await;
     let grown = peak_above(before);
     eprintln!(
         "router sent {sent_then} of {total} event bytes before stalling; heap grew by {grown}; \
@@ -515,7 +495,7 @@ async fn rawsocket_ping_flood_from_a_router_that_never_reads_is_bounded() {
                 }
             })
         };
-        let sent_then = until_stalled(&sent, total).await;
+        let sent_then = common::until_stalled(&sent, total).await;
         let grown = peak_above(before);
         eprintln!(
             "router sent {sent_then} of {total} PING bytes before stalling; heap grew by {grown}"

@@ -14,7 +14,6 @@ mod counting_alloc;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use autobahn::websocket::options::{ClientOptions, ServerOptions};
 use autobahn::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest};
@@ -80,26 +79,6 @@ fn message(i: usize) -> Vec<u8> {
     let mut m = vec![(i % 251) as u8; MESSAGE];
     m[..4].copy_from_slice(&(i as u32).to_be_bytes());
     m
-}
-
-/// Waits until the writer has sent everything or made no progress for a second.
-async fn until_stalled(sent: &AtomicUsize, total: usize) -> usize {
-    let (mut last, mut quiet) = (usize::MAX, 0);
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = sent.load(Ordering::Relaxed);
-        if now >= total {
-            return now;
-        }
-        if now == last {
-            quiet += 1;
-            if quiet == 10 {
-                return now;
-            }
-        } else {
-            (last, quiet) = (now, 0);
-        }
-    }
 }
 
 /// Opens a connection to a gated server (its handler busy) and floods it with
@@ -192,7 +171,7 @@ async fn flood_and_release(
             wr
         })
     };
-    let sent_then = until_stalled(&sent, total).await;
+    let sent_then = common::until_stalled(&sent, total).await;
     let grown = peak_above(before);
     eprintln!(
         "peer sent {sent_then} of {total} message bytes ({compressed} compressed in {wire} \

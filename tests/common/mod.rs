@@ -609,3 +609,25 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// Waits until a flooding writer has sent `total` (its count in `sent`) or made no
+/// progress for a second, i.e. the reader's backpressure stopped it; returns the count.
+/// (Polling a counter: "the peer stopped reading" is the absence of an event.)
+pub async fn until_stalled(sent: &std::sync::atomic::AtomicUsize, total: usize) -> usize {
+    let (mut last, mut quiet) = (usize::MAX, 0);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+        if now >= total {
+            return now;
+        }
+        if now == last {
+            quiet += 1;
+            if quiet == 10 {
+                return now;
+            }
+        } else {
+            (last, quiet) = (now, 0);
+        }
+    }
+}
