@@ -111,7 +111,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// [`Self::recv`] as a poll function.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        let _span = self.span.clone().entered();
+        let _span = (!self.span.is_none()).then(|| self.span.enter());
         loop {
             let message = match ready!(self.io.poll_next(cx)) {
                 None => return Poll::Ready(None),
@@ -156,13 +156,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The next event, pings and pongs included (for the callback API).
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        let _span = self.span.clone().entered();
+        let _span = (!self.span.is_none()).then(|| self.span.enter());
         self.io.poll_next(cx)
     }
 
     /// Moves IO along (reading, answering, writing, timing) while the application is busy.
     pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) {
-        let _span = self.span.clone().entered();
+        let _span = (!self.span.is_none()).then(|| self.span.enter());
         self.io.poll_progress(cx, false);
     }
 
@@ -194,7 +194,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Ready when less than the high-water mark is queued; moves output meanwhile.
     pub(crate) fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let _span = self.span.clone().entered();
+        let _span = (!self.span.is_none()).then(|| self.span.enter());
         let mut progressed = false;
         loop {
             {
@@ -243,7 +243,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Ready once everything queued is written (or the connection ended).
     pub(crate) fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let _span = self.span.clone().entered();
+        let _span = (!self.span.is_none()).then(|| self.span.enter());
         self.io.poll_progress(cx, false);
         if self.io.is_done() {
             // What was not written yet is lost with the connection.
