@@ -1,6 +1,8 @@
 //! A real browser against our server: Debian's Chromium, headless, driven by
 //! `playwright-core`, echoes text and binary messages of 0 B to 16 MiB through our echo
-//! server, with permessage-deflate as Chromium offers it and without.
+//! server, with permessage-deflate as Chromium offers it and without; and uses the pages of
+//! `examples/web_site` (HTTP) and `examples/web_site_tls` (HTTPS under `/app/`, its
+//! self-signed certificate accepted) with the same echoes through their WebSockets.
 //!
 //! Chromium is installed with apt-get if it is missing, Node.js 22 and playwright-core from
 //! npm under `<target dir>/node-peers` (see `interop/node.rs`); the test fails, never skips,
@@ -49,7 +51,14 @@ async fn chromium_echo(options: ServerOptions) -> serde_json::Value {
         format!("--url=ws://127.0.0.1:{port}/echo"),
         format!("--executable={}", browser.display()),
     ];
-    let mut script = node_script("browser_echo.cjs", &args)
+    let report = browser_echo(&args).await;
+    server.abort();
+    report
+}
+
+/// Runs `browser_echo.cjs` with `args` to its end and returns its report (one JSON line).
+async fn browser_echo(args: &[String]) -> serde_json::Value {
+    let mut script = node_script("browser_echo.cjs", args)
         .spawn()
         .expect("starting browser_echo.cjs");
     let mut lines = BufReader::new(script.stdout.take().expect("piped stdout")).lines();
@@ -69,7 +78,6 @@ async fn chromium_echo(options: ServerOptions) -> serde_json::Value {
         "browser_echo.cjs failed ({status}): {}",
         stderr_of(&mut script).await
     );
-    server.abort();
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("report {line:?}: {e}"))
 }
 
@@ -108,18 +116,18 @@ async fn chromium_echoes_through_our_server_without_compression() {
     assert_eq!(report["extensions"], "", "{report}");
 }
 
-/// `examples/web_site` as built by `cargo test --all-features` (which builds the
-/// examples) or CI's example build, started on a free port; returns it and its address.
-async fn start_web_site() -> (tokio::process::Child, String) {
+/// An example as built by `cargo test --all-features` (which builds the examples) or CI's
+/// example build, started on a free port; returns it and its address.
+async fn start_example(name: &str) -> (RunningExample, String) {
     let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let target = tmp.parent().unwrap_or(tmp);
     let binary = ["debug", "release"]
         .iter()
-        .map(|profile| target.join(profile).join("examples").join("web_site"))
+        .map(|profile| target.join(profile).join("examples").join(name))
         .find(|p| p.exists())
         .unwrap_or_else(|| {
             panic!(
-                "examples/web_site is not built under {}: run `cargo build --examples \
+                "examples/{name} is not built under {}: run `cargo build --examples \
                  --all-features` (cargo test --all-features builds it too)",
                 target.display()
             )
@@ -130,44 +138,36 @@ async fn start_web_site() -> (tokio::process::Child, String) {
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("starting examples/web_site");
+        .unwrap_or_else(|e| panic!("starting examples/{name}: {e}"));
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let line = timeout(Duration::from_secs(60), lines.next_line())
         .await
-        .expect("web_site prints its address")
+        .unwrap_or_else(|_| panic!("{name} prints its address"))
         .expect("read")
         .expect("a line");
     let addr = line
         .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("web_site printed {line:?}"))
+        .unwrap_or_else(|| panic!("{name} printed {line:?}"))
         .to_string();
-    (child, addr)
+    (
+        RunningExample {
+            _child: child,
+            _stdout: lines,
+        },
+        addr,
+    )
 }
 
-#[tokio::test]
-async fn chromium_uses_the_web_site_example_page_and_its_websocket() {
-    let browser = chromium();
-    let (_site, addr) = start_web_site().await;
-    let args = [
-        format!("--page=http://{addr}/"),
-        "--ui=1".to_string(),
-        format!("--url=ws://{addr}/ws"),
-        format!("--executable={}", browser.display()),
-    ];
-    let mut script = node_script("browser_echo.cjs", &args)
-        .spawn()
-        .expect("starting browser_echo.cjs");
-    let mut lines = BufReader::new(script.stdout.take().expect("piped stdout")).lines();
-    let line = match timeout(RUN_LIMIT, lines.next_line()).await {
-        Ok(Ok(Some(line))) => line,
-        other => panic!(
-            "browser_echo.cjs reported nothing ({other:?}); stderr: {}",
-            stderr_of(&mut script).await
-        ),
-    };
-    let report: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("report {line:?}: {e}"));
-    check_echoes(&report);
+/// A started example, killed when dropped. Its stdout stays open: a closed pipe would end
+/// it at its next `println!`.
+struct RunningExample {
+    _child: tokio::process::Child,
+    _stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+/// What the site's page and a browser echo through its WebSocket must have reported.
+fn check_site_report(report: &serde_json::Value) {
+    check_echoes(report);
     // The page's own client: connected with compression, sent, got the echo.
     let ui = report["ui"].as_str().unwrap_or_default();
     assert!(
@@ -177,4 +177,40 @@ async fn chromium_uses_the_web_site_example_page_and_its_websocket() {
         "the page's log: {ui:?}"
     );
     assert_eq!(report["extensions"], "permessage-deflate", "{report}");
+}
+
+#[tokio::test]
+async fn chromium_uses_the_web_site_example_page_and_its_websocket() {
+    let browser = chromium();
+    let (_site, addr) = start_example("web_site").await;
+    let report = browser_echo(&[
+        format!("--page=http://{addr}/"),
+        "--ui=1".to_string(),
+        format!("--url=ws://{addr}/ws"),
+        format!("--executable={}", browser.display()),
+    ])
+    .await;
+    check_site_report(&report);
+}
+
+/// The same site over HTTPS under `/app/`, its self-signed certificate accepted by the
+/// browser context: the page's client must find `wss://.../app/ws` from the page's URL.
+#[tokio::test]
+async fn chromium_uses_the_web_site_tls_example_over_https_under_a_subpath() {
+    let browser = chromium();
+    let (_site, addr) = start_example("web_site_tls").await;
+    let report = browser_echo(&[
+        format!("--page=https://{addr}/app/"),
+        "--ui=1".to_string(),
+        "--insecure=1".to_string(),
+        format!("--url=wss://{addr}/app/ws"),
+        format!("--executable={}", browser.display()),
+    ])
+    .await;
+    check_site_report(&report);
+    let ui = report["ui"].as_str().unwrap_or_default();
+    assert!(
+        ui.contains(&format!("connected to wss://{addr}/app/ws")),
+        "the page's log: {ui:?}"
+    );
 }

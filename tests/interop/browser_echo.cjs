@@ -1,7 +1,8 @@
 // Drives Debian's Chromium (headless, through playwright-core) to echo messages through a
 // WebSocket server (autobahn-rs' in the tests). With --page=URL it loads that page (and
 // with --ui=1 first uses the page's own echo form: click Send, wait for the echo in its
-// log); otherwise a blank page served here on loopback. The page opens --url=URL, sends text and
+// log); otherwise a blank page served here on loopback. --insecure=1 accepts any
+// certificate (the examples' self-signed ones). The page opens --url=URL, sends text and
 // binary messages of 0 B to 16 MiB, checks every echo byte for byte inside the page, closes
 // with 1000 and reports one JSON line: {"extensions", "protocol", "echoed", "closeCode",
 // "wasClean", "errors"}. Exits 2 on a failure outside the page.
@@ -32,6 +33,7 @@ async function main() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: opts.executable,
     headless: true,
+    ignoreHTTPSErrors: opts.insecure === '1',
     args: [
       '--no-sandbox',
       '--disable-gpu',
