@@ -20,21 +20,25 @@ pub mod utf8;
 pub mod deflate;
 
 mod budget;
+mod builder;
 pub mod channel;
 mod connection;
 mod driver;
 pub mod error;
 pub mod handler;
 mod message;
+mod peer;
 mod span;
 mod split;
 
+pub use builder::WebSocketBuilder;
 pub use channel::WebSocketChannel;
 pub use connection::WebSocket;
 pub use driver::CloseInfo;
 pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
 pub use message::{Message, Utf8Bytes};
+pub use peer::PeerAddr;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub mod server;
 pub mod stream;

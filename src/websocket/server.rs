@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::budget::SharedBudget;
+use super::builder::{self, WebSocketBuilder};
 use super::channel::WebSocketChannel;
 use super::connection::WebSocket;
 use super::driver::{self, CloseInfo, DriverConfig, Io};
@@ -23,6 +24,7 @@ use super::handshake::server::{
 };
 use super::handshake::{HandshakeError, Negotiated};
 use super::options::ServerOptions;
+use super::peer::PeerAddr;
 use super::protocol::{Receiver, Sender};
 use super::span;
 use super::stream::MaybeTlsStream;
@@ -245,19 +247,9 @@ impl WebSocketServerFactory {
     fn driver_config(&self) -> DriverConfig {
         let o = &self.options;
         DriverConfig {
-            role: super::protocol::Role::Server,
-            fail_by_drop: o.fail_by_drop,
-            echo_close_code_reason: o.echo_close_code_reason,
-            close_handshake_timeout: o.close_handshake_timeout,
-            server_connection_drop_timeout: None,
-            auto_ping_interval: o.auto_ping_interval,
-            auto_ping_timeout: o.auto_ping_timeout,
-            auto_ping_size: o.auto_ping_size,
-            log_octets: o.log_octets,
-            max_queued_bytes: o.max_queued_bytes,
-            message_timeout: o.message_timeout,
             budget: (o.max_buffered_bytes_total != 0)
                 .then(|| (self.buffered.clone(), o.max_buffered_bytes_total)),
+            ..builder::server_driver_config(o)
         }
     }
 
@@ -491,7 +483,7 @@ impl WebSocketServerFactory {
         F: FnOnce(WebSocketChannel) -> H,
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        let peer = format!("tcp:{addr}");
+        let peer = PeerAddr::Tcp(addr);
         let span = span::connection_span("server", &peer, None);
         self.accept_tcp_in_span(tcp, peer, make)
             .instrument(span)
@@ -502,7 +494,7 @@ impl WebSocketServerFactory {
     async fn accept_tcp_in_span<H, F>(
         &self,
         tcp: TcpStream,
-        peer: String,
+        peer: PeerAddr,
         make: F,
     ) -> Result<CloseInfo>
     where
@@ -526,7 +518,7 @@ impl WebSocketServerFactory {
         F: FnOnce(WebSocketChannel) -> H,
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        let peer = format!("tcp:{addr}");
+        let peer = PeerAddr::Tcp(addr);
         let span = span::connection_span("server", &peer, None);
         let opened = async {
             let (stream, slot, deadline) = self.secure(tcp, &peer).await?;
@@ -546,7 +538,7 @@ impl WebSocketServerFactory {
     async fn secure(
         &self,
         tcp: TcpStream,
-        peer: &str,
+        peer: &PeerAddr,
     ) -> Result<(MaybeTlsStream, ConnectionSlot, Option<Instant>)> {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
@@ -611,6 +603,22 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
+        self.accept_stream_from(stream, PeerAddr::parse(&peer), make)
+            .await
+    }
+
+    /// [`Self::accept_stream`] with the peer's address typed.
+    pub(crate) async fn accept_stream_from<S, H, F>(
+        &self,
+        stream: S,
+        peer: PeerAddr,
+        make: F,
+    ) -> Result<CloseInfo>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
         let span = span::connection_span("server", &peer, None);
@@ -624,7 +632,7 @@ impl WebSocketServerFactory {
     async fn run_connection<S, H, F>(
         &self,
         stream: S,
-        peer: String,
+        peer: PeerAddr,
         make: F,
         slot: ConnectionSlot,
         deadline: Option<Instant>,
@@ -697,6 +705,22 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
+        self.accept_stream_websocket_from(stream, PeerAddr::parse(&peer), make)
+            .await
+    }
+
+    /// [`Self::accept_stream_websocket`] with the peer's address typed.
+    pub(crate) async fn accept_stream_websocket_from<S, H, F>(
+        &self,
+        stream: S,
+        peer: PeerAddr,
+        make: F,
+    ) -> Result<Option<WebSocket<S>>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
         let span = span::connection_span("server", &peer, None);
@@ -736,31 +760,26 @@ impl WebSocketServerFactory {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        self.upgraded_websocket_from(stream, negotiated, PeerAddr::parse(&peer))
+    }
+
+    /// [`Self::upgraded_websocket`] with the peer's address typed.
+    pub(crate) fn upgraded_websocket_from<S>(
+        &self,
+        stream: S,
+        negotiated: &Negotiated,
+        peer: PeerAddr,
+    ) -> WebSocket<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let slot = ConnectionSlot::take(&self.connections);
-        let channel =
-            WebSocketChannel::new(Sender::new(self.options.protocol_config()), peer.clone());
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut receiver = Receiver::new(self.options.protocol_config());
-        #[cfg(feature = "deflate")]
-        if let Some(params) = &negotiated.deflate {
-            let threshold = self.options.per_message_compression_threshold;
-            super::connection::install_deflate(params, true, threshold, &mut receiver, &channel);
-        }
-        let span = span::connection_span("server", &peer, None);
-        span::record_negotiated(
-            &span,
-            negotiated.subprotocol.as_deref(),
-            &negotiated.extensions,
-        );
-        let opened = Opened {
-            stream,
-            leftover: BytesMut::new(),
-            channel,
-            receiver,
-            handler: (),
-            slot,
-        };
-        self.websocket_of(opened, span)
+        WebSocketBuilder::server(&self.options)
+            .driver_config(self.driver_config())
+            .negotiated(negotiated.clone())
+            .peer_addr(peer)
+            .build(stream)
+            .holding(slot)
     }
 
     /// The handshake done, the connection as a value (holding its connection slot).
@@ -785,7 +804,7 @@ impl WebSocketServerFactory {
     async fn handshake<S, H, F>(
         &self,
         mut stream: S,
-        peer: String,
+        peer: PeerAddr,
         make: F,
         slot: ConnectionSlot,
         deadline: Option<Instant>,
@@ -803,17 +822,14 @@ impl WebSocketServerFactory {
             let _ = stream.write_all(&answer).await;
             let _ = stream.shutdown().await;
             return Err(Error::Handshake {
-                peer,
+                peer: peer.to_string(),
                 source: Refusal::too_many_connections().into_error(),
             });
         }
         let sender = Sender::new(self.options.protocol_config());
-        let channel = WebSocketChannel::new(sender, peer.clone());
+        let channel = WebSocketChannel::new(sender, peer);
         let mut handler = make(channel.clone());
-        let opened = within(
-            deadline,
-            self.open(&mut stream, &peer, &channel, &mut handler),
-        )
+        let opened = within(deadline, self.open(&mut stream, &channel, &mut handler))
         .await
         .map_err(|_| Error::Timeout("opening handshake"))?;
         match opened {
@@ -843,7 +859,6 @@ impl WebSocketServerFactory {
     async fn open<S, H>(
         &self,
         stream: &mut S,
-        peer: &str,
         channel: &WebSocketChannel,
         handler: &mut H,
     ) -> Result<Option<(BytesMut, Receiver)>>
@@ -851,6 +866,7 @@ impl WebSocketServerFactory {
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketServerHandler,
     {
+        let peer = channel.peer();
         let failed = |source| Error::Handshake {
             peer: peer.to_owned(),
             source,
@@ -885,8 +901,10 @@ impl WebSocketServerFactory {
             }
         };
         let upgrade = match parsed {
-            ParsedRequest::Upgrade(u) => {
+            ParsedRequest::Upgrade(mut u) => {
                 span::record_path(&tracing::Span::current(), &u.request.path);
+                // The exact address (the parser read it back from the descriptor).
+                u.request.peer_addr = channel.peer_addr().clone();
                 *u
             }
             ParsedRequest::StatusPage { .. } => {
