@@ -2,6 +2,8 @@
 //! built over streams whose handshake was done elsewhere (`WebSocketBuilder`).
 
 mod common;
+#[path = "common_proxy/mod.rs"]
+mod test_proxy;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -35,7 +37,10 @@ async fn tcp_peer_addr_on_both_ends() {
         let response = connection.response();
         assert_eq!(response.peer_addr, PeerAddr::Tcp(server.addr));
         assert_eq!(response.peer, format!("tcp:{}", server.addr));
-        assert_eq!(connection.channel().peer_addr(), &PeerAddr::Tcp(server.addr));
+        assert_eq!(
+            connection.channel().peer_addr(),
+            &PeerAddr::Tcp(server.addr)
+        );
         assert_eq!(connection.channel().peer(), response.peer);
 
         let request = sev.request().await;
@@ -50,6 +55,37 @@ async fn tcp_peer_addr_on_both_ends() {
 
         ws.send("still talking").await.unwrap();
         assert_eq!(ws.recv().await, Some(Message::from("still talking")));
+        assert!(ws.close(Some(1000), None).await.unwrap().was_clean);
+    })
+    .await;
+}
+
+/// Through an HTTP proxy the socket connected to is the proxy's: that is the client's
+/// peer address; the server sees the proxy's outgoing socket.
+#[tokio::test]
+async fn through_a_proxy_the_peer_is_the_proxy() {
+    use test_proxy::{ProxyMode, TestProxy};
+    bounded(async {
+        let (server, mut sev) = start_echo_server(WebSocketServerFactory::default()).await;
+        let proxy = TestProxy::start(ProxyMode::Tunnel).await;
+        let factory = WebSocketClientFactory::new(&server.url("/"))
+            .unwrap()
+            .proxy(proxy.config());
+        let (tx, _cev) = events();
+        let connection = factory.connect(|ch| Recorder::new(ch, tx)).await.unwrap();
+        assert_eq!(connection.response().peer_addr, PeerAddr::Tcp(proxy.addr));
+        assert_eq!(connection.channel().peer_addr(), &PeerAddr::Tcp(proxy.addr));
+        let MaybeTlsStream::Tcp(tcp) = connection.stream() else {
+            panic!("not TCP")
+        };
+        let client_local = tcp.local_addr().unwrap();
+        let request = sev.request().await;
+        let seen_by_server = request.peer_addr.socket_addr().expect("a TCP peer");
+        assert_ne!(
+            seen_by_server, client_local,
+            "the proxy's own socket, not ours"
+        );
+        let mut ws = connection.into_websocket();
         assert!(ws.close(Some(1000), None).await.unwrap().was_clean);
     })
     .await;
@@ -91,10 +127,8 @@ async fn tcp_peer_addr_on_a_pull_api_server() {
 async fn unix_peer_addr_on_both_ends() {
     bounded(async {
         let nanos = std::time::UNIX_EPOCH.elapsed().unwrap().subsec_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "autobahn-peer-addr-{}-{nanos}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("autobahn-peer-addr-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("ws.sock");
         let listener = tokio::net::UnixListener::bind(&path).unwrap();
@@ -108,7 +142,10 @@ async fn unix_peer_addr_on_both_ends() {
             .connect_unix(&path, |ch| Recorder::new(ch, ctx))
             .await
             .unwrap();
-        assert_eq!(connection.response().peer_addr, PeerAddr::Unix(Some(path.clone())));
+        assert_eq!(
+            connection.response().peer_addr,
+            PeerAddr::Unix(Some(path.clone()))
+        );
         assert_eq!(
             connection.response().peer,
             format!("unix:{}", path.display())
@@ -138,7 +175,10 @@ async fn foreign_streams_get_the_fallback_or_a_parsed_descriptor() {
     bounded(async {
         for (given, expected) in [
             ("pipe", PeerAddr::Other("pipe".into())),
-            ("tcp:10.0.0.1:5555", PeerAddr::Tcp("10.0.0.1:5555".parse().unwrap())),
+            (
+                "tcp:10.0.0.1:5555",
+                PeerAddr::Tcp("10.0.0.1:5555".parse().unwrap()),
+            ),
         ] {
             let (client_end, server_end) = in_memory_pair();
             let factory = WebSocketServerFactory::default();
@@ -158,7 +198,10 @@ async fn foreign_streams_get_the_fallback_or_a_parsed_descriptor() {
                 .connect_stream_websocket(client_end)
                 .await
                 .unwrap();
-            assert_eq!(ws.peer_addr(), &PeerAddr::Other("tcp:localhost:9000".into()));
+            assert_eq!(
+                ws.peer_addr(),
+                &PeerAddr::Other("tcp:localhost:9000".into())
+            );
             assert_eq!(ws.channel().peer(), "tcp:localhost:9000");
             ws.send("hi").await.unwrap();
             assert_eq!(ws.recv().await, Some(Message::from("hi")));
@@ -182,7 +225,11 @@ async fn builder_pair_talks_without_compression() {
         assert_eq!(echoed, payload);
         let wire = written.lock().unwrap().clone();
         assert_eq!(wire[0], 0x81, "FIN + text, RSV1 clear");
-        assert!(wire.len() > payload.len(), "{} bytes on the wire", wire.len());
+        assert!(
+            wire.len() > payload.len(),
+            "{} bytes on the wire",
+            wire.len()
+        );
     })
     .await;
 }
@@ -314,10 +361,7 @@ impl AsyncWrite for Tap {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -181,7 +181,13 @@ impl WebSocketBuilder {
         if let Some(params) = &self.negotiated.deflate {
             let is_server = self.protocol.role == Role::Server;
             let threshold = self.compression_threshold;
-            super::connection::install_deflate(params, is_server, threshold, &mut receiver, &channel);
+            super::connection::install_deflate(
+                params,
+                is_server,
+                threshold,
+                &mut receiver,
+                &channel,
+            );
         }
         let io = span.in_scope(|| Io::new(stream, self.read_ahead, channel, receiver, self.driver));
         WebSocket::from_io(io, span)

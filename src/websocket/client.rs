@@ -217,6 +217,10 @@ impl WebSocketClientFactory {
 
     /// Connects over TCP (through the proxy, if set; with TLS for `wss://`) and runs
     /// the opening handshake, bounded by `open_handshake_timeout`.
+    ///
+    /// The connection's [`PeerAddr`] (in [`ConnectionResponse::peer_addr`] and on the
+    /// channel) is the address of the socket connected to: one of the addresses the
+    /// URL's host resolved to, or, through a proxy, the proxy's.
     pub async fn connect<H, F>(&self, make: F) -> Result<WebSocketConnection<MaybeTlsStream, H>>
     where
         H: WebSocketClientHandler,
@@ -281,7 +285,9 @@ impl WebSocketClientFactory {
             .await
     }
 
-    /// Runs the opening handshake over an already connected stream.
+    /// Runs the opening handshake over an already connected stream. The library cannot
+    /// know that stream's peer: [`ConnectionResponse::peer_addr`] is
+    /// [`PeerAddr::Other`] with the URL's `tcp:host:port`.
     ///
     /// # Examples
     ///
@@ -396,7 +402,9 @@ impl WebSocketClientFactory {
             })?;
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
         // Fails only if the connection is gone already; the handshake will say so.
-        let peer = tcp.peer_addr().map_or_else(|_| self.url_peer(), PeerAddr::Tcp);
+        let peer = tcp
+            .peer_addr()
+            .map_or_else(|_| self.url_peer(), PeerAddr::Tcp);
         tracing::debug!(addr = %host_port(host, port), %peer, "TCP connected");
         if let Some(proxy) = &self.proxy {
             tunnel(&mut tcp, &self.url.host, self.url.port, proxy).await?;

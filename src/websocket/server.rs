@@ -565,6 +565,10 @@ impl WebSocketServerFactory {
     /// Runs one connection over any stream: opening handshake (bounded by
     /// `open_handshake_timeout`), then messages until the connection closes.
     ///
+    /// `peer` names the client: a descriptor `tcp:ip:port` or `unix:path` (as
+    /// [`PeerAddr`]'s `Display` writes it) gives the connection a typed
+    /// [`PeerAddr`]; anything else becomes [`PeerAddr::Other`].
+    ///
     /// # Examples
     ///
     /// Any byte stream will do; here one end of an in-memory pipe:
@@ -663,7 +667,7 @@ impl WebSocketServerFactory {
     /// Accepts a connection for the pull API: the opening handshake over `stream` (the
     /// handler from `make` decides in `on_connect`, and is dropped then), and the
     /// connection as a [`WebSocket`]. `None` if the request was not a WebSocket upgrade
-    /// and was answered (the status page).
+    /// and was answered (the status page). `peer` as for [`Self::accept_stream`].
     ///
     /// # Examples
     ///
@@ -735,6 +739,8 @@ impl WebSocketServerFactory {
     /// the handshake with [`Self::server_handshake`] (check, `on_connect`, respond): the
     /// third way to get a [`WebSocket`], besides accepting a stream or a TCP connection.
     /// It counts against `max_connections` and the message budget like the others.
+    /// `peer` as for [`Self::accept_stream`] (`format!("tcp:{addr}")` gives
+    /// [`PeerAddr::Tcp`]). Without a factory: [`WebSocketBuilder`].
     ///
     /// # Examples
     ///
@@ -830,8 +836,8 @@ impl WebSocketServerFactory {
         let channel = WebSocketChannel::new(sender, peer);
         let mut handler = make(channel.clone());
         let opened = within(deadline, self.open(&mut stream, &channel, &mut handler))
-        .await
-        .map_err(|_| Error::Timeout("opening handshake"))?;
+            .await
+            .map_err(|_| Error::Timeout("opening handshake"))?;
         match opened {
             Ok(Some((leftover, receiver))) => Ok(Some(Opened {
                 stream,

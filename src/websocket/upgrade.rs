@@ -28,6 +28,11 @@ pub type UpgradedWebSocket = WebSocket<TokioIo<hyper::upgrade::Upgraded>>;
 /// own once hyper has upgraded the stream. Any other answer (the status page, a denial,
 /// an invalid request) is the response to send, with an HTML body.
 ///
+/// `peer` names the client; `format!("tcp:{addr}")` of the address hyper's listener
+/// accepted gives the request and the connection a typed
+/// [`PeerAddr::Tcp`](super::PeerAddr::Tcp) (see
+/// [`WebSocketServerFactory::accept_stream`]).
+///
 /// # Examples
 ///
 /// In a hyper service:

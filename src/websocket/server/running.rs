@@ -279,7 +279,11 @@ where
             #[cfg(unix)]
             Accepted::Unix(stream) => {
                 factory
-                    .accept_stream_websocket_from(MaybeTlsStream::Unix(stream), peer.clone(), register)
+                    .accept_stream_websocket_from(
+                        MaybeTlsStream::Unix(stream),
+                        peer.clone(),
+                        register,
+                    )
                     .await
             }
         };
