@@ -371,3 +371,63 @@ struct Quiet;
 impl autobahn::websocket::WebSocketHandler for Quiet {}
 impl autobahn::websocket::WebSocketServerHandler for Quiet {}
 impl autobahn::websocket::WebSocketClientHandler for Quiet {}
+
+/// An axum app served with connect info: the extractor and the connection report the
+/// client's socket address.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn axum_connect_info_gives_the_clients_address() {
+    use autobahn::websocket::upgrade::WebSocketUpgrade;
+    use axum::routing::get;
+    use std::net::SocketAddr;
+    bounded(async {
+        let (seen, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        let route = move |upgrade: WebSocketUpgrade| {
+            let seen = seen.clone();
+            async move {
+                let _ = seen.send(upgrade.peer_addr().clone());
+                let factory = WebSocketServerFactory::default();
+                upgrade.on_upgrade(&factory, move |mut ws| async move {
+                    let _ = seen.send(ws.peer_addr().clone());
+                    while let Some(message) = ws.recv().await {
+                        let _ = ws.send(message).await;
+                    }
+                })
+            }
+        };
+        let app = axum::Router::new().route("/ws", get(route));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        );
+        let server = tokio::spawn(async move { serve.await });
+
+        let connection = WebSocketClientFactory::new(&format!("ws://{addr}/ws"))
+            .unwrap()
+            .connect(|_| Quiet)
+            .await
+            .unwrap();
+        let MaybeTlsStream::Tcp(tcp) = connection.stream() else {
+            panic!("not TCP")
+        };
+        let client = PeerAddr::Tcp(tcp.local_addr().unwrap());
+        let mut ws = connection.into_websocket();
+        assert_eq!(
+            seen_rx.recv().await.as_ref(),
+            Some(&client),
+            "the extractor"
+        );
+        ws.send("via axum").await.unwrap();
+        assert_eq!(ws.recv().await, Some(Message::from("via axum")));
+        assert_eq!(
+            seen_rx.recv().await.as_ref(),
+            Some(&client),
+            "the connection"
+        );
+        assert!(ws.close(Some(1000), None).await.unwrap().was_clean);
+        server.abort();
+    })
+    .await;
+}
