@@ -30,7 +30,7 @@ pub type UpgradedWebSocket = WebSocket<TokioIo<hyper::upgrade::Upgraded>>;
 ///
 /// `peer` names the client; `format!("tcp:{addr}")` of the address hyper's listener
 /// accepted gives the request and the connection a typed
-/// [`PeerAddr::Tcp`](super::PeerAddr::Tcp) (see
+/// [`PeerAddr::Tcp`] (see
 /// [`WebSocketServerFactory::accept_stream`]).
 ///
 /// # Examples
