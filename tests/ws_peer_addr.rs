@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use autobahn::websocket::handshake::Negotiated;
 use autobahn::websocket::options::{ClientOptions, ServerOptions};
 use autobahn::websocket::stream::MaybeTlsStream;
 use autobahn::websocket::{
@@ -218,8 +217,9 @@ async fn foreign_streams_get_the_fallback_or_a_parsed_descriptor() {
 async fn builder_pair_talks_without_compression() {
     bounded(async {
         let (tap, written) = Tap::pair();
-        let (client, server) = builder_pair(Negotiated::default(), tap);
+        let (client, server) = builder_pair(client_builder(), server_builder(), tap);
         assert_eq!(client.peer_addr(), &PeerAddr::Other("server".into()));
+        assert_eq!(server.peer_addr(), &PeerAddr::Other("client".into()));
         let payload = "a".repeat(20_000);
         let echoed = round_trip(client, server, &payload).await;
         assert_eq!(echoed, payload);
@@ -234,19 +234,29 @@ async fn builder_pair_talks_without_compression() {
     .await;
 }
 
-/// The same with permessage-deflate agreed: the client's frame has RSV1 set and is a
-/// fraction of the message's size, and the message comes back whole.
+/// The same with permessage-deflate agreed (given as `Negotiated` to the server, with
+/// `deflate` to the client): the client's frame has RSV1 set and is a fraction of the
+/// message's size, and the message comes back whole.
 #[cfg(feature = "deflate")]
 #[tokio::test]
 async fn builder_pair_compresses_with_deflate() {
     use autobahn::websocket::deflate::PerMessageDeflateParams;
+    use autobahn::websocket::handshake::Negotiated;
     bounded(async {
+        let params = PerMessageDeflateParams {
+            client_no_context_takeover: true,
+            ..PerMessageDeflateParams::default()
+        };
         let negotiated = Negotiated {
-            deflate: Some(PerMessageDeflateParams::default()),
+            deflate: Some(params),
             ..Negotiated::default()
         };
         let (tap, written) = Tap::pair();
-        let (client, server) = builder_pair(negotiated, tap);
+        let (client, server) = builder_pair(
+            client_builder().deflate(params),
+            server_builder().negotiated(negotiated),
+            tap,
+        );
         let payload = "compressible ".repeat(2_000);
         let echoed = round_trip(client, server, &payload).await;
         assert_eq!(echoed, payload);
@@ -286,18 +296,21 @@ async fn builder_read_ahead_is_decoded_first() {
 type Built = autobahn::websocket::WebSocket<Tap>;
 type BuiltServer = autobahn::websocket::WebSocket<DuplexStream>;
 
-/// A client over `tap` and a server over its other end, both from `negotiated`.
-fn builder_pair(negotiated: Negotiated, tap: (Tap, DuplexStream)) -> (Built, BuiltServer) {
-    let (client_end, server_end) = tap;
-    let server = WebSocketBuilder::server(&ServerOptions::default())
-        .negotiated(negotiated.clone())
-        .peer_addr(PeerAddr::Other("client".into()))
-        .build(server_end);
-    let client = WebSocketBuilder::client(&ClientOptions::default())
-        .negotiated(negotiated)
-        .peer_addr(PeerAddr::Other("server".into()))
-        .build(client_end);
-    (client, server)
+fn client_builder() -> WebSocketBuilder {
+    WebSocketBuilder::client(&ClientOptions::default()).peer_addr(PeerAddr::Other("server".into()))
+}
+
+fn server_builder() -> WebSocketBuilder {
+    WebSocketBuilder::server(&ServerOptions::default()).peer_addr(PeerAddr::Other("client".into()))
+}
+
+/// A client over `tap` and a server over its other end.
+fn builder_pair(
+    client: WebSocketBuilder,
+    server: WebSocketBuilder,
+    (client_end, server_end): (Tap, DuplexStream),
+) -> (Built, BuiltServer) {
+    (client.build(client_end), server.build(server_end))
 }
 
 /// Sends `text` from the client, echoes it on the server, closes; returns the echo.

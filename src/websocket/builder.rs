@@ -137,10 +137,13 @@ impl WebSocketBuilder {
     pub fn deflate(mut self, params: super::deflate::PerMessageDeflateParams) -> Self {
         use super::deflate::EXTENSION_NAME;
         self.negotiated.deflate = Some(params);
-        let listed = self.negotiated.extensions.iter();
-        if !listed.into_iter().any(|e| e.name == EXTENSION_NAME) {
-            let extension = super::types::Extension::new(EXTENSION_NAME);
-            self.negotiated.extensions.push(extension);
+        // Listed too, for the connection's span.
+        let extensions = &mut self.negotiated.extensions;
+        if !extensions
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME))
+        {
+            extensions.push(super::types::Extension::new(EXTENSION_NAME));
         }
         self
     }
