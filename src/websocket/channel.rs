@@ -12,6 +12,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::error::{Error, Result};
+use super::peer::PeerAddr;
 use super::protocol::{Outgoing, SendError, Sender};
 
 /// Default queued bytes above which senders wait ([`WebSocketChannel::set_high_water_mark`]).
@@ -51,7 +52,9 @@ pub(crate) struct SendSide {
 pub(crate) struct Shared {
     pub(crate) side: Mutex<SendSide>,
     pub(crate) drained: Notify,
+    /// `peer_addr` as Autobahn writes it, kept for [`WebSocketChannel::peer`].
     pub(crate) peer: String,
+    pub(crate) peer_addr: PeerAddr,
 }
 
 impl Shared {
@@ -133,7 +136,7 @@ pub struct WebSocketChannel {
 }
 
 impl WebSocketChannel {
-    pub(crate) fn new(sender: Sender, peer: String) -> Self {
+    pub(crate) fn new(sender: Sender, peer_addr: PeerAddr) -> Self {
         Self {
             shared: Arc::new(Shared {
                 side: Mutex::new(SendSide {
@@ -147,15 +150,38 @@ impl WebSocketChannel {
                     high_water: DEFAULT_HIGH_WATER_MARK,
                 }),
                 drained: Notify::new(),
-                peer,
+                peer: peer_addr.to_string(),
+                peer_addr,
             }),
         }
     }
 
     /// The peer, as Autobahn describes it: `tcp:ip:port` for TCP (also under TLS),
-    /// `unix:path` for Unix sockets.
+    /// `unix:path` for Unix sockets (the [`Display`](std::fmt::Display) of
+    /// [`Self::peer_addr`]).
     pub fn peer(&self) -> &str {
         &self.shared.peer
+    }
+
+    /// The peer's address: the socket address for TCP (a client connected through a
+    /// proxy: the proxy's), the path for Unix sockets, [`PeerAddr::Other`] for streams
+    /// the library did not connect or accept itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn demo(channel: autobahn::websocket::WebSocketChannel) {
+    /// use autobahn::websocket::PeerAddr;
+    ///
+    /// match channel.peer_addr() {
+    ///     PeerAddr::Tcp(addr) if addr.ip().is_loopback() => tracing::info!("local client"),
+    ///     PeerAddr::Unix(_) => tracing::info!("client on a Unix socket"),
+    ///     other => tracing::info!(peer = %other, "remote or unknown client"),
+    /// }
+    /// # }
+    /// ```
+    pub fn peer_addr(&self) -> &PeerAddr {
+        &self.shared.peer_addr
     }
 
     /// True while the connection is open and we have not sent a close frame.

@@ -20,7 +20,8 @@ use super::handler_loop;
 use super::handshake::client::ClientHandshake;
 use super::handshake::{HandshakeError, Negotiated};
 use super::options::ClientOptions;
-use super::protocol::{Receiver, Role, Sender};
+use super::peer::PeerAddr;
+use super::protocol::{Receiver, Sender};
 use super::proxy::{connect_request, ProxyResponseParser};
 use super::span;
 use super::stream::MaybeTlsStream;
@@ -217,14 +218,18 @@ impl WebSocketClientFactory {
 
     /// Connects over TCP (through the proxy, if set; with TLS for `wss://`) and runs
     /// the opening handshake, bounded by `open_handshake_timeout`.
+    ///
+    /// The connection's [`PeerAddr`] (in [`ConnectionResponse::peer_addr`] and on the
+    /// channel) is the address of the socket connected to: one of the addresses the
+    /// URL's host resolved to, or, through a proxy, the proxy's.
     pub async fn connect<H, F>(&self, make: F) -> Result<WebSocketConnection<MaybeTlsStream, H>>
     where
         H: WebSocketClientHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
         let fut = async {
-            let stream = self.open_stream().await?;
-            self.handshake(stream, make).await
+            let (stream, peer) = self.open_stream().await?;
+            self.handshake(stream, peer, make).await
         };
         let fut = async {
             match self.options.open_handshake_timeout {
@@ -276,11 +281,14 @@ impl WebSocketClientFactory {
                 target: path.display().to_string(),
                 source,
             })?;
-        self.connect_stream(MaybeTlsStream::Unix(stream), make)
+        let peer = PeerAddr::Unix(Some(path.to_path_buf()));
+        self.connect_stream_from(MaybeTlsStream::Unix(stream), peer, make)
             .await
     }
 
-    /// Runs the opening handshake over an already connected stream.
+    /// Runs the opening handshake over an already connected stream. The library cannot
+    /// know that stream's peer: [`ConnectionResponse::peer_addr`] is
+    /// [`PeerAddr::Other`] with the URL's `tcp:host:port`.
     ///
     /// # Examples
     ///
@@ -314,12 +322,29 @@ impl WebSocketClientFactory {
         H: WebSocketClientHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
+        self.connect_stream_from(stream, self.url_peer(), make)
+            .await
+    }
+
+    /// [`Self::connect_stream`] to a peer whose address we know.
+    async fn connect_stream_from<S, H, F>(
+        &self,
+        stream: S,
+        peer: PeerAddr,
+        make: F,
+    ) -> Result<WebSocketConnection<S, H>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketClientHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
+        let handshake = self.handshake(stream, peer, make);
         let fut = async {
             match self.options.open_handshake_timeout {
-                Some(t) => tokio::time::timeout(t, self.handshake(stream, make))
+                Some(t) => tokio::time::timeout(t, handshake)
                     .await
                     .map_err(|_| Error::Timeout("opening handshake"))?,
-                None => self.handshake(stream, make).await,
+                None => handshake.await,
             }
         };
         fut.instrument(self.connection_span()).await
@@ -362,7 +387,9 @@ impl WebSocketClientFactory {
             .into_websocket())
     }
 
-    async fn open_stream(&self) -> Result<MaybeTlsStream> {
+    /// The stream, TCP (through the proxy) and TLS done, and the address of the socket
+    /// connected to.
+    async fn open_stream(&self) -> Result<(MaybeTlsStream, PeerAddr)> {
         let (host, port) = match &self.proxy {
             Some(p) => (p.host.as_str(), p.port),
             None => (self.url.host.as_str(), self.url.port),
@@ -375,7 +402,11 @@ impl WebSocketClientFactory {
                 source,
             })?;
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        tracing::debug!(addr = %host_port(host, port), "TCP connected");
+        // Fails only if the connection is gone already; the handshake will say so.
+        let peer = tcp
+            .peer_addr()
+            .map_or_else(|_| self.url_peer(), PeerAddr::Tcp);
+        tracing::debug!(addr = %host_port(host, port), %peer, "TCP connected");
         if let Some(proxy) = &self.proxy {
             tunnel(&mut tcp, &self.url.host, self.url.port, proxy).await?;
         }
@@ -399,15 +430,25 @@ impl WebSocketClientFactory {
                         Error::tls_handshake(format!("handshake with {server} failed{hint}"), e)
                     })?;
                 tracing::debug!("TLS handshake done");
-                return Ok(MaybeTlsStream::TlsClient(Box::new(tls)));
+                return Ok((MaybeTlsStream::TlsClient(Box::new(tls)), peer));
             }
             #[cfg(not(feature = "tls"))]
             return Err(Error::tls("wss:// needs the `tls` feature"));
         }
-        Ok(MaybeTlsStream::Tcp(tcp))
+        Ok((MaybeTlsStream::Tcp(tcp), peer))
     }
 
-    async fn handshake<S, H, F>(&self, mut stream: S, make: F) -> Result<WebSocketConnection<S, H>>
+    /// The peer of a stream connected elsewhere: named after the URL's host.
+    fn url_peer(&self) -> PeerAddr {
+        PeerAddr::Other(format!("tcp:{}:{}", self.url.host, self.url.port))
+    }
+
+    async fn handshake<S, H, F>(
+        &self,
+        mut stream: S,
+        peer: PeerAddr,
+        make: F,
+    ) -> Result<WebSocketConnection<S, H>>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketClientHandler,
@@ -440,10 +481,9 @@ impl WebSocketClientFactory {
         };
         let (request, key) = hs.build_request().map_err(handshake_error)?;
         stream.write_all(&request).await.map_err(upgrade_io)?;
-        let peer = format!("tcp:{}:{}", self.url.host, self.url.port);
-        let mut parser = hs.response_parser(&key, peer.clone());
+        let mut parser = hs.response_parser(&key, peer.to_string());
         let mut buf = BytesMut::with_capacity(1024);
-        let (response, consumed) = loop {
+        let (mut response, consumed) = loop {
             match parser.parse(&buf) {
                 Ok(Some(r)) => break r,
                 Ok(None) => {}
@@ -468,6 +508,8 @@ impl WebSocketClientFactory {
             }
         };
         let _ = buf.split_to(consumed);
+        // The exact address (the parser read it back from the descriptor).
+        response.peer_addr = peer.clone();
         let sender = Sender::new(self.options.protocol_config());
         let channel = WebSocketChannel::new(sender, peer);
         let mut receiver = Receiver::new(self.options.protocol_config());
@@ -530,21 +572,7 @@ impl WebSocketClientFactory {
     }
 
     fn driver_config(&self) -> DriverConfig {
-        let o = &self.options;
-        DriverConfig {
-            role: Role::Client,
-            fail_by_drop: o.fail_by_drop,
-            echo_close_code_reason: o.echo_close_code_reason,
-            close_handshake_timeout: o.close_handshake_timeout,
-            server_connection_drop_timeout: o.server_connection_drop_timeout,
-            auto_ping_interval: o.auto_ping_interval,
-            auto_ping_timeout: o.auto_ping_timeout,
-            auto_ping_size: o.auto_ping_size,
-            log_octets: o.log_octets,
-            max_queued_bytes: o.max_queued_bytes,
-            message_timeout: o.message_timeout,
-            budget: None,
-        }
+        super::builder::client_driver_config(&self.options)
     }
 }
 

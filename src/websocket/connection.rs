@@ -16,6 +16,7 @@ use super::channel::{Phase, WebSocketChannel};
 use super::driver::{CloseInfo, Io};
 use super::error::{Error, Result};
 use super::message::{Message, Utf8Bytes};
+use super::peer::PeerAddr;
 use super::protocol::{Event, SendError};
 use super::server::ConnectionSlot;
 
@@ -92,6 +93,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// callback API's handlers hold). Its sends go out while this value is polled.
     pub fn channel(&self) -> &WebSocketChannel {
         self.io.channel()
+    }
+
+    /// The peer's address (see [`WebSocketChannel::peer_addr`]).
+    pub fn peer_addr(&self) -> &PeerAddr {
+        self.io.channel().peer_addr()
     }
 
     /// Also hand out pings and pongs (already answered and matched) as messages.

@@ -20,6 +20,7 @@ pub mod utf8;
 pub mod deflate;
 
 mod budget;
+mod builder;
 pub mod channel;
 mod connection;
 mod driver;
@@ -27,16 +28,19 @@ pub mod error;
 pub mod handler;
 mod handler_loop;
 mod message;
+mod peer;
 mod span;
 mod split;
 mod timer;
 
+pub use builder::WebSocketBuilder;
 pub use channel::WebSocketChannel;
 pub use connection::WebSocket;
 pub use driver::CloseInfo;
 pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
 pub use message::{Message, Utf8Bytes};
+pub use peer::PeerAddr;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub mod server;
 pub mod stream;

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::budget::SharedBudget;
+use super::builder::{self, WebSocketBuilder};
 use super::channel::WebSocketChannel;
 use super::connection::WebSocket;
 use super::driver::{CloseInfo, DriverConfig, Io};
@@ -24,6 +25,7 @@ use super::handshake::server::{
 };
 use super::handshake::{HandshakeError, Negotiated};
 use super::options::ServerOptions;
+use super::peer::PeerAddr;
 use super::protocol::{Receiver, Sender};
 use super::span;
 use super::stream::MaybeTlsStream;
@@ -246,19 +248,9 @@ impl WebSocketServerFactory {
     fn driver_config(&self) -> DriverConfig {
         let o = &self.options;
         DriverConfig {
-            role: super::protocol::Role::Server,
-            fail_by_drop: o.fail_by_drop,
-            echo_close_code_reason: o.echo_close_code_reason,
-            close_handshake_timeout: o.close_handshake_timeout,
-            server_connection_drop_timeout: None,
-            auto_ping_interval: o.auto_ping_interval,
-            auto_ping_timeout: o.auto_ping_timeout,
-            auto_ping_size: o.auto_ping_size,
-            log_octets: o.log_octets,
-            max_queued_bytes: o.max_queued_bytes,
-            message_timeout: o.message_timeout,
             budget: (o.max_buffered_bytes_total != 0)
                 .then(|| (self.buffered.clone(), o.max_buffered_bytes_total)),
+            ..builder::server_driver_config(o)
         }
     }
 
@@ -492,7 +484,7 @@ impl WebSocketServerFactory {
         F: FnOnce(WebSocketChannel) -> H,
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        let peer = format!("tcp:{addr}");
+        let peer = PeerAddr::Tcp(addr);
         let span = span::connection_span("server", &peer, None);
         self.accept_tcp_in_span(tcp, peer, make)
             .instrument(span)
@@ -503,7 +495,7 @@ impl WebSocketServerFactory {
     async fn accept_tcp_in_span<H, F>(
         &self,
         tcp: TcpStream,
-        peer: String,
+        peer: PeerAddr,
         make: F,
     ) -> Result<CloseInfo>
     where
@@ -527,7 +519,7 @@ impl WebSocketServerFactory {
         F: FnOnce(WebSocketChannel) -> H,
     {
         let _ = tcp.set_nodelay(self.options.tcp_no_delay);
-        let peer = format!("tcp:{addr}");
+        let peer = PeerAddr::Tcp(addr);
         let span = span::connection_span("server", &peer, None);
         let opened = async {
             let (stream, slot, deadline) = self.secure(tcp, &peer).await?;
@@ -547,7 +539,7 @@ impl WebSocketServerFactory {
     async fn secure(
         &self,
         tcp: TcpStream,
-        peer: &str,
+        peer: &PeerAddr,
     ) -> Result<(MaybeTlsStream, ConnectionSlot, Option<Instant>)> {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
@@ -573,6 +565,10 @@ impl WebSocketServerFactory {
 
     /// Runs one connection over any stream: opening handshake (bounded by
     /// `open_handshake_timeout`), then messages until the connection closes.
+    ///
+    /// `peer` names the client: a descriptor `tcp:ip:port` or `unix:path` (as
+    /// [`PeerAddr`]'s `Display` writes it) gives the connection a typed
+    /// [`PeerAddr`]; anything else becomes [`PeerAddr::Other`].
     ///
     /// # Examples
     ///
@@ -612,6 +608,22 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
+        self.accept_stream_from(stream, PeerAddr::parse(&peer), make)
+            .await
+    }
+
+    /// [`Self::accept_stream`] with the peer's address typed.
+    pub(crate) async fn accept_stream_from<S, H, F>(
+        &self,
+        stream: S,
+        peer: PeerAddr,
+        make: F,
+    ) -> Result<CloseInfo>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
         let span = span::connection_span("server", &peer, None);
@@ -625,7 +637,7 @@ impl WebSocketServerFactory {
     async fn run_connection<S, H, F>(
         &self,
         stream: S,
-        peer: String,
+        peer: PeerAddr,
         make: F,
         slot: ConnectionSlot,
         deadline: Option<Instant>,
@@ -657,7 +669,7 @@ impl WebSocketServerFactory {
     /// Accepts a connection for the pull API: the opening handshake over `stream` (the
     /// handler from `make` decides in `on_connect`, and is dropped then), and the
     /// connection as a [`WebSocket`]. `None` if the request was not a WebSocket upgrade
-    /// and was answered (the status page).
+    /// and was answered (the status page). `peer` as for [`Self::accept_stream`].
     ///
     /// # Examples
     ///
@@ -699,6 +711,22 @@ impl WebSocketServerFactory {
         H: WebSocketServerHandler,
         F: FnOnce(WebSocketChannel) -> H,
     {
+        self.accept_stream_websocket_from(stream, PeerAddr::parse(&peer), make)
+            .await
+    }
+
+    /// [`Self::accept_stream_websocket`] with the peer's address typed.
+    pub(crate) async fn accept_stream_websocket_from<S, H, F>(
+        &self,
+        stream: S,
+        peer: PeerAddr,
+        make: F,
+    ) -> Result<Option<WebSocket<S>>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+        H: WebSocketServerHandler,
+        F: FnOnce(WebSocketChannel) -> H,
+    {
         let slot = ConnectionSlot::take(&self.connections);
         let deadline = self.open_deadline();
         let span = span::connection_span("server", &peer, None);
@@ -713,6 +741,8 @@ impl WebSocketServerFactory {
     /// the handshake with [`Self::server_handshake`] (check, `on_connect`, respond): the
     /// third way to get a [`WebSocket`], besides accepting a stream or a TCP connection.
     /// It counts against `max_connections` and the message budget like the others.
+    /// `peer` as for [`Self::accept_stream`] (`format!("tcp:{addr}")` gives
+    /// [`PeerAddr::Tcp`]). Without a factory: [`WebSocketBuilder`].
     ///
     /// # Examples
     ///
@@ -738,31 +768,26 @@ impl WebSocketServerFactory {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        self.upgraded_websocket_from(stream, negotiated, PeerAddr::parse(&peer))
+    }
+
+    /// [`Self::upgraded_websocket`] with the peer's address typed.
+    pub(crate) fn upgraded_websocket_from<S>(
+        &self,
+        stream: S,
+        negotiated: &Negotiated,
+        peer: PeerAddr,
+    ) -> WebSocket<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         let slot = ConnectionSlot::take(&self.connections);
-        let channel =
-            WebSocketChannel::new(Sender::new(self.options.protocol_config()), peer.clone());
-        #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
-        let mut receiver = Receiver::new(self.options.protocol_config());
-        #[cfg(feature = "deflate")]
-        if let Some(params) = &negotiated.deflate {
-            let threshold = self.options.per_message_compression_threshold;
-            super::connection::install_deflate(params, true, threshold, &mut receiver, &channel);
-        }
-        let span = span::connection_span("server", &peer, None);
-        span::record_negotiated(
-            &span,
-            negotiated.subprotocol.as_deref(),
-            &negotiated.extensions,
-        );
-        let opened = Opened {
-            stream,
-            leftover: BytesMut::new(),
-            channel,
-            receiver,
-            handler: (),
-            slot,
-        };
-        self.websocket_of(opened, span)
+        WebSocketBuilder::server(&self.options)
+            .driver_config(self.driver_config())
+            .negotiated(negotiated.clone())
+            .peer_addr(peer)
+            .build(stream)
+            .holding(slot)
     }
 
     /// The handshake done, the connection as a value (holding its connection slot).
@@ -787,7 +812,7 @@ impl WebSocketServerFactory {
     async fn handshake<S, H, F>(
         &self,
         mut stream: S,
-        peer: String,
+        peer: PeerAddr,
         make: F,
         slot: ConnectionSlot,
         deadline: Option<Instant>,
@@ -805,19 +830,16 @@ impl WebSocketServerFactory {
             let _ = stream.write_all(&answer).await;
             let _ = stream.shutdown().await;
             return Err(Error::Handshake {
-                peer,
+                peer: peer.to_string(),
                 source: Refusal::too_many_connections().into_error(),
             });
         }
         let sender = Sender::new(self.options.protocol_config());
-        let channel = WebSocketChannel::new(sender, peer.clone());
+        let channel = WebSocketChannel::new(sender, peer);
         let mut handler = make(channel.clone());
-        let opened = within(
-            deadline,
-            self.open(&mut stream, &peer, &channel, &mut handler),
-        )
-        .await
-        .map_err(|_| Error::Timeout("opening handshake"))?;
+        let opened = within(deadline, self.open(&mut stream, &channel, &mut handler))
+            .await
+            .map_err(|_| Error::Timeout("opening handshake"))?;
         match opened {
             Ok(Some((leftover, receiver))) => Ok(Some(Opened {
                 stream,
@@ -845,7 +867,6 @@ impl WebSocketServerFactory {
     async fn open<S, H>(
         &self,
         stream: &mut S,
-        peer: &str,
         channel: &WebSocketChannel,
         handler: &mut H,
     ) -> Result<Option<(BytesMut, Receiver)>>
@@ -853,6 +874,7 @@ impl WebSocketServerFactory {
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketServerHandler,
     {
+        let peer = channel.peer();
         let failed = |source| Error::Handshake {
             peer: peer.to_owned(),
             source,
@@ -887,8 +909,10 @@ impl WebSocketServerFactory {
             }
         };
         let upgrade = match parsed {
-            ParsedRequest::Upgrade(u) => {
+            ParsedRequest::Upgrade(mut u) => {
                 span::record_path(&tracing::Span::current(), &u.request.path);
+                // The exact address (the parser read it back from the descriptor).
+                u.request.peer_addr = channel.peer_addr().clone();
                 *u
             }
             ParsedRequest::StatusPage { .. } => {

@@ -12,7 +12,11 @@ use super::types::Extension;
 
 /// A new connection's span; `path` (when still unknown), `subprotocol` and `extensions`
 /// are recorded once known with [`record_path`] and [`record_negotiated`].
-pub(crate) fn connection_span(role: &'static str, peer: &str, path: Option<&str>) -> Span {
+pub(crate) fn connection_span(
+    role: &'static str,
+    peer: &dyn std::fmt::Display,
+    path: Option<&str>,
+) -> Span {
     let span = tracing::debug_span!(
         "ws_connection",
         role,

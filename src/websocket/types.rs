@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::peer::PeerAddr;
+
 /// An ordered multi-map of HTTP header `(name, value)` pairs.
 ///
 /// Order and duplicates are kept as received; look-ups by name are ASCII
@@ -234,6 +236,11 @@ pub struct ConnectionRequest {
     /// Descriptor of the connecting client (e.g. `tcp:1.2.3.4:5678`, or the trusted
     /// `X-Forwarded-For` address).
     pub peer: String,
+    /// The address of the connection's other end, typed: the client's, or with a
+    /// trusted `X-Forwarded-For` the nearest proxy's (then [`Self::peer`] names the
+    /// client). [`PeerAddr::Other`] when the request came over a stream the server did
+    /// not accept itself and was given no `tcp:`/`unix:` descriptor for.
+    pub peer_addr: PeerAddr,
     /// HTTP headers of the request, as received.
     pub headers: Headers,
     /// The `Host` header value.
@@ -258,8 +265,14 @@ pub struct ConnectionRequest {
 /// What a server answered in the opening handshake; handed to a client's `on_connect`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectionResponse {
-    /// Descriptor of the server connected to.
+    /// Descriptor of the server connected to: `tcp:ip:port` of the socket (not the URL's
+    /// host name), `unix:path`, or for a stream connected elsewhere `tcp:host:port` of
+    /// the URL.
     pub peer: String,
+    /// The address of the socket connected to, typed (through an HTTP proxy: the
+    /// proxy's); [`PeerAddr::Other`] for a stream connected elsewhere
+    /// ([`connect_stream`](super::WebSocketClientFactory::connect_stream)).
+    pub peer_addr: PeerAddr,
     /// HTTP headers of the response, as received.
     pub headers: Headers,
     /// WebSocket protocol version spoken.

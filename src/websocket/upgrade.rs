@@ -15,6 +15,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
 use super::handshake::{Checked, ServerHandshake};
+use super::peer::PeerAddr;
 use super::server::WebSocketServerFactory;
 use super::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest};
 use super::WebSocket;
@@ -26,6 +27,11 @@ pub type UpgradedWebSocket = WebSocket<TokioIo<hyper::upgrade::Upgraded>>;
 /// decides on a valid request. On a 101, `handle` gets the connection on a task of its
 /// own once hyper has upgraded the stream. Any other answer (the status page, a denial,
 /// an invalid request) is the response to send, with an HTML body.
+///
+/// `peer` names the client; `format!("tcp:{addr}")` of the address hyper's listener
+/// accepted gives the request and the connection a typed
+/// [`PeerAddr::Tcp`] (see
+/// [`WebSocketServerFactory::accept_stream`]).
 ///
 /// # Examples
 ///
@@ -65,7 +71,7 @@ where
         factory,
         Request::from_parts(parts, ()),
         on_upgrade,
-        peer.to_string(),
+        PeerAddr::parse(peer),
         on_connect,
         handle,
     )
@@ -75,7 +81,7 @@ fn answer<D, F, Fut>(
     factory: &WebSocketServerFactory,
     request: Request<()>,
     on_upgrade: Option<OnUpgrade>,
-    peer: String,
+    peer: PeerAddr,
     on_connect: D,
     handle: F,
 ) -> Response<String>
@@ -85,7 +91,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let handshake: ServerHandshake = factory.server_handshake();
-    let pending = match handshake.check_request(&request, &peer) {
+    let pending = match handshake.check_request(&request, &peer.to_string()) {
         Ok(Checked::Upgrade(pending)) => pending,
         Ok(Checked::StatusPage(page)) => return page,
         Err(refusal) => return refusal.response(),
@@ -108,7 +114,8 @@ where
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws = factory.upgraded_websocket(TokioIo::new(upgraded), &negotiated, peer);
+                let stream = TokioIo::new(upgraded);
+                let ws = factory.upgraded_websocket_from(stream, &negotiated, peer);
                 handle(ws).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "the HTTP server did not upgrade"),
@@ -133,6 +140,7 @@ mod axum_extractor {
     use hyper::upgrade::OnUpgrade;
 
     use super::{answer, UpgradedWebSocket};
+    use crate::websocket::peer::PeerAddr;
     use crate::websocket::server::WebSocketServerFactory;
     use crate::websocket::types::{ConnectionAccept, ConnectionDeny, ConnectionRequest};
 
@@ -173,7 +181,9 @@ mod axum_extractor {
     pub struct WebSocketUpgrade {
         request: Request<()>,
         on_upgrade: Option<OnUpgrade>,
+        /// `peer_addr` as Autobahn writes it, for [`Self::peer`].
         peer: String,
+        peer_addr: PeerAddr,
     }
 
     impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
@@ -181,10 +191,10 @@ mod axum_extractor {
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
             let on_upgrade = parts.extensions.remove::<OnUpgrade>();
-            let peer = parts
+            let peer_addr = parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "http".to_string(), |c| format!("tcp:{}", c.0));
+                .map_or_else(|| PeerAddr::Other("http".into()), |c| PeerAddr::Tcp(c.0));
             let mut request = Request::new(());
             *request.method_mut() = parts.method.clone();
             *request.uri_mut() = parts.uri.clone();
@@ -193,7 +203,8 @@ mod axum_extractor {
             Ok(Self {
                 request,
                 on_upgrade,
-                peer,
+                peer: peer_addr.to_string(),
+                peer_addr,
             })
         }
     }
@@ -225,7 +236,7 @@ mod axum_extractor {
                 factory,
                 self.request,
                 self.on_upgrade,
-                self.peer,
+                self.peer_addr,
                 on_connect,
                 handle,
             )
@@ -236,6 +247,12 @@ mod axum_extractor {
         /// `into_make_service_with_connect_info::<SocketAddr>()`, else `http`).
         pub fn peer(&self) -> &str {
             &self.peer
+        }
+
+        /// The peer's address: [`PeerAddr::Tcp`] when the app was served with connect
+        /// info, else [`PeerAddr::Other`] (`http`).
+        pub fn peer_addr(&self) -> &PeerAddr {
+            &self.peer_addr
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::websocket::channel::WebSocketChannel;
 use crate::websocket::connection::WebSocket;
 use crate::websocket::error::Chain;
 use crate::websocket::handler::WebSocketServerHandler;
+use crate::websocket::peer::PeerAddr;
 use crate::websocket::stream::MaybeTlsStream;
 
 /// A server accepting connections in its own task: what
@@ -207,7 +208,7 @@ pub(super) trait Service: Send + Sync + 'static {
         &self,
         factory: &WebSocketServerFactory,
         stream: Accepted,
-        peer: String,
+        peer: PeerAddr,
         live: &Live,
         id: u64,
     ) -> impl Future<Output = ()> + Send;
@@ -225,7 +226,7 @@ where
         &self,
         factory: &WebSocketServerFactory,
         stream: Accepted,
-        peer: String,
+        peer: PeerAddr,
         live: &Live,
         id: u64,
     ) {
@@ -238,7 +239,7 @@ where
             #[cfg(unix)]
             Accepted::Unix(stream) => {
                 factory
-                    .accept_stream(MaybeTlsStream::Unix(stream), peer.clone(), register)
+                    .accept_stream_from(MaybeTlsStream::Unix(stream), peer.clone(), register)
                     .await
             }
         };
@@ -265,7 +266,7 @@ where
         &self,
         factory: &WebSocketServerFactory,
         stream: Accepted,
-        peer: String,
+        peer: PeerAddr,
         live: &Live,
         id: u64,
     ) {
@@ -278,7 +279,11 @@ where
             #[cfg(unix)]
             Accepted::Unix(stream) => {
                 factory
-                    .accept_stream_websocket(MaybeTlsStream::Unix(stream), peer.clone(), register)
+                    .accept_stream_websocket_from(
+                        MaybeTlsStream::Unix(stream),
+                        peer.clone(),
+                        register,
+                    )
                     .await
             }
         };
@@ -368,20 +373,16 @@ async fn accept_loop(
     report
 }
 
-async fn accept(listener: &Listener) -> std::io::Result<(Accepted, String)> {
+async fn accept(listener: &Listener) -> std::io::Result<(Accepted, PeerAddr)> {
     match listener {
         Listener::Tcp(l) => {
             let (tcp, addr) = l.accept().await?;
-            Ok((Accepted::Tcp(tcp, addr), format!("tcp:{addr}")))
+            Ok((Accepted::Tcp(tcp, addr), PeerAddr::Tcp(addr)))
         }
         #[cfg(unix)]
         Listener::Unix(l) => {
             let (stream, addr) = l.accept().await?;
-            let peer = match addr.as_pathname() {
-                Some(p) => format!("unix:{}", p.display()),
-                None => "unix".to_string(),
-            };
-            Ok((Accepted::Unix(stream), peer))
+            Ok((Accepted::Unix(stream), PeerAddr::of_unix(&addr)))
         }
     }
 }

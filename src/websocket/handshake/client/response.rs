@@ -7,6 +7,7 @@ use super::super::head::{parse_response, HeadScanner, OwnedResponse};
 use super::super::{accept_key, has_token, parse_extensions, single, HandshakeError, Negotiated};
 use super::ClientHandshake;
 use crate::websocket::types::ConnectionResponse;
+use crate::websocket::PeerAddr;
 
 impl ClientHandshake {
     /// A parser for the server's answer to a request sent with `key`, to a server
@@ -184,6 +185,7 @@ impl ResponseCheck {
         let extensions = parse_extensions(h.get_all("Sec-WebSocket-Extensions"))?;
         Ok(ConnectionResponse {
             peer: self.peer.clone(),
+            peer_addr: PeerAddr::parse(&self.peer),
             headers: resp.headers,
             version: self.version,
             protocol,

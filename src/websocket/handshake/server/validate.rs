@@ -10,6 +10,7 @@ use super::super::head::OwnedRequest;
 use super::super::{has_token, is_token, list_values, parse_extensions, single, HandshakeError};
 use super::{ParsedRequest, ServerHandshakeConfig, UpgradeRequest};
 use crate::websocket::types::{ConnectionRequest, Headers};
+use crate::websocket::PeerAddr;
 
 /// An `http` request head in the form the validation reads: header names as the
 /// `http` crate spells them (lowercase), values decoded as UTF-8 (invalid bytes
@@ -117,11 +118,13 @@ pub(super) fn validate(
     }
 
     let extensions = parse_extensions(h.get_all("Sec-WebSocket-Extensions"))?;
+    let peer_addr = PeerAddr::parse(peer);
     let peer = resolve_peer(peer, h, config.trust_x_forwarded_for);
 
     Ok(ParsedRequest::Upgrade(Box::new(UpgradeRequest {
         request: ConnectionRequest {
             peer,
+            peer_addr,
             headers: req.headers,
             host,
             path,
