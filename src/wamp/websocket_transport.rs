@@ -1,5 +1,6 @@
 //! WAMP over WebSocket (Autobahn's `WampWebSocketClientProtocol`): a [`Transport`] on
-//! top of our own WebSocket client, on its pull API ([`WebSocket`]).
+//! top of our own WebSocket client, on its pull API
+//! ([`WebSocket`](crate::websocket::WebSocket)).
 //!
 //! The client announces the WAMP subprotocols (`wamp.2.cbor`, `wamp.2.msgpack`,
 //! `wamp.2.json` by default, in that order of preference, as Autobahn does) and the
