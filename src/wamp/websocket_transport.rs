@@ -1,5 +1,6 @@
 //! WAMP over WebSocket (Autobahn's `WampWebSocketClientProtocol`): a [`Transport`] on
-//! top of our own WebSocket client.
+//! top of our own WebSocket client, on its pull API
+//! ([`WebSocket`](crate::websocket::WebSocket)).
 //!
 //! The client announces the WAMP subprotocols (`wamp.2.cbor`, `wamp.2.msgpack`,
 //! `wamp.2.json` by default, in that order of preference, as Autobahn does) and the
@@ -9,42 +10,46 @@
 //! that do not decode, fail the connection: close 1002 (1009 for a message over
 //! `max_decoded_size`), then TCP is dropped without waiting for the router's close.
 //!
-//! Incoming messages are decoded by the connection's handler, inside the connection
-//! task, and handed to [`WebSocketTransport::recv`] through a queue bounded in
-//! messages ([`WebSocketTransportConfig::queue_size`]) and in decoded bytes
-//! ([`WebSocketTransportConfig::max_queued_bytes`]). When the application does not
-//! read, the queue fills, the handler waits, the connection task buffers at most the
-//! client's `max_queued_bytes` of WebSocket messages and then stops reading from the
-//! socket: TCP pushes back on the router.
+//! [`WebSocketTransport::recv`] takes the next WebSocket message from the connection's
+//! reading half and decodes it; sends go through the connection's channel. While the
+//! session does not read, a small task keeps the connection going (writing, answering
+//! pings, running its timers): it reads ahead at most the WebSocket client's
+//! `max_queued_bytes` of messages, then stops reading from the socket, and TCP pushes
+//! back on the router.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::Poll;
 
-use bytes::Bytes;
-use tokio::sync::mpsc;
+use futures_sink::Sink;
 use tokio::task::JoinHandle;
 
 use super::error::SerializationError;
 use super::message::Message;
 use super::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
-use super::transport::{
-    HeldBytes, QueuedBytes, Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES,
-};
+use super::transport::{Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES};
 use crate::websocket::client::WebSocketClientFactory;
 use crate::websocket::error::Chain;
-use crate::websocket::types::ConnectionResponse;
+use crate::websocket::stream::MaybeTlsStream;
 use crate::websocket::{
-    CloseInfo, Error as WsError, WebSocketChannel, WebSocketClientHandler, WebSocketHandler,
+    Error as WsError, WebSocketChannel, WebSocketClientHandler, WebSocketConnection,
+    WebSocketHandler, WebSocketReader, WebSocketWriter,
 };
 
 /// The subprotocols announced when none are configured, most preferred first
 /// (Autobahn's default order: CBOR, MessagePack, JSON).
 pub const DEFAULT_SUBPROTOCOLS: [&str; 3] = ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"];
 
-/// Default capacity of the queue of received messages not yet taken by `recv`.
+/// Default of [`WebSocketTransportConfig::queue_size`] (no longer used).
 pub const DEFAULT_QUEUE_SIZE: usize = 64;
 
 /// WebSocket close code for a normal closure.
 const CLOSE_NORMAL: u16 = 1000;
+/// WebSocket close code for a message that is not valid WAMP (Autobahn's `_bailout`).
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// WebSocket close code for a message over `max_decoded_size`.
+const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
 
 /// Settings of a [`WebSocketTransport`] beyond those of the WebSocket client.
 ///
@@ -65,8 +70,9 @@ pub struct WebSocketTransportConfig {
     /// WAMP subprotocols to announce, most preferred first (`wamp.2.json`,
     /// `wamp.2.msgpack.batched`, ...). Empty means [`DEFAULT_SUBPROTOCOLS`].
     pub subprotocols: Vec<String>,
-    /// How many received messages may wait for `recv` before the connection stops
-    /// reading from the socket (at least 1).
+    /// Unused, kept for compatibility: the transport has no queue of its own any more.
+    /// The WebSocket connection holds at most 64 received messages (and
+    /// [`Self::max_queued_bytes`]) for `recv`.
     pub queue_size: usize,
     /// The most memory one received WebSocket message may take once decoded
     /// (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
@@ -75,14 +81,15 @@ pub struct WebSocketTransportConfig {
     /// tiny dicts decode to 200× their wire size) can make a hostile router cost,
     /// next to the WebSocket `max_message_payload_size`, which bounds the wire size.
     pub max_decoded_size: usize,
-    /// Bytes (decoded) of received messages that may wait for `recv` before the
-    /// connection stops taking messages from the WebSocket layer, `0` for no bound in
-    /// bytes (default [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot
-    /// it. Behind it, the WebSocket client's own
-    /// [`max_queued_bytes`](crate::websocket::options::ClientOptions::max_queued_bytes) bounds
-    /// the undecoded messages, so a router that floods a session that does not read
-    /// makes it hold at most both bounds plus one message. Autobahn|Python reads as
-    /// fast as the router sends and queues without bound.
+    /// Bytes of received messages that may wait for `recv` before the connection stops
+    /// reading from the socket, `0` for no bound here (default
+    /// [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). The messages wait undecoded in the
+    /// WebSocket connection, so this lowers the WebSocket client's
+    /// [`max_queued_bytes`](crate::websocket::options::ClientOptions::max_queued_bytes)
+    /// to this value when that is higher (or unbounded): the tighter of the two
+    /// applies. A router that floods a session that does not read makes it hold at
+    /// most that plus one message. Autobahn|Python reads as fast as the router sends
+    /// and queues without bound.
     pub max_queued_bytes: usize,
 }
 
@@ -141,113 +148,11 @@ impl From<WebSocketConnectError> for TransportError {
     }
 }
 
-/// What the connection task hands to `recv`: a message with its charge to the
-/// receive budget.
-type Item = Result<(Message, HeldBytes), TransportError>;
+/// The handler of the opening handshake: the connection then goes to the pull API.
+struct Handshake;
 
-/// The WebSocket handler of a WAMP connection: decodes messages and queues them.
-struct WampHandler {
-    channel: WebSocketChannel,
-    serializer: Option<Arc<dyn Serializer>>,
-    /// Bound on what one received message may cost decoded.
-    max_decoded_size: usize,
-    /// `None` once the transport has been told that it ended.
-    tx: Option<mpsc::Sender<Item>>,
-    /// Bytes of the messages in `tx` not yet taken by the session.
-    queued: QueuedBytes,
-}
-
-/// WebSocket close code for a message that is not valid WAMP (Autobahn's `_bailout`).
-const CLOSE_PROTOCOL_ERROR: u16 = 1002;
-/// WebSocket close code for a message over `max_decoded_size`.
-const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
-
-impl WampHandler {
-    /// Reports a fatal error to `recv` (once) and fails the connection: a close frame
-    /// with `code` and the error as reason, then TCP is dropped (as the WebSocket layer
-    /// fails a connection; Autobahn|Python with `failByDrop` drops TCP without it).
-    async fn fail(&mut self, code: u16, err: TransportError) {
-        tracing::debug!(peer = %self.channel.peer(), "wamp/websocket: failing connection: {err}");
-        self.channel
-            .fail_connection(code, &format!("WAMP protocol error ({err})"));
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Err(err)).await;
-        }
-    }
-}
-
-impl WebSocketHandler for WampHandler {
-    async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
-        let Some(tx) = &self.tx else {
-            return;
-        };
-        let Some(serializer) = &self.serializer else {
-            return self
-                .fail(
-                    CLOSE_PROTOCOL_ERROR,
-                    TransportError::Protocol("no serializer negotiated".into()),
-                )
-                .await;
-        };
-        match serializer.unserialize_limited(&payload, is_binary, self.max_decoded_size) {
-            Ok(messages) => {
-                drop(payload);
-                for msg in messages {
-                    // Past the budget the handler waits, so the connection stops
-                    // reading once its own read-ahead bound is reached.
-                    self.queued.below_limit().await;
-                    let held = self.queued.charge(msg.memory_size());
-                    if tx.send(Ok((msg, held))).await.is_err() {
-                        // The transport was dropped or closed: nobody reads any more.
-                        self.tx = None;
-                        return;
-                    }
-                }
-            }
-            Err(e) => {
-                let code = match e {
-                    SerializationError::TooLarge { .. } => CLOSE_MESSAGE_TOO_BIG,
-                    _ => CLOSE_PROTOCOL_ERROR,
-                };
-                self.fail(code, TransportError::Protocol(e.to_string()))
-                    .await
-            }
-        }
-    }
-
-    async fn on_close(&mut self, was_clean: bool, code: Option<u16>, reason: Option<String>) {
-        tracing::debug!(
-            peer = %self.channel.peer(),
-            was_clean,
-            ?code,
-            ?reason,
-            "wamp/websocket: connection closed"
-        );
-        // Dropping the sender is what makes `recv` return `None`: the handler itself
-        // lives on in the connection task's result.
-        if let Some(tx) = self.tx.take() {
-            if !was_clean {
-                let why = reason.unwrap_or_else(|| {
-                    format!(
-                        "connection closed uncleanly (code {})",
-                        code.unwrap_or(1006)
-                    )
-                });
-                let _ = tx.send(Err(TransportError::Lost(why))).await;
-            }
-        }
-    }
-}
-
-impl WebSocketClientHandler for WampHandler {
-    async fn on_connect(&mut self, response: &ConnectionResponse) {
-        self.serializer = response
-            .protocol
-            .as_deref()
-            .and_then(for_subprotocol)
-            .map(Arc::from);
-    }
-}
+impl WebSocketHandler for Handshake {}
+impl WebSocketClientHandler for Handshake {}
 
 /// A WAMP transport over a WebSocket connection (Autobahn's
 /// `WampWebSocketClientProtocol` as an `ITransport`).
@@ -273,12 +178,17 @@ impl WebSocketClientHandler for WampHandler {
 /// # }
 /// ```
 pub struct WebSocketTransport {
+    /// The connection's reading half; `None` once aborted.
+    reader: Option<WebSocketReader<MaybeTlsStream>>,
+    /// Sends on the connection.
     channel: WebSocketChannel,
-    serializer: Arc<dyn Serializer>,
-    rx: mpsc::Receiver<Item>,
-    /// What the messages in `rx` hold.
-    queued: QueuedBytes,
-    task: Option<JoinHandle<(WampHandler, CloseInfo)>>,
+    /// Drives the connection with its writing half while `recv` is not polled.
+    keeper: Option<JoinHandle<()>>,
+    serializer: Box<dyn Serializer>,
+    /// Bound on what one received message may cost decoded.
+    max_decoded_size: usize,
+    /// The rest of a batch: messages decoded from one WebSocket message.
+    batch: VecDeque<Message>,
     /// `recv` returned `None` or an error, or we closed/aborted: no more messages.
     done: bool,
     subprotocol: String,
@@ -308,19 +218,16 @@ impl WebSocketTransport {
     }
 
     /// Connects with an already configured client factory (TLS, proxy, headers,
-    /// protocol options). The factory's subprotocols are replaced by `config`'s.
+    /// protocol options). The factory's subprotocols are replaced by `config`'s, and
+    /// its `max_queued_bytes` is lowered to `config`'s if higher.
     pub async fn connect_with_factory(
         factory: WebSocketClientFactory,
         config: &WebSocketTransportConfig,
     ) -> Result<Self, WebSocketConnectError> {
         let (factory, offered) = prepare(factory, config)?;
-        let (tx, rx) = mpsc::channel(config.queue_size.max(1));
-        let queued = QueuedBytes::new(config.max_queued_bytes);
-        let conn = factory
-            .connect(|channel| new_handler(channel, tx, queued.clone(), config.max_decoded_size))
-            .await?;
+        let conn = factory.connect(|_| Handshake).await?;
         let tls_exporter = conn.stream().tls_exporter();
-        let mut t = Self::start(conn, rx, queued, &offered)?;
+        let mut t = Self::start(conn, &offered, config)?;
         t.tls_exporter = tls_exporter;
         Ok(t)
     }
@@ -334,26 +241,16 @@ impl WebSocketTransport {
         config: &WebSocketTransportConfig,
     ) -> Result<Self, WebSocketConnectError> {
         let (factory, offered) = prepare(factory, config)?;
-        let (tx, rx) = mpsc::channel(config.queue_size.max(1));
-        let queued = QueuedBytes::new(config.max_queued_bytes);
-        let conn = factory
-            .connect_unix(path, |channel| {
-                new_handler(channel, tx, queued.clone(), config.max_decoded_size)
-            })
-            .await?;
-        Self::start(conn, rx, queued, &offered)
+        let conn = factory.connect_unix(path, |_| Handshake).await?;
+        Self::start(conn, &offered, config)
     }
 
-    /// Checks the negotiated subprotocol and starts the connection task.
-    fn start<S>(
-        mut conn: crate::websocket::WebSocketConnection<S, WampHandler>,
-        rx: mpsc::Receiver<Item>,
-        queued: QueuedBytes,
+    /// Checks the negotiated subprotocol and takes the connection over.
+    fn start(
+        conn: WebSocketConnection<MaybeTlsStream, Handshake>,
         offered: &[String],
-    ) -> Result<Self, WebSocketConnectError>
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
+        config: &WebSocketTransportConfig,
+    ) -> Result<Self, WebSocketConnectError> {
         let peer = conn.response().peer.clone();
         let Some(subprotocol) = conn.response().protocol.clone() else {
             return Err(WebSocketConnectError::NoSubprotocol);
@@ -361,18 +258,19 @@ impl WebSocketTransport {
         if !offered.contains(&subprotocol) {
             return Err(WebSocketConnectError::UnexpectedSubprotocol(subprotocol));
         }
-        // `on_connect` chose the handler's serializer from the same response.
-        let Some(serializer) = conn.handler().serializer.clone() else {
+        let Some(serializer) = for_subprotocol(&subprotocol) else {
             return Err(WebSocketConnectError::UnsupportedSubprotocol(subprotocol));
         };
         let channel = conn.channel().clone();
+        let (reader, writer) = conn.into_websocket().split();
         tracing::debug!(%peer, %subprotocol, "wamp/websocket: connected");
         Ok(Self {
+            reader: Some(reader),
             channel,
+            keeper: Some(tokio::spawn(keep_going(writer))),
             serializer,
-            rx,
-            queued,
-            task: Some(conn.spawn()),
+            max_decoded_size: config.max_decoded_size,
+            batch: VecDeque::new(),
             done: false,
             subprotocol,
             peer,
@@ -389,32 +287,74 @@ impl WebSocketTransport {
     pub fn channel(&self) -> &WebSocketChannel {
         &self.channel
     }
+
+    /// Fails the connection on a message that is not valid WAMP: a close frame with the
+    /// error as reason, then TCP is dropped (as the WebSocket layer fails a connection;
+    /// Autobahn|Python with `failByDrop` drops TCP without it).
+    fn fail(&mut self, e: SerializationError) -> TransportError {
+        let code = match e {
+            SerializationError::TooLarge { .. } => CLOSE_MESSAGE_TOO_BIG,
+            _ => CLOSE_PROTOCOL_ERROR,
+        };
+        let err = TransportError::Protocol(e.to_string());
+        tracing::debug!(peer = %self.peer, "wamp/websocket: failing connection: {err}");
+        self.channel
+            .fail_connection(code, &format!("WAMP protocol error ({err})"));
+        self.done = true;
+        err
+    }
+
+    /// How the connection ended, once the reader saw the end: `None` after a clean
+    /// close, else why it was lost.
+    fn ended(&mut self) -> Option<Result<Message, TransportError>> {
+        self.done = true;
+        let info = self.reader.as_ref()?.close_info()?;
+        tracing::debug!(peer = %self.peer, ?info, "wamp/websocket: connection closed");
+        if info.was_clean {
+            return None;
+        }
+        let why = info.reason.unwrap_or_else(|| {
+            format!(
+                "connection closed uncleanly (code {})",
+                info.code.unwrap_or(1006)
+            )
+        });
+        Some(Err(TransportError::Lost(why)))
+    }
 }
 
-/// Validates the configured subprotocols and puts them on the factory.
+/// Keeps the connection going while the session does not read: writes what is queued,
+/// reads ahead up to the client's `max_queued_bytes`, answers pings and runs the timers.
+/// Ends with the connection.
+async fn keep_going(mut writer: WebSocketWriter<MaybeTlsStream>) {
+    poll_fn(|cx| match Pin::new(&mut writer).poll_flush(cx) {
+        Poll::Ready(Err(_)) => Poll::Ready(()),
+        // Flushed or not, the connection woke us (input, timers, output) or will.
+        _ => Poll::Pending,
+    })
+    .await
+}
+
+/// Validates the configured subprotocols and puts them and the read-ahead bound on the
+/// factory.
 fn prepare(
-    factory: WebSocketClientFactory,
+    mut factory: WebSocketClientFactory,
     config: &WebSocketTransportConfig,
 ) -> Result<(WebSocketClientFactory, Vec<String>), WebSocketConnectError> {
     let offered = config.effective_subprotocols();
     if let Some(bad) = offered.iter().find(|p| for_subprotocol(p).is_none()) {
         return Err(WebSocketConnectError::UnsupportedSubprotocol(bad.clone()));
     }
+    let read_ahead = &mut factory.options_mut().max_queued_bytes;
+    *read_ahead = tighter_bound(*read_ahead, config.max_queued_bytes);
     Ok((factory.protocols(offered.clone()), offered))
 }
 
-fn new_handler(
-    channel: WebSocketChannel,
-    tx: mpsc::Sender<Item>,
-    queued: QueuedBytes,
-    max_decoded_size: usize,
-) -> WampHandler {
-    WampHandler {
-        channel,
-        serializer: None,
-        max_decoded_size,
-        tx: Some(tx),
-        queued,
+/// The tighter of two bounds where `0` means none.
+fn tighter_bound(a: usize, b: usize) -> usize {
+    match (a, b) {
+        (0, n) | (n, 0) => n,
+        (a, b) => a.min(b),
     }
 }
 
@@ -453,20 +393,25 @@ impl Transport for WebSocketTransport {
     }
 
     async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
-        if self.done {
-            return None;
-        }
-        // `mpsc::Receiver::recv` is cancel-safe, and nothing else here awaits.
-        match self.rx.recv().await {
-            // The session takes the message over: its charge is released.
-            Some(Ok((msg, _held))) => Some(Ok(msg)),
-            Some(Err(e)) => {
-                self.done = true;
-                Some(Err(e))
+        loop {
+            if self.done {
+                return None;
             }
-            None => {
-                self.done = true;
-                None
+            if let Some(msg) = self.batch.pop_front() {
+                return Some(Ok(msg));
+            }
+            // Cancel safe: `WebSocketReader::recv` is, and nothing else here awaits.
+            let Some(ws_message) = self.reader.as_mut()?.recv().await else {
+                return self.ended();
+            };
+            let payload = ws_message.payload();
+            match self.serializer.unserialize_limited(
+                payload,
+                ws_message.is_binary(),
+                self.max_decoded_size,
+            ) {
+                Ok(messages) => self.batch.extend(messages),
+                Err(e) => return Some(Err(self.fail(e))),
             }
         }
     }
@@ -476,28 +421,31 @@ impl Transport for WebSocketTransport {
     }
 
     async fn close(&mut self) {
-        self.done = true;
-        // A handler blocked on a full queue must not keep the connection task from
-        // seeing the close: closing the queue makes its pending send fail.
-        self.rx.close();
-        self.queued.close();
-        if self.channel.is_open() {
+        let was_done = std::mem::replace(&mut self.done, true);
+        self.batch.clear();
+        if !was_done && self.channel.is_open() {
             if let Err(e) = self.channel.send_close(Some(CLOSE_NORMAL), None).await {
                 tracing::debug!(peer = %self.peer, "wamp/websocket: close failed: {e}");
             }
         }
-        // The connection task ends after the closing handshake, bounded by the
-        // client's close_handshake_timeout.
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        // The connection ends after the closing handshake, bounded by the client's
+        // close_handshake_timeout; messages still arriving are dropped.
+        if let Some(reader) = &mut self.reader {
+            while reader.recv().await.is_some() {}
+        }
+        if let Some(keeper) = self.keeper.take() {
+            let _ = keeper.await;
         }
     }
 
     fn abort(&mut self) {
         self.done = true;
-        self.rx.close();
-        self.queued.close();
-        self.channel.drop_connection();
+        self.batch.clear();
+        // Both halves gone: the connection (and its socket) is dropped.
+        self.reader = None;
+        if let Some(keeper) = self.keeper.take() {
+            keeper.abort();
+        }
     }
 
     fn serializer_id(&self) -> &'static str {
@@ -511,9 +459,7 @@ impl Transport for WebSocketTransport {
 
 impl Drop for WebSocketTransport {
     fn drop(&mut self) {
-        if self.task.as_ref().is_some_and(|t| !t.is_finished()) {
-            self.channel.drop_connection();
-        }
+        self.abort();
     }
 }
 
@@ -548,6 +494,31 @@ mod tests {
             }
             other => panic!("unexpected: {other:?}"),
         }
+    }
+
+    #[test]
+    fn max_queued_bytes_lowers_the_read_ahead_bound() {
+        let factory = |bound| {
+            WebSocketClientFactory::new("ws://127.0.0.1:1/")
+                .unwrap()
+                .with_protocol_options(crate::websocket::options::ClientOptions {
+                    max_queued_bytes: bound,
+                    ..Default::default()
+                })
+        };
+        let read_ahead = |ws_bound, wamp_bound| {
+            let config = WebSocketTransportConfig {
+                max_queued_bytes: wamp_bound,
+                ..Default::default()
+            };
+            let (f, _) = prepare(factory(ws_bound), &config).unwrap();
+            f.options().max_queued_bytes
+        };
+        assert_eq!(read_ahead(4 << 20, 1 << 20), 1 << 20);
+        assert_eq!(read_ahead(1 << 20, 4 << 20), 1 << 20);
+        assert_eq!(read_ahead(0, 1 << 20), 1 << 20, "unbounded WebSocket");
+        assert_eq!(read_ahead(1 << 20, 0), 1 << 20, "no bound from WAMP");
+        assert_eq!(read_ahead(0, 0), 0);
     }
 
     #[test]

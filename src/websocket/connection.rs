@@ -121,10 +121,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         loop {
             let message = match ready!(self.io.poll_next(cx)) {
                 None => return Poll::Ready(None),
-                Some(Event::Message { payload, is_binary }) => match is_binary {
-                    true => Message::Binary(payload),
-                    false => Message::Text(Utf8Bytes::from_received(payload)),
-                },
+                Some(Event::Message { payload, is_binary }) => {
+                    // As the callback API logs it, in the connection's span.
+                    tracing::trace!(len = payload.len(), is_binary, "message received");
+                    match is_binary {
+                        true => Message::Binary(payload),
+                        false => Message::Text(Utf8Bytes::from_received(payload)),
+                    }
+                }
                 Some(Event::Ping(p)) if self.control => Message::Ping(p),
                 Some(Event::Pong(p)) if self.control => Message::Pong(p),
                 Some(_) => continue,
