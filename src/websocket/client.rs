@@ -705,13 +705,15 @@ where
     /// `on_close`); returns the handler and how the connection ended.
     pub async fn run(mut self) -> (H, CloseInfo) {
         self.unrun.0 = None;
-        let io = Io::new(
-            self.stream,
-            self.leftover,
-            self.channel,
-            self.receiver,
-            self.cfg,
-        );
+        let io = self.span.in_scope(|| {
+            Io::new(
+                self.stream,
+                self.leftover,
+                self.channel,
+                self.receiver,
+                self.cfg,
+            )
+        });
         // The span is entered around the whole loop, hooks included.
         let ws = WebSocket::from_io(io, tracing::Span::none());
         let info = handler_loop::run(ws, &mut self.handler)
