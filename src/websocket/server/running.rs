@@ -170,33 +170,39 @@ impl Listener {
 /// The open connections' channels, to tell each one the server is going away; once it
 /// is, a connection registering later is told at once.
 #[derive(Default)]
-pub(super) struct Live(Mutex<(bool, HashMap<u64, WebSocketChannel>)>);
+pub(super) struct Live(Mutex<LiveConnections>);
+
+#[derive(Default)]
+struct LiveConnections {
+    going_away: bool,
+    channels: HashMap<u64, WebSocketChannel>,
+}
 
 impl Live {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (bool, HashMap<u64, WebSocketChannel>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LiveConnections> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn register(&self, id: u64, channel: &WebSocketChannel) {
         let mut live = self.lock();
-        if live.0 {
+        if live.going_away {
             channel.going_away();
         }
-        live.1.insert(id, channel.clone());
+        live.channels.insert(id, channel.clone());
     }
 
     fn remove(&self, id: u64) {
-        self.lock().1.remove(&id);
+        self.lock().channels.remove(&id);
     }
 
     /// Marks the server as going away and tells every open connection; returns how many.
     fn going_away(&self) -> usize {
         let mut live = self.lock();
-        live.0 = true;
-        for channel in live.1.values() {
+        live.going_away = true;
+        for channel in live.channels.values() {
             channel.going_away();
         }
-        live.1.len()
+        live.channels.len()
     }
 }
 
