@@ -8,11 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
-use tokio::time::timeout;
+use tokio::io::BufReader;
+use tokio::process::{ChildStdout, Command};
+
+#[path = "process.rs"]
+mod process;
+use process::interop_dir;
+pub use process::stderr_of;
 
 /// The npm packages we test against, pinned so a release cannot change a run unnoticed.
 /// `node` is Node.js itself as an npm package (the system's may be older than 22).
@@ -26,16 +30,9 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(300);
 /// Where Debian's `chromium` package puts the browser.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("interop")
-}
-
 /// `<target dir>/node-peers`, found from `<target dir>/tmp`, so it follows `CARGO_TARGET_DIR`.
 fn peers_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("node-peers")
+    process::target_dir("node-peers")
 }
 
 /// The pinned Node.js binary, with `ws` and `playwright-core` beside it; installed once.
@@ -157,51 +154,6 @@ fn install_chromium() -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// Runs a setup command to completion within [`SETUP_LIMIT`].
-fn run_blocking(cmd: &mut std::process::Command, what: &str) -> Result<(), String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: cannot start: {e}"))?;
-    let deadline = Instant::now() + SETUP_LIMIT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what}: no result after {SETUP_LIMIT:?}"));
-            }
-            Err(e) => return Err(format!("{what}: {e}")),
-        }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{what}: {e}"))?;
-    if !out.status.success() {
-        let tail = |b: &[u8]| {
-            let s = String::from_utf8_lossy(b);
-            s.chars()
-                .rev()
-                .take(2000)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<String>()
-        };
-        return Err(format!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            tail(&out.stdout),
-            tail(&out.stderr)
-        ));
-    }
-    Ok(())
-}
-
 /// A script of this directory run with the pinned Node.js, its packages resolvable; killed
 /// when dropped.
 pub fn node_script(script: &str, args: &[String]) -> Command {
@@ -217,19 +169,12 @@ pub fn node_script(script: &str, args: &[String]) -> Command {
     cmd
 }
 
-pub async fn next_line(lines: &mut tokio::io::Lines<BufReader<ChildStdout>>, what: &str) -> String {
-    match timeout(STEP_LIMIT, lines.next_line()).await {
-        Ok(Ok(Some(line))) => line,
-        Ok(Ok(None)) => panic!("the node script ended before printing {what}"),
-        Ok(Err(e)) => panic!("reading {what} from the node script: {e}"),
-        Err(_) => panic!("the node script printed no {what} within {STEP_LIMIT:?}"),
-    }
+/// Runs a setup command to completion within [`SETUP_LIMIT`].
+fn run_blocking(cmd: &mut std::process::Command, what: &str) -> Result<(), String> {
+    process::run_blocking(cmd, what, SETUP_LIMIT)
 }
 
-pub async fn stderr_of(child: &mut Child) -> String {
-    let mut s = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = timeout(Duration::from_secs(2), err.read_to_string(&mut s)).await;
-    }
-    s
+/// The next line the node script prints, within [`STEP_LIMIT`].
+pub async fn next_line(lines: &mut tokio::io::Lines<BufReader<ChildStdout>>, what: &str) -> String {
+    process::next_line(lines, "the node script", what, STEP_LIMIT).await
 }

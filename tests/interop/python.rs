@@ -4,11 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
-use tokio::time::timeout;
+use tokio::io::BufReader;
+use tokio::process::{ChildStdout, Command};
+
+#[path = "process.rs"]
+mod process;
+use process::interop_dir;
+pub use process::stderr_of;
 
 /// The `websockets` release we test against (pinned, so a new release cannot change a
 /// passing run into a failing one unnoticed).
@@ -33,17 +37,10 @@ fn python() -> &'static Path {
     }
 }
 
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("interop")
-}
-
 /// `<target dir>/interop-venv`, found from the test's temporary directory
 /// (`<target dir>/tmp`), so it follows `CARGO_TARGET_DIR`.
 fn venv_dir() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("interop-venv")
+    process::target_dir("interop-venv")
 }
 
 fn setup_venv() -> Result<PathBuf, String> {
@@ -118,41 +115,6 @@ fn check_version(py: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a setup command to completion within [`SETUP_LIMIT`].
-fn run_blocking(cmd: &mut std::process::Command, what: &str) -> Result<(), String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: cannot start: {e}"))?;
-    let deadline = Instant::now() + SETUP_LIMIT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what}: no result after {SETUP_LIMIT:?}"));
-            }
-            Err(e) => return Err(format!("{what}: {e}")),
-        }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{what}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
-}
-
 /// A Python script of this directory started with the virtualenv's interpreter; killed when dropped.
 pub fn python_script(script: &str, args: &[String]) -> Command {
     let mut cmd = Command::new(python());
@@ -168,19 +130,12 @@ pub fn python_script(script: &str, args: &[String]) -> Command {
     cmd
 }
 
-pub async fn next_line(lines: &mut tokio::io::Lines<BufReader<ChildStdout>>, what: &str) -> String {
-    match timeout(STEP_LIMIT, lines.next_line()).await {
-        Ok(Ok(Some(line))) => line,
-        Ok(Ok(None)) => panic!("Python script ended before printing {what}"),
-        Ok(Err(e)) => panic!("reading {what} from the Python script: {e}"),
-        Err(_) => panic!("Python script printed no {what} within {STEP_LIMIT:?}"),
-    }
+/// Runs a setup command to completion within [`SETUP_LIMIT`].
+fn run_blocking(cmd: &mut std::process::Command, what: &str) -> Result<(), String> {
+    process::run_blocking(cmd, what, SETUP_LIMIT)
 }
 
-pub async fn stderr_of(child: &mut Child) -> String {
-    let mut s = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = timeout(Duration::from_secs(2), err.read_to_string(&mut s)).await;
-    }
-    s
+/// The next line the Python script prints, within [`STEP_LIMIT`].
+pub async fn next_line(lines: &mut tokio::io::Lines<BufReader<ChildStdout>>, what: &str) -> String {
+    process::next_line(lines, "the Python script", what, STEP_LIMIT).await
 }
