@@ -903,6 +903,16 @@ fn shown(x: f64, decimals: usize) -> String {
     }
 }
 
+/// A ratio as `0.95×`, or `–` where there is none.
+fn times(x: f64) -> String {
+    let n = shown(x, 2);
+    if n == "–" {
+        n
+    } else {
+        format!("{n}×")
+    }
+}
+
 fn env_f64(name: &str) -> Option<f64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -1013,10 +1023,10 @@ fn print_tables(
             line += &format!(" {} |", against(cpu[o], target(cell, best, floor_cpu)));
         }
         if let Some(f) = floor {
-            line += &format!(" {}× |", shown(cpu[f] / best, 2));
+            line += &format!(" {} |", times(cpu[f] / best));
         }
         if let Some((a, b)) = axum_pair {
-            line += &format!(" {}× |", shown(cpu[a] / cpu[b], 2));
+            line += &format!(" {} |", times(cpu[a] / cpu[b]));
         }
         println!("{line}");
     }
@@ -1040,7 +1050,7 @@ fn print_tables(
             line += &format!(" {} |", shown(*r, 0));
         }
         for &o in &ours {
-            line += &format!(" {}× |", shown(rate[o] / best, 2));
+            line += &format!(" {} |", times(rate[o] / best));
         }
         println!("{line}");
     }
@@ -1058,7 +1068,7 @@ fn main() {
     let measure =
         Duration::from_secs_f64(env_f64("BENCH_SECS").unwrap_or(if quick { 0.25 } else { 2.0 }));
     let warmup = if quick {
-        Duration::from_millis(100)
+        Duration::from_millis(50)
     } else {
         Duration::from_millis(500)
     };
