@@ -3,11 +3,12 @@
 //! `cargo bench --bench idle_memory` (IDLE_CONNS=N to change the default of 10 000
 //! connections; run as a test, e.g. by `cargo test --benches`, it opens 50).
 //!
-//! For each mode (no compression; permessage-deflate with context takeover; without context
-//! takeover in either direction; with the smallest window and memLevel) the bench
-//! re-executes itself as an echo server in a child process, samples the child, opens N
-//! connections from this process (raw TCP, a hand-built handshake, one small message
-//! echoed, then idle), samples again, closes them, samples, opens N again and samples.
+//! For each mode (no compression, with a handler and with the pull API; permessage-deflate
+//! with context takeover; without context takeover in either direction; with the smallest
+//! window and memLevel) the bench re-executes itself as an echo server in a child process,
+//! samples the child, opens N connections from this process (raw TCP, a hand-built
+//! handshake, one small message echoed, then idle), samples again, closes them, samples,
+//! opens N again and samples.
 //!
 //! A sample is the child's `VmRSS` (from `/proc/<pid>/status`) and its live heap bytes,
 //! counted by a global allocator wrapper in the child (asked over its stdin). RSS is what
@@ -108,6 +109,9 @@ static ALLOCATOR: Counting = Counting;
 enum Mode {
     /// No extension.
     Plain,
+    /// No extension, the pull API: `start_websocket` and a `recv`/`send` loop per
+    /// connection instead of a handler.
+    PlainPull,
     /// permessage-deflate as our server accepts the usual offer: context takeover both ways.
     Deflate,
     /// permessage-deflate with server_ and client_no_context_takeover.
@@ -118,8 +122,9 @@ enum Mode {
 }
 
 impl Mode {
-    const ALL: [Mode; 4] = [
+    const ALL: [Mode; 5] = [
         Mode::Plain,
+        Mode::PlainPull,
         Mode::Deflate,
         Mode::DeflateNoContextTakeover,
         Mode::DeflateSmall,
@@ -128,6 +133,7 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::Plain => "plain",
+            Mode::PlainPull => "plain-pull",
             Mode::Deflate => "deflate",
             Mode::DeflateNoContextTakeover => "deflate-no-context-takeover",
             Mode::DeflateSmall => "deflate-window9-memlevel1",
@@ -139,7 +145,7 @@ impl Mode {
     }
 
     fn deflate(self) -> bool {
-        self != Mode::Plain
+        !matches!(self, Mode::Plain | Mode::PlainPull)
     }
 }
 
@@ -246,7 +252,7 @@ impl WebSocketServerHandler for Echo {}
 fn server_child(mode: Mode) {
     let mut options = ServerOptions::default();
     options.per_message_compression_accept = match mode {
-        Mode::Plain => None,
+        Mode::Plain | Mode::PlainPull => None,
         Mode::Deflate => options.per_message_compression_accept,
         Mode::DeflateNoContextTakeover => Some(std::sync::Arc::new(
             |offers: &[PerMessageDeflateOffer]| {
@@ -276,10 +282,22 @@ fn server_child(mode: Mode) {
         let port = listener.local_addr().expect("local addr").port();
         println!("PORT {port}");
         std::io::stdout().flush().expect("stdout");
-        tokio::spawn(factory.serve(listener, |channel| Echo {
-            channel,
-            _live: Live::new(),
-        }));
+        if mode == Mode::PlainPull {
+            // The server runs on its own task; the handle is not needed.
+            let _server = factory.start_websocket(listener, |mut ws| async move {
+                let _live = Live::new();
+                while let Some(message) = ws.recv().await {
+                    if ws.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        } else {
+            tokio::spawn(factory.serve(listener, |channel| Echo {
+                channel,
+                _live: Live::new(),
+            }));
+        }
         // The parent asks over stdin, and closes it when done (or dies).
         let _ = tokio::task::spawn_blocking(|| {
             for line in std::io::stdin().lock().lines() {

@@ -1,6 +1,8 @@
-//! WebSocket echo servers side by side: autobahn-rs against fastwebsockets,
-//! tokio-websockets and tokio-tungstenite, plus `floor`, a plain TCP echo on the same
-//! runtime (no WebSocket work): the least CPU per message any tokio server can reach.
+//! WebSocket echo servers side by side: autobahn-rs (callback API `autobahn`, pull API
+//! `autobahn-pull`) against fastwebsockets, tokio-websockets and tokio-tungstenite, plus
+//! `floor`, a plain TCP echo on the same runtime (no WebSocket work): the least CPU per
+//! message any tokio server can reach. In axum: our `WebSocketUpgrade` extractor
+//! (`axum-ours`, feature `axum`) against axum's own `axum::extract::ws` (`axum-own`).
 //!
 //! Each server runs on a current_thread tokio runtime in its own thread pinned to core 0;
 //! one load generator (this thread, its own current_thread runtime) runs on core 1. The
@@ -10,7 +12,7 @@
 //! (`CLOCK_THREAD_CPUTIME_ID` of the server thread), repeat, and print medians.
 //!
 //! ```text
-//! cargo bench --bench ws_echo                  # full: 5 repetitions, 2 s per sample
+//! cargo bench --features axum --bench ws_echo  # full: 5 repetitions, 2 s per sample
 //! BENCH_QUICK=1 cargo bench --bench ws_echo    # quick: 1 repetition, 0.25 s per sample
 //! cargo test --bench ws_echo                   # smoke: the first cell, quick
 //! ```
@@ -70,11 +72,24 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------
-// The servers.
+// The servers (what each one runs: `support/echo_servers.rs`).
+
+#[path = "support/echo_servers.rs"]
+mod echo_servers;
+use echo_servers::serve;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Server {
+    /// Ours, the callback API: the factory and a handler.
     Autobahn,
+    /// Ours, the pull API: `WebSocket::recv`/`send` in a loop.
+    AutobahnPull,
+    /// Ours inside axum: our `WebSocketUpgrade` extractor, the pull API after it.
+    #[cfg(feature = "axum")]
+    AxumOurs,
+    /// axum's own `axum::extract::ws` (tungstenite underneath): not counted as a peer, the
+    /// reference for `AxumOurs`.
+    AxumOwn,
     Fastwebsockets,
     TokioWebsockets,
     TokioTungstenite,
@@ -82,8 +97,12 @@ enum Server {
     Floor,
 }
 
-const SERVERS: [Server; 5] = [
+const SERVERS: &[Server] = &[
     Server::Autobahn,
+    Server::AutobahnPull,
+    #[cfg(feature = "axum")]
+    Server::AxumOurs,
+    Server::AxumOwn,
     Server::Fastwebsockets,
     Server::TokioWebsockets,
     Server::TokioTungstenite,
@@ -94,11 +113,33 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Autobahn => "autobahn",
+            Server::AutobahnPull => "autobahn-pull",
+            #[cfg(feature = "axum")]
+            Server::AxumOurs => "axum-ours",
+            Server::AxumOwn => "axum-own",
             Server::Fastwebsockets => "fastwebsockets",
             Server::TokioWebsockets => "tokio-websockets",
             Server::TokioTungstenite => "tokio-tungstenite",
             Server::Floor => "floor",
         }
+    }
+
+    /// Ours, in either API, on our own listener (the servers the targets are about).
+    fn is_ours(self) -> bool {
+        matches!(self, Server::Autobahn | Server::AutobahnPull)
+    }
+
+    /// The other WebSocket libraries' own servers: what `vs best peer` compares with.
+    fn is_peer(self) -> bool {
+        matches!(
+            self,
+            Server::Fastwebsockets | Server::TokioWebsockets | Server::TokioTungstenite
+        )
+    }
+
+    /// Only we implement permessage-deflate; the axum pair runs the plain cells.
+    fn runs(self, cell: &BenchCell) -> bool {
+        !cell.deflate || self.is_ours()
     }
 }
 
@@ -156,182 +197,6 @@ impl Drop for RunningServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-    }
-}
-
-async fn serve(kind: Server, listener: TcpListener, port: u16, deflate: bool) {
-    match kind {
-        Server::Autobahn => serve_autobahn(listener, port, deflate).await,
-        Server::Fastwebsockets => serve_fastwebsockets(listener).await,
-        Server::TokioWebsockets => serve_tokio_websockets(listener).await,
-        Server::TokioTungstenite => serve_tokio_tungstenite(listener).await,
-        Server::Floor => serve_floor(listener).await,
-    }
-}
-
-/// The floor: after answering the upgrade, a plain TCP echo that writes back whatever
-/// one read returned (masked frames verbatim; the generator's parser accepts them). No
-/// WebSocket work at all, so its CPU per message is what tokio plus the syscalls of one
-/// read and one write per wakeup cost: the least any tokio server can spend, and the
-/// bound under which a CPU target cannot go (it is not counted as a peer).
-async fn serve_floor(listener: TcpListener) {
-    loop {
-        let Ok((mut stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut have = 0;
-            // The request head (the generator sends nothing else before the answer).
-            while !buf[..have].windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf[have..]).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => have += n,
-                }
-            }
-            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-                          Connection: Upgrade\r\n\
-                          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-            if stream.write_all(answer.as_bytes()).await.is_err() {
-                return;
-            }
-            loop {
-                match stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if stream.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-    }
-}
-
-/// Our server: the factory with default options, echoing through the channel.
-/// permessage-deflate is declined unless the cell is a compressed one (the peers do not
-/// implement it, so only we run those cells).
-async fn serve_autobahn(listener: TcpListener, port: u16, deflate: bool) {
-    use autobahn::websocket::options::ServerOptions;
-    use autobahn::websocket::{
-        WebSocketChannel, WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler,
-    };
-    use bytes::Bytes;
-
-    struct Echo {
-        channel: WebSocketChannel,
-    }
-    impl WebSocketHandler for Echo {
-        async fn on_message(&mut self, payload: Bytes, is_binary: bool) {
-            let _ = self.channel.send_message(payload, is_binary).await;
-        }
-    }
-    impl WebSocketServerHandler for Echo {}
-
-    #[allow(unused_mut)]
-    let mut options = ServerOptions::default();
-    #[cfg(feature = "deflate")]
-    if !deflate {
-        options.per_message_compression_accept = None;
-    }
-    #[cfg(not(feature = "deflate"))]
-    assert!(!deflate, "compressed cells need the deflate feature");
-    assert!(options.utf8_validate_incoming);
-    let factory = WebSocketServerFactory::new(format!("ws://127.0.0.1:{port}"))
-        .with_protocol_options(options);
-    factory
-        .serve(listener, |channel| Echo { channel })
-        .await
-        .expect("autobahn serve");
-}
-
-/// fastwebsockets as in its own echo example: hyper upgrade, FragmentCollector.
-async fn serve_fastwebsockets(listener: TcpListener) {
-    use fastwebsockets::{upgrade, FragmentCollector, OpCode, WebSocketError};
-    use http_body_util::Empty;
-    use hyper::body::{Bytes, Incoming};
-    use hyper::server::conn::http1;
-    use hyper::service::service_fn;
-    use hyper::{Request, Response};
-
-    async fn handle(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
-        let mut ws = FragmentCollector::new(fut.await?);
-        loop {
-            let frame = ws.read_frame().await?;
-            match frame.opcode {
-                OpCode::Close => break,
-                OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-    async fn upgrade_req(
-        mut req: Request<Incoming>,
-    ) -> Result<Response<Empty<Bytes>>, WebSocketError> {
-        let (response, fut) = upgrade::upgrade(&mut req)?;
-        tokio::spawn(tokio::task::unconstrained(async move {
-            let _ = handle(fut).await;
-        }));
-        Ok(response)
-    }
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = http1::Builder::new()
-                .serve_connection(io, service_fn(upgrade_req))
-                .with_upgrades()
-                .await;
-        });
-    }
-}
-
-/// tokio-websockets as in its own echo example (default config and limits).
-async fn serve_tokio_websockets(listener: TcpListener) {
-    use futures_util::{SinkExt, StreamExt};
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(tokio::task::unconstrained(async move {
-            let Ok((_req, mut ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await
-            else {
-                return;
-            };
-            while let Some(Ok(msg)) = ws.next().await {
-                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
-                    break;
-                }
-            }
-        }));
-    }
-}
-
-/// tokio-tungstenite: accept_async and the usual stream/sink echo loop.
-async fn serve_tokio_tungstenite(listener: TcpListener) {
-    use futures_util::{SinkExt, StreamExt};
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                return;
-            };
-            while let Some(Ok(msg)) = ws.next().await {
-                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
-                    break;
-                }
-            }
-        });
     }
 }
 
@@ -789,6 +654,16 @@ fn shown(x: f64, decimals: usize) -> String {
     }
 }
 
+/// A ratio as `0.95×`, or `–` where there is none.
+fn times(x: f64) -> String {
+    let n = shown(x, 2);
+    if n == "–" {
+        n
+    } else {
+        format!("{n}×")
+    }
+}
+
 fn env_f64(name: &str) -> Option<f64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
@@ -797,6 +672,139 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into())
+}
+
+/// The issue #15 targets for our servers' CPU per message: with one message in flight at
+/// most 1.05× the least of the floor and the peers; with 16 in flight at most 0.35× the
+/// best peer. `None` where the cell has no such target (compressed: no peer runs it).
+fn target(cell: &BenchCell, best_peer: f64, floor: f64) -> Option<(f64, f64)> {
+    if cell.deflate || !best_peer.is_finite() {
+        return None;
+    }
+    match cell.inflight {
+        1 => Some((best_peer.min(floor), 1.05)),
+        16 => Some((best_peer, 0.35)),
+        _ => None,
+    }
+}
+
+/// `ratio× ✓` or `ratio× ✗` against a target; `–` without one.
+fn against(ours: f64, target: Option<(f64, f64)>) -> String {
+    match target {
+        Some((base, limit)) if ours.is_finite() && ours != 0.0 => {
+            let ratio = ours / base;
+            let mark = if ratio <= limit { "✓" } else { "✗" };
+            format!("{ratio:.2}× {mark}")
+        }
+        _ => "–".into(),
+    }
+}
+
+/// Two markdown tables on stdout: server CPU per message with the targets, then messages/s.
+fn print_tables(
+    servers: &[Server],
+    cells: &[BenchCell],
+    results: &[Vec<Vec<Sample>>],
+    reps: usize,
+) {
+    let index = |kind: Server| servers.iter().position(|s| *s == kind);
+    let ours: Vec<usize> = (0..servers.len())
+        .filter(|&i| servers[i].is_ours())
+        .collect();
+    let floor = index(Server::Floor);
+    #[cfg(feature = "axum")]
+    let axum_pair = index(Server::AxumOurs).zip(index(Server::AxumOwn));
+    #[cfg(not(feature = "axum"))]
+    let axum_pair: Option<(usize, usize)> = None;
+    let medians = |ci: usize, of: fn(&Sample) -> f64| -> Vec<f64> {
+        (0..servers.len())
+            .map(|si| median(results[ci][si].iter().map(of).collect()))
+            .collect()
+    };
+    let best_peer = |v: &[f64], better: fn(f64, f64) -> f64| {
+        (0..servers.len())
+            .filter(|&i| servers[i].is_peer())
+            .map(|i| v[i])
+            .filter(|x| x.is_finite())
+            .reduce(better)
+            .unwrap_or(f64::NAN)
+    };
+    let header = |unit: &str, extra: &[String]| {
+        let mut head = String::from("| cell |");
+        let mut rule = String::from("|---|");
+        for s in servers {
+            head += &format!(" {} {unit} |", s.name());
+            rule += "---:|";
+        }
+        for e in extra {
+            head += &format!(" {e} |");
+            rule += "---:|";
+        }
+        println!("{head}\n{rule}");
+    };
+
+    println!();
+    println!(
+        "Server CPU time per message (µs, median of {reps}; lower is better). `vs target`: \
+         with 1 in flight, / the least of `floor` and the peers (target ≤ 1.05×); with 16 in \
+         flight, / the best peer (target ≤ 0.35×). Peers: fastwebsockets, tokio-websockets, \
+         tokio-tungstenite; `floor` is a plain TCP echo, the least a tokio server can spend."
+    );
+    println!();
+    let mut extra: Vec<String> = ours
+        .iter()
+        .map(|&o| format!("{} vs target", servers[o].name()))
+        .collect();
+    if floor.is_some() {
+        extra.push("floor vs best peer".into());
+    }
+    if axum_pair.is_some() {
+        extra.push("axum-ours / axum-own".into());
+    }
+    header("µs/msg", &extra);
+    for (ci, cell) in cells.iter().enumerate() {
+        let cpu = medians(ci, |s| s.server_us_per_msg);
+        let best = best_peer(&cpu, f64::min);
+        let floor_cpu = floor.map_or(f64::INFINITY, |f| cpu[f]);
+        let mut line = format!("| {} |", cell.name());
+        for c in &cpu {
+            line += &format!(" {} |", shown(*c, 2));
+        }
+        for &o in &ours {
+            line += &format!(" {} |", against(cpu[o], target(cell, best, floor_cpu)));
+        }
+        if let Some(f) = floor {
+            line += &format!(" {} |", times(cpu[f] / best));
+        }
+        if let Some((a, b)) = axum_pair {
+            line += &format!(" {} |", times(cpu[a] / cpu[b]));
+        }
+        println!("{line}");
+    }
+
+    println!();
+    println!(
+        "Messages/s (median of {reps}; higher is better; also limited by the generator and \
+         whatever else runs on the two cores)."
+    );
+    println!();
+    let extra: Vec<String> = ours
+        .iter()
+        .map(|&o| format!("{} vs best peer", servers[o].name()))
+        .collect();
+    header("msg/s", &extra);
+    for (ci, cell) in cells.iter().enumerate() {
+        let rate = medians(ci, |s| s.msgs_per_s);
+        let best = best_peer(&rate, f64::max);
+        let mut line = format!("| {} |", cell.name());
+        for r in &rate {
+            line += &format!(" {} |", shown(*r, 0));
+        }
+        for &o in &ours {
+            line += &format!(" {} |", times(rate[o] / best));
+        }
+        println!("{line}");
+    }
 }
 
 fn main() {
@@ -811,13 +819,14 @@ fn main() {
     let measure =
         Duration::from_secs_f64(env_f64("BENCH_SECS").unwrap_or(if quick { 0.25 } else { 2.0 }));
     let warmup = if quick {
-        Duration::from_millis(100)
+        Duration::from_millis(50)
     } else {
         Duration::from_millis(500)
     };
     let servers: Vec<Server> = match std::env::var("BENCH_SERVERS") {
         Ok(list) => SERVERS
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| list.split(',').any(|n| n.trim() == s.name()))
             .collect(),
         Err(_) => SERVERS.to_vec(),
@@ -857,8 +866,8 @@ fn main() {
             for k in 0..servers.len() {
                 let si = (k + rep + ci) % servers.len();
                 let kind = servers[si];
-                if cell.deflate && kind != Server::Autobahn {
-                    continue; // only we implement permessage-deflate
+                if !kind.runs(cell) {
+                    continue;
                 }
                 match run_sample(&rt, kind, cell, warmup, measure) {
                     Ok(s) => {
@@ -883,84 +892,7 @@ fn main() {
         }
     }
 
-    // The table.
-    let names: Vec<&str> = servers.iter().map(|s| s.name()).collect();
-    let ours = servers.iter().position(|s| *s == Server::Autobahn);
-    let floor = servers.iter().position(|s| *s == Server::Floor);
-    // The peers: every WebSocket server but ours.
-    let peer = |i: usize| Some(i) != ours && Some(i) != floor;
-    println!();
-    println!(
-        "Server CPU time per message (µs, median of {reps}; lower is better) and messages/s \
-         (median; higher is better). `vs best peer`: autobahn (floor) / best of the other \
-         WebSocket servers; `floor` is a plain TCP echo, the least a tokio server can spend."
-    );
-    println!();
-    let mut head = String::from("| cell |");
-    let mut rule = String::from("|---|");
-    for n in &names {
-        head += &format!(" {n} µs/msg |");
-        rule += "---:|";
-    }
-    if ours.is_some() {
-        head += " CPU vs best peer |";
-        rule += "---:|";
-    }
-    if floor.is_some() {
-        head += " floor vs best peer |";
-        rule += "---:|";
-    }
-    for n in &names {
-        head += &format!(" {n} msg/s |");
-        rule += "---:|";
-    }
-    if ours.is_some() {
-        head += " rate vs best peer |";
-        rule += "---:|";
-    }
-    println!("{head}\n{rule}");
-    for (ci, cell) in cells.iter().enumerate() {
-        let cpu: Vec<f64> = (0..servers.len())
-            .map(|si| {
-                median(
-                    results[ci][si]
-                        .iter()
-                        .map(|s| s.server_us_per_msg)
-                        .collect(),
-                )
-            })
-            .collect();
-        let rate: Vec<f64> = (0..servers.len())
-            .map(|si| median(results[ci][si].iter().map(|s| s.msgs_per_s).collect()))
-            .collect();
-        let mut line = format!("| {} |", cell.name());
-        for c in &cpu {
-            line += &format!(" {} |", shown(*c, 2));
-        }
-        let best_cpu = (0..servers.len())
-            .filter(|&i| peer(i))
-            .map(|i| cpu[i])
-            .filter(|x| x.is_finite())
-            .fold(f64::INFINITY, f64::min);
-        if let Some(o) = ours {
-            line += &format!(" {}× |", shown(cpu[o] / best_cpu, 2));
-        }
-        if let Some(f) = floor {
-            line += &format!(" {}× |", shown(cpu[f] / best_cpu, 2));
-        }
-        for r in &rate {
-            line += &format!(" {} |", shown(*r, 0));
-        }
-        if let Some(o) = ours {
-            let best = (0..servers.len())
-                .filter(|&i| peer(i))
-                .map(|i| rate[i])
-                .filter(|x| x.is_finite())
-                .fold(f64::NAN, f64::max);
-            line += &format!(" {}× |", shown(rate[o] / best, 2));
-        }
-        println!("{line}");
-    }
+    print_tables(&servers, &cells, &results, reps);
     println!();
     println!(
         "load average after the run: {}; total {:.0} s",
