@@ -138,10 +138,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Sends a message: waits while more than the high-water mark is queued for the
-    /// peer, then until it is written (as `SinkExt::send` does).
+    /// peer, then until it is written (as `SinkExt::send` does) — unless received messages
+    /// are already waiting for [`Self::recv`]: then the message goes out with the next
+    /// `recv` (or [`Self::flush`]), together with the replies to those messages.
+    ///
+    /// That is how the callback API writes too: a `recv`/`send` loop answering a burst of
+    /// messages makes one write for the burst, not one per message (in `ws_echo` with 16
+    /// messages in flight, a third of the CPU per message). A loop that stops calling `recv`
+    /// after a `send` should call `flush`, or nothing moves anyway: this connection does
+    /// its IO only while it is polled.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
         poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
         self.queue(message.into())?;
+        if self.io.has_events_queued() {
+            return Ok(());
+        }
+        self.flush().await
+    }
+
+    /// Waits until everything queued (messages, pongs, a close) is written.
+    pub async fn flush(&mut self) -> Result<()> {
         poll_fn(|cx| self.poll_flushed(cx)).await
     }
 

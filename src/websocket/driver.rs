@@ -248,6 +248,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             || self.close_reply_owed
     }
 
+    /// Received events wait for the application (the next `poll_next` hands one out).
+    pub(crate) fn has_events_queued(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// A sender waiting for room, a flush or the end may look again.
     pub(crate) fn has_news_for_writer(&self) -> bool {
         if self.done {
