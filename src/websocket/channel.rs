@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::error::{Error, Result};
 use super::peer::PeerAddr;
-use super::protocol::{Outgoing, SendError, Sender};
+use super::protocol::{Outgoing, PreparedMessage, SendError, Sender};
 
 /// Default queued bytes above which senders wait ([`WebSocketChannel::set_high_water_mark`]).
 pub const DEFAULT_HIGH_WATER_MARK: usize = 1 << 20;
@@ -411,20 +411,62 @@ impl WebSocketChannel {
         payload: impl Into<Bytes>,
         is_binary: bool,
     ) -> std::result::Result<(), TrySendError> {
-        let payload = payload.into();
+        self.try_queue(payload.into(), |s, out, payload| {
+            s.send_message(out, payload, is_binary)
+        })
+    }
+
+    /// Sends a [`PreparedMessage`] (Autobahn's `sendPreparedMessage`): what
+    /// [`Self::send_message`] of its payload would send, encoded once for many connections
+    /// (see [`PreparedMessage`] for what is shared). Waits like `send_message` while the
+    /// queue is above the high-water mark.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::PreparedMessage;
+    ///
+    /// # async fn demo(clients: Vec<autobahn::websocket::WebSocketChannel>) {
+    /// let news = PreparedMessage::new("compressed once, sent to all", false);
+    /// for client in &clients {
+    ///     let _ = client.send_prepared(&news).await; // a client that left is no error here
+    /// }
+    /// # }
+    /// ```
+    pub async fn send_prepared(&self, message: &PreparedMessage) -> Result<()> {
+        self.with_sender(|s, out| s.send_prepared(out, message))
+            .await
+    }
+
+    /// [`Self::send_prepared`] without waiting, as [`Self::try_send_message`]: fails at once
+    /// when the queue is above the high-water mark or the connection is not open (the error
+    /// holds the message's payload).
+    pub fn try_send_prepared(
+        &self,
+        message: &PreparedMessage,
+    ) -> std::result::Result<(), TrySendError> {
+        self.try_queue(message.payload().clone(), |s, out, _| {
+            s.send_prepared(out, message)
+        })
+    }
+
+    /// Queues with `f` if the connection is open and the queue below the high-water mark;
+    /// else hands `payload` back.
+    fn try_queue(
+        &self,
+        payload: Bytes,
+        f: impl FnOnce(&mut Sender, &mut Outgoing, Bytes) -> Result<(), SendError>,
+    ) -> std::result::Result<(), TrySendError> {
         let waker = {
             let mut guard = self.shared.lock();
             let side = &mut *guard;
-            match side.phase {
-                Phase::Open => {}
-                Phase::Connecting => return Err(TrySendError::Closed(payload)),
-                Phase::Closed => return Err(TrySendError::Closed(payload)),
+            if side.phase != Phase::Open {
+                return Err(TrySendError::Closed(payload));
             }
             if side.out.len() >= side.high_water {
                 return Err(TrySendError::Full(payload));
             }
-            side.sender
-                .send_message(&mut side.out, payload, is_binary)
+            f(&mut side.sender, &mut side.out, payload)
                 .map_err(|e| TrySendError::Failed(e.into()))?;
             side.driver.take()
         };
