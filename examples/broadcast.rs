@@ -9,7 +9,8 @@
 //! connection registers in `on_open`, unregisters in `on_close`, and every text message a
 //! client sends is relayed to all registered clients.
 //!
-//! Slow consumers: the relay queues to every client without waiting (`try_send`). A client
+//! Slow consumers: each message is prepared once ([`PreparedMessage`]) and queued to every
+//! client without waiting (`try_send_prepared`). A client
 //! whose queue is above its high-water mark is waited for, concurrently with the others, for
 //! at most [`SLOW_CLIENT_DEADLINE`]; one still behind then is dropped. While the relay waits,
 //! the sending client's messages are not read (TCP pushes back on it), so a client that stops
@@ -25,7 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use autobahn::websocket::channel::TrySendError;
-use autobahn::websocket::{WebSocketChannel, WebSocketClientFactory, WebSocketClientHandler};
+use autobahn::websocket::WebSocketClientHandler;
+use autobahn::websocket::{PreparedMessage, WebSocketChannel, WebSocketClientFactory};
 use autobahn::websocket::{WebSocketHandler, WebSocketServerFactory, WebSocketServerHandler};
 use bytes::Bytes;
 use tokio::sync::Barrier;
@@ -47,16 +49,20 @@ impl Registry {
     }
 
     /// Sends `text` to every registered client: queued at once where there is room, waited
-    /// for (up to the deadline, all together) where a client is behind.
+    /// for (up to the deadline, all together) where a client is behind. The message is
+    /// prepared once: every client's frame shares its bytes (and, with permessage-deflate
+    /// without context takeover, one compression).
     async fn broadcast(&self, text: Bytes) {
+        let message = PreparedMessage::new(text, false);
         let channels: Vec<WebSocketChannel> = self.clients().values().cloned().collect();
         let mut behind = JoinSet::new();
         for channel in channels {
-            match channel.try_send_message(text.clone(), false) {
+            match channel.try_send_prepared(&message) {
                 Ok(()) => {}
-                Err(TrySendError::Full(text)) => {
+                Err(TrySendError::Full(_)) => {
+                    let message = message.clone();
                     behind.spawn(async move {
-                        let send = channel.send_message(text, false);
+                        let send = channel.send_prepared(&message);
                         if tokio::time::timeout(SLOW_CLIENT_DEADLINE, send)
                             .await
                             .is_err()

@@ -170,7 +170,10 @@ async fn a_client_that_never_reads_stalls_neither_the_others_nor_the_servers_mem
     .expect("every message reaches the healthy receiver in time");
     assert_eq!(received, MESSAGES, "the receiver's connection ended early");
     let _sender_writer = timeout(DEADLINE, send).await.expect("sent").expect("task");
-    let echoed = timeout(DEADLINE, drain).await.expect("drained").expect("task");
+    let echoed = timeout(DEADLINE, drain)
+        .await
+        .expect("drained")
+        .expect("task");
     assert_eq!(echoed, MESSAGES, "the sender gets its own messages too");
 
     let rss_after = server.rss_bytes();

@@ -39,7 +39,9 @@ fn uncompressed_prepared_frames_equal_send_message_and_share_the_payload() {
         let expected = wire(make, |s, out| {
             s.send_message(out, payload.clone(), false).expect("send")
         });
-        let got = wire(make, |s, out| s.send_prepared(out, &prepared).expect("send"));
+        let got = wire(make, |s, out| {
+            s.send_prepared(out, &prepared).expect("send")
+        });
         assert_eq!(got, expected, "fragment size {fragment}");
         assert_eq!(prepared.compressions(), 0);
     }
@@ -84,7 +86,9 @@ fn prepared_messages_follow_the_send_rules() {
         Err(SendError::MessageInProgress)
     ));
     sender.end_message(&mut out).expect("end");
-    sender.send_close(&mut out, Some(1000), None).expect("close");
+    sender
+        .send_close(&mut out, Some(1000), None)
+        .expect("close");
     assert!(matches!(
         sender.send_prepared(&mut out, &prepared),
         Err(SendError::Closing)
@@ -130,7 +134,10 @@ mod deflate {
                 || deflate_sender(p, fragment),
                 |s, out| s.send_prepared(out, &prepared).expect("send"),
             );
-            assert_eq!(got, expected, "window bits {bits}, fragment size {fragment}");
+            assert_eq!(
+                got, expected,
+                "window bits {bits}, fragment size {fragment}"
+            );
             assert_eq!(got[0] & 0x40, 0x40, "compressed (RSV1)");
             assert!(got.len() < payload.len() / 4);
             assert_eq!(
