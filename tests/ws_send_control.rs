@@ -1,6 +1,8 @@
 //! Per-connection send control: `try_send_message` fails at once (payload handed back)
 //! above the high-water mark, `buffered_amount` says how much waits, the mark is
-//! adjustable, and `send_message_uncompressed` skips permessage-deflate for one message.
+//! adjustable, `send_message_uncompressed` skips permessage-deflate for one message,
+//! `drop_connection` ends a connection stuck behind a peer that stopped reading, and a
+//! prepared message is compressed once for many connections.
 //! The peer is a raw end of an in-memory stream (64 KiB of buffer) that reads only when
 //! the test says so.
 
@@ -78,6 +80,36 @@ async fn try_send_refuses_above_the_high_water_mark_and_every_queued_message_arr
     }
 }
 
+/// The slow-consumer policy "drop it after a deadline": a peer that stopped reading holds
+/// output the socket does not take, and `drop_connection` must still end the connection.
+#[tokio::test]
+async fn drop_connection_ends_a_connection_whose_peer_stopped_reading() {
+    let factory = WebSocketClientFactory::new("ws://127.0.0.1/").expect("url");
+    let (conn, _events, _server_end) = connect_to_raw_server(&factory).await;
+    let channel = conn.channel().clone();
+    let task = conn.spawn();
+    while !channel.is_open() {
+        tokio::task::yield_now().await;
+    }
+    // The connection task takes the queue into its write, which the peer never finishes;
+    // then the queue fills again behind it.
+    fill(&channel, 0);
+    bounded(async {
+        while channel.buffered_amount() > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(fill(&channel, 0) > 0);
+    channel.drop_connection();
+    let (_, close) = bounded(task).await.expect("connection task");
+    assert!(!close.was_clean);
+    assert!(matches!(
+        channel.try_send_message("late", false),
+        Err(TrySendError::Closed(_))
+    ));
+}
+
 #[cfg(feature = "deflate")]
 mod uncompressed {
     use super::*;
@@ -132,5 +164,60 @@ mod uncompressed {
         let plain = bounded(reader.next()).await.expect("frame");
         assert_eq!(plain.rsv, 0, "no RSV1: sent as it is");
         assert_eq!(plain.payload, text.as_bytes());
+    }
+}
+
+/// A prepared message to three clients that asked the server not to keep compression
+/// context: compressed once, and every client inflates it.
+#[cfg(feature = "deflate")]
+mod prepared {
+    use super::*;
+    use autobahn::websocket::deflate::PerMessageDeflateOffer;
+    use autobahn::websocket::options::ClientOptions;
+    use autobahn::websocket::{PreparedMessage, WebSocketServerFactory};
+
+    use common::{start_echo_server, Ev};
+
+    #[tokio::test]
+    async fn is_compressed_once_for_three_no_context_takeover_clients() {
+        let (server, mut events) =
+            start_echo_server(WebSocketServerFactory::new("ws://127.0.0.1")).await;
+        let options = ClientOptions {
+            // `server_no_context_takeover`: the server's compressor starts fresh each message.
+            per_message_compression_offers: vec![
+                PerMessageDeflateOffer::new(true, true, true, 0).expect("offer")
+            ],
+            ..ClientOptions::default()
+        };
+        let factory = WebSocketClientFactory::new(&server.url("/"))
+            .expect("url")
+            .with_protocol_options(options);
+        let mut clients = Vec::new();
+        let mut channels = Vec::new();
+        for _ in 0..3 {
+            clients.push(bounded(factory.connect_websocket()).await.expect("connect"));
+            channels.push(events.open().await);
+        }
+
+        let text = "the same news for every client ".repeat(1_000);
+        let news = PreparedMessage::new(text.clone(), false);
+        channels[0].send_prepared(&news).await.expect("send");
+        channels[1].try_send_prepared(&news).expect("room");
+        channels[2].send_prepared(&news).await.expect("send");
+        for client in &mut clients {
+            let got = bounded(client.recv()).await.expect("a message");
+            assert_eq!(got.as_text(), Some(text.as_str()));
+        }
+        assert_eq!(news.compressions(), 1, "compressed once for all three");
+
+        // A connection that is gone hands the payload back.
+        let _ = bounded(clients[1].close(Some(1000), None)).await;
+        events
+            .until(|e| matches!(e, Ev::Close { .. }).then_some(()))
+            .await;
+        match channels[1].try_send_prepared(&news) {
+            Err(TrySendError::Closed(back)) => assert_eq!(back, text.as_bytes()),
+            other => panic!("expected Closed, got {other:?}"),
+        }
     }
 }

@@ -3,6 +3,29 @@
 //! Any task may send: the message is encoded (masked, compressed) in the caller's task
 //! into a shared queue, and the connection's task writes it. A sender waits while the
 //! queue holds more than the high-water mark, so a slow peer cannot grow our memory.
+//!
+//! # Slow consumers
+//!
+//! A server sending to many clients (fan-out, broadcast) chooses per client what happens
+//! when that client reads more slowly than it is sent to; the queue's bound is the
+//! high-water mark in every case:
+//!
+//! - **Queue up to a bound, then wait**: [`WebSocketChannel::send_message`] (and the other
+//!   sends) wait while more than the mark is queued. Choose the bound per connection with
+//!   [`WebSocketChannel::set_high_water_mark`]; a sender waits for the slowest client it
+//!   sends to.
+//! - **Skip**: [`WebSocketChannel::try_send_message`] (or
+//!   [`try_send_prepared`](WebSocketChannel::try_send_prepared)) never waits; on
+//!   [`TrySendError::Full`] the message is not sent to this client (count the misses, send it
+//!   a summary later, ...).
+//! - **Drop after a deadline**: wait for room at most a deadline, then drop the client:
+//!   `tokio::time::timeout(deadline, channel.send_message(..))`, and on timeout
+//!   [`WebSocketChannel::drop_connection`] (no closing handshake: its close frame could not
+//!   get past the queue anyway). A send cancelled by the timeout queued nothing. To keep one
+//!   slow client from holding up the others, try every client first and wait only for the
+//!   ones that were [`Full`](TrySendError::Full), concurrently (`examples/broadcast.rs`).
+//!
+//! To send one message to many clients, prepare it once ([`PreparedMessage`]).
 
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,7 +36,7 @@ use tokio::sync::Notify;
 
 use super::error::{Error, Result};
 use super::peer::PeerAddr;
-use super::protocol::{Outgoing, SendError, Sender};
+use super::protocol::{Outgoing, PreparedMessage, SendError, Sender};
 
 /// Default queued bytes above which senders wait ([`WebSocketChannel::set_high_water_mark`]).
 pub const DEFAULT_HIGH_WATER_MARK: usize = 1 << 20;
@@ -316,7 +339,8 @@ impl WebSocketChannel {
     }
 
     /// Drops the connection at once, without a closing handshake (Autobahn's
-    /// `dropConnection(abort=True)`); `on_close` then reports an unclean close.
+    /// `dropConnection(abort=True)`); `on_close` then reports an unclean close. Also when
+    /// output is stuck behind a peer that stopped reading: queued output is discarded.
     ///
     /// # Examples
     ///
@@ -385,7 +409,8 @@ impl WebSocketChannel {
     /// Queues a message without waiting: fails at once, handing the payload back, when
     /// more than the high-water mark is already queued for this peer (or the connection is
     /// not open). For fan-out, where one slow client must not hold up the others: skip it,
-    /// count its misses, drop it after a while — the caller's policy.
+    /// count its misses, drop it after a deadline — the caller's policy (see
+    /// [the module docs](self#slow-consumers)).
     ///
     /// # Examples
     ///
@@ -406,25 +431,85 @@ impl WebSocketChannel {
     /// }
     /// # }
     /// ```
+    ///
+    /// Dropping a client that stays behind for longer than a deadline:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use autobahn::websocket::channel::TrySendError;
+    ///
+    /// # async fn demo(client: autobahn::websocket::WebSocketChannel) {
+    /// let tick = bytes::Bytes::from_static(b"tick");
+    /// if let Err(TrySendError::Full(tick)) = client.try_send_message(tick, false) {
+    ///     let wait = client.send_message(tick, false);
+    ///     if tokio::time::timeout(Duration::from_secs(5), wait).await.is_err() {
+    ///         tracing::info!(peer = client.peer(), "behind for 5 s: dropped");
+    ///         client.drop_connection();
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn try_send_message(
         &self,
         payload: impl Into<Bytes>,
         is_binary: bool,
     ) -> std::result::Result<(), TrySendError> {
-        let payload = payload.into();
+        self.try_queue(payload.into(), |s, out, payload| {
+            s.send_message(out, payload, is_binary)
+        })
+    }
+
+    /// Sends a [`PreparedMessage`] (Autobahn's `sendPreparedMessage`): what
+    /// [`Self::send_message`] of its payload would send, encoded once for many connections
+    /// (see [`PreparedMessage`] for what is shared). Waits like `send_message` while the
+    /// queue is above the high-water mark.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::PreparedMessage;
+    ///
+    /// # async fn demo(clients: Vec<autobahn::websocket::WebSocketChannel>) {
+    /// let news = PreparedMessage::new("compressed once, sent to all", false);
+    /// for client in &clients {
+    ///     let _ = client.send_prepared(&news).await; // a client that left is no error here
+    /// }
+    /// # }
+    /// ```
+    pub async fn send_prepared(&self, message: &PreparedMessage) -> Result<()> {
+        self.with_sender(|s, out| s.send_prepared(out, message))
+            .await
+    }
+
+    /// [`Self::send_prepared`] without waiting, as [`Self::try_send_message`]: fails at once
+    /// when the queue is above the high-water mark or the connection is not open (the error
+    /// holds the message's payload).
+    pub fn try_send_prepared(
+        &self,
+        message: &PreparedMessage,
+    ) -> std::result::Result<(), TrySendError> {
+        self.try_queue(message.payload().clone(), |s, out, _| {
+            s.send_prepared(out, message)
+        })
+    }
+
+    /// Queues with `f` if the connection is open and the queue below the high-water mark;
+    /// else hands `payload` back.
+    fn try_queue(
+        &self,
+        payload: Bytes,
+        f: impl FnOnce(&mut Sender, &mut Outgoing, Bytes) -> Result<(), SendError>,
+    ) -> std::result::Result<(), TrySendError> {
         let waker = {
             let mut guard = self.shared.lock();
             let side = &mut *guard;
-            match side.phase {
-                Phase::Open => {}
-                Phase::Connecting => return Err(TrySendError::Closed(payload)),
-                Phase::Closed => return Err(TrySendError::Closed(payload)),
+            if side.phase != Phase::Open {
+                return Err(TrySendError::Closed(payload));
             }
             if side.out.len() >= side.high_water {
                 return Err(TrySendError::Full(payload));
             }
-            side.sender
-                .send_message(&mut side.out, payload, is_binary)
+            f(&mut side.sender, &mut side.out, payload)
                 .map_err(|e| TrySendError::Failed(e.into()))?;
             side.driver.take()
         };

@@ -744,6 +744,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     }
 
     fn poll_write(&mut self, cx: &mut Context<'_>) {
+        // Output left from a write the peer did not take (see `Poll::Pending` below): a
+        // peer that stopped reading keeps it here for good, so look for a drop here too.
+        if !self.writing.is_empty() && self.channel.shared.lock().abort {
+            return self.lost("connection dropped by the application".into());
+        }
         loop {
             if self.writing.is_empty() {
                 let mut side = self.channel.shared.lock();
@@ -806,7 +811,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                     self.needs_flush = true;
                 }
                 Poll::Ready(Err(e)) => return self.lost(format!("write failed: {e}")),
-                Poll::Pending => return,
+                Poll::Pending => {
+                    // The peer is not reading: leave our waker for `drop_connection` (and
+                    // new output), or only the socket could wake us, perhaps never.
+                    let mut side = self.channel.shared.lock();
+                    match &side.driver {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => side.driver = Some(cx.waker().clone()),
+                    }
+                    return;
+                }
             }
         }
         if self.needs_flush {

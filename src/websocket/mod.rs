@@ -41,6 +41,7 @@ pub use error::Error;
 pub use handler::{WebSocketClientHandler, WebSocketHandler, WebSocketServerHandler};
 pub use message::{Message, Utf8Bytes};
 pub use peer::PeerAddr;
+pub use protocol::PreparedMessage;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub mod server;
 pub mod stream;

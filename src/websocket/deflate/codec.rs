@@ -260,6 +260,19 @@ impl PerMessageDeflate {
         }
     }
 
+    /// The settings our compressor starts each message with, when our direction has no
+    /// context takeover: a message then compresses to the same bytes on every connection
+    /// with equal settings, so a prepared message is compressed once for all of them.
+    /// `None` with context takeover (the output depends on this connection's history).
+    pub(crate) fn shared_compression(&self) -> Option<SharedCompression> {
+        let (no_context_takeover, window_bits) = self.send_direction();
+        no_context_takeover.then_some(SharedCompression {
+            window_bits,
+            mem_level: self.params.mem_level,
+            level: self.params.compression_level,
+        })
+    }
+
     /// Whether the peer resets its compressor after every message, so we may reset ours.
     fn peer_no_context_takeover(&self) -> bool {
         if self.is_server {
@@ -673,6 +686,15 @@ fn reserve_bounded(out: &mut Vec<u8>, room: usize, cap_limit: usize) {
     let doubled = out.capacity().saturating_mul(2).min(cap_limit);
     let target = needed.max(doubled);
     out.reserve_exact(target - out.len());
+}
+
+/// Compressor settings under which equal messages compress to equal bytes
+/// ([`PerMessageDeflate::shared_compression`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SharedCompression {
+    window_bits: u8,
+    mem_level: u8,
+    level: u8,
 }
 
 /// How far [`PerMessageDeflate::inflate_some`] got.

@@ -5,6 +5,9 @@
 //! machine for sans-IO users and tests. Nothing here touches a socket or a clock.
 
 mod outgoing;
+mod prepared;
+#[cfg(test)]
+mod prepared_tests;
 mod receiver;
 mod sender;
 #[cfg(test)]
@@ -17,6 +20,7 @@ use std::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
 pub use outgoing::Outgoing;
+pub use prepared::PreparedMessage;
 pub use receiver::{parse_close_payload, Receiver};
 pub use sender::Sender;
 

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use super::outgoing::Outgoing;
+use super::prepared::PreparedMessage;
 use super::{ProtocolConfig, Role, SendError};
 use crate::websocket::frame::{close_code, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 
@@ -193,11 +194,7 @@ impl Sender {
         if self.message.is_some() {
             return Err(SendError::MessageInProgress);
         }
-        let opcode = if is_binary {
-            OpCode::Binary
-        } else {
-            OpCode::Text
-        };
+        let opcode = opcode_of(is_binary);
         #[cfg(feature = "deflate")]
         if !do_not_compress && self.deflater.is_some() && payload.len() >= self.compress_threshold {
             let mut compressed = std::mem::take(&mut self.scratch);
@@ -221,6 +218,58 @@ impl Sender {
             self.put_fragments(out, opcode, false, &payload);
         }
         Ok(())
+    }
+
+    /// Sends a [`PreparedMessage`]: the same frames [`Self::send_message`] would send,
+    /// reusing what the message holds already encoded (its payload, shared; its compressed
+    /// form when our direction has no context takeover, compressed here only for the first
+    /// connection with these compressor settings).
+    pub fn send_prepared(
+        &mut self,
+        out: &mut Outgoing,
+        message: &PreparedMessage,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.message.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(d) = self.deflater.as_mut() {
+            if message.payload().len() >= self.compress_threshold {
+                let Some(setting) = d.shared_compression() else {
+                    // Context takeover: the output depends on this connection's history.
+                    message.count_compression();
+                    return self.send_message(out, message.payload().clone(), message.is_binary());
+                };
+                let compressed = message
+                    .compressed(setting, |payload, into| d.compress_message(payload, into))
+                    .map_err(|_| SendError::Compression)?;
+                self.put_fragments_shared(out, opcode_of(message.is_binary()), true, compressed);
+                return Ok(());
+            }
+        }
+        self.send_message_with(out, message.payload().clone(), message.is_binary(), true)
+    }
+
+    /// [`Self::put_fragments`] of a shared payload: unmasked frames queue slices of it
+    /// instead of copies.
+    #[cfg(feature = "deflate")]
+    fn put_fragments_shared(&self, out: &mut Outgoing, opcode: OpCode, rsv1: bool, payload: Bytes) {
+        let frag = self.config.auto_fragment_size;
+        if frag == 0 || payload.len() <= frag {
+            let h = self.header(true, rsv1, opcode, payload.len());
+            self.put_shared(out, h, payload);
+            return;
+        }
+        let mut start = 0;
+        while start < payload.len() {
+            let end = (start + frag).min(payload.len());
+            let first = start == 0;
+            let op = if first { opcode } else { OpCode::Continuation };
+            let h = self.header(end == payload.len(), rsv1 && first, op, end - start);
+            self.put_shared(out, h, payload.slice(start..end));
+            start = end;
+        }
     }
 
     fn put_fragments(&self, out: &mut Outgoing, opcode: OpCode, rsv1: bool, payload: &[u8]) {
@@ -481,6 +530,15 @@ impl Sender {
     /// The role this sender encodes for.
     pub fn role(&self) -> Role {
         self.config.role
+    }
+}
+
+/// The opcode of a data message.
+fn opcode_of(is_binary: bool) -> OpCode {
+    if is_binary {
+        OpCode::Binary
+    } else {
+        OpCode::Text
     }
 }
 
