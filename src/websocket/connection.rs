@@ -181,12 +181,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// The next event, pings and pongs included (for the callback API).
+    #[inline]
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         let _span = (!self.span.is_none()).then(|| self.span.enter());
         self.io.poll_next(cx)
     }
 
     /// Moves IO along (reading, answering, writing, timing) while the application is busy.
+    #[inline]
     pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) {
         let _span = (!self.span.is_none()).then(|| self.span.enter());
         self.io.poll_progress(cx, false);
@@ -194,6 +196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The application took the last event and is back in the same task poll: a read
     /// that was pending then is still pending.
+    #[inline]
     pub(crate) fn set_same_poll(&mut self, same: bool) {
         self.io.same_poll = same;
     }

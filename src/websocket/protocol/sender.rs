@@ -148,6 +148,7 @@ impl Sender {
         out.put_frame(&header, payload, self.config.apply_mask);
     }
 
+    #[inline]
     fn put_shared(&self, out: &mut Outgoing, header: FrameHeader, payload: Bytes) {
         if header.mask.is_some() {
             self.put(out, header, &payload);
