@@ -248,7 +248,13 @@ async fn node_vs_server(mode: &str, header: Option<&str>) {
         channel,
         count: counter.clone(),
     }));
+    node_client_echoes(port, mode, header, &count).await;
+    server.abort();
+}
 
+/// Runs the node echo client against our server on `port` and checks its result, the
+/// extension answer it got and the messages our server counted in `count`.
+async fn node_client_echoes(port: u16, mode: &str, header: Option<&str>, count: &Mutex<usize>) {
     let args = [
         format!("--url=ws://127.0.0.1:{port}/"),
         format!("--deflate={mode}"),
@@ -288,7 +294,6 @@ async fn node_vs_server(mode: &str, header: Option<&str>) {
         format!("EXT {}", header.unwrap_or("-")),
         "extension answer the node client got"
     );
-    server.abort();
 }
 
 #[tokio::test]
@@ -343,33 +348,7 @@ async fn node_vs_pull_server(mode: &str, header: Option<&str>) {
         }
     });
     let port = server.local_addr().expect("TCP").port();
-    let args = [
-        format!("--url=ws://127.0.0.1:{port}/"),
-        format!("--deflate={mode}"),
-        format!("--rounds={ROUNDS}"),
-    ];
-    let mut client = node_script("node_ws_echo_client.cjs", &args)
-        .spawn()
-        .expect("starting node_ws_echo_client.cjs");
-    let mut lines = BufReader::new(client.stdout.take().expect("piped stdout")).lines();
-    let ext = next_line(&mut lines, "the EXT line").await;
-    let status = timeout(RUN_LIMIT, client.wait())
-        .await
-        .expect("node client finishes")
-        .expect("wait");
-    let mut rest = Vec::new();
-    while let Ok(Ok(Some(l))) = timeout(Duration::from_secs(2), lines.next_line()).await {
-        rest.push(l);
-    }
-    let stderr = stderr_of(&mut client).await;
-    assert!(
-        status.success(),
-        "node client failed ({status}): {stderr}\n{rest:?}"
-    );
-    let total = ROUNDS * SIZES.len() * 4;
-    assert_eq!(rest, vec![format!("OK {total} 1000")]);
-    assert_eq!(*count.lock().unwrap(), total);
-    assert_eq!(ext, format!("EXT {}", header.unwrap_or("-")));
+    node_client_echoes(port, mode, header, &count).await;
     server.shutdown(Duration::from_secs(5)).await;
 }
 
