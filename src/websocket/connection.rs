@@ -7,15 +7,18 @@
 //! polled: keep a `recv` (or a `Stream` consumer) running, or pings go unanswered.
 
 use std::future::poll_fn;
+use std::mem;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::channel::{Phase, WebSocketChannel};
 use super::driver::{CloseInfo, Io};
 use super::error::{Error, Result};
 use super::message::{Message, Utf8Bytes};
+use super::message_reader::MessageReader;
 use super::peer::PeerAddr;
 use super::protocol::{Event, SendError};
 use super::server::ConnectionSlot;
@@ -59,6 +62,8 @@ pub struct WebSocket<S> {
     io: Io<S>,
     /// Hand pings and pongs out as messages.
     control: bool,
+    /// Where the streamed message being received stands (streaming mode).
+    pub(crate) incoming: Incoming,
     /// The connection's span: entered whenever the connection is polled.
     span: tracing::Span,
     /// The server's `max_connections` place, given back when the connection is dropped.
@@ -78,6 +83,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         Self {
             io,
             control: false,
+            incoming: Incoming::Idle,
             span,
             _slot: None,
         }
@@ -106,6 +112,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.control = on;
     }
 
+    /// Streaming mode: messages that begin from now on are handed over as they arrive,
+    /// so that one of any size passes through bounded memory. Read them with
+    /// [`Self::recv_streaming`], piece by piece or as an `AsyncRead`; [`Self::recv`] (and
+    /// the `Stream`) still work, reassembling each message. Off by default. Set it before
+    /// the first `recv` for it to apply to the first message.
+    ///
+    /// Raise `max_message_payload_size` (and `max_frame_payload_size`) in the options, or
+    /// set them to 0 for no limit, to take messages larger than their defaults. A message
+    /// in progress has `message_timeout` from its last progress, not from its start.
+    ///
+    /// Autobahn|Python streams when a protocol overrides `onMessageBegin` and friends;
+    /// this is the pull API's switch (the callback API's is
+    /// [`WebSocketHandler::delivery`](super::WebSocketHandler::delivery)).
+    pub fn receive_streaming(&mut self, on: bool) {
+        self.io.set_streaming(on);
+    }
+
     /// The next message; `None` once the connection has closed (then
     /// [`Self::close_info`] says how). Pings are answered meanwhile.
     ///
@@ -120,20 +143,112 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         let _span = (!self.span.is_none()).then(|| self.span.enter());
         loop {
             let message = match ready!(self.io.poll_next(cx)) {
-                None => return Poll::Ready(None),
-                Some(Event::Message { payload, is_binary }) => {
-                    // As the callback API logs it, in the connection's span.
-                    tracing::trace!(len = payload.len(), is_binary, "message received");
-                    match is_binary {
-                        true => Message::Binary(payload),
-                        false => Message::Text(Utf8Bytes::from_received(payload)),
-                    }
+                None => {
+                    self.incoming = Incoming::Idle;
+                    return Poll::Ready(None);
                 }
+                Some(Event::Message { payload, is_binary }) => received(payload, is_binary),
                 Some(Event::Ping(p)) if self.control => Message::Ping(p),
                 Some(Event::Pong(p)) if self.control => Message::Pong(p),
-                Some(_) => continue,
+                Some(event) => match self.incoming.reassemble(event) {
+                    Some(message) => message,
+                    None => continue,
+                },
             };
             return Poll::Ready(Some(message));
+        }
+    }
+
+    /// The next message as it arrives, to read piece by piece
+    /// ([`MessageReader::chunk`]) or as an `AsyncRead`; `None` once the connection has
+    /// closed. Without [`Self::receive_streaming`] (or for a message received before it
+    /// was set), the whole message is its one piece.
+    ///
+    /// Dropping the reader before the message's end skips the rest of it. Cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// A server that answers the length of each message, however large, without holding
+    /// it:
+    ///
+    /// ```
+    /// use autobahn::websocket::{Message, WebSocketClientFactory, WebSocketServerFactory};
+    /// use autobahn::websocket::options::ServerOptions;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut options = ServerOptions::default();
+    /// options.max_message_payload_size = 0; // no limit: nothing is held
+    /// options.max_frame_payload_size = 0;
+    /// let factory = WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options);
+    /// let listener = factory.listen("127.0.0.1:0").await?;
+    /// let url = format!("ws://{}", listener.local_addr()?);
+    /// let _server = factory.start_websocket(listener, |mut ws| async move {
+    ///     ws.receive_streaming(true);
+    ///     while let Some(mut message) = ws.recv_streaming().await {
+    ///         let mut len = 0;
+    ///         while let Ok(Some(piece)) = message.chunk().await {
+    ///             len += piece.len();
+    ///         }
+    ///         drop(message);
+    ///         let _ = ws.send(len.to_string()).await;
+    ///     }
+    /// });
+    ///
+    /// let mut ws = WebSocketClientFactory::new(&url)?.connect_websocket().await?;
+    /// ws.send(vec![7u8; 100_000]).await?;
+    /// assert_eq!(ws.recv().await, Some(Message::from("100000")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn recv_streaming(&mut self) -> Option<MessageReader<'_, S>> {
+        let start = poll_fn(|cx| self.poll_message_start(cx)).await?;
+        Some(MessageReader::new(self, start))
+    }
+
+    /// The start of the next message for [`Self::recv_streaming`]: whether it is binary,
+    /// and the pieces already received.
+    fn poll_message_start(&mut self, cx: &mut Context<'_>) -> Poll<Option<MessageStart>> {
+        let _span = (!self.span.is_none()).then(|| self.span.enter());
+        if let Incoming::Assembling { is_binary, pieces } = &mut self.incoming {
+            // A `recv` was cancelled in the middle of this message: go on from there.
+            let start = MessageStart {
+                is_binary: *is_binary,
+                pieces: mem::take(pieces),
+                complete: false,
+            };
+            self.incoming = Incoming::Reading;
+            return Poll::Ready(Some(start));
+        }
+        loop {
+            match ready!(self.io.poll_next(cx)) {
+                None => {
+                    self.incoming = Incoming::Idle;
+                    return Poll::Ready(None);
+                }
+                Some(Event::Message { payload, is_binary }) => {
+                    tracing::trace!(len = payload.len(), is_binary, "message received");
+                    let start = MessageStart {
+                        is_binary,
+                        pieces: vec![payload],
+                        complete: true,
+                    };
+                    return Poll::Ready(Some(start));
+                }
+                Some(Event::MessageBegin { is_binary }) if self.incoming.is_idle() => {
+                    self.incoming = Incoming::Reading;
+                    let start = MessageStart {
+                        is_binary,
+                        pieces: Vec::new(),
+                        complete: false,
+                    };
+                    return Poll::Ready(Some(start));
+                }
+                Some(event) => {
+                    // The rest of a message whose reader was dropped.
+                    self.incoming.skip(&event);
+                }
+            }
         }
     }
 
@@ -281,6 +396,94 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             Poll::Ready(Ok(()))
         } else {
             Poll::Pending
+        }
+    }
+}
+
+/// A received message as a [`Message`].
+fn received(payload: Bytes, is_binary: bool) -> Message {
+    // As the callback API logs it, in the connection's span.
+    tracing::trace!(len = payload.len(), is_binary, "message received");
+    match is_binary {
+        true => Message::Binary(payload),
+        false => Message::Text(Utf8Bytes::from_received(payload)),
+    }
+}
+
+/// How [`WebSocket::recv_streaming`] found the next message.
+pub(crate) struct MessageStart {
+    pub is_binary: bool,
+    /// Pieces received already.
+    pub pieces: Vec<Bytes>,
+    /// The pieces are the whole message.
+    pub complete: bool,
+}
+
+/// Where the streamed message being received stands.
+#[derive(Debug, Default)]
+pub(crate) enum Incoming {
+    /// Between messages.
+    #[default]
+    Idle,
+    /// `recv` collects its pieces (kept here, so a cancelled `recv` loses nothing).
+    Assembling { is_binary: bool, pieces: Vec<Bytes> },
+    /// A [`MessageReader`] hands its pieces out.
+    Reading,
+    /// Its reader was dropped before its end: the rest is skipped.
+    Skipping,
+}
+
+impl Incoming {
+    fn is_idle(&self) -> bool {
+        matches!(self, Incoming::Idle)
+    }
+
+    /// Takes one streaming event for `recv`; the message once it is complete.
+    fn reassemble(&mut self, event: Event) -> Option<Message> {
+        match (&mut *self, event) {
+            (Incoming::Idle, Event::MessageBegin { is_binary }) => {
+                *self = Incoming::Assembling {
+                    is_binary,
+                    pieces: Vec::new(),
+                };
+                None
+            }
+            (Incoming::Assembling { pieces, .. }, Event::FrameData(piece)) => {
+                pieces.push(piece);
+                None
+            }
+            (Incoming::Assembling { .. }, Event::MessageEnd) => {
+                let Incoming::Assembling { is_binary, pieces } = mem::take(self) else {
+                    return None;
+                };
+                Some(received(concat(pieces), is_binary))
+            }
+            (_, event) => {
+                self.skip(&event);
+                None
+            }
+        }
+    }
+
+    /// Skipping a message's rest ends with it.
+    pub(crate) fn skip(&mut self, event: &Event) {
+        if matches!(self, Incoming::Skipping) && matches!(event, Event::MessageEnd) {
+            *self = Incoming::Idle;
+        }
+    }
+}
+
+/// The pieces of a message as one payload (no copy if there is only one).
+fn concat(mut pieces: Vec<Bytes>) -> Bytes {
+    match pieces.len() {
+        0 => Bytes::new(),
+        1 => pieces.pop().unwrap_or_default(),
+        _ => {
+            let mut whole = BytesMut::with_capacity(pieces.iter().map(Bytes::len).sum());
+            for piece in pieces {
+                whole.extend_from_slice(&piece);
+            }
+            whole.freeze()
         }
     }
 }

@@ -229,10 +229,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             passes_without_timers: 0,
         };
         if !io.read_buf.is_empty() {
-            io.process_input(&mut []);
+            // Decoded by the first poll, once the application has chosen how it receives
+            // (see `set_streaming`).
+            io.receiver.resume();
         }
         tracing::debug!("WebSocket connection open");
         io
+    }
+
+    /// Hands data messages begun from now on out as they arrive (see
+    /// [`Receiver::set_streaming`]).
+    pub(crate) fn set_streaming(&mut self, on: bool) {
+        self.receiver.set_streaming(on);
     }
 
     /// The connection has ended (see [`Self::close_info`]).
@@ -574,6 +582,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
             // Let the last payload own the allocation, and an idle connection hold none.
             self.read_buf = BytesMut::new();
         }
+        // A streamed message holds nothing while it arrives: its deadline runs from its last
+        // progress, so a message of any size may take as long as it needs while it moves.
         let mut completed_a_message = false;
         if self.events.len() > before {
             self.queued_bytes += self.events.range(before..).map(event_cost).sum::<usize>();
@@ -581,7 +591,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
                 && self
                     .events
                     .range(before..)
-                    .any(|ev| matches!(ev, Event::Message { .. }));
+                    .any(|ev| matches!(ev, Event::Message { .. } | Event::FrameData(_)));
             self.react(before);
         }
         self.time_message(completed_a_message);
@@ -604,10 +614,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 
     /// The protocol's own answers (pongs, the close reply) to newly queued events.
     fn react(&mut self, from: usize) {
-        let data_only = self
-            .events
-            .range(from..)
-            .all(|ev| matches!(ev, Event::Message { .. }));
+        let data_only = self.events.range(from..).all(Event::is_data);
         if data_only {
             return;
         }
@@ -897,9 +904,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
 fn event_cost(ev: &Event) -> usize {
     EVENT_OVERHEAD
         + match ev {
-            Event::Message { payload, .. } => payload.len(),
+            Event::Message { payload, .. } | Event::FrameData(payload) => payload.len(),
             Event::Ping(p) | Event::Pong(p) => p.len(),
             Event::Close { reason, .. } => reason.as_ref().map_or(0, String::len),
+            Event::MessageBegin { .. }
+            | Event::FrameBegin { .. }
+            | Event::FrameEnd
+            | Event::MessageEnd => 0,
         }
 }
 

@@ -57,6 +57,56 @@ pub trait WebSocketHandler: Send + 'static {
         async {}
     }
 
+    /// How this handler takes messages: whole ([`Delivery::Whole`], `on_message`, the
+    /// default), frame by frame ([`Delivery::Frames`]) or as they arrive
+    /// ([`Delivery::Streaming`]). Asked once, when the connection opens.
+    ///
+    /// Autobahn|Python picks the mode by which hooks a protocol overrides; a Rust trait
+    /// cannot see that, so the handler says it here.
+    fn delivery(&self) -> Delivery {
+        Delivery::Whole
+    }
+
+    /// (Frames, Streaming) A message begins (Autobahn's `onMessageBegin`).
+    fn on_message_begin(&mut self, is_binary: bool) -> impl Future<Output = ()> + Send {
+        let _ = is_binary;
+        async {}
+    }
+
+    /// (Streaming) A frame of the message begins; `length` is its payload length on the
+    /// wire (compressed, if the message is) (Autobahn's `onMessageFrameBegin`).
+    fn on_message_frame_begin(&mut self, length: u64) -> impl Future<Output = ()> + Send {
+        let _ = length;
+        async {}
+    }
+
+    /// (Streaming) Payload of the frame as it arrived: unmasked, inflated, and for text
+    /// valid UTF-8 so far (a piece may end inside a character) (Autobahn's
+    /// `onMessageFrameData`).
+    fn on_message_frame_data(&mut self, payload: Bytes) -> impl Future<Output = ()> + Send {
+        let _ = payload;
+        async {}
+    }
+
+    /// (Streaming) The frame ended (Autobahn's `onMessageFrameEnd`).
+    fn on_message_frame_end(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// (Frames) A whole frame of the message: its payload in the pieces it arrived in
+    /// (Autobahn's `onMessageFrame`, which also gets a list of pieces). A frame is held
+    /// whole, up to `max_frame_payload_size`.
+    fn on_message_frame(&mut self, payload: Vec<Bytes>) -> impl Future<Output = ()> + Send {
+        let _ = payload;
+        async {}
+    }
+
+    /// (Frames, Streaming) The message ended, complete and valid (Autobahn's
+    /// `onMessageEnd`).
+    fn on_message_end(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
     /// A ping arrived; the pong was already sent.
     fn on_ping(&mut self, payload: Bytes) -> impl Future<Output = ()> + Send {
         let _ = payload;
@@ -81,6 +131,54 @@ pub trait WebSocketHandler: Send + 'static {
         let _ = (was_clean, code, reason);
         async {}
     }
+}
+
+/// How a [`WebSocketHandler`] takes messages (its [`WebSocketHandler::delivery`]).
+///
+/// # Examples
+///
+/// A handler that hashes every message as it arrives, whatever its size (raise
+/// `max_message_payload_size` and `max_frame_payload_size`, or set them to 0, for
+/// messages past their defaults):
+///
+/// ```
+/// use autobahn::websocket::{Delivery, WebSocketChannel, WebSocketHandler};
+/// use bytes::Bytes;
+///
+/// struct Sizes {
+///     channel: WebSocketChannel,
+///     len: u64,
+/// }
+///
+/// impl WebSocketHandler for Sizes {
+///     fn delivery(&self) -> Delivery {
+///         Delivery::Streaming
+///     }
+///     async fn on_message_begin(&mut self, _is_binary: bool) {
+///         self.len = 0;
+///     }
+///     async fn on_message_frame_data(&mut self, payload: Bytes) {
+///         self.len += payload.len() as u64;
+///     }
+///     async fn on_message_end(&mut self) {
+///         let _ = self.channel.send_text(self.len.to_string()).await;
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Each message once complete, to `on_message` (held whole, up to
+    /// `max_message_payload_size`).
+    #[default]
+    Whole,
+    /// Autobahn's frame-based API: `on_message_begin`, `on_message_frame` per frame (held
+    /// whole, up to `max_frame_payload_size`), `on_message_end`.
+    Frames,
+    /// Autobahn's streaming API: `on_message_begin`, then per frame
+    /// `on_message_frame_begin`, `on_message_frame_data` per piece as it arrives and
+    /// `on_message_frame_end`, then `on_message_end`. Nothing is held: a message of any
+    /// size passes through bounded memory.
+    Streaming,
 }
 
 /// A server-side handler: decides on each connection request.

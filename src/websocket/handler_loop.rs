@@ -1,6 +1,6 @@
 //! Autobahn's callback API as a layer on [`WebSocket`]: the loop that takes the
-//! connection's events and calls the handler's hooks (`on_open`, `on_message`, `on_ping`,
-//! `on_pong`, `on_close`).
+//! connection's events and calls the handler's hooks (`on_open`, `on_message` or the
+//! frame-based and streaming hooks, `on_ping`, `on_pong`, `on_close`).
 //!
 //! The connection keeps moving while a hook is pending (a handler that awaits its own
 //! sends, say): reading (up to its bounds), answering pings, writing, timing. There is
@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::connection::WebSocket;
 use super::driver::CloseInfo;
-use super::handler::WebSocketHandler;
+use super::handler::{Delivery, WebSocketHandler};
 use super::protocol::Event;
 
 /// Runs an open connection to its end, calling the handler's hooks; returns how it
@@ -23,6 +23,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: WebSocketHandler,
 {
+    let delivery = handler.delivery();
+    ws.receive_streaming(delivery != Delivery::Whole);
+    // Frame-based delivery: the pieces of the frame in progress.
+    let mut frame = Vec::new();
     let _ = alongside(&mut ws, handler.on_open()).await;
     while let Some(event) = poll_fn(|cx| ws.poll_event(cx)).await {
         let at_once = match event {
@@ -30,6 +34,33 @@ where
                 tracing::trace!(len = payload.len(), is_binary, "message received");
                 alongside(&mut ws, handler.on_message(payload, is_binary)).await
             }
+            Event::MessageBegin { is_binary } => {
+                tracing::trace!(is_binary, "message begins");
+                alongside(&mut ws, handler.on_message_begin(is_binary)).await
+            }
+            Event::FrameBegin { len } => match delivery {
+                Delivery::Streaming => {
+                    alongside(&mut ws, handler.on_message_frame_begin(len)).await
+                }
+                _ => true,
+            },
+            Event::FrameData(piece) => match delivery {
+                Delivery::Streaming => {
+                    alongside(&mut ws, handler.on_message_frame_data(piece)).await
+                }
+                _ => {
+                    frame.push(piece);
+                    true
+                }
+            },
+            Event::FrameEnd => match delivery {
+                Delivery::Streaming => alongside(&mut ws, handler.on_message_frame_end()).await,
+                _ => {
+                    let pieces = std::mem::take(&mut frame);
+                    alongside(&mut ws, handler.on_message_frame(pieces)).await
+                }
+            },
+            Event::MessageEnd => alongside(&mut ws, handler.on_message_end()).await,
             Event::Ping(p) => {
                 tracing::trace!(len = p.len(), "ping received");
                 alongside(&mut ws, handler.on_ping(p)).await

@@ -13,6 +13,8 @@ mod sender;
 #[cfg(test)]
 mod slice_tests;
 #[cfg(test)]
+mod streaming_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
@@ -88,6 +90,23 @@ pub enum Event {
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
+    /// A data message begins (streaming mode only, see [`Receiver::set_streaming`]).
+    MessageBegin {
+        /// Binary or text.
+        is_binary: bool,
+    },
+    /// A frame of the current message begins (streaming mode only).
+    FrameBegin {
+        /// Its payload length on the wire (compressed, if the message is).
+        len: u64,
+    },
+    /// Payload of the current frame, as it arrived (streaming mode only): unmasked,
+    /// inflated, and for text valid UTF-8 so far (a chunk may end inside a character).
+    FrameData(Bytes),
+    /// The current frame ended (streaming mode only).
+    FrameEnd,
+    /// The current message ended, complete and (for text) valid (streaming mode only).
+    MessageEnd,
     /// The peer's close frame.
     Close {
         /// Its status code, if any.
@@ -95,6 +114,13 @@ pub enum Event {
         /// Its reason, if any.
         reason: Option<String>,
     },
+}
+
+impl Event {
+    /// A data message or a part of one (any event but ping, pong and close).
+    pub fn is_data(&self) -> bool {
+        !matches!(self, Event::Ping(_) | Event::Pong(_) | Event::Close { .. })
+    }
 }
 
 /// The peer broke the protocol: we fail the connection with this close code.
@@ -253,6 +279,11 @@ impl Connection {
     ) {
         self.receiver.set_deflate(inflate);
         self.sender.set_deflate(deflate, threshold);
+    }
+
+    /// Hands data messages out as they arrive (see [`Receiver::set_streaming`]).
+    pub fn set_streaming(&mut self, on: bool) {
+        self.receiver.set_streaming(on);
     }
 
     /// The closing-handshake state.

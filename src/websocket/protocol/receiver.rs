@@ -8,6 +8,7 @@ use crate::websocket::mask::apply_mask_at;
 use crate::websocket::utf8::Utf8Validator;
 
 mod inflate;
+mod streaming;
 use inflate::InflateBudget;
 
 /// Bytes (besides 1/8 of the limit) by which a compressed message may exceed
@@ -25,6 +26,9 @@ struct InFrame {
     inflated: usize,
     /// The inflater paused with output still pending (its output budget ran out).
     inflate_pending: bool,
+    /// Handed out as it arrives (streaming mode): the header is gone from the buffer,
+    /// which starts at payload offset `inflated` (see `streaming.rs`).
+    streamed: bool,
 }
 
 /// A complete frame's (unmasked) payload: part of the receive buffer, or of the caller's
@@ -59,6 +63,10 @@ struct InMessage {
     buf: Vec<u8>,
     /// Bytes received on the wire for this message (before inflation).
     wire_len: u64,
+    /// Handed out frame by frame as it arrives (streaming mode), not reassembled.
+    streamed: bool,
+    /// (Streamed) payload bytes handed out so far (inflated, if compressed).
+    emitted: u64,
 }
 
 /// Decodes the peer's frames into events, enforcing RFC 6455 and the configured limits.
@@ -96,6 +104,8 @@ pub struct Receiver {
     bounded_work: bool,
     /// The last `receive` stopped at its work budget with buffered input left to decode.
     work_left: bool,
+    /// Messages begun from now on are handed out as they arrive (see `set_streaming`).
+    streaming: bool,
     #[cfg(feature = "deflate")]
     inflater: Option<Box<crate::websocket::deflate::PerMessageDeflate>>,
 }
@@ -113,6 +123,7 @@ impl Receiver {
             paused: false,
             bounded_work: false,
             work_left: false,
+            streaming: false,
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -143,6 +154,51 @@ impl Receiver {
     pub fn set_message_budget(&mut self, bytes: usize) {
         self.budget = bytes;
         self.paused = false;
+    }
+
+    /// Streaming mode: data messages begun from now on are handed out as they arrive, as
+    /// [`Event::MessageBegin`], then per frame [`Event::FrameBegin`], [`Event::FrameData`]
+    /// pieces (each what one read brought, unmasked, inflated chunk by chunk, text
+    /// validated so far) and [`Event::FrameEnd`], then [`Event::MessageEnd`], instead of one
+    /// [`Event::Message`] once reassembled. Nothing is reassembled, so memory does not grow
+    /// with the message; `max_frame_payload_size` and `max_message_payload_size` still
+    /// apply (0: no limit). Off by default; a message already begun keeps its mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::protocol::{Event, ProtocolConfig, Receiver, Role};
+    /// use bytes::BytesMut;
+    ///
+    /// let mut receiver = Receiver::new(ProtocolConfig::new(Role::Client));
+    /// receiver.set_streaming(true);
+    /// let mut events = Vec::new();
+    /// // A text frame of 5 bytes of which 3 have arrived.
+    /// let mut buf = BytesMut::from(&b"\x81\x05Hel"[..]);
+    /// receiver.receive(&mut buf, &mut events)?;
+    /// buf.extend_from_slice(b"lo");
+    /// receiver.receive(&mut buf, &mut events)?;
+    /// assert_eq!(
+    ///     events,
+    ///     [
+    ///         Event::MessageBegin { is_binary: false },
+    ///         Event::FrameBegin { len: 5 },
+    ///         Event::FrameData("Hel".into()),
+    ///         Event::FrameData("lo".into()),
+    ///         Event::FrameEnd,
+    ///         Event::MessageEnd,
+    ///     ]
+    /// );
+    /// # Ok::<(), autobahn::websocket::protocol::ProtocolViolation>(())
+    /// ```
+    pub fn set_streaming(&mut self, on: bool) {
+        self.streaming = on;
+    }
+
+    /// Makes [`has_work_left`](Self::has_work_left) true: the caller has buffered input
+    /// it has not decoded yet (bytes read with the opening handshake).
+    pub(crate) fn resume(&mut self) {
+        self.work_left = true;
     }
 
     /// True if the last call stopped because the message budget ran out.
@@ -189,6 +245,7 @@ impl Receiver {
     /// so the caller can size its next read.
     pub fn bytes_wanted(&self, buf: &BytesMut) -> usize {
         match &self.frame {
+            Some(f) if f.streamed => streaming::bytes_wanted(f, buf),
             Some(f) => {
                 let total = f.header_len as u64 + f.header.payload_len;
                 total
@@ -230,14 +287,18 @@ impl Receiver {
                         if self.config.log_frames {
                             tracing::trace!(?header, "rx frame");
                         }
+                        let streamed = self.streams(&header);
                         self.frame = Some(InFrame {
                             header,
                             header_len,
                             processed: 0,
                             inflated: 0,
                             inflate_pending: false,
+                            streamed,
                         });
-                        if header.rsv1 {
+                        if streamed {
+                            self.begin_streamed_frame(buf, events);
+                        } else if header.rsv1 {
                             // A compressed message: inflated as its payload arrives.
                             self.start_message(&header);
                         }
@@ -249,6 +310,12 @@ impl Receiver {
             let Some(frame) = self.frame.as_ref() else {
                 return Ok(());
             };
+            if frame.streamed {
+                if self.stream_frame(buf, events, &mut budget)? {
+                    continue;
+                }
+                return Ok(());
+            }
             let (header, header_len, processed) = (frame.header, frame.header_len, frame.processed);
             let payload_len = header.payload_len as usize; // fits: checked in check_header
             let available = (buf.len() - header_len).min(payload_len);
@@ -355,7 +422,7 @@ impl Receiver {
         fresh: &mut [u8],
         events: &mut impl Extend<Event>,
     ) -> Result<(), ProtocolViolation> {
-        if buf.is_empty() && self.frame.is_none() {
+        if buf.is_empty() && self.frame.is_none() && !self.streaming {
             let used = self.receive_slice(fresh, events)?;
             buf.extend_from_slice(&fresh[used..]);
         } else {
@@ -491,6 +558,8 @@ impl Receiver {
             compressed: header.rsv1,
             buf: Vec::new(),
             wire_len: 0,
+            streamed: false,
+            emitted: 0,
         });
     }
 

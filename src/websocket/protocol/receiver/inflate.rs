@@ -48,11 +48,11 @@ impl Receiver {
     /// Ends the inflation of the compressed message in progress (if it is one).
     #[cfg(feature = "deflate")]
     pub(super) fn finish_inflate(&mut self) -> Result<(), ProtocolViolation> {
-        let limit = self.config.max_message_payload_size;
         let validate = self.config.utf8_validate_incoming;
         let Some(msg) = self.message.as_mut().filter(|m| m.compressed) else {
             return Ok(());
         };
+        let limit = inflate_limit(self.config.max_message_payload_size, msg.emitted);
         let Some(inflater) = self.inflater.as_mut() else {
             return Err(protocol_error("compressed frame without deflate"));
         };
@@ -77,12 +77,12 @@ impl Receiver {
     ) -> Result<(usize, usize, bool), ProtocolViolation> {
         #[cfg(feature = "deflate")]
         {
-            let limit = self.config.max_message_payload_size;
             let validate = self.config.utf8_validate_incoming;
             let (Some(msg), Some(inflater)) = (self.message.as_mut(), self.inflater.as_mut())
             else {
                 return Err(protocol_error("compressed frame without deflate"));
             };
+            let limit = inflate_limit(self.config.max_message_payload_size, msg.emitted);
             let check_utf8 = validate && !msg.is_binary;
             let utf8 = &mut self.utf8;
             let before = msg.buf.len();
@@ -130,6 +130,27 @@ pub(super) struct InflateBudget {
 }
 
 impl InflateBudget {
+    /// Both input and output are left.
+    pub(super) fn has_room(&self) -> bool {
+        self.input > 0 && self.output > 0
+    }
+
+    /// How much of `available` input this budget lets one step take.
+    pub(super) fn take_input(&self, available: usize) -> usize {
+        available.min(self.input)
+    }
+
+    /// Output left.
+    pub(super) fn output(&self) -> usize {
+        self.output
+    }
+
+    /// Counts one step's input and output.
+    pub(super) fn spend(&mut self, consumed: usize, produced: usize) {
+        self.input = self.input.saturating_sub(consumed);
+        self.output = self.output.saturating_sub(produced);
+    }
+
     /// The budget of one call: bounded, or everything.
     pub(super) fn new(bounded: bool) -> Self {
         match bounded {
@@ -142,6 +163,17 @@ impl InflateBudget {
                 output: usize::MAX,
             },
         }
+    }
+}
+
+/// The inflater's output limit for a message: `max_message_payload_size` less what a
+/// streamed message already handed out, at least 1 so that it never reads as "no limit"
+/// (0); the streamed total is checked exactly as it is handed out.
+#[cfg(feature = "deflate")]
+fn inflate_limit(max: usize, emitted: u64) -> usize {
+    match max {
+        0 => 0,
+        max => (max as u64).saturating_sub(emitted).max(1) as usize,
     }
 }
 
