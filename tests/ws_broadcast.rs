@@ -2,78 +2,22 @@
 //! with one client that never reads: the healthy clients still get every message, and the
 //! server's memory stays bounded.
 
+#[path = "common_example/mod.rs"]
+mod common_example;
+
 use std::time::Duration;
 
 use autobahn::websocket::{Message, WebSocketClientFactory};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::time::timeout;
+
+use common_example::ExampleServer;
 
 const MESSAGES: usize = 2_000;
 const MESSAGE_SIZE: usize = 16 * 1024;
 /// Generous: a loaded 2-core machine running debug builds.
 const DEADLINE: Duration = Duration::from_secs(120);
-
-/// The example's server process, killed when dropped.
-struct Server {
-    child: tokio::process::Child,
-    addr: String,
-    /// Kept open: a closed pipe would fail the example's prints.
-    _stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let target = tmp.parent().unwrap_or(tmp);
-        let binary = ["debug", "release"]
-            .iter()
-            .map(|profile| target.join(profile).join("examples").join("broadcast"))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| {
-                panic!(
-                    "examples/broadcast is not built under {}: run `cargo build --examples \
-                     --all-features` (cargo test --all-features builds it too)",
-                    target.display()
-                )
-            });
-        let mut child = tokio::process::Command::new(&binary)
-            .args(["server", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start examples/broadcast");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = timeout(DEADLINE, lines.next_line())
-            .await
-            .expect("the server prints its address")
-            .expect("read")
-            .expect("a line");
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the server printed {line:?}"))
-            .to_string();
-        Server {
-            child,
-            addr,
-            _stdout: lines,
-        }
-    }
-
-    /// Memory of the server process from /proc: `VmRSS` (resident now) or `VmHWM` (the
-    /// peak resident).
-    fn memory_bytes(&self, field: &str) -> u64 {
-        let pid = self.child.id().expect("running");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.trim().strip_suffix("kB"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("{field} in kB"))
-            * 1024
-    }
-}
 
 /// A client that completes the opening handshake by hand, waits for the server's
 /// "welcome" (so it is registered) and then never reads again, with a small receive
@@ -112,7 +56,7 @@ async fn never_reading_client(addr: &str) -> tokio::net::TcpStream {
 
 #[tokio::test]
 async fn a_client_that_never_reads_stalls_neither_the_others_nor_the_servers_memory() {
-    let server = Server::start().await;
+    let server = ExampleServer::start("broadcast", &["server", "127.0.0.1:0"], DEADLINE).await;
     let url = format!("ws://{}/", server.addr);
     let factory = WebSocketClientFactory::new(&url).expect("url");
 

@@ -185,7 +185,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// let url = format!("ws://{}", listener.local_addr()?);
     /// let _server = factory.start_websocket(listener, |mut ws| async move {
     ///     ws.receive_streaming(true);
-    ///     while let Some(mut message) = ws.recv_streaming().await {
+    ///     // (`while let` would keep the reader's borrow through the loop's body.)
+    ///     loop {
+    ///         let Some(mut message) = ws.recv_streaming().await else {
+    ///             break;
+    ///         };
     ///         let mut len = 0;
     ///         while let Ok(Some(piece)) = message.chunk().await {
     ///             len += piece.len();

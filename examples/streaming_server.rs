@@ -1,0 +1,143 @@
+//! Receiving messages as they arrive: mirrors Autobahn|Python's streaming server
+//! (`onMessageBegin` / `onMessageFrameData` / `onMessageEnd`) and its frame-based server
+//! (`onMessageFrame`).
+//!
+//! ```text
+//! cargo run --example streaming_server -- 127.0.0.1:9000            # streaming hooks
+//! cargo run --example streaming_server -- 127.0.0.1:9000 --frames   # frame-based hooks
+//! cargo run --example streaming_server -- 127.0.0.1:9000 --pull     # the pull API's reader
+//! ```
+//!
+//! For every message the server computes the SHA-256 of its payload as it streams in and
+//! answers the lowercase hex digest as a text message. Messages have no size limit: a
+//! streamed message is never held whole, so one of any size passes through a few MiB. The
+//! frame-based server holds one frame at a time (frames up to 16 MiB). Prints
+//! `listening on HOST:PORT` (port 0 picks a free port).
+
+use std::mem;
+
+use autobahn::websocket::options::ServerOptions;
+use autobahn::websocket::{Delivery, WebSocketChannel, WebSocketHandler};
+use autobahn::websocket::{WebSocketServerFactory, WebSocketServerHandler};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+/// Largest frame the frame-based server holds.
+const MAX_FRAME: usize = 16 << 20;
+
+/// The lowercase hex SHA-256 of what `hasher` was fed.
+fn hex_digest(hasher: Sha256) -> String {
+    format!("{:x}", hasher.finalize())
+}
+
+/// The streaming server: the digest grows piece by piece as the bytes arrive.
+struct Streaming {
+    channel: WebSocketChannel,
+    hasher: Sha256,
+}
+
+impl WebSocketServerHandler for Streaming {}
+
+impl WebSocketHandler for Streaming {
+    fn delivery(&self) -> Delivery {
+        Delivery::Streaming
+    }
+
+    async fn on_message_begin(&mut self, _is_binary: bool) {
+        self.hasher = Sha256::new();
+    }
+
+    async fn on_message_frame_data(&mut self, payload: Bytes) {
+        self.hasher.update(&payload);
+    }
+
+    async fn on_message_end(&mut self) {
+        let digest = hex_digest(mem::take(&mut self.hasher));
+        let _ = self.channel.send_text(digest).await;
+    }
+}
+
+/// The frame-based server: each frame arrives whole (in the pieces it came in).
+struct FrameBased {
+    channel: WebSocketChannel,
+    hasher: Sha256,
+}
+
+impl WebSocketServerHandler for FrameBased {}
+
+impl WebSocketHandler for FrameBased {
+    fn delivery(&self) -> Delivery {
+        Delivery::Frames
+    }
+
+    async fn on_message_begin(&mut self, _is_binary: bool) {
+        self.hasher = Sha256::new();
+    }
+
+    async fn on_message_frame(&mut self, payload: Vec<Bytes>) {
+        for piece in payload {
+            self.hasher.update(&piece);
+        }
+    }
+
+    async fn on_message_end(&mut self) {
+        let digest = hex_digest(mem::take(&mut self.hasher));
+        let _ = self.channel.send_text(digest).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let addr = args.first().map_or("127.0.0.1:9000", String::as_str);
+    let mode = args.get(1).map_or("", String::as_str);
+
+    let mut options = ServerOptions::default();
+    options.max_message_payload_size = 0;
+    options.max_frame_payload_size = if mode == "--frames" { MAX_FRAME } else { 0 };
+    let factory =
+        WebSocketServerFactory::new(format!("ws://{addr}")).with_protocol_options(options);
+    let listener = factory.listen(addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+
+    match mode {
+        "" => {
+            factory
+                .serve(listener, |channel| Streaming {
+                    channel,
+                    hasher: Sha256::new(),
+                })
+                .await?
+        }
+        "--frames" => {
+            factory
+                .serve(listener, |channel| FrameBased {
+                    channel,
+                    hasher: Sha256::new(),
+                })
+                .await?
+        }
+        "--pull" => {
+            let server = factory.start_websocket(listener, |mut ws| async move {
+                ws.receive_streaming(true);
+                loop {
+                    // (`while let` would keep the reader's borrow alive through the body.)
+                    let Some(mut message) = ws.recv_streaming().await else {
+                        break;
+                    };
+                    let mut hasher = Sha256::new();
+                    while let Ok(Some(piece)) = message.chunk().await {
+                        hasher.update(&piece);
+                    }
+                    drop(message);
+                    if ws.send(hex_digest(hasher)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            server.wait().await;
+        }
+        other => return Err(format!("unknown mode {other:?}: --frames or --pull").into()),
+    }
+    Ok(())
+}
