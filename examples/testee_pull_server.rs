@@ -1,14 +1,34 @@
-//! Autobahn Testsuite testee on the pull API: an echo server written with
-//! [`WebSocket::recv`] and [`WebSocket::send`] (compare `testee_server`, the handler API).
+//! Autobahn Testsuite testee on the pull API: an echo server that receives in streaming
+//! mode, each message read piece by piece with [`WebSocket::recv_streaming`] as it arrives,
+//! and echoes it with [`WebSocket::send`] once complete (compare `testee_server`, the
+//! handler API, and `testee_pull_client`, which uses [`WebSocket::recv`]).
 //!
 //! `cargo run --release --example testee_pull_server -- 127.0.0.1:9001`, then run the suite in
 //! fuzzingclient mode against it (`python3 wstest/run.py server --testee
 //! target/release/examples/testee_pull_server`).
 //!
 //! [`WebSocket::recv`]: autobahn::websocket::WebSocket::recv
+//! [`WebSocket::recv_streaming`]: autobahn::websocket::WebSocket::recv_streaming
 //! [`WebSocket::send`]: autobahn::websocket::WebSocket::send
 
-use autobahn::websocket::WebSocketServerFactory;
+use autobahn::websocket::{Message, Utf8Bytes, WebSocket, WebSocketServerFactory};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// The next message, collected from its pieces; `None` once the connection has ended
+/// (also in the middle of a message).
+async fn next_message<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocket<S>) -> Option<Message> {
+    let mut reader = ws.recv_streaming().await?;
+    let mut payload = BytesMut::new();
+    while let Some(piece) = reader.chunk().await.ok()? {
+        payload.extend_from_slice(&piece);
+    }
+    Some(match reader.is_binary() {
+        true => Message::Binary(payload.freeze()),
+        // Validated as it arrived.
+        false => Message::Text(Utf8Bytes::try_from(payload.freeze()).ok()?),
+    })
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +43,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = factory.listen(&addr).await?;
     eprintln!("testee_pull_server listening on {}", listener.local_addr()?);
     let server = factory.start_websocket(listener, |mut ws| async move {
-        while let Some(message) = ws.recv().await {
+        ws.receive_streaming(true);
+        while let Some(message) = next_message(&mut ws).await {
             if ws.send(message).await.is_err() {
                 break;
             }
