@@ -239,7 +239,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     };
                     return Poll::Ready(Some(start));
                 }
-                Some(Event::MessageBegin { is_binary }) if self.incoming.is_idle() => {
+                Some(Event::FrameBegin {
+                    first: true,
+                    is_binary,
+                    ..
+                }) if self.incoming.is_idle() => {
                     self.incoming = Incoming::Reading;
                     let start = MessageStart {
                         is_binary,
@@ -445,7 +449,14 @@ impl Incoming {
     /// Takes one streaming event for `recv`; the message once it is complete.
     fn reassemble(&mut self, event: Event) -> Option<Message> {
         match (&mut *self, event) {
-            (Incoming::Idle, Event::MessageBegin { is_binary }) => {
+            (
+                Incoming::Idle,
+                Event::FrameBegin {
+                    first: true,
+                    is_binary,
+                    ..
+                },
+            ) => {
                 *self = Incoming::Assembling {
                     is_binary,
                     pieces: Vec::new(),
@@ -456,7 +467,7 @@ impl Incoming {
                 pieces.push(piece);
                 None
             }
-            (Incoming::Assembling { .. }, Event::MessageEnd) => {
+            (Incoming::Assembling { .. }, Event::FrameEnd { last: true }) => {
                 let Incoming::Assembling { is_binary, pieces } = mem::take(self) else {
                     return None;
                 };
@@ -471,7 +482,7 @@ impl Incoming {
 
     /// Skipping a message's rest ends with it.
     pub(crate) fn skip(&mut self, event: &Event) {
-        if matches!(self, Incoming::Skipping) && matches!(event, Event::MessageEnd) {
+        if matches!(self, Incoming::Skipping) && matches!(event, Event::FrameEnd { last: true }) {
             *self = Incoming::Idle;
         }
     }

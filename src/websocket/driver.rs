@@ -907,10 +907,7 @@ fn event_cost(ev: &Event) -> usize {
             Event::Message { payload, .. } | Event::FrameData(payload) => payload.len(),
             Event::Ping(p) | Event::Pong(p) => p.len(),
             Event::Close { reason, .. } => reason.as_ref().map_or(0, String::len),
-            Event::MessageBegin { .. }
-            | Event::FrameBegin { .. }
-            | Event::FrameEnd
-            | Event::MessageEnd => 0,
+            Event::FrameBegin { .. } | Event::FrameEnd { .. } => 0,
         }
 }
 

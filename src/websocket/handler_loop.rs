@@ -34,16 +34,21 @@ where
                 tracing::trace!(len = payload.len(), is_binary, "message received");
                 alongside(&mut ws, handler.on_message(payload, is_binary)).await
             }
-            Event::MessageBegin { is_binary } => {
-                tracing::trace!(is_binary, "message begins");
-                alongside(&mut ws, handler.on_message_begin(is_binary)).await
-            }
-            Event::FrameBegin { len } => match delivery {
-                Delivery::Streaming => {
-                    alongside(&mut ws, handler.on_message_frame_begin(len)).await
+            Event::FrameBegin {
+                len,
+                first,
+                is_binary,
+            } => {
+                let mut at_once = true;
+                if first {
+                    tracing::trace!(is_binary, "message begins");
+                    at_once = alongside(&mut ws, handler.on_message_begin(is_binary)).await;
                 }
-                _ => true,
-            },
+                if delivery == Delivery::Streaming {
+                    at_once &= alongside(&mut ws, handler.on_message_frame_begin(len)).await;
+                }
+                at_once
+            }
             Event::FrameData(piece) => match delivery {
                 Delivery::Streaming => {
                     alongside(&mut ws, handler.on_message_frame_data(piece)).await
@@ -53,14 +58,19 @@ where
                     true
                 }
             },
-            Event::FrameEnd => match delivery {
-                Delivery::Streaming => alongside(&mut ws, handler.on_message_frame_end()).await,
-                _ => {
-                    let pieces = std::mem::take(&mut frame);
-                    alongside(&mut ws, handler.on_message_frame(pieces)).await
+            Event::FrameEnd { last } => {
+                let mut at_once = match delivery {
+                    Delivery::Streaming => alongside(&mut ws, handler.on_message_frame_end()).await,
+                    _ => {
+                        let pieces = std::mem::take(&mut frame);
+                        alongside(&mut ws, handler.on_message_frame(pieces)).await
+                    }
+                };
+                if last {
+                    at_once &= alongside(&mut ws, handler.on_message_end()).await;
                 }
-            },
-            Event::MessageEnd => alongside(&mut ws, handler.on_message_end()).await,
+                at_once
+            }
             Event::Ping(p) => {
                 tracing::trace!(len = p.len(), "ping received");
                 alongside(&mut ws, handler.on_ping(p)).await

@@ -105,7 +105,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
                     return Poll::Ready(Err(Error::ConnectionClosed));
                 }
                 Some(Event::FrameData(piece)) => return Poll::Ready(Ok(Some(piece))),
-                Some(Event::MessageEnd) => self.finish(),
+                Some(Event::FrameEnd { last: true }) => self.finish(),
                 // Frame boundaries, and pings and pongs (already answered).
                 Some(_) => {}
             }

@@ -90,23 +90,24 @@ pub enum Event {
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
-    /// A data message begins (streaming mode only, see [`Receiver::set_streaming`]).
-    MessageBegin {
-        /// Binary or text.
-        is_binary: bool,
-    },
-    /// A frame of the current message begins (streaming mode only).
+    /// A frame of a data message begins (streaming mode only, see
+    /// [`Receiver::set_streaming`]).
     FrameBegin {
         /// Its payload length on the wire (compressed, if the message is).
         len: u64,
+        /// It is the first frame: a message begins.
+        first: bool,
+        /// The message is binary (else text).
+        is_binary: bool,
     },
     /// Payload of the current frame, as it arrived (streaming mode only): unmasked,
     /// inflated, and for text valid UTF-8 so far (a chunk may end inside a character).
     FrameData(Bytes),
     /// The current frame ended (streaming mode only).
-    FrameEnd,
-    /// The current message ended, complete and (for text) valid (streaming mode only).
-    MessageEnd,
+    FrameEnd {
+        /// It was the last frame: the message ended, complete and (for text) valid.
+        last: bool,
+    },
     /// The peer's close frame.
     Close {
         /// Its status code, if any.

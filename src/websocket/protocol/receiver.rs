@@ -156,11 +156,11 @@ impl Receiver {
         self.paused = false;
     }
 
-    /// Streaming mode: data messages begun from now on are handed out as they arrive, as
-    /// [`Event::MessageBegin`], then per frame [`Event::FrameBegin`], [`Event::FrameData`]
-    /// pieces (each what one read brought, unmasked, inflated chunk by chunk, text
-    /// validated so far) and [`Event::FrameEnd`], then [`Event::MessageEnd`], instead of one
-    /// [`Event::Message`] once reassembled. Nothing is reassembled, so memory does not grow
+    /// Streaming mode: data messages begun from now on are handed out as they arrive, per
+    /// frame as [`Event::FrameBegin`] (`first` for the frame that begins the message),
+    /// [`Event::FrameData`] pieces (each what one read brought, unmasked, inflated chunk by
+    /// chunk, text validated so far) and [`Event::FrameEnd`] (`last` when the message is
+    /// complete), instead of one [`Event::Message`] once reassembled. Nothing is reassembled, so memory does not grow
     /// with the message; `max_frame_payload_size` and `max_message_payload_size` still
     /// apply (0: no limit). Off by default; a message already begun keeps its mode.
     ///
@@ -181,12 +181,10 @@ impl Receiver {
     /// assert_eq!(
     ///     events,
     ///     [
-    ///         Event::MessageBegin { is_binary: false },
-    ///         Event::FrameBegin { len: 5 },
+    ///         Event::FrameBegin { len: 5, first: true, is_binary: false },
     ///         Event::FrameData("Hel".into()),
     ///         Event::FrameData("lo".into()),
-    ///         Event::FrameEnd,
-    ///         Event::MessageEnd,
+    ///         Event::FrameEnd { last: true },
     ///     ]
     /// );
     /// # Ok::<(), autobahn::websocket::protocol::ProtocolViolation>(())
@@ -428,7 +426,9 @@ impl Receiver {
         } else {
             buf.extend_from_slice(fresh);
         }
-        if buf.is_empty() {
+        // A streamed compressed frame may have all its input inflated and output still
+        // pending: `receive` goes on with it even with nothing buffered.
+        if buf.is_empty() && self.frame.is_none() {
             return Ok(());
         }
         self.receive(buf, events)

@@ -41,7 +41,7 @@ impl Receiver {
     }
 
     /// A streamed frame's header was parsed: takes it off the buffer and announces the
-    /// frame (and the message, if this frame begins one).
+    /// frame (and whether it begins a message).
     pub(super) fn begin_streamed_frame(
         &mut self,
         buf: &mut BytesMut,
@@ -53,30 +53,34 @@ impl Receiver {
         buf.advance(frame.header_len);
         frame.header_len = 0;
         let header = frame.header;
-        if header.opcode != OpCode::Continuation {
-            let is_binary = header.opcode == OpCode::Binary;
+        let first = header.opcode != OpCode::Continuation;
+        if first {
             self.message = Some(InMessage {
-                is_binary,
+                is_binary: header.opcode == OpCode::Binary,
                 compressed: header.rsv1,
                 buf: Vec::new(),
                 wire_len: 0,
                 streamed: true,
                 emitted: 0,
             });
-            events.extend(Some(Event::MessageBegin { is_binary }));
         }
-        if let Some(msg) = self.message.as_mut().filter(|m| !m.compressed) {
+        let Some(msg) = self.message.as_mut() else {
+            return;
+        };
+        if !msg.compressed {
             // Checked against the limit with the header; counted now (compressed bytes
             // are counted as they are inflated).
             msg.wire_len += header.payload_len;
         }
         events.extend(Some(Event::FrameBegin {
             len: header.payload_len,
+            first,
+            is_binary: msg.is_binary,
         }));
     }
 
     /// Hands out what arrived of the streamed frame in progress. Returns true once the
-    /// frame is complete (its end, and the message's, announced), false if it waits for
+    /// frame is complete (its end announced), false if it waits for
     /// input, for the work budget or for the caller to take what was handed out.
     pub(super) fn stream_frame(
         &mut self,
@@ -123,14 +127,13 @@ impl Receiver {
             self.finish_inflate()?;
             self.hand_out_inflated(events)?;
         }
-        events.extend(Some(Event::FrameEnd));
         if header.fin {
             self.message = None;
             if self.config.utf8_validate_incoming && !is_binary && !self.utf8.is_complete() {
                 return Err(invalid_utf8());
             }
-            events.extend(Some(Event::MessageEnd));
         }
+        events.extend(Some(Event::FrameEnd { last: header.fin }));
         Ok(true)
     }
 
