@@ -75,9 +75,11 @@ fn start_server(mode: Mode) -> (u16, libc::clockid_t) {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let mut options = ServerOptions::default();
-            options.max_message_payload_size = 0;
-            options.max_frame_payload_size = 0;
+            let options = ServerOptions {
+                max_message_payload_size: 0,
+                max_frame_payload_size: 0,
+                ..ServerOptions::default()
+            };
             let factory =
                 WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options);
             let listener = factory.listen("127.0.0.1:0").await.expect("listen");

@@ -92,9 +92,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = args.first().map_or("127.0.0.1:9000", String::as_str);
     let mode = args.get(1).map_or("", String::as_str);
 
-    let mut options = ServerOptions::default();
-    options.max_message_payload_size = 0;
-    options.max_frame_payload_size = if mode == "--frames" { MAX_FRAME } else { 0 };
+    let options = ServerOptions {
+        max_message_payload_size: 0,
+        max_frame_payload_size: if mode == "--frames" { MAX_FRAME } else { 0 },
+        ..ServerOptions::default()
+    };
     let factory =
         WebSocketServerFactory::new(format!("ws://{addr}")).with_protocol_options(options);
     let listener = factory.listen(addr).await?;

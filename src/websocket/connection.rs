@@ -177,9 +177,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mut options = ServerOptions::default();
-    /// options.max_message_payload_size = 0; // no limit: nothing is held
-    /// options.max_frame_payload_size = 0;
+    /// let options = ServerOptions {
+    ///     max_message_payload_size: 0, // no limit: nothing is held
+    ///     max_frame_payload_size: 0,
+    ///     ..ServerOptions::default()
+    /// };
     /// let factory = WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options);
     /// let listener = factory.listen("127.0.0.1:0").await?;
     /// let url = format!("ws://{}", listener.local_addr()?);
