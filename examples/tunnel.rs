@@ -85,7 +85,12 @@ fn self_signed() -> DemoResult<(String, String)> {
 }
 
 /// The tunnel server: `wss://` on `listener`, each WebSocket forwarded to `target`.
-async fn serve(listener: TcpListener, cert_pem: &str, key_pem: &str, target: String) -> DemoResult<()> {
+async fn serve(
+    listener: TcpListener,
+    cert_pem: &str,
+    key_pem: &str,
+    target: String,
+) -> DemoResult<()> {
     let local = listener.local_addr()?;
     let mut options = ServerOptions::default();
     #[cfg(feature = "deflate")]
@@ -93,7 +98,10 @@ async fn serve(listener: TcpListener, cert_pem: &str, key_pem: &str, target: Str
         options.per_message_compression_accept = None;
     }
     let factory = WebSocketServerFactory::new(format!("wss://{local}"))
-        .tls(tls::server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes())?)
+        .tls(tls::server_config_from_pem(
+            cert_pem.as_bytes(),
+            key_pem.as_bytes(),
+        )?)
         .protocols([TUNNEL_SUBPROTOCOL])
         .with_protocol_options(options);
     loop {
@@ -116,13 +124,17 @@ async fn forward_to_target(
     peer: SocketAddr,
     target: &str,
 ) -> DemoResult<()> {
-    let Some(mut ws) = factory.accept_tcp_websocket(tcp, peer, |_| TunnelOnly).await? else {
+    let Some(mut ws) = factory
+        .accept_tcp_websocket(tcp, peer, |_| TunnelOnly)
+        .await?
+    else {
         return Ok(()); // refused: no tunnel subprotocol
     };
     let mut far = match TcpStream::connect(target).await {
         Ok(far) => far,
         Err(e) => {
-            ws.close(Some(TARGET_UNREACHABLE), Some("target unreachable")).await?;
+            ws.close(Some(TARGET_UNREACHABLE), Some("target unreachable"))
+                .await?;
             return Err(format!("connecting to {target}: {e}").into());
         }
     };
@@ -134,7 +146,11 @@ async fn forward_to_target(
 }
 
 /// The tunnel client: TCP on `listener`, each connection forwarded through `url`.
-async fn forward_local(listener: TcpListener, url: String, ca_pem: Option<Vec<u8>>) -> DemoResult<()> {
+async fn forward_local(
+    listener: TcpListener,
+    url: String,
+    ca_pem: Option<Vec<u8>>,
+) -> DemoResult<()> {
     let mut options = ClientOptions::default();
     #[cfg(feature = "deflate")]
     {
@@ -160,7 +176,10 @@ async fn forward_local(listener: TcpListener, url: String, ca_pem: Option<Vec<u8
 }
 
 /// One local connection through a new WebSocket.
-async fn forward_through(factory: &WebSocketClientFactory, mut local: TcpStream) -> DemoResult<(u64, u64)> {
+async fn forward_through(
+    factory: &WebSocketClientFactory,
+    mut local: TcpStream,
+) -> DemoResult<(u64, u64)> {
     let _ = local.set_nodelay(true);
     let connection = factory.connect(|_| Forwarded).await?;
     if connection.response().protocol.as_deref() != Some(TUNNEL_SUBPROTOCOL) {
@@ -224,7 +243,10 @@ async fn demo() -> DemoResult<()> {
     let ca = cert_pem.clone().into_bytes();
     let ws_listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("wss://{}", ws_listener.local_addr()?);
-    println!("[server] listening on {}, forwarding to {target}", ws_listener.local_addr()?);
+    println!(
+        "[server] listening on {}, forwarding to {target}",
+        ws_listener.local_addr()?
+    );
     let server = tokio::spawn(async move { serve(ws_listener, &cert_pem, &key_pem, target).await });
 
     let local_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -247,9 +269,17 @@ async fn demo() -> DemoResult<()> {
     from.read_to_end(&mut echoed).await?;
     sending.await??;
     if echoed != sent {
-        return Err(format!("echo differs: sent {} bytes, got {}", sent.len(), echoed.len()).into());
+        return Err(format!(
+            "echo differs: sent {} bytes, got {}",
+            sent.len(),
+            echoed.len()
+        )
+        .into());
     }
-    println!("[demo] {} bytes echoed through the tunnel, byte for byte", echoed.len());
+    println!(
+        "[demo] {} bytes echoed through the tunnel, byte for byte",
+        echoed.len()
+    );
     server.abort();
     client.abort();
     println!("ok");

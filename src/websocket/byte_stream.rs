@@ -32,8 +32,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use super::connection::WebSocket;
 use super::driver::CloseInfo;
 use super::error::Error;
-use super::message::Message;
 use super::frame::close_code;
+use super::message::Message;
 
 /// The WebSocket subprotocol name of a byte tunnel (see the [module
 /// documentation](self)): binary messages carry the bytes, an empty one ends a direction.
@@ -366,19 +366,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ByteStream<S> {
             // Fails only for an invalid code; a close under way already is kept.
             let _ = self.ws.start_close(Some(close_code::NORMAL), None);
         }
+        self.poll_end(cx)
+    }
+
+    /// Drives the connection to its end, dropping what still arrives.
+    fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         while !self.has_ended() {
-            match ready!(self.ws.poll_recv(cx)) {
-                Some(Message::Binary(data)) if !data.is_empty() => {
-                    tracing::warn!(len = data.len(), "data after the peer's end of data dropped");
-                }
-                Some(_) | None => {}
+            if let Some(message) = ready!(self.ws.poll_recv(cx)) {
+                tracing::debug!(
+                    len = message.payload().len(),
+                    "message after the end dropped"
+                );
             }
         }
         Poll::Ready(())
     }
 
     /// Waits for room below the high-water mark, then queues `message`.
-    fn poll_send(&mut self, cx: &mut Context<'_>, message: impl FnOnce() -> Bytes) -> Poll<io::Result<()>> {
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        message: impl FnOnce() -> Bytes,
+    ) -> Poll<io::Result<()>> {
         if let Err(e) = ready!(self.ws.poll_ready_to_send(cx)) {
             return Poll::Ready(Err(self.send_failed(e)));
         }
@@ -428,6 +437,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ByteStream<S> {
                     ready!(this.poll_close_handshake(cx));
                 }
                 return Poll::Ready(Ok(()));
+            }
+            if this.text_received {
+                // Our close frame goes out, then the connection drops: quick.
+                ready!(this.poll_end(cx));
             }
             if this.text_received || this.has_ended() {
                 return Poll::Ready(this.end_result());
