@@ -272,9 +272,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ByteStream<S> {
     /// use autobahn::websocket::byte_stream::DEFAULT_MESSAGE_SIZE;
     /// use autobahn::websocket::{ByteStream, WebSocketBuilder};
     ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// let (end, _other) = tokio::io::duplex(1024);
     /// let ws = WebSocketBuilder::server(&ServerOptions::default()).build(end);
     /// assert_eq!(ByteStream::new(ws).message_size(), DEFAULT_MESSAGE_SIZE);
+    /// # }
     /// ```
     pub fn message_size(&self) -> usize {
         self.message_size
@@ -288,11 +291,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ByteStream<S> {
     /// use autobahn::websocket::options::ServerOptions;
     /// use autobahn::websocket::{ByteStream, PeerAddr, WebSocketBuilder};
     ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// let (end, _other) = tokio::io::duplex(1024);
     /// let ws = WebSocketBuilder::server(&ServerOptions::default()).build(end);
     /// let stream = ByteStream::new(ws);
     /// assert_eq!(stream.get_ref().peer_addr(), &PeerAddr::default());
     /// assert!(stream.get_ref().close_info().is_none()); // still open
+    /// # }
     /// ```
     pub fn get_ref(&self) -> &WebSocket<S> {
         &self.ws
