@@ -163,6 +163,16 @@ async fn the_server_role_ends_its_data_first_and_still_reads_what_the_client_sen
         let mut stream = ByteStream::new(server);
         stream.write_all(b"greeting").await?;
         stream.shutdown().await?; // the peer has not ended yet: reading goes on
+        let late = stream
+            .write(b"late")
+            .await
+            .expect_err("a write after shutdown");
+        let inner = late.get_ref().and_then(|e| e.downcast_ref::<TunnelError>());
+        assert!(
+            matches!(inner, Some(TunnelError::WriteAfterShutdown)),
+            "{late:?}"
+        );
+        assert_eq!(late.kind(), io::ErrorKind::BrokenPipe);
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).await?;
         Ok::<_, io::Error>((reply, stream.into_inner().close_info()))

@@ -447,8 +447,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ByteStream<S> {
             if this.text_received {
                 // Our close frame goes out, then the connection drops: quick.
                 ready!(this.poll_end(cx));
+                return Poll::Ready(this.end_result());
             }
-            if this.text_received || this.has_ended() {
+            if this.has_ended() {
                 return Poll::Ready(this.end_result());
             }
             match ready!(this.ws.poll_recv(cx)) {
@@ -464,9 +465,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ByteStream<S> {
                         .channel()
                         .fail_connection(close_code::UNSUPPORTED_DATA, "text in a byte tunnel");
                 }
-                // Pings and pongs, if the connection was asked to hand them out.
-                Some(_) => {}
-                None => {}
+                // Pings and pongs (if the connection hands them out), or the end.
+                Some(_) | None => {}
             }
         }
     }
