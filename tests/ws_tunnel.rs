@@ -75,11 +75,16 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
 
 /// A client and a server WebSocket on the two ends of a pipe, tunnel subprotocol agreed.
 fn websocket_pair() -> (WebSocket<DuplexStream>, WebSocket<DuplexStream>) {
-    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
-    let negotiated = Negotiated {
+    websocket_pair_with(Negotiated {
         subprotocol: Some(TUNNEL_SUBPROTOCOL.into()),
         ..Negotiated::default()
-    };
+    })
+}
+
+fn websocket_pair_with(
+    negotiated: Negotiated,
+) -> (WebSocket<DuplexStream>, WebSocket<DuplexStream>) {
+    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
     let client = WebSocketBuilder::client(&ClientOptions::default())
         .negotiated(negotiated.clone())
         .build(client_end);
@@ -121,17 +126,17 @@ async fn exchange<T: AsyncRead + AsyncWrite>(app: T, data: &[u8]) -> Vec<u8> {
     received
 }
 
-#[tokio::test]
-async fn both_roles_carry_bytes_both_ways_and_close_cleanly_with_1000() {
-    let (client, server) = websocket_pair();
-    let (client_app, client_end) = plug(ByteStream::new(client));
-    let (server_app, server_end) = plug(ByteStream::new(server));
-    let up = random_bytes(3 << 20, 1);
-    let down = random_bytes((2 << 20) + 12345, 2);
-
+/// Both ends plugged into applications that send `up` (client) and `down` (server) and
+/// shut down while reading: each gets the other's bytes, and both close cleanly with 1000.
+async fn check_both_ways(
+    pair: (WebSocket<DuplexStream>, WebSocket<DuplexStream>),
+    up: &[u8],
+    down: &[u8],
+) {
+    let (client_app, client_end) = plug(ByteStream::new(pair.0));
+    let (server_app, server_end) = plug(ByteStream::new(pair.1));
     let (got_down, got_up) =
-        bounded(async { tokio::join!(exchange(client_app, &up), exchange(server_app, &down)) })
-            .await;
+        bounded(async { tokio::join!(exchange(client_app, up), exchange(server_app, down)) }).await;
     assert!(
         got_up == up,
         "server received {} of {} bytes",
@@ -144,7 +149,6 @@ async fn both_roles_carry_bytes_both_ways_and_close_cleanly_with_1000() {
         got_down.len(),
         down.len()
     );
-
     let (up, down) = (up.len() as u64, down.len() as u64);
     bounded(client_end)
         .await
@@ -154,6 +158,26 @@ async fn both_roles_carry_bytes_both_ways_and_close_cleanly_with_1000() {
         .await
         .expect("server task")
         .assert_clean(down, up);
+}
+
+#[tokio::test]
+async fn both_roles_carry_bytes_both_ways_and_close_cleanly_with_1000() {
+    let up = random_bytes(3 << 20, 1);
+    let down = random_bytes((2 << 20) + 12345, 2);
+    check_both_ways(websocket_pair(), &up, &down).await;
+}
+
+/// The byte stream does not care whether messages are compressed.
+#[cfg(feature = "deflate")]
+#[tokio::test]
+async fn both_roles_work_with_permessage_deflate_agreed() {
+    let pair = websocket_pair_with(Negotiated {
+        subprotocol: Some(TUNNEL_SUBPROTOCOL.into()),
+        deflate: Some(Default::default()),
+        ..Negotiated::default()
+    });
+    let up = b"GET / HTTP/1.1\r\n".repeat(20_000);
+    check_both_ways(pair, &up, &random_bytes(300_000, 5)).await;
 }
 
 #[tokio::test]
