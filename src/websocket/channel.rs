@@ -279,7 +279,6 @@ impl WebSocketChannel {
     /// valid on the wire, unlike [`Self::send_close`]), then drops TCP once it is
     /// written, without waiting for the peer's close. The handler's `on_close` reports
     /// an unclean close.
-    #[cfg(feature = "wamp")]
     pub(crate) fn fail_connection(&self, code: u16, reason: &str) {
         let waker = {
             let mut side = self.shared.lock();

@@ -21,6 +21,7 @@ pub mod deflate;
 
 mod budget;
 mod builder;
+pub mod byte_stream;
 pub mod channel;
 mod connection;
 mod driver;
@@ -35,6 +36,7 @@ mod split;
 mod timer;
 
 pub use builder::WebSocketBuilder;
+pub use byte_stream::{ByteStream, TUNNEL_SUBPROTOCOL};
 pub use channel::WebSocketChannel;
 pub use connection::WebSocket;
 pub use driver::CloseInfo;
