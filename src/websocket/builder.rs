@@ -193,7 +193,7 @@ impl WebSocketBuilder {
             );
         }
         let io = span.in_scope(|| Io::new(stream, self.read_ahead, channel, receiver, self.driver));
-        WebSocket::from_io(io, span)
+        WebSocket::from_io(io, span).speaking(self.negotiated.subprotocol)
     }
 }
 

@@ -752,6 +752,7 @@ where
     pub fn into_websocket(mut self) -> WebSocket<S> {
         self.unrun.0 = None;
         let span = self.span;
+        let subprotocol = self.response.protocol.clone();
         let io = span.in_scope(|| {
             Io::new(
                 self.stream,
@@ -761,7 +762,7 @@ where
                 self.cfg,
             )
         });
-        WebSocket::from_io(io, span)
+        WebSocket::from_io(io, span).speaking(subprotocol)
     }
 }
 

@@ -64,6 +64,8 @@ pub struct WebSocket<S> {
     control: bool,
     /// Where the streamed message being received stands (streaming mode).
     pub(crate) incoming: Incoming,
+    /// The subprotocol the opening handshake agreed on.
+    subprotocol: Option<String>,
     /// The connection's span: entered whenever the connection is polled.
     span: tracing::Span,
     /// The server's `max_connections` place, given back when the connection is dropped.
@@ -84,9 +86,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             io,
             control: false,
             incoming: Incoming::Idle,
+            subprotocol: None,
             span,
             _slot: None,
         }
+    }
+
+    /// Records the subprotocol the opening handshake agreed on.
+    pub(crate) fn speaking(mut self, subprotocol: Option<String>) -> Self {
+        self.subprotocol = subprotocol;
+        self
+    }
+
+    /// The subprotocol the opening handshake agreed on (`Sec-WebSocket-Protocol`), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::{WebSocketClientFactory, WebSocketServerFactory};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let factory = WebSocketServerFactory::new("ws://127.0.0.1").protocols(["chat.v2"]);
+    /// let listener = factory.listen("127.0.0.1:0").await?;
+    /// let url = format!("ws://{}", listener.local_addr()?);
+    /// let _server = factory.start_websocket(listener, |mut ws| async move {
+    ///     let _ = ws.send(format!("{:?}", ws.subprotocol())).await;
+    /// });
+    /// let factory = WebSocketClientFactory::new(&url)?.protocols(["chat.v1", "chat.v2"]);
+    /// let mut ws = factory.connect_websocket().await?;
+    /// assert_eq!(ws.subprotocol(), Some("chat.v2"));
+    /// assert_eq!(ws.recv().await.as_ref().and_then(|m| m.as_text()), Some("Some(\"chat.v2\")"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
     }
 
     /// Keeps a server's connection slot for as long as the connection lives.

@@ -804,7 +804,9 @@ impl WebSocketServerFactory {
                 self.driver_config(),
             )
         });
-        WebSocket::from_io(io, span).holding(opened.slot)
+        WebSocket::from_io(io, span)
+            .holding(opened.slot)
+            .speaking(opened.subprotocol)
     }
 
     /// The connection limit, then the opening handshake within `deadline`; `None` if the
@@ -841,13 +843,14 @@ impl WebSocketServerFactory {
             .await
             .map_err(|_| Error::Timeout("opening handshake"))?;
         match opened {
-            Ok(Some((leftover, receiver))) => Ok(Some(Opened {
+            Ok(Some((leftover, receiver, subprotocol))) => Ok(Some(Opened {
                 stream,
                 leftover,
                 channel,
                 receiver,
                 handler,
                 slot,
+                subprotocol,
             })),
             Ok(None) => {
                 // Status page or Flash policy served.
@@ -862,14 +865,15 @@ impl WebSocketServerFactory {
         }
     }
 
-    /// The opening handshake: `Ok(None)` if the request was not a WebSocket upgrade and
-    /// was answered (status page, policy file).
+    /// The opening handshake: the bytes read past it, the receiver and the subprotocol
+    /// agreed on; `Ok(None)` if the request was not a WebSocket upgrade and was answered
+    /// (status page, policy file).
     async fn open<S, H>(
         &self,
         stream: &mut S,
         channel: &WebSocketChannel,
         handler: &mut H,
-    ) -> Result<Option<(BytesMut, Receiver)>>
+    ) -> Result<Option<(BytesMut, Receiver, Option<String>)>>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
         H: WebSocketServerHandler,
@@ -950,7 +954,7 @@ impl WebSocketServerFactory {
         );
         tracing::debug!("WebSocket opening handshake done");
         let _ = buf.split_to(consumed);
-        Ok(Some((buf, receiver)))
+        Ok(Some((buf, receiver, negotiated.subprotocol)))
     }
 
     /// Sets up both directions' permessage-deflate codecs, if compression was agreed.
@@ -1034,6 +1038,7 @@ struct Opened<S, H> {
     receiver: Receiver,
     handler: H,
     slot: ConnectionSlot,
+    subprotocol: Option<String>,
 }
 
 /// One place under `max_connections`, given back when dropped.
