@@ -1,7 +1,7 @@
 //! WAMP over RawSocket (Autobahn's `WampRawSocketClientProtocol`): a [`Transport`]
 //! over TCP (`rs://host:port`), TLS (`rss://host:port`) or a Unix domain socket
-//! (`rs://unix:/path`), built on the sans-IO [`handshake`](super::handshake) and
-//! [`framing`](super::framing).
+//! (`rs://unix:/path`), built on the sans-IO [`handshake`](crate::rawsocket::handshake) and
+//! [`framing`](crate::rawsocket::framing).
 //!
 //! After the 4-octet handshake, two tasks run per connection:
 //!
@@ -28,13 +28,15 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
-use super::handshake::{ClientHandshake, HandshakeErrorCode, SerializerId, MAX_MAX_LEN_EXP};
-use super::url::{parse_url, RawSocketEndpoint, UrlError};
-use super::RawSocketError;
-use crate::wamp::message::Message;
-use crate::wamp::serializer::{for_rawsocket_id, Serializer, DEFAULT_MAX_DECODED_SIZE};
-use crate::wamp::transport::{QueuedBytes, Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES};
+use super::message::Message;
+use super::serializer::{for_rawsocket_id, Serializer, DEFAULT_MAX_DECODED_SIZE};
+use super::transport::{QueuedBytes, Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES};
+use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
+use crate::rawsocket::handshake::{
+    ClientHandshake, HandshakeErrorCode, SerializerId, MAX_MAX_LEN_EXP,
+};
+use crate::rawsocket::url::{parse_url, RawSocketEndpoint, UrlError};
+use crate::rawsocket::RawSocketError;
 
 mod tasks;
 #[cfg(test)]
@@ -57,7 +59,8 @@ use crate::websocket::stream::TLS_EXPORTER_LABEL;
 ///
 /// ```
 /// use std::time::Duration;
-/// use autobahn::rawsocket::{RawSocketOptions, SerializerId};
+/// use autobahn::rawsocket::SerializerId;
+/// use autobahn::wamp::rawsocket_transport::RawSocketOptions;
 ///
 /// let options = RawSocketOptions {
 ///     serializer: SerializerId::JSON,
@@ -207,7 +210,8 @@ impl From<RawSocketConnectError> for TransportError {
 /// A session over RawSocket with MessagePack, without the runner:
 ///
 /// ```no_run
-/// use autobahn::rawsocket::{RawSocketOptions, RawSocketTransport, SerializerId};
+/// use autobahn::rawsocket::SerializerId;
+/// use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 /// use autobahn::wamp::session::SessionEvent;
 /// use autobahn::wamp::{ComponentConfig, HelloDetails, Session};
 ///
