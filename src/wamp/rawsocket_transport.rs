@@ -5,7 +5,9 @@
 //!
 //! After the 4-octet handshake, two tasks run per connection:
 //!
-//! - the reader decodes frames, answers each PING with a PONG, decodes WAMP
+//! - the reader decodes frames, answers each PING with a PONG (and, with
+//!   [`RawSocketOptions::auto_ping_interval`], sends PINGs of its own and fails a
+//!   connection whose PONG does not come back in time), decodes WAMP
 //!   messages and hands them to [`RawSocketTransport::recv`] through a queue bounded
 //!   in messages ([`RawSocketOptions::queue_size`]) and in bytes
 //!   ([`RawSocketOptions::max_queued_bytes`]): when the application does not read, the
@@ -38,9 +40,12 @@ use crate::rawsocket::handshake::{
 use crate::rawsocket::url::{parse_url, RawSocketEndpoint, UrlError};
 use crate::rawsocket::RawSocketError;
 
+mod keepalive;
 mod tasks;
 #[cfg(test)]
 mod tests;
+
+use keepalive::Keepalive;
 
 use tasks::{read_loop, write_loop, FrameSender, Item, ReadLoop, Shared, WriterCmd};
 
@@ -66,6 +71,9 @@ use crate::websocket::stream::TLS_EXPORTER_LABEL;
 ///     serializer: SerializerId::JSON,
 ///     max_len_exp: 16, // tell the router: at most 64 KiB per message
 ///     handshake_timeout: Some(Duration::from_secs(5)),
+///     // PING every 10 s; no PONG within 5 s fails the connection.
+///     auto_ping_interval: Some(Duration::from_secs(10)),
+///     auto_ping_timeout: Some(Duration::from_secs(5)),
 ///     ..RawSocketOptions::default()
 /// };
 /// assert_eq!(options.queue_size, RawSocketOptions::default().queue_size);
@@ -104,6 +112,17 @@ pub struct RawSocketOptions {
     pub max_queued_bytes: usize,
     /// Disable Nagle's algorithm on TCP connections (default `true`).
     pub tcp_no_delay: bool,
+    /// Send a RawSocket PING every interval (default off, as the WebSocket client's
+    /// [`auto_ping_interval`](crate::websocket::options::ClientOptions::auto_ping_interval);
+    /// the [`ApplicationRunner`](crate::wamp::ApplicationRunner) turns it on). The reader
+    /// looks at the keepalive only while it has nothing to read: no work per message.
+    pub auto_ping_interval: Option<Duration>,
+    /// Fail the connection ([`TransportError::Lost`]) if the router does not answer a PING
+    /// with its PONG within this time (default off; without an interval, no PINGs are
+    /// sent and this does nothing). A router whose messages wait unread because the
+    /// application does not take them gets another period for each such wait, since the
+    /// PONG may be behind them. A silent link is found within interval + timeout.
+    pub auto_ping_timeout: Option<Duration>,
     /// The TLS configuration for `rss://` (default: the platform's root certificates;
     /// see [`stream::tls`](crate::websocket::stream::tls) for other trust roots and
     /// client certificates).
@@ -126,6 +145,8 @@ impl Default for RawSocketOptions {
             queue_size: DEFAULT_QUEUE_SIZE,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             tcp_no_delay: true,
+            auto_ping_interval: None,
+            auto_ping_timeout: None,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -507,6 +528,9 @@ where
         peer_max_len: hello.max_len(),
         shared: shared.clone(),
         peer: peer.clone(),
+        keepalive: options
+            .auto_ping_interval
+            .map(|interval| Keepalive::new(interval, options.auto_ping_timeout)),
     }));
     Ok(RawSocketTransport {
         serializer,

@@ -31,7 +31,7 @@ mod message;
 mod peer;
 mod span;
 mod split;
-mod timer;
+pub(crate) mod timer;
 
 pub use builder::WebSocketBuilder;
 pub use channel::WebSocketChannel;

@@ -325,3 +325,91 @@ async fn queued_messages_are_batched_in_order() {
     }
     assert_eq!(got, sent);
 }
+
+/// A router over a pipe that answers the first `answered` keepalive PINGs with their
+/// PONGs, then reads on without answering (a link gone silent); reports each PING.
+async fn pinged_router(
+    mut b: tokio::io::DuplexStream,
+    answered: usize,
+    pings: tokio::sync::mpsc::UnboundedSender<tokio::time::Instant>,
+) {
+    router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
+    let mut decoder = FrameDecoder::new(1 << 24);
+    let mut buf = [0u8; 256];
+    let mut seen = 0;
+    loop {
+        while let Ok(Some(frame)) = decoder.next_frame() {
+            if frame.kind != FrameKind::Ping {
+                continue;
+            }
+            let _ = pings.send(tokio::time::Instant::now());
+            seen += 1;
+            if seen <= answered {
+                let mut pong = bytes::BytesMut::new();
+                crate::rawsocket::encode_frame(FrameKind::Pong, &frame.payload, 1 << 24, &mut pong)
+                    .unwrap();
+                b.write_all(&pong).await.unwrap();
+            }
+        }
+        match b.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => decoder.feed(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_pings_and_fails_a_silent_link_within_interval_and_timeout() {
+    let interval = Duration::from_secs(10);
+    let timeout = Duration::from_secs(5);
+    let (a, b) = duplex(1024);
+    let (pings_tx, mut pings) = tokio::sync::mpsc::unbounded_channel();
+    let router = tokio::spawn(pinged_router(b, 3, pings_tx));
+    let opts = RawSocketOptions {
+        auto_ping_interval: Some(interval),
+        auto_ping_timeout: Some(timeout),
+        ..RawSocketOptions::default()
+    };
+    let start = tokio::time::Instant::now();
+    let mut t = RawSocketTransport::connect_stream(a, "test", &opts)
+        .await
+        .unwrap();
+    let lost = t.recv().await;
+    let detected = start.elapsed();
+    assert!(
+        matches!(&lost, Some(Err(TransportError::Lost(why))) if why.contains("PONG")),
+        "{lost:?}"
+    );
+    assert!(!t.is_open());
+    // Three answered PINGs one interval apart, then the fourth goes unanswered.
+    let mut at = Vec::new();
+    while let Ok(p) = pings.try_recv() {
+        at.push(p - start);
+    }
+    assert_eq!(at.len(), 4, "{at:?}");
+    for (i, p) in at.iter().enumerate() {
+        assert_eq!(*p, interval * (i as u32 + 1), "{at:?}");
+    }
+    assert_eq!(detected, interval * 4 + timeout);
+    drop(t);
+    router.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_is_off_by_default() {
+    let (a, b) = duplex(1024);
+    let (pings_tx, mut pings) = tokio::sync::mpsc::unbounded_channel();
+    let router = tokio::spawn(pinged_router(b, 0, pings_tx));
+    let mut t = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
+        .await
+        .unwrap();
+    let quiet = tokio::time::timeout(Duration::from_secs(3600), t.recv()).await;
+    assert!(
+        quiet.is_err(),
+        "nothing arrives and nothing fails: {quiet:?}"
+    );
+    assert!(t.is_open());
+    assert!(pings.try_recv().is_err(), "no PING was sent");
+    drop(t);
+    router.await.unwrap();
+}
