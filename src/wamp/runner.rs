@@ -243,7 +243,21 @@ pub struct ApplicationRunner {
 }
 
 impl ApplicationRunner {
-    /// A runner for the router at `url` and the realm to join.
+    /// A runner for the router at `url` and the realm to join. An empty realm leaves
+    /// the choice to the router (Autobahn's `realm=None`): it assigns one from the
+    /// authenticated principal, or refuses the session (see [`HelloDetails::realm`](crate::wamp::HelloDetails::realm)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::wamp::auth::AuthTicket;
+    /// use autobahn::wamp::ApplicationRunner;
+    ///
+    /// // The router's authenticator puts this principal in its realm.
+    /// let runner = ApplicationRunner::new("wss://router.example.com/ws", "")
+    ///     .authentication(AuthTicket::new("device-17", "secret"));
+    /// assert_eq!(runner.config().realm, "");
+    /// ```
     pub fn new(url: impl Into<String>, realm: impl Into<String>) -> Self {
         Self {
             url: url.into(),
