@@ -348,7 +348,8 @@ async fn secrets_stay_out_of_trace_logs() {
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     // The library's own output was captured (transport and session events).
     assert!(
-        logs.contains("autobahn::rawsocket") && logs.contains("autobahn::wamp"),
+        logs.contains("autobahn::wamp::rawsocket_transport")
+            && logs.contains("autobahn::wamp::session"),
         "the library's logs were not captured:\n{logs}"
     );
     for secret in ["secret123", "scramsecret", "wrongsecret", CRYPTO_SEED] {

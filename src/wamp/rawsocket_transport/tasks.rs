@@ -9,6 +9,7 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::keepalive::{Due, Keepalive};
@@ -171,6 +172,16 @@ pub(super) struct ReadLoop<R> {
     pub(super) keepalive: Option<Keepalive>,
 }
 
+impl<R> ReadLoop<R> {
+    /// The reader is about to wait for the application: the keepalive spares the
+    /// router meanwhile (its PONG may be behind what waits).
+    fn held_up(&mut self) {
+        if let Some(k) = &mut self.keepalive {
+            k.held_up();
+        }
+    }
+}
+
 /// How the reader ended.
 enum ReadEnd {
     /// The router closed the connection.
@@ -225,15 +236,20 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
                     for msg in messages {
                         // Past the budget the reader waits here, so it stops reading
                         // the socket and TCP pushes back on the router.
-                        if st.queued.is_full() || st.tx.capacity() == 0 {
-                            if let Some(k) = &mut st.keepalive {
-                                k.held_up();
-                            }
+                        if st.queued.is_full() {
+                            st.held_up();
+                            st.queued.below_limit().await;
                         }
-                        st.queued.below_limit().await;
                         let held = st.queued.charge(msg.memory_size());
-                        if st.tx.send(Ok((msg, held))).await.is_err() {
-                            return ReadEnd::Dropped;
+                        match st.tx.try_send(Ok((msg, held))) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(item)) => {
+                                st.held_up();
+                                if st.tx.send(item).await.is_err() {
+                                    return ReadEnd::Dropped;
+                                }
+                            }
+                            Err(TrySendError::Closed(_)) => return ReadEnd::Dropped,
                         }
                     }
                 }
@@ -274,7 +290,12 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
                 continue;
             }
             Input::Keepalive(Due::Dead) => {
-                let timeout = st.keepalive.as_ref().and_then(Keepalive::timeout);
+                // Only a keepalive with a timeout declares the link dead.
+                let timeout = st
+                    .keepalive
+                    .as_ref()
+                    .and_then(Keepalive::timeout)
+                    .unwrap_or_default();
                 tracing::info!(peer = %st.peer, ?timeout, "rawsocket: no PONG in time; dropping the connection");
                 return ReadEnd::Failed(TransportError::Lost(format!(
                     "keepalive: no PONG from the router within {timeout:?}"

@@ -345,10 +345,7 @@ async fn pinged_router(
             let _ = pings.send(tokio::time::Instant::now());
             seen += 1;
             if seen <= answered {
-                let mut pong = bytes::BytesMut::new();
-                crate::rawsocket::encode_frame(FrameKind::Pong, &frame.payload, 1 << 24, &mut pong)
-                    .unwrap();
-                b.write_all(&pong).await.unwrap();
+                b.write_all(&pong_for(&frame.payload)).await.unwrap();
             }
         }
         match b.read(&mut buf).await {
@@ -410,6 +407,90 @@ async fn keepalive_is_off_by_default() {
     );
     assert!(t.is_open());
     assert!(pings.try_recv().is_err(), "no PING was sent");
+    drop(t);
+    router.await.unwrap();
+}
+
+/// Answers each PING read from `b` with its PONG until the pipe closes.
+async fn answer_pings(b: &mut tokio::io::DuplexStream, decoder: &mut FrameDecoder) {
+    let mut buf = [0u8; 256];
+    loop {
+        while let Ok(Some(f)) = decoder.next_frame() {
+            if f.kind == FrameKind::Ping {
+                b.write_all(&pong_for(&f.payload)).await.unwrap();
+            }
+        }
+        match b.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => decoder.feed(&buf[..n]),
+        }
+    }
+}
+
+fn pong_for(payload: &[u8]) -> bytes::BytesMut {
+    let mut pong = bytes::BytesMut::new();
+    crate::rawsocket::encode_frame(FrameKind::Pong, payload, 1 << 24, &mut pong).unwrap();
+    pong
+}
+
+/// A session that does not read holds the router up: the router's PONG waits behind the
+/// messages we have not taken, so the keepalive must not give the connection up
+/// meanwhile, however long that lasts.
+#[tokio::test(start_paused = true)]
+async fn keepalive_spares_a_router_held_up_by_an_application_not_reading() {
+    let (a, mut b) = duplex(4096);
+    let ser = for_rawsocket_id(SerializerId::JSON.get()).unwrap();
+    let router = tokio::spawn(async move {
+        router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
+        // The first PING (at 1 s) is answered only after far more messages than the
+        // transport and the pipe hold: the router's write blocks until the
+        // application reads, and the PONG comes a little after the last of them.
+        let mut decoder = FrameDecoder::new(1 << 24);
+        let mut buf = [0u8; 256];
+        let ping = loop {
+            if let Ok(Some(f)) = decoder.next_frame() {
+                assert_eq!(f.kind, FrameKind::Ping);
+                break f.payload;
+            }
+            let n = b.read(&mut buf).await.unwrap();
+            decoder.feed(&buf[..n]);
+        };
+        let mut frames = bytes::BytesMut::new();
+        for i in 0..500 {
+            let mut payload = Vec::new();
+            ser.serialize_into(&goodbye(format!("r.{i}")), &mut payload)
+                .unwrap();
+            crate::rawsocket::encode_frame(FrameKind::Message, &payload, 1 << 24, &mut frames)
+                .unwrap();
+        }
+        b.write_all(&frames).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        b.write_all(&pong_for(&ping)).await.unwrap();
+        answer_pings(&mut b, &mut decoder).await;
+    });
+    let opts = RawSocketOptions {
+        serializer: SerializerId::JSON,
+        queue_size: 1,
+        auto_ping_interval: Some(Duration::from_secs(1)),
+        auto_ping_timeout: Some(Duration::from_secs(1)),
+        ..RawSocketOptions::default()
+    };
+    let mut t = RawSocketTransport::connect_stream(a, "test", &opts)
+        .await
+        .unwrap();
+    // The application does not read for a minute: sixty keepalive periods.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(t.is_open(), "given up while we held the router up");
+    for i in 0..500 {
+        match t.recv().await {
+            Some(Ok(Message::Goodbye(g))) => assert_eq!(g.reason, format!("r.{i}")),
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    // Caught up; the router answers each PING from now on: the connection stays.
+    let idle = tokio::time::timeout(Duration::from_secs(30), t.recv()).await;
+    assert!(idle.is_err(), "{idle:?}");
+    assert!(t.is_open());
     drop(t);
     router.await.unwrap();
 }
