@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use autobahn::rawsocket::handshake::SerializerId;
-use autobahn::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
+use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{

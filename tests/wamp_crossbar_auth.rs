@@ -348,7 +348,8 @@ async fn secrets_stay_out_of_trace_logs() {
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     // The library's own output was captured (transport and session events).
     assert!(
-        logs.contains("autobahn::rawsocket") && logs.contains("autobahn::wamp"),
+        logs.contains("autobahn::wamp::rawsocket_transport")
+            && logs.contains("autobahn::wamp::session"),
         "the library's logs were not captured:\n{logs}"
     );
     for secret in ["secret123", "scramsecret", "wrongsecret", CRYPTO_SEED] {
@@ -357,4 +358,42 @@ async fn secrets_stay_out_of_trace_logs() {
             "{secret} appears in the logs:\n{logs}"
         );
     }
+}
+
+/// A session that names no realm (Autobahn's `realm=None`, an empty realm here) joins the
+/// one its principal is assigned by the router's authenticator (`cryptouser`'s
+/// `"realm": "realm1"` in `tests/crossbar/config.json`), over both transports and every
+/// serializer (each encodes the missing realm as its `null`); anonymous, there is no
+/// principal to take a realm from, and the router says so.
+#[tokio::test]
+async fn router_assigns_the_realm_when_none_is_asked_for() {
+    let cb = Crossbar::shared();
+    for url in [&cb.auth_ws_url, &cb.rs_url] {
+        for serializer in crossbar::SERIALIZERS {
+            let runner = ApplicationRunner::new(url.as_str(), "")
+                .serializers([serializer])
+                .authentication(AuthCryptosign::new(crypto_key()));
+            let outcome = tokio::time::timeout(LIMIT, runner.run_once(|_| Probe::default()))
+                .await
+                .expect("run_once finishes")
+                .expect("run_once connects");
+            let details = outcome.app.joined.unwrap_or_else(|| {
+                panic!(
+                    "not joined over {url} with {serializer}: {:?}",
+                    outcome.close
+                )
+            });
+            assert_eq!(details.realm, REALM, "over {url} with {serializer}");
+            assert_eq!(details.authid.as_deref(), Some("cryptouser"));
+            assert!(outcome.app.meta_ok, "a call in the assigned realm works");
+        }
+    }
+    let runner = ApplicationRunner::new(&cb.ws_url, "").serializers(["json"]);
+    let outcome = tokio::time::timeout(LIMIT, runner.run_once(|_| Probe::default()))
+        .await
+        .expect("run_once finishes")
+        .expect("run_once connects");
+    assert!(outcome.app.joined.is_none());
+    let close = outcome.close.expect("the router says why");
+    assert_eq!(close.reason, "wamp.error.no_such_realm", "{close:?}");
 }

@@ -15,9 +15,10 @@ mod common;
 mod counting_alloc;
 
 use autobahn::rawsocket::handshake::{accept_reply, SerializerId};
-use autobahn::rawsocket::{encode_frame, FrameKind, RawSocketOptions, RawSocketTransport};
+use autobahn::rawsocket::{encode_frame, FrameKind};
 use autobahn::wamp::error::SerializationError;
 use autobahn::wamp::message::Message;
+use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::serializer::{for_subprotocol, Serializer, DEFAULT_MAX_DECODED_SIZE};
 use autobahn::wamp::transport::{Transport, TransportError};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};

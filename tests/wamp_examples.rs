@@ -228,13 +228,56 @@ impl Drop for Proc {
 /// Runs one pair: backend up, frontend to completion (must exit 0), then `check` with the
 /// frontend's lines and the backend (still running).
 fn run_pair(example: &str, check: impl FnOnce(&[String], &mut Proc)) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let cb = Crossbar::shared();
+    run_pair_over(example, &cb.ws_url, None, check);
+}
+
+/// The transports the examples are run over, by the URL that picks each.
+fn transports(cb: &Crossbar) -> [(&'static str, String); 2] {
+    [
+        ("websocket", cb.ws_url.clone()),
+        ("rawsocket", cb.rs_url.clone()),
+    ]
+}
+
+/// Runs one pair over `url`, both sides with `--serializer serializer` when given (and
+/// then checks from their debug log that it is the serializer in use); see [`run_pair`].
+fn run_pair_over(
+    example: &str,
+    url: &str,
+    serializer: Option<&str>,
+    check: impl FnOnce(&[String], &mut Proc),
+) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
-    let mut backend = Proc::spawn(example, &["backend", &cb.ws_url, crossbar::REALM]);
+    let mut args = vec![url, crossbar::REALM];
+    if let Some(s) = serializer {
+        args.extend(["--serializer", s]);
+    }
+    let env: &[(&str, &str)] = match serializer {
+        Some(_) => &[("RUST_LOG", "autobahn=debug"), ("NO_COLOR", "1")],
+        None => &[],
+    };
+    let role = |r: &'static str| [&[r][..], &args].concat();
+    let mut backend = Proc::spawn_env(example, &role("backend"), env);
     backend.wait_for_line("backend ready", READY_LIMIT);
-    let mut frontend = Proc::spawn(example, &["frontend", &cb.ws_url, crossbar::REALM]);
+    let mut frontend = Proc::spawn_env(example, &role("frontend"), env);
     let (status, lines) = frontend.finish(FRONTEND_LIMIT);
+    if let Some(s) = serializer {
+        for side in [&frontend, &backend] {
+            let log = side.stderr();
+            let negotiated = [
+                format!("subprotocol=wamp.2.{s}"),
+                format!("serializer=\"{s}\""),
+            ];
+            assert!(
+                negotiated.iter().any(|n| log.contains(n.as_str())),
+                "{} did not connect with {s}: {}",
+                side.label,
+                side.context()
+            );
+        }
+    }
     assert!(
         status.success(),
         "frontend failed ({status}): {}\n=== backend: {}",
@@ -250,7 +293,8 @@ fn run_pair(example: &str, check: impl FnOnce(&[String], &mut Proc)) {
     }
     // Shown with --nocapture: what a user running the pair would see.
     eprintln!(
-        "{example}: ok in {:.1} s; the frontend printed:\n    {}",
+        "{example} over {url} ({}): ok in {:.1} s; the frontend printed:\n    {}",
+        serializer.unwrap_or("default serializers"),
         started.elapsed().as_secs_f64(),
         lines.join("\n    ")
     );
@@ -289,7 +333,21 @@ fn usage_without_a_role() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("usage: "), "{err}");
+    assert!(err.contains("--serializer"), "{err}");
     assert!(out.stdout.is_empty());
+    for bad in [
+        &["frontend", "--serializer", "ubjson"][..],
+        &["frontend", "--keepalive", "soon"],
+        &["frontend", "--transport=rawsocket"],
+    ] {
+        let out = Command::new(example_binary("wamp_rpc_timeservice"))
+            .args(bad)
+            .output()
+            .expect("running the example");
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("usage: "), "{bad:?}: {err}");
+    }
 }
 
 #[test]
@@ -308,21 +366,23 @@ fn frontend_fails_without_a_router() {
 
 #[test]
 fn pubsub_basic() {
-    run_pair("wamp_pubsub_basic", |lines, backend| {
-        let counters = ints(&after(lines, "Got event: "));
-        assert_eq!(counters.len(), 5, "{lines:?}");
-        assert!(
-            counters.windows(2).all(|w| w[1] == w[0] + 1),
-            "events out of order or missing: {counters:?}"
-        );
-        assert_eq!(
-            lines.last().map(String::as_str),
-            Some("Received 5 events, leaving")
-        );
-        // The backend published what the frontend received.
-        let last = format!("Published event {}", counters[4]);
-        backend.drain_until(BACKEND_LIMIT, |out| out.contains(&last));
-    });
+    run_pair("wamp_pubsub_basic", check_pubsub_basic);
+}
+
+fn check_pubsub_basic(lines: &[String], backend: &mut Proc) {
+    let counters = ints(&after(lines, "Got event: "));
+    assert_eq!(counters.len(), 5, "{lines:?}");
+    assert!(
+        counters.windows(2).all(|w| w[1] == w[0] + 1),
+        "events out of order or missing: {counters:?}"
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("Received 5 events, leaving")
+    );
+    // The backend published what the frontend received.
+    let last = format!("Published event {}", counters[4]);
+    backend.drain_until(BACKEND_LIMIT, |out| out.contains(&last));
 }
 
 #[test]
@@ -463,27 +523,53 @@ fn rpc_slowsquare() {
 
 #[test]
 fn rpc_arguments() {
-    run_pair("wamp_rpc_arguments", |lines, _backend| {
-        let products = |n: usize| {
-            let names: Vec<String> = (0..n).map(|i| format!("\"Product {i}\"")).collect();
-            format!("[{}]", names.join(", "))
-        };
-        let want = [
-            "Pinged!".to_owned(),
-            "Add2: 5".into(),
-            "Starred 1: somebody starred 0x".into(),
-            "Starred 2: Homer starred 0x".into(),
-            "Starred 3: somebody starred 5x".into(),
-            "Starred 4: Homer starred 5x".into(),
-            format!("Orders 1: {}", products(5)),
-            format!("Orders 2: {}", products(10)),
-            "Arglen 1: [0, 0]".into(),
-            "Arglen 2: [3, 0]".into(),
-            "Arglen 3: [0, 3]".into(),
-            "Arglen 4: [3, 3]".into(),
-        ];
-        assert_eq!(lines, want);
-    });
+    run_pair("wamp_rpc_arguments", check_rpc_arguments);
+}
+
+/// The arguments pair (values checked exactly) and the basic PubSub pair over both
+/// transports with each serializer, chosen on the command line.
+#[test]
+fn pairs_over_every_transport_and_serializer() {
+    let cb = Crossbar::shared();
+    for (transport, url) in transports(cb) {
+        for serializer in crossbar::SERIALIZERS {
+            eprintln!("--- {transport}, {serializer}");
+            run_pair_over(
+                "wamp_rpc_arguments",
+                &url,
+                Some(serializer),
+                check_rpc_arguments,
+            );
+            run_pair_over(
+                "wamp_pubsub_basic",
+                &url,
+                Some(serializer),
+                check_pubsub_basic,
+            );
+        }
+    }
+}
+
+fn check_rpc_arguments(lines: &[String], _backend: &mut Proc) {
+    let products = |n: usize| {
+        let names: Vec<String> = (0..n).map(|i| format!("\"Product {i}\"")).collect();
+        format!("[{}]", names.join(", "))
+    };
+    let want = [
+        "Pinged!".to_owned(),
+        "Add2: 5".into(),
+        "Starred 1: somebody starred 0x".into(),
+        "Starred 2: Homer starred 0x".into(),
+        "Starred 3: somebody starred 5x".into(),
+        "Starred 4: Homer starred 5x".into(),
+        format!("Orders 1: {}", products(5)),
+        format!("Orders 2: {}", products(10)),
+        "Arglen 1: [0, 0]".into(),
+        "Arglen 2: [3, 0]".into(),
+        "Arglen 3: [0, 3]".into(),
+        "Arglen 4: [3, 3]".into(),
+    ];
+    assert_eq!(lines, want);
 }
 
 #[test]

@@ -23,8 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autobahn::rawsocket::handshake::SerializerId;
-use autobahn::rawsocket::{encode_frame, FrameKind, RawSocketOptions, RawSocketTransport};
+use autobahn::rawsocket::{encode_frame, FrameKind};
 use autobahn::wamp::message::{self, Message};
+use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{

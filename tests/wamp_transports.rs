@@ -11,8 +11,10 @@ use autobahn::rawsocket::framing::{encode_frame, Frame, FrameDecoder, FrameKind}
 use autobahn::rawsocket::handshake::{
     accept_reply, error_reply, parse_client_hello, HandshakeErrorCode, SerializerId,
 };
-use autobahn::rawsocket::transport::{RawSocketConnectError, RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::message::{Event, Goodbye, Hello, Message, Publish, Welcome};
+use autobahn::wamp::rawsocket_transport::{
+    RawSocketConnectError, RawSocketOptions, RawSocketTransport,
+};
 use autobahn::wamp::serializer::{for_rawsocket_id, for_subprotocol, Serializer};
 use autobahn::wamp::transport::{Transport, TransportError};
 use autobahn::wamp::value::{Dict, Value};

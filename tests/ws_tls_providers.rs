@@ -146,7 +146,7 @@ async fn default_client_configuration_builds_with_both_providers_compiled_in() {
 #[cfg(feature = "wamp")]
 mod wamp {
     use super::*;
-    use autobahn::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
+    use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
     use autobahn::wamp::transport::{Transport, TransportError};
     use autobahn::wamp::ApplicationRunner;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

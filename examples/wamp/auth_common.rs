@@ -2,11 +2,11 @@
 //! `#[path = "auth_common.rs"] mod auth_common;`).
 //!
 //! ```text
-//! <example> [URL] [REALM]
+//! <example> [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! URL defaults to `ws://127.0.0.1:8080/auth` (`rs://host:port` selects RawSocket), REALM
-//! to `realm1`. The credentials come from `WAMP_AUTHID` and `WAMP_SECRET`; their defaults
+//! to `realm1`; the options (`--serializer`, `--keepalive`) are those of `cli.rs`. The credentials come from `WAMP_AUTHID` and `WAMP_SECRET`; their defaults
 //! are the TEST ONLY users of `tests/crossbar/config.json`. The example joins, prints how
 //! the router authenticated it, and leaves; it exits 1 with the router's error when the
 //! credentials are refused.
@@ -15,7 +15,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use autobahn::wamp::auth::Authenticator;
-use autobahn::wamp::{ApplicationRunner, ApplicationSession, Session, SessionDetails};
+use autobahn::wamp::{ApplicationSession, Session, SessionDetails};
+
+#[path = "cli.rs"]
+mod cli;
 
 /// The router the examples talk to unless told otherwise.
 pub const DEFAULT_URL: &str = "ws://127.0.0.1:8080/auth";
@@ -50,7 +53,17 @@ impl ApplicationSession for ShowIdentity {
 
 /// Joins with `authenticator` once, as the command line says.
 pub fn main(name: &str, authenticator: Result<impl Authenticator, String>) -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let cli = match cli::Cli::from_env() {
+        Ok(cli) if cli.positional.len() <= 2 => cli,
+        Ok(cli) => {
+            return usage(
+                name,
+                &format!("unexpected argument {:?}", cli.positional[2]),
+            )
+        }
+        Err(e) => return usage(name, &e),
+    };
+    let mut args = cli.positional.iter().cloned();
     let url = args.next().unwrap_or_else(|| DEFAULT_URL.to_owned());
     let realm = args.next().unwrap_or_else(|| "realm1".to_owned());
     let authenticator = match authenticator {
@@ -70,7 +83,7 @@ pub fn main(name: &str, authenticator: Result<impl Authenticator, String>) -> Ex
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let runner = ApplicationRunner::new(&url, &realm).authentication(authenticator);
+    let runner = cli.runner(&url, &realm).authentication(authenticator);
     let run = rt.block_on(async {
         tokio::time::timeout(LIMIT, runner.run_once(|_| ShowIdentity::default())).await
     });
@@ -96,4 +109,11 @@ pub fn main(name: &str, authenticator: Result<impl Authenticator, String>) -> Ex
             ExitCode::FAILURE
         }
     }
+}
+
+fn usage(name: &str, problem: &str) -> ExitCode {
+    eprintln!("{name}: {problem}\nusage: {name} [URL] [REALM] [OPTIONS]");
+    eprintln!("  URL defaults to {DEFAULT_URL}, REALM to realm1");
+    eprintln!("{}", cli::OPTIONS_USAGE);
+    ExitCode::from(2)
 }

@@ -3,7 +3,7 @@
 //! public key.
 //!
 //! ```text
-//! cargo run --example wamp_auth_cryptosign -- [URL] [REALM]
+//! cargo run --example wamp_auth_cryptosign -- [URL] [REALM] [OPTIONS]
 //! WAMP_SECRET=~/.ssh/id_ed25519 cargo run --example wamp_auth_cryptosign
 //! ```
 //!

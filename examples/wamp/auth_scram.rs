@@ -2,7 +2,7 @@
 //! the router proves in WELCOME that it knows the stored credential.
 //!
 //! ```text
-//! cargo run --example wamp_auth_scram -- [URL] [REALM]
+//! cargo run --example wamp_auth_scram -- [URL] [REALM] [OPTIONS]
 //! WAMP_AUTHID=scrampbkdf WAMP_SECRET=scrampbkdfsecret cargo run --example wamp_auth_scram
 //! ```
 //!

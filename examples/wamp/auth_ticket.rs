@@ -1,7 +1,7 @@
 //! WAMP-Ticket authentication (Autobahn's `authentication/ticket` example).
 //!
 //! ```text
-//! cargo run --example wamp_auth_ticket -- [URL] [REALM]
+//! cargo run --example wamp_auth_ticket -- [URL] [REALM] [OPTIONS]
 //! WAMP_AUTHID=ticketuser WAMP_SECRET=secret123 cargo run --example wamp_auth_ticket
 //! ```
 //!

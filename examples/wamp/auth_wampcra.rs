@@ -2,7 +2,7 @@
 //! salted: the router's challenge says which, the authenticator handles both.
 //!
 //! ```text
-//! cargo run --example wamp_auth_wampcra -- [URL] [REALM]
+//! cargo run --example wamp_auth_wampcra -- [URL] [REALM] [OPTIONS]
 //! WAMP_AUTHID=crasalted WAMP_SECRET=crasaltedsecret cargo run --example wamp_auth_wampcra
 //! ```
 

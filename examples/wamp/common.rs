@@ -4,12 +4,13 @@
 //! Every example is one binary with two roles:
 //!
 //! ```text
-//! <example> backend  [URL] [REALM]   # callee / publisher: runs until killed
-//! <example> frontend [URL] [REALM]   # caller / subscriber: does its work, leaves, exits 0
+//! <example> backend  [URL] [REALM] [OPTIONS]  # callee / publisher: runs until killed
+//! <example> frontend [URL] [REALM] [OPTIONS]  # caller / subscriber: does its work, leaves, exits 0
 //! ```
 //!
 //! URL defaults to `ws://127.0.0.1:8080/ws` (`rs://host:port` selects RawSocket), REALM to
-//! `realm1`. `RUST_LOG` controls the library's logging (default `warn`, on stderr).
+//! `realm1`; the options (`--serializer`, `--keepalive`) are those of `cli.rs`. `RUST_LOG`
+//! controls the library's logging (default `warn`, on stderr).
 
 #![allow(dead_code)] // each example uses a different part of this module
 
@@ -18,6 +19,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use autobahn::wamp::{ApplicationRunner, ApplicationSession, ComponentConfig, Session};
+
+#[path = "cli.rs"]
+mod cli;
 
 /// The router the examples talk to unless told otherwise.
 pub const DEFAULT_URL: &str = "ws://127.0.0.1:8080/ws";
@@ -53,10 +57,13 @@ pub struct Args {
     pub url: String,
     /// The realm to join.
     pub realm: String,
+    /// The transport options.
+    pub cli: cli::Cli,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
+    let cli = cli::Cli::from_env()?;
+    let mut it = cli.positional.clone().into_iter();
     let role = match it.next().as_deref() {
         Some("backend") => Role::Backend,
         Some("frontend") => Role::Frontend,
@@ -68,7 +75,12 @@ fn parse_args() -> Result<Args, String> {
     if let Some(extra) = it.next() {
         return Err(format!("unexpected argument {extra:?}"));
     }
-    Ok(Args { role, url, realm })
+    Ok(Args {
+        role,
+        url,
+        realm,
+        cli,
+    })
 }
 
 /// Prints [`READY`]: the backend is set up and a frontend may start.
@@ -102,8 +114,9 @@ where
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("{name}: {e}\nusage: {name} backend|frontend [URL] [REALM]");
+            eprintln!("{name}: {e}\nusage: {name} backend|frontend [URL] [REALM] [OPTIONS]");
             eprintln!("  URL defaults to {DEFAULT_URL}, REALM to {DEFAULT_REALM}");
+            eprintln!("{}", cli::OPTIONS_USAGE);
             return ExitCode::from(2);
         }
     };
@@ -118,7 +131,7 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let runner = ApplicationRunner::new(&args.url, &args.realm);
+    let runner = args.cli.runner(&args.url, &args.realm);
     match args.role {
         Role::Backend => rt.block_on(backend(name, runner, make_backend)),
         Role::Frontend => rt.block_on(frontend(name, runner, make_frontend)),

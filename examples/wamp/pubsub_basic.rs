@@ -1,8 +1,8 @@
 //! PubSub, basic: mirrors Autobahn|Python's `wamp/pubsub/basic` pair.
 //!
 //! ```text
-//! cargo run --example wamp_pubsub_basic -- backend  [URL] [REALM]
-//! cargo run --example wamp_pubsub_basic -- frontend [URL] [REALM]
+//! cargo run --example wamp_pubsub_basic -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_pubsub_basic -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend publishes a counter (0, 1, 2, ...) to `com.myapp.topic1` every half second.

@@ -1,8 +1,8 @@
 //! PubSub, complex events: mirrors Autobahn|Python's `wamp/pubsub/complex` pair.
 //!
 //! ```text
-//! cargo run --example wamp_pubsub_complex -- backend  [URL] [REALM]
-//! cargo run --example wamp_pubsub_complex -- frontend [URL] [REALM]
+//! cargo run --example wamp_pubsub_complex -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_pubsub_complex -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! Every half second the backend publishes an event without payload to

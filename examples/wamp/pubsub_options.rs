@@ -1,8 +1,8 @@
 //! PubSub with options: mirrors Autobahn|Python's `wamp/pubsub/options` pair.
 //!
 //! ```text
-//! cargo run --example wamp_pubsub_options -- backend  [URL] [REALM]
-//! cargo run --example wamp_pubsub_options -- frontend [URL] [REALM]
+//! cargo run --example wamp_pubsub_options -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_pubsub_options -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend subscribes to `com.myapp.topic1` itself, then publishes a counter there every

@@ -1,8 +1,8 @@
 //! PubSub, unsubscribe: mirrors Autobahn|Python's `wamp/pubsub/unsubscribe` pair.
 //!
 //! ```text
-//! cargo run --example wamp_pubsub_unsubscribe -- backend  [URL] [REALM]
-//! cargo run --example wamp_pubsub_unsubscribe -- frontend [URL] [REALM]
+//! cargo run --example wamp_pubsub_unsubscribe -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_pubsub_unsubscribe -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend publishes a counter to `com.myapp.topic1` every half second (as in

@@ -2,8 +2,8 @@
 //! positional and keyword arguments, with defaults.
 //!
 //! ```text
-//! cargo run --example wamp_rpc_arguments -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_arguments -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_arguments -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_arguments -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers, under `com.arguments.`:

@@ -2,8 +2,8 @@
 //! more than one positional or keyword value (Autobahn's `CallResult`).
 //!
 //! ```text
-//! cargo run --example wamp_rpc_complex -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_complex -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_complex -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_complex -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers `com.myapp.add_complex(a, ai, b, bi)`, which returns the sum of two

@@ -3,8 +3,8 @@
 //! (Autobahn's `@wamp.error` / `define()`).
 //!
 //! ```text
-//! cargo run --example wamp_rpc_errors -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_errors -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_errors -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_errors -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers:

@@ -2,8 +2,8 @@
 //! call details in the callee, and publishing with an exclusion list from inside a procedure.
 //!
 //! ```text
-//! cargo run --example wamp_rpc_options -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_options -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_options -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_options -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers `com.myapp.square(val)`. It prints who called (the caller's session

@@ -1,8 +1,8 @@
 //! RPC with progressive results: mirrors Autobahn|Python's `wamp/rpc/progress` pair.
 //!
 //! ```text
-//! cargo run --example wamp_rpc_progress -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_progress -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_progress -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_progress -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers `com.myapp.longop(n)`: a long operation that, when the caller asked

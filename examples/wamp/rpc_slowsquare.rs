@@ -2,8 +2,8 @@
 //! answers asynchronously, and calls that run concurrently.
 //!
 //! ```text
-//! cargo run --example wamp_rpc_slowsquare -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_slowsquare -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_slowsquare -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_slowsquare -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers `com.math.square(x)`, which answers at once, and

@@ -1,8 +1,8 @@
 //! RPC, time service: mirrors Autobahn|Python's `wamp/rpc/timeservice` pair.
 //!
 //! ```text
-//! cargo run --example wamp_rpc_timeservice -- backend  [URL] [REALM]
-//! cargo run --example wamp_rpc_timeservice -- frontend [URL] [REALM]
+//! cargo run --example wamp_rpc_timeservice -- backend  [URL] [REALM] [OPTIONS]
+//! cargo run --example wamp_rpc_timeservice -- frontend [URL] [REALM] [OPTIONS]
 //! ```
 //!
 //! The backend registers `com.timeservice.now`, which returns the current UTC time as an

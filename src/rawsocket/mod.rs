@@ -13,12 +13,13 @@
 //!    announced on what it receives, and must not send more than the *peer*
 //!    announced.
 //!
-//! The sans-IO modules do no IO: bytes in, values out. [`transport`] is the tokio
-//! client transport on top.
+//! These modules do no IO: bytes in, values out, and know nothing of WAMP messages.
+//! The tokio client transport on top is
+//! [`wamp::rawsocket_transport`](crate::wamp::rawsocket_transport), beside the WebSocket
+//! one.
 
 pub mod framing;
 pub mod handshake;
-pub mod transport;
 pub mod url;
 
 pub use framing::{encode_frame, Frame, FrameDecoder, FrameKind};
@@ -26,7 +27,6 @@ pub use handshake::{
     accept_reply, error_reply, parse_client_hello, parse_server_reply, ClientHandshake,
     HandshakeErrorCode, SerializerId, ServerHello,
 };
-pub use transport::{RawSocketConnectError, RawSocketOptions, RawSocketTransport};
 pub use url::{create_url, parse_url, RawSocketEndpoint, RawSocketUrl, UrlError};
 
 /// Errors of the RawSocket handshake and framing.

@@ -5,6 +5,7 @@ pub mod error;
 pub mod message;
 pub mod payload;
 pub mod protocol;
+pub mod rawsocket_transport;
 pub mod runner;
 pub mod serializer;
 pub mod session;

@@ -10,19 +10,17 @@ use tokio::sync::watch;
 
 use super::auth::{Authentication, Authenticator};
 use super::error::TransportFailure;
-use super::message::Message;
-use super::serializer::DEFAULT_MAX_DECODED_SIZE;
 use super::session::{run_component, ApplicationSession, RunOutcome, Session};
-use super::transport::{Transport, TransportError};
+use super::transport::TransportError;
 use super::types::{CloseDetails, ComponentConfig};
 use super::value::Value;
-use super::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use super::{ApplicationError, Error};
-use crate::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
-use crate::rawsocket::SerializerId;
-use crate::websocket::client::{Proxy, WebSocketClientFactory};
 use crate::websocket::error::Chain;
-use crate::websocket::types::Headers;
+
+mod transport_settings;
+
+use transport_settings::TransportSettings;
+pub use transport_settings::{AnyTransport, DEFAULT_AUTO_PING_INTERVAL, DEFAULT_AUTO_PING_TIMEOUT};
 
 /// How to retry after a lost connection (the defaults are Autobahn `Component`'s).
 ///
@@ -71,73 +69,6 @@ impl RetryPolicy {
         let base = base.min(self.max_retry_delay.as_secs_f64());
         let jitter = 1.0 + self.retry_delay_jitter * (rand::random::<f64>() * 2.0 - 1.0);
         Duration::from_secs_f64((base * jitter).max(0.0))
-    }
-}
-
-/// A WAMP transport of either kind, as the runner connects it from a URL.
-#[derive(Debug)]
-pub enum AnyTransport {
-    /// `ws://` or `wss://`.
-    WebSocket(WebSocketTransport),
-    /// `rs://`, `rss://` (TCP, TLS or `unix:` path).
-    RawSocket(RawSocketTransport),
-}
-
-impl Transport for AnyTransport {
-    async fn send(&mut self, msg: Message) -> Result<(), TransportError> {
-        match self {
-            Self::WebSocket(t) => t.send(msg).await,
-            Self::RawSocket(t) => t.send(msg).await,
-        }
-    }
-
-    async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
-        match self {
-            Self::WebSocket(t) => t.recv().await,
-            Self::RawSocket(t) => t.recv().await,
-        }
-    }
-
-    fn is_open(&self) -> bool {
-        match self {
-            Self::WebSocket(t) => t.is_open(),
-            Self::RawSocket(t) => t.is_open(),
-        }
-    }
-
-    async fn close(&mut self) {
-        match self {
-            Self::WebSocket(t) => t.close().await,
-            Self::RawSocket(t) => t.close().await,
-        }
-    }
-
-    fn abort(&mut self) {
-        match self {
-            Self::WebSocket(t) => t.abort(),
-            Self::RawSocket(t) => t.abort(),
-        }
-    }
-
-    fn channel_id(&self, binding: &str) -> Option<Vec<u8>> {
-        match self {
-            Self::WebSocket(t) => t.channel_id(binding),
-            Self::RawSocket(t) => t.channel_id(binding),
-        }
-    }
-
-    fn serializer_id(&self) -> &'static str {
-        match self {
-            Self::WebSocket(t) => t.serializer_id(),
-            Self::RawSocket(t) => t.serializer_id(),
-        }
-    }
-
-    fn peer(&self) -> String {
-        match self {
-            Self::WebSocket(t) => t.peer(),
-            Self::RawSocket(t) => t.peer(),
-        }
     }
 }
 
@@ -251,7 +182,13 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 /// serializers, ssl, proxy, headers)`).
 ///
 /// The URL decides the transport: `ws://`/`wss://` WebSocket, `rs://`/`rss://` RawSocket
-/// (`rs://unix:/path` for a Unix socket).
+/// (`rs://unix:/path` for a Unix socket). Both transports ping the router every 10 s
+/// and give the connection up when the answer is not back within 5 s, as Autobahn's
+/// runner does, so a link that went silent is noticed and [`run`](Self::run)
+/// reconnects (see [`keepalive`](Self::keepalive)); every option of the WebSocket client
+/// ([`websocket_options`](Self::websocket_options), [`headers`](Self::headers),
+/// [`origin`](Self::origin), [`proxy`](Self::proxy), [`tls`](Self::tls)) and of the
+/// RawSocket transport ([`rawsocket_options`](Self::rawsocket_options)) can be set.
 ///
 /// Clones share one [`StopHandle`]: stopping one stops them all.
 ///
@@ -271,6 +208,7 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 ///     .authentication(AuthTicket::new("joe", "secret"))
 ///     .extra(Value::from("handed to the component in ComponentConfig::extra"))
 ///     .join_timeout(Some(Duration::from_secs(10)))
+///     .keepalive(Some(Duration::from_secs(30)), Some(Duration::from_secs(10)))
 ///     .retry_policy(RetryPolicy {
 ///         max_retries: Some(5),
 ///         initial_retry_delay: Duration::from_millis(500),
@@ -297,47 +235,41 @@ pub struct ApplicationRunner {
     realm: String,
     extra: Value,
     authentication: Authentication,
-    serializers: Vec<String>,
-    proxy: Option<Proxy>,
-    headers: Headers,
-    #[cfg(feature = "tls")]
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    transport: TransportSettings,
     retry: RetryPolicy,
-    max_decoded_size: usize,
     join_timeout: Option<Duration>,
     stop: StopHandle,
     failures: FailureReporting,
 }
 
 impl ApplicationRunner {
-    /// A runner for the router at `url` and the realm to join.
+    /// A runner for the router at `url` and the realm to join. An empty realm leaves
+    /// the choice to the router (Autobahn's `realm=None`): it assigns one from the
+    /// authenticated principal, or refuses the session (see [`HelloDetails::realm`](crate::wamp::HelloDetails::realm)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::wamp::auth::AuthTicket;
+    /// use autobahn::wamp::ApplicationRunner;
+    ///
+    /// // The router's authenticator puts this principal in its realm.
+    /// let runner = ApplicationRunner::new("wss://router.example.com/ws", "")
+    ///     .authentication(AuthTicket::new("device-17", "secret"));
+    /// assert_eq!(runner.config().realm, "");
+    /// ```
     pub fn new(url: impl Into<String>, realm: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             realm: realm.into(),
             extra: Value::Null,
             authentication: Authentication::new(),
-            serializers: Vec::new(),
-            proxy: None,
-            headers: Headers::new(),
-            #[cfg(feature = "tls")]
-            tls: None,
+            transport: TransportSettings::default(),
             retry: RetryPolicy::default(),
-            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
             join_timeout: Some(DEFAULT_JOIN_TIMEOUT),
             stop: StopHandle::new(),
             failures: FailureReporting::default(),
         }
-    }
-
-    /// The most memory one received message may take once decoded, on either
-    /// transport (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB). A router sending
-    /// more fails the connection; the runner then reconnects as after any transport
-    /// loss. Not an Autobahn|Python option (see
-    /// [`Serializer::unserialize_limited`](crate::wamp::serializer::Serializer::unserialize_limited)).
-    pub fn max_decoded_size(mut self, bytes: usize) -> Self {
-        self.max_decoded_size = bytes;
-        self
     }
 
     /// Extra configuration handed to the component in [`ComponentConfig::extra`].
@@ -351,37 +283,6 @@ impl ApplicationRunner {
     /// `on_connect` and `on_challenge` hooks use them.
     pub fn authentication(mut self, authenticator: impl Authenticator) -> Self {
         self.authentication = self.authentication.with(authenticator);
-        self
-    }
-
-    /// Serializers to offer, most preferred first: `"cbor"`, `"msgpack"`, `"json"`
-    /// (default: that order, as Autobahn). RawSocket uses the first.
-    pub fn serializers<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        serializers: I,
-    ) -> Self {
-        self.serializers = serializers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// An HTTP proxy for WebSocket transports (`ws://`, `wss://`: TLS runs through the
-    /// `CONNECT` tunnel); RawSocket transports ignore it.
-    pub fn proxy(mut self, proxy: Proxy) -> Self {
-        self.proxy = Some(proxy);
-        self
-    }
-
-    /// Extra HTTP headers for the WebSocket opening handshake.
-    pub fn headers(mut self, headers: Headers) -> Self {
-        self.headers = headers;
-        self
-    }
-
-    /// The TLS client configuration for `wss://` and `rss://` (Autobahn's `ssl`; default:
-    /// the platform's root certificates, see [`stream::tls`](crate::websocket::stream::tls)).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
-        self.tls = Some(config);
         self
     }
 
@@ -490,64 +391,6 @@ impl ApplicationRunner {
         c.extra = self.extra.clone();
         c.authentication = self.authentication.clone();
         c
-    }
-
-    /// Opens one transport to the router.
-    pub async fn connect(&self) -> Result<AnyTransport, TransportError> {
-        let scheme = self
-            .url
-            .split("://")
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match scheme.as_str() {
-            "ws" | "wss" => {
-                let mut factory = WebSocketClientFactory::new(&self.url)
-                    .map_err(|e| TransportError::Connect(Box::new(e)))?
-                    .headers(self.headers.clone());
-                if let Some(p) = &self.proxy {
-                    factory = factory.proxy(p.clone());
-                }
-                #[cfg(feature = "tls")]
-                if let Some(tls) = &self.tls {
-                    factory = factory.tls(tls.clone());
-                }
-                let mut config = WebSocketTransportConfig::with_subprotocols(
-                    self.serializers.iter().map(|s| format!("wamp.2.{s}")),
-                );
-                config.max_decoded_size = self.max_decoded_size;
-                let t = WebSocketTransport::connect_with_factory(factory, &config).await?;
-                Ok(AnyTransport::WebSocket(t))
-            }
-            "rs" | "rss" => {
-                let mut options = RawSocketOptions {
-                    max_decoded_size: self.max_decoded_size,
-                    ..RawSocketOptions::default()
-                };
-                if let Some(first) = self.serializers.first() {
-                    options.serializer = match first.as_str() {
-                        "json" => SerializerId::JSON,
-                        "msgpack" => SerializerId::MSGPACK,
-                        "cbor" => SerializerId::CBOR,
-                        other => {
-                            return Err(TransportError::Connect(
-                                format!("unknown serializer {other:?}").into(),
-                            ))
-                        }
-                    };
-                }
-                #[cfg(feature = "tls")]
-                if let Some(tls) = &self.tls {
-                    options.tls = Some(tls.clone());
-                }
-                Ok(AnyTransport::RawSocket(
-                    RawSocketTransport::connect(&self.url, &options).await?,
-                ))
-            }
-            other => Err(TransportError::Connect(
-                format!("unsupported URL scheme {other:?} in {}", self.url).into(),
-            )),
-        }
     }
 
     /// Connects once and runs one component until its session ends (Autobahn's

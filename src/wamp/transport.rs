@@ -13,7 +13,7 @@ mod queued_bytes;
 pub(crate) use queued_bytes::{HeldBytes, QueuedBytes};
 
 /// Default bound on the bytes of received messages a WAMP transport holds for the
-/// session ([`RawSocketOptions::max_queued_bytes`](crate::rawsocket::RawSocketOptions::max_queued_bytes),
+/// session ([`RawSocketOptions::max_queued_bytes`](super::rawsocket_transport::RawSocketOptions::max_queued_bytes),
 /// [`WebSocketTransportConfig::max_queued_bytes`](super::websocket_transport::WebSocketTransportConfig::max_queued_bytes)):
 /// 4 MiB, like the WebSocket layer's read-ahead bound.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 << 20;
 pub enum TransportError {
     /// Connecting or the transport handshake failed (why is the source: a
     /// [`WebSocketConnectError`](super::websocket_transport::WebSocketConnectError), a
-    /// [`RawSocketConnectError`](crate::rawsocket::RawSocketConnectError), or a message).
+    /// [`RawSocketConnectError`](super::rawsocket_transport::RawSocketConnectError), or a message).
     #[error("connecting the transport failed")]
     Connect(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The stream failed or the peer went away.

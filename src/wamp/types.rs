@@ -64,7 +64,7 @@ pub use super::session::{
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ComponentConfig {
-    /// The realm to join.
+    /// The realm to join; empty to leave it to the router (see [`HelloDetails::realm`]).
     pub realm: String,
     /// Free-form extra configuration for the component.
     pub extra: Value,
@@ -108,7 +108,10 @@ impl ComponentConfig {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HelloDetails {
-    /// The realm to join.
+    /// The realm to join; empty to leave it to the router (sent as `null`, Autobahn's
+    /// `realm=None`), which assigns one from the authenticated principal (Crossbar.io:
+    /// the principal's `realm`) or refuses with `wamp.error.no_such_realm`. The
+    /// assigned realm is [`SessionDetails::realm`].
     pub realm: String,
     /// Authentication methods the client is willing to perform (`anonymous`, `ticket`,
     /// `wampcra`, `cryptosign` ...); empty: none announced.

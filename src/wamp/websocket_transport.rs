@@ -168,9 +168,12 @@ impl WebSocketClientHandler for Handshake {}
 /// use autobahn::websocket::WebSocketClientFactory;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// // JSON only; the factory carries TLS, proxy and WebSocket options.
+/// // JSON only; the factory carries TLS, proxy and WebSocket options, such as the
+/// // keepalive the `ApplicationRunner` turns on by default (off in a bare client).
 /// let config = WebSocketTransportConfig::with_subprotocols(["wamp.2.json"]);
-/// let factory = WebSocketClientFactory::new("ws://127.0.0.1:8080/ws")?;
+/// let mut factory = WebSocketClientFactory::new("ws://127.0.0.1:8080/ws")?;
+/// factory.options_mut().auto_ping_interval = Some(std::time::Duration::from_secs(10));
+/// factory.options_mut().auto_ping_timeout = Some(std::time::Duration::from_secs(5));
 /// let transport = WebSocketTransport::connect_with_factory(factory, &config).await?;
 /// assert_eq!(transport.subprotocol(), "wamp.2.json");
 /// assert_eq!(transport.serializer_id(), "json");

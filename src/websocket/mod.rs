@@ -33,7 +33,7 @@ mod message_reader;
 mod peer;
 mod span;
 mod split;
-mod timer;
+pub(crate) mod timer;
 
 pub use builder::WebSocketBuilder;
 pub use byte_stream::{ByteStream, TUNNEL_SUBPROTOCOL};

@@ -103,3 +103,101 @@ async fn serve(mut client: TcpStream, mode: ProxyMode, seen: mpsc::UnboundedSend
     }
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
 }
+
+/// A plain TCP relay on a loopback port to `target`, whose links can be made to go
+/// silent: [`Relay::freeze`] stops forwarding on every link open at the time, in both
+/// directions, and leaves their sockets open (no FIN, no RST), as a dead NAT entry or a
+/// vanished host would. Links accepted later forward normally. Stops when dropped.
+pub struct Relay {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The number of each link it accepted (0, 1, ...), as it accepts it.
+    pub accepted: mpsc::UnboundedReceiver<u64>,
+    /// Links numbered below this value are frozen.
+    frozen_below: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    next_link: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Relay {
+    /// Starts relaying 127.0.0.1:<some port> to `target`.
+    pub async fn start(target: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, accepted) = mpsc::unbounded_channel();
+        let frozen_below = std::sync::Arc::new(tokio::sync::watch::Sender::new(0u64));
+        let next_link = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (frozen, next) = (frozen_below.clone(), next_link.clone());
+        let task = tokio::spawn(async move {
+            // Links live as long as the relay: aborting this task drops them.
+            let mut links = tokio::task::JoinSet::new();
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(upstream) = TcpStream::connect(target).await else {
+                    continue;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = upstream.set_nodelay(true);
+                let id = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = tx.send(id);
+                let (cr, cw) = client.into_split();
+                let (ur, uw) = upstream.into_split();
+                links.spawn(forward(cr, uw, id, frozen.subscribe()));
+                links.spawn(forward(ur, cw, id, frozen.subscribe()));
+            }
+        });
+        Relay {
+            addr,
+            accepted,
+            frozen_below,
+            next_link,
+            task,
+        }
+    }
+
+    /// Silences every link open now; later links are not affected.
+    pub fn freeze(&self) {
+        let now = self.next_link.load(std::sync::atomic::Ordering::SeqCst);
+        self.frozen_below.send_replace(now);
+    }
+}
+
+/// Copies `from` to `to` until either ends or link `id` is frozen; a frozen link keeps
+/// both sockets open, unread and unwritten, until the relay stops.
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    id: u64,
+    mut frozen_below: tokio::sync::watch::Receiver<u64>,
+) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 16 * 1024];
+    let silenced = async move {
+        let _ = frozen_below.wait_for(|below| id < *below).await;
+    };
+    tokio::pin!(silenced);
+    loop {
+        let n = tokio::select! {
+            () = &mut silenced => break,
+            r = from.read(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+        };
+        tokio::select! {
+            () = &mut silenced => break,
+            r = to.write_all(&buf[..n]) => if r.is_err() { return },
+        }
+    }
+    // Frozen: hold both halves open until the relay is dropped.
+    std::future::pending::<()>().await;
+    drop((from, to));
+}

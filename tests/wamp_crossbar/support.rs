@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use autobahn::rawsocket::handshake::SerializerId;
-use autobahn::rawsocket::transport::{RawSocketOptions, RawSocketTransport};
+use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::transport::Transport;
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use autobahn::rawsocket::handshake::{accept_reply, SerializerId};
-use autobahn::rawsocket::{encode_frame, FrameKind, RawSocketOptions, RawSocketTransport};
+use autobahn::rawsocket::{encode_frame, FrameKind};
 use autobahn::wamp::message::{self, Message};
+use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::serializer::{for_subprotocol, Serializer};
 use autobahn::wamp::session::Lifecycle;
 use autobahn::wamp::{CallOptions, ComponentConfig, Dict, Session, Value};

@@ -86,6 +86,11 @@ impl Message {
         use Elem::*;
         let mut e = Elems::new(self.message_type());
         match self {
+            Message::Hello(m) if m.realm.is_empty() => {
+                // No realm: the router assigns one (Autobahn's `realm=None`).
+                e.push(Val(&Value::Null));
+                e.push(Dict(&m.details));
+            }
             Message::Hello(m) => {
                 e.push(Str(&m.realm));
                 e.push(Dict(&m.details));
@@ -293,7 +298,7 @@ fn parse_fields(ty: MessageType, f: &mut Fields) -> Result<Message, ProtocolErro
     let loose = UriCheck::LOOSE;
     Ok(match ty {
         MessageType::Hello => Message::Hello(Hello {
-            realm: f.uri("Realm", loose)?,
+            realm: f.optional_uri("Realm", loose)?.unwrap_or_default(),
             details: f.dict("Details")?,
         }),
         MessageType::Welcome => Message::Welcome(Welcome {
@@ -550,6 +555,21 @@ impl Fields {
         match self.next(field)? {
             Value::String(s) => Ok(s),
             other => Err(self.invalid(field, "string", &other)),
+        }
+    }
+
+    /// A URI or `null`.
+    fn optional_uri(
+        &mut self,
+        field: &'static str,
+        check: UriCheck,
+    ) -> Result<Option<String>, ProtocolError> {
+        match self.it.as_slice().first() {
+            Some(Value::Null) => {
+                self.it.next();
+                Ok(None)
+            }
+            _ => self.uri(field, check).map(Some),
         }
     }
 

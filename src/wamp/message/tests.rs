@@ -33,6 +33,17 @@ fn message_type_codes() {
 }
 
 #[test]
+fn hello_without_a_realm_is_null_on_the_wire() {
+    // Autobahn's `realm=None`: the router assigns the realm.
+    assert_round_trip(r#"[1,null,{"roles":{"caller":{}}}]"#);
+    let Message::Hello(h) = ok(r#"[1, null, {"roles": {}}]"#) else {
+        panic!()
+    };
+    assert_eq!(h.realm, "");
+    assert!(parse(r#"[1, 5, {"roles": {}}]"#).is_err());
+}
+
+#[test]
 fn session_messages_from_spec() {
     let m = ok(
         r#"[1, "somerealm", {"roles": {"publisher": {}, "subscriber": {}}, "authmethods": ["wampcra", 3, "ticket"], "authid": "joe"}]"#,

@@ -365,7 +365,8 @@ impl<T: SessionTypes> Protocol<T> {
         if self.state != State::Closed {
             return Err(Error::InvalidRequest("already joined or joining"));
         }
-        if validate_uri(&hello.realm, UriCheck::LOOSE).is_err() {
+        // An empty realm is left to the router (sent as `null`).
+        if !hello.realm.is_empty() && validate_uri(&hello.realm, UriCheck::LOOSE).is_err() {
             return Err(Error::InvalidUri(hello.realm.clone()));
         }
         let mut details = crate::dict! {

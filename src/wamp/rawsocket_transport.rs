@@ -1,11 +1,13 @@
 //! WAMP over RawSocket (Autobahn's `WampRawSocketClientProtocol`): a [`Transport`]
 //! over TCP (`rs://host:port`), TLS (`rss://host:port`) or a Unix domain socket
-//! (`rs://unix:/path`), built on the sans-IO [`handshake`](super::handshake) and
-//! [`framing`](super::framing).
+//! (`rs://unix:/path`), built on the sans-IO [`handshake`](crate::rawsocket::handshake) and
+//! [`framing`](crate::rawsocket::framing).
 //!
 //! After the 4-octet handshake, two tasks run per connection:
 //!
-//! - the reader decodes frames, answers each PING with a PONG, decodes WAMP
+//! - the reader decodes frames, answers each PING with a PONG (and, with
+//!   [`RawSocketOptions::auto_ping_interval`], sends PINGs of its own and fails a
+//!   connection whose PONG does not come back in time), decodes WAMP
 //!   messages and hands them to [`RawSocketTransport::recv`] through a queue bounded
 //!   in messages ([`RawSocketOptions::queue_size`]) and in bytes
 //!   ([`RawSocketOptions::max_queued_bytes`]): when the application does not read, the
@@ -28,17 +30,23 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
-use super::handshake::{ClientHandshake, HandshakeErrorCode, SerializerId, MAX_MAX_LEN_EXP};
-use super::url::{parse_url, RawSocketEndpoint, UrlError};
-use super::RawSocketError;
-use crate::wamp::message::Message;
-use crate::wamp::serializer::{for_rawsocket_id, Serializer, DEFAULT_MAX_DECODED_SIZE};
-use crate::wamp::transport::{QueuedBytes, Transport, TransportError, DEFAULT_MAX_QUEUED_BYTES};
+use super::message::Message;
+use super::serializer::{for_rawsocket_id, Serializer};
+use super::transport::{QueuedBytes, Transport, TransportError};
+use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
+use crate::rawsocket::handshake::{ClientHandshake, HandshakeErrorCode, SerializerId};
+use crate::rawsocket::url::{parse_url, RawSocketEndpoint, UrlError};
+use crate::rawsocket::RawSocketError;
 
+mod keepalive;
+mod options;
 mod tasks;
 #[cfg(test)]
 mod tests;
+
+pub use options::RawSocketOptions;
+
+use keepalive::Keepalive;
 
 use tasks::{read_loop, write_loop, FrameSender, Item, ReadLoop, Shared, WriterCmd};
 
@@ -50,86 +58,6 @@ pub const DEFAULT_QUEUE_SIZE: usize = 64;
 
 #[cfg(feature = "tls")]
 use crate::websocket::stream::TLS_EXPORTER_LABEL;
-
-/// Settings of a RawSocket client connection.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use autobahn::rawsocket::{RawSocketOptions, SerializerId};
-///
-/// let options = RawSocketOptions {
-///     serializer: SerializerId::JSON,
-///     max_len_exp: 16, // tell the router: at most 64 KiB per message
-///     handshake_timeout: Some(Duration::from_secs(5)),
-///     ..RawSocketOptions::default()
-/// };
-/// assert_eq!(options.queue_size, RawSocketOptions::default().queue_size);
-/// ```
-#[derive(Debug, Clone)]
-pub struct RawSocketOptions {
-    /// The serializer to ask for (default CBOR: Autobahn's RawSocket client picks
-    /// the first available of CBOR, MessagePack, UBJSON, JSON). JSON, MessagePack and
-    /// CBOR are supported.
-    pub serializer: SerializerId,
-    /// Power-of-two exponent of the largest message we accept (9..=24, default 24 =
-    /// 16 MiB); announced to the router, which must not send more.
-    pub max_len_exp: u8,
-    /// The most memory one received message may take once decoded (default
-    /// [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
-    /// connection with [`SerializationError::TooLarge`](crate::wamp::error::SerializationError::TooLarge)
-    /// as the reason. Not in Autobahn|Python: it bounds what dense shapes (lists of
-    /// tiny dicts decode to 200× their wire size) can make a hostile router cost.
-    pub max_decoded_size: usize,
-    /// Bound on connecting, the TLS handshake and the RawSocket handshake together
-    /// (default 30 s, like the WebSocket opening handshake; `None`: no bound).
-    pub handshake_timeout: Option<Duration>,
-    /// How long `close` waits for queued messages to be written and for the router
-    /// to close its side (default 1 s; `None`: no bound).
-    pub close_timeout: Option<Duration>,
-    /// How many received messages may wait for `recv` before the transport stops
-    /// reading from the socket (at least 1).
-    pub queue_size: usize,
-    /// Bytes (decoded) of received messages that may wait for `recv` before the
-    /// transport stops reading from the socket, `0` for no bound in bytes (default
-    /// [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot it, so a router
-    /// can make the transport hold at most this plus one message (`max_len_exp` on the
-    /// wire, `max_decoded_size` decoded) plus one read buffer, whatever it sends.
-    /// Autobahn|Python (Twisted or asyncio) reads as fast as the router sends and
-    /// queues without bound.
-    pub max_queued_bytes: usize,
-    /// Disable Nagle's algorithm on TCP connections (default `true`).
-    pub tcp_no_delay: bool,
-    /// The TLS configuration for `rss://` (default: the platform's root certificates;
-    /// see [`stream::tls`](crate::websocket::stream::tls) for other trust roots and
-    /// client certificates).
-    #[cfg(feature = "tls")]
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-    /// The name to verify the router's certificate against (default: the URL's
-    /// host; `localhost` for `rss://unix:…`).
-    #[cfg(feature = "tls")]
-    pub tls_server_name: Option<String>,
-}
-
-impl Default for RawSocketOptions {
-    fn default() -> Self {
-        Self {
-            serializer: SerializerId::CBOR,
-            max_len_exp: MAX_MAX_LEN_EXP,
-            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
-            handshake_timeout: Some(Duration::from_secs(30)),
-            close_timeout: Some(Duration::from_secs(1)),
-            queue_size: DEFAULT_QUEUE_SIZE,
-            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
-            tcp_no_delay: true,
-            #[cfg(feature = "tls")]
-            tls: None,
-            #[cfg(feature = "tls")]
-            tls_server_name: None,
-        }
-    }
-}
 
 /// Why a [`RawSocketTransport`] could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +135,8 @@ impl From<RawSocketConnectError> for TransportError {
 /// A session over RawSocket with MessagePack, without the runner:
 ///
 /// ```no_run
-/// use autobahn::rawsocket::{RawSocketOptions, RawSocketTransport, SerializerId};
+/// use autobahn::rawsocket::SerializerId;
+/// use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 /// use autobahn::wamp::session::SessionEvent;
 /// use autobahn::wamp::{ComponentConfig, HelloDetails, Session};
 ///
@@ -503,6 +432,9 @@ where
         peer_max_len: hello.max_len(),
         shared: shared.clone(),
         peer: peer.clone(),
+        keepalive: options
+            .auto_ping_interval
+            .map(|interval| Keepalive::new(interval, options.auto_ping_timeout)),
     }));
     Ok(RawSocketTransport {
         serializer,

@@ -325,3 +325,172 @@ async fn queued_messages_are_batched_in_order() {
     }
     assert_eq!(got, sent);
 }
+
+/// A router over a pipe that answers the first `answered` keepalive PINGs with their
+/// PONGs, then reads on without answering (a link gone silent); reports each PING.
+async fn pinged_router(
+    mut b: tokio::io::DuplexStream,
+    answered: usize,
+    pings: tokio::sync::mpsc::UnboundedSender<tokio::time::Instant>,
+) {
+    router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
+    let mut decoder = FrameDecoder::new(1 << 24);
+    let mut buf = [0u8; 256];
+    let mut seen = 0;
+    loop {
+        while let Ok(Some(frame)) = decoder.next_frame() {
+            if frame.kind != FrameKind::Ping {
+                continue;
+            }
+            let _ = pings.send(tokio::time::Instant::now());
+            seen += 1;
+            if seen <= answered {
+                b.write_all(&pong_for(&frame.payload)).await.unwrap();
+            }
+        }
+        match b.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => decoder.feed(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_pings_and_fails_a_silent_link_within_interval_and_timeout() {
+    let interval = Duration::from_secs(10);
+    let timeout = Duration::from_secs(5);
+    let (a, b) = duplex(1024);
+    let (pings_tx, mut pings) = tokio::sync::mpsc::unbounded_channel();
+    let router = tokio::spawn(pinged_router(b, 3, pings_tx));
+    let opts = RawSocketOptions {
+        auto_ping_interval: Some(interval),
+        auto_ping_timeout: Some(timeout),
+        ..RawSocketOptions::default()
+    };
+    let start = tokio::time::Instant::now();
+    let mut t = RawSocketTransport::connect_stream(a, "test", &opts)
+        .await
+        .unwrap();
+    let lost = t.recv().await;
+    let detected = start.elapsed();
+    assert!(
+        matches!(&lost, Some(Err(TransportError::Lost(why))) if why.contains("PONG")),
+        "{lost:?}"
+    );
+    assert!(!t.is_open());
+    // Three answered PINGs one interval apart, then the fourth goes unanswered.
+    let mut at = Vec::new();
+    while let Ok(p) = pings.try_recv() {
+        at.push(p - start);
+    }
+    assert_eq!(at.len(), 4, "{at:?}");
+    for (i, p) in at.iter().enumerate() {
+        assert_eq!(*p, interval * (i as u32 + 1), "{at:?}");
+    }
+    assert_eq!(detected, interval * 4 + timeout);
+    drop(t);
+    router.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_is_off_by_default() {
+    let (a, b) = duplex(1024);
+    let (pings_tx, mut pings) = tokio::sync::mpsc::unbounded_channel();
+    let router = tokio::spawn(pinged_router(b, 0, pings_tx));
+    let mut t = RawSocketTransport::connect_stream(a, "test", &RawSocketOptions::default())
+        .await
+        .unwrap();
+    let quiet = tokio::time::timeout(Duration::from_secs(3600), t.recv()).await;
+    assert!(
+        quiet.is_err(),
+        "nothing arrives and nothing fails: {quiet:?}"
+    );
+    assert!(t.is_open());
+    assert!(pings.try_recv().is_err(), "no PING was sent");
+    drop(t);
+    router.await.unwrap();
+}
+
+/// Answers each PING read from `b` with its PONG until the pipe closes.
+async fn answer_pings(b: &mut tokio::io::DuplexStream, decoder: &mut FrameDecoder) {
+    let mut buf = [0u8; 256];
+    loop {
+        while let Ok(Some(f)) = decoder.next_frame() {
+            if f.kind == FrameKind::Ping {
+                b.write_all(&pong_for(&f.payload)).await.unwrap();
+            }
+        }
+        match b.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => decoder.feed(&buf[..n]),
+        }
+    }
+}
+
+fn pong_for(payload: &[u8]) -> bytes::BytesMut {
+    let mut pong = bytes::BytesMut::new();
+    crate::rawsocket::encode_frame(FrameKind::Pong, payload, 1 << 24, &mut pong).unwrap();
+    pong
+}
+
+/// A session that does not read holds the router up: the router's PONG waits behind the
+/// messages we have not taken, so the keepalive must not give the connection up
+/// meanwhile, however long that lasts.
+#[tokio::test(start_paused = true)]
+async fn keepalive_spares_a_router_held_up_by_an_application_not_reading() {
+    let (a, mut b) = duplex(4096);
+    let ser = for_rawsocket_id(SerializerId::JSON.get()).unwrap();
+    let router = tokio::spawn(async move {
+        router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
+        // The first PING (at 1 s) is answered only after far more messages than the
+        // transport and the pipe hold: the router's write blocks until the
+        // application reads, and the PONG comes a little after the last of them.
+        let mut decoder = FrameDecoder::new(1 << 24);
+        let mut buf = [0u8; 256];
+        let ping = loop {
+            if let Ok(Some(f)) = decoder.next_frame() {
+                assert_eq!(f.kind, FrameKind::Ping);
+                break f.payload;
+            }
+            let n = b.read(&mut buf).await.unwrap();
+            decoder.feed(&buf[..n]);
+        };
+        let mut frames = bytes::BytesMut::new();
+        for i in 0..500 {
+            let mut payload = Vec::new();
+            ser.serialize_into(&goodbye(format!("r.{i}")), &mut payload)
+                .unwrap();
+            crate::rawsocket::encode_frame(FrameKind::Message, &payload, 1 << 24, &mut frames)
+                .unwrap();
+        }
+        b.write_all(&frames).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        b.write_all(&pong_for(&ping)).await.unwrap();
+        answer_pings(&mut b, &mut decoder).await;
+    });
+    let opts = RawSocketOptions {
+        serializer: SerializerId::JSON,
+        queue_size: 1,
+        auto_ping_interval: Some(Duration::from_secs(1)),
+        auto_ping_timeout: Some(Duration::from_secs(1)),
+        ..RawSocketOptions::default()
+    };
+    let mut t = RawSocketTransport::connect_stream(a, "test", &opts)
+        .await
+        .unwrap();
+    // The application does not read for a minute: sixty keepalive periods.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(t.is_open(), "given up while we held the router up");
+    for i in 0..500 {
+        match t.recv().await {
+            Some(Ok(Message::Goodbye(g))) => assert_eq!(g.reason, format!("r.{i}")),
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+    // Caught up; the router answers each PING from now on: the connection stays.
+    let idle = tokio::time::timeout(Duration::from_secs(30), t.recv()).await;
+    assert!(idle.is_err(), "{idle:?}");
+    assert!(t.is_open());
+    drop(t);
+    router.await.unwrap();
+}

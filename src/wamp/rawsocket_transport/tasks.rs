@@ -1,13 +1,18 @@
 //! The two tasks of a RawSocket connection: the reader (frames in, PONGs out, WAMP
 //! messages to the receive queue) and the writer (whole frames out, in order).
 
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
+use super::keepalive::{Due, Keepalive};
 use super::SEND_HIGH_WATER;
 use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
 use crate::wamp::message::Message;
@@ -55,6 +60,20 @@ impl FrameSender {
             .clone()
             .acquire_many_owned(want)
             .await
+            .map_err(|_| TransportError::Closed)?;
+        self.tx
+            .send(WriterCmd::Frame(frame, permit))
+            .map_err(|_| TransportError::Closed)
+    }
+
+    /// Queues a small control frame (a keepalive PING) without waiting for the
+    /// budget: the reader must not stall behind the application's sends to ask
+    /// whether the router is still there.
+    fn send_control(&self, frame: Bytes) -> Result<(), TransportError> {
+        let permit = self
+            .budget
+            .clone()
+            .try_acquire_many_owned(0)
             .map_err(|_| TransportError::Closed)?;
         self.tx
             .send(WriterCmd::Frame(frame, permit))
@@ -149,6 +168,18 @@ pub(super) struct ReadLoop<R> {
     pub(super) peer_max_len: u32,
     pub(super) shared: Arc<Shared>,
     pub(super) peer: String,
+    /// PINGs the router and fails the connection without its PONG.
+    pub(super) keepalive: Option<Keepalive>,
+}
+
+impl<R> ReadLoop<R> {
+    /// The reader is about to wait for the application: the keepalive spares the
+    /// router meanwhile (its PONG may be behind what waits).
+    fn held_up(&mut self) {
+        if let Some(k) = &mut self.keepalive {
+            k.held_up();
+        }
+    }
 }
 
 /// How the reader ended.
@@ -205,10 +236,20 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
                     for msg in messages {
                         // Past the budget the reader waits here, so it stops reading
                         // the socket and TCP pushes back on the router.
-                        st.queued.below_limit().await;
+                        if st.queued.is_full() {
+                            st.held_up();
+                            st.queued.below_limit().await;
+                        }
                         let held = st.queued.charge(msg.memory_size());
-                        if st.tx.send(Ok((msg, held))).await.is_err() {
-                            return ReadEnd::Dropped;
+                        match st.tx.try_send(Ok((msg, held))) {
+                            Ok(()) => {}
+                            Err(TrySendError::Full(item)) => {
+                                st.held_up();
+                                if st.tx.send(item).await.is_err() {
+                                    return ReadEnd::Dropped;
+                                }
+                            }
+                            Err(TrySendError::Closed(_)) => return ReadEnd::Dropped,
                         }
                     }
                 }
@@ -230,11 +271,39 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
                     }
                 }
                 FrameKind::Pong => {
-                    tracing::trace!(peer = %st.peer, "rawsocket: unsolicited PONG ignored");
+                    let ours = st
+                        .keepalive
+                        .as_mut()
+                        .is_some_and(|k| k.pong(&frame.payload));
+                    if !ours {
+                        tracing::trace!(peer = %st.peer, "rawsocket: unsolicited PONG ignored");
+                    }
                 }
             }
         }
-        match st.rd.read(&mut buf).await {
+        let read = match read_or_keepalive(&mut st.rd, &mut buf, &mut st.keepalive).await {
+            Input::Read(r) => r,
+            Input::Keepalive(Due::Ping(payload)) => {
+                if let Err(e) = send_ping(&st.sender, payload, st.peer_max_len) {
+                    return ReadEnd::Failed(e);
+                }
+                continue;
+            }
+            Input::Keepalive(Due::Dead) => {
+                // Only a keepalive with a timeout declares the link dead.
+                let timeout = st
+                    .keepalive
+                    .as_ref()
+                    .and_then(Keepalive::timeout)
+                    .unwrap_or_default();
+                tracing::info!(peer = %st.peer, ?timeout, "rawsocket: no PONG in time; dropping the connection");
+                return ReadEnd::Failed(TransportError::Lost(format!(
+                    "keepalive: no PONG from the router within {timeout:?}"
+                )));
+            }
+            Input::Keepalive(Due::Nothing) => continue,
+        };
+        match read {
             Ok(0) => {
                 return if st.decoder.buffered() == 0 {
                     ReadEnd::Eof
@@ -248,4 +317,45 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
             Err(e) => return ReadEnd::Failed(TransportError::Lost(format!("read failed: {e}"))),
         }
     }
+}
+
+/// What woke the reader: bytes (or the end) from the socket, or the keepalive.
+enum Input {
+    Read(std::io::Result<usize>),
+    Keepalive(Due),
+}
+
+/// Reads from the socket; the keepalive is polled only while there is nothing to read.
+async fn read_or_keepalive<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    buf: &mut [u8],
+    keepalive: &mut Option<Keepalive>,
+) -> Input {
+    poll_fn(|cx| {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut *rd).poll_read(cx, &mut rb) {
+            Poll::Ready(r) => Poll::Ready(Input::Read(r.map(|()| rb.filled().len()))),
+            Poll::Pending => match keepalive.as_mut().and_then(|k| k.poll_due(cx)) {
+                Some(due) => Poll::Ready(Input::Keepalive(due)),
+                None => Poll::Pending,
+            },
+        }
+    })
+    .await
+}
+
+/// Queues a keepalive PING.
+fn send_ping(
+    sender: &FrameSender,
+    payload: [u8; 4],
+    peer_max_len: u32,
+) -> Result<(), TransportError> {
+    let header = encode_header(FrameKind::Ping, payload.len(), peer_max_len)
+        .map_err(|e| TransportError::Protocol(e.to_string()))?;
+    let mut ping = Vec::with_capacity(HEADER_LEN + payload.len());
+    ping.extend_from_slice(&header);
+    ping.extend_from_slice(&payload);
+    sender
+        .send_control(ping.into())
+        .map_err(|_| TransportError::Lost("writer stopped".into()))
 }

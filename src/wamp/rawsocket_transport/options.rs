@@ -1,0 +1,108 @@
+//! The settings of a RawSocket client connection.
+
+use std::time::Duration;
+
+#[cfg(feature = "tls")]
+use std::sync::Arc;
+
+use super::DEFAULT_QUEUE_SIZE;
+use crate::rawsocket::handshake::{SerializerId, MAX_MAX_LEN_EXP};
+use crate::wamp::serializer::DEFAULT_MAX_DECODED_SIZE;
+use crate::wamp::transport::DEFAULT_MAX_QUEUED_BYTES;
+
+/// Settings of a RawSocket client connection.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use autobahn::rawsocket::SerializerId;
+/// use autobahn::wamp::rawsocket_transport::RawSocketOptions;
+///
+/// let options = RawSocketOptions {
+///     serializer: SerializerId::JSON,
+///     max_len_exp: 16, // tell the router: at most 64 KiB per message
+///     handshake_timeout: Some(Duration::from_secs(5)),
+///     // PING every 10 s; no PONG within 5 s fails the connection.
+///     auto_ping_interval: Some(Duration::from_secs(10)),
+///     auto_ping_timeout: Some(Duration::from_secs(5)),
+///     ..RawSocketOptions::default()
+/// };
+/// assert_eq!(options.queue_size, RawSocketOptions::default().queue_size);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RawSocketOptions {
+    /// The serializer to ask for (default CBOR: Autobahn's RawSocket client picks
+    /// the first available of CBOR, MessagePack, UBJSON, JSON). JSON, MessagePack and
+    /// CBOR are supported.
+    pub serializer: SerializerId,
+    /// Power-of-two exponent of the largest message we accept (9..=24, default 24 =
+    /// 16 MiB); announced to the router, which must not send more.
+    pub max_len_exp: u8,
+    /// The most memory one received message may take once decoded (default
+    /// [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
+    /// connection with [`SerializationError::TooLarge`](crate::wamp::error::SerializationError::TooLarge)
+    /// as the reason. Not in Autobahn|Python: it bounds what dense shapes (lists of
+    /// tiny dicts decode to 200× their wire size) can make a hostile router cost.
+    pub max_decoded_size: usize,
+    /// Bound on connecting, the TLS handshake and the RawSocket handshake together
+    /// (default 30 s, like the WebSocket opening handshake; `None`: no bound).
+    pub handshake_timeout: Option<Duration>,
+    /// How long `close` waits for queued messages to be written and for the router
+    /// to close its side (default 1 s; `None`: no bound).
+    pub close_timeout: Option<Duration>,
+    /// How many received messages may wait for `recv` before the transport stops
+    /// reading from the socket (at least 1).
+    pub queue_size: usize,
+    /// Bytes (decoded) of received messages that may wait for `recv` before the
+    /// transport stops reading from the socket, `0` for no bound in bytes (default
+    /// [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot it, so a router
+    /// can make the transport hold at most this plus one message (`max_len_exp` on the
+    /// wire, `max_decoded_size` decoded) plus one read buffer, whatever it sends.
+    /// Autobahn|Python (Twisted or asyncio) reads as fast as the router sends and
+    /// queues without bound.
+    pub max_queued_bytes: usize,
+    /// Disable Nagle's algorithm on TCP connections (default `true`).
+    pub tcp_no_delay: bool,
+    /// Send a RawSocket PING every interval (default off, as the WebSocket client's
+    /// [`auto_ping_interval`](crate::websocket::options::ClientOptions::auto_ping_interval);
+    /// the [`ApplicationRunner`](crate::wamp::ApplicationRunner) turns it on). The reader
+    /// looks at the keepalive only while it has nothing to read: no work per message.
+    pub auto_ping_interval: Option<Duration>,
+    /// Fail the connection ([`TransportError::Lost`](crate::wamp::transport::TransportError::Lost)) if the router does not answer a PING
+    /// with its PONG within this time (default off; without an interval, no PINGs are
+    /// sent and this does nothing). A router whose messages wait unread because the
+    /// application does not take them gets another period for each such wait, since the
+    /// PONG may be behind them. A silent link is found within interval + timeout.
+    pub auto_ping_timeout: Option<Duration>,
+    /// The TLS configuration for `rss://` (default: the platform's root certificates;
+    /// see [`stream::tls`](crate::websocket::stream::tls) for other trust roots and
+    /// client certificates).
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The name to verify the router's certificate against (default: the URL's
+    /// host; `localhost` for `rss://unix:…`).
+    #[cfg(feature = "tls")]
+    pub tls_server_name: Option<String>,
+}
+
+impl Default for RawSocketOptions {
+    fn default() -> Self {
+        Self {
+            serializer: SerializerId::CBOR,
+            max_len_exp: MAX_MAX_LEN_EXP,
+            max_decoded_size: DEFAULT_MAX_DECODED_SIZE,
+            handshake_timeout: Some(Duration::from_secs(30)),
+            close_timeout: Some(Duration::from_secs(1)),
+            queue_size: DEFAULT_QUEUE_SIZE,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
+            tcp_no_delay: true,
+            auto_ping_interval: None,
+            auto_ping_timeout: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_server_name: None,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! A link to the router that goes silent (no FIN, no RST: a dead NAT entry, a vanished
+//! host) under a running `ApplicationRunner`, on WebSocket and RawSocket: a TCP relay
+//! (tests/common_proxy) between the runner and a real Crossbar.io stops forwarding and
+//! leaves its sockets open. The runner's keepalive notices within interval + timeout,
+//! every pending request fails with `TransportLost` at that moment, the runner
+//! reconnects through the relay, restores the registration, and a fresh caller gets
+//! answers from it.
+
+#![cfg(feature = "wamp")]
+
+mod common;
+#[path = "common_crossbar/mod.rs"]
+mod crossbar;
+#[path = "common_proxy/mod.rs"]
+mod test_proxy;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use autobahn::list;
+use autobahn::wamp::{
+    ApplicationRunner, ApplicationSession, CallOptions, CallResult, Dict, Error, PublishOptions,
+    RegisterOptions, RetryPolicy, Session, SessionDetails, Value,
+};
+use crossbar::{Crossbar, REALM};
+use test_proxy::Relay;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+/// The test's keepalive: a ping each second, given up a second later.
+const INTERVAL: Duration = Duration::from_secs(1);
+const PONG_TIMEOUT: Duration = Duration::from_secs(1);
+/// What a loaded 2-core machine may add to interval + timeout before the loss is seen.
+const SLACK: Duration = Duration::from_secs(4);
+/// The bound on reconnecting after the link went silent.
+const RECONNECT_LIMIT: Duration = Duration::from_secs(30);
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Registers `procedure` once (the runner restores it after a reconnect) and hands each
+/// joined session out.
+struct Service {
+    procedure: String,
+    joins: mpsc::UnboundedSender<(u64, Session)>,
+    registered: bool,
+}
+
+impl ApplicationSession for Service {
+    async fn on_join(&mut self, session: &Session, details: SessionDetails) {
+        if !self.registered {
+            // The router still holds the silent session's registration until it notices
+            // that link itself: the restore takes the procedure over.
+            let options = RegisterOptions {
+                force_reregister: Some(true),
+                ..RegisterOptions::default()
+            };
+            session
+                .register(
+                    &self.procedure,
+                    |_args, _kwargs, _details| async { Ok(CallResult::with_args(list!["pong"])) },
+                    options,
+                )
+                .await
+                .expect("register");
+            self.registered = true;
+        }
+        let _ = self.joins.send((details.session, session.clone()));
+    }
+}
+
+/// Calls `procedure` once from a fresh session straight to the router, and leaves.
+struct Caller {
+    procedure: String,
+    result: Option<Result<Vec<Value>, String>>,
+}
+
+impl ApplicationSession for Caller {
+    async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
+        let r = session
+            .call(
+                &self.procedure,
+                Vec::new(),
+                Dict::new(),
+                CallOptions::default(),
+            )
+            .await;
+        self.result = Some(r.map(|r| r.args).map_err(|e| e.to_string()));
+        let _ = session.leave(None, None).await;
+    }
+}
+
+async fn call_once(url: &str, procedure: &str) -> Result<Vec<Value>, String> {
+    let runner = ApplicationRunner::new(url, REALM);
+    let outcome = timeout(
+        LIMIT,
+        runner.run_once(|_| Caller {
+            procedure: procedure.to_owned(),
+            result: None,
+        }),
+    )
+    .await
+    .expect("caller timed out")
+    .expect("caller connects");
+    outcome.app.result.expect("caller joined and called")
+}
+
+/// Runs the scenario through a relay to `router` (the runner's URL is `url_via(relay)`);
+/// returns how long detection and reconnection took after the freeze.
+async fn silent_link_is_detected_and_replaced(
+    router: SocketAddr,
+    url_via: impl Fn(SocketAddr) -> String,
+    serializer: &str,
+) -> (Duration, Duration) {
+    let cb = Crossbar::shared();
+    let mut relay = Relay::start(router).await;
+    let procedure = crossbar::unique_uri("com.example.deadlink.ping");
+
+    let (joins_tx, mut joins) = mpsc::unbounded_channel();
+    let runner = ApplicationRunner::new(url_via(relay.addr), REALM)
+        .serializers([serializer])
+        .keepalive(Some(INTERVAL), Some(PONG_TIMEOUT))
+        .retry_policy(RetryPolicy {
+            initial_retry_delay: Duration::from_millis(200),
+            max_retry_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
+        });
+    let stop = runner.stop_handle();
+    let p = procedure.clone();
+    let run = tokio::spawn(async move {
+        runner
+            .run(move |_| Service {
+                procedure: p,
+                joins: joins_tx,
+                registered: false,
+            })
+            .await
+    });
+
+    let (first, session) = timeout(LIMIT, joins.recv())
+        .await
+        .expect("first join")
+        .expect("joined");
+    assert_eq!(relay.accepted.recv().await, Some(0));
+    assert_eq!(
+        call_once(&cb.ws_url, &procedure).await,
+        Ok(list!["pong"]),
+        "the registration answers before the freeze"
+    );
+
+    // The link goes silent; requests made now can never be answered.
+    relay.freeze();
+    let frozen_at = Instant::now();
+    let late_procedure = crossbar::unique_uri("com.example.deadlink.late");
+    let topic = crossbar::unique_uri("com.example.deadlink.topic");
+    let call = session.call(&procedure, Vec::new(), Dict::new(), CallOptions::default());
+    let register = session.register(
+        &late_procedure,
+        |_, _, _| async { Ok(CallResult::default()) },
+        RegisterOptions::default(),
+    );
+    let subscribe = session.subscribe(&topic, |_, _, _| async { Ok(()) }, Default::default());
+    let publish = session.publish(
+        &topic,
+        Vec::new(),
+        Dict::new(),
+        PublishOptions {
+            acknowledge: true,
+            ..PublishOptions::default()
+        },
+    );
+    let (call, register, subscribe, publish) = timeout(LIMIT, async {
+        tokio::join!(call, register, subscribe, publish)
+    })
+    .await
+    .expect("pending requests resolve");
+    let detected = frozen_at.elapsed();
+    assert!(matches!(call, Err(Error::TransportLost)), "{call:?}");
+    assert!(
+        matches!(register, Err(Error::TransportLost)),
+        "{:?}",
+        register.err()
+    );
+    assert!(
+        matches!(subscribe, Err(Error::TransportLost)),
+        "{:?}",
+        subscribe.err()
+    );
+    assert!(matches!(publish, Err(Error::TransportLost)), "{publish:?}");
+    assert!(
+        detected <= INTERVAL + PONG_TIMEOUT + SLACK,
+        "the silent link was noticed after {detected:?}"
+    );
+
+    // A new link through the relay, a new router session, the registration restored.
+    let (second, _) = timeout(RECONNECT_LIMIT, joins.recv())
+        .await
+        .expect("the component re-joins within 30 s")
+        .expect("joined again");
+    let rejoined = frozen_at.elapsed();
+    assert_ne!(first, second, "a new router session");
+    assert_eq!(relay.accepted.recv().await, Some(1), "a new connection");
+    assert_eq!(call_once(&cb.ws_url, &procedure).await, Ok(list!["pong"]));
+
+    stop.stop();
+    let app = timeout(LIMIT, run)
+        .await
+        .expect("runner stops")
+        .expect("task")
+        .expect("run ok");
+    assert!(app.registered);
+    (detected, rejoined)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_silent_link_is_replaced() {
+    let cb = Crossbar::shared();
+    let (detected, rejoined) =
+        silent_link_is_detected_and_replaced(cb.ws_addr, |a| format!("ws://{a}/ws"), "json").await;
+    eprintln!("websocket: detected after {detected:?}, re-joined after {rejoined:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rawsocket_silent_link_is_replaced() {
+    let cb = Crossbar::shared();
+    let (detected, rejoined) =
+        silent_link_is_detected_and_replaced(cb.rs_addr, |a| format!("rs://{a}"), "msgpack").await;
+    eprintln!("rawsocket: detected after {detected:?}, re-joined after {rejoined:?}");
+}
