@@ -1,6 +1,7 @@
 //! Our WAMP client against a real Crossbar.io router and real Autobahn|Python peers
 //! (`tests/crossbar/`), for every transport × serializer: WebSocket × {json, msgpack,
-//! cbor}, RawSocket over TCP × {json, msgpack, cbor}, RawSocket over a Unix socket × cbor.
+//! cbor, ubjson}, RawSocket over TCP × {json, msgpack, cbor, ubjson}, RawSocket over a Unix
+//! socket × cbor.
 //!
 //! Each cell is one test ([`matrix!`]) that runs all checks in order on one Rust session,
 //! with the Python peers on the same transport and serializer (so binary values cross
@@ -189,6 +190,8 @@ matrix! {
     rawsocket_tcp_json: RawSocketTcp, "json";
     rawsocket_tcp_msgpack: RawSocketTcp, "msgpack";
     rawsocket_tcp_cbor: RawSocketTcp, "cbor";
+    websocket_ubjson: WebSocket, "ubjson";
+    rawsocket_tcp_ubjson: RawSocketTcp, "ubjson";
     rawsocket_unix_cbor: RawSocketUnix, "cbor";
 }
 

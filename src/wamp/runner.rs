@@ -355,7 +355,7 @@ impl ApplicationRunner {
     }
 
     /// Serializers to offer, most preferred first: `"cbor"`, `"msgpack"`, `"json"`
-    /// (default: that order, as Autobahn). RawSocket uses the first.
+    /// (default: that order, as Autobahn), or `"ubjson"`. RawSocket uses the first.
     pub fn serializers<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
         serializers: I,
@@ -529,6 +529,7 @@ impl ApplicationRunner {
                         "json" => SerializerId::JSON,
                         "msgpack" => SerializerId::MSGPACK,
                         "cbor" => SerializerId::CBOR,
+                        "ubjson" => SerializerId::UBJSON,
                         other => {
                             return Err(TransportError::Connect(
                                 format!("unknown serializer {other:?}").into(),

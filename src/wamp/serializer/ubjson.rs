@@ -1,13 +1,14 @@
 //! UBJSON serializer (`wamp.2.ubjson`), in the two dialects WAMP peers speak.
 //!
-//! The WAMP spec names UBJSON (Draft 12, big-endian); Autobahn|Python ≥ 25
-//! and Crossbar.io 26 speak it through the `bjdata` package, whose default
+//! The WAMP spec names UBJSON (Draft 12, big-endian). Recent Autobahn|Python
+//! and Crossbar.io (26.10 here) use the `bjdata` package instead of py-ubjson; its default
 //! output is BJData: the same markers, but little-endian, with unsigned
-//! integer markers and binary as `[$B#`. The two agree on every one-byte
-//! value and on strings, lists and dicts, but not on wider numbers, so a
-//! connection must pick one: [`UbjsonDialect::BJData`] (the default, what
-//! Crossbar.io 26.10 and Autobahn|Python 26.10 accept) or
-//! [`UbjsonDialect::Draft12`] (py-ubjson, older Autobahn|Python and Crossbar.io).
+//! integer markers and binary as `[$B#`. The two agree on one-byte numbers
+//! and on the framing of strings, lists and dicts, but not on wider numbers
+//! (nor on lengths past 255), so a connection must pick one:
+//! [`UbjsonDialect::BJData`] (the default, what Crossbar.io 26.10 and
+//! Autobahn|Python 26.10 speak) or [`UbjsonDialect::Draft12`] (the spec,
+//! py-ubjson, and the Autobahn|Python and Crossbar.io releases using it).
 //!
 //! Value fidelity, encoding:
 //!
@@ -27,7 +28,9 @@
 //! an error, as in CBOR) and as a float otherwise; optimized containers
 //! (`$type` and `#count`) of any element type, where `[$U#` and `[$B#` become
 //! [`Value::Bytes`](crate::wamp::value::Value::Bytes) in both dialects; no-ops
-//! (`N`) inside containers are skipped. BJData's N-dimensional arrays
+//! (`N`) inside containers are skipped. A typed container of `Z`, `T` or
+//! `F` (elements without bytes) may not claim more elements than the
+//! payload has bytes. BJData's N-dimensional arrays
 //! (`#[dims]`), markers outside the format, invalid UTF-8 and trailing bytes
 //! are errors. As for the other binary serializers, nesting, lengths and the
 //! decoded size are checked before anything is allocated.
@@ -52,7 +55,7 @@ pub(crate) use decode::decode_value_exact;
 pub enum UbjsonDialect {
     /// BJData as the Python `bjdata` package writes it by default: little-endian,
     /// unsigned markers `u m M`, binary as `[$B#`. Spoken by Autobahn|Python
-    /// and Crossbar.io since they moved from py-ubjson to `bjdata`.
+    /// and Crossbar.io 26.10, which moved from py-ubjson to `bjdata`.
     #[default]
     BJData,
     /// UBJSON Draft 12 as the spec and py-ubjson have it: big-endian, binary
