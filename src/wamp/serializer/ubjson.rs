@@ -1,39 +1,5 @@
-//! UBJSON serializer (`wamp.2.ubjson`), in the two dialects WAMP peers speak.
-//!
-//! The WAMP spec names UBJSON (Draft 12, big-endian). Recent Autobahn|Python
-//! and Crossbar.io (26.10 here) use the `bjdata` package instead of py-ubjson; its default
-//! output is BJData: the same markers, but little-endian, with unsigned
-//! integer markers and binary as `[$B#`. The two agree on one-byte numbers
-//! and on the framing of strings, lists and dicts, but not on wider numbers
-//! (nor on lengths past 255), so a connection must pick one:
-//! [`UbjsonDialect::BJData`] (the default, what Crossbar.io 26.10 and
-//! Autobahn|Python 26.10 speak) or [`UbjsonDialect::Draft12`] (the spec,
-//! py-ubjson, and the Autobahn|Python and Crossbar.io releases using it).
-//!
-//! Value fidelity, encoding:
-//!
-//! | [`Value`](crate::wamp::value::Value) | BJData (default) | Draft 12 |
-//! |---|---|---|
-//! | `Null`, `Bool` | `Z`, `T` / `F` | same |
-//! | `Integer` (i64) | smallest of `U i u I m l M L`, little-endian | smallest of `U i I l L`, big-endian |
-//! | `UInteger` (> `i64::MAX`) | `M` (uint64) | `H`, the decimal digits (as py-ubjson) |
-//! | `Float` | `D` (float64); NaN and ±∞ kept | `D`; NaN and ±∞ kept (the spec suggests `Z`; both Python decoders read them) |
-//! | `String` | `S`, UTF-8 | same |
-//! | `Bytes` | `[$B#` + count + bytes | `[$U#` + count + bytes (as py-ubjson) |
-//! | `List`, `Dict` | `[`…`]`, `{`…`}` | same |
-//!
-//! Decoding accepts what either Python encoder emits and the rest of the
-//! format: `C` (one ASCII character) as a string; `d` and `h` floats; `H`
-//! numbers as an integer when integral and within 64 bits (larger integers are
-//! an error, as in CBOR) and as a float otherwise; optimized containers
-//! (`$type` and `#count`) of any element type, where `[$U#` and `[$B#` become
-//! [`Value::Bytes`](crate::wamp::value::Value::Bytes) in both dialects; no-ops
-//! (`N`) inside containers are skipped. A typed container of `Z`, `T` or
-//! `F` (elements without bytes) may not claim more elements than the
-//! payload has bytes. BJData's N-dimensional arrays
-//! (`#[dims]`), markers outside the format, invalid UTF-8 and trailing bytes
-//! are errors. As for the other binary serializers, nesting, lengths and the
-//! decoded size are checked before anything is allocated.
+//! UBJSON serializer (`wamp.2.ubjson`), in the two dialects WAMP peers speak;
+//! [`UbjsonSerializer`] documents them and the value fidelity.
 
 mod decode;
 mod encode;
@@ -49,8 +15,8 @@ use crate::wamp::value::budget::DecodeBudget;
 
 pub(crate) use decode::decode_value_exact;
 
-/// Which byte layout of UBJSON a [`UbjsonSerializer`] speaks (see the
-/// [module docs](self) for the differences).
+/// Which byte layout of UBJSON a [`UbjsonSerializer`] speaks (see there for
+/// the differences).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum UbjsonDialect {
     /// BJData as the Python `bjdata` package writes it by default: little-endian,
@@ -71,6 +37,41 @@ impl UbjsonDialect {
 }
 
 /// The UBJSON serializer, unbatched or batched, in one [`UbjsonDialect`].
+///
+/// The WAMP spec names UBJSON (Draft 12, big-endian). Recent Autobahn|Python
+/// and Crossbar.io (26.10 here) use the `bjdata` package instead of py-ubjson;
+/// its default output is BJData: the same markers, but little-endian, with
+/// unsigned integer markers and binary as `[$B#`. The two agree on one-byte numbers
+/// and on the framing of strings, lists and dicts, but not on wider numbers
+/// (nor on lengths past 255), so a connection must pick one:
+/// [`UbjsonDialect::BJData`] (the default, what Crossbar.io 26.10 and
+/// Autobahn|Python 26.10 speak) or [`UbjsonDialect::Draft12`] (the spec,
+/// py-ubjson, and the Autobahn|Python and Crossbar.io releases using it).
+///
+/// Value fidelity, encoding:
+///
+/// | [`Value`](crate::wamp::value::Value) | BJData (default) | Draft 12 |
+/// |---|---|---|
+/// | `Null`, `Bool` | `Z`, `T` / `F` | same |
+/// | `Integer` (i64) | smallest of `U i u I m l M L`, little-endian | smallest of `U i I l L`, big-endian |
+/// | `UInteger` (> `i64::MAX`) | `M` (uint64) | `H`, the decimal digits (as py-ubjson) |
+/// | `Float` | `D` (float64); NaN and ±∞ kept | `D`; NaN and ±∞ kept (the spec suggests `Z`; both Python decoders read them) |
+/// | `String` | `S`, UTF-8 | same |
+/// | `Bytes` | `[$B#` + count + bytes | `[$U#` + count + bytes (as py-ubjson) |
+/// | `List`, `Dict` | `[`…`]`, `{`…`}` | same |
+///
+/// Decoding accepts what either Python encoder emits and the rest of the
+/// format: `C` (one ASCII character) as a string; `d` and `h` floats; `H`
+/// numbers as an integer when integral and within 64 bits (larger integers are
+/// an error, as in CBOR) and as a float otherwise; optimized containers
+/// (`$type` and `#count`) of any element type, where `[$U#` and `[$B#` become
+/// [`Value::Bytes`](crate::wamp::value::Value::Bytes) in both dialects; no-ops
+/// (`N`) inside containers are skipped. A typed container of `Z`, `T` or
+/// `F` (elements without bytes) may not claim more elements than the
+/// payload has bytes. BJData's N-dimensional arrays
+/// (`#[dims]`), markers outside the format, invalid UTF-8 and trailing bytes
+/// are errors. As for the other binary serializers, nesting, lengths and the
+/// decoded size are checked before anything is allocated.
 ///
 /// # Examples
 ///

@@ -1,6 +1,6 @@
 //! A small UBJSON/BJData parser straight into [`Value`], checking every
-//! length and the nesting depth before allocating (see the
-//! [module docs](super) for what it accepts).
+//! length and the nesting depth before allocating (see
+//! [`UbjsonSerializer`](super::UbjsonSerializer) for what it accepts).
 
 use super::UbjsonDialect;
 use crate::wamp::serializer::cbor::f16_to_f64;

@@ -144,7 +144,7 @@ impl<'a> Encoder<'a> {
     }
 }
 
-/// An open list or dict; `close` are the bytes `end` writes.
+/// An open list or dict; `close` follows its end marker (a variant's `}`).
 pub(super) struct Compound<'e, 'a> {
     enc: &'e mut Encoder<'a>,
     close: &'static [u8],
