@@ -5,7 +5,9 @@
 //! one core, release build). `roundtrip` is encode + decode.
 
 use autobahn::wamp::message::{Call, Event, Message, ResultMessage};
-use autobahn::wamp::serializer::{CborSerializer, JsonSerializer, MsgPackSerializer, Serializer};
+use autobahn::wamp::serializer::{
+    CborSerializer, JsonSerializer, MsgPackSerializer, Serializer, UbjsonSerializer,
+};
 use autobahn::wamp::Value;
 use autobahn::{dict, list};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -62,10 +64,11 @@ fn event_4k_binary() -> Message {
 }
 
 fn bench(c: &mut Criterion) {
-    let serializers: [(&str, Box<dyn Serializer>); 3] = [
+    let serializers: [(&str, Box<dyn Serializer>); 4] = [
         ("json", Box::new(JsonSerializer::new())),
         ("msgpack", Box::new(MsgPackSerializer::new())),
         ("cbor", Box::new(CborSerializer::new())),
+        ("ubjson", Box::new(UbjsonSerializer::new())),
     ];
     for (group_name, msg) in [
         ("wamp_small_call", small_call()),

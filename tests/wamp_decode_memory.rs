@@ -42,7 +42,8 @@ const ENTRIES: usize = 50_000;
 /// decoded list, serde_json's scratch buffer, the error.
 const SLACK: usize = 64 << 10;
 
-/// EVENT `[36, 1, 2, {}, [{"": null} × n]]` in `format` (`json`, `msgpack`, `cbor`).
+/// EVENT `[36, 1, 2, {}, [{"": null} × n]]` in `format` (`json`, `msgpack`, `cbor`,
+/// `ubjson`).
 fn amplifying_event(format: &str, n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     match format {
@@ -69,6 +70,14 @@ fn amplifying_event(format: &str, n: usize) -> Vec<u8> {
             for _ in 0..n {
                 out.extend_from_slice(&[0xa1, 0x60, 0xf6]);
             }
+        }
+        "ubjson" => {
+            // `{` key "" (`U 0`) `Z` `}`: 5 bytes each, the same in both dialects.
+            out.extend_from_slice(b"[U\x24U\x01U\x02{}[");
+            for _ in 0..n {
+                out.extend_from_slice(b"{U\x00Z}");
+            }
+            out.extend_from_slice(b"]]");
         }
         other => panic!("no serializer {other}"),
     }
@@ -106,7 +115,7 @@ fn smallest_budget(s: &dyn Serializer, payload: &[u8]) -> usize {
 #[test]
 fn amplifying_messages_stop_at_the_budget_in_every_serializer() {
     let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
-    for format in ["json", "msgpack", "cbor"] {
+    for format in ["json", "msgpack", "cbor", "ubjson"] {
         let event = amplifying_event(format, ENTRIES);
         for batched in [false, true] {
             let name = format!("wamp.2.{format}{}", if batched { ".batched" } else { "" });
@@ -203,6 +212,7 @@ fn nested_lying_list_headers_reserve_at_most_one_slot_per_byte() {
     for (name, level) in [
         ("wamp.2.cbor", &[0x98, 0x98][..]),
         ("wamp.2.msgpack", &[0xdc, 0x00, 0x98][..]),
+        ("wamp.2.ubjson", &b"[#U\x98"[..]),
     ] {
         let s = for_subprotocol(name).unwrap();
         let payload = level.repeat(100);

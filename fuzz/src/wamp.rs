@@ -1,5 +1,5 @@
-//! Harness of `wamp_json` / `wamp_msgpack` / `wamp_cbor`: a WAMP serializer fed an
-//! arbitrary transport payload.
+//! Harness of `wamp_json` / `wamp_msgpack` / `wamp_cbor` / `wamp_ubjson`: a WAMP
+//! serializer fed an arbitrary transport payload.
 //!
 //! Input layout: `[flags, payload…]`; flags bit 0 batched mode, bit 1 the payload
 //! arrives in the other frame type (text for a binary serializer and vice versa),
@@ -23,7 +23,8 @@
 use autobahn::wamp::error::SerializationError;
 use autobahn::wamp::message::Message;
 use autobahn::wamp::serializer::{
-    CborSerializer, JsonSerializer, MsgPackSerializer, Serializer, DEFAULT_MAX_DECODED_SIZE,
+    CborSerializer, JsonSerializer, MsgPackSerializer, Serializer, UbjsonDialect,
+    UbjsonSerializer, DEFAULT_MAX_DECODED_SIZE,
 };
 use autobahn::wamp::Value;
 
@@ -39,7 +40,11 @@ const SLACK: usize = 64 * 1024;
 /// scratch buffer for escaped strings, the `Message` built from the decoded list.
 const UNCHARGED_PER_BYTE: usize = 2;
 
-/// The serializer for a RawSocket id (1 JSON, 2 MessagePack, 3 CBOR).
+/// Not a RawSocket id: UBJSON in its Draft 12 dialect (id 4 is the default, BJData).
+pub const UBJSON_DRAFT12: u8 = 0x14;
+
+/// The serializer for a RawSocket id (1 JSON, 2 MessagePack, 3 CBOR, 4 UBJSON), or
+/// [`UBJSON_DRAFT12`].
 pub fn serializer(id: u8, batched: bool) -> Box<dyn Serializer> {
     match (id, batched) {
         (1, false) => Box::new(JsonSerializer::new()),
@@ -47,9 +52,18 @@ pub fn serializer(id: u8, batched: bool) -> Box<dyn Serializer> {
         (2, false) => Box::new(MsgPackSerializer::new()),
         (2, true) => Box::new(MsgPackSerializer::batched()),
         (3, false) => Box::new(CborSerializer::new()),
-        _ => Box::new(CborSerializer::batched()),
+        (3, true) => Box::new(CborSerializer::batched()),
+        (4, false) => Box::new(UbjsonSerializer::new()),
+        (4, true) => Box::new(UbjsonSerializer::batched()),
+        (_, batched) => Box::new(UbjsonSerializer::with_dialect(
+            UbjsonDialect::Draft12,
+            batched,
+        )),
     }
 }
+
+/// Every serializer [`check_message`] crosses to.
+const ALL: [u8; 5] = [1, 2, 3, 4, UBJSON_DRAFT12];
 
 /// Structural comparison that also holds for NaN (`Value`'s `PartialEq` follows
 /// IEEE 754, where NaN ≠ NaN) and tells -0.0 from 0.0.
@@ -100,7 +114,7 @@ pub fn check_message(m: &Message) {
         same(&back.to_value(), &list),
         "to_value/from_value changed {m:?}"
     );
-    for id in 1..=3u8 {
+    for id in ALL {
         for batched in [false, true] {
             let s = serializer(id, batched);
             let bytes = match s.serialize(m) {

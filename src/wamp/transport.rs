@@ -161,7 +161,7 @@ pub trait Transport: Send + 'static {
         None
     }
 
-    /// The serializer in use (`"json"`, `"msgpack"`, `"cbor"`).
+    /// The serializer in use (`"json"`, `"msgpack"`, `"cbor"`, `"ubjson"`).
     fn serializer_id(&self) -> &'static str;
 
     /// A description of the peer (for logs and `SessionDetails`).

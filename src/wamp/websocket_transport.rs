@@ -490,10 +490,10 @@ mod tests {
     #[test]
     fn unknown_subprotocol_is_refused_before_connecting() {
         let f = WebSocketClientFactory::new("ws://127.0.0.1:1/").unwrap();
-        let c = WebSocketTransportConfig::with_subprotocols(["wamp.2.json", "wamp.2.ubjson"]);
+        let c = WebSocketTransportConfig::with_subprotocols(["wamp.2.json", "wamp.2.flatbuffers"]);
         match prepare(f, &c) {
             Err(WebSocketConnectError::UnsupportedSubprotocol(p)) => {
-                assert_eq!(p, "wamp.2.ubjson")
+                assert_eq!(p, "wamp.2.flatbuffers")
             }
             other => panic!("unexpected: {other:?}"),
         }

@@ -40,7 +40,7 @@ def arg_parser(description):
         "url",
         help="ws://127.0.0.1:PORT/ws, rs://127.0.0.1:PORT or rs://unix:/path/to/socket",
     )
-    p.add_argument("serializer", choices=["json", "msgpack", "cbor"])
+    p.add_argument("serializer", choices=["json", "msgpack", "cbor", "ubjson"])
     p.add_argument("--realm", default="realm1")
     p.add_argument(
         "--authmethod",

@@ -44,10 +44,15 @@ impl Checklist {
 }
 
 /// Positional arguments exercising every value type, binary ones included (empty, all
-/// 256 octet values) and the integer extremes.
+/// 256 octet values), integers of every width and their extremes, and a string
+/// longer than 255 bytes (UBJSON's lengths and numbers differ past one byte).
 pub fn rich_args() -> Vec<Value> {
     vec![
         Value::from(1),
+        Value::from(300),
+        Value::from(-40_000),
+        Value::from(3_000_000_000i64),
+        Value::from("\u{fc}\u{2192}\u{1F600}".repeat(40)),
         Value::from("two"),
         Value::bytes(vec![0u8, 1, 255]),
         Value::bytes(Vec::new()),

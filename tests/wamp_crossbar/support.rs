@@ -38,7 +38,7 @@ pub enum Kind {
 pub struct Cell {
     /// The transport.
     pub kind: Kind,
-    /// `json`, `msgpack` or `cbor`.
+    /// `json`, `msgpack`, `cbor` or `ubjson`.
     pub serializer: &'static str,
 }
 
@@ -105,6 +105,7 @@ impl Cell {
                         "json" => SerializerId::JSON,
                         "msgpack" => SerializerId::MSGPACK,
                         "cbor" => SerializerId::CBOR,
+                        "ubjson" => SerializerId::UBJSON,
                         other => panic!("unknown serializer {other}"),
                     },
                     max_len_exp: RS_MAX_LEN_EXP,

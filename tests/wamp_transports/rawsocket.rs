@@ -110,6 +110,7 @@ async fn rawsocket_handshake_for_each_serializer() {
             (SerializerId::JSON, "json"),
             (SerializerId::MSGPACK, "msgpack"),
             (SerializerId::CBOR, "cbor"),
+            (SerializerId::UBJSON, "ubjson"),
         ] {
             let router = async {
                 let (mut r, got) = RsRouter::accept(accept_tcp(&l).await, 20).await;

@@ -33,8 +33,8 @@ use crate::wamp::transport::DEFAULT_MAX_QUEUED_BYTES;
 #[derive(Debug, Clone)]
 pub struct RawSocketOptions {
     /// The serializer to ask for (default CBOR: Autobahn's RawSocket client picks
-    /// the first available of CBOR, MessagePack, UBJSON, JSON). JSON, MessagePack and
-    /// CBOR are supported.
+    /// the first available of CBOR, MessagePack, UBJSON, JSON). JSON, MessagePack,
+    /// CBOR and UBJSON are supported.
     pub serializer: SerializerId,
     /// Power-of-two exponent of the largest message we accept (9..=24, default 24 =
     /// 16 MiB); announced to the router, which must not send more.

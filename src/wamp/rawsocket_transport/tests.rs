@@ -30,7 +30,7 @@ fn refusal_becomes_typed_error() {
 async fn unsupported_serializer_is_refused_before_io() {
     let (a, _b) = duplex(64);
     let opts = RawSocketOptions {
-        serializer: SerializerId::UBJSON,
+        serializer: SerializerId::FLATBUFFERS,
         ..RawSocketOptions::default()
     };
     let e = RawSocketTransport::connect_stream(a, "test", &opts)

@@ -281,7 +281,7 @@ impl ApplicationRunner {
     }
 
     /// Serializers to offer, most preferred first: `"cbor"`, `"msgpack"`, `"json"`
-    /// (default: that order, as Autobahn). RawSocket uses the first (default: the
+    /// (default: that order, as Autobahn), or `"ubjson"`. RawSocket uses the first (default: the
     /// [`rawsocket_options`](Self::rawsocket_options)' serializer, CBOR).
     pub fn serializers<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,
@@ -406,6 +406,7 @@ fn rawsocket_serializer(name: &str) -> Result<SerializerId, TransportError> {
         "json" => Ok(SerializerId::JSON),
         "msgpack" => Ok(SerializerId::MSGPACK),
         "cbor" => Ok(SerializerId::CBOR),
+        "ubjson" => Ok(SerializerId::UBJSON),
         other => Err(TransportError::Connect(
             format!("unknown serializer {other:?}").into(),
         )),

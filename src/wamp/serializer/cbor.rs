@@ -272,7 +272,7 @@ fn simple(r: &mut Reader<'_, '_>, info: u8) -> Result<Value, DecodeError> {
 }
 
 /// IEEE 754 half precision to f64 (RFC 8949 Appendix D).
-fn f16_to_f64(h: u16) -> f64 {
+pub(super) fn f16_to_f64(h: u16) -> f64 {
     let exp = i32::from((h >> 10) & 0x1f);
     let mant = f64::from(h & 0x3ff);
     let magnitude = match exp {

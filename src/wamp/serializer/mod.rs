@@ -5,11 +5,15 @@
 //! | [`JsonSerializer`] | `json` | `wamp.2.json` | 1 | text |
 //! | [`MsgPackSerializer`] | `msgpack` | `wamp.2.msgpack` | 2 | binary |
 //! | [`CborSerializer`] | `cbor` | `wamp.2.cbor` | 3 | binary |
+//! | [`UbjsonSerializer`] | `ubjson` | `wamp.2.ubjson` | 4 | binary |
 //!
 //! Each also has a batched mode (subprotocol suffix `.batched`), where one
 //! transport message carries several WAMP messages: JSON terminates each
-//! message with the byte 0x1E; MessagePack and CBOR prefix each message with
-//! its length as a 4-byte big-endian integer.
+//! message with the byte 0x1E; MessagePack, CBOR and UBJSON prefix each
+//! message with its length as a 4-byte big-endian integer.
+//!
+//! UBJSON comes in two byte layouts ([`UbjsonDialect`]); the subprotocol and
+//! RawSocket id select the one Crossbar.io and Autobahn|Python 26 speak.
 //!
 //! Messages are encoded straight from [`Message`] through serde, and decoded
 //! straight into [`Value`](crate::wamp::value::Value) and validated with
@@ -23,12 +27,14 @@ mod cbor;
 mod json;
 mod msgpack;
 mod reader;
+mod ubjson;
 
 use crate::wamp::value::budget::DecodeBudget;
 
 pub use cbor::CborSerializer;
 pub use json::JsonSerializer;
 pub use msgpack::MsgPackSerializer;
+pub use ubjson::{UbjsonDialect, UbjsonSerializer};
 
 use crate::wamp::error::SerializationError;
 use crate::wamp::message::Message;
@@ -69,14 +75,14 @@ pub const DEFAULT_MAX_DECODED_SIZE: usize = 64 << 20;
 /// # Ok::<(), autobahn::wamp::error::SerializationError>(())
 /// ```
 pub trait Serializer: Send + Sync + std::fmt::Debug {
-    /// Short serializer id: `"json"`, `"msgpack"` or `"cbor"`.
+    /// Short serializer id: `"json"`, `"msgpack"`, `"cbor"` or `"ubjson"`.
     fn serializer_id(&self) -> &'static str;
 
     /// The WebSocket subprotocol for this serializer and mode, e.g.
     /// `"wamp.2.json"` or `"wamp.2.json.batched"`.
     fn subprotocol(&self) -> &'static str;
 
-    /// The RawSocket serializer id (JSON 1, MessagePack 2, CBOR 3).
+    /// The RawSocket serializer id (JSON 1, MessagePack 2, CBOR 3, UBJSON 4).
     fn rawsocket_id(&self) -> u8;
 
     /// `true` if payloads go in binary WebSocket messages, `false` for text.
@@ -138,7 +144,8 @@ pub trait Serializer: Send + Sync + std::fmt::Debug {
 /// assert_eq!(for_subprotocol("wamp.2.cbor").map(|s| s.serializer_id()), Some("cbor"));
 /// assert!(for_subprotocol("wamp.2.json.batched").is_some_and(|s| s.is_batched()));
 /// assert_eq!(for_rawsocket_id(1).map(|s| s.serializer_id()), Some("json"));
-/// assert!(for_subprotocol("wamp.2.ubjson").is_none());
+/// assert_eq!(for_rawsocket_id(4).map(|s| s.subprotocol()), Some("wamp.2.ubjson"));
+/// assert!(for_subprotocol("wamp.2.flatbuffers").is_none());
 /// ```
 pub fn for_subprotocol(subprotocol: &str) -> Option<Box<dyn Serializer>> {
     Some(match subprotocol {
@@ -148,6 +155,8 @@ pub fn for_subprotocol(subprotocol: &str) -> Option<Box<dyn Serializer>> {
         "wamp.2.msgpack.batched" => Box::new(MsgPackSerializer::batched()),
         "wamp.2.cbor" => Box::new(CborSerializer::new()),
         "wamp.2.cbor.batched" => Box::new(CborSerializer::batched()),
+        "wamp.2.ubjson" => Box::new(UbjsonSerializer::new()),
+        "wamp.2.ubjson.batched" => Box::new(UbjsonSerializer::batched()),
         _ => return None,
     })
 }
@@ -158,6 +167,7 @@ pub fn for_rawsocket_id(id: u8) -> Option<Box<dyn Serializer>> {
         JsonSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(JsonSerializer::new()),
         MsgPackSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(MsgPackSerializer::new()),
         CborSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(CborSerializer::new()),
+        UbjsonSerializer::RAWSOCKET_SERIALIZER_ID => Box::new(UbjsonSerializer::new()),
         _ => return None,
     })
 }

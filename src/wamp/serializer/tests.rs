@@ -15,9 +15,17 @@ fn all() -> Vec<Box<dyn Serializer>> {
         "wamp.2.msgpack.batched",
         "wamp.2.cbor",
         "wamp.2.cbor.batched",
+        "wamp.2.ubjson",
+        "wamp.2.ubjson.batched",
     ]
     .into_iter()
     .map(|p| for_subprotocol(p).unwrap())
+    .chain([false, true].map(|batched| {
+        Box::new(UbjsonSerializer::with_dialect(
+            UbjsonDialect::Draft12,
+            batched,
+        )) as Box<dyn Serializer>
+    }))
     .collect()
 }
 
@@ -59,9 +67,18 @@ fn ids_and_lookup() {
         (cbor.serializer_id(), cbor.subprotocol()),
         ("cbor", "wamp.2.cbor")
     );
+    let ubjson = for_rawsocket_id(4).unwrap();
+    assert_eq!(
+        (
+            ubjson.serializer_id(),
+            ubjson.subprotocol(),
+            ubjson.is_binary()
+        ),
+        ("ubjson", "wamp.2.ubjson", true)
+    );
     assert!(for_rawsocket_id(0).is_none());
-    assert!(for_rawsocket_id(4).is_none());
-    assert!(for_subprotocol("wamp.2.ubjson").is_none());
+    assert!(for_rawsocket_id(5).is_none());
+    assert!(for_subprotocol("wamp.2.flatbuffers").is_none());
     for s in all() {
         assert_eq!(
             for_subprotocol(s.subprotocol()).unwrap().is_batched(),
@@ -226,7 +243,7 @@ fn msgpack_rejects_ext_non_string_keys_and_trailing_bytes() {
 fn nesting_depth_is_capped() {
     let n = 100_000;
     // msgpack: fixarray(1) repeated; CBOR: array(1) and tag(1) chains.
-    let bombs: [(Box<dyn Serializer>, Vec<u8>); 4] = [
+    let bombs: [(Box<dyn Serializer>, Vec<u8>); 6] = [
         (Box::new(MsgPackSerializer::new()), vec![0x91; n]),
         (Box::new(CborSerializer::new()), vec![0x81; n]),
         (
@@ -237,6 +254,9 @@ fn nesting_depth_is_capped() {
             Box::new(JsonSerializer::new()),
             format!("[48,1,{{}},\"a.b\",{}", "[".repeat(n)).into_bytes(),
         ),
+        (Box::new(UbjsonSerializer::new()), vec![b'['; n]),
+        // Typed arrays of arrays: `[$[#U\x01` repeated.
+        (Box::new(UbjsonSerializer::new()), b"[$[#U\x01".repeat(n)),
     ];
     for (s, payload) in bombs {
         let e = decode(s.as_ref(), &payload).unwrap_err();
@@ -284,6 +304,11 @@ fn lying_length_headers_do_not_allocate() {
     }
     // Indefinite-length array that never ends.
     assert!(decode(&cbor, &[0x9f, 0x01, 0x01]).is_err());
+    let ubjson = UbjsonSerializer::new();
+    for head in [&b"[#"[..], b"{#", b"[$U#", b"[$Z#", b"[$[#", b"S", b"H"] {
+        let payload = [head, b"M", &huge].concat();
+        assert!(decode(&ubjson, &payload).is_err());
+    }
 }
 
 #[test]
