@@ -452,6 +452,7 @@ mod tests {
         );
         let s = &plain.transport;
         assert_eq!(s.max_decoded_size(s.rawsocket.max_decoded_size), 5);
-        assert!(rawsocket_serializer("ubjson").is_err());
+        assert_eq!(rawsocket_serializer("ubjson").ok(), Some(SerializerId::UBJSON));
+        assert!(rawsocket_serializer("flatbuffers").is_err());
     }
 }
