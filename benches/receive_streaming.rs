@@ -250,6 +250,21 @@ fn main() {
     ];
     println!("| mode | server CPU ms/GiB | MiB/s (wall) | peak RSS MiB |");
     println!("|---|---:|---:|---:|");
+    // The floor: SHA-256 of the same bytes in memory, no socket, no WebSocket.
+    let (clock, t0) = (cpu_clock::this_thread_cpu_clock(), Instant::now());
+    let cpu0 = cpu_clock::clock_ns(clock);
+    let mut hasher = Sha256::new();
+    for _ in 0..total / FRAGMENT {
+        hasher.update(&piece);
+    }
+    std::hint::black_box(hasher.finalize());
+    let gib = total as f64 / (1u64 << 30) as f64;
+    println!(
+        "| floor: SHA-256 in memory, {} MiB | {:.0} | {:.0} | – |",
+        total / MIB,
+        (cpu_clock::clock_ns(clock) - cpu0) as f64 / 1e6 / gib,
+        total as f64 / MIB as f64 / t0.elapsed().as_secs_f64()
+    );
     for (name, mode, messages, fragments, repeat) in runs {
         let (port, clock) = start_server(mode);
         let (cpu_ns, secs, peak) = rt.block_on(async {
@@ -262,7 +277,6 @@ fn main() {
             let cpu = cpu_clock::clock_ns(clock) - cpu0;
             (cpu, t0.elapsed().as_secs_f64(), peak_kib())
         });
-        let gib = total as f64 / (1u64 << 30) as f64;
         println!(
             "| {name} | {:.0} | {:.0} | {:.1} |",
             cpu_ns as f64 / 1e6 / gib,

@@ -452,7 +452,10 @@ mod tests {
         );
         let s = &plain.transport;
         assert_eq!(s.max_decoded_size(s.rawsocket.max_decoded_size), 5);
-        assert_eq!(rawsocket_serializer("ubjson").ok(), Some(SerializerId::UBJSON));
+        assert_eq!(
+            rawsocket_serializer("ubjson").ok(),
+            Some(SerializerId::UBJSON)
+        );
         assert!(rawsocket_serializer("flatbuffers").is_err());
     }
 }

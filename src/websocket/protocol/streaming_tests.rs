@@ -337,7 +337,8 @@ mod deflate {
         let (mut buf, mut events) = (BytesMut::new(), Vec::new());
         for piece in wire.chunks(read) {
             r.set_message_budget(budget);
-            r.receive_read(&mut buf, &mut piece.to_vec(), &mut events).unwrap();
+            r.receive_read(&mut buf, &mut piece.to_vec(), &mut events)
+                .unwrap();
             let mut calls = 0;
             while r.has_work_left() || (r.is_paused() && !buf.is_empty()) {
                 r.set_message_budget(budget);
@@ -365,10 +366,20 @@ mod deflate {
                 wire3.extend_from_slice(&wire);
                 let events = drive(&mut r, &wire3, read, budget);
                 let (data, rest) = split(events);
-                assert_eq!(data.len(), 3 * payload.len(), "frames {frame_size}, reads {read}");
+                assert_eq!(
+                    data.len(),
+                    3 * payload.len(),
+                    "frames {frame_size}, reads {read}"
+                );
                 assert_eq!(&data[..payload.len()], &payload[..]);
-                let ends = rest.iter().filter(|e| **e == Event::FrameEnd { last: true }).count();
-                assert_eq!(ends, 3, "frames {frame_size}, reads {read}, budget {budget}");
+                let ends = rest
+                    .iter()
+                    .filter(|e| **e == Event::FrameEnd { last: true })
+                    .count();
+                assert_eq!(
+                    ends, 3,
+                    "frames {frame_size}, reads {read}, budget {budget}"
+                );
             }
         }
     }
