@@ -36,43 +36,16 @@ use tokio::sync::oneshot;
 // ---------------------------------------------------------------------------------------
 // Threads: pinning and CPU clocks.
 
-/// Pins the calling thread to `core` (no-op with a warning if that fails).
-fn pin_to(core: usize) {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity(0, ..)
-    // affects only the calling thread.
-    let ok = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-    };
-    if !ok {
-        eprintln!("warning: could not pin thread to core {core}");
-    }
-}
-
-/// The CPU-time clock of the calling thread, readable from other threads while it lives.
-fn this_thread_cpu_clock() -> libc::clockid_t {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: pthread_self is always valid; the out pointer is a live local.
-    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
-    assert_eq!(rc, 0, "pthread_getcpuclockid failed");
-    clock
-}
-
-/// Reads a clock in nanoseconds.
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: the out pointer is a live local.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+#[path = "support/os.rs"]
+mod os;
+use os::{clock_ns, load_average, pin_to, this_thread_cpu_clock};
 
 // ---------------------------------------------------------------------------------------
 // The servers (what each one runs: `support/echo_servers.rs`).
+
+#[path = "support/echo_parser.rs"]
+mod echo_parser;
+use echo_parser::EchoParser;
 
 #[path = "support/echo_servers.rs"]
 mod echo_servers;
@@ -329,111 +302,6 @@ fn make_payload(len: usize, text: bool) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Minimal parser of the server's (unmasked) frames: counts complete data messages
-/// and checks their length and opcode.
-struct EchoParser {
-    header: [u8; 14],
-    header_have: usize,
-    remaining: u64,
-    fin: bool,
-    opcode: u8,
-    message_opcode: u8,
-    message_len: u64,
-    expect_len: u64,
-    expect_opcode: u8,
-}
-
-impl EchoParser {
-    fn new(expect_len: usize, text: bool) -> Self {
-        Self {
-            header: [0; 14],
-            header_have: 0,
-            remaining: 0,
-            fin: false,
-            opcode: 0,
-            message_opcode: 0,
-            message_len: 0,
-            expect_len: expect_len as u64,
-            expect_opcode: if text { 1 } else { 2 },
-        }
-    }
-
-    fn header_len(&self) -> usize {
-        if self.header_have < 2 {
-            return 2;
-        }
-        let mask = if self.header[1] & 0x80 != 0 { 4 } else { 0 };
-        2 + mask
-            + match self.header[1] & 0x7f {
-                126 => 2,
-                127 => 8,
-                _ => 0,
-            }
-    }
-
-    /// Feeds bytes; returns how many messages completed.
-    fn feed(&mut self, mut data: &[u8]) -> io::Result<usize> {
-        let mut done = 0;
-        while !data.is_empty() {
-            if self.remaining > 0 {
-                let k = (self.remaining.min(data.len() as u64)) as usize;
-                self.remaining -= k as u64;
-                data = &data[k..];
-                if self.remaining == 0 {
-                    done += self.frame_done()?;
-                }
-                continue;
-            }
-            // Accumulate a header (it may straddle reads).
-            while self.header_have < self.header_len() && !data.is_empty() {
-                self.header[self.header_have] = data[0];
-                self.header_have += 1;
-                data = &data[1..];
-            }
-            if self.header_have < self.header_len() {
-                break;
-            }
-            let h = &self.header;
-            self.fin = h[0] & 0x80 != 0;
-            self.opcode = h[0] & 0x0f;
-            self.remaining = match h[1] & 0x7f {
-                126 => u16::from_be_bytes([h[2], h[3]]) as u64,
-                127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-                n => n as u64,
-            };
-            self.header_have = 0;
-            match self.opcode {
-                0..=2 => {
-                    if self.opcode != 0 {
-                        self.message_opcode = self.opcode;
-                    }
-                    self.message_len += self.remaining;
-                }
-                8 => return Err(io::Error::other("server sent close")),
-                _ => {}
-            }
-            if self.remaining == 0 {
-                done += self.frame_done()?;
-            }
-        }
-        Ok(done)
-    }
-
-    fn frame_done(&mut self) -> io::Result<usize> {
-        if self.opcode > 2 || !self.fin {
-            return Ok(0);
-        }
-        // A compressed echo's length is not the payload's (`expect_len` 0: not checked).
-        let ok = (self.expect_len == 0 || self.message_len == self.expect_len)
-            && self.message_opcode == self.expect_opcode;
-        self.message_len = 0;
-        if !ok {
-            return Err(io::Error::other("echo of wrong length or type"));
-        }
-        Ok(1)
-    }
-}
-
 /// What every connection of one sample sends and expects.
 #[derive(Clone)]
 struct Load {
@@ -666,12 +534,6 @@ fn times(x: f64) -> String {
 
 fn env_f64(name: &str) -> Option<f64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 /// The issue #15 targets for our servers' CPU per message: with one message in flight at

@@ -214,8 +214,46 @@ fn no_context_takeover_keeps_no_history() {
     let msg = json(&mut StdRng::seed_from_u64(2), 2);
     let wire = compress(&mut client, &msg);
     assert_eq!(inflate(&mut server, &wire).unwrap(), msg);
-    assert!(!server.holds_zlib_state() && !client.holds_zlib_state());
     assert_eq!(server.history_heap_bytes() + client.history_heap_bytes(), 0);
+    // The states are reset between messages, not rebuilt; an idle period frees them.
+    assert!(server.holds_zlib_state() && client.holds_zlib_state());
+    for c in [&mut server, &mut client] {
+        assert!(c.park_if_idle(), "used in this period: kept");
+        assert!(!c.park_if_idle(), "idle for a period: freed");
+    }
+    assert_eq!(server.history_heap_bytes() + client.history_heap_bytes(), 0);
+}
+
+#[test]
+fn no_context_takeover_resets_to_the_bytes_of_a_fresh_codec() {
+    // A prepared message is compressed once for every connection with the same settings:
+    // a codec reset after any earlier messages must compress as a new one does.
+    let mut rng = StdRng::seed_from_u64(16);
+    for bits in [9u8, 12, 15] {
+        let (mut used, mut peer) = (codec(true, true, bits), codec(false, true, bits));
+        for i in 0..40 {
+            let msg = match i % 4 {
+                0 => random(&mut rng, 1 + i * 50),
+                1 => text(&mut rng, 5 + i * 300),
+                _ => json(&mut rng, i),
+            };
+            let wire = compress(&mut used, &msg);
+            assert_eq!(
+                wire,
+                compress(&mut codec(true, true, bits), &msg),
+                "bits {bits} message {i}"
+            );
+            assert_eq!(
+                inflate(&mut peer, &wire).unwrap(),
+                msg,
+                "bits {bits} message {i}"
+            );
+            if i % 9 == 8 {
+                used.park();
+                peer.park();
+            }
+        }
+    }
 }
 
 #[test]
