@@ -10,6 +10,8 @@ use super::{
     MAX_WINDOW_BITS,
 };
 
+mod fixed;
+
 /// What a sync flush ends with; stripped from sent messages and re-appended to received ones
 /// (RFC 7692 §7.2.1, §7.2.2).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -304,6 +306,9 @@ impl PerMessageDeflate {
     /// whose length the receiver's appended tail supplies). After the last chunk the
     /// compressor is reset when our direction has no context takeover, so the next message
     /// starts with no history; it stays allocated until [`park`](Self::park) frees it.
+    /// Without context takeover a whole message of at most 1 KiB (one call with `fin`) is
+    /// compressed without zlib, into one fixed-Huffman block: zlib's reset alone (zeroing a
+    /// 128 KiB hash table) costs more than compressing it.
     pub fn compress_chunk(
         &mut self,
         data: &[u8],
@@ -311,8 +316,23 @@ impl PerMessageDeflate {
         out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
         self.used = true;
+        let message_start = !self.compressing;
         self.compressing = !fin;
-        let no_context_takeover = self.send_direction().0;
+        let (no_context_takeover, window_bits) = self.send_direction();
+        if no_context_takeover
+            && message_start
+            && fin
+            && data.len() <= fixed::MAX_LEN
+            && self.params.compression_level > 0
+        {
+            // A whole short message, compressed afresh: no zlib state to reset (module docs).
+            if data.is_empty() {
+                out.push(0x00);
+            } else {
+                fixed::compress(data, 1 << window_bits, out);
+            }
+            return Ok(());
+        }
         let start = out.len();
         let result = match self.compressor() {
             Ok(compressor) => deflate_sync(compressor, data, out),

@@ -211,7 +211,8 @@ fn park_if_idle_waits_for_a_whole_idle_period() {
 #[test]
 fn no_context_takeover_keeps_no_history() {
     let (mut server, mut client) = (codec(true, true, 15), codec(false, true, 15));
-    let msg = json(&mut StdRng::seed_from_u64(2), 2);
+    // Longer than the messages compressed without zlib.
+    let msg = json(&mut StdRng::seed_from_u64(2), 2).repeat(8);
     let wire = compress(&mut client, &msg);
     assert_eq!(inflate(&mut server, &wire).unwrap(), msg);
     assert_eq!(server.history_heap_bytes() + client.history_heap_bytes(), 0);
