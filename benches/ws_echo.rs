@@ -47,6 +47,14 @@ use os::{clock_ns, load_average, pin_to, this_thread_cpu_clock};
 mod echo_parser;
 use echo_parser::EchoParser;
 
+// The compressed echo's peers: the interop tests' scripts, installed as those tests do.
+#[allow(unused_imports)]
+#[path = "../tests/interop/node.rs"]
+mod node;
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/interop/python.rs"]
+mod python;
+
 #[path = "support/echo_servers.rs"]
 mod echo_servers;
 use echo_servers::serve;
@@ -68,6 +76,12 @@ enum Server {
     TokioTungstenite,
     /// Not a WebSocket server: the floor (see `serve_floor`).
     Floor,
+    /// Python `websockets` (pinned, in a virtualenv under target/, as the interop tests
+    /// install it): compressed cells only, its own process.
+    PythonWebsockets,
+    /// node `ws` (pinned, with Node.js 22 from npm under target/, as the interop tests
+    /// install them): compressed cells only, its own process.
+    NodeWs,
 }
 
 const SERVERS: &[Server] = &[
@@ -80,6 +94,8 @@ const SERVERS: &[Server] = &[
     Server::TokioWebsockets,
     Server::TokioTungstenite,
     Server::Floor,
+    Server::PythonWebsockets,
+    Server::NodeWs,
 ];
 
 impl Server {
@@ -94,6 +110,8 @@ impl Server {
             Server::TokioWebsockets => "tokio-websockets",
             Server::TokioTungstenite => "tokio-tungstenite",
             Server::Floor => "floor",
+            Server::PythonWebsockets => "python-websockets",
+            Server::NodeWs => "node-ws",
         }
     }
 
@@ -110,17 +128,32 @@ impl Server {
         )
     }
 
-    /// Only we implement permessage-deflate; the axum pair runs the plain cells.
+    /// The servers in other languages, the compressed echo's peers (scripts of
+    /// tests/interop/, each in its own process).
+    fn is_script(self) -> bool {
+        matches!(self, Server::PythonWebsockets | Server::NodeWs)
+    }
+
+    /// Of the Rust libraries only we implement permessage-deflate; the axum pair runs the
+    /// plain cells, the scripts the compressed ones.
     fn runs(self, cell: &BenchCell) -> bool {
-        !cell.deflate || self.is_ours()
+        if self.is_script() {
+            cell.deflate
+        } else {
+            !cell.deflate || self.is_ours()
+        }
     }
 }
+
+type ScriptLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
 
 struct RunningServer {
     port: u16,
     cpu_clock: libc::clockid_t,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// A script's process (killed when dropped) and its stdout.
+    _script: Option<(tokio::process::Child, ScriptLines)>,
 }
 
 impl RunningServer {
@@ -156,7 +189,57 @@ impl RunningServer {
             cpu_clock,
             stop: Some(stop_tx),
             thread: Some(thread),
+            _script: None,
         }
+    }
+
+    /// Starts a script server (its default permessage-deflate settings) in its own process
+    /// pinned to core 0; returns once it listens. Its CPU is the whole process's: every
+    /// thread (node compresses on libuv's pool).
+    fn start_script(rt: &tokio::runtime::Runtime, kind: Server) -> io::Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let mut command = match kind {
+            Server::PythonWebsockets => python::python_script("py_echo_server.py", &[]),
+            Server::NodeWs => node::node_script(
+                "node_ws_echo_server.cjs",
+                &["--deflate=default".to_string()],
+            ),
+            _ => unreachable!("not a script: {kind:?}"),
+        };
+        // SAFETY: between fork and exec the closure only calls sched_setaffinity on the
+        // child itself (async-signal-safe) and touches no locks or allocations.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                Ok(())
+            });
+        }
+        rt.block_on(async {
+            let mut child = command.spawn()?;
+            let stdout = child.stdout.take().expect("piped stdout");
+            // Kept open, not read: a line per connection stays far below a pipe's buffer.
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .map_err(|_| io::Error::other(format!("{} did not start", kind.name())))??
+                .unwrap_or_default();
+            let port = first
+                .strip_prefix("PORT ")
+                .and_then(|p| p.trim().parse().ok())
+                .ok_or_else(|| io::Error::other(format!("{} said {first:?}", kind.name())))?;
+            let pid = child
+                .id()
+                .ok_or_else(|| io::Error::other("script exited"))?;
+            Ok(Self {
+                port,
+                cpu_clock: os::process_cpu_clock(pid),
+                stop: None,
+                thread: None,
+                _script: Some((child, lines)),
+            })
+        })
     }
 
     fn cpu_ns(&self) -> u64 {
@@ -430,7 +513,11 @@ fn run_sample(
     warmup: Duration,
     measure: Duration,
 ) -> io::Result<Sample> {
-    let server = RunningServer::start(kind, cell.deflate);
+    let server = if kind.is_script() {
+        RunningServer::start_script(rt, kind)?
+    } else {
+        RunningServer::start(kind, cell.deflate)
+    };
     let port = server.port;
     let local = tokio::task::LocalSet::new();
     let payload = if cell.deflate {
@@ -623,6 +710,17 @@ fn print_tables(
     if axum_pair.is_some() {
         extra.push("axum-ours / axum-own".into());
     }
+    // The compressed echo's targets: ours ≤ 0.5× python-websockets and ≤ 1× node ws.
+    let autobahn = index(Server::Autobahn);
+    let script_targets: Vec<(usize, f64)> =
+        [(Server::PythonWebsockets, 0.5), (Server::NodeWs, 1.0)]
+            .into_iter()
+            .filter_map(|(kind, target)| index(kind).map(|i| (i, target)))
+            .filter(|_| autobahn.is_some())
+            .collect();
+    for &(i, target) in &script_targets {
+        extra.push(format!("autobahn / {} (≤ {target}×)", servers[i].name()));
+    }
     header("µs/msg", &extra);
     for (ci, cell) in cells.iter().enumerate() {
         let cpu = medians(ci, |s| s.server_us_per_msg);
@@ -640,6 +738,11 @@ fn print_tables(
         }
         if let Some((a, b)) = axum_pair {
             line += &format!(" {} |", times(cpu[a] / cpu[b]));
+        }
+        for &(i, target) in &script_targets {
+            let ours = autobahn.map_or(f64::NAN, |a| cpu[a]);
+            let peer = Some((cpu[i], target)).filter(|(p, _)| p.is_finite());
+            line += &format!(" {} |", against(ours, peer));
         }
         println!("{line}");
     }
