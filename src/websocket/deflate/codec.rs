@@ -94,8 +94,8 @@ fn window_bits_or_max(bits: u8) -> u8 {
 ///
 /// The compressor (134–483 KiB depending on window bits and mem level) and the decompressor
 /// (46 KiB) are created on first use, and freed by [`park`](Self::park) on an idle
-/// connection; with no context takeover they are reset between messages, not rebuilt. See
-/// the [module docs](super) for the measurements.
+/// connection; with no context takeover they are freed after each message, and a short
+/// message is compressed without zlib. See the [module docs](super) for the measurements.
 ///
 /// # Examples
 ///
@@ -304,11 +304,11 @@ impl PerMessageDeflate {
     /// inside a message the empty stored block must stay, as the next frame's data follows it.
     /// If a last chunk adds nothing to flush, it is the byte `0x00` (an empty stored block
     /// whose length the receiver's appended tail supplies). After the last chunk the
-    /// compressor is reset when our direction has no context takeover, so the next message
-    /// starts with no history; it stays allocated until [`park`](Self::park) frees it.
-    /// Without context takeover a whole message of at most 1 KiB (one call with `fin`) is
-    /// compressed without zlib, into one fixed-Huffman block: zlib's reset alone (zeroing a
-    /// 128 KiB hash table) costs more than compressing it.
+    /// compressor is freed when our direction has no context takeover (recreated for the next
+    /// message, so an idle connection holds no compressor). Without context takeover a whole
+    /// message of at most 1 KiB (one call with `fin`) is compressed without zlib, into one
+    /// fixed-Huffman block: a zlib compressor's set-up alone (zeroing a 128 KiB hash table,
+    /// also on a reset) costs several times more than compressing it.
     pub fn compress_chunk(
         &mut self,
         data: &[u8],
@@ -359,10 +359,10 @@ impl PerMessageDeflate {
                 ));
             }
             if no_context_takeover {
-                // Nothing carries over to the next message: start it afresh. Resetting costs
-                // a fraction of rebuilding the state (`-- deflate_tiny`); an idle connection
-                // frees it through `park_if_idle`.
-                self.reset_compressor();
+                // Nothing carries over to the next message: free the compressor's memory
+                // (hundreds of KiB) instead of keeping it on an idle connection. Kept and
+                // reset instead, it raised the RSS of idle connections (benches/README.md).
+                self.compressor = None;
             }
         }
         Ok(())
@@ -562,7 +562,7 @@ impl PerMessageDeflate {
     }
 
     /// Ends a compressed message inflated with [`inflate_some`](Self::inflate_some): feeds the
-    /// `00 00 ff ff` tail (RFC 7692 §7.2.2) and resets the decompressor when the peer uses no
+    /// `00 00 ff ff` tail (RFC 7692 §7.2.2) and frees the decompressor when the peer uses no
     /// context takeover. Same `limit` and `check` as for the message's pieces.
     pub fn finish_message(
         &mut self,
@@ -575,10 +575,9 @@ impl PerMessageDeflate {
         debug_assert!(progress.done);
         self.inflating = false;
         if self.peer_no_context_takeover() {
-            // No history to keep: the next message starts afresh (freed by a park when idle).
-            if let Some(d) = self.decompressor.as_mut() {
-                d.reset(false);
-            }
+            // No history to keep: free the memory until the next message (cheap to
+            // rebuild, unlike a compressor: `cargo bench --bench codec -- deflate_tiny`).
+            self.decompressor = None;
         }
         Ok(())
     }
