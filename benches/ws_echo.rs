@@ -48,10 +48,11 @@ mod echo_parser;
 use echo_parser::EchoParser;
 
 // The compressed echo's peers: the interop tests' scripts, installed as those tests do.
-#[allow(unused_imports)]
+// Each brings its own copy of tests/interop/process.rs (clippy's duplicate_mod).
+#[allow(unused_imports, clippy::duplicate_mod)]
 #[path = "../tests/interop/node.rs"]
 mod node;
-#[allow(dead_code, unused_imports)]
+#[allow(dead_code, unused_imports, clippy::duplicate_mod)]
 #[path = "../tests/interop/python.rs"]
 mod python;
 

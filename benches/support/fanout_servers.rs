@@ -139,8 +139,10 @@ async fn serve_autobahn(
     impl WebSocketServerHandler for Member {}
 
     #[allow(unused_mut)]
-    let mut options = ServerOptions::default();
-    options.auto_ping_interval = None;
+    let mut options = ServerOptions {
+        auto_ping_interval: None,
+        ..ServerOptions::default()
+    };
     #[cfg(feature = "deflate")]
     if !deflate {
         options.per_message_compression_accept = None;
