@@ -3,6 +3,8 @@
 //! `floor`, a plain TCP echo on the same runtime (no WebSocket work): the least CPU per
 //! message any tokio server can reach. In axum: our `WebSocketUpgrade` extractor
 //! (`axum-ours`, feature `axum`) against axum's own `axum::extract::ws` (`axum-own`).
+//! In the compressed cells, python-websockets and node `ws` (`tests/interop/`'s echo
+//! scripts, installed under target/ as the interop tests do; each its own process).
 //!
 //! Each server runs on a current_thread tokio runtime in its own thread pinned to core 0;
 //! one load generator (this thread, its own current_thread runtime) runs on core 1. The
