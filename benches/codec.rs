@@ -7,7 +7,8 @@
 //! byte: ordinary compressed text against a run of empty final blocks (`03 00`), which once
 //! cost ~45x more per byte, and compressed text failing UTF-8 at its first byte (`-- inflate`);
 //! the CPU of waking a parked permessage-deflate codec against back-to-back messages
-//! (`-- deflate_park`).
+//! (`-- deflate_park`); a tiny message with and without context takeover (`-- deflate_tiny`,
+//! in thread CPU time).
 
 use std::hint::black_box;
 
@@ -18,6 +19,10 @@ use autobahn::websocket::protocol::{Connection, Event, ProtocolConfig, Role};
 use autobahn::websocket::utf8::Utf8Validator;
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 const SIZES: [(usize, &str); 4] = [
@@ -373,6 +378,57 @@ fn park(c: &mut Criterion) {
 #[cfg(not(feature = "deflate"))]
 fn park(_: &mut Criterion) {}
 
+/// A tiny JSON-like message compressed by one side and inflated by the other, per message:
+/// with context takeover both ways against no context takeover both ways (the compressor
+/// and decompressor then start every message afresh). Measured in CPU time of the thread
+/// (`support/cpu_time.rs`), not wall time.
+#[cfg(feature = "deflate")]
+fn tiny(c: &mut Criterion<ThreadCpuTime>) {
+    use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
+    let mut g = c.benchmark_group("deflate_tiny");
+    let messages: Vec<Vec<u8>> = (0..64).map(|i| json(i, 48)).collect();
+    for (name, no_takeover) in [("takeover", false), ("no context takeover", true)] {
+        let params = PerMessageDeflateParams {
+            server_no_context_takeover: no_takeover,
+            client_no_context_takeover: no_takeover,
+            ..PerMessageDeflateParams::default()
+        };
+        let (mut server, mut client) = (
+            PerMessageDeflate::new(true, params),
+            PerMessageDeflate::new(false, params),
+        );
+        let (mut wire, mut i) = (Vec::new(), 0);
+        g.bench_function(BenchmarkId::new("compress 48 B JSON", name), |b| {
+            b.iter(|| {
+                wire.clear();
+                i += 1;
+                let msg = &messages[i % messages.len()];
+                server.compress_message(black_box(msg), &mut wire).unwrap();
+                black_box(wire.len())
+            })
+        });
+        let (mut wire, mut out) = (Vec::new(), Vec::new());
+        g.bench_function(
+            BenchmarkId::new("compress + decompress 48 B JSON", name),
+            |b| {
+                b.iter(|| {
+                    wire.clear();
+                    out.clear();
+                    i += 1;
+                    let msg = &messages[i % messages.len()];
+                    client.compress_message(black_box(msg), &mut wire).unwrap();
+                    server.decompress_message(&wire, &mut out, 0).unwrap();
+                    black_box(out.len())
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "deflate"))]
+fn tiny(_: &mut Criterion<ThreadCpuTime>) {}
+
 criterion_group!(
     benches,
     frame_header,
@@ -383,4 +439,9 @@ criterion_group!(
     inflate,
     park
 );
-criterion_main!(benches);
+criterion_group!(
+    name = cpu_time_benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = tiny
+);
+criterion_main!(benches, cpu_time_benches);

@@ -39,6 +39,10 @@ use autobahn::websocket::{
 use bytes::Bytes;
 
 /// The argument that makes this binary the server child.
+#[path = "support/os.rs"]
+mod os;
+use os::raise_nofile_limit;
+
 const SERVER_ARG: &str = "__idle_memory_server";
 /// Default number of connections for a bench run.
 const DEFAULT_CONNS: usize = 10_000;
@@ -568,31 +572,4 @@ fn vm_rss_kib(pid: u32) -> usize {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS in /proc/<pid>/status")
-}
-
-/// Raises the soft RLIMIT_NOFILE to the hard limit (inherited by the server child);
-/// returns the new soft limit.
-fn raise_nofile_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            panic!("getrlimit: {}", std::io::Error::last_os_error());
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                lim = raised;
-            }
-        }
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on x86-64 Linux, not on every target
-    let soft = lim.rlim_cur as u64;
-    soft
 }

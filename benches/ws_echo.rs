@@ -3,6 +3,8 @@
 //! `floor`, a plain TCP echo on the same runtime (no WebSocket work): the least CPU per
 //! message any tokio server can reach. In axum: our `WebSocketUpgrade` extractor
 //! (`axum-ours`, feature `axum`) against axum's own `axum::extract::ws` (`axum-own`).
+//! In the compressed cells, python-websockets and node `ws` (`tests/interop/`'s echo
+//! scripts, installed under target/ as the interop tests do; each its own process).
 //!
 //! Each server runs on a current_thread tokio runtime in its own thread pinned to core 0;
 //! one load generator (this thread, its own current_thread runtime) runs on core 1. The
@@ -36,43 +38,25 @@ use tokio::sync::oneshot;
 // ---------------------------------------------------------------------------------------
 // Threads: pinning and CPU clocks.
 
-/// Pins the calling thread to `core` (no-op with a warning if that fails).
-fn pin_to(core: usize) {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity(0, ..)
-    // affects only the calling thread.
-    let ok = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-    };
-    if !ok {
-        eprintln!("warning: could not pin thread to core {core}");
-    }
-}
-
-/// The CPU-time clock of the calling thread, readable from other threads while it lives.
-fn this_thread_cpu_clock() -> libc::clockid_t {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: pthread_self is always valid; the out pointer is a live local.
-    let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
-    assert_eq!(rc, 0, "pthread_getcpuclockid failed");
-    clock
-}
-
-/// Reads a clock in nanoseconds.
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: the out pointer is a live local.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
+#[path = "support/os.rs"]
+mod os;
+use os::{clock_ns, load_average, pin_to, this_thread_cpu_clock};
 
 // ---------------------------------------------------------------------------------------
 // The servers (what each one runs: `support/echo_servers.rs`).
+
+#[path = "support/echo_parser.rs"]
+mod echo_parser;
+use echo_parser::EchoParser;
+
+// The compressed echo's peers: the interop tests' scripts, installed as those tests do.
+// Each brings its own copy of tests/interop/process.rs (clippy's duplicate_mod).
+#[allow(unused_imports, clippy::duplicate_mod)]
+#[path = "../tests/interop/node.rs"]
+mod node;
+#[allow(dead_code, unused_imports, clippy::duplicate_mod)]
+#[path = "../tests/interop/python.rs"]
+mod python;
 
 #[path = "support/echo_servers.rs"]
 mod echo_servers;
@@ -95,6 +79,12 @@ enum Server {
     TokioTungstenite,
     /// Not a WebSocket server: the floor (see `serve_floor`).
     Floor,
+    /// Python `websockets` (pinned, in a virtualenv under target/, as the interop tests
+    /// install it): compressed cells only, its own process.
+    PythonWebsockets,
+    /// node `ws` (pinned, with Node.js 22 from npm under target/, as the interop tests
+    /// install them): compressed cells only, its own process.
+    NodeWs,
 }
 
 const SERVERS: &[Server] = &[
@@ -107,6 +97,8 @@ const SERVERS: &[Server] = &[
     Server::TokioWebsockets,
     Server::TokioTungstenite,
     Server::Floor,
+    Server::PythonWebsockets,
+    Server::NodeWs,
 ];
 
 impl Server {
@@ -121,6 +113,8 @@ impl Server {
             Server::TokioWebsockets => "tokio-websockets",
             Server::TokioTungstenite => "tokio-tungstenite",
             Server::Floor => "floor",
+            Server::PythonWebsockets => "python-websockets",
+            Server::NodeWs => "node-ws",
         }
     }
 
@@ -137,17 +131,32 @@ impl Server {
         )
     }
 
-    /// Only we implement permessage-deflate; the axum pair runs the plain cells.
+    /// The servers in other languages, the compressed echo's peers (scripts of
+    /// tests/interop/, each in its own process).
+    fn is_script(self) -> bool {
+        matches!(self, Server::PythonWebsockets | Server::NodeWs)
+    }
+
+    /// Of the Rust libraries only we implement permessage-deflate; the axum pair runs the
+    /// plain cells, the scripts the compressed ones.
     fn runs(self, cell: &BenchCell) -> bool {
-        !cell.deflate || self.is_ours()
+        if self.is_script() {
+            cell.deflate
+        } else {
+            !cell.deflate || self.is_ours()
+        }
     }
 }
+
+type ScriptLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
 
 struct RunningServer {
     port: u16,
     cpu_clock: libc::clockid_t,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// A script's process (killed when dropped) and its stdout.
+    _script: Option<(tokio::process::Child, ScriptLines)>,
 }
 
 impl RunningServer {
@@ -183,7 +192,57 @@ impl RunningServer {
             cpu_clock,
             stop: Some(stop_tx),
             thread: Some(thread),
+            _script: None,
         }
+    }
+
+    /// Starts a script server (its default permessage-deflate settings) in its own process
+    /// pinned to core 0; returns once it listens. Its CPU is the whole process's: every
+    /// thread (node compresses on libuv's pool).
+    fn start_script(rt: &tokio::runtime::Runtime, kind: Server) -> io::Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let mut command = match kind {
+            Server::PythonWebsockets => python::python_script("py_echo_server.py", &[]),
+            Server::NodeWs => node::node_script(
+                "node_ws_echo_server.cjs",
+                &["--deflate=default".to_string()],
+            ),
+            _ => unreachable!("not a script: {kind:?}"),
+        };
+        // SAFETY: between fork and exec the closure only calls sched_setaffinity on the
+        // child itself (async-signal-safe) and touches no locks or allocations.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                Ok(())
+            });
+        }
+        rt.block_on(async {
+            let mut child = command.spawn()?;
+            let stdout = child.stdout.take().expect("piped stdout");
+            // Kept open, not read: a line per connection stays far below a pipe's buffer.
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .map_err(|_| io::Error::other(format!("{} did not start", kind.name())))??
+                .unwrap_or_default();
+            let port = first
+                .strip_prefix("PORT ")
+                .and_then(|p| p.trim().parse().ok())
+                .ok_or_else(|| io::Error::other(format!("{} said {first:?}", kind.name())))?;
+            let pid = child
+                .id()
+                .ok_or_else(|| io::Error::other("script exited"))?;
+            Ok(Self {
+                port,
+                cpu_clock: os::process_cpu_clock(pid),
+                stop: None,
+                thread: None,
+                _script: Some((child, lines)),
+            })
+        })
     }
 
     fn cpu_ns(&self) -> u64 {
@@ -329,111 +388,6 @@ fn make_payload(len: usize, text: bool) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Minimal parser of the server's (unmasked) frames: counts complete data messages
-/// and checks their length and opcode.
-struct EchoParser {
-    header: [u8; 14],
-    header_have: usize,
-    remaining: u64,
-    fin: bool,
-    opcode: u8,
-    message_opcode: u8,
-    message_len: u64,
-    expect_len: u64,
-    expect_opcode: u8,
-}
-
-impl EchoParser {
-    fn new(expect_len: usize, text: bool) -> Self {
-        Self {
-            header: [0; 14],
-            header_have: 0,
-            remaining: 0,
-            fin: false,
-            opcode: 0,
-            message_opcode: 0,
-            message_len: 0,
-            expect_len: expect_len as u64,
-            expect_opcode: if text { 1 } else { 2 },
-        }
-    }
-
-    fn header_len(&self) -> usize {
-        if self.header_have < 2 {
-            return 2;
-        }
-        let mask = if self.header[1] & 0x80 != 0 { 4 } else { 0 };
-        2 + mask
-            + match self.header[1] & 0x7f {
-                126 => 2,
-                127 => 8,
-                _ => 0,
-            }
-    }
-
-    /// Feeds bytes; returns how many messages completed.
-    fn feed(&mut self, mut data: &[u8]) -> io::Result<usize> {
-        let mut done = 0;
-        while !data.is_empty() {
-            if self.remaining > 0 {
-                let k = (self.remaining.min(data.len() as u64)) as usize;
-                self.remaining -= k as u64;
-                data = &data[k..];
-                if self.remaining == 0 {
-                    done += self.frame_done()?;
-                }
-                continue;
-            }
-            // Accumulate a header (it may straddle reads).
-            while self.header_have < self.header_len() && !data.is_empty() {
-                self.header[self.header_have] = data[0];
-                self.header_have += 1;
-                data = &data[1..];
-            }
-            if self.header_have < self.header_len() {
-                break;
-            }
-            let h = &self.header;
-            self.fin = h[0] & 0x80 != 0;
-            self.opcode = h[0] & 0x0f;
-            self.remaining = match h[1] & 0x7f {
-                126 => u16::from_be_bytes([h[2], h[3]]) as u64,
-                127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-                n => n as u64,
-            };
-            self.header_have = 0;
-            match self.opcode {
-                0..=2 => {
-                    if self.opcode != 0 {
-                        self.message_opcode = self.opcode;
-                    }
-                    self.message_len += self.remaining;
-                }
-                8 => return Err(io::Error::other("server sent close")),
-                _ => {}
-            }
-            if self.remaining == 0 {
-                done += self.frame_done()?;
-            }
-        }
-        Ok(done)
-    }
-
-    fn frame_done(&mut self) -> io::Result<usize> {
-        if self.opcode > 2 || !self.fin {
-            return Ok(0);
-        }
-        // A compressed echo's length is not the payload's (`expect_len` 0: not checked).
-        let ok = (self.expect_len == 0 || self.message_len == self.expect_len)
-            && self.message_opcode == self.expect_opcode;
-        self.message_len = 0;
-        if !ok {
-            return Err(io::Error::other("echo of wrong length or type"));
-        }
-        Ok(1)
-    }
-}
-
 /// What every connection of one sample sends and expects.
 #[derive(Clone)]
 struct Load {
@@ -562,7 +516,11 @@ fn run_sample(
     warmup: Duration,
     measure: Duration,
 ) -> io::Result<Sample> {
-    let server = RunningServer::start(kind, cell.deflate);
+    let server = if kind.is_script() {
+        RunningServer::start_script(rt, kind)?
+    } else {
+        RunningServer::start(kind, cell.deflate)
+    };
     let port = server.port;
     let local = tokio::task::LocalSet::new();
     let payload = if cell.deflate {
@@ -668,12 +626,6 @@ fn env_f64(name: &str) -> Option<f64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
 /// The issue #15 targets for our servers' CPU per message: with one message in flight at
 /// most 1.05× the least of the floor and the peers; with 16 in flight at most 0.35× the
 /// best peer. `None` where the cell has no such target (compressed: no peer runs it).
@@ -761,6 +713,17 @@ fn print_tables(
     if axum_pair.is_some() {
         extra.push("axum-ours / axum-own".into());
     }
+    // The compressed echo's targets: ours ≤ 0.5× python-websockets and ≤ 1× node ws.
+    let autobahn = index(Server::Autobahn);
+    let script_targets: Vec<(usize, f64)> =
+        [(Server::PythonWebsockets, 0.5), (Server::NodeWs, 1.0)]
+            .into_iter()
+            .filter_map(|(kind, target)| index(kind).map(|i| (i, target)))
+            .filter(|_| autobahn.is_some())
+            .collect();
+    for &(i, target) in &script_targets {
+        extra.push(format!("autobahn / {} (≤ {target}×)", servers[i].name()));
+    }
     header("µs/msg", &extra);
     for (ci, cell) in cells.iter().enumerate() {
         let cpu = medians(ci, |s| s.server_us_per_msg);
@@ -778,6 +741,11 @@ fn print_tables(
         }
         if let Some((a, b)) = axum_pair {
             line += &format!(" {} |", times(cpu[a] / cpu[b]));
+        }
+        for &(i, target) in &script_targets {
+            let ours = autobahn.map_or(f64::NAN, |a| cpu[a]);
+            let peer = Some((cpu[i], target)).filter(|(p, _)| p.is_finite());
+            line += &format!(" {} |", against(ours, peer));
         }
         println!("{line}");
     }

@@ -18,6 +18,7 @@ pub async fn serve(kind: Server, listener: TcpListener, port: u16, deflate: bool
         Server::TokioWebsockets => serve_tokio_websockets(listener).await,
         Server::TokioTungstenite => serve_tokio_tungstenite(listener).await,
         Server::Floor => serve_floor(listener).await,
+        Server::PythonWebsockets | Server::NodeWs => unreachable!("scripts run as processes"),
     }
 }
 

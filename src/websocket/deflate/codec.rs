@@ -10,6 +10,8 @@ use super::{
     MAX_WINDOW_BITS,
 };
 
+mod fixed;
+
 /// What a sync flush ends with; stripped from sent messages and re-appended to received ones
 /// (RFC 7692 §7.2.1, §7.2.2).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -92,7 +94,8 @@ fn window_bits_or_max(bits: u8) -> u8 {
 ///
 /// The compressor (134–483 KiB depending on window bits and mem level) and the decompressor
 /// (46 KiB) are created on first use, and freed by [`park`](Self::park) on an idle
-/// connection; see the [module docs](super) for the measurements.
+/// connection; with no context takeover they are freed after each message, and a short
+/// message is compressed without zlib. See the [module docs](super) for the measurements.
 ///
 /// # Examples
 ///
@@ -302,7 +305,10 @@ impl PerMessageDeflate {
     /// If a last chunk adds nothing to flush, it is the byte `0x00` (an empty stored block
     /// whose length the receiver's appended tail supplies). After the last chunk the
     /// compressor is freed when our direction has no context takeover (recreated for the next
-    /// message, so an idle connection holds no compressor).
+    /// message, so an idle connection holds no compressor). Without context takeover a whole
+    /// message of at most 1 KiB (one call with `fin`) is compressed without zlib, into one
+    /// fixed-Huffman block: a zlib compressor's set-up alone (zeroing a 128 KiB hash table,
+    /// also on a reset) costs several times more than compressing it.
     pub fn compress_chunk(
         &mut self,
         data: &[u8],
@@ -310,8 +316,23 @@ impl PerMessageDeflate {
         out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
         self.used = true;
+        let message_start = !self.compressing;
         self.compressing = !fin;
-        let no_context_takeover = self.send_direction().0;
+        let (no_context_takeover, window_bits) = self.send_direction();
+        if no_context_takeover
+            && message_start
+            && fin
+            && data.len() <= fixed::MAX_LEN
+            && self.params.compression_level > 0
+        {
+            // A whole short message, compressed afresh: no zlib state to reset (module docs).
+            if data.is_empty() {
+                out.push(0x00);
+            } else {
+                fixed::compress(data, 1 << window_bits, out);
+            }
+            return Ok(());
+        }
         let start = out.len();
         let result = match self.compressor() {
             Ok(compressor) => deflate_sync(compressor, data, out),
@@ -339,7 +360,8 @@ impl PerMessageDeflate {
             }
             if no_context_takeover {
                 // Nothing carries over to the next message: free the compressor's memory
-                // (hundreds of KiB) instead of keeping it on an idle connection.
+                // (hundreds of KiB) instead of keeping it on an idle connection. Kept and
+                // reset instead, it raised the RSS of idle connections (benches/README.md).
                 self.compressor = None;
             }
         }
@@ -553,7 +575,8 @@ impl PerMessageDeflate {
         debug_assert!(progress.done);
         self.inflating = false;
         if self.peer_no_context_takeover() {
-            // No history to keep: free the memory until the next message.
+            // No history to keep: free the memory until the next message (cheap to
+            // rebuild, unlike a compressor: `cargo bench --bench codec -- deflate_tiny`).
             self.decompressor = None;
         }
         Ok(())

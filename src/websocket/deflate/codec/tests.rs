@@ -379,6 +379,7 @@ fn byte_at_a_time_input_appends_incrementally() {
 
 // Checks distances independently of zlib-rs, whose inflater keeps a 32 KiB history whatever
 // window it is given (so it cannot tell a 256-byte-window violation).
+mod fixed;
 mod park;
 mod walk;
 

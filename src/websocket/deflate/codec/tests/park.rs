@@ -211,11 +211,44 @@ fn park_if_idle_waits_for_a_whole_idle_period() {
 #[test]
 fn no_context_takeover_keeps_no_history() {
     let (mut server, mut client) = (codec(true, true, 15), codec(false, true, 15));
-    let msg = json(&mut StdRng::seed_from_u64(2), 2);
+    // Longer than the messages compressed without zlib.
+    let msg = json(&mut StdRng::seed_from_u64(2), 2).repeat(8);
     let wire = compress(&mut client, &msg);
     assert_eq!(inflate(&mut server, &wire).unwrap(), msg);
     assert!(!server.holds_zlib_state() && !client.holds_zlib_state());
     assert_eq!(server.history_heap_bytes() + client.history_heap_bytes(), 0);
+}
+
+#[test]
+fn no_context_takeover_compresses_as_a_fresh_codec() {
+    // A prepared message is compressed once for every connection with the same settings:
+    // a codec after any earlier messages (through zlib or not) must compress as a new one.
+    let mut rng = StdRng::seed_from_u64(16);
+    for bits in [9u8, 12, 15] {
+        let (mut used, mut peer) = (codec(true, true, bits), codec(false, true, bits));
+        for i in 0..40 {
+            let msg = match i % 4 {
+                0 => random(&mut rng, 1 + i * 50),
+                1 => text(&mut rng, 5 + i * 300),
+                _ => json(&mut rng, i),
+            };
+            let wire = compress(&mut used, &msg);
+            assert_eq!(
+                wire,
+                compress(&mut codec(true, true, bits), &msg),
+                "bits {bits} message {i}"
+            );
+            assert_eq!(
+                inflate(&mut peer, &wire).unwrap(),
+                msg,
+                "bits {bits} message {i}"
+            );
+            if i % 9 == 8 {
+                used.park();
+                peer.park();
+            }
+        }
+    }
 }
 
 #[test]
