@@ -13,8 +13,8 @@
 //! The client writes pre-encoded frames masked with the key 0 (the server still unmasks
 //! them), so it costs little beside the server.
 
-#[path = "support/cpu_clock.rs"]
-mod cpu_clock;
+#[path = "support/os.rs"]
+mod os;
 
 use std::time::Instant;
 
@@ -84,7 +84,7 @@ fn start_server(mode: Mode) -> (u16, libc::clockid_t) {
                 WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options);
             let listener = factory.listen("127.0.0.1:0").await.expect("listen");
             let port = listener.local_addr().expect("addr").port();
-            let _ = tx.send((port, cpu_clock::this_thread_cpu_clock()));
+            let _ = tx.send((port, os::this_thread_cpu_clock()));
             match mode {
                 Mode::Pull => {
                     let server = factory.start_websocket(listener, |mut ws| async move {
@@ -251,8 +251,8 @@ fn main() {
     println!("| mode | server CPU ms/GiB | MiB/s (wall) | peak RSS MiB |");
     println!("|---|---:|---:|---:|");
     // The floor: SHA-256 of the same bytes in memory, no socket, no WebSocket.
-    let (clock, t0) = (cpu_clock::this_thread_cpu_clock(), Instant::now());
-    let cpu0 = cpu_clock::clock_ns(clock);
+    let (clock, t0) = (os::this_thread_cpu_clock(), Instant::now());
+    let cpu0 = os::clock_ns(clock);
     let mut hasher = Sha256::new();
     for _ in 0..total / FRAGMENT {
         hasher.update(&piece);
@@ -262,7 +262,7 @@ fn main() {
     println!(
         "| floor: SHA-256 in memory, {} MiB | {:.0} | {:.0} | – |",
         total / MIB,
-        (cpu_clock::clock_ns(clock) - cpu0) as f64 / 1e6 / gib,
+        (os::clock_ns(clock) - cpu0) as f64 / 1e6 / gib,
         total as f64 / MIB as f64 / t0.elapsed().as_secs_f64()
     );
     for (name, mode, messages, fragments, repeat) in runs {
@@ -270,11 +270,11 @@ fn main() {
         let (cpu_ns, secs, peak) = rt.block_on(async {
             let mut s = connect(port).await;
             reset_peak();
-            let (cpu0, t0) = (cpu_clock::clock_ns(clock), Instant::now());
+            let (cpu0, t0) = (os::clock_ns(clock), Instant::now());
             for _ in 0..messages {
                 send_message(&mut s, &piece, fragments, repeat).await;
             }
-            let cpu = cpu_clock::clock_ns(clock) - cpu0;
+            let cpu = os::clock_ns(clock) - cpu0;
             (cpu, t0.elapsed().as_secs_f64(), peak_kib())
         });
         println!(

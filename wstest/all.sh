@@ -147,6 +147,7 @@ BENCH_QUICK=1 BENCH_SECS=0.1 cargo bench --bench ws_echo
 BENCH_QUICK=1 cargo bench --bench wamp_e2e
 IDLE_CONNS=200 cargo bench --bench idle_memory
 BENCH_QUICK=1 cargo bench --bench receive_streaming
+BENCH_QUICK=1 FANOUT_CLIENTS=1,100 cargo bench --bench fanout
 cargo bench --bench codec -- --warm-up-time 0.05 --measurement-time 0.1 --sample-size 10 --noplot
 cargo bench --bench wamp_serializer -- --warm-up-time 0.05 --measurement-time 0.1 --sample-size 10 --noplot
 echo "benchmarks: $(( $(date +%s) - bench_start )) s"
