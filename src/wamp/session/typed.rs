@@ -138,10 +138,7 @@ impl<A: Serialize, K: Serialize> From<TypedError<A, K>> for ApplicationError {
     fn from(e: TypedError<A, K>) -> ApplicationError {
         e.to_application_error().unwrap_or_else(|why| {
             tracing::warn!(uri = %e.uri, error = %why, "typed error payload does not serialize");
-            ApplicationError::with_message(
-                e.uri,
-                format!("error payload did not serialize: {why}"),
-            )
+            ApplicationError::with_message(e.uri, format!("error payload did not serialize: {why}"))
         })
     }
 }

@@ -136,7 +136,13 @@ fn unserializable_error_payload_keeps_its_uri() {
 
 #[test]
 fn invalid_argument_names_the_uri() {
-    let e = invalid_argument("com.example.add2", ValueError("positional arguments: x".into()));
+    let e = invalid_argument(
+        "com.example.add2",
+        ValueError("positional arguments: x".into()),
+    );
     assert!(e.is(ApplicationError::INVALID_ARGUMENT));
-    assert_eq!(e.message(), Some("com.example.add2: positional arguments: x"));
+    assert_eq!(
+        e.message(),
+        Some("com.example.add2: positional arguments: x")
+    );
 }
