@@ -42,7 +42,7 @@ mod handles;
 mod life;
 mod progress;
 mod registry;
-mod typed;
+pub mod typed;
 
 use std::future::Future;
 use std::pin::Pin;

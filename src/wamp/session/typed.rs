@@ -106,10 +106,10 @@ impl TypedError {
     ///
     /// ```
     /// use autobahn::wamp::session::TypedError;
-    /// let e = TypedError::uri("com.example.not_found");
+    /// let e = TypedError::from_uri("com.example.not_found");
     /// assert_eq!(e.uri, "com.example.not_found");
     /// ```
-    pub fn uri(uri: impl Into<String>) -> TypedError {
+    pub fn from_uri(uri: impl Into<String>) -> TypedError {
         TypedError::new(uri, (), ())
     }
 }
@@ -160,9 +160,7 @@ impl<A: DeserializeOwned, K: DeserializeOwned> TryFrom<ApplicationError> for Typ
 
     /// Decodes the payload of a received error (see the [module](self) conversions).
     fn try_from(error: ApplicationError) -> Result<Self, UndecodedError> {
-        let decoded = decode_args(error.args.clone())
-            .and_then(|args| Ok((args, decode_kwargs(error.kwargs.clone())?)));
-        match decoded {
+        match decode_payload(error.args.clone(), error.kwargs.clone()) {
             Ok((args, kwargs)) => Ok(TypedError {
                 uri: error.error,
                 args,
@@ -233,6 +231,14 @@ pub(crate) fn decode_args<A: DeserializeOwned>(args: Vec<Value>) -> Result<A, Va
 pub(crate) fn decode_kwargs<K: DeserializeOwned>(kwargs: Dict) -> Result<K, ValueError> {
     let empty = kwargs.is_empty();
     decode_or_unit(Value::Dict(kwargs), empty, "keyword arguments")
+}
+
+/// Received positional and keyword arguments as `(A, K)`.
+fn decode_payload<A: DeserializeOwned, K: DeserializeOwned>(
+    args: Vec<Value>,
+    kwargs: Dict,
+) -> Result<(A, K), ValueError> {
+    Ok((decode_args(args)?, decode_kwargs(kwargs)?))
 }
 
 /// Decodes `value`; when that fails and the container is `empty`, tries `Null` (so
@@ -346,14 +352,14 @@ impl Session {
     {
         let endpoint = Arc::new(endpoint);
         let uri = Arc::<str>::from(procedure);
+        // Decoding runs in the returned future, on the invocation's task: the session
+        // task only creates it.
         let untyped = move |args: Vec<Value>, kwargs: Dict, details: CallDetails| {
-            let decoded = decode_args::<A>(args)
-                .and_then(|a| Ok((a, decode_kwargs::<K>(kwargs)?)))
-                .map(|(a, k)| endpoint(a, k, details));
-            let uri = uri.clone();
+            let (endpoint, uri) = (endpoint.clone(), uri.clone());
             async move {
-                let running = decoded.map_err(|e| invalid_argument(&uri, e))?;
-                let result = running.await.map_err(Into::into)?;
+                let (a, k) =
+                    decode_payload::<A, K>(args, kwargs).map_err(|e| invalid_argument(&uri, e))?;
+                let result = endpoint(a, k, details).await.map_err(Into::into)?;
                 encode_result(&result).map_err(|e| {
                     tracing::warn!(procedure = %uri, error = %e, "typed result does not serialize");
                     invalid_argument(&uri, e)
@@ -403,13 +409,11 @@ impl Session {
         let handler = Arc::new(handler);
         let uri = Arc::<str>::from(topic);
         let untyped = move |args: Vec<Value>, kwargs: Dict, details: EventDetails| {
-            let decoded = decode_args::<A>(args)
-                .and_then(|a| Ok((a, decode_kwargs::<K>(kwargs)?)))
-                .map(|(a, k)| handler(a, k, details));
-            let uri = uri.clone();
+            let (handler, uri) = (handler.clone(), uri.clone());
             async move {
-                let running = decoded.map_err(|e| invalid_argument(&uri, e))?;
-                running.await.map_err(Into::into)
+                let (a, k) =
+                    decode_payload::<A, K>(args, kwargs).map_err(|e| invalid_argument(&uri, e))?;
+                handler(a, k, details).await.map_err(Into::into)
             }
         };
         self.subscribe(topic, untyped, options).await
