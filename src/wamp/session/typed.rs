@@ -19,14 +19,18 @@
 //!
 //! # Compared with derive-macro based clients
 //!
-//! Rust WAMP clients such as battler-wamp describe a procedure's arguments with derive
-//! macros (one struct per argument list, fields mapped to positions or keywords by
-//! attributes) and generate the glue. This crate stays one package without a
-//! proc-macro crate, so the typed layer is generic functions instead: the tuple *is* the
-//! positional list and the struct *is* the keyword dict, converted by serde. What that
-//! gives up is naming positional arguments and custom per-field mappings; what it keeps
-//! is that any serde type works as is, the handler is an ordinary closure, and the
-//! typed and untyped forms mix freely on one session.
+//! battler-wamp types its messages through companion crates with procedural macros:
+//! derives that map a Rust struct onto a WAMP argument list or keyword dictionary
+//! (battler-wamp-values), and a schema macro generating typed caller and callee peer
+//! objects (battler-wamprat, battler-wamprat-schema). This crate stays one package
+//! without a proc-macro crate, so the typed layer here is generic methods and serde
+//! instead: the tuple *is* the positional list and the struct *is* the keyword dict.
+//! What that gives up: named positional arguments, per-field wire mappings and
+//! generated per-procedure stubs (the URI stays a string at each call site). What it
+//! offers: any serde type works as is (no extra derive), a handler is an ordinary
+//! closure or `async fn`, decoding failures answer the caller with
+//! `wamp.error.invalid_argument` by themselves, and typed and untyped forms mix freely
+//! on one session (e.g. a typed caller of an untyped or Python callee).
 //!
 //! # Conversions
 //!
