@@ -20,8 +20,9 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use autobahn::list;
-use autobahn::wamp::{ApplicationSession, Dict, PublishOptions, Session, SessionDetails};
+use autobahn::wamp::{
+    ApplicationError, ApplicationSession, PublishOptions, Session, SessionDetails,
+};
 use autobahn::wamp::{ComponentConfig, SubscribeOptions};
 use tokio::sync::mpsc;
 
@@ -37,10 +38,7 @@ impl ApplicationSession for Backend {
         common::ready();
         for counter in 0u64.. {
             let options = PublishOptions::default();
-            if let Err(e) = session
-                .publish(TOPIC, list![counter], Dict::new(), options)
-                .await
-            {
+            if let Err(e) = session.publish_typed(TOPIC, (counter,), (), options).await {
                 eprintln!("publish failed: {e}");
                 return;
             }
@@ -59,20 +57,23 @@ impl ApplicationSession for Frontend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
         // The handler runs on its own task; it hands the events to this hook.
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let handler = move |args: Vec<_>, _kwargs, _details| {
-            let _ = tx.send(args);
-            std::future::ready(Ok(()))
+        // Typed: one positional `u64`, no keyword arguments.
+        let handler = move |(counter,): (u64,), _kwargs: (), _details| {
+            let _ = tx.send(counter);
+            std::future::ready(Ok::<_, ApplicationError>(()))
         };
         if let Err(e) = session
-            .subscribe(TOPIC, handler, SubscribeOptions::default())
+            .subscribe_typed(TOPIC, handler, SubscribeOptions::default())
             .await
         {
             eprintln!("subscribe failed: {e}");
             return common::leave(session).await;
         }
         while self.received < EVENTS {
-            let Some(args) = rx.recv().await else { break };
-            println!("Got event: {:?}", args.first().cloned().unwrap_or_default());
+            let Some(counter) = rx.recv().await else {
+                break;
+            };
+            println!("Got event: {counter}");
             self.received += 1;
         }
         println!("Received {} events, leaving", self.received);

@@ -9,7 +9,9 @@
 //! `com.myapp.heartbeat`, and an event with positional and keyword payload to
 //! `com.myapp.topic2`: args `[<random 0..100>, "Hello, world!"]`, kwargs
 //! `{"c": "Hello", "d": {"counter": <n>, "foo": [1, 2, 3]}}`. The frontend subscribes to
-//! both, decodes `d` into a Rust struct with serde, and leaves after five `topic2` events:
+//! both with typed handlers ([`Session::subscribe_typed`]: the positional args as a tuple,
+//! the keyword args as a struct holding `d` as a struct and `c` as a dynamic `Value`), and
+//! leaves after five `topic2` events:
 //!
 //! ```text
 //! Got heartbeat (publication ID 4242)
@@ -24,11 +26,9 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use autobahn::wamp::value::from_value;
-use autobahn::wamp::{ApplicationSession, ComponentConfig, Dict, PublishOptions, Session};
-use autobahn::wamp::{EventDetails, SessionDetails, SubscribeOptions, Value};
-use autobahn::{dict, list};
-use serde::Deserialize;
+use autobahn::wamp::{ApplicationError, ApplicationSession, ComponentConfig, PublishOptions};
+use autobahn::wamp::{EventDetails, Session, SessionDetails, SubscribeOptions, Value};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 const HEARTBEAT: &str = "com.myapp.heartbeat";
@@ -37,11 +37,17 @@ const INTERVAL: Duration = Duration::from_millis(500);
 const EVENTS: usize = 5;
 
 /// The `d` keyword of a `topic2` event.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)] // read through Debug
+#[derive(Debug, Serialize, Deserialize)]
 struct Counter {
     counter: u64,
     foo: Vec<i64>,
+}
+
+/// The keyword arguments of a `topic2` event: `c` stays dynamic, `d` is typed.
+#[derive(Debug, Serialize, Deserialize)]
+struct Topic2 {
+    c: Value,
+    d: Counter,
 }
 
 /// Publishes a heartbeat and a complex event every [`INTERVAL`].
@@ -52,16 +58,23 @@ impl ApplicationSession for Backend {
         common::ready();
         for counter in 0u64.. {
             let heartbeat = session
-                .publish(HEARTBEAT, vec![], Dict::new(), PublishOptions::default())
+                .publish_typed(HEARTBEAT, (), (), PublishOptions::default())
                 .await;
             let number = rand::random::<u8>() % 100;
-            let args = list![number, "Hello, world!"];
-            let kwargs = dict! {
-                "c" => "Hello",
-                "d" => dict! {"counter" => counter, "foo" => list![1, 2, 3]},
+            let kwargs = Topic2 {
+                c: "Hello".into(),
+                d: Counter {
+                    counter,
+                    foo: vec![1, 2, 3],
+                },
             };
             let event = session
-                .publish(TOPIC, args, kwargs, PublishOptions::default())
+                .publish_typed(
+                    TOPIC,
+                    (number, "Hello, world!"),
+                    kwargs,
+                    PublishOptions::default(),
+                )
                 .await;
             if let Err(e) = heartbeat.and(event) {
                 eprintln!("publish failed: {e}");
@@ -76,7 +89,7 @@ impl ApplicationSession for Backend {
 /// What the frontend's handlers hand to its `on_join`.
 enum Received {
     Heartbeat { publication: u64 },
-    Event { args: Vec<Value>, kwargs: Dict },
+    Event { a: u64, b: String, kwargs: Topic2 },
 }
 
 /// Prints heartbeats and [`EVENTS`] complex events, then leaves.
@@ -89,21 +102,22 @@ impl ApplicationSession for Frontend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let beats = tx.clone();
-        let on_heartbeat = move |_args, _kwargs, details: EventDetails| {
+        // No payload: `()` for both; an event that does not fit is a user error.
+        let on_heartbeat = move |(): (), (): (), details: EventDetails| {
             let publication = details.publication;
             let _ = beats.send(Received::Heartbeat { publication });
-            std::future::ready(Ok(()))
+            std::future::ready(Ok::<_, ApplicationError>(()))
         };
-        let on_event = move |args, kwargs, _details| {
-            let _ = tx.send(Received::Event { args, kwargs });
-            std::future::ready(Ok(()))
+        let on_event = move |(a, b): (u64, String), kwargs: Topic2, _details| {
+            let _ = tx.send(Received::Event { a, b, kwargs });
+            std::future::ready(Ok::<_, ApplicationError>(()))
         };
         let subscribed = async {
             let options = SubscribeOptions::default;
             session
-                .subscribe(HEARTBEAT, on_heartbeat, options())
+                .subscribe_typed(HEARTBEAT, on_heartbeat, options())
                 .await?;
-            session.subscribe(TOPIC, on_event, options()).await
+            session.subscribe_typed(TOPIC, on_event, options()).await
         };
         if let Err(e) = subscribed.await {
             self.error = Some(format!("subscribe failed: {e}"));
@@ -114,29 +128,21 @@ impl ApplicationSession for Frontend {
                 Some(Received::Heartbeat { publication }) => {
                     println!("Got heartbeat (publication ID {publication})");
                 }
-                Some(Received::Event { args, mut kwargs }) => {
-                    // Typed views of the payload: the positional args as a tuple, `d` as
-                    // a struct; `c` stays a dynamic Value.
-                    let c = kwargs.remove("c").unwrap_or_default();
-                    let d = kwargs.remove("d").unwrap_or_default();
-                    let decoded = from_value::<(u64, String)>(Value::List(args))
-                        .and_then(|ab| Ok((ab, from_value::<Counter>(d)?)));
-                    match decoded {
-                        Ok(((a, b), d)) => {
-                            println!("Got event: {a} {b:?} c={c:?} d={d:?}");
-                            self.received += 1;
-                        }
-                        Err(e) => {
-                            self.error = Some(format!("unexpected event payload: {e}"));
-                            break;
-                        }
-                    }
+                Some(Received::Event { a, b, kwargs }) => {
+                    let Topic2 { c, d } = kwargs;
+                    println!("Got event: {a} {b:?} c={c:?} d={d:?}");
+                    self.received += 1;
                 }
                 None => break,
             }
         }
         println!("Received {} events, leaving", self.received);
         common::leave(session).await;
+    }
+
+    /// An event whose payload does not decode ends up here (after `on_join`).
+    async fn on_user_error(&mut self, error: ApplicationError, message: String) {
+        self.error = Some(format!("{message}: {error}"));
     }
 }
 

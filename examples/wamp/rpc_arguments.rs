@@ -16,6 +16,10 @@
 //!   or by keyword;
 //! - `arglen(*args, **kwargs)`: any arguments; returns how many of each kind.
 //!
+//! The first three are typed endpoints ([`Session::register_typed`]: a tuple for the
+//! positional arguments, a struct or `()` for the keyword ones); the last two take the
+//! untyped `Vec<Value>` + `Dict`, since their arguments vary in number and position.
+//!
 //! The frontend calls them in turn and prints:
 //!
 //! ```text
@@ -48,17 +52,20 @@ use serde::Deserialize;
 /// A registered procedure's result.
 type Reply = Result<CallResult, ApplicationError>;
 
-async fn ping(_args: Vec<Value>, _kwargs: Dict, _details: CallDetails) -> Reply {
-    Ok(CallResult::new())
+async fn ping(_args: (), _kwargs: (), _details: CallDetails) -> Result<(), ApplicationError> {
+    Ok(())
 }
 
-async fn add2(args: Vec<Value>, _kwargs: Dict, _details: CallDetails) -> Reply {
-    // A payload that does not decode becomes `wamp.error.invalid_argument` for the caller.
-    let (a, b): (i64, i64) = from_value(Value::List(args))?;
-    let sum = a.checked_add(b).ok_or_else(|| {
+// Arguments that do not decode never get here: the caller gets
+// `wamp.error.invalid_argument`.
+async fn add2(
+    (a, b): (i64, i64),
+    _kwargs: (),
+    _details: CallDetails,
+) -> Result<i64, ApplicationError> {
+    a.checked_add(b).ok_or_else(|| {
         ApplicationError::with_message(ApplicationError::INVALID_ARGUMENT, "overflow")
-    })?;
-    Ok(CallResult::with_args(list![sum]))
+    })
 }
 
 /// The keyword arguments of `stars`, with their defaults.
@@ -74,12 +81,8 @@ fn somebody() -> String {
     "somebody".to_owned()
 }
 
-async fn stars(_args: Vec<Value>, kwargs: Dict, _details: CallDetails) -> Reply {
-    let s: Stars = from_value(Value::Dict(kwargs))?;
-    Ok(CallResult::with_args(list![format!(
-        "{} starred {}x",
-        s.nick, s.stars
-    )]))
+async fn stars(_args: (), s: Stars, _details: CallDetails) -> Result<String, ApplicationError> {
+    Ok(format!("{} starred {}x", s.nick, s.stars))
 }
 
 async fn orders(args: Vec<Value>, mut kwargs: Dict, _details: CallDetails) -> Reply {
@@ -110,13 +113,13 @@ impl ApplicationSession for Backend {
         let registered = async {
             let options = RegisterOptions::default;
             session
-                .register("com.arguments.ping", ping, options())
+                .register_typed("com.arguments.ping", ping, options())
                 .await?;
             session
-                .register("com.arguments.add2", add2, options())
+                .register_typed("com.arguments.add2", add2, options())
                 .await?;
             session
-                .register("com.arguments.stars", stars, options())
+                .register_typed("com.arguments.stars", stars, options())
                 .await?;
             session
                 .register("com.arguments.orders", orders, options())
@@ -164,8 +167,10 @@ async fn call_all(session: &Session) -> Result<(), Error> {
     call("com.arguments.ping", list![], dict! {}).await?;
     println!("Pinged!");
 
-    let sum = call("com.arguments.add2", list![2, 3], dict! {}).await?;
-    println!("Add2: {}", show(&sum));
+    let sum: i64 = session
+        .call_typed("com.arguments.add2", (2, 3), (), CallOptions::default())
+        .await?;
+    println!("Add2: {sum}");
 
     let starred = [
         dict! {},

@@ -35,14 +35,14 @@ mod common;
 
 use std::process::ExitCode;
 
-use autobahn::wamp::value::from_value;
+use autobahn::wamp::session::TypedError;
 use autobahn::wamp::Value;
 use autobahn::wamp::{ApplicationError, ApplicationSession, CallDetails, CallOptions, CallResult};
-use autobahn::wamp::{ComponentConfig, Dict, Error, RegisterOptions, Session, SessionDetails};
+use autobahn::wamp::{ComponentConfig, Error, RegisterOptions, Session, SessionDetails};
 use autobahn::{dict, list};
 
-/// A registered procedure's result.
-type Reply = Result<CallResult, ApplicationError>;
+/// A typed endpoint's result.
+type Reply<T> = Result<T, ApplicationError>;
 
 /// An application error type with its own URI; its payload is how far `a` is below `b`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +52,11 @@ impl AppError1 {
     const URI: &'static str = "com.myapp.error1";
 }
 
-/// Raising it: the callee's `Err(AppError1(..).into())`.
+/// Raising it: a typed endpoint's `Err(AppError1(..))`. The wire form is a
+/// [`TypedError`] with the URI and the payload as its one positional argument.
 impl From<AppError1> for ApplicationError {
     fn from(e: AppError1) -> ApplicationError {
-        ApplicationError::new(AppError1::URI).args(list![e.0])
+        TypedError::new(AppError1::URI, (e.0,), ()).into()
     }
 }
 
@@ -63,8 +64,10 @@ impl From<AppError1> for ApplicationError {
 impl TryFrom<&ApplicationError> for AppError1 {
     type Error = ();
     fn try_from(e: &ApplicationError) -> Result<AppError1, ()> {
-        match (e.is(AppError1::URI), e.args.first().and_then(Value::as_i64)) {
-            (true, Some(diff)) => Ok(AppError1(diff)),
+        match TypedError::<(i64,)>::try_from(e.clone()) {
+            Ok(TypedError {
+                uri, args: (diff,), ..
+            }) if uri == AppError1::URI => Ok(AppError1(diff)),
             _ => Err(()),
         }
     }
@@ -74,19 +77,17 @@ fn runtime_error(message: &str) -> ApplicationError {
     ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, message)
 }
 
-async fn sqrt(args: Vec<Value>, _kwargs: Dict, _details: CallDetails) -> Reply {
-    let (x,): (f64,) = from_value(Value::List(args))?;
+async fn sqrt((x,): (f64,), _kwargs: (), _details: CallDetails) -> Reply<f64> {
     if x == 0.0 {
         Err(runtime_error("don't ask foolish questions ;)"))
     } else if x < 0.0 {
         Err(runtime_error("math domain error"))
     } else {
-        Ok(CallResult::with_args(list![x.sqrt()]))
+        Ok(x.sqrt())
     }
 }
 
-async fn checkname(args: Vec<Value>, _kwargs: Dict, _details: CallDetails) -> Reply {
-    let (name,): (String,) = from_value(Value::List(args))?;
+async fn checkname((name,): (String,), _kwargs: (), _details: CallDetails) -> Reply<()> {
     let (lower, upper) = (name.to_lowercase(), name.to_uppercase());
     if name == "foo" || name == "bar" {
         Err(ApplicationError::new("com.myapp.error.reserved"))
@@ -96,16 +97,15 @@ async fn checkname(args: Vec<Value>, _kwargs: Dict, _details: CallDetails) -> Re
         Err(ApplicationError::new("com.myapp.error.invalid_length")
             .kwargs(dict! {"min" => 3, "max" => 10}))
     } else {
-        Ok(CallResult::new())
+        Ok(())
     }
 }
 
-async fn compare(args: Vec<Value>, _kwargs: Dict, _details: CallDetails) -> Reply {
-    let (a, b): (i64, i64) = from_value(Value::List(args))?;
+async fn compare((a, b): (i64, i64), _kwargs: (), _details: CallDetails) -> Result<(), AppError1> {
     if a < b {
-        return Err(AppError1(b.saturating_sub(a)).into());
+        return Err(AppError1(b.saturating_sub(a)));
     }
-    Ok(CallResult::new())
+    Ok(())
 }
 
 /// Registers the three procedures.
@@ -115,12 +115,14 @@ impl ApplicationSession for Backend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
         let registered = async {
             let options = RegisterOptions::default;
-            session.register("com.myapp.sqrt", sqrt, options()).await?;
             session
-                .register("com.myapp.checkname", checkname, options())
+                .register_typed("com.myapp.sqrt", sqrt, options())
                 .await?;
             session
-                .register("com.myapp.compare", compare, options())
+                .register_typed("com.myapp.checkname", checkname, options())
+                .await?;
+            session
+                .register_typed("com.myapp.compare", compare, options())
                 .await
         };
         match registered.await {

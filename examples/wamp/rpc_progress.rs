@@ -28,10 +28,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use autobahn::wamp::value::from_value;
 use autobahn::wamp::CallUpdate;
 use autobahn::wamp::{ApplicationError, ApplicationSession, CallDetails, CallOptions, CallResult};
-use autobahn::wamp::{ComponentConfig, Dict, RegisterOptions, Session, SessionDetails, Value};
+use autobahn::wamp::{ComponentConfig, Dict, RegisterOptions, Session, SessionDetails};
 use autobahn::{dict, list};
 
 const PROCEDURE: &str = "com.myapp.longop";
@@ -39,12 +38,8 @@ const STEP: Duration = Duration::from_millis(500);
 /// Bounds the work a caller can ask for.
 const MAX_N: u32 = 100;
 
-async fn longop(
-    args: Vec<Value>,
-    _kwargs: Dict,
-    details: CallDetails,
-) -> Result<CallResult, ApplicationError> {
-    let (n,): (u32,) = from_value(Value::List(args))?;
+/// Typed: one `u32` argument, no keywords; the result is `n`.
+async fn longop((n,): (u32,), (): (), details: CallDetails) -> Result<u32, ApplicationError> {
     if n > MAX_N {
         let msg = format!("n must be at most {MAX_N}");
         return Err(ApplicationError::with_message(
@@ -61,7 +56,7 @@ async fn longop(
         }
         None => tokio::time::sleep(STEP * n).await,
     }
-    Ok(CallResult::with_args(list![n]))
+    Ok(n)
 }
 
 /// Registers the long operation.
@@ -70,7 +65,7 @@ struct Backend;
 impl ApplicationSession for Backend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
         match session
-            .register(PROCEDURE, longop, RegisterOptions::default())
+            .register_typed(PROCEDURE, longop, RegisterOptions::default())
             .await
         {
             Ok(_) => {

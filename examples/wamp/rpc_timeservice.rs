@@ -18,8 +18,7 @@ mod common;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use autobahn::list;
-use autobahn::wamp::{ApplicationSession, CallOptions, CallResult, Dict, RegisterOptions};
+use autobahn::wamp::{ApplicationError, ApplicationSession, CallDetails, RegisterOptions};
 use autobahn::wamp::{ComponentConfig, Session, SessionDetails};
 
 const PROCEDURE: &str = "com.timeservice.now";
@@ -29,9 +28,11 @@ struct Backend;
 
 impl ApplicationSession for Backend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
-        let now = |_args, _kwargs, _details| async { Ok(CallResult::with_args(list![utc_now()])) };
+        // Typed: no arguments (`()`), a `String` result.
+        let now =
+            |(): (), (): (), _details: CallDetails| async { Ok::<_, ApplicationError>(utc_now()) };
         match session
-            .register(PROCEDURE, now, RegisterOptions::default())
+            .register_typed(PROCEDURE, now, RegisterOptions::default())
             .await
         {
             Ok(_) => {
@@ -53,17 +54,13 @@ struct Frontend {
 
 impl ApplicationSession for Frontend {
     async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
-        let result = session
-            .call(PROCEDURE, vec![], Dict::new(), CallOptions::default())
-            .await;
+        // A result that is not a string fails the call with `Error::Value`.
+        let result = session.call_with::<_, String>(PROCEDURE, ()).await;
         self.done = match result {
-            Ok(r) => match r.value().as_str() {
-                Some(now) => {
-                    println!("Current time from time service: {now}");
-                    Ok(())
-                }
-                None => Err(format!("unexpected result {r:?}")),
-            },
+            Ok(now) => {
+                println!("Current time from time service: {now}");
+                Ok(())
+            }
             Err(e) => Err(format!("call failed: {e}")),
         };
         common::leave(session).await;

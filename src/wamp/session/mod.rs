@@ -42,6 +42,7 @@ mod handles;
 mod life;
 mod progress;
 mod registry;
+pub mod typed;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -59,6 +60,7 @@ pub use app::{run_component, run_session, ApplicationSession, RunOutcome};
 pub use call::PendingCall;
 pub use handles::{InvocationInput, ProgressSender, Registration, Subscription};
 pub use progress::{CallUpdate, ProgressiveCall};
+pub use typed::{TypedError, UndecodedError};
 
 use super::auth::ChannelIds;
 use super::error::{ApplicationError, Error};
