@@ -18,6 +18,6 @@ pub mod websocket_transport;
 pub use error::{ApplicationError, Error, TransportFailure};
 pub use payload::{EncodedPayload, PayloadCodec, PptKeys};
 pub use runner::{ApplicationRunner, ConnectFailure, RetryPolicy, StopHandle};
-pub use session::{ApplicationSession, Session};
+pub use session::{ApplicationSession, Session, TypedError};
 pub use types::*;
 pub use value::{Dict, Value};
