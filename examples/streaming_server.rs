@@ -155,8 +155,13 @@ async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let listener = factory.listen("127.0.0.1:0").await?;
         let url = format!("ws://{}", listener.local_addr()?);
         let server = tokio::spawn(async move { serve(factory, listener, mode).await });
-        let mut ws = WebSocketClientFactory::new(&url)?.connect_websocket().await?;
-        for payload in [Message::from("Hello, streaming"), Message::Binary(big.clone().into())] {
+        let mut ws = WebSocketClientFactory::new(&url)?
+            .connect_websocket()
+            .await?;
+        for payload in [
+            Message::from("Hello, streaming"),
+            Message::Binary(big.clone().into()),
+        ] {
             let expected = hex_digest(Sha256::new_with_prefix(payload.payload()));
             let len = payload.payload().len();
             ws.send(payload).await?;

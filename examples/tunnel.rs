@@ -92,6 +92,7 @@ async fn serve(
     target: String,
 ) -> DemoResult<()> {
     let local = listener.local_addr()?;
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
     let mut options = ServerOptions::default();
     #[cfg(feature = "deflate")]
     {
@@ -151,6 +152,7 @@ async fn forward_local(
     url: String,
     ca_pem: Option<Vec<u8>>,
 ) -> DemoResult<()> {
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
     let mut options = ClientOptions::default();
     #[cfg(feature = "deflate")]
     {
