@@ -23,8 +23,8 @@
 use autobahn::wamp::error::SerializationError;
 use autobahn::wamp::message::Message;
 use autobahn::wamp::serializer::{
-    CborSerializer, JsonSerializer, MsgPackSerializer, Serializer, UbjsonDialect,
-    UbjsonSerializer, DEFAULT_MAX_DECODED_SIZE,
+    CborSerializer, JsonSerializer, MsgPackSerializer, Serializer, UbjsonDialect, UbjsonSerializer,
+    DEFAULT_MAX_DECODED_SIZE,
 };
 use autobahn::wamp::Value;
 
