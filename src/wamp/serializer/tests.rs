@@ -275,6 +275,20 @@ fn nesting_depth_is_capped() {
             "{s:?}"
         );
     }
+    // Bytes are a scalar on every serializer (UBJSON writes them as a typed
+    // array, which must not cost a level): found by fuzzing wamp_cbor.
+    let mut deep_bytes = Value::Bytes(vec![0, 1, 0xff]);
+    for _ in 0..MAX_DEPTH - 2 {
+        deep_bytes = Value::List(vec![deep_bytes]);
+    }
+    let m = call_with(vec![deep_bytes], Dict::new());
+    for s in all() {
+        assert_eq!(
+            round_trip(s.as_ref(), &m).unwrap(),
+            std::slice::from_ref(&m),
+            "{s:?}"
+        );
+    }
     // One more level is rejected.
     let m = call_with(vec![Value::List(vec![deep])], Dict::new());
     for s in all() {

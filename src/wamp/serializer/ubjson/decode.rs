@@ -166,8 +166,13 @@ impl Decoder<'_, '_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, DecodeError> {
-        let child = descend(depth)?;
         let Header { element, count } = self.header()?;
+        // A byte array is WAMP's bytes, a scalar as in CBOR and MessagePack:
+        // it takes no nesting level, so what they decode, this decodes too.
+        if let (Some(b'U' | b'B'), Some(n)) = (element, count) {
+            return Ok(Value::Bytes(self.r.byte_vec(n)?));
+        }
+        let child = descend(depth)?;
         let Some(n) = count else {
             let mut list = Vec::new();
             while self.skip_noops()? != b']' {
@@ -177,9 +182,6 @@ impl Decoder<'_, '_> {
             self.r.u8()?;
             return Ok(Value::List(list));
         };
-        if let Some(b'U' | b'B') = element {
-            return Ok(Value::Bytes(self.r.byte_vec(n)?));
-        }
         if let Some(b'Z' | b'T' | b'F') = element {
             self.empty_left = self
                 .empty_left
