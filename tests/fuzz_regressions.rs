@@ -86,6 +86,34 @@ mod deflate {
         let v = conn.receive_data(&wire).unwrap_err();
         assert_eq!(v.code, close_code::MESSAGE_TOO_BIG);
     }
+
+    /// ws_client_deflate_stream: a message that inflates to exactly the limit, then to one
+    /// more byte and then to garbage, was 1009 reassembled but 1002 streamed: a streamed
+    /// message at its limit gave the inflater one byte of slack, which let it reach the
+    /// garbage. Both modes now fail on the first byte past the limit.
+    #[test]
+    fn fuzz_deflate_streamed_message_fails_at_the_limit_as_a_whole_one() {
+        // A stored block of 64 bytes, then (from the fuzz input) a final fixed-Huffman
+        // block whose first code is a literal and whose next is invalid.
+        let mut deflated = vec![0x00, 0x40, 0x00, 0xbf, 0xff];
+        deflated.extend_from_slice(&[b'x'; 64]);
+        deflated.push(0xb3);
+        let wire = masked_frame(true, true, OpCode::Binary, &deflated);
+        for streaming in [false, true] {
+            let mut conn = server(64);
+            conn.set_streaming(streaming);
+            let v = conn.receive_data(&wire).unwrap_err();
+            assert_eq!(
+                v.code,
+                close_code::MESSAGE_TOO_BIG,
+                "streaming: {streaming}"
+            );
+        }
+        // With room for it, the extra byte is inflated and the garbage found.
+        let mut conn = server(1000);
+        let v = conn.receive_data(&wire).unwrap_err();
+        assert_eq!(v.code, close_code::PROTOCOL_ERROR);
+    }
 }
 
 /// rawsocket_stream: with a frame header parsed and none of its payload yet,

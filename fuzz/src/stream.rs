@@ -396,7 +396,9 @@ fn run_with(role: Role, data: &[u8], with_deflate: bool) {
             assert_eq!(
                 whole.result.map_err(|v| v.code),
                 split.result.map_err(|v| v.code),
-                "result differs for pieces {ends:?} ({how:?})"
+                "result differs for pieces {ends:?} ({how:?}): {:?} vs {:?}",
+                whole.result,
+                split.result
             );
         } else {
             assert_eq!(

@@ -507,6 +507,20 @@ impl PerMessageDeflate {
         out: &mut Vec<u8>,
         limit: usize,
         max_out: usize,
+        check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<InflateProgress, DeflateError> {
+        self.inflate_capped(input, out, limit_of(limit), max_out, check)
+    }
+
+    /// [`inflate_some`](Self::inflate_some) with the limit as an option, so that `Some(0)`
+    /// (nothing more may be produced) differs from no limit: a streamed message that has
+    /// handed out exactly its limit must fail on one more byte, not get a byte of slack.
+    pub(crate) fn inflate_capped(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: Option<usize>,
+        max_out: usize,
         mut check: impl FnMut(&[u8]) -> bool,
     ) -> Result<InflateProgress, DeflateError> {
         self.used = true;
@@ -568,10 +582,21 @@ impl PerMessageDeflate {
         &mut self,
         out: &mut Vec<u8>,
         limit: usize,
+        check: impl FnMut(&[u8]) -> bool,
+    ) -> Result<(), DeflateError> {
+        self.finish_capped(out, limit_of(limit), check)
+    }
+
+    /// [`finish_message`](Self::finish_message) with the limit of
+    /// [`inflate_capped`](Self::inflate_capped).
+    pub(crate) fn finish_capped(
+        &mut self,
+        out: &mut Vec<u8>,
+        limit: Option<usize>,
         mut check: impl FnMut(&[u8]) -> bool,
     ) -> Result<(), DeflateError> {
         // The tail is an empty stored block: it produces nothing beyond what is pending.
-        let progress = self.inflate_some(&TAIL, out, limit, usize::MAX, &mut check)?;
+        let progress = self.inflate_capped(&TAIL, out, limit, usize::MAX, &mut check)?;
         debug_assert!(progress.done);
         self.inflating = false;
         if self.peer_no_context_takeover() {
@@ -736,7 +761,7 @@ fn inflate_bounded(
     decompressor: &mut Inflate,
     input: &[u8],
     out: &mut Vec<u8>,
-    limit: usize,
+    limit: Option<usize>,
     max_out: usize,
     check: &mut dyn FnMut(&[u8]) -> bool,
     history: &mut History,
@@ -763,17 +788,13 @@ fn inflate_rounds(
     mut input: &[u8],
     out: &mut Vec<u8>,
     filled: &mut usize,
-    (limit, max_out): (usize, usize),
+    (limit, max_out): (Option<usize>, usize),
     check: &mut dyn FnMut(&[u8]) -> bool,
     history: &mut History,
 ) -> Result<InflateProgress, DeflateError> {
     let (input_len, start) = (input.len(), *filled);
     // One byte past the limit is enough to know it is exceeded.
-    let cap_limit = if limit == 0 {
-        usize::MAX
-    } else {
-        limit.saturating_add(1)
-    };
+    let cap_limit = limit.map_or(usize::MAX, |l| l.saturating_add(1));
     // No input: continuing output pending from a paused call.
     let mut step = match input.len() {
         0 => INFLATE_STEP_MAX,
@@ -784,7 +805,7 @@ fn inflate_rounds(
     loop {
         let room = step.min(cap_limit.saturating_sub(*filled));
         if room == 0 {
-            return Err(DeflateError::TooBig { limit });
+            return Err(too_big(limit));
         }
         let end = *filled + room;
         if out.len() < end {
@@ -818,8 +839,8 @@ fn inflate_rounds(
             }
             Ok(_) => {}
         }
-        if limit != 0 && *filled > limit {
-            return Err(DeflateError::TooBig { limit });
+        if limit.is_some_and(|l| *filled > l) {
+            return Err(too_big(limit));
         }
         let done = produced < room && input.is_empty();
         if done || *filled - start >= max_out {
@@ -836,6 +857,17 @@ fn inflate_rounds(
             // Output was the bottleneck: take bigger steps.
             step = step.saturating_mul(2).min(INFLATE_STEP_MAX);
         }
+    }
+}
+
+/// The public API's limit (0: none) as an option.
+fn limit_of(limit: usize) -> Option<usize> {
+    (limit != 0).then_some(limit)
+}
+
+fn too_big(limit: Option<usize>) -> DeflateError {
+    DeflateError::TooBig {
+        limit: limit.unwrap_or(usize::MAX),
     }
 }
 

@@ -59,7 +59,7 @@ impl Receiver {
         let check_utf8 = validate && !msg.is_binary;
         let utf8 = &mut self.utf8;
         inflater
-            .finish_message(&mut msg.buf, limit, |piece| {
+            .finish_capped(&mut msg.buf, limit, |piece| {
                 !check_utf8 || utf8.feed(piece).is_ok()
             })
             .map_err(inflate_violation)
@@ -87,7 +87,7 @@ impl Receiver {
             let utf8 = &mut self.utf8;
             let before = msg.buf.len();
             let progress = inflater
-                .inflate_some(input, &mut msg.buf, limit, max_out, |piece| {
+                .inflate_capped(input, &mut msg.buf, limit, max_out, |piece| {
                     !check_utf8 || utf8.feed(piece).is_ok()
                 })
                 .map_err(inflate_violation)?;
@@ -166,14 +166,14 @@ impl InflateBudget {
     }
 }
 
-/// The inflater's output limit for a message: `max_message_payload_size` less what a
-/// streamed message already handed out, at least 1 so that it never reads as "no limit"
-/// (0); the streamed total is checked exactly as it is handed out.
+/// The inflater's output limit for a message: `max_message_payload_size` (0: none) less
+/// what a streamed message already handed out. Exact, so a streamed message fails where a
+/// reassembled one does: on the first byte past the limit.
 #[cfg(feature = "deflate")]
-fn inflate_limit(max: usize, emitted: u64) -> usize {
+fn inflate_limit(max: usize, emitted: u64) -> Option<usize> {
     match max {
-        0 => 0,
-        max => (max as u64).saturating_sub(emitted).max(1) as usize,
+        0 => None,
+        max => Some((max as u64).saturating_sub(emitted) as usize),
     }
 }
 
