@@ -11,23 +11,13 @@
 //! [`WebSocket::recv_streaming`]: autobahn::websocket::WebSocket::recv_streaming
 //! [`WebSocket::send`]: autobahn::websocket::WebSocket::send
 
-use autobahn::websocket::{Message, Utf8Bytes, WebSocket, WebSocketServerFactory};
-use bytes::BytesMut;
+use autobahn::websocket::{Message, WebSocket, WebSocketServerFactory};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// The next message, collected from its pieces; `None` once the connection has ended
-/// (also in the middle of a message).
+/// The next message, read piece by piece as it arrives and collected; `None` once the
+/// connection has ended (also in the middle of a message).
 async fn next_message<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocket<S>) -> Option<Message> {
-    let mut reader = ws.recv_streaming().await?;
-    let mut payload = BytesMut::new();
-    while let Some(piece) = reader.chunk().await.ok()? {
-        payload.extend_from_slice(&piece);
-    }
-    Some(match reader.is_binary() {
-        true => Message::Binary(payload.freeze()),
-        // Validated as it arrived.
-        false => Message::Text(Utf8Bytes::try_from(payload.freeze()).ok()?),
-    })
+    ws.recv_streaming().await?.into_message().await.ok()
 }
 
 #[tokio::main]

@@ -9,6 +9,8 @@ use autobahn::websocket::{
     Delivery, Message, WebSocketChannel, WebSocketClientFactory, WebSocketHandler,
     WebSocketServerFactory, WebSocketServerHandler,
 };
+use std::time::Duration;
+
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -128,6 +130,73 @@ async fn a_reader_hands_out_pieces_and_a_dropped_one_skips_the_rest() {
         drop(third);
         let info = ws.close(Some(1000), None).await.expect("close");
         assert!(info.was_clean, "{info:?}");
+    })
+    .await;
+}
+
+/// A split connection's reading half streams a message in pieces while its writing half
+/// sends, and `into_message` collects what a reader has left.
+#[tokio::test]
+async fn a_split_reader_streams_while_the_writer_sends() {
+    bounded(async {
+        let writes = vec![
+            frame(false, BINARY, &[1; 100_000], None),
+            frame(true, CONTINUATION, &[2; 2 << 20], None),
+            frame(false, TEXT, b"first ", None),
+            frame(true, CONTINUATION, b"second", None),
+        ];
+        let (got_tx, mut got) = mpsc::unbounded_channel();
+        let url = raw_server(writes, move |mut reader| async move {
+            while let Some(f) = reader.next().await {
+                let _ = got_tx.send(f.opcode);
+                if f.opcode == CLOSE {
+                    reader.send(&frame(true, CLOSE, &[], None)).await;
+                    return;
+                }
+            }
+        })
+        .await;
+        let ws = WebSocketClientFactory::new(&url)
+            .expect("url")
+            .connect_websocket()
+            .await
+            .expect("connect");
+        let (mut reader, mut writer) = ws.split();
+        reader.receive_streaming(true);
+        let sending = tokio::spawn(async move {
+            for i in 0..20 {
+                writer.send(format!("tick {i}")).await.expect("send");
+            }
+            writer
+        });
+        let mut message = reader.recv_streaming().await.expect("a message");
+        assert!(message.is_binary());
+        let (mut len, mut pieces) = (0, 0);
+        while let Some(piece) = message.chunk().await.expect("a piece") {
+            len += piece.len();
+            pieces += 1;
+        }
+        assert_eq!(len, 100_000 + (2 << 20));
+        assert!(pieces > 1, "streamed in pieces, not whole");
+
+        drop(message);
+        let second = reader.recv_streaming().await.expect("a message");
+        assert_eq!(
+            second.into_message().await.expect("whole"),
+            Message::from("first second")
+        );
+        let mut writer = sending.await.expect("the writer");
+        // The writer alone completes the close (it used to wait for `message_timeout`,
+        // 60 s, when the poll that ended the connection was its last).
+        let info = tokio::time::timeout(Duration::from_secs(20), writer.close(Some(1000), None))
+            .await
+            .expect("the close completes without the reader")
+            .expect("close");
+        assert!(info.was_clean, "{info:?}");
+        for _ in 0..20 {
+            assert_eq!(got.recv().await, Some(TEXT), "the writer's messages arrive");
+        }
+        assert_eq!(got.recv().await, Some(CLOSE));
     })
     .await;
 }

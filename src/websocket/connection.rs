@@ -18,7 +18,7 @@ use super::channel::{Phase, WebSocketChannel};
 use super::driver::{CloseInfo, Io};
 use super::error::{Error, Result};
 use super::message::{Message, Utf8Bytes};
-use super::message_reader::MessageReader;
+use super::message_reader::{MessageReader, Source};
 use super::peer::PeerAddr;
 use super::protocol::{Event, SendError};
 use super::server::ConnectionSlot;
@@ -244,12 +244,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// ```
     pub async fn recv_streaming(&mut self) -> Option<MessageReader<'_, S>> {
         let start = poll_fn(|cx| self.poll_message_start(cx)).await?;
-        Some(MessageReader::new(self, start))
+        Some(MessageReader::new(Source::Whole(self), start))
     }
 
     /// The start of the next message for [`Self::recv_streaming`]: whether it is binary,
     /// and the pieces already received.
-    fn poll_message_start(&mut self, cx: &mut Context<'_>) -> Poll<Option<MessageStart>> {
+    pub(crate) fn poll_message_start(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<MessageStart>> {
         let _span = (!self.span.is_none()).then(|| self.span.enter());
         if let Incoming::Assembling { is_binary, pieces } = &mut self.incoming {
             // A `recv` was cancelled in the middle of this message: go on from there.
@@ -446,7 +449,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 }
 
 /// A received message as a [`Message`].
-fn received(payload: Bytes, is_binary: bool) -> Message {
+pub(crate) fn received(payload: Bytes, is_binary: bool) -> Message {
     // As the callback API logs it, in the connection's span.
     tracing::trace!(len = payload.len(), is_binary, "message received");
     match is_binary {
@@ -526,7 +529,7 @@ impl Incoming {
 }
 
 /// The pieces of a message as one payload (no copy if there is only one).
-fn concat(mut pieces: Vec<Bytes>) -> Bytes {
+pub(crate) fn concat(mut pieces: Vec<Bytes>) -> Bytes {
     match pieces.len() {
         0 => Bytes::new(),
         1 => pieces.pop().unwrap_or_default(),

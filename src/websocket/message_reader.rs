@@ -1,5 +1,5 @@
 //! One received message, read as it arrives: [`MessageReader`], from
-//! [`WebSocket::recv_streaming`].
+//! [`WebSocket::recv_streaming`] (or a split connection's reading half).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -10,9 +10,11 @@ use std::task::{ready, Context, Poll};
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::connection::{Incoming, MessageStart, WebSocket};
+use super::connection::{concat, received, Incoming, MessageStart, WebSocket};
 use super::error::{Error, Result};
+use super::message::Message;
 use super::protocol::Event;
+use super::split::WebSocketReader;
 
 /// A message being received, piece by piece ([`Self::chunk`]) or as an `AsyncRead`
 /// (which ends with the message). It borrows the connection: the connection's IO (pings,
@@ -48,7 +50,7 @@ use super::protocol::Event;
 /// # }
 /// ```
 pub struct MessageReader<'a, S> {
-    ws: &'a mut WebSocket<S>,
+    source: Source<'a, S>,
     is_binary: bool,
     /// Pieces received before the reader was made.
     pending: VecDeque<Bytes>,
@@ -67,10 +69,36 @@ impl<S> std::fmt::Debug for MessageReader<'_, S> {
     }
 }
 
+/// The connection a reader takes its message from.
+pub(crate) enum Source<'a, S> {
+    /// A whole [`WebSocket`], borrowed.
+    Whole(&'a mut WebSocket<S>),
+    /// The reading half of a split one, which shares it with the writing half.
+    Half(&'a WebSocketReader<S>),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Source<'_, S> {
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        match self {
+            Source::Whole(ws) => ws.poll_event(cx),
+            Source::Half(reader) => reader.poll_with(cx, |ws, cx| ws.poll_event(cx)),
+        }
+    }
+}
+
+impl<S> Source<'_, S> {
+    fn set_incoming(&mut self, incoming: Incoming) {
+        match self {
+            Source::Whole(ws) => ws.incoming = incoming,
+            Source::Half(reader) => reader.lock().incoming = incoming,
+        }
+    }
+}
+
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
-    pub(crate) fn new(ws: &'a mut WebSocket<S>, start: MessageStart) -> Self {
+    pub(crate) fn new(source: Source<'a, S>, start: MessageStart) -> Self {
         Self {
-            ws,
+            source,
             is_binary: start.is_binary,
             pending: start.pieces.into(),
             current: Bytes::new(),
@@ -90,6 +118,39 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
         poll_fn(|cx| self.poll_chunk(cx)).await
     }
 
+    /// The rest of the message, collected as a [`Message`] (what [`WebSocket::recv`] would
+    /// have returned, from here on). For a reader that decides after a first look, e.g. at
+    /// a header in the first piece, to take the message whole after all; its size is bounded
+    /// by `max_message_payload_size` only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use autobahn::websocket::{Message, WebSocketClientFactory, WebSocketServerFactory};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+    /// # let listener = factory.listen("127.0.0.1:0").await?;
+    /// # let url = format!("ws://{}", listener.local_addr()?);
+    /// # let _server = factory.start_websocket(listener, |mut ws| async move {
+    /// #     let _ = ws.send("small").await;
+    /// #     while ws.recv().await.is_some() {}
+    /// # });
+    /// let mut ws = WebSocketClientFactory::new(&url)?.connect_websocket().await?;
+    /// ws.receive_streaming(true);
+    /// let message = ws.recv_streaming().await.expect("a message");
+    /// assert_eq!(message.into_message().await?, Message::from("small"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn into_message(mut self) -> Result<Message> {
+        let mut pieces = Vec::new();
+        while let Some(piece) = self.chunk().await? {
+            pieces.push(piece);
+        }
+        Ok(received(concat(pieces), self.is_binary))
+    }
+
     /// [`Self::chunk`] as a poll function.
     pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>>> {
         if !self.current.is_empty() {
@@ -99,7 +160,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
             return Poll::Ready(Ok(Some(piece)));
         }
         while !self.done {
-            match ready!(self.ws.poll_event(cx)) {
+            match ready!(self.source.poll_event(cx)) {
                 None => {
                     self.finish();
                     return Poll::Ready(Err(Error::ConnectionClosed));
@@ -115,14 +176,14 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
 
     fn finish(&mut self) {
         self.done = true;
-        self.ws.incoming = Incoming::Idle;
+        self.source.set_incoming(Incoming::Idle);
     }
 }
 
 impl<S> Drop for MessageReader<'_, S> {
     fn drop(&mut self) {
         if !self.done {
-            self.ws.incoming = Incoming::Skipping;
+            self.source.set_incoming(Incoming::Skipping);
         }
     }
 }

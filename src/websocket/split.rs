@@ -21,8 +21,10 @@ use super::connection::WebSocket;
 use super::driver::CloseInfo;
 use super::error::{Error, Result};
 use super::message::Message;
+use super::message_reader::{MessageReader, Source};
 
-/// The reading half of a split [`WebSocket`]: [`Self::recv`] or a `Stream` of messages.
+/// The reading half of a split [`WebSocket`]: [`Self::recv`], a `Stream` of messages, or
+/// [`Self::recv_streaming`].
 #[derive(Debug)]
 pub struct WebSocketReader<S> {
     shared: Arc<Shared<S>>,
@@ -149,17 +151,72 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
 
     /// [`Self::recv`] as a poll function.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        let (mut ws, waker) = self.shared.enter(&self.shared.wakers.reader, cx);
-        let polled = ws.poll_recv(&mut Context::from_waker(&waker));
-        if ws.has_news_for_writer() {
-            BothHalves::wake_one(&self.shared.wakers.writer);
-        }
-        polled
+        self.poll_with(cx, |ws, cx| ws.poll_recv(cx))
+    }
+
+    /// [`WebSocket::receive_streaming`] for the reading half.
+    pub fn receive_streaming(&mut self, on: bool) {
+        self.shared.lock().receive_streaming(on);
+    }
+
+    /// [`WebSocket::recv_streaming`] for the reading half: the next message as it arrives;
+    /// the writing half goes on sending meanwhile.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::{WebSocketClientFactory, WebSocketServerFactory};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let factory = WebSocketServerFactory::new("ws://127.0.0.1");
+    /// # let listener = factory.listen("127.0.0.1:0").await?;
+    /// # let server = factory.start_websocket(listener, |mut ws| async move {
+    /// #     while let Some(m) = ws.recv().await { let _ = ws.send(m).await; }
+    /// # });
+    /// # let url = format!("ws://{}", server.local_addr().expect("TCP"));
+    /// let ws = WebSocketClientFactory::new(&url)?.connect_websocket().await?;
+    /// let (mut reader, mut writer) = ws.split();
+    /// reader.receive_streaming(true);
+    /// writer.send(vec![5u8; 300_000]).await?;
+    /// let mut message = reader.recv_streaming().await.expect("the echo");
+    /// let mut len = 0;
+    /// while let Some(piece) = message.chunk().await? {
+    ///     len += piece.len();
+    /// }
+    /// assert_eq!(len, 300_000);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn recv_streaming(&mut self) -> Option<MessageReader<'_, S>> {
+        let start = poll_fn(|cx| self.poll_with(cx, |ws, cx| ws.poll_message_start(cx))).await?;
+        Some(MessageReader::new(Source::Half(self), start))
     }
 
     /// How the connection ended, once it has.
     pub fn close_info(&self) -> Option<CloseInfo> {
         self.shared.lock().close_info()
+    }
+
+    /// Polls the connection as the reading half (the writer's [`WebSocketWriter::poll_with`]).
+    pub(crate) fn poll_with<T>(
+        &self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut WebSocket<S>, &mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        let (mut ws, waker) = self.shared.enter(&self.shared.wakers.reader, cx);
+        let polled = f(&mut ws, &mut Context::from_waker(&waker));
+        if ws.has_news_for_writer() {
+            BothHalves::wake_one(&self.shared.wakers.writer);
+        }
+        polled
+    }
+}
+
+impl<S> WebSocketReader<S> {
+    /// The connection, locked for a moment (not across an await).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WebSocket<S>> {
+        self.shared.lock()
     }
 }
 
@@ -177,11 +234,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
     pub async fn close(&mut self, code: Option<u16>, reason: Option<&str>) -> Result<CloseInfo> {
         self.shared.lock().start_close(code, reason)?;
         poll_fn(|cx| {
-            self.poll_with(cx, |ws, cx| match ws.close_info() {
-                Some(info) => Poll::Ready(info),
-                None => {
-                    let _ = ws.poll_flushed(cx);
-                    Poll::Pending
+            self.poll_with(cx, |ws, cx| {
+                // Progress first: the poll that ends the connection registers no waker.
+                let _ = ws.poll_flushed(cx);
+                match ws.close_info() {
+                    Some(info) => Poll::Ready(info),
+                    None => Poll::Pending,
                 }
             })
         })
