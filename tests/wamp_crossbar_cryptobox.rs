@@ -13,7 +13,7 @@
 //!   `wamp.error.encryption.decrypt_error` in both directions, an event is dropped as a
 //!   `UserError` on our session;
 //! - unencrypted peers, by Autobahn's rules: plain payloads for keyed URIs are passed
-//!   in both directions.
+//!   in both directions, and a plain call to our keyed callee gets a plain result.
 
 #[path = "common_crossbar/mod.rs"]
 mod crossbar;
@@ -396,6 +396,18 @@ async fn cryptobox_exchange(cell: Cell) {
     );
     plain.wait_for_json_async(STEP, "published").await;
     let (a, _, d) = next(&mut rs_topic, "plain event").await;
+    assert_eq!((a, d.enc_algo), (plain_args.clone(), None));
+    // A plain call to our keyed callee runs and gets its result in the clear.
+    command(
+        &mut plain,
+        "call",
+        &format!("{pre}.rs.echo"),
+        &plain_args,
+        &Dict::new(),
+    );
+    let res = plain.wait_for_json_async(STEP, "result").await;
+    assert_eq!(res, json!({"args": args_json(&plain_args), "kwargs": {}}));
+    let (a, _, d) = next(&mut rs_echo, "plain invocation").await;
     assert_eq!((a, d.enc_algo), (plain_args.clone(), None));
     let result = within(
         "plain call to a keyed callee",

@@ -125,7 +125,7 @@ impl KeyRing {
     }
 
     /// Seals `args` and `kwargs` for `uri` as the originator (CALL, PUBLISH) or the
-    /// responder (YIELD, ERROR); `Ok(None)` if the keyring has no key for that side
+    /// responder (YIELD); `Ok(None)` if the keyring has no key for that side
     /// of `uri` (the payload travels in the clear).
     pub fn seal(
         &self,

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | CALL, PUBLISH | sealed by the caller / publisher | originator private + responder public |
 //! | INVOCATION, EVENT | opened by the callee / subscriber | responder private + originator public |
-//! | YIELD | sealed by the callee | responder private + originator public |
+//! | YIELD (of a sealed INVOCATION) | sealed by the callee | responder private + originator public |
 //! | RESULT, ERROR | opened by the caller, keyed by the procedure / the error URI | originator private + responder public |
 //!
 //! On the wire, as Autobahn writes it: the options carry `enc_algo: "cryptobox"` and
@@ -24,16 +24,16 @@
 //! The keyring's rules, as Autobahn's:
 //! - a URI without a key (and no default key) travels in the clear;
 //! - a plain payload is accepted even for a URI that has a key (an unencrypted peer's
-//!   call or event is passed to the application unchanged);
+//!   call or event is passed to the application unchanged), and a plain call gets a
+//!   plain result;
 //! - a sealed payload that cannot be opened (no key, the wrong key, garbled or
 //!   truncated bytes, another serializer) fails with [`DECRYPT_ERROR`]: a call gets it
 //!   as its error, an invocation is answered with it, an event is dropped with a
 //!   tracing warning.
 //!
-//! Differences from Autobahn|Python: this crate does not seal ERROR payloads (Autobahn
-//! seals them when the error URI has a key; it opens such errors and so does this
-//! crate), and a callee with a key seals its YIELD even when the invocation came in
-//! the clear (Autobahn answers a plain invocation in the clear).
+//! One difference from Autobahn|Python: this crate does not seal ERROR payloads
+//! (Autobahn seals them when the error URI has a key; it opens such errors, and so
+//! does this crate, keyed by the error URI).
 //!
 //! # Examples
 //!
