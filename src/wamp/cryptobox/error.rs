@@ -36,6 +36,10 @@ pub enum PayloadError {
     /// No key on the keyring for the URI, or the key lacks this side's private key.
     #[error("received an encrypted payload for '{0}', but no key for it")]
     NoKey(String),
+    /// The [`Key`](super::Key) has no private key of this side (`"originator"` or
+    /// `"responder"`).
+    #[error("the key has no private key of the {0}")]
+    NoPrivateKey(&'static str),
     /// Shorter than a nonce and an authentication tag.
     #[error("an encrypted payload of {0} bytes is shorter than its nonce and tag (40 bytes)")]
     Truncated(usize),

@@ -290,12 +290,12 @@ impl Key {
 
     /// Seals `plaintext` as the originator (`true`) or the responder: a random
     /// 24-byte nonce followed by the XSalsa20-Poly1305 ciphertext, as PyNaCl's
-    /// `Box.encrypt` lays it out. [`PayloadError::NoKey`] if this side's private key
-    /// is unknown.
+    /// `Box.encrypt` lays it out. [`PayloadError::NoPrivateKey`] if this side's private
+    /// key is unknown.
     pub fn seal(&self, as_originator: bool, plaintext: &[u8]) -> Result<Vec<u8>, PayloadError> {
         let crypto_box = self
             .crypto_box(as_originator)
-            .ok_or_else(|| PayloadError::NoKey(side(as_originator).into()))?;
+            .ok_or(PayloadError::NoPrivateKey(side(as_originator)))?;
         let nonce = SalsaBox::generate_nonce(&mut OsRng);
         let ciphertext = crypto_box
             .encrypt(&nonce, plaintext)
@@ -310,7 +310,7 @@ impl Key {
     pub fn open(&self, as_originator: bool, sealed: &[u8]) -> Result<Vec<u8>, PayloadError> {
         let crypto_box = self
             .crypto_box(as_originator)
-            .ok_or_else(|| PayloadError::NoKey(side(as_originator).into()))?;
+            .ok_or(PayloadError::NoPrivateKey(side(as_originator)))?;
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(PayloadError::Truncated(sealed.len()));
         }
@@ -334,9 +334,9 @@ impl fmt::Debug for Key {
 
 fn side(as_originator: bool) -> &'static str {
     if as_originator {
-        "the originator side"
+        "originator"
     } else {
-        "the responder side"
+        "responder"
     }
 }
 

@@ -177,7 +177,7 @@ impl KeyRing {
         let plaintext = key
             .open(as_originator, &payload.payload)
             .map_err(|e| match e {
-                PayloadError::NoKey(_) => PayloadError::NoKey(uri.to_owned()),
+                PayloadError::NoPrivateKey(_) => PayloadError::NoKey(uri.to_owned()),
                 e => e,
             })?;
         let (inner, args, kwargs) = parse_plaintext(&plaintext)?;

@@ -29,7 +29,8 @@
 //! - a sealed payload that cannot be opened (no key, the wrong key, garbled or
 //!   truncated bytes, another serializer) fails with [`DECRYPT_ERROR`]: a call gets it
 //!   as its error, an invocation is answered with it, an event is dropped with a
-//!   tracing warning.
+//!   tracing warning (and reported as a user error); an ERROR whose payload does not
+//!   open keeps its URI and comes with the sealed payload as it was.
 //!
 //! One difference from Autobahn|Python: this crate does not seal ERROR payloads
 //! (Autobahn seals them when the error URI has a key; it opens such errors, and so

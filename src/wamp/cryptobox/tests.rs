@@ -127,6 +127,15 @@ fn unkeyed_uris_and_sides_stay_plain() {
         .encode(false, "com.example.add", &[], &Dict::new())
         .expect("ok")
         .is_none());
+    // ... and cannot open what a caller sealed for a callee.
+    let err = ring.open(false, "com.example.add", &sealed(hex(PYNACL_SEALED)));
+    assert!(matches!(err, Err(PayloadError::NoKey(uri)) if uri == "com.example.add"));
+    let key = ring.key_for("com.example.add").expect("key");
+    let err = key.seal(false, b"x");
+    assert!(
+        matches!(err, Err(PayloadError::NoPrivateKey("responder"))),
+        "{err:?}"
+    );
 }
 
 #[test]
