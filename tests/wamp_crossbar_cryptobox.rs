@@ -10,8 +10,8 @@
 //!   to the same topics and registered for a keyed procedure, receives only one opaque
 //!   binary argument with `enc_algo: "cryptobox"`, no plaintext in it;
 //! - wrong key (a Python peer with another private key): calls fail with
-//!   `wamp.error.encryption.decrypt_error` in both directions, an event is dropped as a
-//!   `UserError` on our session;
+//!   `wamp.error.encryption.decrypt_error` in both directions; a sealed event is dropped
+//!   by the Python peer, and as a `UserError` on our session;
 //! - unencrypted peers, by Autobahn's rules: plain payloads for keyed URIs are passed
 //!   in both directions, and a plain call to our keyed callee gets a plain result.
 
@@ -33,11 +33,13 @@ use autobahn::wamp::{
 use autobahn::{dict, list};
 use crossbar::{unique_uri, Crossbar, Peer};
 use serde_json::json;
-use support::{args_json, kwargs_json, next_event, within, Cell, Kind, STEP};
+use support::{args_json, kwargs_json, next_event, within, Cell, Joined, Kind, STEP};
 use tokio::sync::mpsc;
 
 /// A string that only ever travels sealed: it must not show in what the router passes on.
 const MARKER: &str = "plaintext-marker-7f3a";
+/// The error our callee raises (Rust does not seal errors).
+const RUST_ERROR: &str = "com.example.cbox.error.rust";
 
 type Seen<D> = mpsc::UnboundedReceiver<(Vec<Value>, Dict, D)>;
 
@@ -73,11 +75,15 @@ fn start_peer(
     cell.peer(cb, "cryptobox_peer.py", &args)
 }
 
-fn acknowledged() -> PublishOptions {
-    PublishOptions {
+/// An acknowledged publication, done once the router acknowledged it.
+async fn publish(s: &Session, topic: String, args: Vec<Value>, kwargs: Dict) {
+    let options = PublishOptions {
         acknowledge: true,
         ..Default::default()
-    }
+    };
+    within("publish", s.publish(&topic, args, kwargs, options))
+        .await
+        .unwrap_or_else(|e| panic!("publish to {topic}: {e}"));
 }
 
 /// Registers an endpoint that reports its invocations and answers with `answer`.
@@ -158,284 +164,323 @@ fn assert_opaque(args: &[Value], kwargs: &Dict, enc_algo: Option<&str>, what: &s
     );
 }
 
-async fn cryptobox_exchange(cell: Cell) {
-    let cb = Crossbar::shared();
-    let (pre, wrong_pre, plain_pre) = (
-        unique_uri("com.example.cbox"),
-        unique_uri("com.example.cbox_wrong"),
-        unique_uri("com.example.cbox_plain"),
-    );
-    let (ours, python, stranger) = (
-        PrivateKey::generate(),
-        PrivateKey::generate(),
-        PrivateKey::generate(),
-    );
-    let our_public = ours.public_key();
-
-    // The Python peers take a while to start: start them first. The "wrong" peer holds
-    // another private key than the one we expect for its prefix.
-    let mut py = start_peer(cell, cb, &pre, &python, &our_public, true);
-    let mut wrong = start_peer(cell, cb, &wrong_pre, &stranger, &our_public, true);
-    let mut plain = start_peer(cell, cb, &plain_pre, &python, &our_public, false);
-
-    let mut keyed = cell.joined(cb).await;
-    let mut ring = KeyRing::new();
-    add_keys(&mut ring, &pre, &ours, &python.public_key());
-    add_keys(&mut ring, &wrong_pre, &ours, &python.public_key());
-    keyed.session.set_payload_codec(Some(Arc::new(ring)));
-    let s = &keyed.session;
-    // The observer has no codec: it gets what the router passes on, as it came.
-    let observer = cell.joined(cb).await;
-
-    let mut rs_echo = register(s, &format!("{pre}.rs.echo"), echo).await;
-    let _rs_fail = register(s, &format!("{pre}.rs.fail"), |args, kwargs| {
-        Err(ApplicationError::new("com.example.cbox.error.rust")
-            .args(args)
-            .kwargs(kwargs))
-    })
-    .await;
-    let mut wrong_echo = register(s, &format!("{wrong_pre}.rs.echo"), echo).await;
-    let mut rs_topic = subscribe(s, &format!("{pre}.rs.topic")).await;
-    let _wrong_topic = subscribe(s, &format!("{wrong_pre}.rs.topic")).await;
-    let mut peek = register(&observer.session, &format!("{pre}.rs.peek"), |args, _| {
-        let seen = args.len();
-        Ok(CallResult {
-            args: list!["peeked", seen],
-            kwargs: Dict::new(),
-        })
-    })
-    .await;
-    let mut seen_py_topic = subscribe(&observer.session, &format!("{pre}.py.topic")).await;
-    let mut seen_rs_topic = subscribe(&observer.session, &format!("{pre}.rs.topic")).await;
-    for peer in [&mut py, &mut wrong, &mut plain] {
-        peer.wait_ready_async().await;
-    }
-
+/// The payload every sealed exchange carries: bytes, nesting and the marker.
+fn payload() -> (Vec<Value>, Dict) {
     let args = list![1, MARKER, Value::bytes(vec![0u8, 1, 0xff])];
     let kwargs = dict! { "k" => MARKER, "nested" => dict! { "b" => Value::bytes(vec![9u8]) } };
+    (args, kwargs)
+}
 
-    // Rust caller → Python callee.
-    let result = within(
-        "call py.echo",
-        call(s, format!("{pre}.py.echo"), args.clone(), kwargs.clone()),
-    )
-    .await
-    .expect("py.echo result");
-    assert_eq!((&result.args, &result.kwargs), (&args, &kwargs), "py.echo");
-    let inv = py.wait_for_json_async(STEP, "invocation").await;
-    assert_eq!(
-        inv["enc_algo"],
-        json!("cryptobox"),
-        "the Python callee got it sealed"
-    );
-    assert_eq!(
-        (&inv["args"], &inv["kwargs"]),
-        (&args_json(&args), &kwargs_json(&kwargs))
-    );
+/// `args` and `kwargs` as a Python peer prints them.
+fn payload_json(args: &[Value], kwargs: &Dict) -> serde_json::Value {
+    json!({"args": args_json(args), "kwargs": kwargs_json(kwargs)})
+}
 
-    match within(
-        "call py.fail",
-        call(s, format!("{pre}.py.fail"), args.clone(), kwargs.clone()),
-    )
-    .await
-    {
-        Err(Error::Application(e)) => {
-            assert_eq!(e.error, format!("{pre}.py.error.custom"));
-            assert_eq!(
-                (&e.args, &e.kwargs),
-                (&args, &kwargs),
-                "opened error payload"
-            );
-            assert_eq!(
-                e.details.get("enc_algo").and_then(Value::as_str),
-                Some("cryptobox"),
-                "sealed by Autobahn"
-            );
+/// The `args` and `kwargs` of a Python peer's report.
+fn reported(line: &serde_json::Value) -> serde_json::Value {
+    json!({"args": line["args"], "kwargs": line["kwargs"]})
+}
+
+/// One cell's peers and sessions. `pre`: the prefix of the Python peer with the right
+/// keys (`py`); `wrong_pre`: of the one with another private key than we expect; the
+/// `plain` peer has no keyring.
+struct Scene {
+    cell: Cell,
+    pre: String,
+    wrong_pre: String,
+    py: Peer,
+    wrong: Peer,
+    plain: Peer,
+    /// Our session with the keyring.
+    keyed: Joined,
+    /// Our session without a codec: it gets what the router passes on, as it came.
+    observer: Joined,
+    rs_echo: Seen<CallDetails>,
+    wrong_echo: Seen<CallDetails>,
+    rs_topic: Seen<EventDetails>,
+    peek: Seen<CallDetails>,
+    seen_py_topic: Seen<EventDetails>,
+    seen_rs_topic: Seen<EventDetails>,
+}
+
+impl Scene {
+    async fn start(cell: Cell) -> Scene {
+        let cb = Crossbar::shared();
+        let (pre, wrong_pre, plain_pre) = (
+            unique_uri("com.example.cbox"),
+            unique_uri("com.example.cbox_wrong"),
+            unique_uri("com.example.cbox_plain"),
+        );
+        let (ours, python) = (PrivateKey::generate(), PrivateKey::generate());
+        let our_public = ours.public_key();
+        // The Python peers take a while to start: start them first.
+        let mut py = start_peer(cell, cb, &pre, &python, &our_public, true);
+        let stranger = PrivateKey::generate();
+        let mut wrong = start_peer(cell, cb, &wrong_pre, &stranger, &our_public, true);
+        let mut plain = start_peer(cell, cb, &plain_pre, &python, &our_public, false);
+
+        let keyed = cell.joined(cb).await;
+        let mut ring = KeyRing::new();
+        add_keys(&mut ring, &pre, &ours, &python.public_key());
+        add_keys(&mut ring, &wrong_pre, &ours, &python.public_key());
+        keyed.session.set_payload_codec(Some(Arc::new(ring)));
+        let s = &keyed.session;
+        let observer = cell.joined(cb).await;
+
+        let rs_echo = register(s, &format!("{pre}.rs.echo"), echo).await;
+        register(s, &format!("{pre}.rs.fail"), |args, kwargs| {
+            Err(ApplicationError::new(RUST_ERROR).args(args).kwargs(kwargs))
+        })
+        .await;
+        let wrong_echo = register(s, &format!("{wrong_pre}.rs.echo"), echo).await;
+        let rs_topic = subscribe(s, &format!("{pre}.rs.topic")).await;
+        subscribe(s, &format!("{wrong_pre}.rs.topic")).await;
+        let o = &observer.session;
+        let peek = register(o, &format!("{pre}.rs.peek"), |args, _| {
+            let seen = args.len();
+            Ok(CallResult {
+                args: list!["peeked", seen],
+                kwargs: Dict::new(),
+            })
+        })
+        .await;
+        let seen_py_topic = subscribe(o, &format!("{pre}.py.topic")).await;
+        let seen_rs_topic = subscribe(o, &format!("{pre}.rs.topic")).await;
+        for peer in [&mut py, &mut wrong, &mut plain] {
+            peer.wait_ready_async().await;
         }
-        other => panic!("{}: py.fail: {other:?}", cell.name()),
+        Scene {
+            cell,
+            pre,
+            wrong_pre,
+            py,
+            wrong,
+            plain,
+            keyed,
+            observer,
+            rs_echo,
+            wrong_echo,
+            rs_topic,
+            peek,
+            seen_py_topic,
+            seen_rs_topic,
+        }
     }
 
-    // Rust publisher → Python subscriber; the observer sees ciphertext only.
-    let topic = format!("{pre}.py.topic");
-    within(
-        "publish",
-        s.publish(&topic, args.clone(), kwargs.clone(), acknowledged()),
-    )
-    .await
-    .expect("published");
-    let ev = py.wait_for_json_async(STEP, "event").await;
-    assert_eq!(ev["enc_algo"], json!("cryptobox"));
-    assert_eq!(
-        (&ev["args"], &ev["kwargs"]),
-        (&args_json(&args), &kwargs_json(&kwargs))
-    );
-    let (a, k, d) = next(&mut seen_py_topic, "observed py.topic").await;
-    assert_opaque(
-        &a,
-        &k,
-        d.enc_algo.as_deref(),
-        "Rust → Python event at the router",
-    );
+    /// Rust caller → Python callee: result, and the callee's error sealed by Autobahn.
+    async fn rust_calls_python(&mut self) {
+        let (pre, s) = (&self.pre, &self.keyed.session);
+        let (args, kwargs) = payload();
+        let echo = call(s, format!("{pre}.py.echo"), args.clone(), kwargs.clone());
+        let result = within("call py.echo", echo).await.expect("py.echo result");
+        assert_eq!((&result.args, &result.kwargs), (&args, &kwargs), "py.echo");
+        let inv = self.py.wait_for_json_async(STEP, "invocation").await;
+        assert_eq!(
+            inv["enc_algo"],
+            json!("cryptobox"),
+            "the callee got it sealed"
+        );
+        assert_eq!(reported(&inv), payload_json(&args, &kwargs));
 
-    // Python caller → Rust callee.
-    command(&mut py, "call", &format!("{pre}.rs.echo"), &args, &kwargs);
-    let res = py.wait_for_json_async(STEP, "result").await;
-    assert_eq!(
-        res,
-        json!({"args": args_json(&args), "kwargs": kwargs_json(&kwargs)})
-    );
-    let (a, k, d) = next(&mut rs_echo, "rs.echo invocation").await;
-    assert_eq!(
-        (a, k, d.enc_algo.as_deref()),
-        (args.clone(), kwargs.clone(), Some("cryptobox"))
-    );
+        let fail = call(s, format!("{pre}.py.fail"), args.clone(), kwargs.clone());
+        match within("call py.fail", fail).await {
+            Err(Error::Application(e)) => {
+                assert_eq!(e.error, format!("{pre}.py.error.custom"));
+                assert_eq!((&e.args, &e.kwargs), (&args, &kwargs), "opened error");
+                let enc_algo = e.details.get("enc_algo").and_then(Value::as_str);
+                assert_eq!(enc_algo, Some("cryptobox"), "sealed by Autobahn");
+            }
+            other => panic!("{}: py.fail: {other:?}", self.cell.name()),
+        }
+    }
 
-    command(&mut py, "call", &format!("{pre}.rs.fail"), &args, &kwargs);
-    let err = py.wait_for_json_async(STEP, "error").await;
-    assert_eq!(err["error"], json!("com.example.cbox.error.rust"));
-    assert_eq!(
-        (&err["args"], &err["kwargs"]),
-        (&args_json(&args), &kwargs_json(&kwargs))
-    );
+    /// Python caller → Rust callee: result and error; and a callee without the codec
+    /// gets the sealed call as the router passes it on (Autobahn takes its plain answer).
+    async fn python_calls_rust(&mut self) {
+        let pre = &self.pre;
+        let (args, kwargs) = payload();
+        command(
+            &mut self.py,
+            "call",
+            &format!("{pre}.rs.echo"),
+            &args,
+            &kwargs,
+        );
+        let res = self.py.wait_for_json_async(STEP, "result").await;
+        assert_eq!(res, payload_json(&args, &kwargs));
+        let (a, k, d) = next(&mut self.rs_echo, "rs.echo invocation").await;
+        assert_eq!((a, k), (args.clone(), kwargs.clone()));
+        assert_eq!(d.enc_algo.as_deref(), Some("cryptobox"));
 
-    // Python publisher → Rust subscriber; the observer sees ciphertext only.
-    command(
-        &mut py,
-        "publish",
-        &format!("{pre}.rs.topic"),
-        &args,
-        &kwargs,
-    );
-    py.wait_for_json_async(STEP, "published").await;
-    let (a, k, d) = next(&mut rs_topic, "rs.topic event").await;
-    assert_eq!(
-        (a, k, d.enc_algo.as_deref()),
-        (args.clone(), kwargs.clone(), Some("cryptobox"))
-    );
-    let (a, k, d) = next(&mut seen_rs_topic, "observed rs.topic").await;
-    assert_opaque(
-        &a,
-        &k,
-        d.enc_algo.as_deref(),
-        "Python → Rust event at the router",
-    );
+        command(
+            &mut self.py,
+            "call",
+            &format!("{pre}.rs.fail"),
+            &args,
+            &kwargs,
+        );
+        let err = self.py.wait_for_json_async(STEP, "error").await;
+        assert_eq!(err["error"], json!(RUST_ERROR));
+        assert_eq!(reported(&err), payload_json(&args, &kwargs));
 
-    // A callee without the codec gets the sealed call as it is; Autobahn takes its
-    // plain answer.
-    command(&mut py, "call", &format!("{pre}.rs.peek"), &args, &kwargs);
-    let res = py.wait_for_json_async(STEP, "result").await;
-    assert_eq!(res, json!({"args": ["peeked", 1], "kwargs": {}}));
-    let (a, k, d) = next(&mut peek, "peek invocation").await;
-    assert_opaque(
-        &a,
-        &k,
-        d.enc_algo.as_deref(),
-        "Python → Rust call at the router",
-    );
+        command(
+            &mut self.py,
+            "call",
+            &format!("{pre}.rs.peek"),
+            &args,
+            &kwargs,
+        );
+        let res = self.py.wait_for_json_async(STEP, "result").await;
+        assert_eq!(res, json!({"args": ["peeked", 1], "kwargs": {}}));
+        let (a, k, d) = next(&mut self.peek, "peek invocation").await;
+        assert_opaque(&a, &k, d.enc_algo.as_deref(), "a Python call at the router");
+    }
 
-    // Wrong key, both directions.
-    match within(
-        "call with the wrong key",
-        call(
-            s,
-            format!("{wrong_pre}.py.echo"),
+    /// Rust publisher → Python subscriber and back; the observer sees ciphertext only.
+    async fn events_both_ways(&mut self) {
+        let pre = &self.pre;
+        let (args, kwargs) = payload();
+        publish(
+            &self.keyed.session,
+            format!("{pre}.py.topic"),
             args.clone(),
             kwargs.clone(),
-        ),
-    )
-    .await
-    {
-        Err(Error::Application(e)) => assert!(e.is(DECRYPT_ERROR), "{e:?}"),
-        other => panic!("{}: wrong key call: {other:?}", cell.name()),
-    }
-    command(
-        &mut wrong,
-        "call",
-        &format!("{wrong_pre}.rs.echo"),
-        &args,
-        &kwargs,
-    );
-    let err = wrong.wait_for_json_async(STEP, "error").await;
-    assert_eq!(err["error"], json!(DECRYPT_ERROR), "{err}");
-    assert!(
-        err["args"][0]
-            .as_str()
-            .is_some_and(|m| m.contains("wrong key")),
-        "{err}"
-    );
-    command(
-        &mut wrong,
-        "publish",
-        &format!("{wrong_pre}.rs.topic"),
-        &args,
-        &kwargs,
-    );
-    wrong.wait_for_json_async(STEP, "published").await;
-    loop {
-        match next_event(&mut keyed.life, "UserError for the undecryptable event").await {
-            SessionEvent::UserError { error, .. } => {
-                assert!(error.is(DECRYPT_ERROR), "{error:?}");
-                break;
-            }
-            other => eprintln!("{}: lifecycle event {other:?}", cell.name()),
-        }
-    }
-    assert!(
-        wrong_echo.try_recv().is_err(),
-        "the endpoint never ran with the wrong key"
-    );
+        )
+        .await;
+        let ev = self.py.wait_for_json_async(STEP, "event").await;
+        assert_eq!(ev["enc_algo"], json!("cryptobox"));
+        assert_eq!(reported(&ev), payload_json(&args, &kwargs));
+        let (a, k, d) = next(&mut self.seen_py_topic, "observed py.topic").await;
+        assert_opaque(&a, &k, d.enc_algo.as_deref(), "our event at the router");
 
-    // Unencrypted peers: plain payloads for keyed URIs are passed both ways.
-    let plain_args = list!["in the clear", 2];
-    command(
-        &mut plain,
-        "publish",
-        &format!("{pre}.rs.topic"),
-        &plain_args,
-        &Dict::new(),
-    );
-    plain.wait_for_json_async(STEP, "published").await;
-    let (a, _, d) = next(&mut rs_topic, "plain event").await;
-    assert_eq!((a, d.enc_algo), (plain_args.clone(), None));
-    // A plain call to our keyed callee runs and gets its result in the clear.
-    command(
-        &mut plain,
-        "call",
-        &format!("{pre}.rs.echo"),
-        &plain_args,
-        &Dict::new(),
-    );
-    let res = plain.wait_for_json_async(STEP, "result").await;
-    assert_eq!(res, json!({"args": args_json(&plain_args), "kwargs": {}}));
-    let (a, _, d) = next(&mut rs_echo, "plain invocation").await;
-    assert_eq!((a, d.enc_algo), (plain_args.clone(), None));
-    let result = within(
-        "plain call to a keyed callee",
-        call(
-            &observer.session,
-            format!("{pre}.py.echo"),
-            plain_args.clone(),
-            Dict::new(),
-        ),
-    )
-    .await
-    .expect("plain result");
-    assert_eq!(result.args, plain_args);
-    let inv = py.wait_for_json_async(STEP, "invocation").await;
-    assert_eq!(inv["enc_algo"], json!(null));
-    within(
-        "plain publish",
-        observer
-            .session
-            .publish(&topic, plain_args.clone(), Dict::new(), acknowledged()),
-    )
-    .await
-    .expect("published");
-    let ev = py.wait_for_json_async(STEP, "event").await;
-    assert_eq!(
-        (&ev["args"], &ev["enc_algo"]),
-        (&args_json(&plain_args), &json!(null))
-    );
+        command(
+            &mut self.py,
+            "publish",
+            &format!("{pre}.rs.topic"),
+            &args,
+            &kwargs,
+        );
+        self.py.wait_for_json_async(STEP, "published").await;
+        let (a, k, d) = next(&mut self.rs_topic, "rs.topic event").await;
+        assert_eq!((a, k), (args.clone(), kwargs.clone()));
+        assert_eq!(d.enc_algo.as_deref(), Some("cryptobox"));
+        let (a, k, d) = next(&mut self.seen_rs_topic, "observed rs.topic").await;
+        assert_opaque(
+            &a,
+            &k,
+            d.enc_algo.as_deref(),
+            "a Python event at the router",
+        );
+    }
+
+    /// The wrong key fails clearly in both directions.
+    async fn wrong_key(&mut self) {
+        let (pre, s) = (&self.wrong_pre, &self.keyed.session);
+        let (args, kwargs) = payload();
+        let echo = call(s, format!("{pre}.py.echo"), args.clone(), kwargs.clone());
+        match within("call with the wrong key", echo).await {
+            Err(Error::Application(e)) => assert!(e.is(DECRYPT_ERROR), "{e:?}"),
+            other => panic!("{}: wrong key call: {other:?}", self.cell.name()),
+        }
+        // Our sealed event is dropped by the peer: the next one it reports is the plain
+        // one we publish after it (same publisher, same topic: delivered in order).
+        let topic = format!("{pre}.py.topic");
+        publish(s, topic.clone(), args.clone(), kwargs.clone()).await;
+        let codec = s.payload_codec();
+        s.set_payload_codec(None);
+        publish(s, topic.clone(), list!["after"], Dict::new()).await;
+        s.set_payload_codec(codec);
+        let ev = self.wrong.wait_for_json_async(STEP, "event").await;
+        assert_eq!(
+            (&ev["args"], &ev["enc_algo"]),
+            (&json!(["after"]), &json!(null))
+        );
+
+        command(
+            &mut self.wrong,
+            "call",
+            &format!("{pre}.rs.echo"),
+            &args,
+            &kwargs,
+        );
+        let err = self.wrong.wait_for_json_async(STEP, "error").await;
+        assert_eq!(err["error"], json!(DECRYPT_ERROR), "{err}");
+        let message = err["args"][0].as_str().unwrap_or_default();
+        assert!(message.contains("wrong key"), "{err}");
+        command(
+            &mut self.wrong,
+            "publish",
+            &format!("{pre}.rs.topic"),
+            &args,
+            &kwargs,
+        );
+        self.wrong.wait_for_json_async(STEP, "published").await;
+        loop {
+            match next_event(&mut self.keyed.life, "UserError for the sealed event").await {
+                SessionEvent::UserError { error, .. } => {
+                    assert!(error.is(DECRYPT_ERROR), "{error:?}");
+                    break;
+                }
+                other => eprintln!("{}: lifecycle event {other:?}", self.cell.name()),
+            }
+        }
+        assert!(
+            self.wrong_echo.try_recv().is_err(),
+            "never ran with the wrong key"
+        );
+    }
+
+    /// Unencrypted peers, by Autobahn's rules: plain payloads for keyed URIs are passed
+    /// both ways, and a plain call gets a plain result.
+    async fn plain_peers(&mut self) {
+        let pre = &self.pre;
+        let args = list!["in the clear", 2];
+        let no_kwargs = Dict::new();
+        command(
+            &mut self.plain,
+            "publish",
+            &format!("{pre}.rs.topic"),
+            &args,
+            &no_kwargs,
+        );
+        self.plain.wait_for_json_async(STEP, "published").await;
+        let (a, _, d) = next(&mut self.rs_topic, "plain event").await;
+        assert_eq!((a, d.enc_algo), (args.clone(), None));
+
+        command(
+            &mut self.plain,
+            "call",
+            &format!("{pre}.rs.echo"),
+            &args,
+            &no_kwargs,
+        );
+        let res = self.plain.wait_for_json_async(STEP, "result").await;
+        assert_eq!(res, payload_json(&args, &no_kwargs));
+        let (a, _, d) = next(&mut self.rs_echo, "plain invocation").await;
+        assert_eq!((a, d.enc_algo), (args.clone(), None));
+
+        let o = &self.observer.session;
+        let echo = call(o, format!("{pre}.py.echo"), args.clone(), Dict::new());
+        let result = within("plain call", echo).await.expect("plain result");
+        assert_eq!(result.args, args);
+        let inv = self.py.wait_for_json_async(STEP, "invocation").await;
+        assert_eq!(inv["enc_algo"], json!(null));
+        publish(o, format!("{pre}.py.topic"), args.clone(), Dict::new()).await;
+        let ev = self.py.wait_for_json_async(STEP, "event").await;
+        assert_eq!(
+            (&ev["args"], &ev["enc_algo"]),
+            (&args_json(&args), &json!(null))
+        );
+    }
+}
+
+async fn cryptobox_exchange(cell: Cell) {
+    let mut scene = Scene::start(cell).await;
+    scene.rust_calls_python().await;
+    scene.python_calls_rust().await;
+    scene.events_both_ways().await;
+    scene.wrong_key().await;
+    scene.plain_peers().await;
     eprintln!("wamp_crossbar_cryptobox {}: all checks passed", cell.name());
 }
 
