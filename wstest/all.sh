@@ -93,9 +93,10 @@ for features in "" tls deflate wamp; do
     --test wamp_decode_memory --test wamp_reconnect)
   cargo test -q --no-default-features ${features:+--features "$features"} "${targets[@]}"
 done
-# The library alone with each web-stack feature: building tests and examples would unify
-# the dev-dependencies' features and hide a feature the library forgot to ask for.
-for features in hyper axum; do
+# The library alone with each further feature (web stacks, cryptobox): building tests and
+# examples would unify the dev-dependencies' features and hide a feature the library forgot
+# to ask for.
+for features in hyper axum cryptobox; do
   echo "--- library only, features: $features"
   cargo clippy --lib --no-default-features --features "$features" -- -D warnings
 done

@@ -1,6 +1,8 @@
 //! WAMP v2 client: messages, serializers, session protocol, transports and the application API.
 
 pub mod auth;
+#[cfg(feature = "cryptobox")]
+pub mod cryptobox;
 pub mod error;
 pub mod message;
 pub mod payload;

@@ -5,7 +5,9 @@
 //! serializations, MQTT payloads bridged into WAMP). A [`PayloadCodec`] set on the
 //! session with [`Session::set_payload_codec`](crate::wamp::Session::set_payload_codec)
 //! turns `args`/`kwargs` into an [`EncodedPayload`] on the way out (CALL, PUBLISH,
-//! YIELD) and back on the way in (RESULT, EVENT, INVOCATION).
+//! YIELD) and back on the way in (RESULT, EVENT, INVOCATION). As in Autobahn, a YIELD
+//! is encoded only when its INVOCATION came encoded: a caller without the codec gets
+//! its result in the clear.
 //!
 //! Two sets of option names exist and both are accepted on receive:
 //!

@@ -484,6 +484,7 @@ impl<T: SessionTypes> Protocol<T> {
                 receive_progress,
                 procedure: procedure.clone(),
                 input_open: m.progress(),
+                encoded: details.enc_algo.is_some(),
             },
         );
         let (args, kwargs) = payload(m.args, m.kwargs);

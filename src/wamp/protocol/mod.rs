@@ -147,6 +147,9 @@ struct RunningInvocation {
     procedure: String,
     /// A progressive call invocation whose last input chunk has not arrived yet.
     input_open: bool,
+    /// The INVOCATION's payload came encoded: only then is the YIELD encoded (as
+    /// Autobahn does), so a caller without the codec can read its result.
+    encoded: bool,
 }
 
 struct RegistrationEntry<E> {

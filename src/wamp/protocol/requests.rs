@@ -283,33 +283,37 @@ impl<T: SessionTypes> Protocol<T> {
     }
 
     /// Whether the caller of a running invocation accepts progress, and its procedure.
-    pub(super) fn check_invocation(&self, request: u64) -> Result<(bool, String), Error> {
+    pub(super) fn check_invocation(&self, request: u64) -> Result<(bool, String, bool), Error> {
         if self.state != State::Established || self.dead {
             return Err(Error::SessionNotReady);
         }
         self.invocations
             .get(&request)
-            .map(|i| (i.receive_progress, i.procedure.clone()))
+            .map(|i| (i.receive_progress, i.procedure.clone(), i.encoded))
             .ok_or(Error::InvalidRequest("no such invocation"))
     }
 
     /// Answers an invocation with YIELD; `progress` sends a progressive result (only if
     /// the caller asked for them) and keeps the invocation running. The result goes
-    /// through the payload codec, if one is set; if encoding fails the caller gets
-    /// that error instead (and a progressive result is not sent).
+    /// through the payload codec, if one is set and the invocation came encoded (as
+    /// Autobahn: a caller without the codec gets a plain result); if encoding fails the
+    /// caller gets that error instead (and a progressive result is not sent).
     pub fn yield_result(
         &mut self,
         request: u64,
         result: CallResult,
         progress: bool,
     ) -> Result<(), Error> {
-        let (accepts_progress, procedure) = self.check_invocation(request)?;
+        let (accepts_progress, procedure, encoded) = self.check_invocation(request)?;
         let mut options = Dict::new();
         if progress && !accepts_progress {
             return Err(Error::InvalidRequest("the caller did not ask for progress"));
         }
-        let encoded =
-            self.encode_payload(false, &procedure, result.args, result.kwargs, &mut options);
+        let encoded = if encoded {
+            self.encode_payload(false, &procedure, result.args, result.kwargs, &mut options)
+        } else {
+            Ok((result.args, result.kwargs))
+        };
         let (args, kwargs) = match encoded {
             Ok(p) => p,
             Err(e) if progress => return Err(Error::Application(e)),

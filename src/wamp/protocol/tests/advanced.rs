@@ -324,6 +324,22 @@ fn codec_decodes_events_results_and_invocations() {
         panic!("{msgs:?}")
     };
     assert_eq!(y.options.get("enc_algo"), Some(&Value::from("x_test")));
+    // A plain INVOCATION gets a plain YIELD (as Autobahn: its caller may have no codec).
+    p.handle_message(Message::Invocation(Invocation {
+        request: 79,
+        registration: reg,
+        details: Dict::new(),
+        args: Some(list!["clear"]),
+        kwargs: None,
+    }));
+    events(&mut p);
+    p.yield_result(79, CallResult::with_args(list![6]), false)
+        .unwrap();
+    let msgs = out(&mut p);
+    assert!(
+        matches!(msgs.as_slice(), [Message::Yield(y)] if y.options.is_empty() && y.args == Some(list![6])),
+        "{msgs:?}"
+    );
     // An undecodable INVOCATION is answered with the codec's error, not run.
     p.handle_message(Message::Invocation(Invocation {
         request: 78,
