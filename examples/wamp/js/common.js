@@ -254,4 +254,4 @@ function main(name, { backend, frontend }) {
   connection.open();
 }
 
-module.exports = { autobahn, main, ready, show, value, errorText, sleep, Queue, publishLoop };
+module.exports = { autobahn, main, ready, show, value, errorText, sleep, Queue, publishLoop, serializer };
