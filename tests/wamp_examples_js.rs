@@ -202,6 +202,23 @@ fn js_usage_without_a_role() {
     }
 }
 
+#[test]
+fn js_frontend_fails_without_a_router() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let out = js_command("rpc_timeservice", &["frontend", &url])
+        .output()
+        .expect("running node");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("could not connect"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
 /// With the serializers of the JavaScript examples, bytes cross exactly with every
 /// serializer, both ways: `Value::Bytes` here, a `Uint8Array` there.
 #[tokio::test(flavor = "current_thread")]
@@ -217,15 +234,17 @@ async fn binary_with_the_examples_serializers() {
 /// autobahn-js 26's own JSON serializer does not follow the WAMP convention for binary:
 /// bytes from us reach JavaScript as the `"\0"` + base64 string (which it returns unchanged,
 /// so they come back as bytes), and a `Uint8Array` made in JavaScript arrives as the dict
-/// `JSON.stringify` makes of it. Its MessagePack serializer carries bytes as they are.
+/// `JSON.stringify` makes of it. Its MessagePack and CBOR serializers carry bytes natively.
 #[tokio::test(flavor = "current_thread")]
 async fn binary_with_autobahn_js_own_serializers() {
     let (echoed, described, made) = binary::exchange("json", "stock").await;
     assert_eq!(described, r#"string "\u0000AAF/gP8=""#);
     assert_eq!(echoed, Value::bytes(BYTES));
     assert_eq!(made, binary::index_dict());
-    let (echoed, described, made) = binary::exchange("msgpack", "stock").await;
-    assert_eq!(described, "bytes 00017f80ff");
-    assert_eq!(echoed, Value::bytes(BYTES));
-    assert_eq!(made, Value::bytes(BYTES));
+    for serializer in ["msgpack", "cbor"] {
+        let (echoed, described, made) = binary::exchange(serializer, "stock").await;
+        assert_eq!(described, "bytes 00017f80ff", "{serializer}");
+        assert_eq!(echoed, Value::bytes(BYTES), "{serializer}");
+        assert_eq!(made, Value::bytes(BYTES), "{serializer}");
+    }
 }

@@ -6,8 +6,8 @@
 //! Nothing marks such an object as binary, so it arrives here as what it is on the wire, a
 //! dict (turning dicts with index keys into bytes would corrupt real dicts). The JavaScript
 //! examples therefore give autobahn-js's serializer a replacer and a reviver for the WAMP
-//! convention, and work around two Node.js issues of its CBOR serializer (ArrayBuffer input,
-//! typed-array tags): with those, bytes round-trip exactly with every serializer.
+//! convention: with it, bytes round-trip exactly with every serializer (MessagePack and CBOR
+//! carry them natively).
 
 use std::process::Stdio;
 use std::time::Duration;

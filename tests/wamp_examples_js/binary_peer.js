@@ -37,4 +37,9 @@ connection.onclose = (reason) => {
   console.error(`binary_peer: connection ${reason}`);
   process.exit(1);
 };
+// Node.js 22 reports a failed connection attempt without `onclose` (see common.js).
+process.on('beforeExit', () => {
+  console.error(`binary_peer: could not connect to ${url}`);
+  process.exit(1);
+});
 connection.open();

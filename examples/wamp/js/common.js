@@ -73,30 +73,6 @@ function binaryReviver(_key, value) {
   return value;
 }
 
-// Node.js's WebSocket hands binary messages over as ArrayBuffer, which `cbor` cannot decode,
-// and `cbor` encodes a plain Uint8Array as a typed-array tag (64) instead of a byte string.
-class CborSerializer extends autobahn.serializer.CBORSerializer {
-  serialize(obj) {
-    return super.serialize(bytesAsBuffers(obj));
-  }
-  unserialize(payload) {
-    return super.unserialize(payload instanceof ArrayBuffer ? new Uint8Array(payload) : payload);
-  }
-}
-
-function bytesAsBuffers(v) {
-  if (v instanceof Uint8Array) {
-    return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.length);
-  }
-  if (Array.isArray(v)) {
-    return v.map(bytesAsBuffers);
-  }
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bytesAsBuffers(x)]));
-  }
-  return v;
-}
-
 function serializer(name) {
   switch (name) {
     case 'json':
@@ -104,7 +80,7 @@ function serializer(name) {
     case 'msgpack':
       return new autobahn.serializer.MsgpackSerializer();
     case 'cbor':
-      return new CborSerializer();
+      return new autobahn.serializer.CBORSerializer();
   }
   throw new Error(`unknown serializer ${name}`);
 }
@@ -251,6 +227,12 @@ function main(name, { backend, frontend }) {
     }
     return false; // a backend reconnects
   };
+  // Node.js 22's WebSocket reports a failed connection attempt with an `error` event only,
+  // so autobahn-js never calls `onclose` then: the event loop just runs empty.
+  process.on('beforeExit', () => {
+    console.error(`${name} ${args.role}: could not connect to ${args.url}`);
+    process.exit(1);
+  });
   connection.open();
 }
 
