@@ -19,7 +19,7 @@ const FRONTEND_LIMIT_MS = 60000;
 // The line every backend prints once it has registered / subscribed / started publishing.
 const READY = 'backend ready';
 
-function parseArgs(name, argv) {
+function parseArgs(argv) {
   const positional = [];
   let serializers = ['json', 'msgpack', 'cbor'];
   for (let i = 0; i < argv.length; i++) {
@@ -173,7 +173,7 @@ function ready() {
 function main(name, { backend, frontend }) {
   let args;
   try {
-    args = parseArgs(name, process.argv.slice(2));
+    args = parseArgs(process.argv.slice(2));
   } catch (e) {
     console.error(`${name}: ${e.message}`);
     console.error(`usage: ${name} backend|frontend [URL] [REALM] [--serializer LIST]`);
@@ -191,7 +191,9 @@ function main(name, { backend, frontend }) {
     retry_if_unreachable: !isFrontend,
   });
   let exitCode = 1;
+  let joined = false;
   connection.onopen = (session) => {
+    joined = true;
     // On stderr, for the tests: the serializer the router chose.
     console.error(`${name} ${args.role}: joined, subprotocol=${connection.transport.info.protocol}`);
     if (!isFrontend) {
@@ -228,9 +230,11 @@ function main(name, { backend, frontend }) {
     return false; // a backend reconnects
   };
   // Node.js 22's WebSocket reports a failed connection attempt with an `error` event only,
-  // so autobahn-js never calls `onclose` then: the event loop just runs empty.
+  // so autobahn-js never calls `onclose` then: the event loop just runs empty. (So does a
+  // backend's after it failed and closed its connection.)
   process.on('beforeExit', () => {
-    console.error(`${name} ${args.role}: could not connect to ${args.url}`);
+    const what = joined ? 'the connection is closed' : `could not connect to ${args.url}`;
+    console.error(`${name} ${args.role}: ${what}`);
     process.exit(1);
   });
   connection.open();
