@@ -58,10 +58,12 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Starts the example binary `example` with `args`.
     pub fn spawn(example: &str, args: &[&str]) -> Proc {
         Proc::spawn_env(example, args, &[])
     }
 
+    /// Starts the example binary `example` with `args` and the environment variables `env`.
     pub fn spawn_env(example: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let label = format!("{example} {}", args.first().copied().unwrap_or(""));
         let mut cmd = Command::new(example_binary(example));
@@ -109,6 +111,7 @@ impl Proc {
         }
     }
 
+    /// All it wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr
             .lock()
@@ -116,6 +119,7 @@ impl Proc {
             .clone()
     }
 
+    /// Its label, stdout lines seen and stderr, for a failure message.
     pub fn context(&self) -> String {
         format!(
             "{}\n--- stdout:\n{}\n--- stderr:\n{}",
