@@ -2,7 +2,7 @@
 // the caller (the counterpart of examples/wamp/rpc_options.rs).
 'use strict';
 
-const { main, ready, show, sleep } = require('./common.js');
+const { main, ready, show, sleep, Queue } = require('./common.js');
 
 const PROCEDURE = 'com.myapp.square';
 const TOPIC = 'com.myapp.square_on_nonpositive';
@@ -24,7 +24,7 @@ async function backend(session) {
 }
 
 async function frontend(session) {
-  const events = [];
+  const events = new Queue();
   await session.subscribe(TOPIC, ([val]) => {
     console.log(`Someone requested to square non-positive: ${show(val)}`);
     events.push(val);
@@ -33,13 +33,12 @@ async function frontend(session) {
     const r = await session.call(PROCEDURE, [val], {}, { disclose_me: true });
     console.log(`Squared ${val} = ${show(r)}`);
   }
-  // The event about -2 may still be on its way: wait for it, within a limit.
-  const deadline = Date.now() + EVENT_WAIT_MS;
-  while (events.length === 0 && Date.now() < deadline) {
-    await sleep(20);
-  }
-  if (events.length !== 1 || events[0] !== -2) {
-    throw new Error(`unexpected events ${show(events)}`);
+  // The first event must be the one about -2 (the caller was excluded from the one about 0);
+  // it may still be on its way.
+  const timeout = sleep(EVENT_WAIT_MS).then(() => 'no event within 2 s');
+  const first = await Promise.race([events.next(), timeout]);
+  if (first !== -2) {
+    throw new Error(`unexpected event ${show(first)}`);
   }
 }
 
