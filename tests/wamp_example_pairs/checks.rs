@@ -3,6 +3,7 @@
 
 use super::proc::{Proc, BACKEND_LIMIT};
 
+/// The time, as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rpc_timeservice(lines: &[String], _backend: &mut Proc) {
     let now = after(lines, "Current time from time service: ");
     assert_eq!(now.len(), 1, "{lines:?}");
@@ -14,6 +15,7 @@ pub fn rpc_timeservice(lines: &[String], _backend: &mut Proc) {
     assert_eq!(shape, "dddd-dd-ddTdd:dd:ddZ", "{}", now[0]);
 }
 
+/// Five events with their positional and keyword payloads, in order, and heartbeats.
 pub fn pubsub_complex(lines: &[String], _backend: &mut Proc) {
     let events = after(lines, "Got event: ");
     assert_eq!(events.len(), 5, "{lines:?}");
@@ -45,6 +47,7 @@ pub fn pubsub_complex(lines: &[String], _backend: &mut Proc) {
     );
 }
 
+/// Five events with the publisher disclosed; the backend got acknowledgements and its own events.
 pub fn pubsub_options(lines: &[String], backend: &mut Proc) {
     // `Got event, publication ID P, publisher S: N`: the publisher is disclosed.
     let events = after(lines, "Got event, publication ID ");
@@ -75,6 +78,7 @@ pub fn pubsub_options(lines: &[String], backend: &mut Proc) {
     });
 }
 
+/// Two runs of five events with a gap between them, where the frontend was unsubscribed.
 pub fn pubsub_unsubscribe(lines: &[String], _backend: &mut Proc) {
     let subscribed = lines
         .iter()
@@ -106,6 +110,7 @@ pub fn pubsub_unsubscribe(lines: &[String], _backend: &mut Proc) {
     );
 }
 
+/// Both calls in flight at once: the quick one returned first.
 pub fn rpc_slowsquare(lines: &[String], _backend: &mut Proc) {
     let quick = index_of(lines, |l| l.starts_with("Quick Square: 9 in "));
     let slow = index_of(lines, |l| l.starts_with("Slow Square: 9 in "));
@@ -124,6 +129,7 @@ pub fn rpc_slowsquare(lines: &[String], _backend: &mut Proc) {
     assert_eq!(lines.last().map(String::as_str), Some("All finished."));
 }
 
+/// The keyword result and the two positional results, exactly.
 pub fn rpc_complex(lines: &[String], _backend: &mut Proc) {
     assert_eq!(
         lines,
@@ -131,6 +137,7 @@ pub fn rpc_complex(lines: &[String], _backend: &mut Proc) {
     );
 }
 
+/// Every error URI with its arguments, exactly.
 pub fn rpc_errors(lines: &[String], _backend: &mut Proc) {
     let length = r#"Error: com.myapp.error.invalid_length args=[] kwargs={"max": 10, "min": 3}"#;
     assert_eq!(
@@ -148,6 +155,7 @@ pub fn rpc_errors(lines: &[String], _backend: &mut Proc) {
     );
 }
 
+/// The progressive results and the final ones, exactly.
 pub fn rpc_progress(lines: &[String], _backend: &mut Proc) {
     assert_eq!(
         lines,
@@ -163,6 +171,7 @@ pub fn rpc_progress(lines: &[String], _backend: &mut Proc) {
     );
 }
 
+/// The squares, the one event the caller was not excluded from, the caller disclosed.
 pub fn rpc_options(lines: &[String], backend: &mut Proc) {
     for want in ["Squared 2 = 4", "Squared 0 = 0", "Squared -2 = 4"] {
         assert!(lines.iter().any(|l| l == want), "no {want:?}: {lines:?}");
@@ -181,6 +190,7 @@ pub fn rpc_options(lines: &[String], backend: &mut Proc) {
     }
 }
 
+/// Five consecutive events, which the backend published.
 pub fn pubsub_basic(lines: &[String], backend: &mut Proc) {
     let counters = ints(&after(lines, "Got event: "));
     assert_eq!(counters.len(), 5, "{lines:?}");
@@ -197,6 +207,7 @@ pub fn pubsub_basic(lines: &[String], backend: &mut Proc) {
     backend.drain_until(BACKEND_LIMIT, |out| out.contains(&last));
 }
 
+/// Every result, exactly.
 pub fn rpc_arguments(lines: &[String], _backend: &mut Proc) {
     let products = |n: usize| {
         let names: Vec<String> = (0..n).map(|i| format!("\"Product {i}\"")).collect();
