@@ -1,5 +1,5 @@
 //! The JavaScript side of the interop tests: pinned npm packages (Node.js 22 itself, `ws`,
-//! `playwright-core`) installed under `<target dir>/node-peers`, Debian's Chromium for the
+//! `playwright-core`, `autobahn` with what its serializers need) installed under `<target dir>/node-peers`, Debian's Chromium for the
 //! browser tests, and the scripts of this directory run with that Node.js.
 //!
 //! Setup failures fail the tests with what to do: they are never skipped.
@@ -20,7 +20,18 @@ pub use process::stderr_of;
 
 /// The npm packages we test against, pinned so a release cannot change a run unnoticed.
 /// `node` is Node.js itself as an npm package (the system's may be older than 22).
-pub const PACKAGES: [&str; 3] = ["node@22.23.3", "ws@8.23.1", "playwright-core@1.65.2"];
+/// `autobahn` (autobahn-js, for the JavaScript WAMP examples) needs Node.js >= 22; its
+/// MessagePack and CBOR serializers use `msgpack5` and `cbor`, and progressive call results
+/// need `when`: pinned here too, as npm would otherwise pick the newest in autobahn's ranges.
+pub const PACKAGES: [&str; 7] = [
+    "node@22.23.3",
+    "ws@8.23.1",
+    "playwright-core@1.65.2",
+    "autobahn@26.3.1",
+    "msgpack5@6.1.0",
+    "cbor@9.0.2",
+    "when@3.7.8",
+];
 /// Limit for `npm install` and for installing Chromium.
 pub const SETUP_LIMIT: Duration = Duration::from_secs(600);
 /// Limit for one step (a line from a script, one echo).
@@ -33,6 +44,12 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// `<target dir>/node-peers`, found from `<target dir>/tmp`, so it follows `CARGO_TARGET_DIR`.
 fn peers_dir() -> PathBuf {
     process::target_dir("node-peers")
+}
+
+/// `<target dir>/node-peers/node_modules`: what `NODE_PATH` names for the scripts run with
+/// [`node`].
+pub fn node_modules() -> PathBuf {
+    peers_dir().join("node_modules")
 }
 
 /// The pinned Node.js binary, with `ws` and `playwright-core` beside it; installed once.
@@ -161,7 +178,7 @@ pub fn node_script(script: &str, args: &[String]) -> Command {
     cmd.arg(interop_dir().join(script))
         .args(args)
         .current_dir(interop_dir())
-        .env("NODE_PATH", peers_dir().join("node_modules"))
+        .env("NODE_PATH", node_modules())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

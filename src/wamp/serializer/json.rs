@@ -2,6 +2,12 @@
 //! bytes travel as the string `"\u0000" + base64(bytes)`, and every received
 //! string starting with `\0` is decoded as such.
 //!
+//! Not every peer follows that convention: autobahn-js 26's `JSONSerializer` is a bare
+//! `JSON.stringify`, so a `Uint8Array` arrives as a dict of its indices (`{"0": 0, "1": 1,
+//! ...}`) and a Node.js `Buffer` as `{"type": "Buffer", "data": [...]}`. Nothing marks those
+//! as binary, so they decode as the dicts they are (guessing would corrupt real dicts); such a
+//! peer needs a replacer and reviver for the convention, as `examples/wamp/js/common.js` gives.
+//!
 //! Integers keep full 64-bit precision (serde_json reads them as `i64`/`u64`).
 //! Non-finite floats (NaN, infinities) have no JSON form and are sent as `null`.
 
