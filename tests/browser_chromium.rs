@@ -10,6 +10,8 @@
 
 #[path = "interop/node.rs"]
 mod node;
+#[path = "common_example/binary.rs"]
+mod binary;
 
 use std::time::Duration;
 
@@ -119,19 +121,7 @@ async fn chromium_echoes_through_our_server_without_compression() {
 /// An example as built by `cargo test --all-features` (which builds the examples) or CI's
 /// example build, started on a free port; returns it and its address.
 async fn start_example(name: &str) -> (RunningExample, String) {
-    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let target = tmp.parent().unwrap_or(tmp);
-    let binary = ["debug", "release"]
-        .iter()
-        .map(|profile| target.join(profile).join("examples").join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "examples/{name} is not built under {}: run `cargo build --examples \
-                 --all-features` (cargo test --all-features builds it too)",
-                target.display()
-            )
-        });
+    let binary = binary::example_binary(name);
     let mut child = tokio::process::Command::new(&binary)
         .arg("127.0.0.1:0")
         .stdout(std::process::Stdio::piped())

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+mod binary;
+pub use binary::example_binary;
+
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::timeout;
 
@@ -17,22 +20,10 @@ pub struct ExampleServer {
 }
 
 impl ExampleServer {
-    /// Starts `examples/<name>` (built by `cargo test --all-features` or `cargo build
-    /// --examples --all-features`) with `args`, and waits up to `deadline` for its address.
+    /// Starts `examples/<name>` (see [`example_binary`]) with `args`, and waits up to
+    /// `deadline` for its address.
     pub async fn start(name: &str, args: &[&str], deadline: Duration) -> Self {
-        let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let target = tmp.parent().unwrap_or(tmp);
-        let binary = ["debug", "release"]
-            .iter()
-            .map(|profile| target.join(profile).join("examples").join(name))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| {
-                panic!(
-                    "examples/{name} is not built under {}: run `cargo build --examples \
-                     --all-features` (cargo test --all-features builds it too)",
-                    target.display()
-                )
-            });
+        let binary = example_binary(name);
         let mut child = tokio::process::Command::new(&binary)
             .args(args)
             .stdout(std::process::Stdio::piped())

@@ -2,7 +2,6 @@
 //! stderr is kept for failure messages, and it is killed when dropped.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -17,34 +16,9 @@ pub const FRONTEND_LIMIT: Duration = Duration::from_secs(90);
 /// are awaited, not given a fixed window: a loaded 2-core machine may print them late).
 pub const BACKEND_LIMIT: Duration = Duration::from_secs(30);
 
-/// `target/<profile>/examples/<name>`, next to this test's `target/<profile>/deps/`.
-pub fn example_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in <target>/<profile>/deps");
-    let bin = profile_dir.join("examples").join(name);
-    let hint = "run `cargo build --examples` (with the same profile and CARGO_TARGET_DIR) first";
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("example binary {} is missing: {hint}", bin.display()));
-    // Cargo's dep-info file next to the binary lists every source file it was built from.
-    let dep_info = std::fs::read_to_string(bin.with_extension("d")).unwrap_or_default();
-    let sources = dep_info.split_once(": ").map_or("", |(_, deps)| deps);
-    let newer = sources.split_whitespace().find(|src| {
-        std::fs::metadata(src)
-            .and_then(|m| m.modified())
-            .is_ok_and(|m| m > built)
-    });
-    if let Some(newer) = newer {
-        panic!(
-            "example binary {} is older than {newer}: {hint}",
-            bin.display()
-        );
-    }
-    bin
-}
+#[path = "../common_example/binary.rs"]
+mod binary;
+pub use binary::example_binary;
 
 /// A running example process: its stdout lines arrive through a channel, its stderr is kept
 /// for failure messages. Killed and reaped on drop.

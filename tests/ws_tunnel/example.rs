@@ -1,6 +1,6 @@
 //! The example's processes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
@@ -9,31 +9,11 @@ use tokio::net::TcpStream;
 use super::common::bounded;
 use super::{echo, exchange, random_bytes, target};
 
-/// `target/<profile>/examples/tunnel`, next to this test's `target/<profile>/deps/`;
-/// fails when it is missing or older than a source it was built from.
+#[path = "../common_example/binary.rs"]
+mod binary;
+
 fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>/deps");
-    let bin = profile_dir.join("examples").join("tunnel");
-    let hint = "run `cargo build --all-features --example tunnel` first";
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: {hint}", bin.display()));
-    // Cargo's dep-info file next to the binary lists the sources it was built from.
-    let dep_info = std::fs::read_to_string(bin.with_extension("d")).unwrap_or_default();
-    let sources = dep_info.split_once(": ").map_or("", |(_, deps)| deps);
-    let newer = sources.split_whitespace().find(|source| {
-        std::fs::metadata(source)
-            .and_then(|m| m.modified())
-            .is_ok_and(|m| m > built)
-    });
-    if let Some(newer) = newer {
-        panic!("{} is older than {newer}: {hint}", bin.display());
-    }
-    bin
+    binary::example_binary("tunnel")
 }
 
 /// A running example; killed when dropped. Its stdout lines come one by one.
