@@ -8,10 +8,10 @@
 //! npm under `<target dir>/node-peers` (see `interop/node.rs`); the test fails, never skips,
 //! if either cannot be installed.
 
-#[path = "interop/node.rs"]
-mod node;
 #[path = "common_example/binary.rs"]
 mod binary;
+#[path = "interop/node.rs"]
+mod node;
 
 use std::time::Duration;
 

@@ -185,6 +185,38 @@ fn check_frame_type(
     }
 }
 
+/// `serialize_into` of a binary serializer: `encode`'s output, length-prefixed when batched.
+fn encode_binary(
+    format: &'static str,
+    batched: bool,
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SerializationError>,
+) -> Result<(), SerializationError> {
+    if batched {
+        write_length_prefixed(format, out, encode)
+    } else {
+        encode(out)
+    }
+}
+
+/// `unserialize_limited` of a binary serializer: one message, or length-prefixed ones when
+/// batched, each decoded by `decode_one` within one budget.
+fn decode_binary(
+    format: &'static str,
+    batched: bool,
+    (payload, is_binary): (&[u8], bool),
+    max_decoded_size: usize,
+    mut decode_one: impl FnMut(&[u8], &DecodeBudget) -> Result<Message, SerializationError>,
+) -> Result<Vec<Message>, SerializationError> {
+    check_frame_type(format, true, is_binary)?;
+    let budget = DecodeBudget::new(max_decoded_size);
+    if batched {
+        read_length_prefixed(format, payload, &budget, decode_one)
+    } else {
+        Ok(vec![decode_one(payload, &budget)?])
+    }
+}
+
 /// Batched framing of the binary serializers: each message is preceded by its
 /// length as a u32 big endian.
 fn write_length_prefixed(

@@ -10,9 +10,7 @@
 use serde::Serialize;
 
 use super::reader::{descend, DecodeError, Reader, KEY_NOT_STRING, TRAILING};
-use super::{
-    check_frame_type, decode_failure, read_length_prefixed, write_length_prefixed, Serializer,
-};
+use super::{decode_binary, decode_failure, encode_binary, Serializer};
 use crate::wamp::error::SerializationError;
 use crate::wamp::message::{Message, WireMessage};
 use crate::wamp::value::budget::DecodeBudget;
@@ -202,11 +200,9 @@ impl Serializer for MsgPackSerializer {
     }
 
     fn serialize_into(&self, msg: &Message, out: &mut Vec<u8>) -> Result<(), SerializationError> {
-        if self.batched {
-            write_length_prefixed(Self::SERIALIZER_ID, out, |out| Self::encode(msg, out))
-        } else {
+        encode_binary(Self::SERIALIZER_ID, self.batched, out, |out| {
             Self::encode(msg, out)
-        }
+        })
     }
 
     fn unserialize_limited(
@@ -215,13 +211,14 @@ impl Serializer for MsgPackSerializer {
         is_binary: bool,
         max_decoded_size: usize,
     ) -> Result<Vec<Message>, SerializationError> {
-        check_frame_type(Self::SERIALIZER_ID, true, is_binary)?;
-        let budget = DecodeBudget::new(max_decoded_size);
-        if self.batched {
-            read_length_prefixed(Self::SERIALIZER_ID, payload, &budget, Self::decode_one)
-        } else {
-            Ok(vec![Self::decode_one(payload, &budget)?])
-        }
+        let payload = (payload, is_binary);
+        decode_binary(
+            Self::SERIALIZER_ID,
+            self.batched,
+            payload,
+            max_decoded_size,
+            Self::decode_one,
+        )
     }
 }
 
