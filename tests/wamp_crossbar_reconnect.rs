@@ -1,47 +1,65 @@
-//! Reconnect against the real router: Crossbar.io is stopped and started again under a
-//! running `ApplicationRunner`; the component re-joins and its registration answers again.
+//! Reconnect against the real router, under a running `ApplicationRunner`:
+//! - Crossbar.io is stopped and started again: the component re-joins and its registration
+//!   answers again;
+//! - the link goes silent (no FIN, no RST: a dead NAT entry, a vanished host; a TCP relay,
+//!   tests/common_proxy, stops forwarding and leaves its sockets open), on WebSocket and
+//!   RawSocket (`dead_link`): the keepalive notices within interval + timeout, every pending
+//!   request fails with `TransportLost` at that moment, the runner reconnects through the
+//!   relay, restores the registration, and a fresh caller gets answers from it.
 
+mod common;
 #[path = "common_crossbar/mod.rs"]
 mod crossbar;
+#[path = "wamp_crossbar_reconnect/dead_link.rs"]
+mod dead_link;
+#[path = "common_proxy/mod.rs"]
+mod test_proxy;
 
 use std::time::Duration;
 
 use autobahn::list;
 use autobahn::wamp::{
-    ApplicationRunner, ApplicationSession, CallOptions, CallResult, Dict, RetryPolicy, Session,
-    SessionDetails, Value,
+    ApplicationRunner, ApplicationSession, CallOptions, CallResult, Dict, RegisterOptions,
+    RetryPolicy, Session, SessionDetails, Value,
 };
+use crossbar::REALM;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Registers `procedure` once (the runner restores it after reconnects) and reports
-/// every join.
+/// Registers `procedure` once (the runner restores it after a reconnect) and hands each
+/// joined session out.
 struct Service {
     procedure: String,
-    joins: mpsc::UnboundedSender<u64>,
+    joins: mpsc::UnboundedSender<(u64, Session)>,
     registered: bool,
 }
 
 impl ApplicationSession for Service {
     async fn on_join(&mut self, session: &Session, details: SessionDetails) {
         if !self.registered {
+            // The router still holds the silent session's registration until it notices
+            // that link itself: the restore takes the procedure over.
+            let options = RegisterOptions {
+                force_reregister: Some(true),
+                ..RegisterOptions::default()
+            };
             session
                 .register(
                     &self.procedure,
                     |_args, _kwargs, _details| async { Ok(CallResult::with_args(list!["pong"])) },
-                    Default::default(),
+                    options,
                 )
                 .await
                 .expect("register");
             self.registered = true;
         }
-        let _ = self.joins.send(details.session);
+        let _ = self.joins.send((details.session, session.clone()));
     }
 }
 
-/// Calls `procedure` once from a fresh session and leaves.
+/// Calls `procedure` once from a fresh session straight to the router, and leaves.
 struct Caller {
     procedure: String,
     result: Option<Result<Vec<Value>, String>>,
@@ -63,7 +81,7 @@ impl ApplicationSession for Caller {
 }
 
 async fn call_once(url: &str, procedure: &str) -> Result<Vec<Value>, String> {
-    let runner = ApplicationRunner::new(url, crossbar::REALM);
+    let runner = ApplicationRunner::new(url, REALM);
     let outcome = timeout(
         LIMIT,
         runner.run_once(|_| Caller {
@@ -86,7 +104,7 @@ async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers(
     let procedure = crossbar::unique_uri("com.example.reconnect.ping");
 
     let (joins_tx, mut joins) = mpsc::unbounded_channel();
-    let runner = ApplicationRunner::new(url.clone(), crossbar::REALM).retry_policy(RetryPolicy {
+    let runner = ApplicationRunner::new(url.clone(), REALM).retry_policy(RetryPolicy {
         initial_retry_delay: Duration::from_millis(200),
         max_retry_delay: Duration::from_secs(2),
         ..RetryPolicy::default()
@@ -103,7 +121,7 @@ async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers(
             .await
     });
 
-    let first = timeout(LIMIT, joins.recv())
+    let (first, _) = timeout(LIMIT, joins.recv())
         .await
         .expect("first join")
         .expect("joined");
@@ -117,7 +135,7 @@ async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers(
     .await
     .expect("restart");
 
-    let second = timeout(LIMIT, joins.recv())
+    let (second, _) = timeout(LIMIT, joins.recv())
         .await
         .expect("the component re-joins after the restart")
         .expect("joined again");

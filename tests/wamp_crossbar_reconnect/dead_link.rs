@@ -1,31 +1,19 @@
-//! A link to the router that goes silent (no FIN, no RST: a dead NAT entry, a vanished
-//! host) under a running `ApplicationRunner`, on WebSocket and RawSocket: a TCP relay
-//! (tests/common_proxy) between the runner and a real Crossbar.io stops forwarding and
-//! leaves its sockets open. The runner's keepalive notices within interval + timeout,
-//! every pending request fails with `TransportLost` at that moment, the runner
-//! reconnects through the relay, restores the registration, and a fresh caller gets
-//! answers from it.
-
-#![cfg(feature = "wamp")]
-
-mod common;
-#[path = "common_crossbar/mod.rs"]
-mod crossbar;
-#[path = "common_proxy/mod.rs"]
-mod test_proxy;
+//! A silent link to the router (see the test's module docs).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use autobahn::list;
 use autobahn::wamp::{
-    ApplicationRunner, ApplicationSession, CallOptions, CallResult, Dict, Error, PublishOptions,
-    RegisterOptions, RetryPolicy, Session, SessionDetails, Value,
+    ApplicationRunner, CallOptions, CallResult, Dict, Error, PublishOptions, RegisterOptions,
+    RetryPolicy,
 };
-use crossbar::{Crossbar, REALM};
-use test_proxy::Relay;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
+
+use super::crossbar::{self, Crossbar, REALM};
+use super::test_proxy::Relay;
+use super::{call_once, Service, LIMIT};
 
 /// The test's keepalive: a ping each second, given up a second later.
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -34,75 +22,6 @@ const PONG_TIMEOUT: Duration = Duration::from_secs(1);
 const SLACK: Duration = Duration::from_secs(4);
 /// The bound on reconnecting after the link went silent.
 const RECONNECT_LIMIT: Duration = Duration::from_secs(30);
-const LIMIT: Duration = Duration::from_secs(120);
-
-/// Registers `procedure` once (the runner restores it after a reconnect) and hands each
-/// joined session out.
-struct Service {
-    procedure: String,
-    joins: mpsc::UnboundedSender<(u64, Session)>,
-    registered: bool,
-}
-
-impl ApplicationSession for Service {
-    async fn on_join(&mut self, session: &Session, details: SessionDetails) {
-        if !self.registered {
-            // The router still holds the silent session's registration until it notices
-            // that link itself: the restore takes the procedure over.
-            let options = RegisterOptions {
-                force_reregister: Some(true),
-                ..RegisterOptions::default()
-            };
-            session
-                .register(
-                    &self.procedure,
-                    |_args, _kwargs, _details| async { Ok(CallResult::with_args(list!["pong"])) },
-                    options,
-                )
-                .await
-                .expect("register");
-            self.registered = true;
-        }
-        let _ = self.joins.send((details.session, session.clone()));
-    }
-}
-
-/// Calls `procedure` once from a fresh session straight to the router, and leaves.
-struct Caller {
-    procedure: String,
-    result: Option<Result<Vec<Value>, String>>,
-}
-
-impl ApplicationSession for Caller {
-    async fn on_join(&mut self, session: &Session, _details: SessionDetails) {
-        let r = session
-            .call(
-                &self.procedure,
-                Vec::new(),
-                Dict::new(),
-                CallOptions::default(),
-            )
-            .await;
-        self.result = Some(r.map(|r| r.args).map_err(|e| e.to_string()));
-        let _ = session.leave(None, None).await;
-    }
-}
-
-async fn call_once(url: &str, procedure: &str) -> Result<Vec<Value>, String> {
-    let runner = ApplicationRunner::new(url, REALM);
-    let outcome = timeout(
-        LIMIT,
-        runner.run_once(|_| Caller {
-            procedure: procedure.to_owned(),
-            result: None,
-        }),
-    )
-    .await
-    .expect("caller timed out")
-    .expect("caller connects");
-    outcome.app.result.expect("caller joined and called")
-}
-
 /// Runs the scenario through a relay to `router` (the runner's URL is `url_via(relay)`);
 /// returns how long detection and reconnection took after the freeze.
 async fn silent_link_is_detected_and_replaced(
