@@ -824,6 +824,12 @@ fn inflate_rounds(
         if !piece.is_empty() && !check(&out[piece]) {
             return Err(DeflateError::Rejected);
         }
+        // Before the status: zlib goes on parsing input after the output is full and may
+        // report corruption that lies beyond the byte that broke the limit. The stream's
+        // first violation is the answer, whatever the input's chunking.
+        if limit.is_some_and(|l| *filled > l) {
+            return Err(too_big(limit));
+        }
         match status {
             Err(e) => {
                 tracing::debug!(error = e.as_str(), "permessage-deflate: corrupt input");
@@ -838,9 +844,6 @@ fn inflate_rounds(
                 history.clear();
             }
             Ok(_) => {}
-        }
-        if limit.is_some_and(|l| *filled > l) {
-            return Err(too_big(limit));
         }
         let done = produced < room && input.is_empty();
         if done || *filled - start >= max_out {
