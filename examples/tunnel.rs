@@ -140,7 +140,7 @@ async fn forward_to_target(
         }
     };
     let _ = far.set_nodelay(true);
-    let mut stream = ByteStream::new(ws);
+    let mut stream = ByteStream::tunnel(ws)?;
     let (up, down) = tokio::io::copy_bidirectional(&mut stream, &mut far).await?;
     println!("[server] {peer} -> {target}: {up} bytes up, {down} bytes down");
     Ok(())
@@ -184,10 +184,8 @@ async fn forward_through(
 ) -> DemoResult<(u64, u64)> {
     let _ = local.set_nodelay(true);
     let connection = factory.connect(|_| Forwarded).await?;
-    if connection.response().protocol.as_deref() != Some(TUNNEL_SUBPROTOCOL) {
-        return Err("the server did not agree to the tunnel subprotocol".into());
-    }
-    let mut stream = ByteStream::new(connection.into_websocket());
+    // Fails unless the server agreed to the tunnel subprotocol.
+    let mut stream = ByteStream::tunnel(connection.into_websocket())?;
     Ok(tokio::io::copy_bidirectional(&mut local, &mut stream).await?)
 }
 

@@ -106,6 +106,14 @@ pub enum TunnelError {
         /// What happened, when known (a read failure, a timeout ...).
         reason: Option<String>,
     },
+    /// [`ByteStream::tunnel`] was given a connection whose opening handshake did not
+    /// settle on [`TUNNEL_SUBPROTOCOL`].
+    #[error("the connection's subprotocol is {}, not {TUNNEL_SUBPROTOCOL}",
+        negotiated.as_deref().map(|p| format!("{p:?}")).unwrap_or_else(|| "none".into()))]
+    Subprotocol {
+        /// The subprotocol the handshake settled on, if any.
+        negotiated: Option<String>,
+    },
     /// A write after [`AsyncWrite::poll_shutdown`]. Read as `BrokenPipe`.
     #[error("write after shutdown")]
     WriteAfterShutdown,
@@ -214,9 +222,9 @@ impl<S> std::fmt::Debug for ByteStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ByteStream<S> {
-    /// Wraps an open connection. The subprotocol is not checked (the connection does not
-    /// record it); the example `tunnel` shows both ends insisting on
-    /// [`TUNNEL_SUBPROTOCOL`] in the opening handshake.
+    /// Wraps an open connection, whatever its subprotocol (for a peer that speaks these
+    /// rules under another name, or none); [`Self::tunnel`] insists on
+    /// [`TUNNEL_SUBPROTOCOL`].
     ///
     /// # Examples
     ///
@@ -241,6 +249,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ByteStream<S> {
             we_done: false,
             closing: false,
             text_received: false,
+        }
+    }
+
+    /// Wraps an open connection whose opening handshake settled on [`TUNNEL_SUBPROTOCOL`];
+    /// [`TunnelError::Subprotocol`] otherwise (then close the connection: the peer speaks
+    /// something else, or nothing it declared).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use autobahn::websocket::byte_stream::TunnelError;
+    /// use autobahn::websocket::handshake::Negotiated;
+    /// use autobahn::websocket::options::ClientOptions;
+    /// use autobahn::websocket::{ByteStream, WebSocketBuilder, TUNNEL_SUBPROTOCOL};
+    ///
+    /// let (end, _other) = tokio::io::duplex(1024);
+    /// let ws = WebSocketBuilder::client(&ClientOptions::default()).build(end);
+    /// let refused = ByteStream::tunnel(ws).unwrap_err();
+    /// assert!(matches!(refused, TunnelError::Subprotocol { negotiated: None }));
+    ///
+    /// let (end, _other) = tokio::io::duplex(1024);
+    /// let ws = WebSocketBuilder::client(&ClientOptions::default())
+    ///     .negotiated(Negotiated {
+    ///         subprotocol: Some(TUNNEL_SUBPROTOCOL.into()),
+    ///         ..Negotiated::default()
+    ///     })
+    ///     .build(end);
+    /// assert!(ByteStream::tunnel(ws).is_ok());
+    /// ```
+    pub fn tunnel(ws: WebSocket<S>) -> Result<Self, TunnelError> {
+        match ws.subprotocol() {
+            Some(TUNNEL_SUBPROTOCOL) => Ok(Self::new(ws)),
+            other => Err(TunnelError::Subprotocol {
+                negotiated: other.map(str::to_owned),
+            }),
         }
     }
 

@@ -342,3 +342,22 @@ async fn writes_wait_at_the_high_water_mark_while_the_peer_does_not_read() {
     let total = bounded(reader).await.expect("reader task");
     assert_eq!(total, accepted + chunk.len());
 }
+
+/// `ByteStream::tunnel` takes a connection that settled on the tunnel subprotocol and
+/// refuses one that settled on another or on none.
+#[tokio::test]
+async fn tunnel_insists_on_the_subprotocol() {
+    let (client, server) = websocket_pair();
+    assert!(ByteStream::tunnel(client).is_ok());
+    assert!(ByteStream::tunnel(server).is_ok());
+    for negotiated in [None, Some("chat".to_string())] {
+        let (client, _server) = websocket_pair_with(Negotiated {
+            subprotocol: negotiated.clone(),
+            ..Negotiated::default()
+        });
+        match ByteStream::tunnel(client) {
+            Err(TunnelError::Subprotocol { negotiated: got }) => assert_eq!(got, negotiated),
+            other => panic!("{negotiated:?}: {:?}", other.map(|_| ())),
+        }
+    }
+}
