@@ -13,7 +13,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use super::{accept_failed, WebSocketServerFactory};
+use super::accept::accept_failed;
+use super::WebSocketServerFactory;
 use crate::websocket::channel::WebSocketChannel;
 use crate::websocket::connection::WebSocket;
 use crate::websocket::error::Chain;
