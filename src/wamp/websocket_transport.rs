@@ -42,6 +42,7 @@ use crate::websocket::{
 pub const DEFAULT_SUBPROTOCOLS: [&str; 3] = ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"];
 
 /// Default of [`WebSocketTransportConfig::queue_size`] (no longer used).
+#[deprecated(since = "0.1.0", note = "`queue_size` is ignored; see `max_queued_bytes`")]
 pub const DEFAULT_QUEUE_SIZE: usize = 64;
 
 /// WebSocket close code for a normal closure.
@@ -73,6 +74,7 @@ pub struct WebSocketTransportConfig {
     /// Unused, kept for compatibility: the transport has no queue of its own any more.
     /// The WebSocket connection holds at most 64 received messages (and
     /// [`Self::max_queued_bytes`]) for `recv`.
+    #[deprecated(since = "0.1.0", note = "ignored: the bound is `max_queued_bytes`, in bytes")]
     pub queue_size: usize,
     /// The most memory one received WebSocket message may take once decoded
     /// (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the
@@ -94,6 +96,7 @@ pub struct WebSocketTransportConfig {
 }
 
 impl Default for WebSocketTransportConfig {
+    #[allow(deprecated)] // `queue_size` keeps its old default for code that reads it
     fn default() -> Self {
         Self {
             subprotocols: Vec::new(),
@@ -477,7 +480,6 @@ mod tests {
             c.effective_subprotocols(),
             ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"]
         );
-        assert_eq!(c.queue_size, DEFAULT_QUEUE_SIZE);
         assert_eq!(c.max_queued_bytes, 4 << 20);
     }
 

@@ -316,13 +316,10 @@ async fn websocket_recv_is_cancel_safe() {
 }
 
 #[tokio::test]
-async fn websocket_small_queue_loses_nothing() {
+async fn websocket_burst_while_not_reading_loses_nothing() {
     bounded(async {
         let (server, mut rev) = ws_router(JSON_CBOR).await;
-        let cfg = WebSocketTransportConfig {
-            queue_size: 1,
-            ..Default::default()
-        };
+        let cfg = WebSocketTransportConfig::default();
         let mut t = WebSocketTransport::connect(&server.url("/"), &cfg)
             .await
             .unwrap();
