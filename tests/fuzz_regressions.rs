@@ -1,6 +1,11 @@
 //! Regression tests for what fuzzing (`fuzz/`, see fuzz/README.md) found, one per
 //! finding, named after the target that found it. Sans-IO: no sockets, no clocks.
 
+mod counting_alloc;
+
+#[global_allocator]
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
+
 #[cfg(feature = "deflate")]
 mod deflate {
     use autobahn::websocket::deflate::{PerMessageDeflate, PerMessageDeflateParams};
@@ -113,6 +118,46 @@ mod deflate {
         let mut conn = server(1000);
         let v = conn.receive_data(&wire).unwrap_err();
         assert_eq!(v.code, close_code::PROTOCOL_ERROR);
+    }
+
+    /// ws_server_deflate_stream: an empty compressed message (no context takeover) had a
+    /// full 64 KiB inflate step reserved, zeroed and kept as its payload's capacity: 14
+    /// bytes of empty messages read in place (`receive_read`) held 300 KiB. The first step
+    /// with no input is now the smallest one.
+    #[test]
+    fn fuzz_deflate_empty_messages_hold_no_inflate_step() {
+        let params = PerMessageDeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            ..PerMessageDeflateParams::default()
+        };
+        let mut config = ProtocolConfig::new(Role::Server);
+        config.require_masked_incoming = false;
+        let mut conn = Connection::new(config);
+        conn.set_deflate(
+            PerMessageDeflate::new(true, params),
+            PerMessageDeflate::new(true, params),
+            0,
+        );
+        // Empty compressed text frames, then the header of a masked one of 65 bytes, none
+        // of which arrived (the fuzz input).
+        let mut wire: Vec<u8> = [0xc1, 0x00].repeat(100);
+        wire.extend_from_slice(&[0xc1, 0xc1, 0x00, 0xc1, 0x00, 0xc1]);
+        let mut events = Vec::new();
+        let (result, peak) = crate::counting_alloc::peak_during(|| {
+            let r = conn.receive_read(&mut wire);
+            events.extend(std::iter::from_fn(|| conn.next_event()));
+            r
+        });
+        assert_eq!(result, Ok(()));
+        assert_eq!(events.len(), 100);
+        // 206 bytes in: the decompressor (~46 KiB, made and freed per message) and small
+        // change; 100 kept steps were 6.4 MiB.
+        assert!(
+            peak < 256 << 10,
+            "peak {peak} bytes for {} input bytes",
+            wire.len()
+        );
     }
 
     /// ws_client_deflate_stream: zlib goes on parsing input once the output is full, so one

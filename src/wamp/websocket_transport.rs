@@ -42,7 +42,10 @@ use crate::websocket::{
 pub const DEFAULT_SUBPROTOCOLS: [&str; 3] = ["wamp.2.cbor", "wamp.2.msgpack", "wamp.2.json"];
 
 /// Default of [`WebSocketTransportConfig::queue_size`] (no longer used).
-#[deprecated(since = "0.1.0", note = "`queue_size` is ignored; see `max_queued_bytes`")]
+#[deprecated(
+    since = "0.1.0",
+    note = "`queue_size` is ignored; see `max_queued_bytes`"
+)]
 pub const DEFAULT_QUEUE_SIZE: usize = 64;
 
 /// WebSocket close code for a normal closure.
@@ -74,7 +77,10 @@ pub struct WebSocketTransportConfig {
     /// Unused, kept for compatibility: the transport has no queue of its own any more.
     /// The WebSocket connection holds at most 64 received messages (and
     /// [`Self::max_queued_bytes`]) for `recv`.
-    #[deprecated(since = "0.1.0", note = "ignored: the bound is `max_queued_bytes`, in bytes")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "ignored: the bound is `max_queued_bytes`, in bytes"
+    )]
     pub queue_size: usize,
     /// The most memory one received WebSocket message may take once decoded
     /// (default [`DEFAULT_MAX_DECODED_SIZE`], 64 MiB); a message past it fails the

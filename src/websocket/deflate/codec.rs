@@ -795,9 +795,11 @@ fn inflate_rounds(
     let (input_len, start) = (input.len(), *filled);
     // One byte past the limit is enough to know it is exceeded.
     let cap_limit = limit.map_or(usize::MAX, |l| l.saturating_add(1));
-    // No input: continuing output pending from a paused call.
+    // No input: continuing output pending from a paused call, or nothing at all (an
+    // empty message). Start small and let the doubling below find the pending output:
+    // a full step here was 64 KiB zeroed, and kept as capacity, per empty message.
     let mut step = match input.len() {
-        0 => INFLATE_STEP_MAX,
+        0 => INFLATE_STEP_MIN,
         n => n
             .saturating_mul(4)
             .clamp(INFLATE_STEP_MIN, INFLATE_STEP_MAX),
