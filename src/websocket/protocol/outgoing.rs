@@ -11,7 +11,11 @@ use crate::websocket::mask::apply_mask;
 /// Payloads at least this large are queued by reference instead of copied, so a large
 /// unmasked message goes from the caller's `Bytes` to the socket without a copy
 /// (vectored write of header + payload).
-const ZERO_COPY_THRESHOLD: usize = 16 * 1024;
+pub(crate) const ZERO_COPY_THRESHOLD: usize = 16 * 1024;
+
+/// Whole frames encoded once for many queues (a prepared message's) at least this long are
+/// queued by reference: below it, a copy into the tail costs less than a chunk of its own.
+const SHARED_FRAME_THRESHOLD: usize = 512;
 
 /// Tail capacity kept when the queue empties; a larger buffer is freed (an idle
 /// connection should not hold one).
@@ -74,6 +78,17 @@ impl Outgoing {
         self.len += n + payload.len();
         self.seal_tail();
         self.chunks.push_back(payload);
+    }
+
+    /// Appends a whole encoded frame shared with other queues (a prepared message's):
+    /// by reference when long enough, so fanning it out copies nothing, else copied.
+    pub fn put_encoded_shared(&mut self, frame: &Bytes) {
+        if frame.len() < SHARED_FRAME_THRESHOLD {
+            return self.put_raw(frame);
+        }
+        self.len += frame.len();
+        self.seal_tail();
+        self.chunks.push_back(frame.clone());
     }
 
     /// Appends raw bytes (e.g. a handshake).

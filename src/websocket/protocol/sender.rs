@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 
-use super::outgoing::Outgoing;
+use super::outgoing::{Outgoing, ZERO_COPY_THRESHOLD};
+#[cfg(feature = "deflate")]
+use super::prepared::CompressedPayload;
 use super::prepared::PreparedMessage;
 use super::{ProtocolConfig, Role, SendError};
 use crate::websocket::frame::{close_code, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
@@ -234,6 +236,7 @@ impl Sender {
         if self.message.is_some() {
             return Err(SendError::MessageInProgress);
         }
+        let opcode = opcode_of(message.is_binary());
         #[cfg(feature = "deflate")]
         if let Some(d) = self.deflater.as_mut() {
             if message.payload().len() >= self.compress_threshold {
@@ -242,14 +245,45 @@ impl Sender {
                     message.count_compression();
                     return self.send_message(out, message.payload().clone(), message.is_binary());
                 };
+                let as_frame = |len| shares_whole_frames(&self.config, len);
                 let compressed = message
-                    .compressed(setting, |payload, into| d.compress_message(payload, into))
+                    .compressed(setting, as_frame, |payload, into| {
+                        d.compress_message(payload, into)
+                    })
                     .map_err(|_| SendError::Compression)?;
-                self.put_fragments_shared(out, opcode_of(message.is_binary()), true, compressed);
+                match compressed {
+                    CompressedPayload::Frame(frame) => {
+                        self.put_encoded_frame(out, &frame, true, opcode)
+                    }
+                    CompressedPayload::Payload(p) => {
+                        self.put_fragments_shared(out, opcode, true, p)
+                    }
+                }
                 return Ok(());
             }
         }
+        if shares_whole_frames(&self.config, message.payload().len()) {
+            self.put_encoded_frame(out, message.frame(), false, opcode);
+            return Ok(());
+        }
         self.send_message_with(out, message.payload().clone(), message.is_binary(), true)
+    }
+
+    /// Queues a whole unmasked frame encoded once for many connections (a prepared
+    /// message's).
+    fn put_encoded_frame(&self, out: &mut Outgoing, frame: &Bytes, rsv1: bool, opcode: OpCode) {
+        if self.config.log_frames {
+            // The 7-bit length says how long the header is (no mask key).
+            let header_len = match frame[1] & 0x7f {
+                126 => 4,
+                127 => 10,
+                _ => 2,
+            };
+            let len = frame.len() - header_len;
+            let header = self.header(true, rsv1, opcode, len);
+            tracing::trace!(?header, "tx frame");
+        }
+        out.put_encoded_shared(frame);
     }
 
     /// [`Self::put_fragments`] of a shared payload: unmasked frames queue slices of it
@@ -535,6 +569,14 @@ impl Sender {
 }
 
 /// The opcode of a data message.
+/// Whether a prepared message's payload of `len` bytes goes out as one frame encoded once
+/// for every connection: unmasked (server side) and unfragmented. From 16 KiB on, the
+/// payload is shared anyway, its header apart, and no copy is made to encode it.
+fn shares_whole_frames(config: &ProtocolConfig, len: usize) -> bool {
+    let fragment = config.auto_fragment_size;
+    !config.mask_outgoing && (fragment == 0 || len <= fragment) && len < ZERO_COPY_THRESHOLD
+}
+
 fn opcode_of(is_binary: bool) -> OpCode {
     if is_binary {
         OpCode::Binary
