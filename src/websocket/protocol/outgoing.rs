@@ -305,6 +305,27 @@ mod tests {
     }
 
     #[test]
+    fn shared_encoded_frames_are_queued_by_reference_when_long_and_keep_order() {
+        let mut o = Outgoing::new();
+        let long = Bytes::from(vec![5u8; SHARED_FRAME_THRESHOLD]);
+        let short = Bytes::from_static(&[0x82, 1, b's']);
+        o.put_frame(&header(1), b"a", true);
+        o.put_encoded_shared(&long);
+        o.put_encoded_shared(&short);
+        o.put_encoded_shared(&long);
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = o.as_io_slices(&mut slices);
+        assert_eq!(n, 4, "the first frame, long, short (copied), long");
+        assert_eq!(slices[1].as_ptr(), long.as_ptr(), "not copied");
+        assert_eq!(slices[3].as_ptr(), long.as_ptr(), "not copied");
+        assert_ne!(slices[2].as_ptr(), short.as_ptr(), "copied");
+        let all = o.take_all();
+        assert_eq!(all.len(), 3 + 2 * long.len() + short.len());
+        assert_eq!(&all[..3], &[0x82, 1, b'a']);
+        assert_eq!(&all[3 + long.len()..3 + long.len() + 3], &short[..]);
+    }
+
+    #[test]
     fn a_large_tail_is_freed_when_drained() {
         let mut o = Outgoing::new();
         o.put_frame(&header(10_000), &[0u8; 10_000], true);
