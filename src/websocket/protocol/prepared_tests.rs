@@ -78,7 +78,11 @@ fn a_small_server_frame_is_encoded_once_and_queued_by_reference() {
         .iter()
         .map(|out| {
             let mut slices = [std::io::IoSlice::new(&[]); 4];
-            assert_eq!(out.as_io_slices(&mut slices), 1, "one piece: the whole frame");
+            assert_eq!(
+                out.as_io_slices(&mut slices),
+                1,
+                "one piece: the whole frame"
+            );
             assert_eq!(slices[0].len(), 4 + text(60).len());
             slices[0].as_ptr()
         })
