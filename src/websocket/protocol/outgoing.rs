@@ -15,8 +15,9 @@ pub(crate) const ZERO_COPY_THRESHOLD: usize = 16 * 1024;
 
 /// Whole frames encoded once for many queues (a prepared message's) at least this long are
 /// queued by reference: below it, a copy into the tail costs less than a chunk of its own.
-/// (In `benches/fanout.rs` a 346-byte frame cost the same either way; a 1 KiB one copied,
-/// into a tail that grew past `KEEP_TAIL` and was freed each write, cost 2× in all.)
+/// (`benches/fanout.rs`: a 346-byte frame cost the same either way; 1 KiB frames copied
+/// into a tail that grew past `KEEP_TAIL`, to be freed after each write, cost about twice
+/// the CPU per message of sharing them.)
 const SHARED_FRAME_THRESHOLD: usize = 128;
 
 /// Tail capacity kept when the queue empties; a larger buffer is freed (an idle
