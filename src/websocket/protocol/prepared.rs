@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use super::outgoing::Outgoing;
 #[cfg(feature = "deflate")]
 use crate::websocket::deflate::codec::SharedCompression;
 use crate::websocket::frame::{FrameHeader, OpCode};
@@ -82,8 +83,8 @@ struct Compressed {
 #[cfg(feature = "deflate")]
 #[derive(Debug)]
 pub(crate) enum CompressedPayload {
-    /// The whole message as one encoded frame (RSV1 set).
-    Frame(Bytes),
+    /// Queued as one encoded frame (RSV1 set) of this many payload bytes.
+    Queued(usize),
     /// The compressed payload, to frame.
     Payload(Bytes),
 }
@@ -163,14 +164,16 @@ impl PreparedMessage {
     }
 
     /// The payload compressed under `setting`: from the cache, or by `compress` (run at
-    /// most once per setting: concurrent senders wait for the first). As one encoded frame
-    /// (cached too) when `as_frame` says so for the compressed length.
+    /// most once per setting: concurrent senders wait for the first). Queued on `out` at
+    /// once as one encoded frame (cached too) when `as_frame` says so for the compressed
+    /// length: a short frame is copied from the cache with no `Bytes` clone.
     #[cfg(feature = "deflate")]
     pub(crate) fn compressed<E>(
         &self,
         setting: SharedCompression,
         as_frame: impl FnOnce(usize) -> bool,
         compress: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<(), E>,
+        out: &mut Outgoing,
     ) -> Result<CompressedPayload, E> {
         let mut cache = self.cache();
         let i = match cache.iter().position(|c| c.setting == setting) {
@@ -196,7 +199,8 @@ impl PreparedMessage {
         let frame = entry
             .frame
             .get_or_insert_with(|| encode_frame(opcode, true, payload));
-        Ok(CompressedPayload::Frame(frame.clone()))
+        out.put_encoded_shared(frame);
+        Ok(CompressedPayload::Queued(payload.len()))
     }
 
     #[cfg(feature = "deflate")]

@@ -246,15 +246,13 @@ impl Sender {
                     return self.send_message(out, message.payload().clone(), message.is_binary());
                 };
                 let as_frame = |len| shares_whole_frames(&self.config, len);
+                let compress =
+                    |payload: &[u8], into: &mut Vec<u8>| d.compress_message(payload, into);
                 let compressed = message
-                    .compressed(setting, as_frame, |payload, into| {
-                        d.compress_message(payload, into)
-                    })
+                    .compressed(setting, as_frame, compress, out)
                     .map_err(|_| SendError::Compression)?;
                 match compressed {
-                    CompressedPayload::Frame(frame) => {
-                        self.put_encoded_frame(out, &frame, true, opcode)
-                    }
+                    CompressedPayload::Queued(len) => self.log_frame(true, opcode, len),
                     CompressedPayload::Payload(p) => {
                         self.put_fragments_shared(out, opcode, true, p)
                     }
@@ -263,27 +261,19 @@ impl Sender {
             }
         }
         if shares_whole_frames(&self.config, message.payload().len()) {
-            self.put_encoded_frame(out, message.frame(), false, opcode);
+            self.log_frame(false, opcode, message.payload().len());
+            out.put_encoded_shared(message.frame());
             return Ok(());
         }
         self.send_message_with(out, message.payload().clone(), message.is_binary(), true)
     }
 
-    /// Queues a whole unmasked frame encoded once for many connections (a prepared
-    /// message's).
-    fn put_encoded_frame(&self, out: &mut Outgoing, frame: &Bytes, rsv1: bool, opcode: OpCode) {
+    /// Traces a whole unmasked frame queued already encoded (a prepared message's).
+    fn log_frame(&self, rsv1: bool, opcode: OpCode, len: usize) {
         if self.config.log_frames {
-            // The 7-bit length says how long the header is (no mask key).
-            let header_len = match frame[1] & 0x7f {
-                126 => 4,
-                127 => 10,
-                _ => 2,
-            };
-            let len = frame.len() - header_len;
             let header = self.header(true, rsv1, opcode, len);
             tracing::trace!(?header, "tx frame");
         }
-        out.put_encoded_shared(frame);
     }
 
     /// [`Self::put_fragments`] of a shared payload: unmasked frames queue slices of it
