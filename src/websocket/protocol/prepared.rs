@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+#[cfg(feature = "deflate")]
 use super::outgoing::Outgoing;
 #[cfg(feature = "deflate")]
 use crate::websocket::deflate::codec::SharedCompression;
