@@ -180,11 +180,11 @@ impl PreparedMessage {
         let i = match cache.iter().position(|c| c.setting == setting) {
             Some(i) => i,
             None => {
-                let mut out = Vec::new();
-                compress(&self.inner.payload, &mut out)?;
+                let mut compressed = Vec::new();
+                compress(&self.inner.payload, &mut compressed)?;
                 cache.push(Compressed {
                     setting,
-                    payload: Bytes::from(out),
+                    payload: Bytes::from(compressed),
                     frame: None,
                 });
                 self.count_compression();

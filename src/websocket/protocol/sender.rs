@@ -558,7 +558,6 @@ impl Sender {
     }
 }
 
-/// The opcode of a data message.
 /// Whether a prepared message's payload of `len` bytes goes out as one frame encoded once
 /// for every connection: unmasked (server side) and unfragmented. From 16 KiB on, the
 /// payload is shared anyway, its header apart, and no copy is made to encode it.
@@ -567,6 +566,7 @@ fn shares_whole_frames(config: &ProtocolConfig, len: usize) -> bool {
     !config.mask_outgoing && (fragment == 0 || len <= fragment) && len < ZERO_COPY_THRESHOLD
 }
 
+/// The opcode of a data message.
 fn opcode_of(is_binary: bool) -> OpCode {
     if is_binary {
         OpCode::Binary
