@@ -487,9 +487,12 @@ impl WebSocketChannel {
         &self,
         message: &PreparedMessage,
     ) -> std::result::Result<(), TrySendError> {
-        self.try_queue(message.payload().clone(), |s, out, _| {
-            s.send_prepared(out, message)
-        })
+        // The payload is cloned only for an error: a clone per connection of a fan-out
+        // would be a shared counter's increment and decrement each.
+        self.try_queue_with(
+            || message.payload().clone(),
+            |s, out| s.send_prepared(out, message),
+        )
     }
 
     /// Queues with `f` if the connection is open and the queue below the high-water mark;
@@ -499,17 +502,29 @@ impl WebSocketChannel {
         payload: Bytes,
         f: impl FnOnce(&mut Sender, &mut Outgoing, Bytes) -> Result<(), SendError>,
     ) -> std::result::Result<(), TrySendError> {
+        let payload = std::cell::Cell::new(Some(payload));
+        self.try_queue_with(
+            || payload.take().unwrap_or_default(),
+            |s, out| f(s, out, payload.take().unwrap_or_default()),
+        )
+    }
+
+    /// [`Self::try_queue`] with the payload to hand back made only when needed.
+    fn try_queue_with(
+        &self,
+        payload: impl FnOnce() -> Bytes,
+        f: impl FnOnce(&mut Sender, &mut Outgoing) -> Result<(), SendError>,
+    ) -> std::result::Result<(), TrySendError> {
         let waker = {
             let mut guard = self.shared.lock();
             let side = &mut *guard;
             if side.phase != Phase::Open {
-                return Err(TrySendError::Closed(payload));
+                return Err(TrySendError::Closed(payload()));
             }
             if side.out.len() >= side.high_water {
-                return Err(TrySendError::Full(payload));
+                return Err(TrySendError::Full(payload()));
             }
-            f(&mut side.sender, &mut side.out, payload)
-                .map_err(|e| TrySendError::Failed(e.into()))?;
+            f(&mut side.sender, &mut side.out).map_err(|e| TrySendError::Failed(e.into()))?;
             side.driver.take()
         };
         if let Some(w) = waker {

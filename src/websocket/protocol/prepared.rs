@@ -2,14 +2,17 @@
 //! encoded once and sent on many connections.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 #[cfg(feature = "deflate")]
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 
 #[cfg(feature = "deflate")]
+use super::outgoing::Outgoing;
+#[cfg(feature = "deflate")]
 use crate::websocket::deflate::codec::SharedCompression;
+use crate::websocket::frame::{FrameHeader, OpCode};
 
 /// A message to send to many connections, encoded once.
 ///
@@ -20,7 +23,8 @@ use crate::websocket::deflate::codec::SharedCompression;
 /// exactly what `send_message` would have sent it, with less work:
 ///
 /// - uncompressed and unmasked (server side), every connection queues the same payload
-///   bytes, shared, not copied; only the frame header (2–10 bytes) is written per connection;
+///   bytes, shared, not copied: a message below 16 KiB as one frame encoded once (header
+///   and payload), a larger one as its payload with a 2–10-byte header per connection;
 /// - with permessage-deflate and no context takeover in the sending direction, the message
 ///   is compressed once per distinct compressor setting (window bits, memory level, level),
 ///   and that result is shared by every connection with the same setting;
@@ -57,10 +61,51 @@ pub struct PreparedMessage {
 struct Inner {
     payload: Bytes,
     is_binary: bool,
-    /// Compressed payloads (trailing `00 00 ff ff` stripped), one per compressor setting.
+    /// The payload as one unmasked frame, encoded by the first connection that sends it so.
+    frame: OnceLock<Bytes>,
+    /// Compressed payloads, one per compressor setting.
     #[cfg(feature = "deflate")]
-    compressed: Mutex<Vec<(SharedCompression, Bytes)>>,
+    compressed: Mutex<Vec<Compressed>>,
     compressions: AtomicUsize,
+}
+
+/// The payload compressed under one setting.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+struct Compressed {
+    setting: SharedCompression,
+    /// Trailing `00 00 ff ff` stripped.
+    payload: Bytes,
+    /// As one unmasked frame (RSV1 set), once a connection sent it so.
+    frame: Option<Bytes>,
+}
+
+/// What a connection queues of a compressed prepared message.
+#[cfg(feature = "deflate")]
+#[derive(Debug)]
+pub(crate) enum CompressedPayload {
+    /// Queued as one encoded frame (RSV1 set) of this many payload bytes.
+    Queued(usize),
+    /// The compressed payload, to frame.
+    Payload(Bytes),
+}
+
+/// `payload` as one unmasked, final frame.
+fn encode_frame(opcode: OpCode, rsv1: bool, payload: &[u8]) -> Bytes {
+    let header = FrameHeader {
+        fin: true,
+        rsv1,
+        rsv2: false,
+        rsv3: false,
+        opcode,
+        mask: None,
+        payload_len: payload.len() as u64,
+    };
+    let (bytes, n) = header.to_bytes();
+    let mut frame = Vec::with_capacity(n + payload.len());
+    frame.extend_from_slice(&bytes[..n]);
+    frame.extend_from_slice(payload);
+    Bytes::from(frame)
 }
 
 impl PreparedMessage {
@@ -71,6 +116,7 @@ impl PreparedMessage {
             inner: Arc::new(Inner {
                 payload: payload.into(),
                 is_binary,
+                frame: OnceLock::new(),
                 #[cfg(feature = "deflate")]
                 compressed: Mutex::new(Vec::new()),
                 compressions: AtomicUsize::new(0),
@@ -88,6 +134,22 @@ impl PreparedMessage {
         self.inner.is_binary
     }
 
+    fn opcode(&self) -> OpCode {
+        if self.inner.is_binary {
+            OpCode::Binary
+        } else {
+            OpCode::Text
+        }
+    }
+
+    /// The whole message as one unmasked frame, uncompressed: encoded once, then shared by
+    /// every connection that sends it so.
+    pub(crate) fn frame(&self) -> &Bytes {
+        self.inner
+            .frame
+            .get_or_init(|| encode_frame(self.opcode(), false, &self.inner.payload))
+    }
+
     /// How many times the payload was compressed so far: once per compressor setting for
     /// connections without context takeover, plus once per send on connections with it.
     /// A measure of the work sharing saved.
@@ -103,27 +165,47 @@ impl PreparedMessage {
     }
 
     /// The payload compressed under `setting`: from the cache, or by `compress` (run at
-    /// most once per setting: concurrent senders wait for the first).
+    /// most once per setting: concurrent senders wait for the first). Queued on `out` at
+    /// once as one encoded frame (cached too) when `as_frame` says so for the compressed
+    /// length: a short frame is copied from the cache with no `Bytes` clone.
     #[cfg(feature = "deflate")]
     pub(crate) fn compressed<E>(
         &self,
         setting: SharedCompression,
+        as_frame: impl FnOnce(usize) -> bool,
         compress: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<(), E>,
-    ) -> Result<Bytes, E> {
+        out: &mut Outgoing,
+    ) -> Result<CompressedPayload, E> {
         let mut cache = self.cache();
-        if let Some((_, bytes)) = cache.iter().find(|(s, _)| *s == setting) {
-            return Ok(bytes.clone());
+        let i = match cache.iter().position(|c| c.setting == setting) {
+            Some(i) => i,
+            None => {
+                let mut compressed = Vec::new();
+                compress(&self.inner.payload, &mut compressed)?;
+                cache.push(Compressed {
+                    setting,
+                    payload: Bytes::from(compressed),
+                    frame: None,
+                });
+                self.count_compression();
+                cache.len() - 1
+            }
+        };
+        let entry = &mut cache[i];
+        if !as_frame(entry.payload.len()) {
+            return Ok(CompressedPayload::Payload(entry.payload.clone()));
         }
-        let mut out = Vec::new();
-        compress(&self.inner.payload, &mut out)?;
-        let bytes = Bytes::from(out);
-        cache.push((setting, bytes.clone()));
-        self.count_compression();
-        Ok(bytes)
+        let opcode = self.opcode();
+        let payload = &entry.payload;
+        let frame = entry
+            .frame
+            .get_or_insert_with(|| encode_frame(opcode, true, payload));
+        out.put_encoded_shared(frame);
+        Ok(CompressedPayload::Queued(payload.len()))
     }
 
     #[cfg(feature = "deflate")]
-    fn cache(&self) -> MutexGuard<'_, Vec<(SharedCompression, Bytes)>> {
+    fn cache(&self) -> MutexGuard<'_, Vec<Compressed>> {
         // A panic while compressing leaves at worst a missing entry: compress again.
         self.inner
             .compressed

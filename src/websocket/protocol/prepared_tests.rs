@@ -33,7 +33,12 @@ fn text(n: usize) -> Bytes {
 
 #[test]
 fn uncompressed_prepared_frames_equal_send_message_and_share_the_payload() {
-    for (fragment, payload) in [(0, text(1)), (0, text(2_000)), (1000, text(2_000))] {
+    for (fragment, payload) in [
+        (0, text(1)),
+        (0, text(60)),
+        (0, text(2_000)),
+        (1000, text(2_000)),
+    ] {
         let make = || Sender::new(server_config(fragment));
         let prepared = PreparedMessage::new(payload.clone(), false);
         let expected = wire(make, |s, out| {
@@ -55,6 +60,44 @@ fn uncompressed_prepared_frames_equal_send_message_and_share_the_payload() {
     let mut slices = [std::io::IoSlice::new(&[]); 4];
     let n = out.as_io_slices(&mut slices);
     assert!(slices[..n].iter().any(|s| s.as_ptr() == payload.as_ptr()));
+}
+
+#[test]
+fn a_small_server_frame_is_encoded_once_and_queued_by_reference() {
+    // 1 KiB: every connection queues the same encoded frame (header and payload), no copy.
+    let prepared = PreparedMessage::new(text(60), true);
+    let queued: Vec<Outgoing> = (0..2)
+        .map(|_| {
+            let mut out = Outgoing::new();
+            let mut sender = Sender::new(server_config(0));
+            sender.send_prepared(&mut out, &prepared).expect("send");
+            out
+        })
+        .collect();
+    let frame_starts: Vec<*const u8> = queued
+        .iter()
+        .map(|out| {
+            let mut slices = [std::io::IoSlice::new(&[]); 4];
+            assert_eq!(
+                out.as_io_slices(&mut slices),
+                1,
+                "one piece: the whole frame"
+            );
+            assert_eq!(slices[0].len(), 4 + text(60).len());
+            slices[0].as_ptr()
+        })
+        .collect();
+    assert_eq!(frame_starts[0], frame_starts[1], "the same bytes, shared");
+    assert_eq!(
+        decode(
+            &mut Receiver::new(ProtocolConfig::new(Role::Client)),
+            &{ queued }[0].take_all()
+        ),
+        [Event::Message {
+            payload: text(60),
+            is_binary: true
+        }]
+    );
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 
-use super::outgoing::Outgoing;
+use super::outgoing::{Outgoing, ZERO_COPY_THRESHOLD};
+#[cfg(feature = "deflate")]
+use super::prepared::CompressedPayload;
 use super::prepared::PreparedMessage;
 use super::{ProtocolConfig, Role, SendError};
 use crate::websocket::frame::{close_code, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
@@ -234,6 +236,7 @@ impl Sender {
         if self.message.is_some() {
             return Err(SendError::MessageInProgress);
         }
+        let opcode = opcode_of(message.is_binary());
         #[cfg(feature = "deflate")]
         if let Some(d) = self.deflater.as_mut() {
             if message.payload().len() >= self.compress_threshold {
@@ -242,14 +245,35 @@ impl Sender {
                     message.count_compression();
                     return self.send_message(out, message.payload().clone(), message.is_binary());
                 };
+                let as_frame = |len| shares_whole_frames(&self.config, len);
+                let compress =
+                    |payload: &[u8], into: &mut Vec<u8>| d.compress_message(payload, into);
                 let compressed = message
-                    .compressed(setting, |payload, into| d.compress_message(payload, into))
+                    .compressed(setting, as_frame, compress, out)
                     .map_err(|_| SendError::Compression)?;
-                self.put_fragments_shared(out, opcode_of(message.is_binary()), true, compressed);
+                match compressed {
+                    CompressedPayload::Queued(len) => self.log_frame(true, opcode, len),
+                    CompressedPayload::Payload(p) => {
+                        self.put_fragments_shared(out, opcode, true, p)
+                    }
+                }
                 return Ok(());
             }
         }
+        if shares_whole_frames(&self.config, message.payload().len()) {
+            self.log_frame(false, opcode, message.payload().len());
+            out.put_encoded_shared(message.frame());
+            return Ok(());
+        }
         self.send_message_with(out, message.payload().clone(), message.is_binary(), true)
+    }
+
+    /// Traces a whole unmasked frame queued already encoded (a prepared message's).
+    fn log_frame(&self, rsv1: bool, opcode: OpCode, len: usize) {
+        if self.config.log_frames {
+            let header = self.header(true, rsv1, opcode, len);
+            tracing::trace!(?header, "tx frame");
+        }
     }
 
     /// [`Self::put_fragments`] of a shared payload: unmasked frames queue slices of it
@@ -532,6 +556,14 @@ impl Sender {
     pub fn role(&self) -> Role {
         self.config.role
     }
+}
+
+/// Whether a prepared message's payload of `len` bytes goes out as one frame encoded once
+/// for every connection: unmasked (server side) and unfragmented. From 16 KiB on, the
+/// payload is shared anyway, its header apart, and no copy is made to encode it.
+fn shares_whole_frames(config: &ProtocolConfig, len: usize) -> bool {
+    let fragment = config.auto_fragment_size;
+    !config.mask_outgoing && (fragment == 0 || len <= fragment) && len < ZERO_COPY_THRESHOLD
 }
 
 /// The opcode of a data message.
