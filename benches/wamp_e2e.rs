@@ -26,7 +26,10 @@
 //! Needs Crossbar.io: installed on first use into `target/crossbar-venv` (or the venv named
 //! by `AUTOBAHN_CROSSBAR_VENV`), as for the Crossbar tests. Exits non-zero if a scenario
 //! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts),
-//! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`.
+//! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`; for our client
+//! `BENCH_KEEPALIVE=0` (default on: the `ApplicationRunner`'s keepalive, 10 s / 5 s)
+//! and `BENCH_SEQ_IN=task` (sequential calls from a spawned task instead of the
+//! `block_on` future).
 //!
 //! `floor` (sequential calls only, over each selected transport) is the least CPU any
 //! client can spend per sequential call here: caller and callee on one thread over
@@ -46,8 +49,9 @@ use autobahn::rawsocket::handshake::SerializerId;
 use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
+use autobahn::websocket::client::WebSocketClientFactory;
 use autobahn::wamp::{
-    CallOptions, CallResult, ComponentConfig, Dict, HelloDetails, PublishOptions, RegisterOptions,
+    ApplicationRunner, CallOptions, CallResult, ComponentConfig, Dict, HelloDetails, PublishOptions, RegisterOptions,
     Session, SubscribeOptions, Value,
 };
 use crossbar::{Crossbar, Peer, REALM};
@@ -208,21 +212,49 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 // ---------------------------------------------------------------------------------------
 // Our client.
 
-async fn joined(cb: &Crossbar, transport: Transport) -> (Session, Lifecycle) {
+/// How our client runs: with the keepalive `ApplicationRunner` turns on by default
+/// (`BENCH_KEEPALIVE`, default on) and where its sequential calls are made from
+/// (`BENCH_SEQ_IN=block_on`, the default, or `task`).
+#[derive(Clone, Copy)]
+struct RustClient {
+    keepalive: bool,
+    seq_in_task: bool,
+}
+
+impl RustClient {
+    fn from_env() -> Self {
+        Self {
+            keepalive: std::env::var("BENCH_KEEPALIVE").map_or(true, |v| v != "0"),
+            seq_in_task: std::env::var("BENCH_SEQ_IN").is_ok_and(|v| v == "task"),
+        }
+    }
+}
+
+async fn joined(cb: &Crossbar, transport: Transport, keepalive: bool) -> (Session, Lifecycle) {
     let url = transport.url(cb);
     let config = ComponentConfig::new(REALM);
     let (session, mut life) = match transport {
         Transport::WebSocketJson => {
             let ws = WebSocketTransportConfig::with_subprotocols(["wamp.2.json".to_string()]);
-            let t = WebSocketTransport::connect(&url, &ws)
+            let mut factory = WebSocketClientFactory::new(&url)
+                .unwrap_or_else(|e| panic!("WebSocket URL {url}: {e}"));
+            if keepalive {
+                *factory.options_mut() = ApplicationRunner::default_websocket_options();
+            }
+            let t = WebSocketTransport::connect_with_factory(factory, &ws)
                 .await
                 .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
             Session::start(t, config)
         }
         Transport::RawSocketMsgpack => {
+            let base = if keepalive {
+                ApplicationRunner::default_rawsocket_options()
+            } else {
+                RawSocketOptions::default()
+            };
             let options = RawSocketOptions {
                 serializer: SerializerId::MSGPACK,
-                ..RawSocketOptions::default()
+                ..base
             };
             let t = RawSocketTransport::connect(&url, &options)
                 .await
@@ -254,6 +286,17 @@ async fn call_echo(session: &Session, uri: &str, i: usize) {
     assert_eq!(r.args, vec![Value::from(i as u64)], "echo of {i}");
 }
 
+/// `n` sequential calls; their latencies, µs.
+async fn sequential_calls(caller: &Session, uri: &str, n: usize) -> Vec<f64> {
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = Instant::now();
+        call_echo(caller, uri, i).await;
+        lat.push(s.elapsed().as_secs_f64() * 1e6);
+    }
+    lat
+}
+
 /// `n` calls with `k` in flight (tasks sharing a counter).
 async fn calls_in_flight(caller: &Session, uri: &str, n: usize, k: usize) {
     let next = Arc::new(AtomicUsize::new(0));
@@ -275,7 +318,7 @@ async fn calls_in_flight(caller: &Session, uri: &str, n: usize, k: usize) {
     }
 }
 
-fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
+fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts, client: RustClient) -> Row {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -283,8 +326,8 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
     let uri = crossbar::unique_uri("bench.rs.echo");
     let topic = crossbar::unique_uri("bench.rs.topic");
     rt.block_on(async {
-        let (callee, _callee_life) = joined(cb, transport).await;
-        let (caller, _caller_life) = joined(cb, transport).await;
+        let (callee, _callee_life) = joined(cb, transport, client.keepalive).await;
+        let (caller, _caller_life) = joined(cb, transport, client.keepalive).await;
         let _reg = callee
             .register(
                 &uri,
@@ -297,14 +340,18 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
             call_echo(&caller, &uri, i).await;
         }
 
-        // Sequential.
-        let mut lat = Vec::with_capacity(counts.seq);
+        // Sequential: from this future (which `block_on` polls after waking its
+        // thread through the driver: an `eventfd` write and an `epoll_wait` per call),
+        // or from a task (woken in place), as an application's code may run.
         let (c0, r0, t0) = (process_cpu(), router_cpu(cb), Instant::now());
-        for i in 0..counts.seq {
-            let s = Instant::now();
-            call_echo(&caller, &uri, i).await;
-            lat.push(s.elapsed().as_secs_f64() * 1e6);
-        }
+        let mut lat = if client.seq_in_task {
+            let (caller, uri, n) = (caller.clone(), uri.clone(), counts.seq);
+            tokio::spawn(async move { sequential_calls(&caller, &uri, n).await })
+                .await
+                .expect("sequential caller task")
+        } else {
+            sequential_calls(&caller, &uri, counts.seq).await
+        };
         let seq = outcome(counts.seq, t0, c0, r0, cb);
         lat.sort_by(f64::total_cmp);
         let seq = Outcome {
@@ -319,7 +366,7 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
         let par = outcome(counts.par, t0, c0, r0, cb);
 
         // Publish -> event.
-        let (subscriber, _sub_life) = joined(cb, transport).await;
+        let (subscriber, _sub_life) = joined(cb, transport, client.keepalive).await;
         let received = Arc::new(AtomicUsize::new(0));
         let last = Arc::new(Mutex::new(None::<Instant>));
         let all_in = Arc::new(tokio::sync::Notify::new());
@@ -546,6 +593,22 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
+    let rust_client = RustClient::from_env();
+    if clients.contains("rust") {
+        eprintln!(
+            "  autobahn-rs: keepalive {}, sequential calls from {}",
+            if rust_client.keepalive {
+                "on (the runner's 10 s / 5 s)"
+            } else {
+                "off"
+            },
+            if rust_client.seq_in_task {
+                "a task"
+            } else {
+                "the block_on future"
+            }
+        );
+    }
     let mut rows = Vec::new();
     let transports = std::env::var("BENCH_TRANSPORTS").unwrap_or_else(|_| "ws,rs".into());
     for transport in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
@@ -554,7 +617,7 @@ fn main() {
         }
         if clients.contains("rust") {
             eprintln!("  {}: autobahn-rs", transport.name());
-            rows.push(run_rust(&cb, transport, counts));
+            rows.push(run_rust(&cb, transport, counts, rust_client));
         }
         if clients.contains("python") {
             eprintln!("  {}: autobahn-python", transport.name());
