@@ -29,7 +29,10 @@
 //! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`; for our client
 //! `BENCH_KEEPALIVE=0` (default on: the `ApplicationRunner`'s keepalive, 10 s / 5 s)
 //! and `BENCH_SEQ_IN=task` (sequential calls from a spawned task instead of the
-//! `block_on` future).
+//! `block_on` future); `BENCH_PAIRED` (rounds, default 10; 2 when quick) of
+//! [`PAIRED_CALLS`] sequential calls of ours alternating with the floor's, run when
+//! both `rust` and `floor` are selected: on a busy machine only neighbours in time
+//! compare.
 //!
 //! `floor` (sequential calls only, over each selected transport) is the least CPU any
 //! client can spend per sequential call here: caller and callee on one thread over
@@ -129,6 +132,9 @@ struct Row {
     seq: Outcome,
     par: Outcome,
     publ: Outcome,
+    /// Paired rounds of sequential calls (ours, then the floor's, or the other way
+    /// round): client CPU µs per call of each.
+    paired: Vec<(f64, f64)>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -219,13 +225,19 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 struct RustClient {
     keepalive: bool,
     seq_in_task: bool,
+    /// Rounds of [`PAIRED_CALLS`] sequential calls alternating with the floor's.
+    paired_rounds: usize,
 }
+
+/// Calls per client in one paired round.
+const PAIRED_CALLS: usize = 300;
 
 impl RustClient {
     fn from_env() -> Self {
         Self {
             keepalive: std::env::var("BENCH_KEEPALIVE").map_or(true, |v| v != "0"),
             seq_in_task: std::env::var("BENCH_SEQ_IN").is_ok_and(|v| v == "task"),
+            paired_rounds: 0,
         }
     }
 }
@@ -353,6 +365,37 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts, client: RustCli
             sequential_calls(&caller, &uri, counts.seq).await
         };
         let seq = outcome(counts.seq, t0, c0, r0, cb);
+
+        // Paired rounds with the floor: on a busy machine the client CPU per call of
+        // two runs minutes apart differs by 2x or more, so each round compares
+        // neighbours in time. The floor blocks this thread: our sessions are idle.
+        let mut paired = Vec::with_capacity(client.paired_rounds);
+        let (addr, wire) = match transport {
+            Transport::WebSocketJson => (cb.ws_addr, floor::Wire::WebSocketJson),
+            Transport::RawSocketMsgpack => (cb.rs_addr, floor::Wire::RawSocketMsgpack),
+        };
+        let floor_round = || {
+            let uri = crossbar::unique_uri("bench.floor.echo");
+            let (_, cpu) =
+                floor::sequential_calls(addr, wire, REALM, &uri, 50, PAIRED_CALLS, process_cpu);
+            cpu / PAIRED_CALLS as f64 * 1e6
+        };
+        for round in 0..client.paired_rounds {
+            let floor_first = round % 2 == 1;
+            let floor_us = if floor_first { floor_round() } else { 0.0 };
+            let c0 = process_cpu();
+            if client.seq_in_task {
+                let (caller, uri) = (caller.clone(), uri.clone());
+                tokio::spawn(async move { sequential_calls(&caller, &uri, PAIRED_CALLS).await })
+                    .await
+                    .expect("sequential caller task");
+            } else {
+                sequential_calls(&caller, &uri, PAIRED_CALLS).await;
+            }
+            let ours_us = (process_cpu() - c0) / PAIRED_CALLS as f64 * 1e6;
+            let floor_us = if floor_first { floor_us } else { floor_round() };
+            paired.push((ours_us, floor_us));
+        }
         lat.sort_by(f64::total_cmp);
         let seq = Outcome {
             p50_us: percentile(&lat, 0.5),
@@ -440,6 +483,7 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts, client: RustCli
             seq,
             par,
             publ,
+            paired,
         }
     })
 }
@@ -554,6 +598,7 @@ fn run_python(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
         seq,
         par,
         publ,
+        paired: Vec::new(),
     }
 }
 
@@ -593,7 +638,14 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
-    let rust_client = RustClient::from_env();
+    let rust_client = RustClient {
+        paired_rounds: if clients.contains("floor") {
+            env_usize("BENCH_PAIRED").unwrap_or(if quick { 2 } else { 10 })
+        } else {
+            0
+        },
+        ..RustClient::from_env()
+    };
     if clients.contains("rust") {
         eprintln!(
             "  autobahn-rs: keepalive {}, sequential calls from {}",
@@ -696,6 +748,24 @@ fn main() {
             }
             if let Some(rs) = find("autobahn-rs") {
                 println!("  autobahn-rs / floor: {:.2}", rs.seq.client_us / floor_us);
+                if !rs.paired.is_empty() {
+                    let median = |mut v: Vec<f64>| {
+                        v.sort_by(f64::total_cmp);
+                        percentile(&v, 0.5)
+                    };
+                    let ratios: Vec<f64> = rs.paired.iter().map(|(o, f)| o / f).collect();
+                    let (lo, hi) = ratios
+                        .iter()
+                        .fold((f64::INFINITY, 0.0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+                    println!(
+                        "  paired rounds ({} × {PAIRED_CALLS} calls each): autobahn-rs median {:.1} µs/call, \
+                         floor median {:.1} µs/call, autobahn-rs / floor median {:.2} (rounds {lo:.2}–{hi:.2})",
+                        rs.paired.len(),
+                        median(rs.paired.iter().map(|p| p.0).collect()),
+                        median(rs.paired.iter().map(|p| p.1).collect()),
+                        median(ratios.clone()),
+                    );
+                }
             }
         }
     }
