@@ -52,11 +52,11 @@ use autobahn::rawsocket::handshake::SerializerId;
 use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
-use autobahn::websocket::client::WebSocketClientFactory;
 use autobahn::wamp::{
-    ApplicationRunner, CallOptions, CallResult, ComponentConfig, Dict, HelloDetails, PublishOptions, RegisterOptions,
-    Session, SubscribeOptions, Value,
+    ApplicationRunner, CallOptions, CallResult, ComponentConfig, Dict, HelloDetails,
+    PublishOptions, RegisterOptions, Session, SubscribeOptions, Value,
 };
+use autobahn::websocket::client::WebSocketClientFactory;
 use crossbar::{Crossbar, Peer, REALM};
 
 /// Calls (publishes) in flight in the `par` and `pub` scenarios.

@@ -72,7 +72,8 @@ impl Output {
 /// accounted for (every write either completes or goes to the writer), so a poisoned
 /// lock is used as is.
 fn lock(out: &Mutex<Output>) -> MutexGuard<'_, Output> {
-    out.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    out.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The sending side, shared by `send` and the reader (which sends PONGs).
@@ -89,7 +90,11 @@ impl FrameSender {
     /// otherwise hands the writer what is left of it, in order behind what it has.
     /// Errors are the writer's to find: it writes what is left and fails the
     /// connection as usual.
-    fn write_or_queue(&self, frame: Bytes, permit: OwnedSemaphorePermit) -> Result<(), TransportError> {
+    fn write_or_queue(
+        &self,
+        frame: Bytes,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<(), TransportError> {
         let mut out = lock(&self.out);
         let mut written = 0;
         let direct = !out.busy && !out.wrote_since_input;

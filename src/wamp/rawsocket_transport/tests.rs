@@ -288,9 +288,17 @@ async fn a_lone_frame_is_written_by_send_itself() {
     let before = writes.load(Ordering::Relaxed);
     // On this single-threaded runtime the writer task cannot run between these lines.
     t.send(goodbye("first".into())).await.unwrap();
-    assert_eq!(writes.load(Ordering::Relaxed) - before, 1, "written by send");
+    assert_eq!(
+        writes.load(Ordering::Relaxed) - before,
+        1,
+        "written by send"
+    );
     t.send(goodbye("second".into())).await.unwrap();
-    assert_eq!(writes.load(Ordering::Relaxed) - before, 1, "queued for the writer");
+    assert_eq!(
+        writes.load(Ordering::Relaxed) - before,
+        1,
+        "queued for the writer"
+    );
     let reader = tokio::spawn(async move {
         let mut bytes = Vec::new();
         b.read_to_end(&mut bytes).await.unwrap();
