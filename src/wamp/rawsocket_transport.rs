@@ -14,7 +14,10 @@
 //!   reader stops reading the socket and TCP pushes back on the router;
 //! - the writer writes whole frames in order, so that a `send` cancelled half-way
 //!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
-//!   for it; `send` waits beyond that (backpressure).
+//!   for it; `send` waits beyond that (backpressure). While it has nothing to do,
+//!   `send` writes the first frame after the router's input itself (a call's answer,
+//!   say: no task switch), and the writer gathers the frames that follow into few
+//!   writes.
 //!
 //! `send` checks every message against the maximum length the router announced
 //! *before* queueing it: an oversized message fails with

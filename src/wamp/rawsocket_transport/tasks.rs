@@ -85,8 +85,8 @@ pub(super) struct FrameSender {
 }
 
 impl FrameSender {
-    /// Writes `frame` to the socket now if the writer is idle, nothing was written so
-    /// since the router's last input and the socket takes it all (and flushes);
+    /// Writes `frame` to the socket now if the writer is idle, nothing was sent since
+    /// the router's last input and the socket takes it all (and flushes);
     /// otherwise hands the writer what is left of it, in order behind what it has.
     /// Errors are the writer's to find: it writes what is left and fails the
     /// connection as usual.
