@@ -114,9 +114,10 @@ impl FrameSender {
             {
                 return Ok(());
             }
-            out.busy = true;
         }
-        // Queued under the lock, so the writer sees it before it can call itself idle.
+        // From now on the writer goes first: queued under the lock, so it sees the
+        // frame before it can call itself idle.
+        out.busy = true;
         self.tx
             .send(WriterCmd::Frame(frame.slice(written..), permit))
             .map_err(|_| TransportError::Closed)

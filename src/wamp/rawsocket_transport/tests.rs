@@ -322,6 +322,36 @@ async fn a_lone_frame_is_written_by_send_itself() {
     assert_eq!(got, ["first", "second"]);
 }
 
+/// A frame queued for the writer keeps every later frame behind it, input or not: a
+/// sender writing itself then would put its frame first (or inside a frame the writer
+/// is half-way through).
+#[tokio::test]
+async fn a_frame_queued_for_the_writer_keeps_later_ones_behind_it() {
+    use super::tasks::{FrameSender, Output, WriterCmd};
+    use bytes::Bytes;
+    let (a, mut b) = duplex(1 << 20);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // No writer task: what is queued stays in `rx`.
+    let sender = FrameSender {
+        tx,
+        budget: Arc::new(tokio::sync::Semaphore::new(1 << 20)),
+        out: Output::new(a),
+    };
+    sender.send(Bytes::from_static(b"first")).await.unwrap();
+    sender.send(Bytes::from_static(b"second")).await.unwrap();
+    sender.input_arrived();
+    sender.send(Bytes::from_static(b"third")).await.unwrap();
+    let mut queued = Vec::new();
+    while let Ok(WriterCmd::Frame(f, _)) = rx.try_recv() {
+        queued.push(f);
+    }
+    assert_eq!(queued, ["second", "third"]);
+    drop(sender);
+    let mut wire = Vec::new();
+    b.read_to_end(&mut wire).await.unwrap();
+    assert_eq!(wire, b"first");
+}
+
 /// Messages queued while the writer task waits go out in as few writes as the batch
 /// size allows, in order, and a message above the batch size is written whole.
 #[tokio::test]
