@@ -26,7 +26,13 @@
 //! Needs Crossbar.io: installed on first use into `target/crossbar-venv` (or the venv named
 //! by `AUTOBAHN_CROSSBAR_VENV`), as for the Crossbar tests. Exits non-zero if a scenario
 //! fails. Knobs: `BENCH_SEQ`, `BENCH_PAR`, `BENCH_PUB` (counts),
-//! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`.
+//! `BENCH_CLIENTS=rust,python,floor`, `BENCH_TRANSPORTS=ws,rs`; for our client
+//! `BENCH_KEEPALIVE=0` (default on: the `ApplicationRunner`'s keepalive, 10 s / 5 s)
+//! and `BENCH_SEQ_IN=task` (sequential calls from a spawned task instead of the
+//! `block_on` future); `BENCH_PAIRED` (rounds, default 10; 2 when quick) of
+//! [`PAIRED_CALLS`] sequential calls of ours alternating with the floor's, run when
+//! both `rust` and `floor` are selected: on a busy machine only neighbours in time
+//! compare.
 //!
 //! `floor` (sequential calls only, over each selected transport) is the least CPU any
 //! client can spend per sequential call here: caller and callee on one thread over
@@ -47,9 +53,10 @@ use autobahn::wamp::rawsocket_transport::{RawSocketOptions, RawSocketTransport};
 use autobahn::wamp::session::{Lifecycle, SessionEvent};
 use autobahn::wamp::websocket_transport::{WebSocketTransport, WebSocketTransportConfig};
 use autobahn::wamp::{
-    CallOptions, CallResult, ComponentConfig, Dict, HelloDetails, PublishOptions, RegisterOptions,
-    Session, SubscribeOptions, Value,
+    ApplicationRunner, CallOptions, CallResult, ComponentConfig, Dict, HelloDetails,
+    PublishOptions, RegisterOptions, Session, SubscribeOptions, Value,
 };
+use autobahn::websocket::client::WebSocketClientFactory;
 use crossbar::{Crossbar, Peer, REALM};
 
 /// Calls (publishes) in flight in the `par` and `pub` scenarios.
@@ -125,6 +132,9 @@ struct Row {
     seq: Outcome,
     par: Outcome,
     publ: Outcome,
+    /// Paired rounds of sequential calls (ours, then the floor's, or the other way
+    /// round): client CPU µs per call of each.
+    paired: Vec<(f64, f64)>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -208,21 +218,55 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 // ---------------------------------------------------------------------------------------
 // Our client.
 
-async fn joined(cb: &Crossbar, transport: Transport) -> (Session, Lifecycle) {
+/// How our client runs: with the keepalive `ApplicationRunner` turns on by default
+/// (`BENCH_KEEPALIVE`, default on) and where its sequential calls are made from
+/// (`BENCH_SEQ_IN=block_on`, the default, or `task`).
+#[derive(Clone, Copy)]
+struct RustClient {
+    keepalive: bool,
+    seq_in_task: bool,
+    /// Rounds of [`PAIRED_CALLS`] sequential calls alternating with the floor's.
+    paired_rounds: usize,
+}
+
+/// Calls per client in one paired round.
+const PAIRED_CALLS: usize = 300;
+
+impl RustClient {
+    fn from_env() -> Self {
+        Self {
+            keepalive: std::env::var("BENCH_KEEPALIVE").map_or(true, |v| v != "0"),
+            seq_in_task: std::env::var("BENCH_SEQ_IN").is_ok_and(|v| v == "task"),
+            paired_rounds: 0,
+        }
+    }
+}
+
+async fn joined(cb: &Crossbar, transport: Transport, keepalive: bool) -> (Session, Lifecycle) {
     let url = transport.url(cb);
     let config = ComponentConfig::new(REALM);
     let (session, mut life) = match transport {
         Transport::WebSocketJson => {
             let ws = WebSocketTransportConfig::with_subprotocols(["wamp.2.json".to_string()]);
-            let t = WebSocketTransport::connect(&url, &ws)
+            let mut factory = WebSocketClientFactory::new(&url)
+                .unwrap_or_else(|e| panic!("WebSocket URL {url}: {e}"));
+            if keepalive {
+                *factory.options_mut() = ApplicationRunner::default_websocket_options();
+            }
+            let t = WebSocketTransport::connect_with_factory(factory, &ws)
                 .await
                 .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
             Session::start(t, config)
         }
         Transport::RawSocketMsgpack => {
+            let base = if keepalive {
+                ApplicationRunner::default_rawsocket_options()
+            } else {
+                RawSocketOptions::default()
+            };
             let options = RawSocketOptions {
                 serializer: SerializerId::MSGPACK,
-                ..RawSocketOptions::default()
+                ..base
             };
             let t = RawSocketTransport::connect(&url, &options)
                 .await
@@ -254,6 +298,17 @@ async fn call_echo(session: &Session, uri: &str, i: usize) {
     assert_eq!(r.args, vec![Value::from(i as u64)], "echo of {i}");
 }
 
+/// `n` sequential calls; their latencies, µs.
+async fn sequential_calls(caller: &Session, uri: &str, n: usize) -> Vec<f64> {
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n {
+        let s = Instant::now();
+        call_echo(caller, uri, i).await;
+        lat.push(s.elapsed().as_secs_f64() * 1e6);
+    }
+    lat
+}
+
 /// `n` calls with `k` in flight (tasks sharing a counter).
 async fn calls_in_flight(caller: &Session, uri: &str, n: usize, k: usize) {
     let next = Arc::new(AtomicUsize::new(0));
@@ -275,7 +330,7 @@ async fn calls_in_flight(caller: &Session, uri: &str, n: usize, k: usize) {
     }
 }
 
-fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
+fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts, client: RustClient) -> Row {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -283,8 +338,8 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
     let uri = crossbar::unique_uri("bench.rs.echo");
     let topic = crossbar::unique_uri("bench.rs.topic");
     rt.block_on(async {
-        let (callee, _callee_life) = joined(cb, transport).await;
-        let (caller, _caller_life) = joined(cb, transport).await;
+        let (callee, _callee_life) = joined(cb, transport, client.keepalive).await;
+        let (caller, _caller_life) = joined(cb, transport, client.keepalive).await;
         let _reg = callee
             .register(
                 &uri,
@@ -297,15 +352,50 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
             call_echo(&caller, &uri, i).await;
         }
 
-        // Sequential.
-        let mut lat = Vec::with_capacity(counts.seq);
+        // Sequential: from this future (which `block_on` polls after waking its
+        // thread through the driver: an `eventfd` write and an `epoll_wait` per call),
+        // or from a task (woken in place), as an application's code may run.
         let (c0, r0, t0) = (process_cpu(), router_cpu(cb), Instant::now());
-        for i in 0..counts.seq {
-            let s = Instant::now();
-            call_echo(&caller, &uri, i).await;
-            lat.push(s.elapsed().as_secs_f64() * 1e6);
-        }
+        let mut lat = if client.seq_in_task {
+            let (caller, uri, n) = (caller.clone(), uri.clone(), counts.seq);
+            tokio::spawn(async move { sequential_calls(&caller, &uri, n).await })
+                .await
+                .expect("sequential caller task")
+        } else {
+            sequential_calls(&caller, &uri, counts.seq).await
+        };
         let seq = outcome(counts.seq, t0, c0, r0, cb);
+
+        // Paired rounds with the floor: on a busy machine the client CPU per call of
+        // two runs minutes apart differs by 2x or more, so each round compares
+        // neighbours in time. The floor blocks this thread: our sessions are idle.
+        let mut paired = Vec::with_capacity(client.paired_rounds);
+        let (addr, wire) = match transport {
+            Transport::WebSocketJson => (cb.ws_addr, floor::Wire::WebSocketJson),
+            Transport::RawSocketMsgpack => (cb.rs_addr, floor::Wire::RawSocketMsgpack),
+        };
+        let floor_round = || {
+            let uri = crossbar::unique_uri("bench.floor.echo");
+            let (_, cpu) =
+                floor::sequential_calls(addr, wire, REALM, &uri, 50, PAIRED_CALLS, process_cpu);
+            cpu / PAIRED_CALLS as f64 * 1e6
+        };
+        for round in 0..client.paired_rounds {
+            let floor_first = round % 2 == 1;
+            let floor_us = if floor_first { floor_round() } else { 0.0 };
+            let c0 = process_cpu();
+            if client.seq_in_task {
+                let (caller, uri) = (caller.clone(), uri.clone());
+                tokio::spawn(async move { sequential_calls(&caller, &uri, PAIRED_CALLS).await })
+                    .await
+                    .expect("sequential caller task");
+            } else {
+                sequential_calls(&caller, &uri, PAIRED_CALLS).await;
+            }
+            let ours_us = (process_cpu() - c0) / PAIRED_CALLS as f64 * 1e6;
+            let floor_us = if floor_first { floor_us } else { floor_round() };
+            paired.push((ours_us, floor_us));
+        }
         lat.sort_by(f64::total_cmp);
         let seq = Outcome {
             p50_us: percentile(&lat, 0.5),
@@ -319,7 +409,7 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
         let par = outcome(counts.par, t0, c0, r0, cb);
 
         // Publish -> event.
-        let (subscriber, _sub_life) = joined(cb, transport).await;
+        let (subscriber, _sub_life) = joined(cb, transport, client.keepalive).await;
         let received = Arc::new(AtomicUsize::new(0));
         let last = Arc::new(Mutex::new(None::<Instant>));
         let all_in = Arc::new(tokio::sync::Notify::new());
@@ -393,6 +483,7 @@ fn run_rust(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
             seq,
             par,
             publ,
+            paired,
         }
     })
 }
@@ -507,6 +598,7 @@ fn run_python(cb: &Crossbar, transport: Transport, counts: Counts) -> Row {
         seq,
         par,
         publ,
+        paired: Vec::new(),
     }
 }
 
@@ -546,6 +638,29 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
+    let rust_client = RustClient {
+        paired_rounds: if clients.contains("floor") {
+            env_usize("BENCH_PAIRED").unwrap_or(if quick { 2 } else { 10 })
+        } else {
+            0
+        },
+        ..RustClient::from_env()
+    };
+    if clients.contains("rust") {
+        eprintln!(
+            "  autobahn-rs: keepalive {}, sequential calls from {}",
+            if rust_client.keepalive {
+                "on (the runner's 10 s / 5 s)"
+            } else {
+                "off"
+            },
+            if rust_client.seq_in_task {
+                "a task"
+            } else {
+                "the block_on future"
+            }
+        );
+    }
     let mut rows = Vec::new();
     let transports = std::env::var("BENCH_TRANSPORTS").unwrap_or_else(|_| "ws,rs".into());
     for transport in [Transport::WebSocketJson, Transport::RawSocketMsgpack] {
@@ -554,7 +669,7 @@ fn main() {
         }
         if clients.contains("rust") {
             eprintln!("  {}: autobahn-rs", transport.name());
-            rows.push(run_rust(&cb, transport, counts));
+            rows.push(run_rust(&cb, transport, counts, rust_client));
         }
         if clients.contains("python") {
             eprintln!("  {}: autobahn-python", transport.name());
@@ -633,6 +748,24 @@ fn main() {
             }
             if let Some(rs) = find("autobahn-rs") {
                 println!("  autobahn-rs / floor: {:.2}", rs.seq.client_us / floor_us);
+                if !rs.paired.is_empty() {
+                    let median = |mut v: Vec<f64>| {
+                        v.sort_by(f64::total_cmp);
+                        percentile(&v, 0.5)
+                    };
+                    let ratios: Vec<f64> = rs.paired.iter().map(|(o, f)| o / f).collect();
+                    let (lo, hi) = ratios
+                        .iter()
+                        .fold((f64::INFINITY, 0.0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+                    println!(
+                        "  paired rounds ({} × {PAIRED_CALLS} calls each): autobahn-rs median {:.1} µs/call, \
+                         floor median {:.1} µs/call, autobahn-rs / floor median {:.2} (rounds {lo:.2}–{hi:.2})",
+                        rs.paired.len(),
+                        median(rs.paired.iter().map(|p| p.0).collect()),
+                        median(rs.paired.iter().map(|p| p.1).collect()),
+                        median(ratios.clone()),
+                    );
+                }
             }
         }
     }

@@ -78,6 +78,9 @@ struct Driver<T: Transport> {
     settings_version: Option<u64>,
     /// This session's span (the task runs in it); `session_id` is recorded on join.
     span: tracing::Span,
+    /// The runtime is `current_thread`: an endpoint's first poll runs in this task
+    /// (see `start_invocation`).
+    inline_first_poll: bool,
 }
 
 pub(super) fn spawn<T: Transport>(
@@ -104,6 +107,8 @@ pub(super) fn spawn<T: Transport>(
         publish_replies: HashMap::new(),
         settings_version: None,
         span: span.clone(),
+        inline_first_poll: tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::CurrentThread,
     };
     driver.configure();
     tokio::spawn(driver.run().instrument(span));

@@ -1,6 +1,9 @@
 //! The session task's side of invocations: running endpoints as tasks, feeding
 //! progressive call invocations their input, interrupts, answers.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::task::{Context, Poll, Waker};
+
 use super::*;
 use crate::wamp::session::handles::InvocationInput;
 
@@ -35,7 +38,24 @@ impl<T: Transport> Driver<T> {
         let held = self
             .session
             .charge(INVOCATION_TASK_SIZE.saturating_add(payload_size(&args, &kwargs)));
-        let run = endpoint(args, kwargs, details);
+        let mut run = endpoint(args, kwargs, details);
+        if self.inline_first_poll {
+            // One thread runs every task: a task of its own buys the endpoint nothing
+            // until it awaits, and an endpoint that answers at once (most do) then
+            // costs no spawn, no extra wakeup of this task and no bookkeeping.
+            let mut cx = Context::from_waker(Waker::noop());
+            let end = match catch_unwind(AssertUnwindSafe(|| run.as_mut().poll(&mut cx))) {
+                Ok(Poll::Pending) => None,
+                Ok(Poll::Ready(result)) => Some(Ok(result)),
+                Err(p) => Some(Err(panic_payload_message(p))),
+            };
+            if let Some(end) = end {
+                drop(held);
+                self.answer_invocation(request, end);
+                return;
+            }
+            // Not done: its task polls it again at once, with a waker that works.
+        }
         let handle = self.tasks.spawn(async move {
             let result = run.await;
             drop(held);
@@ -88,11 +108,22 @@ impl<T: Transport> Driver<T> {
         if self.running.remove(&request).is_none() {
             return; // Interrupted, or the session ended: already answered or moot.
         }
-        let sent = match outcome {
+        let end = match outcome {
+            Ok(result) => Ok(result),
+            Err(e) if e.is_panic() => Err(panic_message(e)),
+            Err(_) => return,
+        };
+        self.answer_invocation(request, end);
+    }
+
+    /// Answers an invocation whose endpoint returned (`Ok`) or panicked (`Err`, the
+    /// panic's text).
+    fn answer_invocation(&mut self, request: u64, end: Result<InvocationResult, String>) {
+        self.inputs.remove(&request);
+        let sent = match end {
             Ok(Ok(result)) => self.proto.yield_result(request, result, false),
             Ok(Err(app)) => self.proto.invocation_error(request, app),
-            Err(e) if e.is_panic() => {
-                let text = panic_message(e);
+            Err(text) => {
                 let app = ApplicationError::with_message(ApplicationError::RUNTIME_ERROR, text);
                 self.user_error(
                     app.clone(),
@@ -100,7 +131,6 @@ impl<T: Transport> Driver<T> {
                 );
                 self.proto.invocation_error(request, app)
             }
-            Err(_) => return,
         };
         if let Err(e) = sent {
             debug!(request, error = %e, "invocation answer dropped");
