@@ -14,10 +14,7 @@
 //!   reader stops reading the socket and TCP pushes back on the router;
 //! - the writer writes whole frames in order, so that a `send` cancelled half-way
 //!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
-//!   for it; `send` waits beyond that (backpressure). While it has nothing to do,
-//!   `send` writes the first frame after the router's input itself (a call's answer,
-//!   say: no task switch), and the writer gathers the frames that follow into few
-//!   writes.
+//!   for it; `send` waits beyond that (backpressure).
 //!
 //! `send` checks every message against the maximum length the router announced
 //! *before* queueing it: an oversized message fails with
@@ -51,7 +48,7 @@ pub use options::RawSocketOptions;
 
 use keepalive::Keepalive;
 
-use tasks::{read_loop, write_loop, FrameSender, Item, Output, ReadLoop, Shared};
+use tasks::{read_loop, write_loop, FrameSender, Item, ReadLoop, Shared, WriterCmd};
 
 /// Bytes of queued outgoing frames above which `send` waits.
 pub const SEND_HIGH_WATER: usize = 1 << 20;
@@ -416,13 +413,11 @@ where
     // router's PINGs ask for) first takes its share of `budget`, so a router that
     // does not read stalls our reader too.
     let (wtx, wrx) = mpsc::unbounded_channel();
-    let out = Output::new(wr);
     let sender = FrameSender {
         tx: wtx,
         budget: shared.budget.clone(),
-        out: out.clone(),
     };
-    let writer = tokio::spawn(write_loop(out, wrx, shared.clone(), peer.clone()));
+    let writer = tokio::spawn(write_loop(wr, wrx, shared.clone(), peer.clone()));
     let (tx, rx) = mpsc::channel(options.queue_size.max(1));
     let queued = QueuedBytes::new(options.max_queued_bytes);
     let reader = tokio::spawn(read_loop(ReadLoop {
@@ -515,7 +510,7 @@ impl Transport for RawSocketTransport {
         }
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
-        self.sender.shutdown();
+        let _ = self.sender.tx.send(WriterCmd::Shutdown);
         let wait = async {
             // Queued frames are written, then our side is shut down...
             let _ = (&mut self.writer).await;
@@ -545,7 +540,6 @@ impl Transport for RawSocketTransport {
         self.rx.close();
         self.reader.abort();
         self.writer.abort();
-        self.sender.drop_socket();
     }
 
     /// Only `tls-exporter` (RFC 9266), over TLS: rustls does not expose `tls-unique`
@@ -570,6 +564,5 @@ impl Drop for RawSocketTransport {
     fn drop(&mut self) {
         self.reader.abort();
         self.writer.abort();
-        self.sender.drop_socket();
     }
 }

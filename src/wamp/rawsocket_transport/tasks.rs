@@ -1,12 +1,11 @@
 //! The two tasks of a RawSocket connection: the reader (frames in, PONGs out, WAMP
-//! messages to the receive queue) and the writer (whole frames out, in order). A
-//! sender writes a frame itself while the writer has nothing to do.
+//! messages to the receive queue) and the writer (whole frames out, in order).
 
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -43,107 +42,14 @@ pub(super) struct Shared {
     pub(super) budget: Arc<Semaphore>,
 }
 
-/// The socket's write side, shared by the writer task and the senders.
-pub(super) struct Output {
-    /// The write half of the socket; `None` once the connection is dropped.
-    wr: Option<Pin<Box<dyn AsyncWrite + Send>>>,
-    /// The writer task has work queued (frames, the rest of one, a flush, the
-    /// shutdown) or under way: senders queue behind it. While it is false the writer
-    /// waits for its queue, and a sender may write a frame to the socket itself,
-    /// which saves a task switch and a wakeup per message.
-    busy: bool,
-    /// A frame was sent since the last input from the router: the frames that follow
-    /// are a burst, which the writer gathers into few writes; the first frame after
-    /// input (the answer to it, say) goes out directly.
-    wrote_since_input: bool,
-}
-
-impl Output {
-    pub(super) fn new<W: AsyncWrite + Send + 'static>(wr: W) -> Arc<Mutex<Self>> {
-        Arc::new(Mutex::new(Self {
-            wr: Some(Box::pin(wr)),
-            busy: false,
-            wrote_since_input: false,
-        }))
-    }
-}
-
-/// Locks the write side; a panic while it was held cannot leave a frame half
-/// accounted for (every write either completes or goes to the writer), so a poisoned
-/// lock is used as is.
-fn lock(out: &Mutex<Output>) -> MutexGuard<'_, Output> {
-    out.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// The sending side, shared by `send` and the reader (which sends PONGs).
 #[derive(Clone)]
 pub(super) struct FrameSender {
     pub(super) tx: mpsc::UnboundedSender<WriterCmd>,
     pub(super) budget: Arc<Semaphore>,
-    pub(super) out: Arc<Mutex<Output>>,
 }
 
 impl FrameSender {
-    /// Writes `frame` to the socket now if the writer is idle, nothing was sent since
-    /// the router's last input and the socket takes it all (and flushes);
-    /// otherwise hands the writer what is left of it, in order behind what it has.
-    /// Errors are the writer's to find: it writes what is left and fails the
-    /// connection as usual.
-    fn write_or_queue(
-        &self,
-        frame: Bytes,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<(), TransportError> {
-        let mut out = lock(&self.out);
-        let mut written = 0;
-        let direct = !out.busy && !out.wrote_since_input;
-        out.wrote_since_input = true;
-        if let (true, Some(wr)) = (direct, out.wr.as_mut()) {
-            // The writer task is not waiting on the socket, and polls it again for
-            // whatever it is handed: no waker is needed here.
-            let mut cx = Context::from_waker(Waker::noop());
-            while let Some(rest) = frame.get(written..).filter(|r| !r.is_empty()) {
-                match wr.as_mut().poll_write(&mut cx, rest) {
-                    Poll::Ready(Ok(n)) if n > 0 => written += n,
-                    _ => break,
-                }
-            }
-            if written == frame.len()
-                && matches!(wr.as_mut().poll_flush(&mut cx), Poll::Ready(Ok(())))
-            {
-                return Ok(());
-            }
-        }
-        // From now on the writer goes first: queued under the lock, so it sees the
-        // frame before it can call itself idle.
-        out.busy = true;
-        self.tx
-            .send(WriterCmd::Frame(frame.slice(written..), permit))
-            .map_err(|_| TransportError::Closed)
-    }
-
-    /// Asks the writer to write what is queued, then shut the write side down; no
-    /// sender writes to the socket after this.
-    pub(super) fn shutdown(&self) {
-        let mut out = lock(&self.out);
-        out.busy = true;
-        let _ = self.tx.send(WriterCmd::Shutdown);
-    }
-
-    /// Input from the router arrived: the next frame may go out directly again.
-    pub(super) fn input_arrived(&self) {
-        lock(&self.out).wrote_since_input = false;
-    }
-
-    /// Drops the write half of the socket (with the reader's half gone too, the
-    /// connection closes at once).
-    pub(super) fn drop_socket(&self) {
-        let mut out = lock(&self.out);
-        out.busy = true;
-        out.wr = None;
-    }
-
     /// Queues a whole frame, waiting while the queue is over budget. Cancel-safe:
     /// the frame is queued entirely or not at all.
     pub(super) async fn send(&self, frame: Bytes) -> Result<(), TransportError> {
@@ -155,7 +61,9 @@ impl FrameSender {
             .acquire_many_owned(want)
             .await
             .map_err(|_| TransportError::Closed)?;
-        self.write_or_queue(frame, permit)
+        self.tx
+            .send(WriterCmd::Frame(frame, permit))
+            .map_err(|_| TransportError::Closed)
     }
 
     /// Queues a small control frame (a keepalive PING) without waiting for the
@@ -167,56 +75,23 @@ impl FrameSender {
             .clone()
             .try_acquire_many_owned(0)
             .map_err(|_| TransportError::Closed)?;
-        self.write_or_queue(frame, permit)
+        self.tx
+            .send(WriterCmd::Frame(frame, permit))
+            .map_err(|_| TransportError::Closed)
     }
 }
 
 /// Bytes gathered into one write; a frame that would overflow it goes in the next one.
 const WRITE_BATCH: usize = 64 * 1024;
 
-/// The writer's access to the socket: each poll takes the lock for its own duration.
-struct Locked<'a>(&'a Mutex<Output>);
-
-impl Locked<'_> {
-    fn with<R>(
-        &self,
-        f: impl FnOnce(Pin<&mut (dyn AsyncWrite + Send)>) -> Poll<std::io::Result<R>>,
-    ) -> Poll<std::io::Result<R>> {
-        match lock(self.0).wr.as_mut() {
-            Some(wr) => f(wr.as_mut()),
-            None => Poll::Ready(Err(std::io::ErrorKind::NotConnected.into())),
-        }
-    }
-}
-
-impl AsyncWrite for Locked<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.with(|wr| wr.poll_write(cx, buf))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.with(|wr| wr.poll_flush(cx))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.with(|wr| wr.poll_shutdown(cx))
-    }
-}
-
 /// Writes queued frames in order: per wakeup, everything queued (up to
 /// [`WRITE_BATCH`] bytes, or one larger frame) goes out in one write, then a flush.
-/// Once nothing is left, it lets the senders write themselves until handed more.
-pub(super) async fn write_loop(
-    out: Arc<Mutex<Output>>,
+pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
     mut rx: mpsc::UnboundedReceiver<WriterCmd>,
     shared: Arc<Shared>,
     peer: String,
 ) {
-    let mut wr = Locked(&out);
     let mut batch: Vec<u8> = Vec::new();
     // Permits of the frames in `batch`: released once their bytes are written.
     let mut permits: Vec<OwnedSemaphorePermit> = Vec::new();
@@ -270,23 +145,7 @@ pub(super) async fn write_loop(
             break;
         }
         if next.is_none() {
-            let idle = {
-                let mut o = lock(&out);
-                match rx.try_recv() {
-                    Ok(cmd) => {
-                        next = Some(cmd);
-                        false
-                    }
-                    Err(_) => {
-                        // Senders queue under this lock: nothing can be behind us.
-                        o.busy = false;
-                        true
-                    }
-                }
-            };
-            if idle {
-                next = rx.recv().await;
-            }
+            next = rx.recv().await;
         }
     }
     shared.open.store(false, Ordering::Release);
@@ -340,13 +199,12 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(mut st: ReadLoop<R>) {
         ReadEnd::Eof => {
             tracing::debug!(peer = %st.peer, "rawsocket: router closed the connection");
             // Close our side too, after what is queued.
-            st.sender.shutdown();
+            let _ = st.sender.tx.send(WriterCmd::Shutdown);
         }
         ReadEnd::Dropped => {}
         ReadEnd::Failed(e) => {
             tracing::debug!(peer = %st.peer, "rawsocket: connection failed: {e}");
             st.writer.abort();
-            st.sender.drop_socket();
             st.shared.budget.close();
             let _ = st.tx.send(Err(e)).await;
         }
@@ -455,10 +313,7 @@ async fn read_frames<R: AsyncRead + Unpin>(st: &mut ReadLoop<R>) -> ReadEnd {
                     ))
                 };
             }
-            Ok(n) => {
-                st.sender.input_arrived();
-                st.decoder.feed(buf.get(..n).unwrap_or_default());
-            }
+            Ok(n) => st.decoder.feed(buf.get(..n).unwrap_or_default()),
             Err(e) => return ReadEnd::Failed(TransportError::Lost(format!("read failed: {e}"))),
         }
     }
