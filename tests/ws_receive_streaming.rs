@@ -186,12 +186,16 @@ async fn a_split_reader_streams_while_the_writer_sends() {
             Message::from("first second")
         );
         let mut writer = sending.await.expect("the writer");
-        // The writer alone completes the close (it used to wait for `message_timeout`,
-        // 60 s, when the poll that ended the connection was its last).
-        let info = tokio::time::timeout(Duration::from_secs(20), writer.close(Some(1000), None))
-            .await
-            .expect("the close completes without the reader")
-            .expect("close");
+        // The writer alone completes the close. It used to sleep until some timer woke it
+        // (`message_timeout`, 60 s) when the poll that ended the connection was its own;
+        // the deadline is checked first, so such a late wake-up fails here.
+        let info = tokio::select! {
+            biased;
+            _ = tokio::time::sleep(Duration::from_secs(20)) => {
+                panic!("the close did not complete without the reader")
+            }
+            info = writer.close(Some(1000), None) => info.expect("close"),
+        };
         assert!(info.was_clean, "{info:?}");
         for _ in 0..20 {
             assert_eq!(got.recv().await, Some(TEXT), "the writer's messages arrive");
