@@ -28,6 +28,15 @@ struct Seen {
     refused: bool,
 }
 
+/// A subscriber for the tests that check no log. Without one, the first of them to hit a
+/// callsite (the runner's "connect failed") while the capturing test installs its own may
+/// cache "never" for it, and the capture then misses the event (tracing-core registers a
+/// callsite and a new dispatcher without ordering the two). With a subscriber on every
+/// test's thread, no callsite is ever registered as uninteresting.
+fn quiet_subscriber() -> tracing::subscriber::DefaultGuard {
+    Capture::default().install()
+}
+
 /// A loopback URL with nothing listening: a port bound, then released.
 async fn refused_url() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -122,6 +131,7 @@ async fn run_reports_each_failed_attempt_and_gives_up_after_max_retries() {
 
 #[tokio::test]
 async fn run_keeps_trying_by_default_until_stopped() {
+    let _tracing = quiet_subscriber();
     let url = refused_url().await;
     let (seen, record) = recorder();
     let runner = ApplicationRunner::new(url, "realm1").retry_policy(quick_retries(None));
@@ -142,6 +152,7 @@ async fn run_keeps_trying_by_default_until_stopped() {
 
 #[tokio::test]
 async fn run_once_reports_its_failure_and_returns_it_as_source() {
+    let _tracing = quiet_subscriber();
     let url = refused_url().await;
     let (seen, hook) = recorder();
     let runner = ApplicationRunner::new(url.clone(), "realm1").on_connect_failure(hook);
