@@ -47,6 +47,9 @@ use os::{clock_ns, load_average, pin_to, this_thread_cpu_clock};
 
 #[path = "support/echo_parser.rs"]
 mod echo_parser;
+
+#[path = "support/raw_upgrade.rs"]
+mod raw_upgrade;
 use echo_parser::EchoParser;
 
 // The compressed echo's peers: the interop tests' scripts, installed as those tests do.
@@ -262,43 +265,18 @@ impl Drop for RunningServer {
 // ---------------------------------------------------------------------------------------
 // The load generator.
 
-/// Opens a connection and does the opening handshake; returns bytes read past it.
 /// A compressed cell offers permessage-deflate with `client_no_context_takeover`, so the
 /// one pre-compressed frame is valid every time it is sent.
 async fn connect(port: u16, deflate: bool) -> io::Result<(TcpStream, Vec<u8>)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.set_nodelay(true)?;
-    let offer = if deflate {
-        "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
+    if deflate {
+        raw_upgrade::upgrade(
+            port,
+            Some("permessage-deflate; client_no_context_takeover"),
+            Some("permessage-deflate"),
+        )
+        .await
     } else {
-        ""
-    };
-    let req = format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n{offer}\r\n"
-    );
-    s.write_all(req.as_bytes()).await?;
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 512];
-    loop {
-        let n = s.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(io::Error::other("EOF during handshake"));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            if !buf.starts_with(b"HTTP/1.1 101")
-                || (deflate && !head.contains("permessage-deflate"))
-            {
-                return Err(io::Error::other(format!(
-                    "handshake refused: {}",
-                    String::from_utf8_lossy(&buf)
-                )));
-            }
-            return Ok((s, buf.split_off(end + 4)));
-        }
+        raw_upgrade::upgrade(port, None, None).await
     }
 }
 

@@ -5,10 +5,12 @@
 //! task through its unbounded channel (tokio-tungstenite's own broadcast example keeps such
 //! a peer map), and the task writes it as a binary message.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::net::TcpListener;
+use futures_util::{Sink, SinkExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 
 use super::FanoutServer;
@@ -102,7 +104,7 @@ impl Fanout {
         match (self, kind) {
             (Fanout::Ours(registry), _) => serve_autobahn(listener, port, deflate, registry).await,
             (Fanout::Peer(registry), FanoutServer::Fastwebsockets) => {
-                serve_fastwebsockets(listener, registry.clone()).await
+                serve_fastwebsockets(listener, registry).await
             }
             (Fanout::Peer(registry), FanoutServer::TokioWebsockets) => {
                 serve_tokio_websockets(listener, registry).await
@@ -160,17 +162,44 @@ async fn serve_autobahn(
         .expect("autobahn serve");
 }
 
-/// A peer connection's sending side: registered, then fed by the broadcaster.
-fn register(registry: &Registry<mpsc::UnboundedSender<Bytes>>) -> mpsc::UnboundedReceiver<Bytes> {
-    let (tx, rx) = mpsc::unbounded_channel();
+/// Accepts on `listener` until the runtime is dropped; each connection runs `serve` in a
+/// task of its own.
+async fn accept_each<F, Fut>(listener: TcpListener, serve: F)
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve(stream));
+    }
+}
+
+/// A peer connection's sending side: registered, then fed by the broadcaster, each message
+/// sent as `binary` makes it, until the connection fails.
+async fn forward<S, M>(
+    mut ws: S,
+    registry: &Registry<mpsc::UnboundedSender<Bytes>>,
+    binary: impl Fn(Bytes) -> M,
+) where
+    S: Sink<M> + Unpin,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel();
     registry.join(tx);
-    rx
+    while let Some(message) = rx.recv().await {
+        if ws.send(binary(message)).await.is_err() {
+            break;
+        }
+    }
 }
 
 /// fastwebsockets: hyper upgrade (as its echo example), then `write_frame` per message.
 async fn serve_fastwebsockets(
     listener: TcpListener,
-    registry: Arc<Registry<mpsc::UnboundedSender<Bytes>>>,
+    registry: &Arc<Registry<mpsc::UnboundedSender<Bytes>>>,
 ) {
     use fastwebsockets::{upgrade, Frame, Payload, WebSocketError};
     use http_body_util::Empty;
@@ -179,13 +208,9 @@ async fn serve_fastwebsockets(
     use hyper::service::service_fn;
     use hyper::{Request, Response};
 
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    accept_each(listener, |stream| {
         let registry = registry.clone();
-        tokio::spawn(async move {
+        async move {
             let io = hyper_util::rt::TokioIo::new(stream);
             let service = service_fn(move |mut req: Request<Incoming>| {
                 let registry = registry.clone();
@@ -193,7 +218,8 @@ async fn serve_fastwebsockets(
                     let (response, fut) = upgrade::upgrade(&mut req)?;
                     tokio::spawn(tokio::task::unconstrained(async move {
                         let Ok(mut ws) = fut.await else { return };
-                        let mut rx = register(&registry);
+                        let (tx, mut rx) = mpsc::unbounded_channel();
+                        registry.join(tx);
                         while let Some(message) = rx.recv().await {
                             let frame = Frame::binary(Payload::Borrowed(&message));
                             if ws.write_frame(frame).await.is_err() {
@@ -208,8 +234,9 @@ async fn serve_fastwebsockets(
                 .serve_connection(io, service)
                 .with_upgrades()
                 .await;
-        });
-    }
+        }
+    })
+    .await
 }
 
 /// tokio-websockets: `ServerBuilder` default config, `send` per message.
@@ -217,30 +244,15 @@ async fn serve_tokio_websockets(
     listener: TcpListener,
     registry: &Arc<Registry<mpsc::UnboundedSender<Bytes>>>,
 ) {
-    use futures_util::SinkExt;
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    accept_each(listener, |stream| {
         let registry = registry.clone();
-        tokio::spawn(tokio::task::unconstrained(async move {
-            let Ok((_req, mut ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await
-            else {
-                return;
-            };
-            let mut rx = register(&registry);
-            while let Some(message) = rx.recv().await {
-                if ws
-                    .send(tokio_websockets::Message::binary(message))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
+        tokio::task::unconstrained(async move {
+            if let Ok((_req, ws)) = tokio_websockets::ServerBuilder::new().accept(stream).await {
+                forward(ws, &registry, tokio_websockets::Message::binary).await;
             }
-        }));
-    }
+        })
+    })
+    .await
 }
 
 /// tokio-tungstenite: `accept_async`, `send` per message.
@@ -248,24 +260,18 @@ async fn serve_tokio_tungstenite(
     listener: TcpListener,
     registry: &Arc<Registry<mpsc::UnboundedSender<Bytes>>>,
 ) {
-    use futures_util::SinkExt;
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    accept_each(listener, |stream| {
         let registry = registry.clone();
-        tokio::spawn(async move {
-            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                return;
-            };
-            let mut rx = register(&registry);
-            while let Some(message) = rx.recv().await {
-                let message = tokio_tungstenite::tungstenite::Message::Binary(message);
-                if ws.send(message).await.is_err() {
-                    break;
-                }
+        async move {
+            if let Ok(ws) = tokio_tungstenite::accept_async(stream).await {
+                forward(
+                    ws,
+                    &registry,
+                    tokio_tungstenite::tungstenite::Message::Binary,
+                )
+                .await;
             }
-        });
-    }
+        }
+    })
+    .await
 }
