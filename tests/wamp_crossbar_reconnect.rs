@@ -20,10 +20,11 @@ use std::time::Duration;
 use autobahn::list;
 use autobahn::wamp::{
     ApplicationRunner, ApplicationSession, CallOptions, CallResult, Dict, RegisterOptions,
-    RetryPolicy, Session, SessionDetails, Value,
+    RetryPolicy, Session, SessionDetails, StopHandle, Value,
 };
 use crossbar::REALM;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -95,6 +96,56 @@ async fn call_once(url: &str, procedure: &str) -> Result<Vec<Value>, String> {
     outcome.app.result.expect("caller joined and called")
 }
 
+/// A `Service` run by an `ApplicationRunner` in a task of its own, reconnecting quickly.
+struct RunningService {
+    joins: mpsc::UnboundedReceiver<(u64, Session)>,
+    stop: StopHandle,
+    run: JoinHandle<Result<Service, autobahn::wamp::Error>>,
+}
+
+impl RunningService {
+    /// Starts `runner` (its retry policy set here) with a `Service` for `procedure`.
+    fn start(runner: ApplicationRunner, procedure: &str) -> Self {
+        let runner = runner.retry_policy(RetryPolicy {
+            initial_retry_delay: Duration::from_millis(200),
+            max_retry_delay: Duration::from_secs(2),
+            ..RetryPolicy::default()
+        });
+        let (joins_tx, joins) = mpsc::unbounded_channel();
+        let stop = runner.stop_handle();
+        let procedure = procedure.to_owned();
+        let run = tokio::spawn(async move {
+            runner
+                .run(move |_| Service {
+                    procedure: procedure.clone(),
+                    joins: joins_tx.clone(),
+                    registered: false,
+                })
+                .await
+        });
+        Self { joins, stop, run }
+    }
+
+    /// The next join: its router session ID and the session. Fails after `limit`.
+    async fn joined(&mut self, limit: Duration, what: &str) -> (u64, Session) {
+        timeout(limit, self.joins.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no join within {limit:?}"))
+            .expect("the runner's task is alive")
+    }
+
+    /// Stops the runner; its component must have registered.
+    async fn stop(self) {
+        self.stop.stop();
+        let app = timeout(LIMIT, self.run)
+            .await
+            .expect("runner stops")
+            .expect("task")
+            .expect("run ok");
+        assert!(app.registered);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers() {
     let mut cb = tokio::task::spawn_blocking(crossbar::Crossbar::start)
@@ -103,28 +154,8 @@ async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers(
     let url = cb.ws_url.clone();
     let procedure = crossbar::unique_uri("com.example.reconnect.ping");
 
-    let (joins_tx, mut joins) = mpsc::unbounded_channel();
-    let runner = ApplicationRunner::new(url.clone(), REALM).retry_policy(RetryPolicy {
-        initial_retry_delay: Duration::from_millis(200),
-        max_retry_delay: Duration::from_secs(2),
-        ..RetryPolicy::default()
-    });
-    let stop = runner.stop_handle();
-    let p = procedure.clone();
-    let run = tokio::spawn(async move {
-        runner
-            .run(move |_| Service {
-                procedure: p,
-                joins: joins_tx,
-                registered: false,
-            })
-            .await
-    });
-
-    let (first, _) = timeout(LIMIT, joins.recv())
-        .await
-        .expect("first join")
-        .expect("joined");
+    let mut service = RunningService::start(ApplicationRunner::new(url.clone(), REALM), &procedure);
+    let (first, _) = service.joined(LIMIT, "first join").await;
     assert_eq!(call_once(&url, &procedure).await, Ok(list!["pong"]));
 
     // Kill and restart the router under the running component.
@@ -135,20 +166,13 @@ async fn component_rejoins_after_crossbar_restarts_and_its_registration_answers(
     .await
     .expect("restart");
 
-    let (second, _) = timeout(LIMIT, joins.recv())
-        .await
-        .expect("the component re-joins after the restart")
-        .expect("joined again");
+    let (second, _) = service
+        .joined(LIMIT, "the component re-joins after the restart")
+        .await;
     assert_ne!(first, second, "a new router session");
     // The registration was restored by the runner (the component registered only once).
     assert_eq!(call_once(&url, &procedure).await, Ok(list!["pong"]));
 
-    stop.stop();
-    let app = timeout(LIMIT, run)
-        .await
-        .expect("runner stops")
-        .expect("task")
-        .expect("run ok");
-    assert!(app.registered);
+    service.stop().await;
     drop(cb_back);
 }

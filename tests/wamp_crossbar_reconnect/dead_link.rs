@@ -6,14 +6,12 @@ use std::time::{Duration, Instant};
 use autobahn::list;
 use autobahn::wamp::{
     ApplicationRunner, CallOptions, CallResult, Dict, Error, PublishOptions, RegisterOptions,
-    RetryPolicy,
 };
-use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use super::crossbar::{self, Crossbar, REALM};
 use super::test_proxy::Relay;
-use super::{call_once, Service, LIMIT};
+use super::{call_once, RunningService, LIMIT};
 
 /// The test's keepalive: a ping each second, given up a second later.
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -33,31 +31,11 @@ async fn silent_link_is_detected_and_replaced(
     let mut relay = Relay::start(router).await;
     let procedure = crossbar::unique_uri("com.example.deadlink.ping");
 
-    let (joins_tx, mut joins) = mpsc::unbounded_channel();
     let runner = ApplicationRunner::new(url_via(relay.addr), REALM)
         .serializers([serializer])
-        .keepalive(Some(INTERVAL), Some(PONG_TIMEOUT))
-        .retry_policy(RetryPolicy {
-            initial_retry_delay: Duration::from_millis(200),
-            max_retry_delay: Duration::from_secs(2),
-            ..RetryPolicy::default()
-        });
-    let stop = runner.stop_handle();
-    let p = procedure.clone();
-    let run = tokio::spawn(async move {
-        runner
-            .run(move |_| Service {
-                procedure: p,
-                joins: joins_tx,
-                registered: false,
-            })
-            .await
-    });
-
-    let (first, session) = timeout(LIMIT, joins.recv())
-        .await
-        .expect("first join")
-        .expect("joined");
+        .keepalive(Some(INTERVAL), Some(PONG_TIMEOUT));
+    let mut service = RunningService::start(runner, &procedure);
+    let (first, session) = service.joined(LIMIT, "first join").await;
     assert_eq!(relay.accepted.recv().await, Some(0));
     assert_eq!(
         call_once(&cb.ws_url, &procedure).await,
@@ -110,22 +88,15 @@ async fn silent_link_is_detected_and_replaced(
     );
 
     // A new link through the relay, a new router session, the registration restored.
-    let (second, _) = timeout(RECONNECT_LIMIT, joins.recv())
-        .await
-        .expect("the component re-joins within 30 s")
-        .expect("joined again");
+    let (second, _) = service
+        .joined(RECONNECT_LIMIT, "the component re-joins within 30 s")
+        .await;
     let rejoined = frozen_at.elapsed();
     assert_ne!(first, second, "a new router session");
     assert_eq!(relay.accepted.recv().await, Some(1), "a new connection");
     assert_eq!(call_once(&cb.ws_url, &procedure).await, Ok(list!["pong"]));
 
-    stop.stop();
-    let app = timeout(LIMIT, run)
-        .await
-        .expect("runner stops")
-        .expect("task")
-        .expect("run ok");
-    assert!(app.registered);
+    service.stop().await;
     (detected, rejoined)
 }
 
