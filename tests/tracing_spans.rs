@@ -126,6 +126,66 @@ async fn websocket_connection_span_carries_peer_path_subprotocol_and_extensions(
     assert!(server_peer.starts_with("tcp:127.0.0.1:"), "{server_peer}");
 }
 
+/// The pull API logs each received message once, in its connection's span, however it
+/// was received: `recv`, a streamed message collected with `into_message` on a whole
+/// connection, and one read piece by piece on a split connection's reading half.
+#[tokio::test]
+async fn pull_api_logs_received_messages_in_the_connection_span() {
+    use autobahn::websocket::options::{ClientOptions, ServerOptions};
+    use autobahn::websocket::{Message, PeerAddr, WebSocketBuilder};
+
+    let capture = Capture::default();
+    let _guard = capture.install();
+    bounded(async {
+        let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+        let mut client = WebSocketBuilder::client(&ClientOptions::default()).build(client_end);
+        let mut server = WebSocketBuilder::server(&ServerOptions::default())
+            .peer_addr(PeerAddr::Other("pull-peer".into()))
+            .build(server_end);
+        // The two large messages reach the server in pieces: streamed, not whole.
+        let streamed = vec![1u8; 200_000];
+        let half = vec![2u8; 150_000];
+        let (s, h) = (streamed.clone(), half.clone());
+        let client_task = tokio::spawn(async move {
+            client.send("whole").await.expect("send");
+            client.send(s).await.expect("send");
+            client.send(h).await.expect("send");
+            while client.recv().await.is_some() {}
+        });
+        assert_eq!(server.recv().await, Some(Message::from("whole")));
+        server.receive_streaming(true);
+        let reader = server.recv_streaming().await.expect("a message");
+        assert_eq!(
+            reader.into_message().await.unwrap(),
+            Message::from(streamed)
+        );
+        let (mut reader, mut writer) = server.split();
+        let mut message = reader.recv_streaming().await.expect("a message");
+        let mut len = 0;
+        while let Some(piece) = message.chunk().await.unwrap() {
+            len += piece.len();
+        }
+        assert_eq!(len, half.len());
+        drop(message);
+        writer.close(None, None).await.expect("close");
+        client_task.await.unwrap();
+    })
+    .await;
+
+    let events = capture.events();
+    let in_span = events_in(
+        &events,
+        "message received",
+        "ws_connection",
+        "peer",
+        "pull-peer",
+    );
+    let lengths: Vec<_> = in_span.iter().map(|e| e.fields["len"].as_str()).collect();
+    assert_eq!(lengths, ["5", "200000", "150000"], "{events:#?}");
+    let anywhere = events.iter().filter(|e| e.message == "message received");
+    assert_eq!(anywhere.count(), 3, "{events:#?}");
+}
+
 /// The server's port, from the client span's path-less peer.
 fn server_port(events: &[EventSeen]) -> u16 {
     let open = events_in(

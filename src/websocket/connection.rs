@@ -67,7 +67,7 @@ pub struct WebSocket<S> {
     /// The subprotocol the opening handshake agreed on.
     subprotocol: Option<String>,
     /// The connection's span: entered whenever the connection is polled.
-    span: tracing::Span,
+    pub(crate) span: tracing::Span,
     /// The server's `max_connections` place, given back when the connection is dropped.
     _slot: Option<ConnectionSlot>,
 }
@@ -448,10 +448,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-/// A received message as a [`Message`].
+/// A received message as a [`Message`], logged.
 pub(crate) fn received(payload: Bytes, is_binary: bool) -> Message {
     // As the callback API logs it, in the connection's span.
     tracing::trace!(len = payload.len(), is_binary, "message received");
+    as_message(payload, is_binary)
+}
+
+/// A received message's payload as a [`Message`].
+pub(crate) fn as_message(payload: Bytes, is_binary: bool) -> Message {
     match is_binary {
         true => Message::Binary(payload),
         false => Message::Text(Utf8Bytes::from_received(payload)),

@@ -10,7 +10,7 @@ use std::task::{ready, Context, Poll};
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::connection::{concat, received, Incoming, MessageStart, WebSocket};
+use super::connection::{as_message, concat, Incoming, MessageStart, WebSocket};
 use super::error::{Error, Result};
 use super::message::Message;
 use super::protocol::Event;
@@ -58,6 +58,8 @@ pub struct MessageReader<'a, S> {
     current: Bytes,
     /// The message's end was seen (or the connection's).
     done: bool,
+    /// The message's length so far, for the log line at its end.
+    len: usize,
 }
 
 impl<S> std::fmt::Debug for MessageReader<'_, S> {
@@ -93,6 +95,14 @@ impl<S> Source<'_, S> {
             Source::Half(reader) => reader.lock().incoming = incoming,
         }
     }
+
+    /// The connection's span.
+    fn span(&mut self) -> tracing::Span {
+        match self {
+            Source::Whole(ws) => ws.span.clone(),
+            Source::Half(reader) => reader.lock().span.clone(),
+        }
+    }
 }
 
 impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
@@ -100,6 +110,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
         Self {
             source,
             is_binary: start.is_binary,
+            len: start.pieces.iter().map(Bytes::len).sum(),
             pending: start.pieces.into(),
             current: Bytes::new(),
             done: start.complete,
@@ -148,7 +159,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
         while let Some(piece) = self.chunk().await? {
             pieces.push(piece);
         }
-        Ok(received(concat(pieces), self.is_binary))
+        Ok(as_message(concat(pieces), self.is_binary))
     }
 
     /// [`Self::chunk`] as a poll function.
@@ -165,8 +176,18 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
                     self.finish();
                     return Poll::Ready(Err(Error::ConnectionClosed));
                 }
-                Some(Event::FrameData(piece)) => return Poll::Ready(Ok(Some(piece))),
-                Some(Event::FrameEnd { last: true }) => self.finish(),
+                Some(Event::FrameData(piece)) => {
+                    self.len += piece.len();
+                    return Poll::Ready(Ok(Some(piece)));
+                }
+                Some(Event::FrameEnd { last: true }) => {
+                    self.finish();
+                    // A message complete when it started was logged then.
+                    let (len, is_binary) = (self.len, self.is_binary);
+                    self.source.span().in_scope(|| {
+                        tracing::trace!(len, is_binary, "message received");
+                    });
+                }
                 // Frame boundaries, and pings and pongs (already answered).
                 Some(_) => {}
             }
