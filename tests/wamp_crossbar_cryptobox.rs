@@ -4,7 +4,8 @@
 //!
 //! - Rust caller → Python callee: args, kwargs and bytes come back; the Python
 //!   callee's application error comes back sealed (Autobahn seals errors) and opens;
-//! - Python caller → Rust callee: result and an application error;
+//! - Python caller → Rust callee: result, and our application error, sealed (keyed by
+//!   its URI, as Autobahn seals errors) and opened by Autobahn;
 //! - Rust publisher → Python subscriber and Python publisher → Rust subscriber;
 //! - the router only sees ciphertext: a second Rust session without a codec, subscribed
 //!   to the same topics and registered for a keyed procedure, receives only one opaque
@@ -38,8 +39,6 @@ use tokio::sync::mpsc;
 
 /// A string that only ever travels sealed: it must not show in what the router passes on.
 const MARKER: &str = "plaintext-marker-7f3a";
-/// The error our callee raises (Rust does not seal errors).
-const RUST_ERROR: &str = "com.example.cbox.error.rust";
 
 type Seen<D> = mpsc::UnboundedReceiver<(Vec<Value>, Dict, D)>;
 
@@ -90,12 +89,13 @@ async fn publish(s: &Session, topic: String, args: Vec<Value>, kwargs: Dict) {
 async fn register(
     s: &Session,
     procedure: &str,
-    answer: fn(Vec<Value>, Dict) -> Result<CallResult, ApplicationError>,
+    answer: impl Fn(Vec<Value>, Dict) -> Result<CallResult, ApplicationError> + Send + Sync + 'static,
 ) -> Seen<CallDetails> {
     let (tx, rx) = mpsc::unbounded_channel();
     let endpoint = move |args: Vec<Value>, kwargs: Dict, details: CallDetails| {
         let _ = tx.send((args.clone(), kwargs.clone(), details));
-        async move { answer(args, kwargs) }
+        let answer = answer(args, kwargs);
+        async move { answer }
     };
     within(
         "register",
@@ -228,8 +228,10 @@ impl Scene {
         let observer = cell.joined(cb).await;
 
         let rs_echo = register(s, &format!("{pre}.rs.echo"), echo).await;
-        register(s, &format!("{pre}.rs.fail"), |args, kwargs| {
-            Err(ApplicationError::new(RUST_ERROR).args(args).kwargs(kwargs))
+        // Its error URI is under our key's prefix: the error goes sealed.
+        let error_uri = format!("{pre}.rs.error.custom");
+        register(s, &format!("{pre}.rs.fail"), move |args, kwargs| {
+            Err(ApplicationError::new(&error_uri).args(args).kwargs(kwargs))
         })
         .await;
         let wrong_echo = register(s, &format!("{wrong_pre}.rs.echo"), echo).await;
@@ -320,7 +322,8 @@ impl Scene {
             &kwargs,
         );
         let err = self.py.wait_for_json_async(STEP, "error").await;
-        assert_eq!(err["error"], json!(RUST_ERROR));
+        assert_eq!(err["error"], json!(format!("{pre}.rs.error.custom")));
+        assert_eq!(err["enc_algo"], json!("cryptobox"), "we sealed the error");
         assert_eq!(reported(&err), payload_json(&args, &kwargs));
 
         command(

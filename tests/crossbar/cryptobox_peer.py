@@ -15,7 +15,7 @@ ApplicationError("PRE.py.error.custom", *args, **kwargs)), subscribes PRE.py.top
   event:      {"event": {"topic", "args", "kwargs", "enc_algo"}}
 and runs commands, one JSON object per stdin line:
   {"call": PROCEDURE, "args": [...], "kwargs": {...}}
-      -> {"result": {"args", "kwargs"}} or {"error": {"error", "args", "kwargs"}}
+      -> {"result": {"args", "kwargs"}} or {"error": {"error", "args", "kwargs", "enc_algo"}}
   {"publish": TOPIC, "args": [...], "kwargs": {...}}  (acknowledged) -> {"published": TOPIC}
 Binary values use the ``$bytes`` tag both ways (_peer). Exits when stdin closes.
 """
@@ -98,7 +98,8 @@ def main():
                     res = await session.call(cmd["call"], *a, **kw)
                 except ApplicationError as e:
                     _peer.emit({"error": {"error": e.error, "args": list(e.args),
-                                          "kwargs": e.kwargs or {}}})
+                                          "kwargs": e.kwargs or {},
+                                          "enc_algo": e.enc_algo}})
                     continue
                 if isinstance(res, CallResult):
                     out = {"args": list(res.results), "kwargs": dict(res.kwresults)}

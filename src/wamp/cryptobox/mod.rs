@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | CALL, PUBLISH | sealed by the caller / publisher | originator private + responder public |
 //! | INVOCATION, EVENT | opened by the callee / subscriber | responder private + originator public |
-//! | YIELD (of a sealed INVOCATION) | sealed by the callee | responder private + originator public |
+//! | YIELD, ERROR (of a sealed INVOCATION) | sealed by the callee, keyed by the procedure / the error URI | responder private + originator public |
 //! | RESULT, ERROR | opened by the caller, keyed by the procedure / the error URI | originator private + responder public |
 //!
 //! On the wire, as Autobahn writes it: the options carry `enc_algo: "cryptobox"` and
@@ -32,9 +32,9 @@
 //!   tracing warning (and reported as a user error); an ERROR whose payload does not
 //!   open keeps its URI and comes with the sealed payload as it was.
 //!
-//! One difference from Autobahn|Python: this crate does not seal ERROR payloads
-//! (Autobahn seals them when the error URI has a key; it opens such errors, and so
-//! does this crate, keyed by the error URI).
+//! One difference from Autobahn|Python: a callee seals an ERROR only for a sealed
+//! INVOCATION, as it seals a YIELD. Autobahn seals every error whose URI has a key, so
+//! a caller without a codec gets an error payload it cannot open.
 //!
 //! # Examples
 //!

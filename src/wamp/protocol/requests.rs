@@ -1,6 +1,8 @@
 //! Requests from the application: CALL, CANCEL, PUBLISH, SUBSCRIBE, UNSUBSCRIBE,
 //! REGISTER, UNREGISTER and the answers to invocations (YIELD, ERROR).
 
+use std::mem;
+
 use tracing::warn;
 
 use super::*;
@@ -337,9 +339,15 @@ impl<T: SessionTypes> Protocol<T> {
         Ok(())
     }
 
-    /// Answers an invocation with ERROR.
-    pub fn invocation_error(&mut self, request: u64, error: ApplicationError) -> Result<(), Error> {
-        self.check_invocation(request)?;
+    /// Answers an invocation with ERROR. The error's payload goes through the payload
+    /// codec, keyed by the error URI, if one is set and the invocation came encoded (as
+    /// its result would); if encoding fails the caller gets that error instead.
+    pub fn invocation_error(
+        &mut self,
+        request: u64,
+        mut error: ApplicationError,
+    ) -> Result<(), Error> {
+        let (_, _, encoded) = self.check_invocation(request)?;
         self.end_invocation(request);
         if validate_uri(&error.error, UriCheck::LOOSE).is_err() {
             // An endpoint returned a malformed URI: the router would reject the ERROR,
@@ -350,6 +358,13 @@ impl<T: SessionTypes> Protocol<T> {
                 format!("invalid error URI '{}'", error.error),
             );
             return self.send_invocation_error(request, e);
+        }
+        if encoded {
+            let (args, kwargs) = (mem::take(&mut error.args), mem::take(&mut error.kwargs));
+            match self.encode_payload(false, &error.error, args, kwargs, &mut error.details) {
+                Ok((args, kwargs)) => (error.args, error.kwargs) = (args, kwargs),
+                Err(e) => return self.send_invocation_error(request, e),
+            }
         }
         self.send_invocation_error(request, error)
     }

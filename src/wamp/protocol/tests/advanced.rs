@@ -571,3 +571,66 @@ fn codec_decodes_encoded_error_payloads() {
         "{evs:?}"
     );
 }
+
+#[test]
+fn codec_encodes_the_errors_of_encoded_invocations_by_error_uri() {
+    let mut p = joined();
+    p.set_payload_codec(Some(Arc::new(TestCodec(PptKeys::Autobahn))));
+    let reg = registered(&mut p);
+    let invoke = |p: &mut P, request: u64, details: Dict, args: Vec<Value>| {
+        p.handle_message(Message::Invocation(Invocation {
+            request,
+            registration: reg,
+            details,
+            args: Some(args),
+            kwargs: None,
+        }));
+        events(p);
+    };
+    let error = || {
+        ApplicationError::new("com.example.oops")
+            .args(list!["why"])
+            .kwargs(dict! {"n" => 1})
+    };
+
+    // An encoded INVOCATION's ERROR is encoded, as its YIELD would be.
+    invoke(
+        &mut p,
+        81,
+        dict! {"enc_algo" => "x_test"},
+        encoded(list![], Dict::new()),
+    );
+    p.invocation_error(81, error()).unwrap();
+    let msgs = out(&mut p);
+    let [Message::Error(e)] = msgs.as_slice() else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(e.error, "com.example.oops");
+    assert_eq!(e.details.get("enc_algo"), Some(&Value::from("x_test")));
+    assert_eq!(e.args, Some(encoded(list!["why"], dict! {"n" => 1})));
+    assert_eq!(e.kwargs, None);
+
+    // An error URI the codec has no key for goes plain.
+    invoke(
+        &mut p,
+        82,
+        dict! {"enc_algo" => "x_test"},
+        encoded(list![], Dict::new()),
+    );
+    p.invocation_error(82, ApplicationError::new("plain.oops").args(list!["why"]))
+        .unwrap();
+    let msgs = out(&mut p);
+    assert!(
+        matches!(msgs.as_slice(), [Message::Error(e)] if e.details.is_empty() && e.args == Some(list!["why"])),
+        "{msgs:?}"
+    );
+
+    // A plain INVOCATION's ERROR stays plain (its caller may have no codec).
+    invoke(&mut p, 83, Dict::new(), list!["clear"]);
+    p.invocation_error(83, error()).unwrap();
+    let msgs = out(&mut p);
+    assert!(
+        matches!(msgs.as_slice(), [Message::Error(e)] if e.details.is_empty() && e.args == Some(list!["why"])),
+        "{msgs:?}"
+    );
+}
