@@ -24,6 +24,7 @@
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -492,6 +493,17 @@ impl Transport for RawSocketTransport {
         if self.closed {
             // The writer's handle may already have been awaited to completion.
             return;
+        }
+        if !self.done {
+            // What has arrived already is acted on first (a PING gets its PONG before
+            // our side closes), as a reader reading ahead would have done.
+            poll_fn(|cx| loop {
+                match self.reader.poll_next(cx) {
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Err(_)) | Poll::Pending => return Poll::Ready(()),
+                }
+            })
+            .await;
         }
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
