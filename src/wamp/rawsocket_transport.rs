@@ -167,8 +167,8 @@ impl From<RawSocketConnectError> for TransportError {
 pub struct RawSocketTransport {
     serializer: Arc<dyn Serializer>,
     sender: FrameSender,
-    /// The receiving side, polled by `recv`.
-    reader: Reader,
+    /// The receiving side, polled by `recv` (boxed: the transport stays small to move).
+    reader: Box<Reader>,
     shared: Arc<Shared>,
     writer: JoinHandle<()>,
     /// The router's receive limit: the largest payload we may send.
@@ -420,7 +420,7 @@ where
         budget: shared.budget.clone(),
     };
     let writer = tokio::spawn(write_loop(wr, wrx, shared.clone(), peer.clone()));
-    let reader = Reader::new(
+    let reader = Box::new(Reader::new(
         Box::new(rd),
         FrameDecoder::new(hs.max_len()),
         serializer.clone(),
@@ -430,7 +430,7 @@ where
         options
             .auto_ping_interval
             .map(|interval| Keepalive::new(interval, options.auto_ping_timeout)),
-    );
+    ));
     Ok(RawSocketTransport {
         serializer,
         sender,

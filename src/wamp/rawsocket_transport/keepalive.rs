@@ -169,6 +169,33 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn an_application_back_late_gives_the_router_another_timeout() {
+        let start = Instant::now();
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
+        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        // Back in time: nothing changes, silence is still dead at 15 s.
+        k.resumed();
+        // Nobody asks for messages for a minute, past the PONG's deadline.
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        k.resumed();
+        assert_eq!(next_due(&mut k).await, Due::Nothing);
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+        assert_eq!(next_due(&mut k).await, Due::Dead);
+        assert_eq!(start.elapsed(), Duration::from_secs(65));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resumed_in_time_spares_nothing() {
+        let start = Instant::now();
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
+        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        k.resumed();
+        assert_eq!(next_due(&mut k).await, Due::Dead);
+        assert_eq!(start.elapsed(), Duration::from_secs(15));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn without_timeout_it_only_pings() {
         let mut k = Keepalive::new(Duration::from_secs(1), None);
         for _ in 0..3 {

@@ -29,8 +29,7 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(super) type ReadStream = Box<dyn AsyncRead + Send + Unpin>;
 
 /// A PONG waiting for its share of the send budget.
-type BudgetWait =
-    Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
+type BudgetWait = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
 
 /// How reading ended.
 pub(super) enum ReadEnd {
@@ -106,7 +105,12 @@ impl Reader {
                 };
                 let frame = std::mem::take(frame);
                 self.pong = None;
-                if self.sender.tx.send(WriterCmd::Frame(frame, permit)).is_err() {
+                if self
+                    .sender
+                    .tx
+                    .send(WriterCmd::Frame(frame, permit))
+                    .is_err()
+                {
                     return Poll::Ready(Err(writer_stopped()));
                 }
             }
@@ -160,7 +164,10 @@ impl Reader {
                             .as_ref()
                             .and_then(Keepalive::timeout)
                             .unwrap_or_default();
-                        tracing::info!(?timeout, "rawsocket: no PONG in time; dropping the connection");
+                        tracing::info!(
+                            ?timeout,
+                            "rawsocket: no PONG in time; dropping the connection"
+                        );
                         return Poll::Ready(Err(ReadEnd::Failed(TransportError::Lost(format!(
                             "keepalive: no PONG from the router within {timeout:?}"
                         )))));
