@@ -282,8 +282,7 @@ impl<T: SessionTypes> Protocol<T> {
         Some(request)
     }
 
-    /// Whether the caller of a running invocation accepts progress, and its procedure.
-    /// Whether the caller accepts progressive results, and the procedure if the
+    /// Whether the caller of a running invocation accepts progressive results, and the procedure if the
     /// invocation came encoded (its result is encoded too).
     pub(super) fn check_invocation(&self, request: u64) -> Result<(bool, Option<String>), Error> {
         if self.state != State::Established || self.dead {

@@ -57,9 +57,8 @@ pub struct RawSocketOptions {
     /// No effect any more (kept for compatibility): `recv` reads the socket itself and
     /// nothing is read while the application does not ask, so the transport holds at
     /// most one frame (`max_len_exp` on the wire, its messages `max_decoded_size`
-    /// decoded) plus one read buffer, whatever the router sends, below any bound set
-    /// here. Autobahn|Python (Twisted or asyncio) reads as fast as the router sends and
-    /// queues without bound.
+    /// decoded) plus one read buffer, whatever the router sends. Autobahn|Python
+    /// (Twisted or asyncio) reads as fast as the router sends and queues without bound.
     pub max_queued_bytes: usize,
     /// Disable Nagle's algorithm on TCP connections (default `true`).
     pub tcp_no_delay: bool,

@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -20,7 +21,6 @@ use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_L
 use crate::wamp::message::Message;
 use crate::wamp::serializer::Serializer;
 use crate::wamp::transport::TransportError;
-use std::sync::Arc;
 
 /// Size of the buffer each socket read goes into.
 const READ_CHUNK: usize = 16 * 1024;
