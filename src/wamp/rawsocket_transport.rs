@@ -3,16 +3,15 @@
 //! (`rs://unix:/path`), built on the sans-IO [`handshake`](crate::rawsocket::handshake) and
 //! [`framing`](crate::rawsocket::framing).
 //!
-//! After the 4-octet handshake, two tasks run per connection:
+//! After the 4-octet handshake:
 //!
-//! - the reader decodes frames, answers each PING with a PONG (and, with
-//!   [`RawSocketOptions::auto_ping_interval`], sends PINGs of its own and fails a
-//!   connection whose PONG does not come back in time), decodes WAMP
-//!   messages and hands them to [`RawSocketTransport::recv`] through a queue bounded
-//!   in messages ([`RawSocketOptions::queue_size`]) and in bytes
-//!   ([`RawSocketOptions::max_queued_bytes`]): when the application does not read, the
-//!   reader stops reading the socket and TCP pushes back on the router;
-//! - the writer writes whole frames in order, so that a `send` cancelled half-way
+//! - [`RawSocketTransport::recv`] reads the socket itself (no task in between: a
+//!   message costs no hand-over): it decodes frames, answers each PING with a PONG
+//!   (and, with [`RawSocketOptions::auto_ping_interval`], sends PINGs of its own and
+//!   fails a connection whose PONG does not come back in time) and returns WAMP
+//!   messages. Nothing is read while the application does not ask for messages, so
+//!   TCP pushes back on the router; at most one frame's messages wait decoded;
+//! - a writer task writes whole frames in order, so that a `send` cancelled half-way
 //!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
 //!   for it; `send` waits beyond that (backpressure).
 //!
@@ -22,8 +21,10 @@
 //! stays usable: the spec forbids sending more than the peer announced, and
 //! failing the whole session for one oversized call would punish every other one.
 
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -32,7 +33,7 @@ use tokio::task::JoinHandle;
 
 use super::message::Message;
 use super::serializer::{for_rawsocket_id, Serializer};
-use super::transport::{QueuedBytes, Transport, TransportError};
+use super::transport::{Transport, TransportError};
 use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
 use crate::rawsocket::handshake::{ClientHandshake, HandshakeErrorCode, SerializerId};
 use crate::rawsocket::url::{parse_url, RawSocketEndpoint, UrlError};
@@ -40,6 +41,7 @@ use crate::rawsocket::RawSocketError;
 
 mod keepalive;
 mod options;
+mod reader;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -48,12 +50,14 @@ pub use options::RawSocketOptions;
 
 use keepalive::Keepalive;
 
-use tasks::{read_loop, write_loop, FrameSender, Item, ReadLoop, Shared, WriterCmd};
+use reader::{ReadEnd, Reader};
+use tasks::{write_loop, FrameSender, Shared, WriterCmd};
 
 /// Bytes of queued outgoing frames above which `send` waits.
 pub const SEND_HIGH_WATER: usize = 1 << 20;
 
-/// Default capacity of the queue of received messages not yet taken by `recv`.
+/// Default of [`RawSocketOptions::queue_size`] (which no longer has an effect: `recv`
+/// reads the socket itself, nothing is queued for it).
 pub const DEFAULT_QUEUE_SIZE: usize = 64;
 
 #[cfg(feature = "tls")]
@@ -163,11 +167,9 @@ impl From<RawSocketConnectError> for TransportError {
 pub struct RawSocketTransport {
     serializer: Arc<dyn Serializer>,
     sender: FrameSender,
-    rx: mpsc::Receiver<Item>,
-    /// What the messages in `rx` hold.
-    queued: QueuedBytes,
+    /// The receiving side, polled by `recv` (boxed: the transport stays small to move).
+    reader: Box<Reader>,
     shared: Arc<Shared>,
-    reader: JoinHandle<()>,
     writer: JoinHandle<()>,
     /// The router's receive limit: the largest payload we may send.
     peer_max_len: u32,
@@ -371,7 +373,7 @@ async fn start_tls<S>(
     })
 }
 
-/// The 4-octet handshake, then the reader and writer tasks.
+/// The 4-octet handshake, then the writer task.
 async fn handshake_and_start<S>(
     mut stream: S,
     peer: String,
@@ -418,31 +420,22 @@ where
         budget: shared.budget.clone(),
     };
     let writer = tokio::spawn(write_loop(wr, wrx, shared.clone(), peer.clone()));
-    let (tx, rx) = mpsc::channel(options.queue_size.max(1));
-    let queued = QueuedBytes::new(options.max_queued_bytes);
-    let reader = tokio::spawn(read_loop(ReadLoop {
-        rd,
-        decoder: FrameDecoder::new(hs.max_len()),
-        serializer: serializer.clone(),
-        max_decoded_size: options.max_decoded_size,
-        tx,
-        queued: queued.clone(),
-        sender: sender.clone(),
-        writer: writer.abort_handle(),
-        peer_max_len: hello.max_len(),
-        shared: shared.clone(),
-        peer: peer.clone(),
-        keepalive: options
+    let reader = Box::new(Reader::new(
+        Box::new(rd),
+        FrameDecoder::new(hs.max_len()),
+        serializer.clone(),
+        options.max_decoded_size,
+        sender.clone(),
+        hello.max_len(),
+        options
             .auto_ping_interval
             .map(|interval| Keepalive::new(interval, options.auto_ping_timeout)),
-    }));
+    ));
     Ok(RawSocketTransport {
         serializer,
         sender,
-        rx,
-        queued,
-        shared,
         reader,
+        shared,
         writer,
         peer_max_len: hello.max_len(),
         max_len: hs.max_len(),
@@ -484,18 +477,11 @@ impl Transport for RawSocketTransport {
         if self.done {
             return None;
         }
-        // `mpsc::Receiver::recv` is cancel-safe, and nothing else here awaits.
-        match self.rx.recv().await {
-            // The session takes the message over: its charge is released.
-            Some(Ok((msg, _held))) => Some(Ok(msg)),
-            Some(Err(e)) => {
-                self.done = true;
-                Some(Err(e))
-            }
-            None => {
-                self.done = true;
-                None
-            }
+        self.reader.resumed();
+        // Cancel-safe: the reader keeps all its state between polls.
+        match poll_fn(|cx| self.reader.poll_next(cx)).await {
+            Ok(msg) => Some(Ok(msg)),
+            Err(end) => self.read_ended(end).map(Err),
         }
     }
 
@@ -508,15 +494,26 @@ impl Transport for RawSocketTransport {
             // The writer's handle may already have been awaited to completion.
             return;
         }
+        if !self.done {
+            // What has arrived already is acted on first (a PING gets its PONG before
+            // our side closes), as a reader reading ahead would have done.
+            poll_fn(|cx| loop {
+                match self.reader.poll_next(cx) {
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Err(_)) | Poll::Pending => return Poll::Ready(()),
+                }
+            })
+            .await;
+        }
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
         let _ = self.sender.tx.send(WriterCmd::Shutdown);
         let wait = async {
             // Queued frames are written, then our side is shut down...
             let _ = (&mut self.writer).await;
-            // ... and the router closes its side: the reader sees EOF. Messages that
-            // still arrive are dropped (and make room for the reader).
-            while self.rx.recv().await.is_some() {}
+            // ... and the router closes its side: we read until EOF, dropping the
+            // messages that still arrive.
+            while poll_fn(|cx| self.reader.poll_next(cx)).await.is_ok() {}
         };
         let finished = match self.close_timeout {
             Some(t) => tokio::time::timeout(t, wait).await.is_ok(),
@@ -536,9 +533,6 @@ impl Transport for RawSocketTransport {
         self.done = true;
         self.shared.open.store(false, Ordering::Release);
         self.shared.budget.close();
-        self.queued.close();
-        self.rx.close();
-        self.reader.abort();
         self.writer.abort();
     }
 
@@ -560,9 +554,30 @@ impl Transport for RawSocketTransport {
     }
 }
 
+impl RawSocketTransport {
+    /// Reading ended: the transport is done. `None` for a clean end (EOF).
+    fn read_ended(&mut self, end: ReadEnd) -> Option<TransportError> {
+        self.done = true;
+        self.shared.open.store(false, Ordering::Release);
+        match end {
+            ReadEnd::Eof => {
+                tracing::debug!(peer = %self.peer, "rawsocket: router closed the connection");
+                // Close our side too, after what is queued.
+                let _ = self.sender.tx.send(WriterCmd::Shutdown);
+                None
+            }
+            ReadEnd::Failed(e) => {
+                tracing::debug!(peer = %self.peer, "rawsocket: connection failed: {e}");
+                self.writer.abort();
+                self.shared.budget.close();
+                Some(e)
+            }
+        }
+    }
+}
+
 impl Drop for RawSocketTransport {
     fn drop(&mut self) {
-        self.reader.abort();
         self.writer.abort();
     }
 }

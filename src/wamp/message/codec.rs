@@ -210,25 +210,6 @@ impl Message {
         e
     }
 
-    /// Heap bytes the message holds, with its own size: what it costs queued for the
-    /// application (an estimate from the decoder's charges; see
-    /// [`value_heap_size`](crate::wamp::value::budget::value_heap_size)).
-    pub(crate) fn memory_size(&self) -> usize {
-        use crate::wamp::value::budget::{dict_heap_size, list_heap_size, value_heap_size};
-        self.elements()
-            .as_slice()
-            .iter()
-            .fold(std::mem::size_of::<Message>(), |n, e| {
-                n.saturating_add(match *e {
-                    Elem::Int(_) => 0,
-                    Elem::Str(s) => s.len(),
-                    Elem::Dict(d) => dict_heap_size(d),
-                    Elem::List(l) => list_heap_size(l),
-                    Elem::Val(v) => value_heap_size(v),
-                })
-            })
-    }
-
     /// The list form of the message, e.g. `[48, 1, {}, "com.add", [1, 2]]`.
     /// Empty trailing `args`/`kwargs` are left out.
     pub fn to_value(&self) -> Value {

@@ -432,7 +432,7 @@ impl<T: SessionTypes> Protocol<T> {
         });
     }
 
-    fn on_invocation(&mut self, m: Invocation) {
+    fn on_invocation(&mut self, mut m: Invocation) {
         let Some(entry) = self.registrations.get(&m.registration) else {
             self.violation(format!(
                 "INVOCATION for unknown registration {}",
@@ -466,28 +466,17 @@ impl<T: SessionTypes> Protocol<T> {
             .procedure()
             .map_or_else(|| entry.procedure.clone(), str::to_owned);
         let endpoint = entry.endpoint.clone();
-        let details = CallDetails {
-            registration: m.registration,
-            progress: None,
-            input: None,
-            caller: m.caller(),
-            caller_authid: m.caller_authid().map(str::to_owned),
-            caller_authrole: m.caller_authrole().map(str::to_owned),
-            procedure: Some(procedure.clone()),
-            timeout: self.invocation_timeout(&m.details),
-            enc_algo: payload_scheme(&m.details),
-            details: m.details.clone(),
-        };
+        let enc_algo = payload_scheme(&m.details);
         self.invocations.insert(
             m.request,
             RunningInvocation {
                 receive_progress,
                 procedure: procedure.clone(),
                 input_open: m.progress(),
-                encoded: details.enc_algo.is_some(),
+                encoded: enc_algo.is_some(),
             },
         );
-        let (args, kwargs) = payload(m.args, m.kwargs);
+        let (args, kwargs) = payload(m.args.take(), m.kwargs.take());
         let (args, kwargs) = match self.decode_payload(true, &procedure, &m.details, args, kwargs) {
             Ok(p) => p,
             Err(e) => {
@@ -496,6 +485,19 @@ impl<T: SessionTypes> Protocol<T> {
                 let _ = self.send_invocation_error(m.request, e);
                 return;
             }
+        };
+        let details = CallDetails {
+            registration: m.registration,
+            progress: None,
+            input: None,
+            caller: m.caller(),
+            caller_authid: m.caller_authid().map(str::to_owned),
+            caller_authrole: m.caller_authrole().map(str::to_owned),
+            procedure: Some(procedure),
+            timeout: self.invocation_timeout(&m.details),
+            enc_algo,
+            // The message's details are not needed any more: moved, not copied.
+            details: std::mem::take(&mut m.details),
         };
         self.events.push_back(Event::Invocation {
             request: m.request,

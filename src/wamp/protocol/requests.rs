@@ -284,14 +284,15 @@ impl<T: SessionTypes> Protocol<T> {
         Some(request)
     }
 
-    /// Whether the caller of a running invocation accepts progress, and its procedure.
-    pub(super) fn check_invocation(&self, request: u64) -> Result<(bool, String, bool), Error> {
+    /// Whether the caller of a running invocation accepts progressive results, and the procedure if the
+    /// invocation came encoded (its result is encoded too).
+    pub(super) fn check_invocation(&self, request: u64) -> Result<(bool, Option<String>), Error> {
         if self.state != State::Established || self.dead {
             return Err(Error::SessionNotReady);
         }
         self.invocations
             .get(&request)
-            .map(|i| (i.receive_progress, i.procedure.clone(), i.encoded))
+            .map(|i| (i.receive_progress, i.encoded.then(|| i.procedure.clone())))
             .ok_or(Error::InvalidRequest("no such invocation"))
     }
 
@@ -306,15 +307,16 @@ impl<T: SessionTypes> Protocol<T> {
         result: CallResult,
         progress: bool,
     ) -> Result<(), Error> {
-        let (accepts_progress, procedure, encoded) = self.check_invocation(request)?;
+        let (accepts_progress, encoded_for) = self.check_invocation(request)?;
         let mut options = Dict::new();
         if progress && !accepts_progress {
             return Err(Error::InvalidRequest("the caller did not ask for progress"));
         }
-        let encoded = if encoded {
-            self.encode_payload(false, &procedure, result.args, result.kwargs, &mut options)
-        } else {
-            Ok((result.args, result.kwargs))
+        let encoded = match encoded_for {
+            Some(procedure) => {
+                self.encode_payload(false, &procedure, result.args, result.kwargs, &mut options)
+            }
+            None => Ok((result.args, result.kwargs)),
         };
         let (args, kwargs) = match encoded {
             Ok(p) => p,

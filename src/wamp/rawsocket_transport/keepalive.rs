@@ -2,8 +2,8 @@
 //! with its PONG in time is failed (the RawSocket twin of the WebSocket client's
 //! `auto_ping_interval` and `auto_ping_timeout`).
 //!
-//! The reader task owns it and polls it only while the socket has nothing to read, so
-//! a busy connection pays nothing per message.
+//! The transport's `recv` polls it only while the socket has nothing to read, so a busy
+//! connection pays nothing per message.
 
 use std::task::Context;
 use std::time::Duration;
@@ -31,8 +31,8 @@ pub(super) struct Keepalive {
     timer: Timer,
     /// The PING waiting for its PONG: its payload and when it was queued.
     outstanding: Option<([u8; 4], Instant)>,
-    /// The reader waited for the application since the PING went out: the PONG may be
-    /// behind what it has not read yet.
+    /// The application did not ask for messages when the timer came due: the PONG may
+    /// be behind what was not read yet.
     held_up: bool,
     /// Payload of the next PING (a counter: each PONG names its PING).
     next_payload: u32,
@@ -91,8 +91,17 @@ impl Keepalive {
         }
     }
 
-    /// The reader is about to wait for the application (its receive queue is full).
-    pub(super) fn held_up(&mut self) {
+    /// `recv` is polled again: if the timer came due while nobody polled it, the
+    /// application held the router up (it did not ask for messages, so nothing was read).
+    pub(super) fn resumed(&mut self) {
+        if self.timer.deadline() <= Instant::now() {
+            self.held_up = true;
+        }
+    }
+
+    /// The application held the router up.
+    #[cfg(test)]
+    fn held_up(&mut self) {
         self.held_up = true;
     }
 
@@ -157,6 +166,33 @@ mod tests {
             k.pong(&p),
             "a late PONG still counts if the reader gets to it"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_application_back_late_gives_the_router_another_timeout() {
+        let start = Instant::now();
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
+        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        // Back in time: nothing changes, silence is still dead at 15 s.
+        k.resumed();
+        // Nobody asks for messages for a minute, past the PONG's deadline.
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        k.resumed();
+        assert_eq!(next_due(&mut k).await, Due::Nothing);
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+        assert_eq!(next_due(&mut k).await, Due::Dead);
+        assert_eq!(start.elapsed(), Duration::from_secs(65));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resumed_in_time_spares_nothing() {
+        let start = Instant::now();
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
+        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        k.resumed();
+        assert_eq!(next_due(&mut k).await, Due::Dead);
+        assert_eq!(start.elapsed(), Duration::from_secs(15));
     }
 
     #[tokio::test(start_paused = true)]

@@ -51,16 +51,14 @@ pub struct RawSocketOptions {
     /// How long `close` waits for queued messages to be written and for the router
     /// to close its side (default 1 s; `None`: no bound).
     pub close_timeout: Option<Duration>,
-    /// How many received messages may wait for `recv` before the transport stops
-    /// reading from the socket (at least 1).
+    /// No effect any more: `recv` reads the socket itself, so no received message
+    /// waits in a queue for it (kept for compatibility).
     pub queue_size: usize,
-    /// Bytes (decoded) of received messages that may wait for `recv` before the
-    /// transport stops reading from the socket, `0` for no bound in bytes (default
-    /// [`DEFAULT_MAX_QUEUED_BYTES`], 4 MiB). One message may overshoot it, so a router
-    /// can make the transport hold at most this plus one message (`max_len_exp` on the
-    /// wire, `max_decoded_size` decoded) plus one read buffer, whatever it sends.
-    /// Autobahn|Python (Twisted or asyncio) reads as fast as the router sends and
-    /// queues without bound.
+    /// No effect any more (kept for compatibility): `recv` reads the socket itself and
+    /// nothing is read while the application does not ask, so the transport holds at
+    /// most one frame (`max_len_exp` on the wire, its messages `max_decoded_size`
+    /// decoded) plus one read buffer, whatever the router sends. Autobahn|Python
+    /// (Twisted or asyncio) reads as fast as the router sends and queues without bound.
     pub max_queued_bytes: usize,
     /// Disable Nagle's algorithm on TCP connections (default `true`).
     pub tcp_no_delay: bool,

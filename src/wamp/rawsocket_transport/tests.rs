@@ -442,9 +442,10 @@ async fn keepalive_spares_a_router_held_up_by_an_application_not_reading() {
     let ser = for_rawsocket_id(SerializerId::JSON.get()).unwrap();
     let router = tokio::spawn(async move {
         router_handshake(&mut b, |h| accept_reply(24, h.serializer)).await;
-        // The first PING (at 1 s) is answered only after far more messages than the
-        // transport and the pipe hold: the router's write blocks until the
-        // application reads, and the PONG comes a little after the last of them.
+        // The first PING (due at 1 s, sent once the application asks for messages:
+        // nothing is read before) is answered only after far more messages than the
+        // pipe holds: the router's write blocks until the application reads, and the
+        // PONG comes a little after the last of them.
         let mut decoder = FrameDecoder::new(1 << 24);
         let mut buf = [0u8; 256];
         let ping = loop {

@@ -1,14 +1,14 @@
 //! A byte count of received messages held for the application, with a limit past
 //! which whoever produces them waits (and so stops reading from the peer).
 //!
-//! The transports charge each decoded message they queue for `recv`, the session each
-//! event, progressive result and invocation it queues for a handler; the charge is
+//! The session charges each event, progressive result and invocation it queues for a
+//! handler; the charge is
 //! released when the application is done with the item. A producer that finds the
 //! count at or past the limit waits until it drops below: one item may overshoot the
 //! limit (items are never split), so what is held stays under the limit plus the
 //! largest single message, which `max_decoded_size` bounds.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -24,8 +24,6 @@ struct Inner {
     held: AtomicUsize,
     /// `usize::MAX`: no bound.
     limit: AtomicUsize,
-    /// No more waiting: the consumer went away.
-    closed: AtomicBool,
     released: Notify,
 }
 
@@ -43,7 +41,6 @@ impl QueuedBytes {
             inner: Arc::new(Inner {
                 held: AtomicUsize::new(0),
                 limit: AtomicUsize::new(usize::MAX),
-                closed: AtomicBool::new(false),
                 released: Notify::new(),
             }),
         };
@@ -75,11 +72,10 @@ impl QueuedBytes {
 
     /// The count reached the limit: producers should wait.
     pub(crate) fn is_full(&self) -> bool {
-        !self.inner.closed.load(Ordering::Acquire)
-            && self.held() >= self.inner.limit.load(Ordering::Acquire)
+        self.held() >= self.inner.limit.load(Ordering::Acquire)
     }
 
-    /// Waits until the count is below the limit (or [`Self::close`] was called).
+    /// Waits until the count is below the limit.
     /// Cancel-safe.
     pub(crate) async fn below_limit(&self) {
         loop {
@@ -92,12 +88,6 @@ impl QueuedBytes {
             }
             released.await;
         }
-    }
-
-    /// Nobody consumes any more: waiting producers go on (and find the queue closed).
-    pub(crate) fn close(&self) {
-        self.inner.closed.store(true, Ordering::Release);
-        self.inner.released.notify_waiters();
     }
 }
 
@@ -136,14 +126,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn close_and_no_limit_never_wait() {
+    async fn no_limit_never_waits() {
         let q = QueuedBytes::new(0);
         let _h = q.charge(usize::MAX / 2);
         assert!(!q.is_full());
-        let q = QueuedBytes::new(1);
-        let _h = q.charge(1);
-        assert!(q.is_full());
-        q.close();
         q.below_limit().await;
     }
 }
