@@ -349,7 +349,7 @@ impl<T: SessionTypes> Protocol<T> {
         request: u64,
         mut error: ApplicationError,
     ) -> Result<(), Error> {
-        let (_, _, encoded) = self.check_invocation(request)?;
+        let encoded = self.check_invocation(request)?.1.is_some();
         self.end_invocation(request);
         if validate_uri(&error.error, UriCheck::LOOSE).is_err() {
             // An endpoint returned a malformed URI: the router would reject the ERROR,
