@@ -455,7 +455,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// to bound the wait, a message in progress that the budget holds up fails at once
     /// with 1013: waiting for others to release could wait forever if they all wait too
     /// (a connection holding only queued messages releases them to its handler).
+    #[inline]
     fn budget_allows(&mut self, cx: &mut Context<'_>) -> bool {
+        match &self.budget {
+            None => true,
+            Some(budget) if budget.allows_at_once() => {
+                self.budget_blocked = false;
+                true
+            }
+            Some(_) => self.budget_allows_after_checks(cx),
+        }
+    }
+
+    /// [`Self::budget_allows`] when this connection holds a charge or the total is high.
+    fn budget_allows_after_checks(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(budget) = &self.budget else {
             return true;
         };
