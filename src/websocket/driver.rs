@@ -625,13 +625,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         // progress, so a message of any size may take as long as it needs while it moves.
         let mut completed_a_message = false;
         if self.events.len() > before {
-            self.queued_bytes += self.events.range(before..).map(event_cost).sum::<usize>();
-            completed_a_message = self.message_deadline.is_some()
-                && self
-                    .events
-                    .range(before..)
-                    .any(|ev| matches!(ev, Event::Message { .. } | Event::FrameData(_)));
-            self.react(before);
+            // One pass over the new events: what they cost, whether data arrived, whether
+            // the protocol must answer any.
+            let (mut cost, mut data, mut control) = (0, false, false);
+            for ev in self.events.range(before..) {
+                cost += event_cost(ev);
+                data |= matches!(ev, Event::Message { .. } | Event::FrameData(_));
+                control |= !ev.is_data();
+            }
+            self.queued_bytes += cost;
+            completed_a_message = self.message_deadline.is_some() && data;
+            if control {
+                self.react(before);
+            }
         }
         self.time_message(completed_a_message);
         self.charge_budget();
@@ -651,12 +657,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
         }
     }
 
-    /// The protocol's own answers (pongs, the close reply) to newly queued events.
+    /// The protocol's own answers (pongs, the close reply) to newly queued events, some of
+    /// which are control frames.
     fn react(&mut self, from: usize) {
-        let data_only = self.events.range(from..).all(Event::is_data);
-        if data_only {
-            return;
-        }
         // A close behind queued events waits for them (see `close_reply_owed`).
         let close_waits = !self.close_sent
             && self.events.len() > 1
