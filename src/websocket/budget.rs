@@ -44,6 +44,7 @@ pub(crate) struct SharedBudget {
 
 impl SharedBudget {
     /// Bytes charged by all connections now.
+    #[inline]
     pub(crate) fn held(&self) -> usize {
         self.held.load(Ordering::SeqCst)
     }

@@ -455,7 +455,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {
     /// to bound the wait, a message in progress that the budget holds up fails at once
     /// with 1013: waiting for others to release could wait forever if they all wait too
     /// (a connection holding only queued messages releases them to its handler).
-    #[inline]
+    // (Always: as a call, its entry and exit cost more than the common case's check.)
+    #[inline(always)]
     fn budget_allows(&mut self, cx: &mut Context<'_>) -> bool {
         match &self.budget {
             None => true,
