@@ -61,7 +61,9 @@ where
             },
             Event::FrameEnd { last } => {
                 let mut at_once = match delivery {
-                    Delivery::Streaming => alongside(&mut ws, pin!(handler.on_message_frame_end())).await,
+                    Delivery::Streaming => {
+                        alongside(&mut ws, pin!(handler.on_message_frame_end())).await
+                    }
                     _ => {
                         let pieces = std::mem::take(&mut frame);
                         alongside(&mut ws, pin!(handler.on_message_frame(pieces))).await
