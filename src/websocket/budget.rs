@@ -44,6 +44,7 @@ pub(crate) struct SharedBudget {
 
 impl SharedBudget {
     /// Bytes charged by all connections now.
+    #[inline]
     pub(crate) fn held(&self) -> usize {
         self.held.load(Ordering::SeqCst)
     }
@@ -72,6 +73,8 @@ impl SharedBudget {
 pub(crate) struct BudgetCharge {
     shared: Arc<SharedBudget>,
     limit: usize,
+    /// What a connection that holds nothing may read up to: the limit plus the headroom.
+    idle_limit: usize,
     id: u64,
     charged: usize,
 }
@@ -83,6 +86,7 @@ impl BudgetCharge {
         Self {
             shared,
             limit,
+            idle_limit: limit.saturating_add((limit / 4).max(MIN_HEADROOM)),
             id,
             charged: 0,
         }
@@ -129,15 +133,18 @@ impl BudgetCharge {
         self.has_room(growth)
     }
 
+    /// [`Self::allows`] for a connection that holds nothing, whatever its growth, when the
+    /// total is under the headroom: the common case, answered without the growth.
+    #[inline]
+    pub(crate) fn allows_at_once(&self) -> bool {
+        self.charged == 0 && self.shared.held() < self.idle_limit
+    }
+
     #[inline]
     fn has_room(&self, growth: usize) -> bool {
         let held = self.shared.held();
         match self.charged {
-            0 => {
-                held < self
-                    .limit
-                    .saturating_add((self.limit / 4).max(MIN_HEADROOM))
-            }
+            0 => held < self.idle_limit,
             _ => held.saturating_add(growth) < self.limit,
         }
     }

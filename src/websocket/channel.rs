@@ -81,6 +81,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, SendSide> {
         // A panic while holding the lock cannot leave the queue inconsistent in a way
         // that matters more than losing the connection; keep going.

@@ -7,6 +7,7 @@
 //! one implementation of a connection; this file only decides when to call whom.
 
 use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -27,12 +28,12 @@ where
     ws.receive_streaming(delivery != Delivery::Whole);
     // Frame-based delivery: the pieces of the frame in progress.
     let mut frame = Vec::new();
-    let _ = alongside(&mut ws, handler.on_open()).await;
+    let _ = alongside(&mut ws, pin!(handler.on_open())).await;
     while let Some(event) = poll_fn(|cx| ws.poll_event(cx)).await {
         let at_once = match event {
             Event::Message { payload, is_binary } => {
                 tracing::trace!(len = payload.len(), is_binary, "message received");
-                alongside(&mut ws, handler.on_message(payload, is_binary)).await
+                alongside(&mut ws, pin!(handler.on_message(payload, is_binary))).await
             }
             Event::FrameBegin {
                 len,
@@ -42,16 +43,16 @@ where
                 let mut at_once = true;
                 if first {
                     tracing::trace!(is_binary, "message begins");
-                    at_once = alongside(&mut ws, handler.on_message_begin(is_binary)).await;
+                    at_once = alongside(&mut ws, pin!(handler.on_message_begin(is_binary))).await;
                 }
                 if delivery == Delivery::Streaming {
-                    at_once &= alongside(&mut ws, handler.on_message_frame_begin(len)).await;
+                    at_once &= alongside(&mut ws, pin!(handler.on_message_frame_begin(len))).await;
                 }
                 at_once
             }
             Event::FrameData(piece) => match delivery {
                 Delivery::Streaming => {
-                    alongside(&mut ws, handler.on_message_frame_data(piece)).await
+                    alongside(&mut ws, pin!(handler.on_message_frame_data(piece))).await
                 }
                 _ => {
                     frame.push(piece);
@@ -60,24 +61,26 @@ where
             },
             Event::FrameEnd { last } => {
                 let mut at_once = match delivery {
-                    Delivery::Streaming => alongside(&mut ws, handler.on_message_frame_end()).await,
+                    Delivery::Streaming => {
+                        alongside(&mut ws, pin!(handler.on_message_frame_end())).await
+                    }
                     _ => {
                         let pieces = std::mem::take(&mut frame);
-                        alongside(&mut ws, handler.on_message_frame(pieces)).await
+                        alongside(&mut ws, pin!(handler.on_message_frame(pieces))).await
                     }
                 };
                 if last {
-                    at_once &= alongside(&mut ws, handler.on_message_end()).await;
+                    at_once &= alongside(&mut ws, pin!(handler.on_message_end())).await;
                 }
                 at_once
             }
             Event::Ping(p) => {
                 tracing::trace!(len = p.len(), "ping received");
-                alongside(&mut ws, handler.on_ping(p)).await
+                alongside(&mut ws, pin!(handler.on_ping(p))).await
             }
             Event::Pong(p) => {
                 tracing::trace!(len = p.len(), "pong received");
-                alongside(&mut ws, handler.on_pong(p)).await
+                alongside(&mut ws, pin!(handler.on_pong(p))).await
             }
             Event::Close { .. } => true,
         };
@@ -97,23 +100,27 @@ where
     info
 }
 
-/// Polls a handler hook while keeping the connection's IO going. True if the hook
-/// completed on its first poll (so the caller is still in the same task poll).
-async fn alongside<S, F>(ws: &mut WebSocket<S>, hook: F) -> bool
+/// Polls a handler hook while keeping the connection's IO going; the future is true if the
+/// hook completed on its first poll (so the caller is still in the same task poll).
+///
+/// The hook is pinned where the caller made it: moving a hook's future into an async
+/// helper's state (and pinning it there) cost two copies of it per message (~130
+/// instructions per message in `ws_echo`).
+fn alongside<'a, S, F>(
+    ws: &'a mut WebSocket<S>,
+    mut hook: Pin<&'a mut F>,
+) -> impl Future<Output = bool> + 'a
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: Future<Output = ()>,
 {
-    let mut hook = std::pin::pin!(hook);
     let mut at_once = true;
-    poll_fn(|cx| {
+    poll_fn(move |cx| {
         if hook.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(());
+            return Poll::Ready(at_once);
         }
         at_once = false;
         ws.poll_progress(cx);
         Poll::Pending
     })
-    .await;
-    at_once
 }

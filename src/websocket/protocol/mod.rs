@@ -119,6 +119,7 @@ pub enum Event {
 
 impl Event {
     /// A data message or a part of one (any event but ping, pong and close).
+    #[inline]
     pub fn is_data(&self) -> bool {
         !matches!(self, Event::Ping(_) | Event::Pong(_) | Event::Close { .. })
     }

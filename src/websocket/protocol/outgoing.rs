@@ -46,11 +46,13 @@ impl Outgoing {
     }
 
     /// Bytes waiting to be written.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// True if nothing waits.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -119,6 +121,7 @@ impl Outgoing {
     }
 
     /// The unwritten part of the tail.
+    #[inline]
     fn tail_bytes(&self) -> &[u8] {
         &self.tail[self.head..]
     }
@@ -144,12 +147,17 @@ impl Outgoing {
     }
 
     /// True if the waiting bytes are one contiguous piece ([`Outgoing::first_chunk`]).
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
         self.chunks.is_empty()
     }
 
     /// The first contiguous piece of waiting bytes.
+    #[inline]
     pub fn first_chunk(&self) -> &[u8] {
+        if self.chunks.is_empty() {
+            return self.tail_bytes();
+        }
         self.chunks
             .iter()
             .find(|c| !c.is_empty())
@@ -158,7 +166,22 @@ impl Outgoing {
     }
 
     /// Drops `n` written bytes from the front.
-    pub fn advance(&mut self, mut n: usize) {
+    #[inline]
+    pub fn advance(&mut self, n: usize) {
+        if n >= self.len {
+            // All written (the common case): nothing to walk.
+            self.chunks.clear();
+            self.len = 0;
+            self.tail.clear();
+            self.head = 0;
+            self.shrink_if_idle();
+            return;
+        }
+        self.advance_part(n);
+    }
+
+    /// [`Self::advance`] by less than everything: walks the chunks.
+    fn advance_part(&mut self, mut n: usize) {
         self.len -= n.min(self.len);
         while n > 0 {
             match self.chunks.front_mut() {
@@ -180,11 +203,6 @@ impl Outgoing {
                 }
             }
         }
-        if self.len == 0 {
-            self.tail.clear();
-            self.head = 0;
-            self.shrink_if_idle();
-        }
     }
 
     /// Takes everything out as one contiguous buffer (for sans-IO callers and tests).
@@ -203,6 +221,7 @@ impl Outgoing {
     }
 
     /// Moves all waiting bytes into `other` (which must be empty), keeping allocations.
+    #[inline]
     pub fn swap_into(&mut self, other: &mut Outgoing) {
         debug_assert!(other.is_empty());
         std::mem::swap(self, other);

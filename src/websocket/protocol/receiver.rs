@@ -151,6 +151,7 @@ impl Receiver {
     /// stays in the caller's buffer, undecoded, until the next call with a fresh budget.
     /// This is how a caller bounds in bytes what one read can queue, compressed or not.
     /// The default budget is unlimited.
+    #[inline]
     pub fn set_message_budget(&mut self, bytes: usize) {
         self.budget = bytes;
         self.paused = false;
@@ -200,18 +201,21 @@ impl Receiver {
     }
 
     /// True if the last call stopped because the message budget ran out.
+    #[inline]
     pub fn is_paused(&self) -> bool {
         self.paused
     }
 
     /// Bytes held for the message being reassembled (inflated, if compressed): its
     /// buffer's capacity, which is what it costs.
+    #[inline]
     pub fn message_in_progress_len(&self) -> usize {
         self.message.as_ref().map_or(0, |m| m.buf.capacity())
     }
 
     /// True while a message (or a frame) has begun and is not complete yet: the
     /// connection task bounds how long that may last.
+    #[inline]
     pub fn is_mid_message(&self) -> bool {
         self.message.is_some() || self.frame.is_some()
     }
@@ -235,6 +239,7 @@ impl Receiver {
     /// True when the last [`receive`](Self::receive) stopped at its work budget (see
     /// [`set_bounded_work`](Self::set_bounded_work)) with input still buffered: call it
     /// again, after yielding to other tasks, even if nothing new arrived.
+    #[inline]
     pub fn has_work_left(&self) -> bool {
         self.work_left
     }

@@ -127,8 +127,14 @@ impl Sender {
         self.close_sent
     }
 
+    #[inline]
     fn mask_key(&self) -> Option<[u8; 4]> {
-        self.config.mask_outgoing.then(rand::random::<[u8; 4]>)
+        // (Not `bool::then` with a closure: that made this a call per frame for a server.)
+        if self.config.mask_outgoing {
+            Some(rand::random::<[u8; 4]>())
+        } else {
+            None
+        }
     }
 
     fn header(&self, fin: bool, rsv1: bool, opcode: OpCode, len: usize) -> FrameHeader {
@@ -172,6 +178,7 @@ impl Sender {
 
     /// Sends a whole message, fragmented by `auto_fragment_size` and compressed when
     /// permessage-deflate is on.
+    #[inline]
     pub fn send_message(
         &mut self,
         out: &mut Outgoing,
@@ -184,6 +191,7 @@ impl Sender {
     /// [`Self::send_message`]; `do_not_compress` sends this one message uncompressed even
     /// when permessage-deflate is on (Autobahn's `doNotCompress`: data that is already
     /// compressed, or must not share a compression context with secrets).
+    #[inline]
     pub fn send_message_with(
         &mut self,
         out: &mut Outgoing,
@@ -200,18 +208,7 @@ impl Sender {
         let opcode = opcode_of(is_binary);
         #[cfg(feature = "deflate")]
         if !do_not_compress && self.deflater.is_some() && payload.len() >= self.compress_threshold {
-            let mut compressed = std::mem::take(&mut self.scratch);
-            compressed.clear();
-            if let Some(d) = self.deflater.as_mut() {
-                d.compress_message(&payload, &mut compressed)
-                    .map_err(|_| SendError::Compression)?;
-            }
-            self.put_fragments(out, opcode, true, &compressed);
-            self.scratch = compressed;
-            if self.scratch.capacity() > 64 * 1024 {
-                self.scratch = Vec::new();
-            }
-            return Ok(());
+            return self.send_compressed(out, &payload, opcode);
         }
         let frag = self.config.auto_fragment_size;
         if frag == 0 || payload.len() <= frag {
@@ -219,6 +216,29 @@ impl Sender {
             self.put_shared(out, h, payload);
         } else {
             self.put_fragments(out, opcode, false, &payload);
+        }
+        Ok(())
+    }
+
+    /// Compresses a whole message and queues its frames (out of line: the uncompressed
+    /// path above stays small enough to inline).
+    #[cfg(feature = "deflate")]
+    fn send_compressed(
+        &mut self,
+        out: &mut Outgoing,
+        payload: &[u8],
+        opcode: OpCode,
+    ) -> Result<(), SendError> {
+        let mut compressed = std::mem::take(&mut self.scratch);
+        compressed.clear();
+        if let Some(d) = self.deflater.as_mut() {
+            d.compress_message(payload, &mut compressed)
+                .map_err(|_| SendError::Compression)?;
+        }
+        self.put_fragments(out, opcode, true, &compressed);
+        self.scratch = compressed;
+        if self.scratch.capacity() > 64 * 1024 {
+            self.scratch = Vec::new();
         }
         Ok(())
     }
