@@ -196,3 +196,55 @@ impl PartialEq<&str> for Utf8Bytes {
         self.as_str() == *other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `as_str` trusts the bytes: every way to build a `Utf8Bytes` must give valid UTF-8.
+    #[test]
+    fn every_constructor_gives_valid_utf8() {
+        let invalid: &[&[u8]] = &[
+            b"\xff",
+            b"a\xc3",
+            b"\xed\xa0\x80",
+            b"\xc0\xaf",
+            b"ok\xf4\x90",
+        ];
+        let built = [
+            Utf8Bytes::default(),
+            Utf8Bytes::from("grüße"),
+            Utf8Bytes::from(String::from("€5 😀")),
+            Utf8Bytes::try_from(Bytes::from_static("naïve".as_bytes())).unwrap(),
+            Utf8Bytes::from_received(Bytes::from_static("café".as_bytes())),
+            // SAFETY: valid UTF-8.
+            unsafe { Utf8Bytes::from_validated_unchecked(Bytes::from_static(b"plain")) },
+        ];
+        for text in &built {
+            assert!(std::str::from_utf8(&text.clone().into_bytes()).is_ok());
+            assert_eq!(text.as_str().as_bytes(), &text.clone().into_bytes()[..]);
+        }
+        assert_eq!(built[1].as_str(), "grüße");
+        assert_eq!(&*built[2], "€5 😀");
+        assert_eq!(built[3].to_string(), "naïve");
+        assert_eq!(format!("{:?}", built[4]), "\"café\"");
+        for bytes in invalid {
+            assert!(
+                Utf8Bytes::try_from(Bytes::from_static(bytes)).is_err(),
+                "{bytes:x?}"
+            );
+            // Received text that was not validated: invalid sequences become U+FFFD.
+            let lossy = Utf8Bytes::from_received(Bytes::from_static(bytes));
+            assert_eq!(lossy.as_str(), String::from_utf8_lossy(bytes));
+            assert!(lossy.as_str().contains('\u{fffd}'), "{bytes:x?}");
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "not UTF-8")]
+    fn unchecked_construction_is_checked_in_debug_builds() {
+        // SAFETY: not upheld on purpose; the debug assertion stops it before any use.
+        let _ = unsafe { Utf8Bytes::from_validated_unchecked(Bytes::from_static(b"\xff")) };
+    }
+}
