@@ -15,10 +15,6 @@ use inflate::InflateBudget;
 /// `max_message_payload_size` on the wire; its inflated size is held to the limit.
 const COMPRESSED_WIRE_SLACK: u64 = 1024;
 
-/// Text is unmasked and validated in pieces of this size, so validation reads what
-/// unmasking just wrote from the L1 cache.
-const UNMASK_AND_VALIDATE_PIECE: usize = 8 * 1024;
-
 /// A frame whose header has been decoded and whose payload is (partly) in the buffer.
 #[derive(Debug)]
 struct InFrame {
@@ -331,8 +327,16 @@ impl Receiver {
             let available = (buf.len() - header_len).min(payload_len);
             if available > processed {
                 let range = header_len + processed..header_len + available;
+                if let (Some(key), true) = (header.mask, self.config.apply_mask) {
+                    apply_mask_at(&mut buf[range.clone()], key, processed);
+                }
                 // Fail fast on bad UTF-8 even before the frame is complete.
-                self.unmask_and_validate(&header, &mut buf[range], processed)?;
+                let validate_now = self.config.utf8_validate_incoming
+                    && !header.opcode.is_control()
+                    && self.message_is_plain_text(header.opcode, header.rsv1);
+                if validate_now && self.utf8.feed(&buf[range]).is_err() {
+                    return Err(invalid_utf8());
+                }
                 if let Some(f) = self.frame.as_mut() {
                     f.processed = available;
                 }
@@ -399,7 +403,15 @@ impl Receiver {
             let start = pos + header_len;
             let end = start + header.payload_len as usize; // fits: at most buf.len()
             let payload = &mut buf[start..end];
-            self.unmask_and_validate(&header, payload, 0)?;
+            if let (Some(key), true) = (header.mask, self.config.apply_mask) {
+                apply_mask_at(payload, key, 0);
+            }
+            let validate = self.config.utf8_validate_incoming
+                && !header.opcode.is_control()
+                && self.message_is_plain_text(header.opcode, header.rsv1);
+            if validate && self.utf8.feed(payload).is_err() {
+                return Err(invalid_utf8());
+            }
             pos = end;
             self.on_frame(header, Payload::Borrowed(payload), events)?;
         }
@@ -428,36 +440,6 @@ impl Receiver {
             return Ok(());
         }
         self.receive(buf, events)
-    }
-
-    /// Unmasks `payload`, a frame's payload from offset `offset` on, and validates it if
-    /// it is uncompressed text. Text is done in pieces, each validated right after it is
-    /// unmasked, while it is still in the L1 cache.
-    fn unmask_and_validate(
-        &mut self,
-        header: &FrameHeader,
-        payload: &mut [u8],
-        offset: usize,
-    ) -> Result<(), ProtocolViolation> {
-        let key = header.mask.filter(|_| self.config.apply_mask);
-        let validate = self.config.utf8_validate_incoming
-            && !header.opcode.is_control()
-            && self.message_is_plain_text(header.opcode, header.rsv1);
-        if !validate {
-            if let Some(key) = key {
-                apply_mask_at(payload, key, offset);
-            }
-            return Ok(());
-        }
-        let mut at = offset;
-        for piece in payload.chunks_mut(UNMASK_AND_VALIDATE_PIECE) {
-            if let Some(key) = key {
-                apply_mask_at(piece, key, at);
-            }
-            self.utf8.feed(piece).map_err(|_| invalid_utf8())?;
-            at += piece.len();
-        }
-        Ok(())
     }
 
     /// Whether data of a frame with this opcode is uncompressed text, validated as it
