@@ -145,7 +145,7 @@ impl Receiver {
     /// `is_binary` false, and the [`Event::FrameData`] of a text message ending with
     /// [`Event::FrameEnd`] `last`) has been validated as UTF-8 (`utf8_validate_incoming`).
     /// The pull API builds its `Utf8Bytes` on this without validating again.
-    pub fn validates_utf8(&self) -> bool {
+    pub(crate) fn validates_utf8(&self) -> bool {
         self.config.utf8_validate_incoming
     }
 
