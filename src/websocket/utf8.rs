@@ -81,6 +81,9 @@ impl Utf8Validator {
         if simdutf8::basic::from_utf8(whole).is_err() {
             return Err(InvalidUtf8);
         }
+        if tail.is_empty() {
+            return Ok(());
+        }
         match from_utf8(tail) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
