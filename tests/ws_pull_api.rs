@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use autobahn::websocket::options::ServerOptions;
+use autobahn::websocket::options::{ClientOptions, ServerOptions};
 use autobahn::websocket::{
     Message, WebSocketChannel, WebSocketClientFactory, WebSocketHandler, WebSocketServerFactory,
     WebSocketServerHandler,
@@ -239,4 +239,58 @@ async fn split_halves_on_two_tasks() {
         .collect();
     assert_eq!(got, want);
     assert_eq!(reader_close.and_then(|c| c.code), Some(1000));
+}
+
+/// Answers every message with a text frame that is not UTF-8 (`a`, 0xff, 0xfe, `é`).
+struct InvalidText(WebSocketChannel);
+
+impl WebSocketHandler for InvalidText {
+    async fn on_message(&mut self, _payload: Bytes, _is_binary: bool) {
+        let invalid = Bytes::from_static(b"a\xff\xfe\xc3\xa9");
+        let _ = self.0.send_message(invalid, false).await;
+    }
+}
+
+impl WebSocketServerHandler for InvalidText {}
+
+/// `recv` builds its `Utf8Bytes` trusting the receiver's validation: invalid text must
+/// fail the connection (1007) when it validates, and come out with U+FFFD when it does
+/// not, whole, in fragments split inside a character, and streamed.
+#[tokio::test]
+async fn invalid_text_never_becomes_a_text_message() {
+    for fragment in [0, 2] {
+        let options = ServerOptions {
+            auto_fragment_size: fragment,
+            ..ServerOptions::default()
+        };
+        let factory = WebSocketServerFactory::new("ws://127.0.0.1").with_protocol_options(options);
+        let server = start_server(factory, InvalidText).await;
+        for streaming in [false, true] {
+            let case = format!("fragments of {fragment}, streaming {streaming}");
+            let mut ws = bounded(client(&server).connect_websocket())
+                .await
+                .expect("connect");
+            ws.receive_streaming(streaming);
+            bounded(ws.send("go")).await.expect("send");
+            assert_eq!(bounded(ws.recv()).await, None, "{case}");
+            let info = ws.close_info().expect("closed");
+            assert!(!info.was_clean, "{case}: {info:?}");
+
+            let unchecked = ClientOptions {
+                utf8_validate_incoming: false,
+                ..ClientOptions::default()
+            };
+            let mut ws = bounded(
+                client(&server)
+                    .with_protocol_options(unchecked)
+                    .connect_websocket(),
+            )
+            .await
+            .expect("connect");
+            ws.receive_streaming(streaming);
+            bounded(ws.send("go")).await.expect("send");
+            let got = bounded(ws.recv()).await.expect("a message");
+            assert_eq!(got.as_text(), Some("a\u{fffd}\u{fffd}é"), "{case}");
+        }
+    }
 }

@@ -68,6 +68,10 @@ pub struct WebSocket<S> {
     subprotocol: Option<String>,
     /// The connection's span: entered whenever the connection is polled.
     pub(crate) span: tracing::Span,
+    /// The receiver validates text as it arrives (`utf8_validate_incoming`), so received
+    /// text is not validated again. Taken when the connection opens: the receiver that
+    /// replaces a failed one later has default settings.
+    text_validated: bool,
     /// The server's `max_connections` place, given back when the connection is dropped.
     _slot: Option<ConnectionSlot>,
 }
@@ -83,6 +87,7 @@ impl<S> std::fmt::Debug for WebSocket<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     pub(crate) fn from_io(io: Io<S>, span: tracing::Span) -> Self {
         Self {
+            text_validated: io.validates_utf8(),
             io,
             control: false,
             incoming: Incoming::Idle,
@@ -182,10 +187,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                     self.incoming = Incoming::Idle;
                     return Poll::Ready(None);
                 }
-                Some(Event::Message { payload, is_binary }) => received(payload, is_binary),
+                Some(Event::Message { payload, is_binary }) => {
+                    received(payload, is_binary, self.text_validated)
+                }
                 Some(Event::Ping(p)) if self.control => Message::Ping(p),
                 Some(Event::Pong(p)) if self.control => Message::Pong(p),
-                Some(event) => match self.incoming.reassemble(event) {
+                Some(event) => match self.incoming.reassemble(event, self.text_validated) {
                     Some(message) => message,
                     None => continue,
                 },
@@ -448,18 +455,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-/// A received message as a [`Message`], logged.
-pub(crate) fn received(payload: Bytes, is_binary: bool) -> Message {
+/// A received message as a [`Message`], logged. `validated`: the payload is a whole
+/// message the receiver validated as it arrived
+/// ([`Receiver::validates_utf8`](super::protocol::Receiver::validates_utf8)).
+pub(crate) fn received(payload: Bytes, is_binary: bool, validated: bool) -> Message {
     // As the callback API logs it, in the connection's span.
     tracing::trace!(len = payload.len(), is_binary, "message received");
-    as_message(payload, is_binary)
+    as_message(payload, is_binary, validated)
 }
 
-/// A received message's payload as a [`Message`].
-pub(crate) fn as_message(payload: Bytes, is_binary: bool) -> Message {
-    match is_binary {
-        true => Message::Binary(payload),
-        false => Message::Text(Utf8Bytes::from_received(payload)),
+/// A received message's payload as a [`Message`] (`validated` as for [`received`]).
+pub(crate) fn as_message(payload: Bytes, is_binary: bool, validated: bool) -> Message {
+    match (is_binary, validated) {
+        (true, _) => Message::Binary(payload),
+        // SAFETY: the receiver validates every text message it hands out when
+        // `validates_utf8` is on: whole (`Event::Message`) or, streamed, the pieces from
+        // the first frame's `FrameBegin` to the `FrameEnd` that ends it (which it checks
+        // ends on a character boundary). Our callers pass `validated` only for those.
+        (false, true) => Message::Text(unsafe { Utf8Bytes::from_validated_unchecked(payload) }),
+        (false, false) => Message::Text(Utf8Bytes::from_received(payload)),
     }
 }
 
@@ -492,7 +506,8 @@ impl Incoming {
     }
 
     /// Takes one streaming event for `recv`; the message once it is complete.
-    fn reassemble(&mut self, event: Event) -> Option<Message> {
+    /// `validated`: the receiver validates text (see [`received`]).
+    fn reassemble(&mut self, event: Event, validated: bool) -> Option<Message> {
         match (&mut *self, event) {
             (
                 Incoming::Idle,
@@ -516,7 +531,8 @@ impl Incoming {
                 let Incoming::Assembling { is_binary, pieces } = mem::take(self) else {
                     return None;
                 };
-                Some(received(concat(pieces), is_binary))
+                // All of the message's pieces, from its first frame on.
+                Some(received(concat(pieces), is_binary, validated))
             }
             (_, event) => {
                 self.skip(&event);

@@ -167,6 +167,11 @@ impl<S> Io<S> {
     pub(crate) fn channel(&self) -> &WebSocketChannel {
         &self.channel
     }
+
+    /// Whether the receiver validates incoming text (see [`Receiver::validates_utf8`]).
+    pub(crate) fn validates_utf8(&self) -> bool {
+        self.receiver.validates_utf8()
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Io<S> {

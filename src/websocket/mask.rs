@@ -2,7 +2,8 @@
 //!
 //! Masking XORs every payload byte with one of four key bytes, chosen by the byte's
 //! offset in the payload. The fast path works on 8-byte words in chunks that LLVM turns
-//! into SIMD; a byte loop is kept as the reference it is tested against.
+//! into SIMD (AVX2 when the CPU has it, for all but short payloads); a byte loop is kept
+//! as the reference it is tested against.
 
 /// XORs `buf` with `key`, as if `buf` started at payload offset 0.
 ///
@@ -44,6 +45,35 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4]) {
 /// assert_eq!(pieces, whole);
 /// ```
 pub fn apply_mask_at(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if buf.len() >= AVX2_FROM && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `apply_mask_avx2` only needs the CPU to have AVX2, checked just above.
+        unsafe { apply_mask_avx2(buf, key, offset) };
+        return;
+    }
+    apply_mask_words(buf, key, offset);
+}
+
+/// Payloads from this length on are masked with AVX2 when the CPU has it: half the
+/// instructions of the SSE2 loop the baseline target gets (15.5k → 5.8k per 64 KiB),
+/// not worth the feature check below it.
+#[cfg(target_arch = "x86_64")]
+const AVX2_FROM: usize = 128;
+
+/// [`apply_mask_words`] compiled for AVX2 (32-byte vectors).
+///
+/// # Safety
+///
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn apply_mask_avx2(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    apply_mask_words(buf, key, offset);
+}
+
+/// The portable fast path, inlined into each target-feature variant.
+#[inline(always)]
+fn apply_mask_words(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
     // Whole 32-byte blocks with a word-sized key; the compiler vectorises this loop.
     let word = u64::from_ne_bytes([
@@ -117,6 +147,28 @@ mod tests {
         let mut payload = *b"Hello";
         apply_mask(&mut payload, [0x37, 0xfa, 0x21, 0x3d]);
         assert_eq!(payload, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_matches_scalar() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let backing = pattern(1100);
+        for start in 0..4 {
+            for len in [0, 1, 31, 32, 127, 128, 129, 1000] {
+                for offset in 0..4 {
+                    let mut fast = backing.clone();
+                    let mut slow = backing.clone();
+                    // SAFETY: the CPU has AVX2 (checked above).
+                    unsafe { apply_mask_avx2(&mut fast[start..start + len], key, offset) };
+                    apply_mask_scalar(&mut slow[start..start + len], key, offset);
+                    assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
+                }
+            }
+        }
     }
 
     #[test]

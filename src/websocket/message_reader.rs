@@ -159,7 +159,8 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> MessageReader<'a, S> {
         while let Some(piece) = self.chunk().await? {
             pieces.push(piece);
         }
-        Ok(as_message(concat(pieces), self.is_binary))
+        // Validated again: the reader may have handed out some of the message before.
+        Ok(as_message(concat(pieces), self.is_binary, false))
     }
 
     /// [`Self::chunk`] as a poll function.

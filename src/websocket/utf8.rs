@@ -74,17 +74,25 @@ impl Utf8Validator {
             }
             data = &data[take..];
         }
-        match from_utf8(data) {
+        // The bulk up to the last character that may be unfinished, with simdutf8's
+        // `basic` check (faster than `compat`, which tracks where an error is: a text
+        // is nearly always valid, and failing needs no position); then that character.
+        let (whole, tail) = data.split_at(unfinished_tail_start(data));
+        if simdutf8::basic::from_utf8(whole).is_err() {
+            return Err(InvalidUtf8);
+        }
+        if tail.is_empty() {
+            return Ok(());
+        }
+        match from_utf8(tail) {
             Ok(_) => Ok(()),
-            Err(e) => match e.error_len() {
-                Some(_) => Err(InvalidUtf8),
-                None => {
-                    let rest = &data[e.valid_up_to()..];
-                    self.partial[..rest.len()].copy_from_slice(rest);
-                    self.partial_len = rest.len() as u8;
-                    Ok(())
-                }
-            },
+            Err(e) if e.error_len().is_none() => {
+                // A valid prefix of a character (at most three bytes).
+                self.partial[..tail.len()].copy_from_slice(tail);
+                self.partial_len = tail.len() as u8;
+                Ok(())
+            }
+            Err(_) => Err(InvalidUtf8),
         }
     }
 
@@ -108,6 +116,26 @@ fn sequence_len(lead: u8) -> usize {
         0xf0..=0xf4 => 4,
         _ => 1,
     }
+}
+
+/// Where the last character of `data` starts if `data` may end before that character does
+/// (its lead byte announces more bytes than follow), else `data.len()`. Only the last
+/// three bytes are looked at: a longer tail cannot be a character's unfinished start.
+fn unfinished_tail_start(data: &[u8]) -> usize {
+    let len = data.len();
+    for start in (len.saturating_sub(3)..len).rev() {
+        let byte = data[start];
+        if byte & 0xc0 != 0x80 {
+            // Not a continuation byte: a lead (or ASCII, or invalid, which the bulk
+            // check then rejects).
+            return if sequence_len(byte) > len - start {
+                start
+            } else {
+                len
+            };
+        }
+    }
+    len
 }
 
 /// Validates a complete buffer.
@@ -176,6 +204,21 @@ mod tests {
         check_all_splits("Hello-µ@ßöäüàá-UTF-8!!".as_bytes());
         check_all_splits("\u{10FFFF}\u{FFFF}a\u{800}".as_bytes());
         check_all_splits(b"");
+        // Long enough for simdutf8's SIMD blocks, characters across the block boundaries.
+        check_all_splits("Grüße, naïve café, €5, 😀. ".repeat(6).as_bytes());
+    }
+
+    #[test]
+    fn unfinished_tail_is_the_last_character_only_when_it_is_cut() {
+        assert_eq!(unfinished_tail_start(b""), 0);
+        assert_eq!(unfinished_tail_start(b"abc"), 3);
+        assert_eq!(unfinished_tail_start("aé".as_bytes()), 3);
+        assert_eq!(unfinished_tail_start(b"a\xc3"), 1);
+        assert_eq!(unfinished_tail_start(b"a\xe2\x82"), 1);
+        assert_eq!(unfinished_tail_start(b"a\xf0\x9f\x98"), 1);
+        assert_eq!(unfinished_tail_start("a😀".as_bytes()), 5);
+        // Continuation bytes only: nothing to hold back, the bulk check rejects them.
+        assert_eq!(unfinished_tail_start(b"\x80\x80\x80\x80"), 4);
     }
 
     #[test]
@@ -191,6 +234,11 @@ mod tests {
             b"\xce\xba\xe1\xbd",        // truncated at the end
             b"\xf0\x90\x80",            // truncated 4-byte
             b"\xf0\x90\x80\x80\xf5abc", // F5 never valid
+            b"ab\xe0\x80",              // overlong, cut
+            b"a\xed\xa0",               // surrogate, cut
+            b"a\xf4\x90",               // above U+10FFFF, cut
+            b"a\xc3",                   // truncated 2-byte
+            b"a\xc1",                   // never a lead
         ] {
             check_all_splits(bad);
         }

@@ -141,6 +141,14 @@ impl Receiver {
         self.inflater.as_ref().map_or(0, |c| c.inflated_total())
     }
 
+    /// Whether every text message this receiver hands out ([`Event::Message`] with
+    /// `is_binary` false, and the [`Event::FrameData`] of a text message ending with
+    /// [`Event::FrameEnd`] `last`) has been validated as UTF-8 (`utf8_validate_incoming`).
+    /// The pull API builds its `Utf8Bytes` on this without validating again.
+    pub(crate) fn validates_utf8(&self) -> bool {
+        self.config.utf8_validate_incoming
+    }
+
     /// True once a close frame was received; later bytes are ignored.
     pub fn close_received(&self) -> bool {
         self.close_received
