@@ -9,8 +9,9 @@
 //!   message costs no hand-over): it decodes frames, answers each PING with a PONG
 //!   (and, with [`RawSocketOptions::auto_ping_interval`], probes a router silent for
 //!   the interval and fails the connection when nothing comes back in time; see
-//!   [`KeepaliveProbe`]) and returns WAMP messages. Nothing is read while the application does not ask for messages, so
-//!   TCP pushes back on the router; at most one frame's messages wait decoded;
+//!   [`KeepaliveProbe`]) and returns WAMP messages. Nothing is read while the
+//!   application does not ask for messages, so TCP pushes back on the router; at most
+//!   one frame's messages wait decoded;
 //! - a writer task writes whole frames in order, so that a `send` cancelled half-way
 //!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
 //!   for it; `send` waits beyond that (backpressure).

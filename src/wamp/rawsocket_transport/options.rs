@@ -132,6 +132,11 @@ pub enum KeepaliveProbe {
     /// allowed); either proves the link alive. Its request ID comes from the top of
     /// the ID range ([`KEEPALIVE_REQUEST_IDS`]), far past what the session's sequential
     /// IDs reach, and the transport swallows its answer: the session never sees it.
+    ///
+    /// Where this parts from the spec: WAMP has no keepalive message of its own (only
+    /// the transports' PINGs), and the spec has session-scope request IDs count up
+    /// from 1 by 1, which the probes' IDs do not. Routers we know do not check the
+    /// sequence; one that does would end the session, and wants [`Ping`](Self::Ping).
     #[default]
     WampCall,
     /// A RawSocket PING frame (the spec's keepalive), from the start of the connection;

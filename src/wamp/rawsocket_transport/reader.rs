@@ -95,21 +95,13 @@ impl Reader {
     /// We send `msg`: a WAMP probe may go out only while the session is established,
     /// so not once we start a new session or end this one.
     pub(super) fn sending(&mut self, msg: &Message) {
-        if let Some(k) = self.wamp_keepalive() {
+        if let Some(k) = wamp_keepalive(self.probe, &mut self.keepalive) {
             if matches!(
                 msg,
                 Message::Hello(_) | Message::Goodbye(_) | Message::Abort(_)
             ) {
                 k.set_active(false);
             }
-        }
-    }
-
-    /// The keepalive, if its probe is a WAMP message.
-    fn wamp_keepalive(&mut self) -> Option<&mut Keepalive> {
-        match self.probe {
-            KeepaliveProbe::WampCall => self.keepalive.as_mut(),
-            KeepaliveProbe::Ping => None,
         }
     }
 
@@ -222,11 +214,7 @@ impl Reader {
                         self.max_decoded_size,
                     )
                     .map_err(|e| ReadEnd::Failed(TransportError::Protocol(e.to_string())))?;
-                let keepalive = match self.probe {
-                    KeepaliveProbe::WampCall => self.keepalive.as_mut(),
-                    KeepaliveProbe::Ping => None,
-                };
-                match keepalive {
+                match wamp_keepalive(self.probe, &mut self.keepalive) {
                     Some(k) => {
                         let kept = messages.into_iter().filter(|m| watch(k, m));
                         self.batch.extend(kept);
@@ -254,32 +242,7 @@ impl Reader {
         }
         Ok(())
     }
-}
 
-/// Follows the session's state as `WELCOME`, `GOODBYE` and `ABORT` go by, for a WAMP
-/// keepalive; `false` for the answer to one of its probes, which the session must not see.
-fn watch(k: &mut Keepalive, msg: &Message) -> bool {
-    let request = match msg {
-        Message::Welcome(_) => {
-            k.set_active(true);
-            return true;
-        }
-        Message::Goodbye(_) | Message::Abort(_) => {
-            k.set_active(false);
-            return true;
-        }
-        Message::Result(m) => m.request,
-        Message::Error(m) if m.request_type == MessageType::Call => m.request,
-        _ => return true,
-    };
-    if KEEPALIVE_REQUEST_IDS.contains(&request) {
-        tracing::trace!(request, "rawsocket: keepalive probe answered");
-        return false;
-    }
-    true
-}
-
-impl Reader {
     /// Queues keepalive probe number `n`.
     fn send_probe(&mut self, n: u32) -> Result<(), TransportError> {
         match self.probe {
@@ -305,6 +268,40 @@ impl Reader {
                     .map_err(|_| TransportError::Lost("writer stopped".into()))
             }
         }
+    }
+}
+
+/// Follows the session's state as `WELCOME`, `GOODBYE` and `ABORT` go by, for a WAMP
+/// keepalive; `false` for the answer to one of its probes, which the session must not see.
+fn watch(k: &mut Keepalive, msg: &Message) -> bool {
+    let request = match msg {
+        Message::Welcome(_) => {
+            k.set_active(true);
+            return true;
+        }
+        Message::Goodbye(_) | Message::Abort(_) => {
+            k.set_active(false);
+            return true;
+        }
+        Message::Result(m) => m.request,
+        Message::Error(m) if m.request_type == MessageType::Call => m.request,
+        _ => return true,
+    };
+    if KEEPALIVE_REQUEST_IDS.contains(&request) {
+        tracing::trace!(request, "rawsocket: keepalive probe answered");
+        return false;
+    }
+    true
+}
+
+/// The keepalive, if its probe is a WAMP message.
+fn wamp_keepalive(
+    probe: KeepaliveProbe,
+    keepalive: &mut Option<Keepalive>,
+) -> Option<&mut Keepalive> {
+    match probe {
+        KeepaliveProbe::WampCall => keepalive.as_mut(),
+        KeepaliveProbe::Ping => None,
     }
 }
 
