@@ -5,13 +5,17 @@
 //!   tests/common_proxy, stops forwarding and leaves its sockets open), on WebSocket and
 //!   RawSocket (`dead_link`): the keepalive notices within interval + timeout, every pending
 //!   request fails with `TransportLost` at that moment, the runner reconnects through the
-//!   relay, restores the registration, and a fresh caller gets answers from it.
+//!   relay, restores the registration, and a fresh caller gets answers from it;
+//! - a healthy RawSocket link stays up under the runner's keepalive (`keepalive`):
+//!   Crossbar.io has no RawSocket PING, so the keepalive must be something it answers.
 
 mod common;
 #[path = "common_crossbar/mod.rs"]
 mod crossbar;
 #[path = "wamp_crossbar_reconnect/dead_link.rs"]
 mod dead_link;
+#[path = "wamp_crossbar_reconnect/keepalive.rs"]
+mod keepalive;
 #[path = "common_proxy/mod.rs"]
 mod test_proxy;
 
@@ -98,6 +102,7 @@ async fn call_once(url: &str, procedure: &str) -> Result<Vec<Value>, String> {
 
 /// A `Service` run by an `ApplicationRunner` in a task of its own, reconnecting quickly.
 struct RunningService {
+    /// The router session ID and the session of each join, in order.
     joins: mpsc::UnboundedReceiver<(u64, Session)>,
     stop: StopHandle,
     run: JoinHandle<Result<Service, autobahn::wamp::Error>>,

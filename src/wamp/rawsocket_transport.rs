@@ -7,10 +7,11 @@
 //!
 //! - [`RawSocketTransport::recv`] reads the socket itself (no task in between: a
 //!   message costs no hand-over): it decodes frames, answers each PING with a PONG
-//!   (and, with [`RawSocketOptions::auto_ping_interval`], sends PINGs of its own and
-//!   fails a connection whose PONG does not come back in time) and returns WAMP
-//!   messages. Nothing is read while the application does not ask for messages, so
-//!   TCP pushes back on the router; at most one frame's messages wait decoded;
+//!   (and, with [`RawSocketOptions::auto_ping_interval`], probes a router silent for
+//!   the interval and fails the connection when nothing comes back in time; see
+//!   [`KeepaliveProbe`]) and returns WAMP messages. Nothing is read while the
+//!   application does not ask for messages, so TCP pushes back on the router; at most
+//!   one frame's messages wait decoded;
 //! - a writer task writes whole frames in order, so that a `send` cancelled half-way
 //!   can never leave half a frame on the wire. At most [`SEND_HIGH_WATER`] bytes wait
 //!   for it; `send` waits beyond that (backpressure).
@@ -45,8 +46,10 @@ mod reader;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_probe;
 
-pub use options::RawSocketOptions;
+pub use options::{KeepaliveProbe, RawSocketOptions, KEEPALIVE_PROCEDURE, KEEPALIVE_REQUEST_IDS};
 
 use keepalive::Keepalive;
 
@@ -427,9 +430,12 @@ where
         options.max_decoded_size,
         sender.clone(),
         hello.max_len(),
-        options
-            .auto_ping_interval
-            .map(|interval| Keepalive::new(interval, options.auto_ping_timeout)),
+        options.auto_ping_interval.map(|interval| {
+            // A WAMP probe waits for the session's WELCOME; a PING needs no session.
+            let active = options.keepalive_probe == KeepaliveProbe::Ping;
+            let k = Keepalive::new(interval, options.auto_ping_timeout, active);
+            (k, options.keepalive_probe)
+        }),
     ));
     Ok(RawSocketTransport {
         serializer,
@@ -470,6 +476,7 @@ impl Transport for RawSocketTransport {
         if let Some(h) = frame.get_mut(..HEADER_LEN) {
             h.copy_from_slice(&header);
         }
+        self.reader.sending(&msg);
         self.sender.send(frame.into()).await
     }
 

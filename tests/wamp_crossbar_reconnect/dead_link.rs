@@ -20,6 +20,36 @@ const PONG_TIMEOUT: Duration = Duration::from_secs(1);
 const SLACK: Duration = Duration::from_secs(4);
 /// The bound on reconnecting after the link went silent.
 const RECONNECT_LIMIT: Duration = Duration::from_secs(30);
+/// Keepalive intervals a healthy link must survive: a keepalive the router does not
+/// take (Crossbar.io drops a RawSocket PING) fails within the first one or two.
+const HEALTHY_INTERVALS: u32 = 6;
+
+/// The link through `relay` stays up for [`HEALTHY_INTERVALS`] keepalive intervals: no
+/// other join, no other connection; then the service's own session still calls through it.
+pub(super) async fn link_stays_up(
+    service: &mut RunningService,
+    relay: &mut Relay,
+    session: &autobahn::wamp::Session,
+    procedure: &str,
+) {
+    // Waiting for a rejoin that must not come: the window is the assertion.
+    let rejoin = timeout(INTERVAL * HEALTHY_INTERVALS, service.joins.recv()).await;
+    assert!(
+        rejoin.is_err(),
+        "the link dropped and the runner re-joined within {HEALTHY_INTERVALS} keepalive intervals"
+    );
+    assert!(
+        relay.accepted.try_recv().is_err(),
+        "a second connection through the relay"
+    );
+    let call = session.call(procedure, Vec::new(), Dict::new(), CallOptions::default());
+    let result = timeout(LIMIT, call).await.expect("the call returns");
+    assert_eq!(
+        result.map(|r| r.args).map_err(|e| e.to_string()),
+        Ok(list!["pong"]),
+        "a call over the kept link"
+    );
+}
 /// Runs the scenario through a relay to `router` (the runner's URL is `url_via(relay)`);
 /// returns how long detection and reconnection took after the freeze.
 async fn silent_link_is_detected_and_replaced(
@@ -37,6 +67,8 @@ async fn silent_link_is_detected_and_replaced(
     let mut service = RunningService::start(runner, &procedure);
     let (first, session) = service.joined(LIMIT, "first join").await;
     assert_eq!(relay.accepted.recv().await, Some(0));
+    // Up through several keepalives first: only detection may replace the link below.
+    link_stays_up(&mut service, &mut relay, &session, &procedure).await;
     assert_eq!(
         call_once(&cb.ws_url, &procedure).await,
         Ok(list!["pong"]),

@@ -442,7 +442,9 @@ async fn rawsocket_small_queue_loses_nothing() {
                 ..Default::default()
             };
             let mut t = RawSocketTransport::connect(&url, &opts).await.unwrap();
-            // Read only once the whole burst is on its way: the queue overflows first.
+            // Read only once the whole burst is on its way. `queue_size` has no effect
+            // any more (`recv` reads the socket itself, nothing is queued ahead of it):
+            // the burst waits in TCP's buffers and behind the router's blocked writes.
             burst_on_its_way.await.unwrap();
             for i in 0..300u64 {
                 expect_event(t.recv().await, i, &[Value::from(i)]);

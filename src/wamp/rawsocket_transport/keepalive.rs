@@ -1,9 +1,11 @@
-//! RawSocket keepalive: a PING every interval, and a connection that does not answer
-//! with its PONG in time is failed (the RawSocket twin of the WebSocket client's
+//! RawSocket keepalive: after an interval in which nothing was received, a probe the
+//! router must answer; a connection from which nothing at all arrives within the
+//! timeout after it is failed (the RawSocket twin of the WebSocket client's
 //! `auto_ping_interval` and `auto_ping_timeout`).
 //!
-//! The transport's `recv` polls it only while the socket has nothing to read, so a busy
-//! connection pays nothing per message.
+//! Any received bytes prove the link alive, not only the probe's answer: the reader
+//! stamps each socket read, and the timer is looked at only while the socket has
+//! nothing to read, so a busy connection pays one clock read per socket read.
 
 use std::task::Context;
 use std::time::Duration;
@@ -15,9 +17,10 @@ use crate::websocket::timer::Timer;
 /// What the reader does when the keepalive timer fires.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Due {
-    /// Send a PING with this payload.
-    Ping([u8; 4]),
-    /// No PONG in time: fail the connection.
+    /// Send probe number `n` (a PING with its bytes as payload, or a WAMP CALL with
+    /// a request ID made from it).
+    Probe(u32),
+    /// Nothing received within the timeout after the probe: fail the connection.
     Dead,
     /// Nothing (the timer was re-armed).
     Nothing,
@@ -29,26 +32,48 @@ pub(super) struct Keepalive {
     interval: Duration,
     timeout: Option<Duration>,
     timer: Timer,
-    /// The PING waiting for its PONG: its payload and when it was queued.
-    outstanding: Option<([u8; 4], Instant)>,
-    /// The application did not ask for messages when the timer came due: the PONG may
+    /// When the socket last gave us bytes.
+    last_rx: Instant,
+    /// When the unanswered probe was queued.
+    outstanding: Option<Instant>,
+    /// Probes may go out (a WAMP probe only while the session is established).
+    active: bool,
+    /// The application did not ask for messages when the timer came due: the answer may
     /// be behind what was not read yet.
     held_up: bool,
-    /// Payload of the next PING (a counter: each PONG names its PING).
-    next_payload: u32,
+    /// Number of the next probe.
+    next_probe: u32,
 }
 
 impl Keepalive {
-    /// A keepalive pinging every `interval` (the first PING one interval from now) and
-    /// failing after `timeout` without the PONG (`None`: never fails).
-    pub(super) fn new(interval: Duration, timeout: Option<Duration>) -> Self {
+    /// A keepalive probing after each `interval` of silence and failing after `timeout`
+    /// more without anything received (`None`: never fails). `active` says whether
+    /// probes may go out yet.
+    pub(super) fn new(interval: Duration, timeout: Option<Duration>, active: bool) -> Self {
+        let now = Instant::now();
         Self {
             interval,
             timeout,
             timer: Timer::after(interval),
+            last_rx: now,
             outstanding: None,
+            active,
             held_up: false,
-            next_payload: 0,
+            next_probe: 0,
+        }
+    }
+
+    /// The socket gave us bytes.
+    pub(super) fn received(&mut self) {
+        self.last_rx = Instant::now();
+    }
+
+    /// Probes may go out (`true`) or not (`false`); an outstanding probe no longer
+    /// counts once they may not.
+    pub(super) fn set_active(&mut self, active: bool) {
+        self.active = active;
+        if !active {
+            self.outstanding = None;
         }
     }
 
@@ -58,37 +83,36 @@ impl Keepalive {
             return None;
         }
         let now = Instant::now();
-        let due = match (self.outstanding, self.timeout) {
-            (None, _) | (Some(_), None) => {
-                let payload = self.next_payload.to_be_bytes();
-                self.next_payload = self.next_payload.wrapping_add(1);
-                self.outstanding = Some((payload, now));
-                self.held_up = false;
-                let wait = self.timeout.unwrap_or(self.interval);
-                self.timer.reset(now + wait);
-                Due::Ping(payload)
-            }
-            (Some(_), Some(timeout)) if self.held_up => {
-                // We held the router up: it gets another period for the PONG.
+        if let Some(sent) = self.outstanding {
+            if self.last_rx >= sent {
+                self.outstanding = None;
+            } else if let Some(timeout) = self.timeout {
+                if !self.held_up {
+                    return Some(Due::Dead);
+                }
+                // We held the router up: it gets another period to be heard from.
                 self.held_up = false;
                 self.timer.reset(now + timeout);
-                Due::Nothing
+                return Some(Due::Nothing);
             }
-            (Some(_), Some(_)) => Due::Dead,
-        };
-        Some(due)
-    }
-
-    /// A PONG arrived: the next PING goes one interval after the one it answers.
-    pub(super) fn pong(&mut self, payload: &[u8]) -> bool {
-        match self.outstanding {
-            Some((sent, at)) if payload == sent => {
-                self.outstanding = None;
-                self.timer.reset(at + self.interval);
-                true
-            }
-            _ => false,
         }
+        let quiet_until = self.last_rx + self.interval;
+        if !self.active || quiet_until > now {
+            let at = if self.active {
+                quiet_until
+            } else {
+                now + self.interval
+            };
+            self.timer.reset(at);
+            return Some(Due::Nothing);
+        }
+        let n = self.next_probe;
+        self.next_probe = self.next_probe.wrapping_add(1);
+        self.outstanding = Some(now);
+        self.held_up = false;
+        self.timer
+            .reset(now + self.timeout.unwrap_or(self.interval));
+        Some(Due::Probe(n))
     }
 
     /// `recv` is polled again: if the timer came due while nobody polled it, the
@@ -105,7 +129,7 @@ impl Keepalive {
         self.held_up = true;
     }
 
-    /// How long a PING may wait for its PONG (`None`: forever).
+    /// How long the connection may stay silent after a probe (`None`: forever).
     pub(super) fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
@@ -117,68 +141,86 @@ mod tests {
     use std::future::poll_fn;
     use std::task::Poll;
 
+    /// The next probe or death, skipping re-arms.
     async fn next_due(k: &mut Keepalive) -> Due {
-        poll_fn(|cx| match k.poll_due(cx) {
-            Some(d) => Poll::Ready(d),
-            None => Poll::Pending,
+        poll_fn(|cx| loop {
+            match k.poll_due(cx) {
+                Some(Due::Nothing) => continue,
+                Some(d) => return Poll::Ready(d),
+                None => return Poll::Pending,
+            }
         })
         .await
     }
 
     #[tokio::test(start_paused = true)]
-    async fn pings_each_interval_while_answered() {
+    async fn probes_after_each_interval_of_silence_while_answered() {
         let start = Instant::now();
-        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
-        let Due::Ping(first) = next_due(&mut k).await else {
-            panic!("a ping first")
-        };
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)), true);
+        assert_eq!(next_due(&mut k).await, Due::Probe(0));
         assert_eq!(start.elapsed(), Duration::from_secs(10));
-        assert!(!k.pong(&[9, 9, 9, 9]), "not its payload");
-        assert!(k.pong(&first));
-        let Due::Ping(second) = next_due(&mut k).await else {
-            panic!("a second ping")
-        };
-        assert_ne!(first, second);
-        assert_eq!(start.elapsed(), Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        k.received(); // the answer, at 11 s
+        assert_eq!(next_due(&mut k).await, Due::Probe(1));
+        assert_eq!(start.elapsed(), Duration::from_secs(21));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn traffic_postpones_the_probe() {
+        let start = Instant::now();
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)), true);
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        k.received();
+        assert_eq!(next_due(&mut k).await, Due::Probe(0));
+        assert_eq!(start.elapsed(), Duration::from_secs(17));
     }
 
     #[tokio::test(start_paused = true)]
     async fn silence_is_dead_after_interval_and_timeout() {
         let start = Instant::now();
-        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
-        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)), true);
+        assert!(matches!(next_due(&mut k).await, Due::Probe(_)));
         assert_eq!(next_due(&mut k).await, Due::Dead);
         assert_eq!(start.elapsed(), Duration::from_secs(15));
     }
 
     #[tokio::test(start_paused = true)]
+    async fn inactive_sends_nothing_and_declares_nothing_dead() {
+        let start = Instant::now();
+        let mut k = Keepalive::new(Duration::from_secs(1), Some(Duration::from_secs(1)), false);
+        let d = tokio::time::timeout(Duration::from_secs(30), next_due(&mut k)).await;
+        assert!(d.is_err(), "nothing due while inactive: {d:?}");
+        k.set_active(true);
+        assert!(matches!(next_due(&mut k).await, Due::Probe(_)));
+        assert!(start.elapsed() <= Duration::from_secs(32));
+        // Closing: the outstanding probe no longer counts.
+        k.set_active(false);
+        let d = tokio::time::timeout(Duration::from_secs(30), next_due(&mut k)).await;
+        assert!(d.is_err(), "nothing due once inactive again: {d:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn holding_the_router_up_gives_it_another_timeout() {
         let start = Instant::now();
-        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
-        let Due::Ping(p) = next_due(&mut k).await else {
-            panic!("a ping")
-        };
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)), true);
+        assert!(matches!(next_due(&mut k).await, Due::Probe(_)));
         k.held_up();
-        assert_eq!(next_due(&mut k).await, Due::Nothing);
+        assert_eq!(k.poll_due_now().await, Due::Nothing);
         assert_eq!(next_due(&mut k).await, Due::Dead);
         assert_eq!(start.elapsed(), Duration::from_secs(20));
-        assert!(
-            k.pong(&p),
-            "a late PONG still counts if the reader gets to it"
-        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_application_back_late_gives_the_router_another_timeout() {
         let start = Instant::now();
-        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
-        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)), true);
+        assert!(matches!(next_due(&mut k).await, Due::Probe(_)));
         // Back in time: nothing changes, silence is still dead at 15 s.
         k.resumed();
-        // Nobody asks for messages for a minute, past the PONG's deadline.
+        // Nobody asks for messages for a minute, past the deadline.
         tokio::time::sleep(Duration::from_secs(50)).await;
         k.resumed();
-        assert_eq!(next_due(&mut k).await, Due::Nothing);
+        assert_eq!(k.poll_due_now().await, Due::Nothing);
         assert_eq!(start.elapsed(), Duration::from_secs(60));
         assert_eq!(next_due(&mut k).await, Due::Dead);
         assert_eq!(start.elapsed(), Duration::from_secs(65));
@@ -187,8 +229,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn resumed_in_time_spares_nothing() {
         let start = Instant::now();
-        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)));
-        assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+        let mut k = Keepalive::new(Duration::from_secs(10), Some(Duration::from_secs(5)), true);
+        assert!(matches!(next_due(&mut k).await, Due::Probe(_)));
         tokio::time::sleep(Duration::from_secs(4)).await;
         k.resumed();
         assert_eq!(next_due(&mut k).await, Due::Dead);
@@ -196,11 +238,22 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn without_timeout_it_only_pings() {
-        let mut k = Keepalive::new(Duration::from_secs(1), None);
-        for _ in 0..3 {
-            assert!(matches!(next_due(&mut k).await, Due::Ping(_)));
+    async fn without_timeout_it_only_probes() {
+        let mut k = Keepalive::new(Duration::from_secs(1), None, true);
+        for n in 0..3 {
+            assert_eq!(next_due(&mut k).await, Due::Probe(n));
         }
         assert_eq!(k.timeout(), None);
+    }
+
+    impl Keepalive {
+        /// The next thing due, re-arms included.
+        async fn poll_due_now(&mut self) -> Due {
+            poll_fn(|cx| match self.poll_due(cx) {
+                Some(d) => Poll::Ready(d),
+                None => Poll::Pending,
+            })
+            .await
+        }
     }
 }

@@ -17,15 +17,17 @@ use crate::wamp::transport::DEFAULT_MAX_QUEUED_BYTES;
 /// ```
 /// use std::time::Duration;
 /// use autobahn::rawsocket::SerializerId;
-/// use autobahn::wamp::rawsocket_transport::RawSocketOptions;
+/// use autobahn::wamp::rawsocket_transport::{KeepaliveProbe, RawSocketOptions};
 ///
 /// let options = RawSocketOptions {
 ///     serializer: SerializerId::JSON,
 ///     max_len_exp: 16, // tell the router: at most 64 KiB per message
 ///     handshake_timeout: Some(Duration::from_secs(5)),
-///     // PING every 10 s; no PONG within 5 s fails the connection.
+///     // A probe after 10 s of silence; nothing received within 5 s more fails it.
 ///     auto_ping_interval: Some(Duration::from_secs(10)),
 ///     auto_ping_timeout: Some(Duration::from_secs(5)),
+///     // For a router that answers RawSocket PINGs (Crossbar.io does not).
+///     keepalive_probe: KeepaliveProbe::Ping,
 ///     ..RawSocketOptions::default()
 /// };
 /// assert_eq!(options.queue_size, RawSocketOptions::default().queue_size);
@@ -62,17 +64,24 @@ pub struct RawSocketOptions {
     pub max_queued_bytes: usize,
     /// Disable Nagle's algorithm on TCP connections (default `true`).
     pub tcp_no_delay: bool,
-    /// Send a RawSocket PING every interval (default off, as the WebSocket client's
+    /// Send a keepalive probe (see [`keepalive_probe`](Self::keepalive_probe)) once
+    /// nothing was received for this long (default off, as the WebSocket client's
     /// [`auto_ping_interval`](crate::websocket::options::ClientOptions::auto_ping_interval);
-    /// the [`ApplicationRunner`](crate::wamp::ApplicationRunner) turns it on). The reader
-    /// looks at the keepalive only while it has nothing to read: no work per message.
+    /// the [`ApplicationRunner`](crate::wamp::ApplicationRunner) turns it on). Any
+    /// received message puts the probe off. The reader looks at the keepalive only
+    /// while it has nothing to read.
     pub auto_ping_interval: Option<Duration>,
-    /// Fail the connection ([`TransportError::Lost`](crate::wamp::transport::TransportError::Lost)) if the router does not answer a PING
-    /// with its PONG within this time (default off; without an interval, no PINGs are
-    /// sent and this does nothing). A router whose messages wait unread because the
-    /// application does not take them gets another period for each such wait, since the
-    /// PONG may be behind them. A silent link is found within interval + timeout.
+    /// Fail the connection ([`TransportError::Lost`](crate::wamp::transport::TransportError::Lost))
+    /// if nothing at all arrives from the router within this time after a probe
+    /// (default off; without an interval, no probes are sent and this does nothing). A
+    /// router whose messages wait unread because the application does not take them
+    /// gets another period for each such wait, since its answer may be behind them. A
+    /// silent link is found within interval + timeout.
     pub auto_ping_timeout: Option<Duration>,
+    /// What the keepalive sends (default [`KeepaliveProbe::WampCall`], which every
+    /// WAMP router answers; [`KeepaliveProbe::Ping`] only for routers that implement
+    /// RawSocket PING, which Crossbar.io does not).
+    pub keepalive_probe: KeepaliveProbe,
     /// The TLS configuration for `rss://` (default: the platform's root certificates;
     /// see [`stream::tls`](crate::websocket::stream::tls) for other trust roots and
     /// client certificates).
@@ -97,6 +106,7 @@ impl Default for RawSocketOptions {
             tcp_no_delay: true,
             auto_ping_interval: None,
             auto_ping_timeout: None,
+            keepalive_probe: KeepaliveProbe::default(),
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -104,3 +114,40 @@ impl Default for RawSocketOptions {
         }
     }
 }
+
+/// What the RawSocket keepalive sends after an interval of silence.
+///
+/// The RawSocket spec's answer is a PING frame, which the router must answer with a
+/// PONG. Not every router implements it: Crossbar.io's RawSocket server (Autobahn's
+/// Twisted one) reads a PING's header as the length of a 16 MiB message and drops
+/// the connection. So by default the probe is a WAMP message every router must answer,
+/// carried like any other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeepaliveProbe {
+    /// A `CALL` to the reserved procedure [`KEEPALIVE_PROCEDURE`], sent only while the
+    /// session is established (after `WELCOME`, before `GOODBYE` or `ABORT`). No peer
+    /// can register a `wamp.` procedure, so the router answers with an `ERROR`
+    /// (`wamp.error.no_such_procedure`, or `not_authorized` where calling it is not
+    /// allowed); either proves the link alive. Its request ID comes from the top of
+    /// the ID range ([`KEEPALIVE_REQUEST_IDS`]), far past what the session's sequential
+    /// IDs reach, and the transport swallows its answer: the session never sees it.
+    ///
+    /// Where this parts from the spec: WAMP has no keepalive message of its own (only
+    /// the transports' PINGs), and the spec has session-scope request IDs count up
+    /// from 1 by 1, which the probes' IDs do not. Routers we know do not check the
+    /// sequence; one that does would end the session, and wants [`Ping`](Self::Ping).
+    #[default]
+    WampCall,
+    /// A RawSocket PING frame (the spec's keepalive), from the start of the connection;
+    /// for routers that answer PINGs with PONGs (Autobahn's asyncio RawSocket server).
+    Ping,
+}
+
+/// The procedure [`KeepaliveProbe::WampCall`] calls.
+pub const KEEPALIVE_PROCEDURE: &str = "wamp.keepalive.probe";
+
+/// The request IDs of [`KeepaliveProbe::WampCall`] probes: the last 2^20 IDs below
+/// 2^53 (the session numbers its requests from 1 up).
+pub const KEEPALIVE_REQUEST_IDS: std::ops::RangeInclusive<u64> =
+    (crate::wamp::message::MAX_ID - (1 << 20) + 1)..=crate::wamp::message::MAX_ID;

@@ -1,5 +1,6 @@
 //! The receiving side of a RawSocket connection, polled by `recv` itself: frames in,
-//! PONGs out, WAMP messages to the caller of `recv`.
+//! PONGs and keepalive probes out, WAMP messages to the caller of `recv` (without the
+//! answers to our probes).
 //!
 //! No task of its own: the session task that asks for the next message reads the
 //! socket, so a message costs no hand-over between tasks. Nothing is read while nobody
@@ -16,9 +17,10 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
 use super::keepalive::{Due, Keepalive};
+use super::options::{KeepaliveProbe, KEEPALIVE_PROCEDURE, KEEPALIVE_REQUEST_IDS};
 use super::tasks::{FrameSender, WriterCmd};
 use crate::rawsocket::framing::{encode_header, FrameDecoder, FrameKind, HEADER_LEN};
-use crate::wamp::message::Message;
+use crate::wamp::message::{Call, Message, MessageType};
 use crate::wamp::serializer::Serializer;
 use crate::wamp::transport::TransportError;
 
@@ -55,8 +57,10 @@ pub(super) struct Reader {
     pong: Option<(Bytes, BudgetWait)>,
     sender: FrameSender,
     peer_max_len: u32,
-    /// PINGs the router and fails the connection without its PONG.
+    /// Probes a silent router and fails the connection when nothing comes back.
     keepalive: Option<Keepalive>,
+    /// What the keepalive sends.
+    probe: KeepaliveProbe,
 }
 
 impl Reader {
@@ -67,8 +71,12 @@ impl Reader {
         max_decoded_size: usize,
         sender: FrameSender,
         peer_max_len: u32,
-        keepalive: Option<Keepalive>,
+        keepalive: Option<(Keepalive, KeepaliveProbe)>,
     ) -> Self {
+        let (keepalive, probe) = match keepalive {
+            Some((k, p)) => (Some(k), p),
+            None => (None, KeepaliveProbe::default()),
+        };
         Self {
             rd,
             buf: vec![0u8; READ_CHUNK].into_boxed_slice(),
@@ -80,6 +88,20 @@ impl Reader {
             sender,
             peer_max_len,
             keepalive,
+            probe,
+        }
+    }
+
+    /// We send `msg`: a WAMP probe may go out only while the session is established,
+    /// so not once we start a new session or end this one.
+    pub(super) fn sending(&mut self, msg: &Message) {
+        if let Some(k) = wamp_keepalive(self.probe, &mut self.keepalive) {
+            if matches!(
+                msg,
+                Message::Hello(_) | Message::Goodbye(_) | Message::Abort(_)
+            ) {
+                k.set_active(false);
+            }
         }
     }
 
@@ -141,6 +163,9 @@ impl Reader {
                             ))
                         }));
                     }
+                    if let Some(k) = &mut self.keepalive {
+                        k.received();
+                    }
                     self.decoder.feed(self.buf.get(..n).unwrap_or_default());
                 }
                 Poll::Ready(Err(e)) => {
@@ -152,8 +177,8 @@ impl Reader {
                 Poll::Pending => match self.keepalive.as_mut().and_then(|k| k.poll_due(cx)) {
                     None => return Poll::Pending,
                     Some(Due::Nothing) => {}
-                    Some(Due::Ping(payload)) => {
-                        if let Err(e) = send_ping(&self.sender, payload, self.peer_max_len) {
+                    Some(Due::Probe(n)) => {
+                        if let Err(e) = self.send_probe(n) {
                             return Poll::Ready(Err(ReadEnd::Failed(e)));
                         }
                     }
@@ -166,10 +191,10 @@ impl Reader {
                             .unwrap_or_default();
                         tracing::info!(
                             ?timeout,
-                            "rawsocket: no PONG in time; dropping the connection"
+                            "rawsocket: nothing received after the keepalive probe; dropping the connection"
                         );
                         return Poll::Ready(Err(ReadEnd::Failed(TransportError::Lost(format!(
-                            "keepalive: no PONG from the router within {timeout:?}"
+                            "keepalive: nothing received from the router within {timeout:?} of a probe"
                         )))));
                     }
                 },
@@ -189,7 +214,13 @@ impl Reader {
                         self.max_decoded_size,
                     )
                     .map_err(|e| ReadEnd::Failed(TransportError::Protocol(e.to_string())))?;
-                self.batch.extend(messages);
+                match wamp_keepalive(self.probe, &mut self.keepalive) {
+                    Some(k) => {
+                        let kept = messages.into_iter().filter(|m| watch(k, m));
+                        self.batch.extend(kept);
+                    }
+                    None => self.batch.extend(messages),
+                }
             }
             FrameKind::Ping => {
                 // A PING must be answered with exactly one PONG echoing its payload; a
@@ -206,15 +237,83 @@ impl Reader {
                 let wait = Box::pin(self.sender.acquire(pong.len()));
                 self.pong = Some((pong.into(), wait));
             }
-            FrameKind::Pong => {
-                let ours = self.keepalive.as_mut().is_some_and(|k| k.pong(&payload));
-                if !ours {
-                    tracing::trace!("rawsocket: unsolicited PONG ignored");
-                }
-            }
+            // Like any received bytes, it proved the link alive.
+            FrameKind::Pong => tracing::trace!("rawsocket: PONG"),
         }
         Ok(())
     }
+
+    /// Queues keepalive probe number `n`.
+    fn send_probe(&mut self, n: u32) -> Result<(), TransportError> {
+        match self.probe {
+            KeepaliveProbe::Ping => send_ping(&self.sender, n.to_be_bytes(), self.peer_max_len),
+            KeepaliveProbe::WampCall => {
+                let call = probe_call(n);
+                let mut frame = vec![0; HEADER_LEN];
+                self.serializer
+                    .serialize_into(&call, &mut frame)
+                    .map_err(|e| TransportError::Serialize(e.to_string()))?;
+                let header = encode_header(
+                    FrameKind::Message,
+                    frame.len() - HEADER_LEN,
+                    self.peer_max_len,
+                )
+                .map_err(|e| TransportError::Protocol(e.to_string()))?;
+                if let Some(h) = frame.get_mut(..HEADER_LEN) {
+                    h.copy_from_slice(&header);
+                }
+                tracing::trace!(n, "rawsocket: keepalive probe");
+                self.sender
+                    .send_control(frame.into())
+                    .map_err(|_| TransportError::Lost("writer stopped".into()))
+            }
+        }
+    }
+}
+
+/// Follows the session's state as `WELCOME`, `GOODBYE` and `ABORT` go by, for a WAMP
+/// keepalive; `false` for the answer to one of its probes, which the session must not see.
+fn watch(k: &mut Keepalive, msg: &Message) -> bool {
+    let request = match msg {
+        Message::Welcome(_) => {
+            k.set_active(true);
+            return true;
+        }
+        Message::Goodbye(_) | Message::Abort(_) => {
+            k.set_active(false);
+            return true;
+        }
+        Message::Result(m) => m.request,
+        Message::Error(m) if m.request_type == MessageType::Call => m.request,
+        _ => return true,
+    };
+    if KEEPALIVE_REQUEST_IDS.contains(&request) {
+        tracing::trace!(request, "rawsocket: keepalive probe answered");
+        return false;
+    }
+    true
+}
+
+/// The keepalive, if its probe is a WAMP message.
+fn wamp_keepalive(
+    probe: KeepaliveProbe,
+    keepalive: &mut Option<Keepalive>,
+) -> Option<&mut Keepalive> {
+    match probe {
+        KeepaliveProbe::WampCall => keepalive.as_mut(),
+        KeepaliveProbe::Ping => None,
+    }
+}
+
+/// The `CALL` of WAMP keepalive probe number `n`.
+pub(super) fn probe_call(n: u32) -> Message {
+    let ids = KEEPALIVE_REQUEST_IDS;
+    let span = ids.end() - ids.start() + 1;
+    Message::Call(Call {
+        request: ids.start() + u64::from(n) % span,
+        procedure: KEEPALIVE_PROCEDURE.to_owned(),
+        ..Call::default()
+    })
 }
 
 fn writer_stopped() -> ReadEnd {

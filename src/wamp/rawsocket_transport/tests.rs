@@ -48,7 +48,7 @@ async fn bad_url_is_an_error() {
 }
 
 /// Router side of a handshake over an in-memory pipe, replying `reply`.
-async fn router_handshake(
+pub(super) async fn router_handshake(
     b: &mut tokio::io::DuplexStream,
     reply: impl FnOnce(ClientHandshake) -> [u8; 4],
 ) {
@@ -365,6 +365,7 @@ async fn keepalive_pings_and_fails_a_silent_link_within_interval_and_timeout() {
     let opts = RawSocketOptions {
         auto_ping_interval: Some(interval),
         auto_ping_timeout: Some(timeout),
+        keepalive_probe: KeepaliveProbe::Ping,
         ..RawSocketOptions::default()
     };
     let start = tokio::time::Instant::now();
@@ -374,7 +375,7 @@ async fn keepalive_pings_and_fails_a_silent_link_within_interval_and_timeout() {
     let lost = t.recv().await;
     let detected = start.elapsed();
     assert!(
-        matches!(&lost, Some(Err(TransportError::Lost(why))) if why.contains("PONG")),
+        matches!(&lost, Some(Err(TransportError::Lost(why))) if why.contains("keepalive")),
         "{lost:?}"
     );
     assert!(!t.is_open());
@@ -474,6 +475,7 @@ async fn keepalive_spares_a_router_held_up_by_an_application_not_reading() {
         queue_size: 1,
         auto_ping_interval: Some(Duration::from_secs(1)),
         auto_ping_timeout: Some(Duration::from_secs(1)),
+        keepalive_probe: KeepaliveProbe::Ping,
         ..RawSocketOptions::default()
     };
     let mut t = RawSocketTransport::connect_stream(a, "test", &opts)

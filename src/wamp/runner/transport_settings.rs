@@ -15,13 +15,14 @@ use crate::websocket::client::{Proxy, WebSocketClientFactory};
 use crate::websocket::options::ClientOptions;
 use crate::websocket::types::Headers;
 
-/// How often the runner's transports ping the router by default (Autobahn's runner:
-/// `autoPingInterval` 10 s).
+/// After how long without traffic the runner's transports probe the router by default
+/// (Autobahn's runner: `autoPingInterval` 10 s): a WebSocket PING, or on RawSocket a
+/// WAMP probe (see [`KeepaliveProbe`](crate::wamp::rawsocket_transport::KeepaliveProbe)).
 pub const DEFAULT_AUTO_PING_INTERVAL: Duration = Duration::from_secs(10);
 
-/// How long the runner's transports wait for the router's pong by default before they
-/// give the connection up and the runner reconnects (Autobahn's runner:
-/// `autoPingTimeout` 5 s).
+/// How long the runner's transports wait for the router's answer to a probe by default
+/// before they give the connection up and the runner reconnects (Autobahn's runner:
+/// `autoPingTimeout` 5 s; on RawSocket anything received counts as an answer).
 pub const DEFAULT_AUTO_PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A WAMP transport of either kind, as the runner connects it from a URL.
@@ -238,9 +239,12 @@ impl ApplicationRunner {
         &self.transport.rawsocket
     }
 
-    /// The keepalive of both transports: a ping every `interval`, the connection given
-    /// up when its pong is not back within `timeout` (`None` for either turns that part
-    /// off). A silent link (a dead NAT entry, a router host gone without a FIN) is found
+    /// The keepalive of both transports: a WebSocket ping every `interval`, the
+    /// connection given up when its pong is not back within `timeout`; on RawSocket a
+    /// WAMP probe after each `interval` without traffic (Crossbar.io does not implement
+    /// RawSocket PING; see [`KeepaliveProbe`](crate::wamp::rawsocket_transport::KeepaliveProbe)),
+    /// the connection given up when nothing at all arrives within `timeout` after it
+    /// (`None` for either turns that part off). A silent link (a dead NAT entry, a router host gone without a FIN) is found
     /// within interval + timeout; pending calls, publications, subscriptions and
     /// registrations then fail with [`Error::TransportLost`](crate::wamp::Error::TransportLost)
     /// and [`run`](Self::run) reconnects. Default: 10 s and 5 s, as Autobahn's runner.
